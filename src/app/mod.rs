@@ -1,0 +1,4 @@
+//! Run a binary's job: arguments → snapshot → selection → renderer → output.
+
+pub mod netstat;
+pub mod output;

@@ -1,0 +1,230 @@
+//! rnetstat's socket view: read the selected tables, attribute owners, resolve the
+//! names of the rows that will be printed, and render them as netstat does.
+
+use super::output;
+use crate::cli::netstat::{Config, NetstatArgs, Selection};
+use crate::proc::inet::{self, InetSocket, Proto};
+use crate::proc::{unix, ProcRoot};
+use crate::render::netstat::{self as view, RowContext};
+use crate::resolve::{DuplicatePolicy, HostNames, Services, Users, HOST_DEADLINE};
+use crate::snapshot::{OwnerDetail, Owners};
+use clap::Parser;
+use std::ffi::OsString;
+use std::io::{self, Write};
+
+const PROG: &str = "rnetstat";
+
+/// Parses the arguments and runs; returns the exit status.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    output::reset_sigpipe();
+    let args = match NetstatArgs::try_parse_from(args) {
+        Ok(a) => a,
+        Err(e) => {
+            let status = if e.use_stderr() { 3 } else { 0 };
+            let _ = e.print();
+            return status;
+        }
+    };
+    let config = match args.into_config() {
+        Ok(c) => c,
+        Err(e) => {
+            output::warn(PROG, e.message);
+            return e.status;
+        }
+    };
+    let mut out = output::stdout();
+    let status = match run(&config, &ProcRoot::default(), &mut out) {
+        Ok(status) => status,
+        Err(e) => {
+            output::warn(PROG, e);
+            1
+        }
+    };
+    let _ = out.flush();
+    status
+}
+
+/// Long-lived state of a run: name caches survive refreshes with -c.
+struct Names {
+    services: Services,
+    hosts: HostNames,
+    users: Users,
+}
+
+fn family_name(proto: Proto) -> &'static str {
+    match proto {
+        Proto::Tcp => "AF INET (tcp)",
+        Proto::Udp => "AF INET (udp)",
+        Proto::UdpLite => "AF INET (udplite)",
+        Proto::Raw => "AF INET (raw)",
+    }
+}
+
+fn wants(sel: &Selection, proto: Proto) -> bool {
+    match proto {
+        Proto::Tcp => sel.tcp,
+        Proto::Udp => sel.udp,
+        Proto::UdpLite => sel.udplite,
+        Proto::Raw => sel.raw,
+    }
+}
+
+pub fn run(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result<u8> {
+    let mut names = Names {
+        services: Services::load(DuplicatePolicy::LastWins),
+        hosts: HostNames::default(),
+        users: Users::default(),
+    };
+    loop {
+        let status = socket_view(config, root, &mut names, out)?;
+        let Some(delay) = config.continuous.filter(|_| status == 0) else {
+            return Ok(status);
+        };
+        out.flush()?;
+        std::thread::sleep(delay);
+    }
+}
+
+fn program_notice(owners: &Owners) {
+    if owners.denied == 0 {
+        return;
+    }
+    let mut err = io::stderr().lock();
+    if owners.identified_any() {
+        let _ = writeln!(
+            err,
+            "(Not all processes could be identified, non-owned process info\n will not be shown, you would have to be root to see it all.)"
+        );
+    } else {
+        // SAFETY: geteuid has no preconditions.
+        let euid = unsafe { libc::geteuid() };
+        let _ = writeln!(
+            err,
+            "(No info could be read for \"-p\": geteuid()={euid} but you should be root.)"
+        );
+    }
+}
+
+fn socket_view(
+    config: &Config,
+    root: &ProcRoot,
+    names: &mut Names,
+    out: &mut impl Write,
+) -> io::Result<u8> {
+    let sel = &config.selection;
+    let opts = &config.sockets;
+    let owners = if opts.programs {
+        let owners = Owners::scan(
+            root,
+            OwnerDetail {
+                argv0: true,
+                ..OwnerDetail::default()
+            },
+        )?;
+        program_notice(&owners);
+        Some(owners)
+    } else {
+        None
+    };
+
+    // Read every selected table first, so names are resolved in one concurrent batch.
+    let mut rows: Vec<InetSocket> = Vec::new();
+    let mut status = 0;
+    for proto in Proto::ALL.into_iter().filter(|&p| wants(sel, p)) {
+        for v6 in [false, true] {
+            if !(if v6 { sel.inet6 } else { sel.inet4 }) {
+                continue;
+            }
+            match inet::read_table(root, "net", proto, v6) {
+                Ok(table) => {
+                    for w in &table.warnings {
+                        output::warn(PROG, format_args!("warning: {w}"));
+                    }
+                    rows.extend(
+                        table
+                            .rows
+                            .into_iter()
+                            .filter(|s| view::inet_selected(s, opts.rows)),
+                    );
+                }
+                // netstat reports a missing v4 table of an asked-for protocol and stops
+                // there; a missing v6 table is silent.
+                Err(e)
+                    if !v6
+                        && matches!(
+                            e.kind(),
+                            io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+                        ) =>
+                {
+                    if !sel.implied && (sel.explicit || config.verbose) {
+                        output::warn(
+                            PROG,
+                            format_args!("no support for `{}' on this system.", family_name(proto)),
+                        );
+                    }
+                    if !sel.implied && sel.explicit {
+                        status = 1;
+                        break;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+                    ) => {}
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("/proc/net/{}: {e}", proto.file(v6)),
+                    ))
+                }
+            }
+        }
+        if status != 0 {
+            break;
+        }
+    }
+    if !opts.numeric_hosts {
+        names
+            .hosts
+            .resolve_all(view::addresses_to_resolve(&rows), HOST_DEADLINE);
+    }
+    let mut ctx = RowContext {
+        services: &names.services,
+        hosts: &names.hosts,
+        users: &mut names.users,
+        owners: owners.as_ref(),
+    };
+    if sel.any_inet() {
+        view::write_inet_header(out, opts)?;
+        for s in &rows {
+            view::write_inet_row(out, s, opts, &mut ctx)?;
+        }
+    }
+    if status != 0 {
+        return Ok(status);
+    }
+    if sel.unix {
+        view::write_unix_header(out, opts)?;
+        match unix::read_table(root, "net") {
+            Ok(table) => {
+                for w in &table.warnings {
+                    output::warn(PROG, format_args!("warning: {w}"));
+                }
+                for s in table
+                    .rows
+                    .iter()
+                    .filter(|s| view::unix_selected(s, opts.rows))
+                {
+                    view::write_unix_row(out, s, opts, &mut ctx)?;
+                }
+            }
+            Err(_) if sel.explicit => {
+                output::warn(PROG, "no support for `AF UNIX' on this system.");
+                return Ok(1);
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(status)
+}

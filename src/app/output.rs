@@ -1,0 +1,22 @@
+//! Output plumbing shared by the binaries: one buffered writer, quiet exit on a
+//! closed pipe, warnings on stderr.
+
+use std::io::{self, Write};
+
+/// Lets a closed pipe end the process silently, as C tools do (`rnetstat | head -1`).
+pub fn reset_sigpipe() {
+    // SAFETY: restoring the default disposition of SIGPIPE has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// The buffered stdout every view writes through.
+pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())
+}
+
+/// Prints `prog: message` on stderr, ignoring a closed stderr.
+pub fn warn(prog: &str, message: impl std::fmt::Display) {
+    let _ = writeln!(io::stderr().lock(), "{prog}: {message}");
+}

@@ -1,0 +1,3 @@
+//! Command-line definitions, shared by the binaries, the man pages and the completions.
+
+pub mod netstat;

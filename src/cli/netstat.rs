@@ -1,0 +1,255 @@
+//! rnetstat's options: net-tools netstat 2.10's, spelled the same, plus our own long
+//! options. Parsed by clap, then validated into a [`Config`].
+
+use crate::render::netstat::{Rows, SocketOptions};
+use clap::{ArgAction, Parser};
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rnetstat",
+    version,
+    about = "Print network connections, routing tables, interface statistics and more, as netstat does",
+    after_help = "Examples:\n  rnetstat -tulpn          listening TCP/UDP sockets with their programs\n  rnetstat -anp | grep :22 every socket on port 22\n  rnetstat -xap            unix sockets with their programs",
+    disable_help_flag = true
+)]
+pub struct NetstatArgs {
+    /// Display all sockets (default: connected)
+    #[arg(short = 'a', long = "all", help_heading = "Socket selection")]
+    pub all: bool,
+    /// Display listening server sockets
+    #[arg(short = 'l', long = "listening", help_heading = "Socket selection")]
+    pub listening: bool,
+    /// TCP sockets
+    #[arg(short = 't', long = "tcp", help_heading = "Socket selection")]
+    pub tcp: bool,
+    /// UDP sockets
+    #[arg(short = 'u', long = "udp", help_heading = "Socket selection")]
+    pub udp: bool,
+    /// UDP-Lite sockets
+    #[arg(short = 'U', long = "udplite", help_heading = "Socket selection")]
+    pub udplite: bool,
+    /// Raw sockets
+    #[arg(short = 'w', long = "raw", help_heading = "Socket selection")]
+    pub raw: bool,
+    /// Unix domain sockets
+    #[arg(short = 'x', long = "unix", help_heading = "Socket selection")]
+    pub unix: bool,
+    /// IPv4 only (same as -A inet)
+    #[arg(short = '4', long = "inet", help_heading = "Socket selection")]
+    pub inet: bool,
+    /// IPv6 only (same as -A inet6)
+    #[arg(short = '6', long = "inet6", help_heading = "Socket selection")]
+    pub inet6: bool,
+    /// Address families, comma separated: inet, inet6, unix
+    #[arg(
+        short = 'A',
+        long = "protocol",
+        value_name = "FAMILY",
+        action = ArgAction::Append,
+        help_heading = "Socket selection"
+    )]
+    pub families: Vec<String>,
+
+    /// Show the PID and name of the program owning each socket
+    #[arg(short = 'p', long = "programs", help_heading = "Output")]
+    pub programs: bool,
+    /// Don't resolve names (hosts, ports, users)
+    #[arg(short = 'n', long = "numeric", help_heading = "Output")]
+    pub numeric: bool,
+    /// Don't resolve host names
+    #[arg(long = "numeric-hosts", help_heading = "Output")]
+    pub numeric_hosts: bool,
+    /// Don't resolve port names
+    #[arg(long = "numeric-ports", help_heading = "Output")]
+    pub numeric_ports: bool,
+    /// Don't resolve user names
+    #[arg(long = "numeric-users", help_heading = "Output")]
+    pub numeric_users: bool,
+    /// Display other/more information (User and Inode); twice for more
+    #[arg(short = 'e', long = "extend", action = ArgAction::Count, help_heading = "Output")]
+    pub extend: u8,
+    /// Display timers
+    #[arg(short = 'o', long = "timers", help_heading = "Output")]
+    pub timers: bool,
+    /// Don't truncate IP addresses
+    #[arg(
+        short = 'W',
+        long = "wide",
+        visible_alias = "notrim",
+        help_heading = "Output"
+    )]
+    pub wide: bool,
+    /// Continuous listing, every DELAY seconds (default 1)
+    #[arg(short = 'c', long = "continuous", help_heading = "Output")]
+    pub continuous: bool,
+    /// Be verbose (report unsupported address families)
+    #[arg(short = 'v', long = "verbose", help_heading = "Output")]
+    pub verbose: bool,
+
+    /// Print help
+    #[arg(short = 'h', long = "help", action = ArgAction::Help)]
+    pub help: Option<bool>,
+
+    /// Seconds between refreshes with -c
+    #[arg(value_name = "DELAY")]
+    pub delay: Option<f64>,
+}
+
+/// The socket families and protocols a run shows, after netstat's defaulting rules.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub tcp: bool,
+    pub udp: bool,
+    pub udplite: bool,
+    pub raw: bool,
+    pub unix: bool,
+    pub inet4: bool,
+    pub inet6: bool,
+    /// Protocols were implied by a family (-4/-6/-A inet) rather than asked for:
+    /// missing tables are then not an error.
+    pub implied: bool,
+    /// Something was selected at all; otherwise everything is shown.
+    pub explicit: bool,
+}
+
+impl Selection {
+    pub fn any_inet(&self) -> bool {
+        self.tcp || self.udp || self.udplite || self.raw
+    }
+}
+
+/// A validated run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub selection: Selection,
+    pub sockets: SocketOptions,
+    pub continuous: Option<Duration>,
+    pub verbose: bool,
+}
+
+/// A user error: message for stderr and the exit status netstat uses for it.
+#[derive(Debug)]
+pub struct UsageError {
+    pub message: String,
+    pub status: u8,
+}
+
+impl NetstatArgs {
+    pub fn into_config(self) -> Result<Config, UsageError> {
+        let mut sel = Selection {
+            tcp: self.tcp,
+            udp: self.udp,
+            udplite: self.udplite,
+            raw: self.raw,
+            unix: self.unix,
+            inet4: self.inet,
+            inet6: self.inet6,
+            ..Selection::default()
+        };
+        for family in self.families.iter().flat_map(|f| f.split(',')) {
+            match family {
+                "inet" => sel.inet4 = true,
+                "inet6" => sel.inet6 = true,
+                "unix" => sel.unix = true,
+                other => {
+                    return Err(UsageError {
+                        message: format!("Unknown address family `{other}'."),
+                        status: 1,
+                    })
+                }
+            }
+        }
+        if (sel.inet4 || sel.inet6) && !sel.any_inet() {
+            sel.tcp = true;
+            sel.udp = true;
+            sel.udplite = true;
+            sel.raw = true;
+            sel.implied = true;
+        }
+        if sel.any_inet() && !(sel.inet4 || sel.inet6) {
+            sel.inet4 = true;
+            sel.inet6 = true;
+        }
+        sel.explicit = sel.any_inet() || sel.unix;
+        if !sel.explicit {
+            sel = Selection {
+                tcp: true,
+                udp: true,
+                udplite: true,
+                raw: true,
+                unix: true,
+                inet4: true,
+                inet6: true,
+                implied: false,
+                explicit: false,
+            };
+        }
+        let rows = match (self.all, self.listening) {
+            (true, _) => Rows::All,
+            (false, true) => Rows::Listening,
+            (false, false) => Rows::Connected,
+        };
+        let continuous = match (self.continuous, self.delay) {
+            (false, _) => None,
+            (true, None) => Some(Duration::from_secs(1)),
+            (true, Some(d)) if d.is_finite() && d > 0.0 && d < 1e9 => {
+                Some(Duration::from_secs_f64(d))
+            }
+            (true, Some(d)) => {
+                return Err(UsageError {
+                    message: format!("invalid delay `{d}': give a positive number of seconds"),
+                    status: 3,
+                })
+            }
+        };
+        Ok(Config {
+            selection: sel,
+            sockets: SocketOptions {
+                rows,
+                numeric_hosts: self.numeric || self.numeric_hosts,
+                numeric_ports: self.numeric || self.numeric_ports,
+                numeric_users: self.numeric || self.numeric_users,
+                extend: self.extend > 0,
+                programs: self.programs,
+                timers: self.timers,
+                wide: self.wide,
+            },
+            continuous,
+            verbose: self.verbose,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(args: &[&str]) -> Config {
+        let mut v = vec!["rnetstat"];
+        v.extend_from_slice(args);
+        NetstatArgs::try_parse_from(v)
+            .unwrap()
+            .into_config()
+            .unwrap()
+    }
+
+    #[test]
+    fn defaulting_follows_netstat() {
+        let all = cfg(&[]).selection;
+        assert!(all.tcp && all.unix && all.inet4 && all.inet6 && !all.explicit);
+        let t = cfg(&["-tulpn"]);
+        assert!(t.selection.tcp && t.selection.udp && !t.selection.unix && !t.selection.raw);
+        assert!(t.selection.inet4 && t.selection.inet6);
+        assert_eq!(t.sockets.rows, Rows::Listening);
+        assert!(t.sockets.numeric_ports && t.sockets.programs);
+        let four = cfg(&["-4"]).selection;
+        assert!(four.tcp && four.raw && four.inet4 && !four.inet6 && !four.unix && four.implied);
+        let au = cfg(&["-A", "inet6,unix"]).selection;
+        assert!(au.unix && au.inet6 && !au.inet4 && au.tcp);
+        assert!(NetstatArgs::try_parse_from(["rnetstat", "-A", "bogus"])
+            .unwrap()
+            .into_config()
+            .is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! rnetstat and rlsof: netstat's and lsof's views of a live Linux system, read from
+//! /proc (or a captured copy of it), joined on socket inodes, printed line for line.
+//!
+//! Data flows one way: `proc` (readers) → `snapshot` (the join) → selection →
+//! `render` (one renderer per view) → `app::output`.
+
+pub mod addr;
+pub mod app;
+pub mod cli;
+pub mod escape;
+pub mod proc;
+pub mod render;
+pub mod resolve;
+pub mod snapshot;

@@ -1,0 +1,222 @@
+//! /proc/net/{tcp,tcp6,udp,udp6,udplite,udplite6,raw,raw6}: one record per line,
+//! every column netstat and lsof use (including the timer columns procfs drops).
+
+use super::{dec_u64, fields, hex_u64, numbered_lines, ParseWarning, ProcRoot, Table};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    UdpLite,
+    Raw,
+}
+
+impl Proto {
+    pub const ALL: [Proto; 4] = [Proto::Tcp, Proto::Udp, Proto::UdpLite, Proto::Raw];
+
+    /// The file under /proc/net for this protocol and family.
+    pub fn file(self, v6: bool) -> &'static str {
+        match (self, v6) {
+            (Proto::Tcp, false) => "tcp",
+            (Proto::Tcp, true) => "tcp6",
+            (Proto::Udp, false) => "udp",
+            (Proto::Udp, true) => "udp6",
+            (Proto::UdpLite, false) => "udplite",
+            (Proto::UdpLite, true) => "udplite6",
+            (Proto::Raw, false) => "raw",
+            (Proto::Raw, true) => "raw6",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::UdpLite => "udplite",
+            Proto::Raw => "raw",
+        }
+    }
+}
+
+/// One socket of an inet table, as the kernel printed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InetSocket {
+    pub proto: Proto,
+    /// Read from the v6 file (addresses may still be v4-mapped).
+    pub v6: bool,
+    pub local: IpAddr,
+    pub local_port: u16,
+    pub remote: IpAddr,
+    pub remote_port: u16,
+    /// Kernel state number (TCP_ESTABLISHED = 1 ... TCP_CLOSING = 11).
+    pub state: u8,
+    pub tx_queue: u64,
+    pub rx_queue: u64,
+    /// Which timer runs (0 none, 1 retransmit, 2 keepalive, 3 timewait, 4 probe).
+    pub timer: u8,
+    /// Clock ticks (USER_HZ) until the timer fires.
+    pub timer_ticks: u64,
+    pub retransmits: u64,
+    pub uid: u32,
+    pub timeout: u64,
+    pub inode: u64,
+}
+
+/// Parses `8 hex digits` (IPv4, network bytes printed as a host-order word) or
+/// `32 hex digits` (IPv6, four such words).
+pub fn parse_hex_addr(hex: &[u8]) -> Option<IpAddr> {
+    match hex.len() {
+        8 => {
+            let word = hex_u64(hex)? as u32;
+            Some(IpAddr::V4(Ipv4Addr::from(word.to_le_bytes())))
+        }
+        32 => {
+            let mut bytes = [0u8; 16];
+            for (i, chunk) in hex.chunks(8).enumerate() {
+                let word = hex_u64(chunk)? as u32;
+                bytes[i * 4..i * 4 + 4].copy_from_slice(&word.to_le_bytes());
+            }
+            Some(IpAddr::V6(Ipv6Addr::from(bytes)))
+        }
+        _ => None,
+    }
+}
+
+fn parse_endpoint(field: &[u8]) -> Option<(IpAddr, u16)> {
+    let colon = field.iter().position(|&b| b == b':')?;
+    let addr = parse_hex_addr(&field[..colon])?;
+    let port = hex_u64(&field[colon + 1..]).filter(|&p| p <= 0xffff)? as u16;
+    Some((addr, port))
+}
+
+fn parse_pair(field: &[u8]) -> Option<(u64, u64)> {
+    let colon = field.iter().position(|&b| b == b':')?;
+    Some((hex_u64(&field[..colon])?, hex_u64(&field[colon + 1..])?))
+}
+
+/// Parses one data line; `Err` carries the reason for the warning.
+pub fn parse_line(line: &[u8], proto: Proto, v6: bool) -> Result<InetSocket, &'static str> {
+    let mut f = fields(line);
+    let slot = f.next().ok_or("empty line")?;
+    if !slot.ends_with(b":") {
+        return Err("no slot number");
+    }
+    let (local, local_port) = f
+        .next()
+        .and_then(parse_endpoint)
+        .ok_or("bad local address")?;
+    let (remote, remote_port) = f
+        .next()
+        .and_then(parse_endpoint)
+        .ok_or("bad remote address")?;
+    let state = f
+        .next()
+        .and_then(hex_u64)
+        .filter(|&s| s <= 0xff)
+        .ok_or("bad state")? as u8;
+    let (tx_queue, rx_queue) = f.next().and_then(parse_pair).ok_or("bad queues")?;
+    let (timer, timer_ticks) = f.next().and_then(parse_pair).ok_or("bad timer")?;
+    let retransmits = f.next().and_then(hex_u64).ok_or("bad retransmit count")?;
+    let uid = f
+        .next()
+        .and_then(dec_u64)
+        .filter(|&u| u <= u32::MAX as u64)
+        .ok_or("bad uid")? as u32;
+    let timeout = f.next().and_then(dec_u64).ok_or("bad timeout")?;
+    let inode = f.next().and_then(dec_u64).ok_or("bad inode")?;
+    Ok(InetSocket {
+        proto,
+        v6,
+        local,
+        local_port,
+        remote,
+        remote_port,
+        state,
+        tx_queue,
+        rx_queue,
+        timer: timer.min(0xff) as u8,
+        timer_ticks,
+        retransmits,
+        uid,
+        timeout,
+        inode,
+    })
+}
+
+/// Parses a whole table (header line first). `name` labels warnings.
+pub fn parse_table(data: &[u8], proto: Proto, v6: bool, name: &str) -> Table<InetSocket> {
+    let mut table = Table::default();
+    for (lnr, line) in numbered_lines(data).skip(1) {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match parse_line(line, proto, v6) {
+            Ok(sock) => table.rows.push(sock),
+            Err(why) => table.warnings.push(ParseWarning {
+                file: name.to_string(),
+                line: lnr,
+                message: why.to_string(),
+            }),
+        }
+    }
+    table
+}
+
+/// Reads `<root>/<net_dir>/<file>`; `net_dir` is `net` or `PID/net` for another namespace.
+/// A missing file gives `Err(NotFound)` so callers can report unsupported protocols.
+pub fn read_table(
+    root: &ProcRoot,
+    net_dir: &str,
+    proto: Proto,
+    v6: bool,
+) -> std::io::Result<Table<InetSocket>> {
+    let rel = format!("{net_dir}/{}", proto.file(v6));
+    let data = root.read(&rel)?;
+    let label = root.join(&rel).display().to_string();
+    Ok(parse_table(&data, proto, v6, &label))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TCP: &[u8] = b"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 19087 1 0000000000000000 100 0 0 10 0\n   1: 0100007F:B7F2 0100007F:0CEA 01 00000003:00000000 02:000AFC80 00000000  1000        0 123456 2 0000000000000000 20 4 30 10 -1\n";
+
+    #[test]
+    fn parses_tcp_lines() {
+        let t = parse_table(TCP, Proto::Tcp, false, "tcp");
+        assert!(t.warnings.is_empty());
+        assert_eq!(t.rows.len(), 2);
+        let l = &t.rows[0];
+        assert_eq!(l.local, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(l.local_port, 3306);
+        assert_eq!(l.state, 0x0a);
+        assert_eq!(l.inode, 19087);
+        let e = &t.rows[1];
+        assert_eq!(e.remote_port, 3306);
+        assert_eq!((e.timer, e.timer_ticks), (2, 0xAFC80));
+        assert_eq!(e.tx_queue, 3);
+        assert_eq!(e.uid, 1000);
+    }
+
+    #[test]
+    fn parses_v6_and_mapped() {
+        let any = parse_hex_addr(b"00000000000000000000000000000000").unwrap();
+        assert_eq!(any, IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        let lo = parse_hex_addr(b"00000000000000000000000001000000").unwrap();
+        assert_eq!(lo, IpAddr::V6(Ipv6Addr::LOCALHOST));
+        let mapped = parse_hex_addr(b"0000000000000000FFFF00000100007F").unwrap();
+        assert_eq!(mapped.to_string(), "::ffff:127.0.0.1");
+    }
+
+    #[test]
+    fn garbage_lines_warn_and_the_rest_survives() {
+        let data = b"header\n   0: zz:0CEA\n\n   1: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n   2: 0100007F:0CEA";
+        let t = parse_table(data, Proto::Tcp, false, "tcp");
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.warnings.len(), 2);
+        assert_eq!(t.warnings[0].line, 2);
+        assert_eq!(t.warnings[1].line, 5);
+    }
+}

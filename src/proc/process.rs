@@ -1,0 +1,150 @@
+//! Per-process files: the pid list, fd links, comm, cmdline, owner, network namespace.
+//! The fd walk uses one readlinkat per descriptor and nothing else, since it is the
+//! hot path of every `-p` run.
+
+use super::{dec_u64, ProcRoot};
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+
+/// Pids under the root in readdir order (netstat's "first process wins" follows it).
+pub fn pids(root: &ProcRoot) -> io::Result<Vec<u32>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root.path())? {
+        let Ok(entry) = entry else { continue };
+        if let Some(pid) = dec_u64(entry.file_name().as_bytes()).filter(|&p| p <= u32::MAX as u64) {
+            out.push(pid as u32);
+        }
+    }
+    Ok(out)
+}
+
+/// Calls `f(fd, link_target)` for every descriptor of `pid`. Descriptors closed while
+/// we walk are skipped; an unreadable fd directory is an error (EACCES when not root,
+/// ENOENT when the process exited).
+pub fn for_each_fd_link(
+    root: &ProcRoot,
+    pid: u32,
+    mut f: impl FnMut(u32, &[u8]),
+) -> io::Result<()> {
+    let dir_path = root.path().join(format!("{pid}/fd"));
+    let c_path = CString::new(dir_path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: c_path is a valid NUL-terminated string; the fd is owned by `dir` below.
+    let dir_fd = unsafe {
+        libc::open(
+            c_path.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if dir_fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: dir_fd is an open directory descriptor; fdopendir takes ownership.
+    let dir = unsafe { libc::fdopendir(dir_fd) };
+    if dir.is_null() {
+        let err = io::Error::last_os_error();
+        // SAFETY: fdopendir failed, so we still own dir_fd.
+        unsafe { libc::close(dir_fd) };
+        return Err(err);
+    }
+    let mut buf = [0u8; libc::PATH_MAX as usize];
+    loop {
+        // SAFETY: dir is a valid DIR* until closedir below.
+        let ent = unsafe { libc::readdir64(dir) };
+        if ent.is_null() {
+            break;
+        }
+        // SAFETY: d_name is NUL-terminated inside the dirent readdir returned.
+        let name = unsafe { std::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) };
+        let Some(fd) = dec_u64(name.to_bytes()).filter(|&n| n <= u32::MAX as u64) else {
+            continue;
+        };
+        // SAFETY: name is NUL-terminated, buf is writable for buf.len() bytes.
+        let n =
+            unsafe { libc::readlinkat(dir_fd, name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            f(fd as u32, &buf[..n as usize]);
+        }
+    }
+    // SAFETY: dir came from fdopendir and is closed exactly once.
+    unsafe { libc::closedir(dir) };
+    Ok(())
+}
+
+/// The inode of a socket fd link: `socket:[12345]` (or the old `[0000]:12345`).
+pub fn socket_inode(link: &[u8]) -> Option<u64> {
+    if let Some(rest) = link.strip_prefix(b"socket:[") {
+        return dec_u64(rest.strip_suffix(b"]")?);
+    }
+    dec_u64(link.strip_prefix(b"[0000]:")?)
+}
+
+/// /proc/PID/comm without its newline.
+pub fn comm(root: &ProcRoot, pid: u32) -> Option<Vec<u8>> {
+    let mut c = root.read(&format!("{pid}/comm")).ok()?;
+    if c.last() == Some(&b'\n') {
+        c.pop();
+    }
+    Some(c)
+}
+
+/// argv[0]: the first NUL-terminated string of /proc/PID/cmdline, at most `limit` bytes
+/// read (netstat reads 511). Empty for kernel threads.
+pub fn argv0(root: &ProcRoot, pid: u32, limit: usize) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(root.path().join(format!("{pid}/cmdline"))).ok()?;
+    let mut buf = Vec::with_capacity(limit.min(512));
+    file.take(limit as u64).read_to_end(&mut buf).ok()?;
+    if let Some(nul) = buf.iter().position(|&b| b == 0) {
+        buf.truncate(nul);
+    }
+    Some(buf)
+}
+
+/// The effective uid that owns /proc/PID (what lsof reports as USER).
+pub fn owner_uid(root: &ProcRoot, pid: u32) -> Option<u32> {
+    std::fs::metadata(root.path().join(pid.to_string()))
+        .ok()
+        .map(|m| m.uid())
+}
+
+/// The inode of the process's network namespace (`net:[4026531840]`).
+pub fn netns_inode(root: &ProcRoot, pid: u32) -> Option<u64> {
+    let link = std::fs::read_link(root.path().join(format!("{pid}/ns/net"))).ok()?;
+    ns_link_inode(link.as_os_str().as_bytes())
+}
+
+/// Parses `net:[N]`.
+pub fn ns_link_inode(link: &[u8]) -> Option<u64> {
+    dec_u64(link.strip_prefix(b"net:[")?.strip_suffix(b"]")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_links() {
+        assert_eq!(socket_inode(b"socket:[190357]"), Some(190357));
+        assert_eq!(socket_inode(b"[0000]:42"), Some(42));
+        assert_eq!(socket_inode(b"socket:[x]"), None);
+        assert_eq!(socket_inode(b"socket:[12"), None);
+        assert_eq!(socket_inode(b"/dev/null"), None);
+        assert_eq!(ns_link_inode(b"net:[4026531840]"), Some(4026531840));
+    }
+
+    #[test]
+    fn walks_own_fds() {
+        let root = ProcRoot::default();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut found = false;
+        for_each_fd_link(&root, std::process::id(), |_, link| {
+            found |= socket_inode(link).is_some();
+        })
+        .unwrap();
+        drop(listener);
+        assert!(found);
+    }
+}

@@ -1,0 +1,3 @@
+//! Renderers: functions from records and options to lines. They never touch /proc.
+
+pub mod netstat;

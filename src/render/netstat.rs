@@ -1,0 +1,433 @@
+//! netstat's socket tables, byte for byte (see shared/spec/formats.md, A2-A4).
+
+use crate::addr::{netstat_endpoint, netstat_host};
+use crate::escape::escape;
+use crate::proc::inet::{InetSocket, Proto};
+use crate::proc::unix::{UnixSocket, SO_ACCEPTCON, SO_NOSPACE, SO_WAITDATA};
+use crate::resolve::{HostNames, Services, Users};
+use crate::snapshot::Owners;
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+/// Which rows: netstat's -a, -l, or the default (connected only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rows {
+    #[default]
+    Connected,
+    Listening,
+    All,
+}
+
+impl Rows {
+    fn title(self) -> &'static str {
+        match self {
+            Rows::All => "(servers and established)",
+            Rows::Listening => "(only servers)",
+            Rows::Connected => "(w/o servers)",
+        }
+    }
+
+    fn keep(self, is_server: bool) -> bool {
+        match self {
+            Rows::All => true,
+            Rows::Listening => is_server,
+            Rows::Connected => !is_server,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SocketOptions {
+    pub rows: Rows,
+    pub numeric_hosts: bool,
+    pub numeric_ports: bool,
+    pub numeric_users: bool,
+    /// -e: User and Inode columns.
+    pub extend: bool,
+    /// -p: PID/Program name column.
+    pub programs: bool,
+    /// -o: Timer column.
+    pub timers: bool,
+    /// -W: no address truncation.
+    pub wide: bool,
+}
+
+/// Names and owners a row may need; all looked up beforehand, never from /proc here.
+pub struct RowContext<'a> {
+    pub services: &'a Services,
+    pub hosts: &'a HostNames,
+    pub users: &'a mut Users,
+    pub owners: Option<&'a Owners>,
+}
+
+/// netstat's server test differs per protocol: TCP looks at the remote port,
+/// UDP and raw at the remote address.
+pub fn inet_is_server(s: &InetSocket) -> bool {
+    match s.proto {
+        Proto::Tcp => s.remote_port == 0,
+        _ => s.remote.is_unspecified(),
+    }
+}
+
+pub fn inet_selected(s: &InetSocket, rows: Rows) -> bool {
+    rows.keep(inet_is_server(s))
+}
+
+pub fn unix_selected(s: &UnixSocket, rows: Rows) -> bool {
+    rows.keep(s.is_listening())
+}
+
+/// Addresses a set of rows will print by name (for the concurrent resolver).
+pub fn addresses_to_resolve(rows: &[InetSocket]) -> impl Iterator<Item = IpAddr> + '_ {
+    rows.iter()
+        .flat_map(|s| [s.local, s.remote])
+        .filter(crate::addr::netstat_wants_lookup)
+}
+
+pub fn write_inet_header(w: &mut impl Write, opts: &SocketOptions) -> io::Result<()> {
+    writeln!(w, "Active Internet connections {}", opts.rows.title())?;
+    write!(
+        w,
+        "Proto Recv-Q Send-Q Local Address           Foreign Address         State      "
+    )?;
+    if opts.extend {
+        write!(w, " User       Inode     ")?;
+    }
+    if opts.programs {
+        write!(w, " {:<20}", "PID/Program name")?;
+    }
+    if opts.timers {
+        write!(w, " Timer")?;
+    }
+    writeln!(w)
+}
+
+pub fn write_unix_header(w: &mut impl Write, opts: &SocketOptions) -> io::Result<()> {
+    writeln!(w, "Active UNIX domain sockets {}", opts.rows.title())?;
+    write!(
+        w,
+        "Proto RefCnt Flags       Type       State         I-Node  "
+    )?;
+    if opts.programs {
+        write!(w, " {:<20}", "PID/Program name")?;
+    }
+    writeln!(w, " Path")
+}
+
+fn proto_label(s: &InetSocket) -> &'static str {
+    match (s.proto, s.v6) {
+        (Proto::Tcp, false) => "tcp",
+        (Proto::Tcp, true) => "tcp6",
+        (Proto::Udp, false) => "udp",
+        (Proto::Udp, true) => "udp6",
+        (Proto::UdpLite, false) => "udpl",
+        (Proto::UdpLite, true) => "udpl6",
+        (Proto::Raw, false) => "raw",
+        (Proto::Raw, true) => "raw6",
+    }
+}
+
+pub fn tcp_state_name(state: u8) -> &'static str {
+    match state {
+        1 => "ESTABLISHED",
+        2 => "SYN_SENT",
+        3 => "SYN_RECV",
+        4 => "FIN_WAIT1",
+        5 => "FIN_WAIT2",
+        6 => "TIME_WAIT",
+        7 => "CLOSE",
+        8 => "CLOSE_WAIT",
+        9 => "LAST_ACK",
+        10 => "LISTEN",
+        11 => "CLOSING",
+        _ => "UNKNOWN",
+    }
+}
+
+fn port_text(s: &InetSocket, port: u16, opts: &SocketOptions, services: &Services) -> String {
+    if port == 0 {
+        return "*".to_string();
+    }
+    let name = if opts.numeric_ports {
+        None
+    } else {
+        match s.proto {
+            Proto::Tcp => services.tcp(port),
+            Proto::Udp | Proto::UdpLite => services.udp(port),
+            Proto::Raw => services.protocol(port),
+        }
+    };
+    name.map_or_else(|| port.to_string(), str::to_string)
+}
+
+fn timer_text(s: &InetSocket) -> String {
+    let secs = s.timer_ticks as f64 / 100.0;
+    let (retr, tmo) = (s.retransmits, s.timeout);
+    if s.proto == Proto::Tcp {
+        return match s.timer {
+            0 => format!("off (0.00/{retr}/{tmo})"),
+            1 => format!("on ({secs:.2}/{retr}/{tmo})"),
+            2 => format!("keepalive ({secs:.2}/{retr}/{tmo})"),
+            3 => format!("timewait ({secs:.2}/{retr}/{tmo})"),
+            4 => format!("probe ({secs:.2}/{retr}/{tmo})"),
+            n => format!("unkn-{n} ({secs:.2}/{retr}/{tmo})"),
+        };
+    }
+    // netstat zeroes the retransmit count for UDP but not for raw sockets.
+    let retr = if s.proto == Proto::Raw { retr } else { 0 };
+    match s.timer {
+        0 => format!("off (0.00/{retr}/{tmo})"),
+        n @ (1 | 2) => format!("on{n} ({secs:.2}/{retr}/{tmo})"),
+        n => format!("unkn-{n} ({secs:.2}/{retr}/{tmo})"),
+    }
+}
+
+/// "PID/argv0" as netstat builds it: argv0 after its last '/' when it is an absolute
+/// path, the whole cut to 19 bytes, then escaped.
+fn program_text(inode: u64, owners: Option<&Owners>) -> String {
+    let Some((proc_rec, _fd)) = owners.and_then(|o| o.get(inode)) else {
+        return "-".to_string();
+    };
+    let Some(argv0) = proc_rec.argv0.as_deref() else {
+        return "-".to_string();
+    };
+    let name = match argv0.first() {
+        Some(b'/') => argv0
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(argv0, |i| &argv0[i + 1..]),
+        _ => argv0,
+    };
+    let mut raw = format!("{}/", proc_rec.pid).into_bytes();
+    raw.extend_from_slice(name);
+    raw.truncate(19);
+    escape(&raw).into_owned()
+}
+
+fn write_owner_columns(
+    w: &mut impl Write,
+    uid: u32,
+    inode: u64,
+    opts: &SocketOptions,
+    ctx: &mut RowContext<'_>,
+) -> io::Result<()> {
+    if opts.extend {
+        match ctx.users.name(uid).filter(|_| !opts.numeric_users) {
+            Some(user) => write!(w, " {user:<10} ")?,
+            None => write!(w, " {uid:<10} ")?,
+        }
+        write!(w, "{inode:<10}")?;
+    }
+    if opts.programs {
+        write!(w, " {:<20}", program_text(inode, ctx.owners))?;
+    }
+    Ok(())
+}
+
+pub fn write_inet_row(
+    w: &mut impl Write,
+    s: &InetSocket,
+    opts: &SocketOptions,
+    ctx: &mut RowContext<'_>,
+) -> io::Result<()> {
+    let endpoint = |ip: &IpAddr, port: u16| {
+        let host = netstat_host(ip, opts.numeric_hosts, ctx.hosts);
+        netstat_endpoint(&host, &port_text(s, port, opts, ctx.services), opts.wide)
+    };
+    let local = endpoint(&s.local, s.local_port);
+    let remote = endpoint(&s.remote, s.remote_port);
+    let state: std::borrow::Cow<str> = match s.proto {
+        Proto::Tcp => tcp_state_name(s.state).into(),
+        Proto::Udp | Proto::UdpLite => match s.state {
+            1 => "ESTABLISHED".into(),
+            7 => "".into(),
+            _ => "UNKNOWN".into(),
+        },
+        Proto::Raw => s.state.to_string().into(),
+    };
+    write!(
+        w,
+        "{:<5} {:>6} {:>6} {:<23} {:<23} {:<11}",
+        proto_label(s),
+        s.rx_queue,
+        s.tx_queue,
+        local,
+        remote,
+        state
+    )?;
+    write_owner_columns(w, s.uid, s.inode, opts, ctx)?;
+    if opts.timers {
+        write!(w, " {}", timer_text(s))?;
+    }
+    writeln!(w)
+}
+
+fn unix_type_name(t: u16) -> &'static str {
+    match t {
+        1 => "STREAM",
+        2 => "DGRAM",
+        3 => "RAW",
+        4 => "RDM",
+        5 => "SEQPACKET",
+        _ => "UNKNOWN",
+    }
+}
+
+fn unix_state_name(s: &UnixSocket) -> &'static str {
+    match s.state {
+        0 => "FREE",
+        1 if s.flags & SO_ACCEPTCON != 0 => "LISTENING",
+        1 => "",
+        2 => "CONNECTING",
+        3 => "CONNECTED",
+        4 => "DISCONNECTING",
+        _ => "UNKNOWN",
+    }
+}
+
+/// The path as netstat shows it: the first whitespace-delimited token.
+fn unix_path_token(path: Option<&[u8]>) -> &[u8] {
+    let Some(path) = path else { return b"" };
+    let start = path
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(path.len());
+    let rest = &path[start..];
+    let end = rest
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+pub fn write_unix_row(
+    w: &mut impl Write,
+    s: &UnixSocket,
+    opts: &SocketOptions,
+    ctx: &mut RowContext<'_>,
+) -> io::Result<()> {
+    let mut flags = String::from("[ ");
+    for (bit, label) in [
+        (SO_ACCEPTCON, "ACC "),
+        (SO_WAITDATA, "W "),
+        (SO_NOSPACE, "N "),
+    ] {
+        if s.flags & bit != 0 {
+            flags.push_str(label);
+        }
+    }
+    flags.push(']');
+    write!(
+        w,
+        "{:<5} {:<6} {:<11} {:<10} {:<13} {:<8}",
+        if s.protocol == 0 { "unix" } else { "??" },
+        s.refcnt,
+        flags,
+        unix_type_name(s.sock_type),
+        unix_state_name(s),
+        s.inode
+    )?;
+    if opts.programs {
+        write!(w, " {:<20}", program_text(s.inode, ctx.owners))?;
+    }
+    writeln!(w, " {}", escape(unix_path_token(s.path.as_deref())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proc::{inet, unix};
+
+    fn render_inet(line: &str, proto: Proto, v6: bool, opts: SocketOptions) -> String {
+        let s = inet::parse_line(line.as_bytes(), proto, v6).unwrap();
+        let hosts = HostNames::default();
+        let services = Services::parse(
+            b"mysql 3306/tcp\n",
+            b"icmp 1 ICMP\n",
+            crate::resolve::DuplicatePolicy::LastWins,
+        );
+        let mut users = Users::default();
+        let mut ctx = RowContext {
+            services: &services,
+            hosts: &hosts,
+            users: &mut users,
+            owners: None,
+        };
+        let mut out = Vec::new();
+        write_inet_row(&mut out, &s, &opts, &mut ctx).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn tcp_listener_line() {
+        let line = "0: 00000000:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 19087 1";
+        let opts = SocketOptions {
+            numeric_hosts: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            render_inet(line, Proto::Tcp, false, opts),
+            "tcp        0      0 0.0.0.0:mysql           0.0.0.0:*               LISTEN     \n"
+        );
+        let opts = SocketOptions {
+            numeric_hosts: true,
+            numeric_ports: true,
+            numeric_users: true,
+            extend: true,
+            programs: true,
+            timers: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            render_inet(line, Proto::Tcp, false, opts),
+            "tcp        0      0 0.0.0.0:3306            0.0.0.0:*               LISTEN      0          19087      -                    off (0.00/0/0)\n"
+        );
+    }
+
+    #[test]
+    fn udp_and_raw_states_and_timers() {
+        let udp = "0: 0100007F:0035 00000000:0000 07 00000000:00000340 00:00000000 00000000     0        0 5 2";
+        let opts = SocketOptions {
+            numeric_hosts: true,
+            numeric_ports: true,
+            timers: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            render_inet(udp, Proto::Udp, false, opts),
+            "udp      832      0 127.0.0.1:53            0.0.0.0:*                           off (0.00/0/0)\n"
+        );
+        let raw = "0: 00000000:0001 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 6 2";
+        let opts = SocketOptions {
+            numeric_hosts: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            render_inet(raw, Proto::Raw, false, opts),
+            "raw        0      0 0.0.0.0:icmp            0.0.0.0:*               7          \n"
+        );
+    }
+
+    #[test]
+    fn unix_lines() {
+        let s = unix::parse_line(
+            b"0000000000000000: 00000002 00000000 00010000 0001 01 190384 @abs name",
+        )
+        .unwrap();
+        let hosts = HostNames::default();
+        let services = Services::default();
+        let mut users = Users::default();
+        let mut ctx = RowContext {
+            services: &services,
+            hosts: &hosts,
+            users: &mut users,
+            owners: None,
+        };
+        let mut out = Vec::new();
+        write_unix_row(&mut out, &s, &SocketOptions::default(), &mut ctx).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "unix  2      [ ACC ]     STREAM     LISTENING     190384   @abs\n"
+        );
+    }
+}

@@ -1,0 +1,324 @@
+//! Names for numbers: services and protocols (/etc/services, /etc/protocols), users,
+//! and hosts. Host lookups run concurrently under one deadline so a dead resolver
+//! cannot stall a run; unresolved addresses stay numeric.
+
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Which entry wins when /etc/services lists a port twice for one protocol:
+/// netstat keeps the last, lsof the first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DuplicatePolicy {
+    FirstWins,
+    LastWins,
+}
+
+/// Port and protocol-number names.
+#[derive(Clone, Debug, Default)]
+pub struct Services {
+    tcp: HashMap<u16, String>,
+    udp: HashMap<u16, String>,
+    protocols: HashMap<u16, String>,
+}
+
+impl Services {
+    pub fn load(policy: DuplicatePolicy) -> Services {
+        let services = std::fs::read("/etc/services").unwrap_or_default();
+        let protocols = std::fs::read("/etc/protocols").unwrap_or_default();
+        Services::parse(&services, &protocols, policy)
+    }
+
+    pub fn parse(services: &[u8], protocols: &[u8], policy: DuplicatePolicy) -> Services {
+        let mut out = Services::default();
+        let insert = |map: &mut HashMap<u16, String>, key: u16, name: &str| match policy {
+            DuplicatePolicy::FirstWins => {
+                map.entry(key).or_insert_with(|| name.to_string());
+            }
+            DuplicatePolicy::LastWins => {
+                map.insert(key, name.to_string());
+            }
+        };
+        for line in String::from_utf8_lossy(services).lines() {
+            let line = line.split('#').next().unwrap_or("");
+            let mut f = line.split_whitespace();
+            let (Some(name), Some(port_proto)) = (f.next(), f.next()) else {
+                continue;
+            };
+            let Some((port, proto)) = port_proto.split_once('/') else {
+                continue;
+            };
+            let Ok(port) = port.parse::<u16>() else {
+                continue;
+            };
+            match proto {
+                "tcp" => insert(&mut out.tcp, port, name),
+                "udp" => insert(&mut out.udp, port, name),
+                _ => {}
+            }
+        }
+        for line in String::from_utf8_lossy(protocols).lines() {
+            let line = line.split('#').next().unwrap_or("");
+            let mut f = line.split_whitespace();
+            let (Some(name), Some(num)) = (f.next(), f.next()) else {
+                continue;
+            };
+            if let Ok(num) = num.parse::<u16>() {
+                insert(&mut out.protocols, num, name);
+            }
+        }
+        out
+    }
+
+    pub fn tcp(&self, port: u16) -> Option<&str> {
+        self.tcp.get(&port).map(String::as_str)
+    }
+
+    pub fn udp(&self, port: u16) -> Option<&str> {
+        self.udp.get(&port).map(String::as_str)
+    }
+
+    /// /etc/protocols name of an IP protocol number (raw sockets show it as the port).
+    pub fn protocol(&self, number: u16) -> Option<&str> {
+        self.protocols.get(&number).map(String::as_str)
+    }
+
+    /// Port for a service name (lsof's `-i :ssh`), tcp or udp table.
+    pub fn port_of(&self, name: &str, udp: bool) -> Option<u16> {
+        let map = if udp { &self.udp } else { &self.tcp };
+        map.iter()
+            .filter(|(_, n)| n.as_str() == name)
+            .map(|(&p, _)| p)
+            .min()
+    }
+}
+
+/// uid → login name through the system's passwd database (NSS), cached.
+#[derive(Debug, Default)]
+pub struct Users {
+    cache: HashMap<u32, Option<String>>,
+}
+
+impl Users {
+    pub fn name(&mut self, uid: u32) -> Option<&str> {
+        self.cache
+            .entry(uid)
+            .or_insert_with(|| lookup_user(uid))
+            .as_deref()
+    }
+}
+
+fn lookup_user(uid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        // SAFETY: passwd is plain data; getpwuid_r writes into pwd and buf only.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = unsafe {
+            libc::getpwuid_r(
+                uid,
+                &mut pwd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: pw_name points into buf and is NUL-terminated.
+        let name = unsafe { CStr::from_ptr(pwd.pw_name) };
+        return Some(name.to_string_lossy().into_owned());
+    }
+}
+
+/// uid for a login name or a decimal uid (lsof's `-u`).
+pub fn uid_of(user: &str) -> Option<u32> {
+    if let Ok(uid) = user.parse::<u32>() {
+        return Some(uid);
+    }
+    let name = std::ffi::CString::new(user).ok()?;
+    let mut buf = vec![0u8; 16384];
+    // SAFETY: as in lookup_user.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    let rc = unsafe {
+        libc::getpwnam_r(
+            name.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    (rc == 0 && !result.is_null()).then_some(pwd.pw_uid)
+}
+
+/// How long a whole run may wait for reverse lookups.
+pub const HOST_DEADLINE: Duration = Duration::from_secs(2);
+const MAX_LOOKUP_THREADS: usize = 64;
+
+/// Reverse host names, cached per address. `None` in the cache means "print numeric".
+#[derive(Debug, Default)]
+pub struct HostNames {
+    cache: HashMap<IpAddr, Option<String>>,
+}
+
+impl HostNames {
+    /// Resolves every address not yet cached, concurrently, waiting at most `deadline`.
+    pub fn resolve_all(&mut self, addrs: impl IntoIterator<Item = IpAddr>, deadline: Duration) {
+        let mut todo: Vec<IpAddr> = addrs
+            .into_iter()
+            .filter(|a| !self.cache.contains_key(a))
+            .collect();
+        todo.sort_unstable();
+        todo.dedup();
+        if todo.is_empty() {
+            return;
+        }
+        let until = Instant::now() + deadline;
+        let expected = todo.len();
+        let threads = expected.min(MAX_LOOKUP_THREADS);
+        let queue = Arc::new(Mutex::new(todo.clone()));
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..threads {
+            let queue = Arc::clone(&queue);
+            let tx = tx.clone();
+            let spawned = std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || loop {
+                    let next = queue.lock().ok().and_then(|mut q| q.pop());
+                    let Some(addr) = next else { break };
+                    if tx.send((addr, reverse_lookup(addr))).is_err() {
+                        break;
+                    }
+                });
+            if spawned.is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        for _ in 0..expected {
+            let left = until.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok((addr, name)) => {
+                    self.cache.insert(addr, name);
+                }
+                Err(_) => break,
+            }
+        }
+        // Whatever did not answer in time prints numerically, now and in later refreshes.
+        for addr in todo {
+            self.cache.entry(addr).or_insert(None);
+        }
+    }
+
+    /// The cached name; `None` when unresolved or never asked.
+    pub fn get(&self, addr: &IpAddr) -> Option<&str> {
+        self.cache.get(addr).and_then(|n| n.as_deref())
+    }
+}
+
+/// getnameinfo as netstat calls it: IPv4 must resolve to a name (gethostbyaddr), IPv6
+/// is asked without flags and counts as resolved only if the answer is not numeric.
+fn reverse_lookup(addr: IpAddr) -> Option<String> {
+    let sa = sockaddr_bytes(SocketAddr::new(addr, 0));
+    let mut host = [0 as libc::c_char; 1025];
+    let flags = if addr.is_ipv4() { libc::NI_NAMEREQD } else { 0 };
+    // SAFETY: sa is a valid sockaddr of the given length; host is writable.
+    let rc = unsafe {
+        libc::getnameinfo(
+            sa.0.as_ptr().cast(),
+            sa.1,
+            host.as_mut_ptr(),
+            host.len() as libc::socklen_t,
+            std::ptr::null_mut(),
+            0,
+            flags,
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: getnameinfo NUL-terminates host on success.
+    let name = unsafe { CStr::from_ptr(host.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    if name.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    Some(name)
+}
+
+/// A sockaddr_in/sockaddr_in6 as bytes plus its length.
+fn sockaddr_bytes(addr: SocketAddr) -> ([u8; 28], libc::socklen_t) {
+    let mut buf = [0u8; 28];
+    match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            let len = std::mem::size_of::<libc::sockaddr_in>();
+            // SAFETY: sockaddr_in is plain old data of `len` bytes, len <= 28.
+            let bytes = unsafe {
+                std::slice::from_raw_parts((&sin as *const libc::sockaddr_in).cast(), len)
+            };
+            buf[..len].copy_from_slice(bytes);
+            (buf, len as libc::socklen_t)
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: 0,
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: 0,
+            };
+            let len = std::mem::size_of::<libc::sockaddr_in6>();
+            // SAFETY: as above; sockaddr_in6 is 28 bytes.
+            let bytes = unsafe {
+                std::slice::from_raw_parts((&sin6 as *const libc::sockaddr_in6).cast(), len)
+            };
+            buf[..len].copy_from_slice(bytes);
+            (buf, len as libc::socklen_t)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_policies() {
+        let s = b"a 10/tcp\nb 10/tcp # later\nc 10/udp\n#x 11/tcp\n";
+        let first = Services::parse(s, b"icmp 1 ICMP\n", DuplicatePolicy::FirstWins);
+        let last = Services::parse(s, b"", DuplicatePolicy::LastWins);
+        assert_eq!(first.tcp(10), Some("a"));
+        assert_eq!(last.tcp(10), Some("b"));
+        assert_eq!(first.udp(10), Some("c"));
+        assert_eq!(first.tcp(11), None);
+        assert_eq!(first.protocol(1), Some("icmp"));
+        assert_eq!(first.port_of("a", false), Some(10));
+    }
+
+    #[test]
+    fn root_is_uid_zero() {
+        assert_eq!(Users::default().name(0), Some("root"));
+        assert_eq!(uid_of("root"), Some(0));
+        assert_eq!(uid_of("1234"), Some(1234));
+    }
+}
