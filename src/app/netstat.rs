@@ -2,7 +2,7 @@
 //! names of the rows that will be printed, and render them as netstat does.
 
 use super::output;
-use crate::cli::netstat::{Config, NetstatArgs, Selection};
+use crate::cli::netstat::{Config, Mode, NetstatArgs, Selection};
 use crate::proc::inet::{self, InetSocket, Proto};
 use crate::proc::{unix, ProcRoot};
 use crate::render::netstat::{self as view, RowContext};
@@ -76,7 +76,9 @@ pub fn run(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result
         users: Users::default(),
     };
     loop {
-        let status = socket_view(config, root, &mut names, out)?;
+        let status = match config.mode {
+            Mode::Sockets => socket_view(config, root, &mut names, out)?,
+        };
         let Some(delay) = config.continuous.filter(|_| status == 0) else {
             return Ok(status);
         };

@@ -119,9 +119,16 @@ impl Selection {
     }
 }
 
+/// Which table a run prints (netstat's modes are mutually exclusive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Sockets,
+}
+
 /// A validated run.
 #[derive(Clone, Debug)]
 pub struct Config {
+    pub mode: Mode,
     pub selection: Selection,
     pub sockets: SocketOptions,
     pub continuous: Option<Duration>,
@@ -204,6 +211,7 @@ impl NetstatArgs {
             }
         };
         Ok(Config {
+            mode: Mode::Sockets,
             selection: sel,
             sockets: SocketOptions {
                 rows,
