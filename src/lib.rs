@@ -6,8 +6,10 @@
 
 pub mod addr;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod escape;
+pub mod netlink;
 pub mod proc;
 pub mod render;
 pub mod resolve;

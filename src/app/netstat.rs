@@ -78,6 +78,19 @@ pub fn run(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result
     loop {
         let status = match config.mode {
             Mode::Sockets => socket_view(config, root, &mut names, out)?,
+            Mode::Audit {
+                json,
+                all_netns,
+                probe,
+            } => {
+                let opts = crate::audit::AuditOptions {
+                    proc_root: root.clone(),
+                    all_netns,
+                    probe,
+                    ..Default::default()
+                };
+                return Ok(super::audit::run(&opts, json, out));
+            }
         };
         let Some(delay) = config.continuous.filter(|_| status == 0) else {
             return Ok(status);

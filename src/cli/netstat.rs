@@ -87,6 +87,19 @@ pub struct NetstatArgs {
     #[arg(short = 'v', long = "verbose", help_heading = "Output")]
     pub verbose: bool,
 
+    /// Look for hidden and suspicious sockets, sniffers, ARP spoofing (exit 0 clean, 1 findings, 2 failed)
+    #[arg(long = "audit", help_heading = "Audit")]
+    pub audit: bool,
+    /// With --audit: print the findings as JSON
+    #[arg(long = "json", requires = "audit", help_heading = "Audit")]
+    pub json: bool,
+    /// With --audit: audit every network namespace
+    #[arg(long = "all-netns", requires = "audit", help_heading = "Audit")]
+    pub all_netns: bool,
+    /// With --audit: skip the bind() probe of every port
+    #[arg(long = "no-probe", requires = "audit", help_heading = "Audit")]
+    pub no_probe: bool,
+
     /// Print help
     #[arg(short = 'h', long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -123,6 +136,11 @@ impl Selection {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Sockets,
+    Audit {
+        json: bool,
+        all_netns: bool,
+        probe: bool,
+    },
 }
 
 /// A validated run.
@@ -210,8 +228,16 @@ impl NetstatArgs {
                 })
             }
         };
+        let mode = match self.audit {
+            true => Mode::Audit {
+                json: self.json,
+                all_netns: self.all_netns,
+                probe: !self.no_probe,
+            },
+            false => Mode::Sockets,
+        };
         Ok(Config {
-            mode: Mode::Sockets,
+            mode,
             selection: sel,
             sockets: SocketOptions {
                 rows,

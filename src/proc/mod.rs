@@ -3,6 +3,7 @@
 //! records plus warnings; they never print.
 
 pub mod inet;
+pub mod packet;
 pub mod process;
 pub mod unix;
 
