@@ -33,7 +33,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     let mut out = output::stdout();
-    let status = match run(&config, &ProcRoot::default(), &mut out) {
+    let status = match run(&config, &mut out) {
         Ok(status) => status,
         Err(e) => {
             output::warn(PROG, e);
@@ -69,7 +69,8 @@ fn wants(sel: &Selection, proto: Proto) -> bool {
     }
 }
 
-pub fn run(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result<u8> {
+pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
+    let root = &config.root;
     let mut names = Names {
         services: Services::load(DuplicatePolicy::LastWins),
         hosts: HostNames::default(),

@@ -1,8 +1,10 @@
 //! rnetstat's options: net-tools netstat 2.10's, spelled the same, plus our own long
 //! options. Parsed by clap, then validated into a [`Config`].
 
+use crate::proc::ProcRoot;
 use crate::render::netstat::{Rows, SocketOptions};
 use clap::{ArgAction, Parser};
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -87,6 +89,14 @@ pub struct NetstatArgs {
     #[arg(short = 'v', long = "verbose", help_heading = "Output")]
     pub verbose: bool,
 
+    /// Read DIR instead of /proc (a captured snapshot or recorded files)
+    #[arg(
+        long = "proc-root",
+        value_name = "DIR",
+        help_heading = "Beyond netstat"
+    )]
+    pub proc_root: Option<PathBuf>,
+
     /// Print help
     #[arg(short = 'h', long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -133,6 +143,7 @@ pub struct Config {
     pub sockets: SocketOptions,
     pub continuous: Option<Duration>,
     pub verbose: bool,
+    pub root: ProcRoot,
 }
 
 /// A user error: message for stderr and the exit status netstat uses for it.
@@ -225,6 +236,7 @@ impl NetstatArgs {
             },
             continuous,
             verbose: self.verbose,
+            root: self.proc_root.map(ProcRoot::new).unwrap_or_default(),
         })
     }
 }
