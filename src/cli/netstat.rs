@@ -97,6 +97,11 @@ pub struct NetstatArgs {
     )]
     pub proc_root: Option<PathBuf>,
 
+    /// Write the /proc and /sys files the tools read to DIR (read back with
+    /// --proc-root DIR/proc)
+    #[arg(long = "capture", value_name = "DIR", help_heading = "Beyond netstat")]
+    pub capture: Option<PathBuf>,
+
     /// Print help
     #[arg(short = 'h', long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -133,12 +138,14 @@ impl Selection {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Sockets,
+    Capture,
 }
 
 /// A validated run.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub mode: Mode,
+    pub capture_dir: Option<PathBuf>,
     pub selection: Selection,
     pub sockets: SocketOptions,
     pub continuous: Option<Duration>,
@@ -221,8 +228,14 @@ impl NetstatArgs {
                 })
             }
         };
+        let mode = if self.capture.is_some() {
+            Mode::Capture
+        } else {
+            Mode::Sockets
+        };
         Ok(Config {
-            mode: Mode::Sockets,
+            mode,
+            capture_dir: self.capture,
             selection: sel,
             sockets: SocketOptions {
                 rows,
