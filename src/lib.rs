@@ -8,6 +8,7 @@ pub mod addr;
 pub mod app;
 pub mod capture;
 pub mod cli;
+pub mod docs;
 pub mod escape;
 pub mod proc;
 pub mod render;

@@ -25,6 +25,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return status;
         }
     };
+    if let Some(kind) = args.generate.as_deref() {
+        use clap::CommandFactory;
+        return crate::docs::generate(NetstatArgs::command(), &crate::docs::RNETSTAT_MAN, kind);
+    }
     let config = match args.into_config() {
         Ok(c) => c,
         Err(e) => {

@@ -102,6 +102,10 @@ pub struct NetstatArgs {
     #[arg(long = "capture", value_name = "DIR", help_heading = "Beyond netstat")]
     pub capture: Option<PathBuf>,
 
+    /// Print a man page or a shell completion script (man, complete-bash, ...)
+    #[arg(long = "generate", value_name = "KIND", hide = true)]
+    pub generate: Option<String>,
+
     /// Print help
     #[arg(short = 'h', long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,
