@@ -232,6 +232,17 @@ impl NetstatArgs {
                 })
             }
         };
+        if let Some(dir) = &self.proc_root {
+            if !dir.join("net").is_dir() {
+                return Err(UsageError {
+                    message: format!(
+                        "--proc-root {}: not a proc tree (no net/ directory in it)",
+                        dir.display()
+                    ),
+                    status: 1,
+                });
+            }
+        }
         let mode = if self.capture.is_some() {
             Mode::Capture
         } else {
