@@ -7,7 +7,9 @@
 pub mod addr;
 pub mod app;
 pub mod audit;
+pub mod capture;
 pub mod cli;
+pub mod docs;
 pub mod escape;
 pub mod netlink;
 pub mod proc;

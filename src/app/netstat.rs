@@ -25,6 +25,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return status;
         }
     };
+    if let Some(kind) = args.generate.as_deref() {
+        use clap::CommandFactory;
+        return crate::docs::generate(NetstatArgs::command(), &crate::docs::RNETSTAT_MAN, kind);
+    }
     let config = match args.into_config() {
         Ok(c) => c,
         Err(e) => {
@@ -33,7 +37,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     let mut out = output::stdout();
-    let status = match run(&config, &ProcRoot::default(), &mut out) {
+    let status = match run(&config, &mut out) {
         Ok(status) => status,
         Err(e) => {
             output::warn(PROG, e);
@@ -69,7 +73,8 @@ fn wants(sel: &Selection, proto: Proto) -> bool {
     }
 }
 
-pub fn run(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result<u8> {
+pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
+    let root = &config.root;
     let mut names = Names {
         services: Services::load(DuplicatePolicy::LastWins),
         hosts: HostNames::default(),
@@ -83,14 +88,24 @@ pub fn run(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result
                 all_netns,
                 probe,
             } => {
+                if !root.is_live() {
+                    output::warn(
+                        PROG,
+                        "--audit examines the live system; it cannot read --proc-root",
+                    );
+                    return Ok(2);
+                }
                 let opts = crate::audit::AuditOptions {
                     proc_root: root.clone(),
+                    sys_root: root.sys(),
+                    run_netns: root.run_netns(),
                     all_netns,
                     probe,
                     ..Default::default()
                 };
                 return Ok(super::audit::run(&opts, json, out));
             }
+            Mode::Capture => capture(config, root)?,
         };
         let Some(delay) = config.continuous.filter(|_| status == 0) else {
             return Ok(status);
@@ -98,6 +113,25 @@ pub fn run(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result
         out.flush()?;
         std::thread::sleep(delay);
     }
+}
+
+fn capture(config: &Config, root: &ProcRoot) -> io::Result<u8> {
+    let Some(dir) = config.capture_dir.as_deref() else {
+        return Ok(2);
+    };
+    let summary = crate::capture::capture(root, dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("capture to {}: {e}", dir.display())))?;
+    output::warn(
+        PROG,
+        format_args!(
+            "captured {} processes, {} network namespaces, {} descriptors to {}",
+            summary.processes,
+            summary.namespaces,
+            summary.fd_links,
+            dir.display()
+        ),
+    );
+    Ok(0)
 }
 
 fn program_notice(owners: &Owners) {

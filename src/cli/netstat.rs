@@ -1,8 +1,10 @@
 //! rnetstat's options: net-tools netstat 2.10's, spelled the same, plus our own long
 //! options. Parsed by clap, then validated into a [`Config`].
 
+use crate::proc::ProcRoot;
 use crate::render::netstat::{Rows, SocketOptions};
 use clap::{ArgAction, Parser};
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -100,6 +102,23 @@ pub struct NetstatArgs {
     #[arg(long = "no-probe", requires = "audit", help_heading = "Audit")]
     pub no_probe: bool,
 
+    /// Read DIR instead of /proc (a captured snapshot or recorded files)
+    #[arg(
+        long = "proc-root",
+        value_name = "DIR",
+        help_heading = "Beyond netstat"
+    )]
+    pub proc_root: Option<PathBuf>,
+
+    /// Write the /proc and /sys files the tools read to DIR (read back with
+    /// --proc-root DIR/proc)
+    #[arg(long = "capture", value_name = "DIR", help_heading = "Beyond netstat")]
+    pub capture: Option<PathBuf>,
+
+    /// Print a man page or a shell completion script (man, complete-bash, ...)
+    #[arg(long = "generate", value_name = "KIND", hide = true)]
+    pub generate: Option<String>,
+
     /// Print help
     #[arg(short = 'h', long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -141,16 +160,19 @@ pub enum Mode {
         all_netns: bool,
         probe: bool,
     },
+    Capture,
 }
 
 /// A validated run.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub mode: Mode,
+    pub capture_dir: Option<PathBuf>,
     pub selection: Selection,
     pub sockets: SocketOptions,
     pub continuous: Option<Duration>,
     pub verbose: bool,
+    pub root: ProcRoot,
 }
 
 /// A user error: message for stderr and the exit status netstat uses for it.
@@ -228,16 +250,31 @@ impl NetstatArgs {
                 })
             }
         };
-        let mode = match self.audit {
-            true => Mode::Audit {
+        if let Some(dir) = &self.proc_root {
+            if !dir.join("net").is_dir() {
+                return Err(UsageError {
+                    message: format!(
+                        "--proc-root {}: not a proc tree (no net/ directory in it)",
+                        dir.display()
+                    ),
+                    status: 1,
+                });
+            }
+        }
+        let mode = if self.audit {
+            Mode::Audit {
                 json: self.json,
                 all_netns: self.all_netns,
                 probe: !self.no_probe,
-            },
-            false => Mode::Sockets,
+            }
+        } else if self.capture.is_some() {
+            Mode::Capture
+        } else {
+            Mode::Sockets
         };
         Ok(Config {
             mode,
+            capture_dir: self.capture,
             selection: sel,
             sockets: SocketOptions {
                 rows,
@@ -251,6 +288,7 @@ impl NetstatArgs {
             },
             continuous,
             verbose: self.verbose,
+            root: self.proc_root.map(ProcRoot::new).unwrap_or_default(),
         })
     }
 }
