@@ -139,7 +139,11 @@ mod tests {
             use std::os::fd::AsRawFd;
             use std::os::unix::fs::MetadataExt;
             let fd = listener.as_raw_fd();
-            Some(std::fs::metadata(format!("/proc/self/fd/{fd}")).unwrap().ino())
+            Some(
+                std::fs::metadata(format!("/proc/self/fd/{fd}"))
+                    .unwrap()
+                    .ino(),
+            )
         };
         let owners = Owners::scan(
             &root,

@@ -336,43 +336,56 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
     }
     let fd_checks = root && holders_1.denied == 0;
 
-    for target in &targets {
+    // First look at every namespace (with the probe), then a second look at each,
+    // then the descriptors again: the racing checks keep what both looks show.
+    let look = |target: &Option<netns::Namespace>, probe: bool| {
         let inode = target.as_ref().map_or(current, |n| n.inode);
         let is_current = inode == current;
         let path = target
             .as_ref()
             .filter(|_| !is_current)
             .map(|n| n.path.as_path());
-        let look = |probe: bool| {
-            netns::run_in(path, root, |entered| {
-                gather(opts, entered, is_current, root, probe)
-            })
-            .and_then(|r| r)
-        };
-        let first = match look(opts.probe) {
-            Ok(g) => g,
-            Err(e) if !is_current => {
-                report.not_done.push(NotDone {
-                    check: Check::CrossView,
-                    namespace: Some(inode),
-                    reason: format!("namespace could not be audited: {e}"),
-                });
-                continue;
-            }
-            Err(e) => return Err(format!("cannot read the socket tables: {e}")),
-        };
-        let info = all.iter().find(|n| n.inode == inode);
+        let gathered = netns::run_in(path, root, |entered| {
+            gather(opts, entered, is_current, root, probe)
+        })
+        .and_then(|r| r);
+        (inode, is_current, gathered)
+    };
+    let mut firsts = Vec::new();
+    for target in &targets {
+        match look(target, opts.probe) {
+            (inode, _, Ok(g)) => firsts.push((target, inode, g)),
+            (inode, false, Err(e)) => report.not_done.push(NotDone {
+                check: Check::CrossView,
+                namespace: Some(inode),
+                reason: format!("namespace could not be audited: {e}"),
+            }),
+            (_, true, Err(e)) => return Err(format!("cannot read the socket tables: {e}")),
+        }
+    }
+    let mut pairs = Vec::new();
+    for (target, inode, first) in firsts {
+        match look(target, false) {
+            (_, _, Ok(second)) => pairs.push((inode, first, second)),
+            (_, false, Err(e)) => report.not_done.push(NotDone {
+                check: Check::CrossView,
+                namespace: Some(inode),
+                reason: format!("namespace went away during the audit: {e}"),
+            }),
+            (_, true, Err(e)) => return Err(format!("cannot read the socket tables: {e}")),
+        }
+    }
+    let holders_2 =
+        Holders::scan(&opts.proc_root, me).map_err(|e| format!("cannot list processes: {e}"))?;
+    for (inode, first, second) in &pairs {
+        let info = all.iter().find(|n| n.inode == *inode);
         report.namespaces.push(NamespaceInfo {
-            inode,
+            inode: *inode,
             name: info.and_then(|n| n.name.clone()),
             pid: info.and_then(|n| n.pid),
         });
-        // Second look: tables and descriptors again, for the checks that race.
-        let second = look(false).map_err(|e| format!("cannot read the socket tables: {e}"))?;
-        let holders_2 = Holders::scan(&opts.proc_root, me)
-            .map_err(|e| format!("cannot list processes: {e}"))?;
         let ns_report = audit_namespace(
-            opts, inode, &first, &second, &holders_1, &holders_2, fd_checks, &all,
+            opts, *inode, first, second, &holders_1, &holders_2, fd_checks, &all,
         );
         report.findings.extend(ns_report.findings);
         report.not_done.extend(ns_report.not_done);

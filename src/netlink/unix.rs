@@ -46,7 +46,15 @@ pub fn parse_message(data: &[u8]) -> Result<DiagUnixSocket, &'static str> {
     };
     for (kind, value) in attributes(data.get(MSG_LEN..).unwrap_or_default()) {
         match kind {
-            UNIX_DIAG_NAME => sock.name = Some(value.to_vec()),
+            UNIX_DIAG_NAME => {
+                // A path ends at its NUL; an abstract name starts with one and is
+                // taken whole.
+                let name = match value.first() {
+                    Some(0) => value,
+                    _ => value.split(|&b| b == 0).next().unwrap_or_default(),
+                };
+                sock.name = Some(name.to_vec());
+            }
             UNIX_DIAG_PEER => sock.peer = read_u32(value, 0).map(u64::from),
             _ => {}
         }
@@ -78,7 +86,7 @@ mod tests {
         let mut m = vec![libc::AF_UNIX as u8, 1, 10, 0];
         m.extend_from_slice(&77u32.to_ne_bytes());
         m.extend_from_slice(&[0; 8]);
-        m.extend_from_slice(&[7, 0, 0, 0, b'/', b'x', b'y', 0]);
+        m.extend_from_slice(&[8, 0, 0, 0, b'/', b'x', b'y', 0]);
         m.extend_from_slice(&[8, 0, 2, 0]);
         m.extend_from_slice(&78u32.to_ne_bytes());
         let s = parse_message(&m).unwrap();
