@@ -319,6 +319,53 @@ fn a_namespace_without_them_audits_clean() {
         text.starts_with("rnetstat audit: 0 findings in 1 network namespace"),
         "{text}"
     );
+
+    // Without root the audit says which checks it could not do.
+    if Command::new("setpriv").arg("--version").output().is_ok() {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &lab.ns,
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+            ])
+            .args([
+                "--clear-groups",
+                env!("CARGO_BIN_EXE_rnetstat"),
+                "--audit",
+                "--json",
+            ])
+            .arg("--no-probe")
+            .env_remove("LD_PRELOAD")
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["root"], false);
+        let skipped: Vec<&str> = json["not_done"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["check"].as_str())
+            .collect();
+        assert!(skipped.contains(&"unowned-socket"), "{json}");
+        assert!(skipped.contains(&"ghost-socket"), "{json}");
+    }
+}
+
+#[test]
+fn an_audit_that_cannot_run_exits_2() {
+    let dir = std::env::temp_dir().join(format!("rnt-audit-noproc-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("net")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rnetstat"))
+        .args(["--audit", "--proc-root"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("live system"));
 }
 
 /// Records the views of the namespace it runs in (how the fixtures were made):

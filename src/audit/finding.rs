@@ -197,7 +197,9 @@ impl Finding {
 /// A check (or part of one) the audit could not do, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NotDone {
-    pub check: Check,
+    /// None: every check (a namespace that could not be entered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<Check>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<u64>,
     pub reason: String,

@@ -300,7 +300,7 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
             all.iter().cloned().map(Some).collect()
         } else {
             report.not_done.push(NotDone {
-                check: Check::CrossView,
+                check: None,
                 namespace: None,
                 reason: "--all-netns needs root (setns); only the current namespace was audited"
                     .into(),
@@ -325,7 +325,7 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
         );
         for check in [Check::UnownedSocket, Check::GhostSocket] {
             report.not_done.push(NotDone {
-                check,
+                check: Some(check),
                 namespace: None,
                 reason: why.clone(),
             });
@@ -356,7 +356,7 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
         match look(target, opts.probe) {
             (inode, _, Ok(g)) => firsts.push((target, inode, g)),
             (inode, false, Err(e)) => report.not_done.push(NotDone {
-                check: Check::CrossView,
+                check: None,
                 namespace: Some(inode),
                 reason: format!("namespace could not be audited: {e}"),
             }),
@@ -368,7 +368,7 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
         match look(target, false) {
             (_, _, Ok(second)) => pairs.push((inode, first, second)),
             (_, false, Err(e)) => report.not_done.push(NotDone {
-                check: Check::CrossView,
+                check: None,
                 namespace: Some(inode),
                 reason: format!("namespace went away during the audit: {e}"),
             }),
@@ -426,7 +426,7 @@ fn audit_namespace(
     let mut not_done = Vec::new();
     let mut skip = |check: Check, reason: String| {
         not_done.push(NotDone {
-            check,
+            check: Some(check),
             namespace: Some(netns),
             reason,
         })

@@ -207,6 +207,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_port_any_view_holds_is_explained() {
+        let mut sock = crate::proc::inet::parse_line(
+            b"0: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 77 1",
+            Proto::Tcp,
+            true,
+        )
+        .unwrap();
+        let held = held_ports(std::iter::once(&sock));
+        let tcp4 = Space {
+            proto: Proto::Tcp,
+            v6: false,
+        };
+        let udp4 = Space {
+            proto: Proto::Udp,
+            v6: false,
+        };
+        // A dual-stack [::]:80 listener explains port 80 in the v4 space too.
+        assert_eq!(unexplained(tcp4, &[80, 81], &held), vec![81]);
+        assert_eq!(unexplained(udp4, &[80], &held), vec![80]);
+        sock.local_port = 81;
+        assert!(held_ports(std::iter::once(&sock)).contains(&(Proto::Tcp, 81)));
+    }
+
+    #[test]
     fn a_held_port_is_in_use_and_a_free_one_is_free() {
         let l = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
         let port = l.local_addr().unwrap().port();

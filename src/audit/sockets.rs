@@ -323,6 +323,74 @@ pub fn processes(holders: &Holders, netns: u64) -> Vec<Finding> {
 mod tests {
     use super::*;
 
+    use crate::audit::holders::{Holder, ProcInfo};
+    use crate::proc::unix::UnixSocket;
+
+    fn holding(pid: u32, netns: u64, inodes: &[u64]) -> Holders {
+        let mut h = Holders::default();
+        for (fd, &inode) in inodes.iter().enumerate() {
+            h.by_inode.entry(inode).or_default().push(Holder {
+                pid,
+                fd: fd as u32 + 3,
+            });
+        }
+        h.procs.insert(
+            pid,
+            ProcInfo {
+                netns: Some(netns),
+                comm: Some(b"evil".to_vec()),
+                exe: Some(b"/usr/sbin/evil".to_vec()),
+                args: vec![],
+            },
+        );
+        h
+    }
+
+    #[test]
+    fn ghosts_need_a_listable_state_and_no_table_anywhere() {
+        let views = Views {
+            proc_unix: vec![UnixSocket {
+                kernel_addr: 0,
+                refcnt: 2,
+                protocol: 0,
+                flags: 0,
+                sock_type: 1,
+                state: 1,
+                inode: 10,
+                path: None,
+            }],
+            ..Views::default()
+        };
+        let holders = holding(100, 5, &[10, 11, 12, 13, 14]);
+        let (found, unknown) = ghosts(
+            &views,
+            &holders,
+            5,
+            |inode| inode == 13,
+            |_, fd| match fd {
+                4 => Listability::Listed("tcp"),
+                5 => Listability::Unlisted,
+                6 => Listability::Listed("udp"),
+                _ => Listability::Unknown,
+            },
+        );
+        assert_eq!(unknown, 1);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let e = &found[0].evidence;
+        assert_eq!((e.inode, e.pid, e.fd), (Some(11), Some(100), Some(4)));
+        assert_eq!(e.program.as_deref(), Some("evil"));
+        assert_eq!(e.protocol.as_deref(), Some("tcp"));
+        // A process of another namespace is not judged by this one's tables.
+        let (found, _) = ghosts(
+            &views,
+            &holders,
+            6,
+            |_| false,
+            |_, _| Listability::Listed("tcp"),
+        );
+        assert!(found.is_empty());
+    }
+
     #[test]
     fn comm_rules() {
         assert!(comm_matches(b"python3", b"/usr/bin/python3.11", &[]));

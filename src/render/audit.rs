@@ -57,9 +57,10 @@ pub fn write_text(w: &mut impl Write, report: &Report) -> io::Result<()> {
         writeln!(w)?;
         writeln!(w, "Not done:")?;
         for n in &report.not_done {
+            let check = n.check.map_or("all checks", |c| c.name());
             match n.namespace {
-                Some(ns) => writeln!(w, "  {:<15} netns={ns}: {}", n.check.name(), n.reason)?,
-                None => writeln!(w, "  {:<15} {}", n.check.name(), n.reason)?,
+                Some(ns) => writeln!(w, "  {check:<15} netns={ns}: {}", n.reason)?,
+                None => writeln!(w, "  {check:<15} {}", n.reason)?,
             }
         }
     }
