@@ -2,3 +2,4 @@
 
 pub mod netstat;
 pub mod output;
+pub mod stats;

@@ -84,6 +84,7 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
         let status = match config.mode {
             Mode::Sockets => socket_view(config, root, &mut names, out)?,
             Mode::Capture => capture(config, root)?,
+            Mode::Statistics => super::stats::statistics_view(PROG, &config.stats, root, out)?,
         };
         let Some(delay) = config.continuous.filter(|_| status == 0) else {
             return Ok(status);

@@ -3,6 +3,7 @@
 
 use crate::proc::ProcRoot;
 use crate::render::netstat::{Rows, SocketOptions};
+use crate::render::stats::Sections;
 use clap::{ArgAction, Parser};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -89,6 +90,10 @@ pub struct NetstatArgs {
     #[arg(short = 'v', long = "verbose", help_heading = "Output")]
     pub verbose: bool,
 
+    /// Display protocol statistics (with -t, -u, -w: only those protocols)
+    #[arg(short = 's', long = "statistics", help_heading = "Views")]
+    pub statistics: bool,
+
     /// Read DIR instead of /proc (a captured snapshot or recorded files)
     #[arg(
         long = "proc-root",
@@ -143,6 +148,25 @@ impl Selection {
 pub enum Mode {
     Sockets,
     Capture,
+    Statistics,
+}
+
+/// Which counters `-s` prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatsFamily {
+    /// /proc/net/snmp, /proc/net/netstat, /proc/net/sctp/snmp.
+    Inet,
+    /// /proc/net/snmp6, then the Tcp section of /proc/net/snmp.
+    Inet6,
+    /// Any other address-family list (`-4 -6`, `-x`, `-A unix`): netstat names it,
+    /// comma separated, and refuses.
+    Unsupported(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatsOptions {
+    pub family: StatsFamily,
+    pub sections: Sections,
 }
 
 /// A validated run.
@@ -152,6 +176,7 @@ pub struct Config {
     pub capture_dir: Option<PathBuf>,
     pub selection: Selection,
     pub sockets: SocketOptions,
+    pub stats: StatsOptions,
     pub continuous: Option<Duration>,
     pub verbose: bool,
     pub root: ProcRoot,
@@ -165,7 +190,50 @@ pub struct UsageError {
 }
 
 impl NetstatArgs {
+    /// `-s`: the families named on the command line decide the files, the protocol
+    /// selectors the sections.
+    fn stats_options(&self) -> StatsOptions {
+        // netstat keeps the names in command-line order; clap's derive loses that
+        // order, so -4, -6 and --inet* come first, then -A, then -x.
+        let mut families: Vec<&str> = Vec::new();
+        if self.inet {
+            families.push("inet");
+        }
+        if self.inet6 {
+            families.push("inet6");
+        }
+        families.extend(self.families.iter().flat_map(|f| f.split(',')));
+        if self.unix {
+            families.push("unix");
+        }
+        let family = match families.as_slice() {
+            [] | ["inet"] => StatsFamily::Inet,
+            ["inet6"] => StatsFamily::Inet6,
+            _ => StatsFamily::Unsupported(families.join(",")),
+        };
+        let sections = if self.tcp || self.udp || self.udplite || self.raw {
+            Sections {
+                ip: self.raw,
+                tcp: self.tcp,
+                udp: self.udp,
+                sctp: false,
+            }
+        } else {
+            Sections::ALL
+        };
+        StatsOptions { family, sections }
+    }
+
     pub fn into_config(self) -> Result<Config, UsageError> {
+        // netstat's views -r, -i, -M and -s are exclusive; each view's flag joins this list.
+        let views = [self.statistics];
+        if views.iter().filter(|&&v| v).count() > 1 {
+            return Err(UsageError {
+                message: "only one of -r, -i and -s can be given".into(),
+                status: 3,
+            });
+        }
+        let stats = self.stats_options();
         let mut sel = Selection {
             tcp: self.tcp,
             udp: self.udp,
@@ -245,6 +313,8 @@ impl NetstatArgs {
         }
         let mode = if self.capture.is_some() {
             Mode::Capture
+        } else if self.statistics {
+            Mode::Statistics
         } else {
             Mode::Sockets
         };
@@ -262,6 +332,7 @@ impl NetstatArgs {
                 timers: self.timers,
                 wide: self.wide,
             },
+            stats,
             continuous,
             verbose: self.verbose,
             root: self.proc_root.map(ProcRoot::new).unwrap_or_default(),
@@ -280,6 +351,31 @@ mod tests {
             .unwrap()
             .into_config()
             .unwrap()
+    }
+
+    #[test]
+    fn statistics_families_and_sections() {
+        let s = cfg(&["-s"]);
+        assert_eq!(s.mode, Mode::Statistics);
+        assert_eq!(s.stats.family, StatsFamily::Inet);
+        assert_eq!(s.stats.sections, Sections::ALL);
+        assert_eq!(cfg(&["-s", "-4"]).stats.family, StatsFamily::Inet);
+        assert_eq!(cfg(&["-s", "-A", "inet6"]).stats.family, StatsFamily::Inet6);
+        assert_eq!(
+            cfg(&["-s", "-4", "-6"]).stats.family,
+            StatsFamily::Unsupported("inet,inet6".into())
+        );
+        assert_eq!(
+            cfg(&["-sx"]).stats.family,
+            StatsFamily::Unsupported("unix".into())
+        );
+        let tu = cfg(&["-stu"]).stats.sections;
+        assert!(tu.tcp && tu.udp && !tu.ip && !tu.sctp);
+        let w = cfg(&["--statistics", "--raw", "-6"]).stats;
+        assert!(w.sections.ip && !w.sections.tcp);
+        assert_eq!(w.family, StatsFamily::Inet6);
+        let lite = cfg(&["-sU"]).stats.sections;
+        assert!(!lite.ip && !lite.tcp && !lite.udp && !lite.sctp);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod inet;
 pub mod process;
+pub mod snmp;
 pub mod unix;
 
 use std::fmt;
