@@ -122,7 +122,7 @@ pub fn parse_paired(data: &[u8], file: &str) -> Table<Section> {
                 &mut table,
                 lnr,
                 format!(
-                    "{} keys on line {header_lnr} but {} values",
+                    "line {header_lnr} names {} keys but this line has {} values; the extra ones are dropped",
                     keys.len(),
                     values.len()
                 ),
