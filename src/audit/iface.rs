@@ -2,11 +2,14 @@
 //! fake separately: sysfs (`/sys/class/net/IF/flags`, dev->flags) and the
 //! SIOCGIFFLAGS ioctl (dev_get_flags: the promiscuous bit there is the one set by
 //! `ip link ... promisc on`/ifconfig, not the one a packet socket or bridge adds).
-//! Interface names come from /proc/net/dev; the indexes map packet sockets to names.
+//! Names come from /proc/net/dev and both flag words from the shared readers of
+//! crate::proc::dev; the interface index (SIOCGIFINDEX) checks that sysfs shows this
+//! namespace and names the interfaces of packet sockets.
 
 use super::finding::{Check, Evidence, Finding, Severity};
 use crate::escape::escape;
-use crate::proc::{numbered_lines, ProcRoot};
+use crate::proc::dev::{self, LinkReader, LinkSource};
+use crate::proc::ProcRoot;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -14,19 +17,7 @@ use std::path::Path;
 
 pub const IFF_PROMISC: u32 = 0x100;
 
-/// Interface names of /proc/net/dev (`  eth0: 123 ...`), in file order.
-pub fn dev_names(data: &[u8]) -> Vec<Vec<u8>> {
-    numbered_lines(data)
-        .skip(2)
-        .filter_map(|(_, line)| {
-            let colon = line.iter().rposition(|&b| b == b':')?;
-            let name = line[..colon].trim_ascii();
-            (!name.is_empty()).then(|| name.to_vec())
-        })
-        .collect()
-}
-
-/// An AF_INET datagram socket for interface ioctls, in the caller's namespace.
+/// An AF_INET datagram socket for SIOCGIFINDEX, in the caller's namespace.
 pub struct IoctlSocket(OwnedFd);
 
 impl IoctlSocket {
@@ -51,11 +42,6 @@ impl IoctlSocket {
         (r == 0).then_some(req)
     }
 
-    pub fn flags(&self, name: &[u8]) -> Option<u32> {
-        let r = self.ifreq(name, libc::SIOCGIFFLAGS)?;
-        Some(u16::from_ne_bytes([r[16], r[17]]) as u32)
-    }
-
     pub fn index(&self, name: &[u8]) -> Option<i32> {
         let r = self.ifreq(name, libc::SIOCGIFINDEX)?;
         Some(i32::from_ne_bytes([r[16], r[17], r[18], r[19]]))
@@ -72,12 +58,6 @@ pub struct InterfaceFlags {
     pub bridge_port: bool,
 }
 
-fn read_hex_file(path: &Path) -> Option<u32> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let t = text.trim();
-    u32::from_str_radix(t.strip_prefix("0x").unwrap_or(t), 16).ok()
-}
-
 fn read_dec_file(path: &Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
@@ -89,24 +69,28 @@ pub fn read(
     sys: &Path,
     sock: &IoctlSocket,
 ) -> io::Result<Vec<InterfaceFlags>> {
-    let data = root.read(&format!("{net_dir}/dev"))?;
+    let names = dev::read_dev(root, net_dir)?;
+    let links = LinkReader::new(LinkSource::Ioctl)?;
+    let class_net = sys.join("class/net");
     let mut out = Vec::new();
-    for name in dev_names(&data) {
+    for line in names.rows {
+        let name = line.name;
         let index = sock.index(&name);
-        let dir = sys
-            .join("class/net")
-            .join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&name));
+        let dir =
+            class_net.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&name));
         // sysfs shows the namespace of whoever mounted it: trust it for this interface
         // only when it names the same index.
         let sysfs_index = read_dec_file(&dir.join("ifindex"));
         let sysfs_flags = if index.is_some() && sysfs_index == index {
-            read_hex_file(&dir.join("flags"))
+            dev::read_sysfs_link(&class_net, &name)
+                .ok()
+                .map(|l| l.flags as u32)
         } else {
             None
         };
         out.push(InterfaceFlags {
             index,
-            ioctl_flags: sock.flags(&name),
+            ioctl_flags: links.link(&name).ok().map(|l| l.flags as u32),
             sysfs_flags,
             bridge_port: dir.join("brport").exists(),
             name,
@@ -163,18 +147,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dev_names_from_recorded_file() {
-        let data = b"Inter-|   Receive  |  Transmit\n face |bytes    packets\n    lo: 1 2 3\n  eth0:5 6\nbroken line\n";
-        assert_eq!(dev_names(data), vec![b"lo".to_vec(), b"eth0".to_vec()]);
-    }
-
-    #[test]
-    fn loopback_flags_agree() {
+    fn loopback_from_both_sources() {
         let sock = IoctlSocket::open().unwrap();
-        let f = sock.flags(b"lo").unwrap();
-        assert_ne!(f & libc::IFF_LOOPBACK as u32, 0);
-        assert!(sock.flags(b"no-such-if0").is_none());
-        assert!(sock.flags(b"far-too-long-interface-name").is_none());
+        assert_eq!(sock.index(b"lo"), Some(1));
+        assert!(sock.index(b"no-such-if0").is_none());
+        assert!(sock.index(b"far-too-long-interface-name").is_none());
+        let list = read(
+            &ProcRoot::default(),
+            "thread-self/net",
+            Path::new("/sys"),
+            &sock,
+        )
+        .unwrap();
+        let lo = list.iter().find(|i| i.name == b"lo").unwrap();
+        assert_ne!(lo.ioctl_flags.unwrap() & libc::IFF_LOOPBACK as u32, 0);
     }
 
     #[test]
