@@ -96,12 +96,12 @@ fn gather(
     probe: bool,
 ) -> io::Result<Gathered> {
     let proc_root = &opts.proc_root;
-    let mut diag = DiagSocket::open();
+    let diag = DiagSocket::open();
     let diag_error = diag
         .as_ref()
         .err()
         .map(|e| format!("sock_diag netlink socket: {e}"));
-    let views = Views::read(proc_root, NET_DIR, diag.as_mut().ok())?;
+    let views = Views::read(proc_root, NET_DIR, diag.as_ref().ok())?;
     let ifaces = iface::IoctlSocket::open()
         .and_then(|sock| {
             let trust_sysfs = entered.own_sysfs || current;
@@ -120,7 +120,7 @@ fn gather(
         .read(&format!("{NET_DIR}/route"))
         .map(|d| arp::default_gateways(&d))
         .unwrap_or_default();
-    let probe = probe.then(|| run_probe(proc_root, &views, diag.as_mut().ok(), root));
+    let probe = probe.then(|| run_probe(proc_root, &views, diag.as_ref().ok(), root));
     Ok(Gathered {
         views,
         ifaces,
@@ -138,7 +138,7 @@ fn inet_views(v: &Views) -> impl Iterator<Item = &crate::proc::inet::InetSocket>
 fn run_probe(
     proc_root: &ProcRoot,
     views: &Views,
-    mut diag: Option<&mut DiagSocket>,
+    diag: Option<&DiagSocket>,
     root: bool,
 ) -> ProbeOutcome {
     let mut out = ProbeOutcome::default();
@@ -190,7 +190,7 @@ fn run_probe(
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
-        let fresh = match Views::read(proc_root, NET_DIR, diag.as_deref_mut()) {
+        let fresh = match Views::read(proc_root, NET_DIR, diag) {
             Ok(v) => v,
             Err(e) => {
                 out.notes.push(format!("probe confirmation: {e}"));
@@ -311,6 +311,13 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
         vec![None]
     };
 
+    if !opts.probe {
+        report.not_done.push(NotDone {
+            check: Some(Check::PortProbe),
+            namespace: None,
+            reason: "disabled (--no-probe)".into(),
+        });
+    }
     report.findings.extend(preload(
         std::env::var_os("LD_PRELOAD").as_deref(),
         &opts.preload_file,
@@ -471,7 +478,7 @@ fn audit_namespace(
             }
         }
         None if opts.probe => skip(Check::PortProbe, "probe did not run".into()),
-        None => skip(Check::PortProbe, "disabled".into()),
+        None => {}
     }
 
     // 3 and 4, on both looks.

@@ -37,11 +37,7 @@ pub struct Views {
 impl Views {
     /// Reads the tables of `net_dir` (`net`, `thread-self/net`, `PID/net`) and, when a
     /// diag socket is given, dumps the same namespace through it right after.
-    pub fn read(
-        root: &ProcRoot,
-        net_dir: &str,
-        diag: Option<&mut DiagSocket>,
-    ) -> io::Result<Views> {
+    pub fn read(root: &ProcRoot, net_dir: &str, diag: Option<&DiagSocket>) -> io::Result<Views> {
         let mut v = Views::default();
         for proto in Proto::ALL {
             for v6 in [false, true] {
@@ -86,7 +82,7 @@ impl Views {
         Ok(v)
     }
 
-    fn dump_diag(&mut self, diag: &mut DiagSocket) {
+    fn dump_diag(&mut self, diag: &DiagSocket) {
         let mut rows = Vec::new();
         for (proto, v6) in DIAG_PROTOS {
             match dump_consistent(|| netlink::inet::dump(diag, proto, v6)) {
@@ -103,7 +99,7 @@ impl Views {
             }
         }
         self.diag_inet = Some(rows);
-        match dump_consistent(|| netlink::unix::dump(diag)) {
+        match dump_consistent(|| netlink::unix::dump_with(diag)) {
             Ok(t) => {
                 self.warnings
                     .extend(t.warnings.iter().map(|w| w.to_string()));
@@ -163,7 +159,7 @@ impl Views {
         for f in ["tcp", "tcp6", "udp", "udp6", "unix"] {
             std::fs::copy(format!("/proc/net/{f}"), dir.join(f))?;
         }
-        let mut diag = DiagSocket::open()?;
+        let diag = DiagSocket::open()?;
         let mut out = std::fs::File::create(dir.join("diag_inet"))?;
         for (proto, v6) in DIAG_PROTOS {
             let Some(req) = netlink::inet::request(proto, v6) else {

@@ -73,11 +73,7 @@ pub fn parse_message(data: &[u8], proto: Proto) -> Result<InetSocket, &'static s
 
 /// Dumps one protocol and family from the namespace `sock` was opened in.
 /// `interrupted` is true when the kernel flagged the dump as inconsistent.
-pub fn dump(
-    sock: &mut DiagSocket,
-    proto: Proto,
-    v6: bool,
-) -> io::Result<(Table<InetSocket>, bool)> {
+pub fn dump(sock: &DiagSocket, proto: Proto, v6: bool) -> io::Result<(Table<InetSocket>, bool)> {
     let Some(req) = request(proto, v6) else {
         return Err(io::ErrorKind::Unsupported.into());
     };
@@ -128,8 +124,8 @@ mod tests {
     fn sees_our_own_listener() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let mut sock = DiagSocket::open().unwrap();
-        let (table, _) = dump(&mut sock, Proto::Tcp, false).unwrap();
+        let sock = DiagSocket::open().unwrap();
+        let (table, _) = dump(&sock, Proto::Tcp, false).unwrap();
         assert!(table.warnings.is_empty(), "{:?}", table.warnings);
         assert!(table
             .rows

@@ -23,7 +23,7 @@ const NLM_F_DUMP_INTR: u16 = 0x10;
 /// which is the namespace every dump through it describes.
 pub struct DiagSocket {
     fd: OwnedFd,
-    seq: u32,
+    seq: std::cell::Cell<u32>,
 }
 
 /// Result of one dump: how many replies were passed on and whether the kernel said
@@ -51,14 +51,17 @@ impl DiagSocket {
         }
         // SAFETY: fd is a fresh descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(DiagSocket { fd, seq: 0 })
+        Ok(DiagSocket {
+            fd,
+            seq: std::cell::Cell::new(0),
+        })
     }
 
     /// Sends `request` (the family's request struct) as a dump and calls `f` with the
     /// payload of every reply until the kernel says done.
-    pub fn dump(&mut self, request: &[u8], mut f: impl FnMut(&[u8])) -> io::Result<DumpStatus> {
-        self.seq = self.seq.wrapping_add(1);
-        let seq = self.seq;
+    pub fn dump(&self, request: &[u8], mut f: impl FnMut(&[u8])) -> io::Result<DumpStatus> {
+        let seq = self.seq.get().wrapping_add(1);
+        self.seq.set(seq);
         let len = NLMSG_HDRLEN + request.len();
         let mut msg = Vec::with_capacity(len);
         msg.extend_from_slice(&(len as u32).to_ne_bytes());
@@ -203,6 +206,13 @@ pub fn attributes(mut data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
         data = data.get(align4(len).min(data.len())..).unwrap_or_default();
         Some((kind & 0x3fff, value))
     })
+}
+
+/// [`attributes`] as a callback: `f(type, value)` for each one.
+pub fn for_each_attr(data: &[u8], mut f: impl FnMut(u16, &[u8])) {
+    for (kind, value) in attributes(data) {
+        f(kind, value);
+    }
 }
 
 fn align4(n: usize) -> usize {
