@@ -185,25 +185,25 @@ fn run_probe(
     }
     // Confirm twice, each time against fresh views: a socket that was opening during
     // the sweep shows up in them.
-    for _ in 0..2 {
-        if candidates.is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        let fresh = match Views::read(proc_root, NET_DIR, diag) {
-            Ok(v) => v,
-            Err(e) => {
-                out.notes.push(format!("probe confirmation: {e}"));
-                candidates.clear();
-                break;
+    let confirmed = probe::confirm(
+        candidates,
+        2,
+        || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            match Views::read(proc_root, NET_DIR, diag) {
+                Ok(v) => Ok(probe::held_ports(inet_views(&v))),
+                Err(e) => Err(format!("probe confirmation: {e}")),
             }
-        };
-        let held = probe::held_ports(inet_views(&fresh));
-        candidates.retain(|&(space, port)| {
-            !held.contains(&(space.proto, port))
-                && probe::rebind(space, port).ok() == Some(probe::BindResult::InUse)
-        });
-    }
+        },
+        |space, port| probe::rebind(space, port).ok(),
+    );
+    let candidates = match confirmed {
+        Ok(c) => c,
+        Err(e) => {
+            out.notes.push(e);
+            Vec::new()
+        }
+    };
     out.hidden = candidates;
     out
 }

@@ -202,6 +202,26 @@ pub fn unexplained(space: Space, in_use: &[u16], held: &HashSet<(Proto, u16)>) -
         .collect()
 }
 
+/// Keeps the candidates that, on each of `rounds` further looks, are still in use
+/// and still held by no socket of the fresh views. Stops early when none is left.
+pub fn confirm<E>(
+    mut candidates: Vec<(Space, u16)>,
+    rounds: usize,
+    mut fresh_held: impl FnMut() -> Result<HashSet<(Proto, u16)>, E>,
+    mut rebind: impl FnMut(Space, u16) -> Option<BindResult>,
+) -> Result<Vec<(Space, u16)>, E> {
+    for _ in 0..rounds {
+        if candidates.is_empty() {
+            break;
+        }
+        let held = fresh_held()?;
+        candidates.retain(|&(space, port)| {
+            !held.contains(&(space.proto, port)) && rebind(space, port) == Some(BindResult::InUse)
+        });
+    }
+    Ok(candidates)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +248,62 @@ mod tests {
         assert_eq!(unexplained(udp4, &[80], &held), vec![80]);
         sock.local_port = 81;
         assert!(held_ports(std::iter::once(&sock)).contains(&(Proto::Tcp, 81)));
+    }
+
+    #[test]
+    fn only_a_lasting_unexplained_port_is_confirmed() {
+        let tcp = Space {
+            proto: Proto::Tcp,
+            v6: false,
+        };
+        let udp6 = Space {
+            proto: Proto::Udp,
+            v6: true,
+        };
+        // 1000: stays in use, never explained (hidden). 2000: a socket that was
+        // opening during the sweep and shows up in the second views. 3000: closed
+        // before the last confirmation. 4000: still in use, explained on the last look.
+        let candidates = vec![(tcp, 1000), (tcp, 2000), (udp6, 3000), (udp6, 4000)];
+        let mut look = 0;
+        let mut binds = Vec::new();
+        let out = confirm(
+            candidates,
+            2,
+            || {
+                look += 1;
+                let mut held = HashSet::new();
+                held.insert((Proto::Tcp, 2000));
+                if look == 2 {
+                    held.insert((Proto::Udp, 4000));
+                }
+                Ok::<_, ()>(held)
+            },
+            |_space, port| {
+                binds.push(port);
+                let free = port == 3000 && binds.iter().filter(|&&p| p == 3000).count() == 2;
+                Some(if free {
+                    BindResult::Free
+                } else {
+                    BindResult::InUse
+                })
+            },
+        )
+        .unwrap();
+        assert_eq!(out, vec![(tcp, 1000)]);
+        assert_eq!(look, 2);
+        // Nothing to confirm: no further look at all.
+        let out = confirm(
+            Vec::new(),
+            2,
+            || -> Result<_, ()> { panic!("no look needed") },
+            |_, _| None,
+        );
+        assert_eq!(out, Ok(vec![]));
+        // A failed look ends the probe with its error.
+        assert_eq!(
+            confirm(vec![(tcp, 1)], 2, || Err("gone"), |_, _| None),
+            Err("gone")
+        );
     }
 
     #[test]
