@@ -473,3 +473,57 @@ fn transient_differences_are_not_reported() {
     blind.diag_inet = None;
     assert!(crossview::compare(&first, &blind, 1).is_none());
 }
+
+#[test]
+fn a_socket_from_another_namespace_is_not_hidden() {
+    if !is_root() {
+        println!("SKIPPED: needs root for ip netns");
+        return;
+    }
+    // The listener is made in `origin` and passed to a process of `holder` over a
+    // path-named unix socket (those reach across network namespaces); its maker exits.
+    let mut holder = Lab::new("holder");
+    let mut origin = Lab::new("origin");
+    let path = holder.dir.join("pass.sock");
+    let path = path.to_str().unwrap();
+    let sender = format!(
+        r#"
+import os, socket, time
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(8)
+print(os.getpid(), l.getsockname()[1], os.fstat(l.fileno()).st_ino, flush=True)
+for _ in range(400):
+    try:
+        u = socket.socket(socket.AF_UNIX); u.connect("{path}"); break
+    except OSError:
+        time.sleep(0.05)
+socket.send_fds(u, [b"x"], [l.fileno()])
+u.recv(1)
+"#
+    );
+    let receiver = format!(
+        r#"
+import os, socket, time
+srv = socket.socket(socket.AF_UNIX); srv.bind("{path}"); srv.listen(1)
+c, _ = srv.accept()
+msg, fds, flags, addr = socket.recv_fds(c, 16, 4)
+c.close()
+print(os.getpid(), os.fstat(fds[0]).st_ino, flush=True)
+time.sleep(300)
+"#
+    );
+    let made = origin.start(&python(), &sender);
+    let held = holder.start(&python(), &receiver);
+    assert_eq!(made[2], held[1], "the listener was passed");
+    // The sender has exited: the holder namespace's process is the only holder.
+    let _ = origin.children[0].wait();
+
+    let (status, json, stderr) = holder.audit(true, &[]);
+    let report = serde_json::to_string_pretty(&json).unwrap();
+    assert!(findings(&json, "ghost-socket").is_empty(), "{report}");
+    assert_eq!(status, 0, "{report}\n{stderr}");
+
+    let (status, json, stderr) = origin.audit(true, &["--no-probe"]);
+    let report = serde_json::to_string_pretty(&json).unwrap();
+    assert!(findings(&json, "unowned-socket").is_empty(), "{report}");
+    assert_eq!(status, 0, "{report}\n{stderr}");
+}

@@ -209,7 +209,7 @@ fn run_probe(
 }
 
 /// Inodes listed by any table of the namespaces other than `netns`, read lazily
-/// through a process of each (no netlink needed for this).
+/// through a process of each, or by entering it (no netlink needed for this).
 struct Elsewhere<'a> {
     opts: &'a AuditOptions,
     others: Vec<netns::Namespace>,
@@ -224,10 +224,16 @@ impl Elsewhere<'_> {
             .get_or_insert_with(|| {
                 let mut set = HashSet::new();
                 for ns in others {
-                    if let Some(pid) = ns.pid {
-                        if let Ok(v) = Views::read(&opts.proc_root, &format!("{pid}/net"), None) {
-                            set.extend(v.listed_inodes());
-                        }
+                    let views = match ns.pid {
+                        Some(pid) => Views::read(&opts.proc_root, &format!("{pid}/net"), None),
+                        // Only a /run/netns mount holds it: enter it to read its tables.
+                        None => netns::run_in(Some(&ns.path), false, |_| {
+                            Views::read(&opts.proc_root, NET_DIR, None)
+                        })
+                        .and_then(|r| r),
+                    };
+                    if let Ok(v) = views {
+                        set.extend(v.listed_inodes());
                     }
                 }
                 set
