@@ -7,7 +7,9 @@
 pub mod addr;
 pub mod app;
 pub mod cli;
+pub mod color;
 pub mod escape;
+pub mod netns;
 pub mod proc;
 pub mod render;
 pub mod resolve;
