@@ -279,6 +279,18 @@ fn real_conditions_are_reported_with_their_evidence() {
             .any(|f| f["evidence"]["pid"] == packet[0] && f["evidence"]["namespace"] == netns),
         "{report}"
     );
+    // --netns NAME audits that one namespace from outside.
+    let (status, json, stderr) = lab.audit(false, &["--netns", &lab.ns, "--no-probe"]);
+    let report = serde_json::to_string_pretty(&json).unwrap();
+    assert_eq!(status, 1, "{stderr}");
+    assert_eq!(json["namespaces"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(json["namespaces"][0]["inode"], netns, "{report}");
+    assert!(
+        findings(&json, "arp")
+            .iter()
+            .any(|f| f["evidence"]["namespace"] == netns),
+        "{report}"
+    );
 }
 
 #[test]

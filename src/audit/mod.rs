@@ -31,10 +31,61 @@ use views::Views;
 pub struct AuditOptions {
     pub proc_root: ProcRoot,
     pub sys_root: PathBuf,
-    pub run_netns: PathBuf,
     pub preload_file: PathBuf,
-    pub all_netns: bool,
+    pub scope: Scope,
     pub probe: bool,
+}
+
+/// Which network namespaces to audit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// The one rnetstat runs in.
+    #[default]
+    Own,
+    /// Every namespace crate::netns discovers (processes and /run/netns).
+    All,
+    /// One namespace: a /run/netns name, a pid or a namespace file (crate::netns::select).
+    One(String),
+}
+
+/// A namespace to audit and how to get into it.
+#[derive(Clone, Debug)]
+struct Target {
+    inode: u64,
+    /// The namespace file to setns into; None for the one we run in.
+    enter: Option<PathBuf>,
+    pid: Option<u32>,
+    name: Option<String>,
+}
+
+impl Target {
+    fn of(ns: &crate::netns::NetNs, root: &ProcRoot, current: u64) -> Option<Target> {
+        let inode = ns.inode?;
+        let enter = if inode == current {
+            None
+        } else {
+            Some(
+                ns.file
+                    .clone()
+                    .or_else(|| ns.pid.map(|p| root.join(&format!("{p}/ns/net"))))?,
+            )
+        };
+        Some(Target {
+            inode,
+            enter,
+            pid: ns.pid,
+            name: ns.name.clone(),
+        })
+    }
+
+    fn own(current: u64) -> Target {
+        Target {
+            inode: current,
+            enter: None,
+            pid: None,
+            name: None,
+        }
+    }
 }
 
 impl Default for AuditOptions {
@@ -42,9 +93,8 @@ impl Default for AuditOptions {
         AuditOptions {
             proc_root: ProcRoot::default(),
             sys_root: PathBuf::from("/sys"),
-            run_netns: PathBuf::from("/run/netns"),
             preload_file: PathBuf::from("/etc/ld.so.preload"),
-            all_netns: false,
+            scope: Scope::Own,
             probe: true,
         }
     }
@@ -212,7 +262,7 @@ fn run_probe(
 /// through a process of each, or by entering it (no netlink needed for this).
 struct Elsewhere<'a> {
     opts: &'a AuditOptions,
-    others: Vec<netns::Namespace>,
+    others: Vec<Target>,
     listed: Option<HashSet<u64>>,
 }
 
@@ -224,13 +274,14 @@ impl Elsewhere<'_> {
             .get_or_insert_with(|| {
                 let mut set = HashSet::new();
                 for ns in others {
-                    let views = match ns.pid {
-                        Some(pid) => Views::read(&opts.proc_root, &format!("{pid}/net"), None),
+                    let views = match (ns.pid, &ns.enter) {
+                        (Some(pid), _) => Views::read(&opts.proc_root, &format!("{pid}/net"), None),
                         // Only a /run/netns mount holds it: enter it to read its tables.
-                        None => netns::run_in(Some(&ns.path), false, |_| {
+                        (None, Some(file)) => netns::run_in(Some(file), false, |_| {
                             Views::read(&opts.proc_root, NET_DIR, None)
                         })
                         .and_then(|r| r),
+                        (None, None) => continue,
                     };
                     if let Ok(v) = views {
                         set.extend(v.listed_inodes());
@@ -300,21 +351,35 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
     let current = netns::current_inode(&opts.proc_root)
         .map_err(|e| format!("cannot read the network namespace: {e}"))?;
 
-    let all = netns::list(&opts.proc_root, &opts.run_netns).unwrap_or_default();
-    let targets: Vec<Option<netns::Namespace>> = if opts.all_netns {
-        if root {
-            all.iter().cloned().map(Some).collect()
-        } else {
+    let all: Vec<Target> = crate::netns::discover(&opts.proc_root)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|ns| Target::of(ns, &opts.proc_root, current))
+        .collect();
+    let own = || {
+        all.iter()
+            .find(|t| t.inode == current)
+            .cloned()
+            .unwrap_or_else(|| Target::own(current))
+    };
+    let targets: Vec<Target> = match &opts.scope {
+        Scope::Own => vec![own()],
+        Scope::All if root => all.clone(),
+        Scope::All => {
             report.not_done.push(NotDone {
                 check: None,
                 namespace: None,
                 reason: "--all-netns needs root (setns); only the current namespace was audited"
                     .into(),
             });
-            vec![None]
+            vec![own()]
         }
-    } else {
-        vec![None]
+        Scope::One(spec) => {
+            let ns = crate::netns::select(&opts.proc_root, spec)?;
+            let target = Target::of(&ns, &opts.proc_root, current)
+                .ok_or_else(|| format!("{spec}: cannot enter this network namespace"))?;
+            vec![target]
+        }
     };
 
     if !opts.probe {
@@ -351,18 +416,13 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
 
     // First look at every namespace (with the probe), then a second look at each,
     // then the descriptors again: the racing checks keep what both looks show.
-    let look = |target: &Option<netns::Namespace>, probe: bool| {
-        let inode = target.as_ref().map_or(current, |n| n.inode);
-        let is_current = inode == current;
-        let path = target
-            .as_ref()
-            .filter(|_| !is_current)
-            .map(|n| n.path.as_path());
-        let gathered = netns::run_in(path, root, |entered| {
+    let look = |target: &Target, probe: bool| {
+        let is_current = target.enter.is_none();
+        let gathered = netns::run_in(target.enter.as_deref(), root, |entered| {
             gather(opts, entered, is_current, root, probe)
         })
         .and_then(|r| r);
-        (inode, is_current, gathered)
+        (target.inode, is_current, gathered)
     };
     let mut firsts = Vec::new();
     for target in &targets {
@@ -391,7 +451,7 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
     let holders_2 =
         Holders::scan(&opts.proc_root, me).map_err(|e| format!("cannot list processes: {e}"))?;
     for (inode, first, second) in &pairs {
-        let info = all.iter().find(|n| n.inode == *inode);
+        let info = targets.iter().find(|n| n.inode == *inode);
         report.namespaces.push(NamespaceInfo {
             inode: *inode,
             name: info.and_then(|n| n.name.clone()),
@@ -433,7 +493,7 @@ fn audit_namespace(
     holders_1: &Holders,
     holders_2: &Holders,
     fd_checks: bool,
-    all: &[netns::Namespace],
+    all: &[Target],
 ) -> NsReport {
     let mut findings = Vec::new();
     let mut not_done = Vec::new();

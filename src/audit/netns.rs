@@ -1,65 +1,16 @@
-//! Network namespaces to audit and running code inside one. Namespaces are found
-//! from /proc/*/ns/net and the bind mounts of /run/netns (a namespace made with
-//! `ip netns add` may hold no process). Until the shared src/netns.rs lands, this is
-//! the audit's own enumeration.
+//! Running audit code inside a network namespace (which ones exist is
+//! crate::netns's business): a thread enters it and, as root, mounts a sysfs of its
+//! own so /sys/class/net describes that namespace too.
 
-use crate::proc::{process, ProcRoot};
-use std::collections::BTreeMap;
+use crate::proc::ProcRoot;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Namespace {
-    pub inode: u64,
-    /// A file that opens the namespace (/proc/PID/ns/net or /run/netns/NAME).
-    pub path: PathBuf,
-    /// A process inside it, whose /proc/PID/net shows its tables.
-    pub pid: Option<u32>,
-    /// The `ip netns` name, when it has one.
-    pub name: Option<String>,
-}
+use std::path::Path;
 
 /// The namespace the calling thread is in.
 pub fn current_inode(root: &ProcRoot) -> io::Result<u64> {
     Ok(std::fs::metadata(root.join("thread-self/ns/net"))?.ino())
-}
-
-/// Every namespace that a process or /run/netns holds, ordered by inode.
-pub fn list(root: &ProcRoot, run_netns: &Path) -> io::Result<Vec<Namespace>> {
-    let mut found: BTreeMap<u64, Namespace> = BTreeMap::new();
-    for pid in process::pids(root)? {
-        let Some(inode) = process::netns_inode(root, pid) else {
-            continue;
-        };
-        found.entry(inode).or_insert_with(|| Namespace {
-            inode,
-            path: root.join(&format!("{pid}/ns/net")),
-            pid: Some(pid),
-            name: None,
-        });
-    }
-    if let Ok(dir) = std::fs::read_dir(run_netns) {
-        for entry in dir.flatten() {
-            let path = entry.path();
-            let Ok(meta) = std::fs::metadata(&path) else {
-                continue;
-            };
-            // An unmounted placeholder file lives on the /run filesystem, not nsfs.
-            if meta.dev() == std::fs::metadata(run_netns).map(|m| m.dev()).unwrap_or(0) {
-                continue;
-            }
-            let ns = found.entry(meta.ino()).or_insert_with(|| Namespace {
-                inode: meta.ino(),
-                path: path.clone(),
-                pid: None,
-                name: None,
-            });
-            ns.name = Some(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    Ok(found.into_values().collect())
 }
 
 fn open(path: &Path) -> io::Result<OwnedFd> {

@@ -1,6 +1,7 @@
 //! rnetstat's options: net-tools netstat 2.10's, spelled the same, plus our own long
 //! options. Parsed by clap, then validated into a [`Config`].
 
+use crate::color::{ColorChoice, Palette};
 use crate::proc::ProcRoot;
 use crate::render::iface::IfaceOptions;
 use crate::render::netstat::{Rows, SocketOptions};
@@ -105,12 +106,6 @@ pub struct NetstatArgs {
     /// Look for hidden and suspicious sockets, sniffers, ARP spoofing (exit 0 clean, 1 findings, 2 failed)
     #[arg(long = "audit", help_heading = "Audit")]
     pub audit: bool,
-    /// Print JSON (with --audit: the findings)
-    #[arg(long = "json", help_heading = "Audit")]
-    pub json: bool,
-    /// Every network namespace (with --audit: audit each one)
-    #[arg(long = "all-netns", help_heading = "Audit")]
-    pub all_netns: bool,
     /// With --audit: skip the bind() probe of every port
     #[arg(long = "no-probe", requires = "audit", help_heading = "Audit")]
     pub no_probe: bool,
@@ -131,6 +126,34 @@ pub struct NetstatArgs {
     /// Print a man page or a shell completion script (man, complete-bash, ...)
     #[arg(long = "generate", value_name = "KIND", hide = true)]
     pub generate: Option<String>,
+
+    /// Every network namespace (of every process and /run/netns), each row tagged
+    #[arg(
+        long = "all-netns",
+        help_heading = "Beyond netstat",
+        conflicts_with = "netns"
+    )]
+    pub all_netns: bool,
+    /// One network namespace: a name from /run/netns, a PID, or a namespace file path
+    #[arg(
+        long = "netns",
+        value_name = "NAME|PID|PATH",
+        help_heading = "Beyond netstat"
+    )]
+    pub netns: Option<String>,
+    /// One JSON document per run (per refresh with -c), schema in docs/json.md
+    #[arg(long = "json", help_heading = "Beyond netstat")]
+    pub json: bool,
+    /// Colour states, listening ports and unknown owners (auto: terminals only, not with NO_COLOR)
+    #[arg(
+        long = "color",
+        visible_alias = "colour",
+        value_name = "WHEN",
+        value_enum,
+        default_value_t = ColorChoice::Auto,
+        help_heading = "Beyond netstat"
+    )]
+    pub color: ColorChoice,
 
     /// Print help
     #[arg(short = 'h', long = "help", action = ArgAction::Help)]
@@ -164,15 +187,23 @@ impl Selection {
     }
 }
 
+/// Which network namespaces a run reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NetnsChoice {
+    /// The one rnetstat runs in, as netstat.
+    #[default]
+    Own,
+    /// Every namespace, rows tagged with theirs.
+    All,
+    /// The namespace a name, pid or path designates.
+    One(String),
+}
+
 /// Which table a run prints (netstat's modes are mutually exclusive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Sockets,
-    Audit {
-        json: bool,
-        all_netns: bool,
-        probe: bool,
-    },
+    Audit { probe: bool },
     Interfaces,
     Capture,
     Statistics,
@@ -210,6 +241,9 @@ pub struct Config {
     pub continuous: Option<Duration>,
     pub verbose: bool,
     pub root: ProcRoot,
+    pub netns: NetnsChoice,
+    pub json: bool,
+    pub color: ColorChoice,
 }
 
 /// A user error: message for stderr and the exit status netstat uses for it.
@@ -355,8 +389,6 @@ impl NetstatArgs {
         }
         let mode = if self.audit {
             Mode::Audit {
-                json: self.json,
-                all_netns: self.all_netns,
                 probe: !self.no_probe,
             }
         } else if self.capture.is_some() {
@@ -377,6 +409,8 @@ impl NetstatArgs {
                 programs: self.programs,
                 timers: self.timers,
                 wide: self.wide,
+                netns_column: self.all_netns && !self.json,
+                palette: Palette::PLAIN,
             },
             stats,
             interfaces: IfaceOptions {
@@ -387,6 +421,13 @@ impl NetstatArgs {
             continuous,
             verbose: self.verbose,
             root: self.proc_root.map(ProcRoot::new).unwrap_or_default(),
+            netns: match (self.all_netns, self.netns) {
+                (true, _) => NetnsChoice::All,
+                (false, Some(spec)) => NetnsChoice::One(spec),
+                (false, None) => NetnsChoice::Own,
+            },
+            json: self.json,
+            color: self.color,
         })
     }
 }

@@ -3,5 +3,6 @@
 pub mod audit;
 pub mod groups;
 pub mod iface;
+pub mod json;
 pub mod netstat;
 pub mod stats;
