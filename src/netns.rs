@@ -110,7 +110,7 @@ impl NetNs {
 
 /// Moves the calling thread into the network namespace of `file`. Only the thread
 /// changes namespace, so callers run this on a thread of their own.
-fn enter(file: &Path) -> io::Result<()> {
+pub fn enter(file: &Path) -> io::Result<()> {
     let c_path = CString::new(file.as_os_str().as_bytes())
         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: c_path is NUL-terminated; the returned fd is closed below.

@@ -4,17 +4,12 @@
 
 use crate::proc::ProcRoot;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// The namespace the calling thread is in.
 pub fn current_inode(root: &ProcRoot) -> io::Result<u64> {
     Ok(std::fs::metadata(root.join("thread-self/ns/net"))?.ino())
-}
-
-fn open(path: &Path) -> io::Result<OwnedFd> {
-    Ok(std::fs::File::open(path)?.into())
 }
 
 /// Gives the calling thread its own mount namespace with a sysfs of its network
@@ -69,15 +64,11 @@ pub fn run_in<T: Send>(
     remount_sys: bool,
     f: impl FnOnce(Entered) -> T + Send,
 ) -> io::Result<T> {
-    let fd = path.map(open).transpose()?;
     std::thread::scope(|scope| {
         scope
             .spawn(move || {
-                if let Some(fd) = &fd {
-                    // SAFETY: fd is an open nsfs descriptor; setns affects this thread only.
-                    if unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                        return Err(io::Error::last_os_error());
-                    }
+                if let Some(path) = path {
+                    crate::netns::enter(path)?;
                 }
                 let own_sysfs = remount_sys && private_sysfs().is_ok();
                 Ok(f(Entered { own_sysfs }))
