@@ -529,7 +529,7 @@ time.sleep(300)
     // The sender has exited: the holder namespace's process is the only holder.
     let _ = origin.children[0].wait();
 
-    let (status, json, stderr) = holder.audit(true, &[]);
+    let (status, json, stderr) = holder.audit(true, &["--no-probe"]);
     let report = serde_json::to_string_pretty(&json).unwrap();
     assert!(findings(&json, "ghost-socket").is_empty(), "{report}");
     assert_eq!(status, 0, "{report}\n{stderr}");
