@@ -363,6 +363,19 @@ fn a_namespace_without_them_audits_clean() {
             .collect();
         assert!(skipped.contains(&"unowned-socket"), "{json}");
         assert!(skipped.contains(&"ghost-socket"), "{json}");
+        // Another namespace cannot be entered without root: nothing to audit, status 2.
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args([
+                env!("CARGO_BIN_EXE_rnetstat"),
+                "--audit",
+                "--no-probe",
+                "--netns",
+                &lab.ns,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
     }
 }
 

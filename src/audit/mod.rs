@@ -448,6 +448,18 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
             (_, true, Err(e)) => return Err(format!("cannot read the socket tables: {e}")),
         }
     }
+    if pairs.is_empty() {
+        let why: Vec<&str> = report
+            .not_done
+            .iter()
+            .filter(|n| n.check.is_none())
+            .map(|n| n.reason.as_str())
+            .collect();
+        return Err(format!(
+            "no network namespace could be audited: {}",
+            why.join("; ")
+        ));
+    }
     let holders_2 =
         Holders::scan(&opts.proc_root, me).map_err(|e| format!("cannot list processes: {e}"))?;
     for (inode, first, second) in &pairs {
