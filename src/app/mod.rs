@@ -1,4 +1,5 @@
 //! Run a binary's job: arguments → snapshot → selection → renderer → output.
 
+pub mod lsof;
 pub mod netstat;
 pub mod output;

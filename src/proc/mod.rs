@@ -2,6 +2,7 @@
 //! so tests and offline snapshots can point it at recorded files. Readers return
 //! records plus warnings; they never print.
 
+pub mod files;
 pub mod inet;
 pub mod process;
 pub mod unix;
