@@ -333,6 +333,9 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
     let mut pids = process::pids(root)?;
     pids.sort_unstable();
     let mut procs: Vec<ProcInfo> = Vec::new();
+    let endpoints = config.endpoints.is_some();
+    // Unix socket files not selected, kept for -E/+E: they may be endpoints.
+    let mut spare: Vec<(ProcInfo, ())> = Vec::new();
     for pid in pids {
         let Some(stat) = files::read_stat(root, pid) else {
             continue;
@@ -340,10 +343,16 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
         let Some(uid) = process::owner_uid(root, pid) else {
             continue;
         };
-        let Some(pflags) = sel.process(pid, uid, &stat.comm, &mut found) else {
+        let verdict = sel.process(pid, uid, &stat.comm, &mut found);
+        if verdict.is_none() && !endpoints {
             continue;
-        };
-        let all_files = sel.wants_all_files(pflags);
+        }
+        // An excluded process is still looked at for endpoints (as lsof does), but
+        // none of its files is selected.
+        let excluded = verdict.is_none();
+        let pflags = verdict.unwrap_or(0);
+        let all_files = !excluded && sel.wants_all_files(pflags);
+        let mut spare_here: Vec<Candidate> = Vec::new();
         let mut info = ProcInfo {
             pid,
             ppid: stat.ppid,
@@ -352,31 +361,40 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
             comm: stat.comm,
             files: Vec::new(),
         };
-        let keep = |c: Candidate, info: &mut ProcInfo, found: &mut Found| {
-            let facts = match &c.kind {
-                Kind::Inet(s) => Some(inet_facts(s)),
-                _ => None,
+        let keep =
+            |c: Candidate, info: &mut ProcInfo, found: &mut Found, spare: &mut Vec<Candidate>| {
+                if excluded {
+                    if matches!(c.kind, Kind::Unix(_)) {
+                        spare.push(c);
+                    }
+                    return;
+                }
+                let facts = match &c.kind {
+                    Kind::Inet(s) => Some(inet_facts(s)),
+                    _ => None,
+                };
+                let file_facts = match (&c.kind, &facts) {
+                    (Kind::Inet(_), Some(f)) => FileFacts::Inet(f),
+                    (Kind::Unix(u), _) => FileFacts::Unix {
+                        path: u.path.as_deref(),
+                    },
+                    _ => FileFacts::Other,
+                };
+                let hit = match &c.kind {
+                    Kind::Unix(u) => sel.names.iter().position(|n| {
+                        u.path
+                            .as_deref()
+                            .is_some_and(|p| first_token(p) == n.text.as_bytes())
+                    }),
+                    Kind::Path { stat: Some(_), .. } => name_hit(sel, c.dev, c.inode),
+                    _ => None,
+                };
+                if sel.file(pflags, file_facts, hit, found) {
+                    info.files.push(c);
+                } else if endpoints && matches!(c.kind, Kind::Unix(_)) {
+                    spare.push(c);
+                }
             };
-            let file_facts = match (&c.kind, &facts) {
-                (Kind::Inet(_), Some(f)) => FileFacts::Inet(f),
-                (Kind::Unix(u), _) => FileFacts::Unix {
-                    path: u.path.as_deref(),
-                },
-                _ => FileFacts::Other,
-            };
-            let hit = match &c.kind {
-                Kind::Unix(u) => sel.names.iter().position(|n| {
-                    u.path
-                        .as_deref()
-                        .is_some_and(|p| first_token(p) == n.text.as_bytes())
-                }),
-                Kind::Path { stat: Some(_), .. } => name_hit(sel, c.dev, c.inode),
-                _ => None,
-            };
-            if sel.file(pflags, file_facts, hit, found) {
-                info.files.push(c);
-            }
-        };
         if all_files {
             for (fd, link) in [
                 (FdName::Cwd, "cwd"),
@@ -400,7 +418,7 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
                         is_fd: false,
                     },
                 };
-                keep(c, &mut info, &mut found);
+                keep(c, &mut info, &mut found, &mut spare_here);
             }
             let exe = files::stat_path(&root.path().join(format!("{pid}/exe"))).ok();
             for m in files::read_maps(root, pid) {
@@ -450,7 +468,7 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
                 } else {
                     c
                 };
-                keep(c, &mut info, &mut found);
+                keep(c, &mut info, &mut found, &mut spare_here);
             }
         }
         let mut entries: Vec<OwnedFd> = Vec::new();
@@ -516,13 +534,39 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
                     },
                 },
             };
-            keep(c, &mut info, &mut found);
+            keep(c, &mut info, &mut found, &mut spare_here);
+        }
+        if !spare_here.is_empty() {
+            spare.push((
+                ProcInfo {
+                    files: spare_here,
+                    comm: info.comm.clone(),
+                    ..info
+                },
+                (),
+            ));
         }
         if !info.files.is_empty() {
             procs.push(info);
         }
     }
     let status = if sel.all_found(&found) { 0 } else { 1 };
+    let links = if endpoints {
+        unix_links(&sockets)
+    } else {
+        UnixEndpoints::default()
+    };
+    let holders = if endpoints {
+        unix_holders(
+            config.command_limit,
+            procs.iter().chain(spare.iter().map(|(p, _)| p)),
+        )
+    } else {
+        InodeMap::default()
+    };
+    if config.endpoints == Some(Endpoints::AlsoList) {
+        add_endpoint_files(&mut procs, spare.iter().map(|(p, _)| p), &links);
+    }
 
     if !config.numeric_hosts && !config.terse {
         let addrs = procs
@@ -539,11 +583,6 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
             .filter(|ip| !ip.is_unspecified());
         names.hosts.resolve_all(addrs, HOST_DEADLINE);
     }
-    let peers = match config.endpoints {
-        Some(_) => crate::netlink::unix::peers().unwrap_or_default(),
-        None => InodeMap::default(),
-    };
-    let owners = endpoint_owners(&procs, &peers);
     let mut rows = Vec::with_capacity(procs.len());
     for p in &procs {
         let login = names.users.name(p.uid).map(str::to_string);
@@ -554,7 +593,7 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
         let files = p
             .files
             .iter()
-            .map(|c| build_row(c, p, config, names, root, &locks, &peers, &owners))
+            .map(|c| build_row(c, p, config, names, root, &locks, &links, &holders))
             .collect();
         rows.push(ProcessRows {
             pid: p.pid,
@@ -571,26 +610,136 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
     Ok((rows, status))
 }
 
-/// Who holds each unix socket inode among the listed processes: `pid,comm,fd+mode`.
-fn endpoint_owners(procs: &[ProcInfo], peers: &InodeMap<u64>) -> InodeMap<Vec<String>> {
-    let mut owners: InodeMap<Vec<String>> = InodeMap::default();
-    if peers.is_empty() {
-        return owners;
+/// lsof's view of unix socket links: peers filled in both directions (first one
+/// wins) and, for listeners, the first waiting client; only sockets of our
+/// /proc/net/unix count.
+#[derive(Default)]
+struct UnixEndpoints {
+    peer: InodeMap<u64>,
+    incoming: InodeMap<u64>,
+}
+
+impl UnixEndpoints {
+    /// The inodes whose holders a unix file's NAME lists.
+    fn of(&self, inode: u64) -> Vec<u64> {
+        if let Some(&p) = self.peer.get(&inode) {
+            return vec![p];
+        }
+        let mut out = Vec::new();
+        let mut cur = self.incoming.get(&inode).copied();
+        while let Some(c) = cur {
+            if c == inode || out.contains(&c) {
+                break;
+            }
+            out.push(c);
+            cur = self.incoming.get(&c).copied();
+        }
+        out
     }
+}
+
+fn unix_links(sockets: &Sockets) -> UnixEndpoints {
+    let mut e = UnixEndpoints::default();
+    let known = |i: &u64| sockets.unix.contains_key(i);
+    for l in crate::netlink::unix::dump().unwrap_or_default() {
+        if !known(&l.inode) {
+            continue;
+        }
+        if let Some(p) = l.peer.filter(|p| known(p)) {
+            e.peer.entry(l.inode).or_insert(p);
+            e.peer.entry(p).or_insert(l.inode);
+        }
+        if let Some(&c) = l.incoming.iter().find(|c| known(c)) {
+            e.incoming.entry(l.inode).or_insert(c);
+        }
+    }
+    e
+}
+
+/// `pid,command,fd+mode` of every scanned holder of each unix socket, latest
+/// scanned first (lsof prepends).
+fn unix_holders<'a>(
+    command_limit: usize,
+    procs: impl Iterator<Item = &'a ProcInfo>,
+) -> InodeMap<Vec<String>> {
+    let mut holders: InodeMap<Vec<String>> = InodeMap::default();
+    let mut all: Vec<(u32, u64, String)> = Vec::new();
     for p in procs {
         for c in &p.files {
             if let (Kind::Unix(_), FdName::Num(fd)) = (&c.kind, c.fd) {
-                owners.entry(c.inode).or_default().push(format!(
-                    "{},{},{}{}",
+                let limit = if command_limit == 0 {
+                    usize::MAX
+                } else {
+                    command_limit
+                };
+                let comm: Vec<u8> = p.comm.iter().copied().take(limit).collect();
+                all.push((
                     p.pid,
-                    crate::escape::escape_lsof(&p.comm, false),
-                    fd,
-                    c.access as char
+                    c.inode,
+                    format!(
+                        "{},{},{}{}",
+                        p.pid,
+                        String::from_utf8_lossy(&comm),
+                        fd,
+                        c.access as char
+                    ),
                 ));
+                let _ = fd;
             }
         }
     }
-    owners
+    // Scan order is pid order, then fd order.
+    all.sort_by_key(|(pid, _, _)| *pid);
+    for (_, inode, text) in all.into_iter().rev() {
+        holders.entry(inode).or_default().push(text);
+    }
+    holders
+}
+
+/// `+E`: the endpoint files of listed unix sockets are listed too.
+fn add_endpoint_files<'a>(
+    procs: &mut Vec<ProcInfo>,
+    spare: impl Iterator<Item = &'a ProcInfo>,
+    links: &UnixEndpoints,
+) {
+    let wanted: std::collections::HashSet<u64> = procs
+        .iter()
+        .flat_map(|p| &p.files)
+        .filter(|c| matches!(c.kind, Kind::Unix(_)))
+        .flat_map(|c| links.of(c.inode))
+        .collect();
+    for sp in spare {
+        for c in sp.files.iter().filter(|c| wanted.contains(&c.inode)) {
+            let copy = Candidate {
+                fd: c.fd,
+                access: c.access,
+                inode: c.inode,
+                dev: c.dev,
+                kind: match &c.kind {
+                    Kind::Unix(u) => Kind::Unix(u.clone()),
+                    _ => continue,
+                },
+            };
+            match procs.iter_mut().find(|p| p.pid == sp.pid) {
+                Some(p) => p.files.push(copy),
+                None => procs.push(ProcInfo {
+                    pid: sp.pid,
+                    ppid: sp.ppid,
+                    pgid: sp.pgid,
+                    uid: sp.uid,
+                    comm: sp.comm.clone(),
+                    files: vec![copy],
+                }),
+            }
+        }
+    }
+    procs.sort_by_key(|p| p.pid);
+    for p in procs.iter_mut() {
+        p.files.sort_by_key(|c| match c.fd {
+            FdName::Num(n) => n as u64 + 1,
+            _ => 0,
+        });
+    }
 }
 
 fn first_token(p: &[u8]) -> &[u8] {
@@ -743,8 +892,8 @@ fn build_row(
     names: &Names,
     root: &ProcRoot,
     locks: &[FileLock],
-    peers: &InodeMap<u64>,
-    owners: &InodeMap<Vec<String>>,
+    links: &UnixEndpoints,
+    holders: &InodeMap<Vec<String>>,
 ) -> FileRow {
     let fdinfo = match c.fd {
         FdName::Num(fd) => files::read_fdinfo(root, p.pid, fd),
@@ -828,10 +977,6 @@ fn build_row(
             } else {
                 head.to_vec()
             };
-            if config.endpoints.is_some() && ft == libc::S_IFIFO {
-                // Pipe endpoints: other holders of the same pipe inode.
-                let _ = owners;
-            }
         }
         Kind::Inet(s) => {
             let proto = inet_proto(s.proto);
@@ -889,13 +1034,11 @@ fn build_row(
             name.extend_from_slice(b"type=");
             name.extend_from_slice(unix_type(u.sock_type).as_bytes());
             if config.endpoints.is_some() {
-                if let Some(peer) = peers.get(&c.inode) {
+                for peer in links.of(c.inode) {
                     name.extend_from_slice(format!(" ->INO={peer}").as_bytes());
-                    if let Some(who) = owners.get(peer) {
-                        for w in who {
-                            name.push(b' ');
-                            name.extend_from_slice(w.as_bytes());
-                        }
+                    for w in holders.get(&peer).into_iter().flatten() {
+                        name.push(b' ');
+                        name.extend_from_slice(w.as_bytes());
                     }
                 }
             }
