@@ -3,5 +3,6 @@
 pub mod groups;
 pub mod iface;
 pub mod json;
+pub mod lsof;
 pub mod netstat;
 pub mod stats;
