@@ -2,6 +2,7 @@
 //! options. Parsed by clap, then validated into a [`Config`].
 
 use crate::proc::ProcRoot;
+use crate::render::iface::IfaceOptions;
 use crate::render::netstat::{Rows, SocketOptions};
 use crate::render::stats::Sections;
 use clap::{ArgAction, Parser};
@@ -17,7 +18,14 @@ use std::time::Duration;
     disable_help_flag = true
 )]
 pub struct NetstatArgs {
-    /// Display all sockets (default: connected)
+    /// Display the kernel interface table (with -e: ifconfig-style blocks)
+    #[arg(short = 'i', long = "interfaces", help_heading = "Views")]
+    pub interfaces: bool,
+    /// Display IPv4/IPv6 multicast group memberships (after the socket tables)
+    #[arg(short = 'g', long = "groups", help_heading = "Views")]
+    pub groups: bool,
+
+    /// Display all sockets (default: connected); with -i, interfaces that are down too
     #[arg(short = 'a', long = "all", help_heading = "Socket selection")]
     pub all: bool,
     /// Display listening server sockets
@@ -147,6 +155,7 @@ impl Selection {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Sockets,
+    Interfaces,
     Capture,
     Statistics,
 }
@@ -177,6 +186,9 @@ pub struct Config {
     pub selection: Selection,
     pub sockets: SocketOptions,
     pub stats: StatsOptions,
+    pub interfaces: IfaceOptions,
+    /// -g: the multicast group table follows the inet tables.
+    pub groups: bool,
     pub continuous: Option<Duration>,
     pub verbose: bool,
     pub root: ProcRoot,
@@ -226,7 +238,7 @@ impl NetstatArgs {
 
     pub fn into_config(self) -> Result<Config, UsageError> {
         // netstat's views -r, -i, -M and -s are exclusive; each view's flag joins this list.
-        let views = [self.statistics];
+        let views = [self.statistics, self.interfaces];
         if views.iter().filter(|&&v| v).count() > 1 {
             return Err(UsageError {
                 message: "only one of -r, -i and -s can be given".into(),
@@ -268,7 +280,13 @@ impl NetstatArgs {
             sel.inet4 = true;
             sel.inet6 = true;
         }
-        sel.explicit = sel.any_inet() || sel.unix;
+        sel.explicit = sel.any_inet() || sel.unix || self.groups;
+        // Groups read igmp and igmp6 unless a family narrows them (after the step above,
+        // so -g alone selects no socket table).
+        if self.groups && !(sel.inet4 || sel.inet6) {
+            sel.inet4 = true;
+            sel.inet6 = true;
+        }
         if !sel.explicit {
             sel = Selection {
                 tcp: true,
@@ -315,6 +333,8 @@ impl NetstatArgs {
             Mode::Capture
         } else if self.statistics {
             Mode::Statistics
+        } else if self.interfaces {
+            Mode::Interfaces
         } else {
             Mode::Sockets
         };
@@ -333,6 +353,11 @@ impl NetstatArgs {
                 wide: self.wide,
             },
             stats,
+            interfaces: IfaceOptions {
+                all: self.all,
+                long: self.extend > 0,
+            },
+            groups: self.groups,
             continuous,
             verbose: self.verbose,
             root: self.proc_root.map(ProcRoot::new).unwrap_or_default(),

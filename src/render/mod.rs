@@ -1,4 +1,6 @@
 //! Renderers: functions from records and options to lines. They never touch /proc.
 
+pub mod groups;
+pub mod iface;
 pub mod netstat;
 pub mod stats;
