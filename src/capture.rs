@@ -41,7 +41,15 @@ pub const NET_FILES: &[&str] = &[
 const PROCESS_FILES: &[&str] = &["comm", "cmdline", "status", "stat", "maps"];
 const PROCESS_LINKS: &[&str] = &["exe", "cwd", "root", "ns/net"];
 /// Per-interface sysfs attributes (interface flags for -i and the audit's second source).
-const SYS_NET_FILES: &[&str] = &["flags", "mtu", "tx_queue_len", "address", "type", "ifindex"];
+const SYS_NET_FILES: &[&str] = &[
+    "flags",
+    "operstate",
+    "mtu",
+    "tx_queue_len",
+    "address",
+    "type",
+    "ifindex",
+];
 
 #[derive(Debug, Default)]
 pub struct CaptureSummary {
