@@ -192,9 +192,17 @@ fn netstat_judges_broken_group_files() {
 
 struct Namespace(String);
 
+impl Namespace {
+    /// `ip netns exec` bind-mounts /etc/netns/NAME/* over /etc inside the namespace.
+    fn etc(&self) -> PathBuf {
+        Path::new("/etc/netns").join(&self.0)
+    }
+}
+
 impl Drop for Namespace {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        let _ = std::fs::remove_dir_all(self.etc());
     }
 }
 
@@ -282,6 +290,18 @@ fn differential_in_private_namespace() {
         .status()
         .unwrap()
         .success());
+    // Group names come from this hosts file; the resolver is a dead loopback one.
+    std::fs::create_dir_all(ns.etc()).unwrap();
+    std::fs::write(
+        ns.etc().join("hosts"),
+        "127.0.0.1 localhost\n239.1.2.3 rnt-group4\nff15::1234 rnt-group6\nff02::1 ip6-allnodes\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ns.etc().join("resolv.conf"),
+        "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+    )
+    .unwrap();
     let in_ns = |args: &[&str]| {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &ns.0]).args(args);
@@ -375,7 +395,12 @@ fn differential_in_private_namespace() {
                 "2001:db8::1",
             ],
             "-iae" => &["rnt3: flags=4098<BROADCAST,MULTICAST>  mtu 9000"],
-            "-g" if args.len() > 1 => &["rnt2            1      239.1.2.3", "Active Internet"],
+            "-g" if args.len() > 1 => &["rnt2            1      rnt-group4", "Active Internet"],
+            "-g" => &[
+                "rnt2            1      rnt-group4",
+                "rnt-group6",
+                "ip6-allnodes",
+            ],
             _ => &["rnt2            1      239.1.2.3", "ff15::1234"],
         };
         for w in want {

@@ -13,6 +13,15 @@ use std::io::{self, Write};
 
 const PROG: &str = "rnetstat";
 
+/// An errno's text as perror prints it (Rust's Display appends "(os error N)").
+fn strerror(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
 fn warn_all(warnings: &[crate::proc::ParseWarning]) {
     for w in warnings {
         output::warn(PROG, format_args!("warning: {w}"));
@@ -43,8 +52,9 @@ pub fn interface_view(
         Err(e) => {
             let _ = writeln!(
                 io::stderr().lock(),
-                "Warning: cannot open {} ({e}). Limited output.",
-                root.join("net/dev").display()
+                "Warning: cannot open {} ({}). Limited output.",
+                root.join("net/dev").display(),
+                strerror(&e)
             );
             Vec::new()
         }
@@ -74,7 +84,7 @@ pub fn interface_view(
                 let why = if e.raw_os_error() == Some(libc::ENODEV) {
                     "Device not found".to_string()
                 } else {
-                    e.to_string()
+                    strerror(&e)
                 };
                 let mut err = io::stderr().lock();
                 let _ = writeln!(
@@ -82,7 +92,7 @@ pub fn interface_view(
                     "{}: error fetching interface information: {why}",
                     crate::escape::escape(name)
                 );
-                let _ = writeln!(err, "missing interface information: {e}");
+                let _ = writeln!(err, "missing interface information: {}", strerror(&e));
                 return Ok(1);
             }
         };
