@@ -408,40 +408,6 @@ fn differential_in_private_namespace() {
         }
     }
 
-    // A capture of this namespace reads back the same, apart from what only ioctls know
-    // (alias labels, IPv4 addresses).
-    let dir = std::env::temp_dir().join(format!("rnt-if-cap-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let cap = in_ns(&[BIN, "--capture", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(cap.status.success(), "{}", text(&cap.stderr));
-    for args in [&["-ia"][..], &["-gn"], &["-iae"]] {
-        let live = in_ns(&[BIN]).args(args).output().unwrap();
-        let back = Command::new(BIN)
-            .arg("--proc-root")
-            .arg(dir.join("proc"))
-            .args(args)
-            .output()
-            .unwrap();
-        let keep = |s: String| -> String {
-            let mut blocks: Vec<&str> = s.split("\n\n").collect();
-            blocks.retain(|b| !b.starts_with("rnt2:1:"));
-            blocks
-                .join("\n\n")
-                .lines()
-                .filter(|l| !l.starts_with("        inet ") && !l.starts_with("rnt2:1 "))
-                .map(|l| format!("{l}\n"))
-                .collect()
-        };
-        assert_eq!(
-            keep(masked(&back.stdout)),
-            keep(masked(&live.stdout)),
-            "{args:?}"
-        );
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-
     // -c: the interface title only before the first table; groups every time.
     let ours = in_ns(&["timeout", "2.5", BIN, "-ic"]).output().unwrap();
     let out = text(&ours.stdout);

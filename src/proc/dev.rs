@@ -405,6 +405,16 @@ fn invalid(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_string())
 }
 
+/// The sysfs attributes [`read_sysfs_link`] reads (a capture must keep them).
+pub const SYSFS_LINK_FILES: &[&str] = &[
+    "flags",
+    "operstate",
+    "mtu",
+    "tx_queue_len",
+    "address",
+    "type",
+];
+
 /// Link facts from sysfs. `flags` there is the device's own flag word, which lacks
 /// IFF_RUNNING: that comes from `operstate` as the kernel's dev_get_flags derives it.
 pub fn read_sysfs_link(dir: &Path, name: &[u8]) -> io::Result<Link> {
