@@ -409,9 +409,26 @@ fn differential_in_private_namespace() {
     }
 
     // -c: the interface title only before the first table; groups every time.
-    let ours = in_ns(&["timeout", "2.5", BIN, "-ic"]).output().unwrap();
-    let out = text(&ours.stdout);
+    // (netstat's later -g refreshes misparse /proc/net/igmp; ours repeat the first.)
+    let spawn = |arg: &str| {
+        in_ns(&["timeout", "2.5", BIN, arg])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (ic, gc) = (spawn("-ic"), spawn("-gcn"));
+    let out = text(&ic.wait_with_output().unwrap().stdout);
     assert_eq!(out.matches("Kernel Interface table").count(), 1, "{out}");
     assert!(out.matches("Iface             MTU").count() >= 2, "{out}");
+    let out = text(&gc.wait_with_output().unwrap().stdout);
+    let blocks: Vec<&str> = out
+        .split("IPv6/IPv4 Group Memberships\n")
+        .filter(|b| !b.is_empty())
+        .collect();
+    assert!(blocks.len() >= 2, "{out}");
+    for b in &blocks[..blocks.len() - 1] {
+        assert_eq!(*b, blocks[0]);
+        assert!(b.contains("rnt2            1      239.1.2.3"), "{b}");
+    }
     drop(holder);
 }
