@@ -1,6 +1,7 @@
 //! rnetstat's options: net-tools netstat 2.10's, spelled the same, plus our own long
 //! options. Parsed by clap, then validated into a [`Config`].
 
+use crate::color::{ColorChoice, Palette};
 use crate::proc::ProcRoot;
 use crate::render::iface::IfaceOptions;
 use crate::render::netstat::{Rows, SocketOptions};
@@ -119,6 +120,34 @@ pub struct NetstatArgs {
     #[arg(long = "generate", value_name = "KIND", hide = true)]
     pub generate: Option<String>,
 
+    /// Every network namespace (of every process and /run/netns), each row tagged
+    #[arg(
+        long = "all-netns",
+        help_heading = "Beyond netstat",
+        conflicts_with = "netns"
+    )]
+    pub all_netns: bool,
+    /// One network namespace: a name from /run/netns, a PID, or a namespace file path
+    #[arg(
+        long = "netns",
+        value_name = "NAME|PID|PATH",
+        help_heading = "Beyond netstat"
+    )]
+    pub netns: Option<String>,
+    /// One JSON document per run (per refresh with -c), schema in docs/json.md
+    #[arg(long = "json", help_heading = "Beyond netstat")]
+    pub json: bool,
+    /// Colour states, listening ports and unknown owners (auto: terminals only, not with NO_COLOR)
+    #[arg(
+        long = "color",
+        visible_alias = "colour",
+        value_name = "WHEN",
+        value_enum,
+        default_value_t = ColorChoice::Auto,
+        help_heading = "Beyond netstat"
+    )]
+    pub color: ColorChoice,
+
     /// Print help
     #[arg(short = 'h', long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -149,6 +178,18 @@ impl Selection {
     pub fn any_inet(&self) -> bool {
         self.tcp || self.udp || self.udplite || self.raw
     }
+}
+
+/// Which network namespaces a run reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NetnsChoice {
+    /// The one rnetstat runs in, as netstat.
+    #[default]
+    Own,
+    /// Every namespace, rows tagged with theirs.
+    All,
+    /// The namespace a name, pid or path designates.
+    One(String),
 }
 
 /// Which table a run prints (netstat's modes are mutually exclusive).
@@ -192,6 +233,9 @@ pub struct Config {
     pub continuous: Option<Duration>,
     pub verbose: bool,
     pub root: ProcRoot,
+    pub netns: NetnsChoice,
+    pub json: bool,
+    pub color: ColorChoice,
 }
 
 /// A user error: message for stderr and the exit status netstat uses for it.
@@ -237,14 +281,6 @@ impl NetstatArgs {
     }
 
     pub fn into_config(self) -> Result<Config, UsageError> {
-        // netstat's views -r, -i, -M and -s are exclusive; each view's flag joins this list.
-        let views = [self.statistics, self.interfaces];
-        if views.iter().filter(|&&v| v).count() > 1 {
-            return Err(UsageError {
-                message: "only one of -r, -i and -s can be given".into(),
-                status: 3,
-            });
-        }
         let stats = self.stats_options();
         let mut sel = Selection {
             tcp: self.tcp,
@@ -329,14 +365,24 @@ impl NetstatArgs {
                 });
             }
         }
+        // netstat's views are mutually exclusive; combining two is a usage error.
+        let views: Vec<Mode> = [
+            (self.interfaces, Mode::Interfaces),
+            (self.statistics, Mode::Statistics),
+        ]
+        .into_iter()
+        .filter_map(|(on, mode)| on.then_some(mode))
+        .collect();
+        if views.len() > 1 {
+            return Err(UsageError {
+                message: "only one of -r, -i, -M and -s can be given".to_string(),
+                status: 3,
+            });
+        }
         let mode = if self.capture.is_some() {
             Mode::Capture
-        } else if self.statistics {
-            Mode::Statistics
-        } else if self.interfaces {
-            Mode::Interfaces
         } else {
-            Mode::Sockets
+            views.first().copied().unwrap_or(Mode::Sockets)
         };
         Ok(Config {
             mode,
@@ -351,6 +397,8 @@ impl NetstatArgs {
                 programs: self.programs,
                 timers: self.timers,
                 wide: self.wide,
+                netns_column: self.all_netns && !self.json,
+                palette: Palette::PLAIN,
             },
             stats,
             interfaces: IfaceOptions {
@@ -361,6 +409,13 @@ impl NetstatArgs {
             continuous,
             verbose: self.verbose,
             root: self.proc_root.map(ProcRoot::new).unwrap_or_default(),
+            netns: match (self.all_netns, self.netns) {
+                (true, _) => NetnsChoice::All,
+                (false, Some(spec)) => NetnsChoice::One(spec),
+                (false, None) => NetnsChoice::Own,
+            },
+            json: self.json,
+            color: self.color,
         })
     }
 }

@@ -223,8 +223,39 @@ fn snmp6_title(key: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Substring search in linear time (Knuth-Morris-Pratt): a hostile file (--proc-root)
+/// must not make the naive quadratic search crawl.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+    if haystack.starts_with(needle) {
+        return true;
+    }
+    // failure[i]: length of the longest proper border of needle[..=i].
+    let mut failure = vec![0usize; needle.len()];
+    let mut k = 0;
+    for (i, &b) in needle.iter().enumerate().skip(1) {
+        while k > 0 && needle.get(k) != Some(&b) {
+            k = failure.get(k - 1).copied().unwrap_or(0);
+        }
+        if needle.get(k) == Some(&b) {
+            k += 1;
+        }
+        if let Some(slot) = failure.get_mut(i) {
+            *slot = k;
+        }
+    }
+    let mut matched = 0;
+    for &b in haystack {
+        while matched > 0 && needle.get(matched) != Some(&b) {
+            matched = failure.get(matched - 1).copied().unwrap_or(0);
+        }
+        if needle.get(matched) == Some(&b) {
+            matched += 1;
+        }
+        if matched == needle.len() {
+            return true;
+        }
+    }
+    false
 }
 
 /// Parses /proc/net/snmp6. A key stays in the current section while it contains the
@@ -336,6 +367,24 @@ mod tests {
         assert_eq!(names, ["Ip6", "Icmp6", "Udp6", "UdpLite6", "Ip6"]);
         assert_eq!(keys(&t.rows[1]), ["Icmp6InMsgs", "Icmp6InType1"]);
         assert_eq!(t.rows[0].counters[0].value, Value::Unsigned(30));
+    }
+
+    #[test]
+    fn substring_search() {
+        for (hay, needle, want) in [
+            (&b"Icmp6InMsgs"[..], &b"Icmp6"[..], true),
+            (b"XIp6Odd", b"Ip6", true),
+            (b"UdpLite6InDatagrams", b"Udp6", false),
+            (b"aaab", b"aab", true),
+            (b"abababc", b"ababc", true),
+            (b"abab", b"abc", false),
+            (b"", b"", true),
+            (b"ab", b"abc", false),
+        ] {
+            assert_eq!(contains(hay, needle), want, "{hay:?} {needle:?}");
+            let naive = needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle);
+            assert_eq!(naive, want);
+        }
     }
 
     #[test]

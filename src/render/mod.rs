@@ -2,5 +2,6 @@
 
 pub mod groups;
 pub mod iface;
+pub mod json;
 pub mod netstat;
 pub mod stats;
