@@ -408,6 +408,22 @@ fn differential_in_private_namespace() {
         }
     }
 
+    // From outside, --netns enters the namespace for -i (ioctls included) and -g.
+    for args in [&["-ia"][..], &["-iae"], &["-gn"]] {
+        let theirs = in_ns(&["netstat"]).args(args).output().unwrap();
+        let ours = Command::new(BIN)
+            .args(["--netns", &ns.0])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(ours.status.success(), "{}", text(&ours.stderr));
+        assert_eq!(
+            masked(&ours.stdout),
+            masked(&theirs.stdout),
+            "--netns {args:?}"
+        );
+    }
+
     // -c: the interface title only before the first table; groups every time.
     // (netstat's later -g refreshes misparse /proc/net/igmp; ours repeat the first.)
     let spawn = |arg: &str| {
