@@ -17,4 +17,5 @@ pub mod netns;
 pub mod proc;
 pub mod render;
 pub mod resolve;
+pub mod select;
 pub mod snapshot;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod iface;
+pub mod lsof;
 pub mod netstat;
 pub mod output;
 pub mod stats;

@@ -3,6 +3,7 @@
 //! records plus warnings; they never print.
 
 pub mod dev;
+pub mod files;
 pub mod igmp;
 pub mod inet;
 pub mod packet;

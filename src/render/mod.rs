@@ -4,5 +4,6 @@ pub mod audit;
 pub mod groups;
 pub mod iface;
 pub mod json;
+pub mod lsof;
 pub mod netstat;
 pub mod stats;
