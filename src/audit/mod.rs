@@ -475,6 +475,11 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
         report.findings.extend(ns_report.findings);
         report.not_done.extend(ns_report.not_done);
         report.warnings.extend(first.views.warnings.iter().cloned());
+        if let Some(t) = &first.arp {
+            report
+                .warnings
+                .extend(t.warnings.iter().map(|w| w.to_string()));
+        }
     }
     report.findings.sort_by(|a, b| {
         b.severity
