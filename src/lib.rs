@@ -6,6 +6,7 @@
 
 pub mod addr;
 pub mod app;
+pub mod audit;
 pub mod capture;
 pub mod cli;
 pub mod color;

@@ -1,5 +1,6 @@
 //! Run a binary's job: arguments → snapshot → selection → renderer → output.
 
+pub mod audit;
 pub mod iface;
 pub mod lsof;
 pub mod netstat;

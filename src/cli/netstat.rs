@@ -103,6 +103,13 @@ pub struct NetstatArgs {
     #[arg(short = 's', long = "statistics", help_heading = "Views")]
     pub statistics: bool,
 
+    /// Look for hidden and suspicious sockets, sniffers, ARP spoofing (exit 0 clean, 1 findings, 2 failed)
+    #[arg(long = "audit", help_heading = "Audit")]
+    pub audit: bool,
+    /// With --audit: skip the bind() probe of every port
+    #[arg(long = "no-probe", requires = "audit", help_heading = "Audit")]
+    pub no_probe: bool,
+
     /// Read DIR instead of /proc (a captured snapshot or recorded files)
     #[arg(
         long = "proc-root",
@@ -196,6 +203,7 @@ pub enum NetnsChoice {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Sockets,
+    Audit { probe: bool },
     Interfaces,
     Capture,
     Statistics,
@@ -379,7 +387,11 @@ impl NetstatArgs {
                 status: 3,
             });
         }
-        let mode = if self.capture.is_some() {
+        let mode = if self.audit {
+            Mode::Audit {
+                probe: !self.no_probe,
+            }
+        } else if self.capture.is_some() {
             Mode::Capture
         } else {
             views.first().copied().unwrap_or(Mode::Sockets)

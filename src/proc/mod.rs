@@ -6,6 +6,7 @@ pub mod dev;
 pub mod files;
 pub mod igmp;
 pub mod inet;
+pub mod packet;
 pub mod process;
 pub mod snmp;
 pub mod unix;

@@ -1,5 +1,6 @@
 //! Renderers: functions from records and options to lines. They never touch /proc.
 
+pub mod audit;
 pub mod groups;
 pub mod iface;
 pub mod json;
