@@ -2,11 +2,11 @@
 //! names of the rows that will be printed, and render them as netstat does.
 
 use super::output;
-use crate::cli::netstat::{Config, Mode, NetstatArgs, Selection};
+use crate::cli::netstat::{Config, Mode, NetstatArgs, RouteFamily, Selection};
 use crate::proc::inet::{self, InetSocket, Proto};
 use crate::proc::{unix, ProcRoot};
 use crate::render::netstat::{self as view, RowContext};
-use crate::resolve::{DuplicatePolicy, HostNames, Services, Users, HOST_DEADLINE};
+use crate::resolve::{DuplicatePolicy, HostNames, NetworkNames, Services, Users, HOST_DEADLINE};
 use crate::snapshot::{OwnerDetail, Owners};
 use clap::Parser;
 use std::ffi::OsString;
@@ -52,6 +52,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
 struct Names {
     services: Services,
     hosts: HostNames,
+    networks: NetworkNames,
     users: Users,
 }
 
@@ -78,12 +79,15 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     let mut names = Names {
         services: Services::load(DuplicatePolicy::LastWins),
         hosts: HostNames::default(),
+        networks: NetworkNames::default(),
         users: Users::default(),
     };
     loop {
         let status = match config.mode {
             Mode::Sockets => socket_view(config, root, &mut names, out)?,
             Mode::Capture => capture(config, root)?,
+            Mode::Route => route_view(config, root, &mut names, out)?,
+            Mode::Arp => arp_view(config, root, &mut names, out)?,
         };
         let Some(delay) = config.continuous.filter(|_| status == 0) else {
             return Ok(status);
@@ -254,4 +258,163 @@ fn socket_view(
         }
     }
     Ok(status)
+}
+
+/// perror's text for an I/O error: strerror without Rust's "(os error N)".
+fn strerror(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.rsplit_once(" (os error ") {
+        Some((message, _)) => message.to_string(),
+        None => text,
+    }
+}
+
+/// Resolves hosts and then networks within one HOST_DEADLINE (networks, usually
+/// /etc/networks, keep a short grace period even after a slow DNS).
+fn resolve_route_names(
+    names: &mut Names,
+    hosts: impl IntoIterator<Item = std::net::IpAddr>,
+    networks: impl IntoIterator<Item = std::net::Ipv4Addr>,
+) {
+    let start = std::time::Instant::now();
+    names.hosts.resolve_all(hosts, HOST_DEADLINE);
+    let left = HOST_DEADLINE
+        .saturating_sub(start.elapsed())
+        .max(std::time::Duration::from_millis(200));
+    names.networks.resolve_all(networks, left);
+}
+
+/// `-r`: the routing tables of the asked families, in order, as netstat prints them.
+fn route_view(
+    config: &Config,
+    root: &ProcRoot,
+    names: &mut Names,
+    out: &mut impl Write,
+) -> io::Result<u8> {
+    use crate::proc::route::{self, RouteError};
+    use crate::render::route as view;
+    let rc = &config.route;
+    let opts = &rc.options;
+    for family in &rc.families {
+        match family {
+            RouteFamily::Inet => {
+                if rc.fib {
+                    let table = match route::read_route(root, "net") {
+                        Ok(table) => table,
+                        Err(RouteError::Io(e)) => {
+                            out.flush()?;
+                            output::warn(
+                                &root.join("net/route").display().to_string(),
+                                strerror(&e),
+                            );
+                            writeln!(out, "INET (IPv4) not configured in this system.")?;
+                            return Ok(1);
+                        }
+                        Err(RouteError::MissingColumn { file, column }) => {
+                            view::write_route4_header(out, opts)?;
+                            out.flush()?;
+                            eprintln!("warning: {file} does not contain required field {column}");
+                            return Ok(1);
+                        }
+                    };
+                    for w in &table.warnings {
+                        output::warn(PROG, format_args!("warning: {w}"));
+                    }
+                    let (hosts, networks) = view::route4_lookups(&table.rows, opts);
+                    resolve_route_names(names, hosts, networks);
+                    let route_names = view::Names {
+                        hosts: &names.hosts,
+                        networks: &names.networks,
+                    };
+                    view::write_route4_header(out, opts)?;
+                    for r in &table.rows {
+                        view::write_route4_row(out, r, opts, route_names)?;
+                    }
+                }
+                if rc.cache {
+                    // Kernels since 3.6 list no cache entries; only the file's presence matters.
+                    if let Err(e) = root.read("net/rt_cache") {
+                        out.flush()?;
+                        output::warn(
+                            &root.join("net/rt_cache").display().to_string(),
+                            strerror(&e),
+                        );
+                        writeln!(out, "INET (IPv4) not configured in this system.")?;
+                        return Ok(1);
+                    }
+                    view::write_route4_cache_header(out, opts)?;
+                }
+            }
+            RouteFamily::Inet6 => {
+                let table = match route::read_ipv6_route(root, "net") {
+                    Ok(table) => table,
+                    Err(e) => {
+                        out.flush()?;
+                        output::warn(
+                            &root.join("net/ipv6_route").display().to_string(),
+                            strerror(&e),
+                        );
+                        writeln!(out, "INET6 (IPv6) not configured in this system.")?;
+                        return Ok(1);
+                    }
+                };
+                for w in &table.warnings {
+                    output::warn(PROG, format_args!("warning: {w}"));
+                }
+                for cache in [false, true] {
+                    if !(if cache { rc.cache } else { rc.fib }) {
+                        continue;
+                    }
+                    names.hosts.resolve_all(
+                        view::route6_lookups(&table.rows, opts, cache),
+                        HOST_DEADLINE,
+                    );
+                    view::write_route6_header(out, cache)?;
+                    for r in table
+                        .rows
+                        .iter()
+                        .filter(|r| view::route6_selected(r, cache))
+                    {
+                        view::write_route6_row(out, r, opts, &names.hosts)?;
+                    }
+                }
+            }
+            RouteFamily::Unix => {
+                out.flush()?;
+                eprintln!("No routing for address family `unix'.");
+                return Ok(3);
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// `--arp`: /proc/net/arp as `arp` (`arp -n`) prints it.
+fn arp_view(
+    config: &Config,
+    root: &ProcRoot,
+    names: &mut Names,
+    out: &mut impl Write,
+) -> io::Result<u8> {
+    use crate::render::arp as view;
+    let table = match crate::proc::arp::read_arp(root, "net") {
+        Ok(table) => table,
+        Err(e) => {
+            output::warn(&root.join("net/arp").display().to_string(), strerror(&e));
+            // arp returns -1 from main here.
+            return Ok(255);
+        }
+    };
+    for w in &table.warnings {
+        output::warn(PROG, format_args!("warning: {w}"));
+    }
+    let numeric = config.sockets.numeric_hosts;
+    let (hosts, networks) = view::arp_lookups(&table.rows, numeric);
+    resolve_route_names(names, hosts, networks);
+    let arp_names = view::Names {
+        hosts: &names.hosts,
+        networks: &names.networks,
+    };
+    view::write_arp_table(out, &table.rows, numeric, config.verbose, arp_names)?;
+    Ok(0)
 }

@@ -3,6 +3,7 @@
 
 use crate::proc::ProcRoot;
 use crate::render::netstat::{Rows, SocketOptions};
+use crate::render::route::RouteOptions;
 use clap::{ArgAction, Parser};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,6 +54,19 @@ pub struct NetstatArgs {
     )]
     pub families: Vec<String>,
 
+    /// Display the kernel routing table (with -6 or -A inet6: the IPv6 one)
+    #[arg(short = 'r', long = "route", action = ArgAction::Count, help_heading = "Tables")]
+    pub route: u8,
+    /// Display the ARP (IPv4 neighbour) table as arp does (-n: as arp -n)
+    #[arg(long = "arp", action = ArgAction::Count, help_heading = "Tables")]
+    pub arp: u8,
+    /// With -r: display the routing cache instead of the FIB
+    #[arg(short = 'C', long = "cache", help_heading = "Tables")]
+    pub cache: bool,
+    /// With -r: display the Forwarding Information Base (the default)
+    #[arg(short = 'F', long = "fib", help_heading = "Tables")]
+    pub fib: bool,
+
     /// Show the PID and name of the program owning each socket
     #[arg(short = 'p', long = "programs", help_heading = "Output")]
     pub programs: bool,
@@ -68,6 +82,9 @@ pub struct NetstatArgs {
     /// Don't resolve user names
     #[arg(long = "numeric-users", help_heading = "Output")]
     pub numeric_users: bool,
+    /// Resolve hardware names; with -r it turns host names off, as in netstat
+    #[arg(short = 'N', long = "symbolic", help_heading = "Output")]
+    pub symbolic: bool,
     /// Display other/more information (User and Inode); twice for more
     #[arg(short = 'e', long = "extend", action = ArgAction::Count, help_heading = "Output")]
     pub extend: u8,
@@ -143,6 +160,26 @@ impl Selection {
 pub enum Mode {
     Sockets,
     Capture,
+    Route,
+    Arp,
+}
+
+/// An address family of -r, in the order given (`-A inet6,inet` prints v6 first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteFamily {
+    Inet,
+    Inet6,
+    /// Accepted by -A but without a routing table: netstat stops with a usage error.
+    Unix,
+}
+
+/// What -r prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteConfig {
+    pub families: Vec<RouteFamily>,
+    pub fib: bool,
+    pub cache: bool,
+    pub options: RouteOptions,
 }
 
 /// A validated run.
@@ -152,6 +189,7 @@ pub struct Config {
     pub capture_dir: Option<PathBuf>,
     pub selection: Selection,
     pub sockets: SocketOptions,
+    pub route: RouteConfig,
     pub continuous: Option<Duration>,
     pub verbose: bool,
     pub root: ProcRoot,
@@ -165,6 +203,32 @@ pub struct UsageError {
 }
 
 impl NetstatArgs {
+    /// The families -r prints: those of -A in order, then -4, -6 and -x (clap does not
+    /// keep the order between different options); IPv4 when none is given.
+    fn route_families(&self) -> Vec<RouteFamily> {
+        let mut families: Vec<RouteFamily> = self
+            .families
+            .iter()
+            .flat_map(|f| f.split(','))
+            .filter_map(|f| match f {
+                "inet" => Some(RouteFamily::Inet),
+                "inet6" => Some(RouteFamily::Inet6),
+                "unix" => Some(RouteFamily::Unix),
+                _ => None,
+            })
+            .collect();
+        let flags = [
+            (self.inet, RouteFamily::Inet),
+            (self.inet6, RouteFamily::Inet6),
+            (self.unix, RouteFamily::Unix),
+        ];
+        families.extend(flags.iter().filter(|(on, _)| *on).map(|&(_, f)| f));
+        if families.is_empty() {
+            families.push(RouteFamily::Inet);
+        }
+        families
+    }
+
     pub fn into_config(self) -> Result<Config, UsageError> {
         let mut sel = Selection {
             tcp: self.tcp,
@@ -243,10 +307,30 @@ impl NetstatArgs {
                 });
             }
         }
+        // netstat's modes are counted, so repeating one (-rr) is an error too.
+        if u32::from(self.route) + u32::from(self.arp) > 1 {
+            return Err(UsageError {
+                message: "-r/--route and --arp are separate views: give one of them".into(),
+                status: 3,
+            });
+        }
         let mode = if self.capture.is_some() {
             Mode::Capture
+        } else if self.route > 0 {
+            Mode::Route
+        } else if self.arp > 0 {
+            Mode::Arp
         } else {
             Mode::Sockets
+        };
+        let route = RouteConfig {
+            families: self.route_families(),
+            fib: self.fib || !self.cache,
+            cache: self.cache,
+            options: RouteOptions::new(
+                self.numeric || self.numeric_hosts || self.symbolic,
+                self.extend,
+            ),
         };
         Ok(Config {
             mode,
@@ -262,6 +346,7 @@ impl NetstatArgs {
                 timers: self.timers,
                 wide: self.wide,
             },
+            route,
             continuous,
             verbose: self.verbose,
             root: self.proc_root.map(ProcRoot::new).unwrap_or_default(),
@@ -299,5 +384,37 @@ mod tests {
             .unwrap()
             .into_config()
             .is_err());
+    }
+
+    #[test]
+    fn route_and_arp_modes() {
+        let r = cfg(&["-rn"]);
+        assert_eq!(r.mode, Mode::Route);
+        assert_eq!(r.route.families, vec![RouteFamily::Inet]);
+        assert!(r.route.fib && !r.route.cache && r.route.options.numeric);
+        assert_eq!(r.route.options.columns, 2);
+        assert_eq!(cfg(&["-re"]).route.options.columns, 1);
+        assert_eq!(cfg(&["-ree"]).route.options.columns, 3);
+        assert!(!cfg(&["-r"]).route.options.numeric);
+        assert!(cfg(&["-rN"]).route.options.numeric);
+        let c = cfg(&["-rC"]).route;
+        assert!(c.cache && !c.fib);
+        let cf = cfg(&["-rCF"]).route;
+        assert!(c.cache && cf.fib);
+        assert_eq!(
+            cfg(&["-r", "-A", "inet6,inet"]).route.families,
+            vec![RouteFamily::Inet6, RouteFamily::Inet]
+        );
+        assert_eq!(cfg(&["-r6"]).route.families, vec![RouteFamily::Inet6]);
+        assert_eq!(cfg(&["--arp", "-n"]).mode, Mode::Arp);
+        for bad in [&["-rr"][..], &["-r", "--arp"]] {
+            let mut v = vec!["rnetstat"];
+            v.extend_from_slice(bad);
+            let e = NetstatArgs::try_parse_from(v)
+                .unwrap()
+                .into_config()
+                .unwrap_err();
+            assert_eq!(e.status, 3);
+        }
     }
 }

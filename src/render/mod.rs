@@ -1,3 +1,5 @@
 //! Renderers: functions from records and options to lines. They never touch /proc.
 
+pub mod arp;
 pub mod netstat;
+pub mod route;
