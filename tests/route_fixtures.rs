@@ -47,7 +47,11 @@ fn render6(data: &[u8]) -> String {
     let opts = RouteOptions::new(true, 0);
     let mut out = Vec::new();
     view::write_route6_header(&mut out, false).unwrap();
-    for r in table.rows.iter().filter(|r| view::route6_selected(r, false)) {
+    for r in table
+        .rows
+        .iter()
+        .filter(|r| view::route6_selected(r, false))
+    {
         view::write_route6_row(&mut out, r, &opts, &hosts).unwrap();
     }
     String::from_utf8(out).unwrap()
@@ -114,10 +118,13 @@ fn broken_route_lines_warn_and_the_rest_is_printed() {
     let out = render4(&fixture("broken-route"), RouteOptions::new(true, 1));
     // Control bytes in an interface name are escaped; counters overflow as netstat's %d.
     assert!(
-        out.contains("198.51.100.0    0.0.0.0         255.255.255.0   U     -3     -1      -1 ev^[il\n"),
+        out.contains(
+            "198.51.100.0    0.0.0.0         255.255.255.0   U     -3     -1      -1 ev^[il\n"
+        ),
         "{out}"
     );
-    assert!(out.contains("10.0.0.0        0.0.0.0         255.0.0.0       U     0      0        0 vb\n"));
+    assert!(out
+        .contains("10.0.0.0        0.0.0.0         255.0.0.0       U     0      0        0 vb\n"));
     assert_eq!(
         parse_route(&fixture("broken-route-header"), "h").unwrap_err(),
         MissingColumn("Mask")
@@ -172,7 +179,10 @@ fn rnetstat_warns_with_file_and_line() {
     assert_eq!(stdout.lines().count(), 2 + 3, "{stdout}");
 
     let stderr = String::from_utf8_lossy(&arp.stderr);
-    assert!(stderr.contains("net/arp:4: IP address is not a dotted quad"), "{stderr}");
+    assert!(
+        stderr.contains("net/arp:4: IP address is not a dotted quad"),
+        "{stderr}"
+    );
     assert_eq!(String::from_utf8_lossy(&arp.stdout).lines().count(), 1 + 3);
 
     // No ipv6_route in this tree: netstat's message and status.

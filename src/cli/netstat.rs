@@ -310,7 +310,7 @@ impl NetstatArgs {
         // netstat's modes are counted, so repeating one (-rr) is an error too.
         if u32::from(self.route) + u32::from(self.arp) > 1 {
             return Err(UsageError {
-                message: "-r/--route and --arp are separate views: give one of them".into(),
+                message: "give one view, once: -r/--route or --arp".into(),
                 status: 3,
             });
         }
