@@ -216,6 +216,7 @@ fn routes_and_neighbours_match_netstat_and_arp() {
         &["-r6"],
         &["-r", "-A", "inet6"],
         &["-rn", "-A", "inet,inet6"],
+        &["-r", "-6", "-4"],
         &["-rnC"],
         &["-rCF"],
         &["-rn6C"],

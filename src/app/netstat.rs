@@ -8,7 +8,6 @@ use crate::proc::{unix, ProcRoot};
 use crate::render::netstat::{self as view, RowContext};
 use crate::resolve::{DuplicatePolicy, HostNames, NetworkNames, Services, Users, HOST_DEADLINE};
 use crate::snapshot::{OwnerDetail, Owners};
-use clap::Parser;
 use std::ffi::OsString;
 use std::io::{self, Write};
 
@@ -17,7 +16,7 @@ const PROG: &str = "rnetstat";
 /// Parses the arguments and runs; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     output::reset_sigpipe();
-    let args = match NetstatArgs::try_parse_from(args) {
+    let args = match NetstatArgs::parse_ordered(args) {
         Ok(a) => a,
         Err(e) => {
             let status = if e.use_stderr() { 3 } else { 0 };

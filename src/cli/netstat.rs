@@ -127,6 +127,11 @@ pub struct NetstatArgs {
     #[arg(short = 'h', long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,
 
+    /// The family options (-4, -6, -x, -A) in command-line order, filled by
+    /// [`NetstatArgs::parse_ordered`]; -r prints its tables in this order.
+    #[arg(skip)]
+    pub family_order: Vec<String>,
+
     /// Seconds between refreshes with -c
     #[arg(value_name = "DELAY")]
     pub delay: Option<f64>,
@@ -203,11 +208,62 @@ pub struct UsageError {
 }
 
 impl NetstatArgs {
-    /// The families -r prints: those of -A in order, then -4, -6 and -x (clap does not
-    /// keep the order between different options); IPv4 when none is given.
+    /// Parses like `try_parse_from` and also records the order of the family options,
+    /// which clap's derived struct loses (`netstat -r -6 -4` prints IPv6 first).
+    pub fn parse_ordered<I, T>(args: I) -> Result<NetstatArgs, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = NetstatArgs::command().try_get_matches_from(args)?;
+        let mut parsed = NetstatArgs::from_arg_matches(&matches)?;
+        let mut order: Vec<(usize, String)> = Vec::new();
+        for (id, family) in [("inet", "inet"), ("inet6", "inet6"), ("unix", "unix")] {
+            if matches.get_flag(id) {
+                order.extend(
+                    matches
+                        .indices_of(id)
+                        .into_iter()
+                        .flatten()
+                        .map(|i| (i, family.to_string())),
+                );
+            }
+        }
+        if let (Some(values), Some(indices)) = (
+            matches.get_many::<String>("families"),
+            matches.indices_of("families"),
+        ) {
+            order.extend(indices.zip(values.cloned()));
+        }
+        order.sort_by_key(|(i, _)| *i);
+        parsed.family_order = order.into_iter().map(|(_, f)| f).collect();
+        Ok(parsed)
+    }
+
+    /// The families -r prints, in command-line order (see [`Self::parse_ordered`]; when
+    /// parsed without it: -A's in order, then -4, -6, -x); IPv4 when none is given.
     fn route_families(&self) -> Vec<RouteFamily> {
-        let mut families: Vec<RouteFamily> = self
-            .families
+        let given: Vec<String> = if self.family_order.is_empty() {
+            let flags = [
+                (self.inet, "inet"),
+                (self.inet6, "inet6"),
+                (self.unix, "unix"),
+            ];
+            self.families
+                .iter()
+                .cloned()
+                .chain(
+                    flags
+                        .iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, f)| f.to_string()),
+                )
+                .collect()
+        } else {
+            self.family_order.clone()
+        };
+        let mut families: Vec<RouteFamily> = given
             .iter()
             .flat_map(|f| f.split(','))
             .filter_map(|f| match f {
@@ -217,12 +273,6 @@ impl NetstatArgs {
                 _ => None,
             })
             .collect();
-        let flags = [
-            (self.inet, RouteFamily::Inet),
-            (self.inet6, RouteFamily::Inet6),
-            (self.unix, RouteFamily::Unix),
-        ];
-        families.extend(flags.iter().filter(|(on, _)| *on).map(|&(_, f)| f));
         if families.is_empty() {
             families.push(RouteFamily::Inet);
         }
@@ -406,6 +456,22 @@ mod tests {
             vec![RouteFamily::Inet6, RouteFamily::Inet]
         );
         assert_eq!(cfg(&["-r6"]).route.families, vec![RouteFamily::Inet6]);
+        let ordered = |args: &[&str]| {
+            NetstatArgs::parse_ordered(std::iter::once("rnetstat").chain(args.iter().copied()))
+                .unwrap()
+                .into_config()
+                .unwrap()
+                .route
+                .families
+        };
+        use RouteFamily::{Inet, Inet6, Unix};
+        assert_eq!(ordered(&["-r", "-6", "-4"]), vec![Inet6, Inet]);
+        assert_eq!(ordered(&["-r64"]), vec![Inet6, Inet]);
+        assert_eq!(
+            ordered(&["-r", "-4", "-A", "inet6,inet", "-x"]),
+            vec![Inet, Inet6, Inet, Unix]
+        );
+        assert_eq!(ordered(&["-rn"]), vec![Inet]);
         assert_eq!(cfg(&["--arp", "-n"]).mode, Mode::Arp);
         for bad in [&["-rr"][..], &["-r", "--arp"]] {
             let mut v = vec!["rnetstat"];
