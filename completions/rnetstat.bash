@@ -23,7 +23,7 @@ _rnetstat() {
 
     case "${cmd}" in
         rnetstat)
-            opts="-a -l -t -u -U -w -x -4 -6 -A -r -C -F -p -n -N -e -o -W -c -v -h -V --all --listening --tcp --udp --udplite --raw --unix --inet --inet6 --protocol --route --arp --cache --fib --programs --numeric --numeric-hosts --numeric-ports --numeric-users --symbolic --extend --timers --notrim --wide --continuous --verbose --proc-root --capture --generate --help --version"
+            opts="-i -g -a -l -t -u -U -w -x -4 -6 -A -r -C -F -p -n -N -e -o -W -c -v -s -h -V --interfaces --groups --all --listening --tcp --udp --udplite --raw --unix --inet --inet6 --protocol --route --arp --cache --fib --programs --numeric --numeric-hosts --numeric-ports --numeric-users --symbolic --extend --timers --notrim --wide --continuous --verbose --statistics --proc-root --capture --generate --all-netns --netns --json --colour --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -47,6 +47,18 @@ _rnetstat() {
                     ;;
                 --generate)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -3,9 +3,12 @@
 //! records plus warnings; they never print.
 
 pub mod arp;
+pub mod dev;
+pub mod igmp;
 pub mod inet;
 pub mod process;
 pub mod route;
+pub mod snmp;
 pub mod unix;
 
 use std::fmt;

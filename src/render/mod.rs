@@ -1,5 +1,9 @@
 //! Renderers: functions from records and options to lines. They never touch /proc.
 
 pub mod arp;
+pub mod groups;
+pub mod iface;
+pub mod json;
 pub mod netstat;
 pub mod route;
+pub mod stats;
