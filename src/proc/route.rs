@@ -313,4 +313,15 @@ va\t007100CB\tFD0200C0\t0003\t0\t0\t7\tC0FFFFFF\t0\t8000\t30    \n";
         assert_eq!(t.rows[1].metric, u32::MAX);
         assert_eq!(t.rows[1].iface, b"lo");
     }
+
+    #[test]
+    fn records_serialize_with_text_addresses_and_numbers() {
+        let t = parse_route(ROUTE, "route").unwrap();
+        let v = serde_json::to_value(&t.rows[1]).unwrap();
+        assert_eq!(v["destination"], "203.0.113.0");
+        assert_eq!(v["iface"], "va");
+        assert_eq!(v["use"], 0);
+        assert_eq!(v["window"], 8000);
+        assert_eq!(v["flags"], 3);
+    }
 }
