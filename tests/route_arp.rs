@@ -232,6 +232,29 @@ fn routes_and_neighbours_match_netstat_and_arp() {
     ] {
         failures.extend(compare(&ns, "arp", arp_args, our_args));
     }
+    // From outside, --netns reads the same tables (numeric: /etc differs out there).
+    // Retried like `compare`, as a neighbour may change state between the runs.
+    for args in [&["-rn"][..], &["-rn6"], &["-rnee"], &["--arp", "-n"]] {
+        let mut last = None;
+        for _ in 0..3 {
+            let inside = if args[0] == "--arp" {
+                ns.exec("arp", &["-n"])
+            } else {
+                ns.exec("netstat", args)
+            };
+            let outside = Command::new(env!("CARGO_BIN_EXE_rnetstat"))
+                .args(["--netns", &ns.name])
+                .args(args)
+                .output()
+                .unwrap();
+            last = (show(&inside) != show(&outside))
+                .then(|| format!("--netns {args:?}:\n{}\n{}", show(&inside), show(&outside)));
+            if last.is_none() {
+                break;
+            }
+        }
+        failures.extend(last);
+    }
     // Two modes: netstat prints its usage, we a sentence; the status is the same.
     let theirs = ns.exec("netstat", &["-rr"]);
     let ours = ns.exec(env!("CARGO_BIN_EXE_rnetstat"), &["-rr"]);
