@@ -281,7 +281,10 @@ fn socket_view(
         }
     }
     let groups = match config.groups && status == 0 {
-        true => Some(super::iface::read_groups(config, root)?),
+        true => match namespaces.first() {
+            Some(ns) => Some(super::iface::read_groups(config, root, ns)?),
+            None => None,
+        },
         false => None,
     };
     if !opts.numeric_hosts {

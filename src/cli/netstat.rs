@@ -561,6 +561,28 @@ mod tests {
     }
 
     #[test]
+    fn interfaces_and_groups() {
+        let i = cfg(&["-iae"]);
+        assert_eq!(i.mode, Mode::Interfaces);
+        assert!(i.interfaces.all && i.interfaces.long);
+        assert!(!cfg(&["-i"]).interfaces.long);
+        let err = NetstatArgs::try_parse_from(["rnetstat", "-i", "-s"])
+            .unwrap()
+            .into_config()
+            .unwrap_err();
+        assert_eq!(err.status, 3);
+        // -g alone: no socket table, both group files.
+        let g = cfg(&["-g"]);
+        assert!(g.groups && g.selection.explicit && !g.selection.any_inet());
+        assert!(!g.selection.unix && g.selection.inet4 && g.selection.inet6);
+        // -g -6: every inet protocol (v6 only) and only igmp6.
+        let g6 = cfg(&["-g", "-6"]).selection;
+        assert!(g6.tcp && g6.implied && g6.inet6 && !g6.inet4);
+        let gx = cfg(&["-gx"]).selection;
+        assert!(gx.unix && !gx.any_inet() && gx.inet4 && gx.inet6);
+    }
+
+    #[test]
     fn statistics_families_and_sections() {
         let s = cfg(&["-s"]);
         assert_eq!(s.mode, Mode::Statistics);

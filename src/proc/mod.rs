@@ -4,6 +4,7 @@
 
 pub mod arp;
 pub mod dev;
+pub mod files;
 pub mod igmp;
 pub mod inet;
 pub mod process;

@@ -4,6 +4,7 @@ pub mod arp;
 pub mod groups;
 pub mod iface;
 pub mod json;
+pub mod lsof;
 pub mod netstat;
 pub mod route;
 pub mod stats;
