@@ -10,9 +10,8 @@ use crate::proc::unix::{self, UnixSocket};
 use crate::proc::{ProcRoot, Table};
 use crate::render::json;
 use crate::render::netstat::{self as view, RowContext, SocketOptions};
-use crate::resolve::{DuplicatePolicy, HostNames, Services, Users, HOST_DEADLINE};
+use crate::resolve::{DuplicatePolicy, HostNames, NetworkNames, Services, Users, HOST_DEADLINE};
 use crate::snapshot::{OwnerDetail, Owners};
-use clap::Parser;
 use std::ffi::OsString;
 use std::io::{self, Write};
 
@@ -21,7 +20,7 @@ const PROG: &str = "rnetstat";
 /// Parses the arguments and runs; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     output::reset_sigpipe();
-    let args = match NetstatArgs::try_parse_from(args) {
+    let args = match NetstatArgs::parse_ordered(args) {
         Ok(a) => a,
         Err(e) => {
             let status = if e.use_stderr() { 3 } else { 0 };
@@ -59,6 +58,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
 struct Names {
     services: Services,
     hosts: HostNames,
+    networks: NetworkNames,
     users: Users,
 }
 
@@ -85,6 +85,7 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     let mut names = Names {
         services: Services::load(DuplicatePolicy::LastWins),
         hosts: HostNames::default(),
+        networks: NetworkNames::default(),
         users: Users::default(),
     };
     let mut first = true;
@@ -116,6 +117,17 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
             Mode::Interfaces => super::iface::interface_view(config, root, first, out)?,
             Mode::Capture => capture(config, root)?,
             Mode::Statistics => super::stats::statistics_view(PROG, &config.stats, root, out)?,
+            Mode::Route | Mode::Arp => {
+                let mut route_names = super::route::Names {
+                    hosts: &mut names.hosts,
+                    networks: &mut names.networks,
+                };
+                if config.mode == Mode::Route {
+                    super::route::route_view(config, root, &mut route_names, out)?
+                } else {
+                    super::route::arp_view(config, root, &mut route_names, out)?
+                }
+            }
         };
         first = false;
         let Some(delay) = config.continuous.filter(|_| status == 0) else {
