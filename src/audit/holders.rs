@@ -93,7 +93,9 @@ mod tests {
     fn own_sockets_are_held_by_nobody_reportable() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let fd = listener.as_raw_fd();
-        let inode = std::fs::metadata(format!("/proc/self/fd/{fd}")).unwrap().ino();
+        let inode = std::fs::metadata(format!("/proc/self/fd/{fd}"))
+            .unwrap()
+            .ino();
         let h = Holders::scan(&ProcRoot::default(), std::process::id()).unwrap();
         assert!(h.is_held(inode));
         assert!(h.holders(inode).is_empty());

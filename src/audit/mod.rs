@@ -123,7 +123,7 @@ pub struct Report {
 struct Gathered {
     views: Views,
     ifaces: Result<Vec<iface::InterfaceFlags>, String>,
-    arp: Option<crate::proc::Table<arp::ArpEntry>>,
+    arp: Option<crate::proc::Table<crate::proc::arp::ArpEntry>>,
     gateways: HashSet<Ipv4Addr>,
     probe: Option<ProbeOutcome>,
     diag_error: Option<String>,
@@ -162,13 +162,9 @@ fn gather(
             Ok(list)
         })
         .map_err(|e| e.to_string());
-    let arp = proc_root
-        .read(&format!("{NET_DIR}/arp"))
-        .ok()
-        .map(|d| arp::parse_arp(&d, "/proc/net/arp"));
-    let gateways = proc_root
-        .read(&format!("{NET_DIR}/route"))
-        .map(|d| arp::default_gateways(&d))
+    let arp = crate::proc::arp::read_arp(proc_root, NET_DIR).ok();
+    let gateways = crate::proc::route::read_route(proc_root, NET_DIR)
+        .map(|t| arp::default_gateways(&t.rows))
         .unwrap_or_default();
     let probe = probe.then(|| run_probe(proc_root, &views, diag.as_ref().ok(), root));
     Ok(Gathered {
