@@ -1,6 +1,7 @@
 //! netstat's socket tables, byte for byte (see shared/spec/formats.md, A2-A4).
 
-use crate::addr::{netstat_endpoint, netstat_host};
+use super::text::{self, Cell, Decimal};
+use crate::addr::{netstat_endpoint_parts, write_netstat_host};
 use crate::escape::escape;
 use crate::proc::inet::{InetSocket, Proto};
 use crate::proc::unix::{UnixSocket, SO_ACCEPTCON, SO_NOSPACE, SO_WAITDATA};
@@ -144,9 +145,16 @@ pub fn tcp_state_name(state: u8) -> &'static str {
     }
 }
 
-fn port_text(s: &InetSocket, port: u16, opts: &SocketOptions, services: &Services) -> String {
+/// The port as netstat prints it: `*` for 0, a service name unless numeric, else digits.
+fn write_port(
+    out: &mut Cell,
+    s: &InetSocket,
+    port: u16,
+    opts: &SocketOptions,
+    services: &Services,
+) {
     if port == 0 {
-        return "*".to_string();
+        return out.push(b"*");
     }
     let name = if opts.numeric_ports {
         None
@@ -157,7 +165,41 @@ fn port_text(s: &InetSocket, port: u16, opts: &SocketOptions, services: &Service
             Proto::Raw => services.protocol(port),
         }
     };
-    name.map_or_else(|| port.to_string(), str::to_string)
+    match name {
+        Some(name) => out.push(name.as_bytes()),
+        None => out.push(Decimal::new(port.into()).as_bytes()),
+    }
+}
+
+/// `host:port` (cut as netstat cuts it) padded to 23 bytes.
+fn write_endpoint(
+    w: &mut impl Write,
+    s: &InetSocket,
+    ip: &IpAddr,
+    port: u16,
+    opts: &SocketOptions,
+    ctx: &RowContext<'_>,
+) -> io::Result<()> {
+    let mut host = Cell::new();
+    let _ = write_netstat_host(&mut host, ip, opts.numeric_hosts, ctx.hosts);
+    let mut port_text = Cell::new();
+    write_port(&mut port_text, s, port, opts, ctx.services);
+    let (host, port) = (host.as_bytes(), port_text.as_bytes());
+    let (host, port) = if host.len() + port.len() <= 22 {
+        // Nothing to cut: the common case needs no UTF-8 view.
+        (host, port)
+    } else {
+        let (h, p) = netstat_endpoint_parts(
+            std::str::from_utf8(host).unwrap_or_default(),
+            std::str::from_utf8(port).unwrap_or_default(),
+            opts.wide,
+        );
+        (h.as_bytes(), p.as_bytes())
+    };
+    w.write_all(host)?;
+    w.write_all(b":")?;
+    w.write_all(port)?;
+    text::spaces(w, 23usize.saturating_sub(host.len() + 1 + port.len()))
 }
 
 fn timer_text(s: &InetSocket) -> String {
@@ -182,14 +224,13 @@ fn timer_text(s: &InetSocket) -> String {
     }
 }
 
-/// "PID/argv0" as netstat builds it: argv0 after its last '/' when it is an absolute
-/// path, the whole cut to 19 bytes, then escaped.
-fn program_text(inode: u64, owners: Option<&Owners>) -> String {
-    let Some((proc_rec, _fd)) = owners.and_then(|o| o.get(inode)) else {
-        return "-".to_string();
-    };
-    let Some(argv0) = proc_rec.argv0.as_deref() else {
-        return "-".to_string();
+/// " PID/argv0" padded to 21, as netstat builds it: argv0 after its last '/' when it
+/// is an absolute path, the whole cut to 19 bytes, then escaped; `-` when unknown.
+fn write_program(w: &mut impl Write, inode: u64, owners: Option<&Owners>) -> io::Result<()> {
+    w.write_all(b" ")?;
+    let owner = owners.and_then(|o| o.get(inode));
+    let Some((proc_rec, argv0)) = owner.and_then(|(p, _fd)| Some((p, p.argv0.as_deref()?))) else {
+        return text::left(w, b"-", 20);
     };
     let name = match argv0.first() {
         Some(b'/') => argv0
@@ -198,10 +239,12 @@ fn program_text(inode: u64, owners: Option<&Owners>) -> String {
             .map_or(argv0, |i| &argv0[i + 1..]),
         _ => argv0,
     };
-    let mut raw = format!("{}/", proc_rec.pid).into_bytes();
-    raw.extend_from_slice(name);
+    let mut raw = Cell::new();
+    raw.push(Decimal::new(proc_rec.pid.into()).as_bytes());
+    raw.push(b"/");
+    raw.push(name.get(..19).unwrap_or(name));
     raw.truncate(19);
-    escape(&raw).into_owned()
+    text::left(w, escape(raw.as_bytes()).as_bytes(), 20)
 }
 
 fn write_owner_columns(
@@ -212,14 +255,16 @@ fn write_owner_columns(
     ctx: &mut RowContext<'_>,
 ) -> io::Result<()> {
     if opts.extend {
+        w.write_all(b" ")?;
         match ctx.users.name(uid).filter(|_| !opts.numeric_users) {
-            Some(user) => write!(w, " {user:<10} ")?,
-            None => write!(w, " {uid:<10} ")?,
+            Some(user) => text::left(w, user.as_bytes(), 10)?,
+            None => text::left(w, Decimal::new(uid.into()).as_bytes(), 10)?,
         }
-        write!(w, "{inode:<10}")?;
+        w.write_all(b" ")?;
+        text::left(w, Decimal::new(inode).as_bytes(), 10)?;
     }
     if opts.programs {
-        write!(w, " {:<20}", program_text(inode, ctx.owners))?;
+        write_program(w, inode, ctx.owners)?;
     }
     Ok(())
 }
@@ -230,36 +275,33 @@ pub fn write_inet_row(
     opts: &SocketOptions,
     ctx: &mut RowContext<'_>,
 ) -> io::Result<()> {
-    let endpoint = |ip: &IpAddr, port: u16| {
-        let host = netstat_host(ip, opts.numeric_hosts, ctx.hosts);
-        netstat_endpoint(&host, &port_text(s, port, opts, ctx.services), opts.wide)
-    };
-    let local = endpoint(&s.local, s.local_port);
-    let remote = endpoint(&s.remote, s.remote_port);
-    let state: std::borrow::Cow<str> = match s.proto {
-        Proto::Tcp => tcp_state_name(s.state).into(),
-        Proto::Udp | Proto::UdpLite => match s.state {
-            1 => "ESTABLISHED".into(),
-            7 => "".into(),
-            _ => "UNKNOWN".into(),
-        },
-        Proto::Raw => s.state.to_string().into(),
-    };
-    write!(
-        w,
-        "{:<5} {:>6} {:>6} {:<23} {:<23} {:<11}",
-        proto_label(s),
-        s.rx_queue,
-        s.tx_queue,
-        local,
-        remote,
-        state
-    )?;
+    text::left(w, proto_label(s).as_bytes(), 5)?;
+    w.write_all(b" ")?;
+    text::right(w, Decimal::new(s.rx_queue).as_bytes(), 6)?;
+    w.write_all(b" ")?;
+    text::right(w, Decimal::new(s.tx_queue).as_bytes(), 6)?;
+    w.write_all(b" ")?;
+    write_endpoint(w, s, &s.local, s.local_port, opts, ctx)?;
+    w.write_all(b" ")?;
+    write_endpoint(w, s, &s.remote, s.remote_port, opts, ctx)?;
+    w.write_all(b" ")?;
+    match s.proto {
+        Proto::Tcp => text::left(w, tcp_state_name(s.state).as_bytes(), 11)?,
+        Proto::Udp | Proto::UdpLite => {
+            let state: &[u8] = match s.state {
+                1 => b"ESTABLISHED",
+                7 => b"",
+                _ => b"UNKNOWN",
+            };
+            text::left(w, state, 11)?;
+        }
+        Proto::Raw => text::left(w, Decimal::new(s.state.into()).as_bytes(), 11)?,
+    }
     write_owner_columns(w, s.uid, s.inode, opts, ctx)?;
     if opts.timers {
         write!(w, " {}", timer_text(s))?;
     }
-    writeln!(w)
+    w.write_all(b"\n")
 }
 
 fn unix_type_name(t: u16) -> &'static str {
@@ -306,31 +348,35 @@ pub fn write_unix_row(
     opts: &SocketOptions,
     ctx: &mut RowContext<'_>,
 ) -> io::Result<()> {
-    let mut flags = String::from("[ ");
+    text::left(w, if s.protocol == 0 { b"unix" } else { b"??" }, 5)?;
+    w.write_all(b" ")?;
+    text::left(w, Decimal::new(s.refcnt).as_bytes(), 6)?;
+    w.write_all(b" ")?;
+    let mut flags = Cell::new();
+    flags.push(b"[ ");
     for (bit, label) in [
         (SO_ACCEPTCON, "ACC "),
         (SO_WAITDATA, "W "),
         (SO_NOSPACE, "N "),
     ] {
         if s.flags & bit != 0 {
-            flags.push_str(label);
+            flags.push(label.as_bytes());
         }
     }
-    flags.push(']');
-    write!(
-        w,
-        "{:<5} {:<6} {:<11} {:<10} {:<13} {:<8}",
-        if s.protocol == 0 { "unix" } else { "??" },
-        s.refcnt,
-        flags,
-        unix_type_name(s.sock_type),
-        unix_state_name(s),
-        s.inode
-    )?;
+    flags.push(b"]");
+    text::left(w, flags.as_bytes(), 11)?;
+    w.write_all(b" ")?;
+    text::left(w, unix_type_name(s.sock_type).as_bytes(), 10)?;
+    w.write_all(b" ")?;
+    text::left(w, unix_state_name(s).as_bytes(), 13)?;
+    w.write_all(b" ")?;
+    text::left(w, Decimal::new(s.inode).as_bytes(), 8)?;
     if opts.programs {
-        write!(w, " {:<20}", program_text(s.inode, ctx.owners))?;
+        write_program(w, s.inode, ctx.owners)?;
     }
-    writeln!(w, " {}", escape(unix_path_token(s.path.as_deref())))
+    w.write_all(b" ")?;
+    w.write_all(escape(unix_path_token(s.path.as_deref())).as_bytes())?;
+    w.write_all(b"\n")
 }
 
 #[cfg(test)]
