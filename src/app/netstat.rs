@@ -2,11 +2,14 @@
 //! names of the rows that will be printed, and render them as netstat does.
 
 use super::output;
-use crate::cli::netstat::{Config, Mode, NetstatArgs, Selection};
+use crate::cli::netstat::{Config, Mode, NetnsChoice, NetstatArgs, Selection};
+use crate::color::Palette;
+use crate::netns::{self, NetNs};
 use crate::proc::inet::{self, InetSocket, Proto};
 use crate::proc::unix::{self, UnixSocket};
-use crate::proc::ProcRoot;
-use crate::render::netstat::{self as view, RowContext};
+use crate::proc::{ProcRoot, Table};
+use crate::render::json;
+use crate::render::netstat::{self as view, RowContext, SocketOptions};
 use crate::resolve::{DuplicatePolicy, HostNames, Services, Users, HOST_DEADLINE};
 use crate::snapshot::{OwnerDetail, Owners};
 use clap::Parser;
@@ -26,15 +29,22 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return status;
         }
     };
-    let config = match args.into_config() {
+    if let Some(kind) = args.generate.as_deref() {
+        use clap::CommandFactory;
+        return crate::docs::generate(NetstatArgs::command(), &crate::docs::RNETSTAT_MAN, kind);
+    }
+    let mut config = match args.into_config() {
         Ok(c) => c,
         Err(e) => {
             output::warn(PROG, e.message);
             return e.status;
         }
     };
+    if !config.json {
+        config.sockets.palette = Palette::for_stdout(config.color);
+    }
     let mut out = output::stdout();
-    let status = match run(&config, &ProcRoot::default(), &mut out) {
+    let status = match run(&config, &mut out) {
         Ok(status) => status,
         Err(e) => {
             output::warn(PROG, e);
@@ -70,22 +80,47 @@ fn wants(sel: &Selection, proto: Proto) -> bool {
     }
 }
 
-pub fn run(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result<u8> {
+pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
+    let root = &config.root;
     let mut names = Names {
         services: Services::load(DuplicatePolicy::LastWins),
         hosts: HostNames::default(),
         users: Users::default(),
     };
+    let mut first = true;
     loop {
         let status = match config.mode {
             Mode::Sockets => socket_view(config, root, &mut names, out)?,
+            Mode::Interfaces => super::iface::interface_view(config, root, first, out)?,
+            Mode::Capture => capture(config, root)?,
+            Mode::Statistics => super::stats::statistics_view(PROG, &config.stats, root, out)?,
         };
+        first = false;
         let Some(delay) = config.continuous.filter(|_| status == 0) else {
             return Ok(status);
         };
         out.flush()?;
         std::thread::sleep(delay);
     }
+}
+
+fn capture(config: &Config, root: &ProcRoot) -> io::Result<u8> {
+    let Some(dir) = config.capture_dir.as_deref() else {
+        return Ok(2);
+    };
+    let summary = crate::capture::capture(root, dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("capture to {}: {e}", dir.display())))?;
+    output::warn(
+        PROG,
+        format_args!(
+            "captured {} processes, {} network namespaces, {} descriptors to {}",
+            summary.processes,
+            summary.namespaces,
+            summary.fd_links,
+            dir.display()
+        ),
+    );
+    Ok(0)
 }
 
 fn program_notice(owners: &Owners) {
@@ -108,15 +143,36 @@ fn program_notice(owners: &Owners) {
     }
 }
 
-/// A read error of a table, or a write error of the view printing its rows as they come.
-enum StreamError {
-    Read(io::Error),
-    Write(io::Error),
+/// What one namespace's selected tables gave, kept until their turn to be printed so
+/// warnings and errors come out where netstat puts them.
+struct NsTables {
+    inet: Vec<(Proto, bool, io::Result<Table<InetSocket>>)>,
+    unix: Option<io::Result<Table<UnixSocket>>>,
 }
 
-impl From<io::Error> for StreamError {
-    fn from(e: io::Error) -> Self {
-        StreamError::Read(e)
+fn read_tables(root: &ProcRoot, dir: &str, sel: &Selection) -> NsTables {
+    let mut inet = Vec::new();
+    for proto in Proto::ALL.into_iter().filter(|&p| wants(sel, p)) {
+        for v6 in [false, true] {
+            if if v6 { sel.inet6 } else { sel.inet4 } {
+                inet.push((proto, v6, inet::read_table(root, dir, proto, v6)));
+            }
+        }
+    }
+    let unix = sel.unix.then(|| unix::read_table(root, dir));
+    NsTables { inet, unix }
+}
+
+/// The namespaces a run reads; the first is the one whose missing tables are errors
+/// (the own namespace, or the one --netns names).
+fn target_namespaces(config: &Config) -> Result<Vec<NetNs>, String> {
+    let root = &config.root;
+    match &config.netns {
+        NetnsChoice::Own => Ok(vec![NetNs::own(root)]),
+        NetnsChoice::All => {
+            netns::discover(root).map_err(|e| format!("{}: {e}", root.path().display()))
+        }
+        NetnsChoice::One(spec) => netns::select(root, spec).map(|ns| vec![ns]),
     }
 }
 
@@ -127,53 +183,98 @@ fn is_missing(e: &io::Error) -> bool {
     )
 }
 
-/// Walks the selected inet tables in netstat's order, handing the rows the view shows
-/// to `on_row` and what netstat would say on stderr to `warn`. Returns the status: 1
-/// when an explicitly requested protocol has no table (netstat stops there).
-fn for_each_inet_row(
+fn socket_view(
     config: &Config,
     root: &ProcRoot,
-    mut on_row: impl FnMut(&InetSocket) -> io::Result<()>,
-    warn: &mut impl FnMut(String),
+    names: &mut Names,
+    out: &mut impl Write,
 ) -> io::Result<u8> {
     let sel = &config.selection;
-    let rows = config.sockets.rows;
-    for proto in Proto::ALL.into_iter().filter(|&p| wants(sel, p)) {
-        for v6 in [false, true] {
-            if !(if v6 { sel.inet6 } else { sel.inet4 }) {
-                continue;
+    let opts = &config.sockets;
+    let namespaces = match target_namespaces(config) {
+        Ok(n) => n,
+        Err(e) => {
+            output::warn(PROG, e);
+            return Ok(1);
+        }
+    };
+    let read_all = || {
+        let mut tables = Vec::with_capacity(namespaces.len());
+        let mut unreachable = Vec::new();
+        for (index, ns) in namespaces.iter().enumerate() {
+            match ns.read(root, |dir| read_tables(root, dir, sel)) {
+                Ok(Some(t)) => tables.push((index, t)),
+                Ok(None) => {}
+                // Entering a namespace nobody lives in needs CAP_SYS_ADMIN.
+                Err(e) => unreachable.push(format!("{}: {e}", ns.label())),
             }
-            let read = inet::for_each_socket(
+        }
+        (tables, unreachable)
+    };
+    // The fd scan and the table reads are both mostly kernel time: on two cores
+    // they overlap.
+    let (owners, (mut tables, unreachable)) = if opts.programs || config.json {
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(read_all);
+            let owners = Owners::scan(
                 root,
-                "net",
-                proto,
-                v6,
-                |s| {
-                    if view::inet_selected(&s, rows) {
-                        on_row(&s).map_err(StreamError::Write)?;
-                    }
-                    Ok(())
+                OwnerDetail {
+                    argv0: true,
+                    ..OwnerDetail::default()
                 },
-                |w| warn(format!("warning: {w}")),
             );
-            match read {
-                Ok(()) => {}
-                Err(StreamError::Write(e)) => return Err(e),
+            let tables = reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (Some(owners), tables)
+        })
+    } else {
+        (None, read_all())
+    };
+    let owners = owners.transpose()?;
+    if let Some(owners) = owners.as_ref().filter(|_| opts.programs) {
+        program_notice(owners);
+    }
+    for e in unreachable {
+        output::warn(PROG, e);
+    }
+
+    // Rows of every namespace first, so names are resolved in one concurrent batch.
+    let mut rows: Vec<(usize, InetSocket)> = Vec::new();
+    let mut status = 0;
+    'tables: for (index, t) in &mut tables {
+        let primary = *index == 0;
+        for (proto, v6, result) in t.inet.drain(..) {
+            match result {
+                Ok(table) => {
+                    for w in &table.warnings {
+                        output::warn(PROG, format_args!("warning: {w}"));
+                    }
+                    rows.extend(
+                        table
+                            .rows
+                            .into_iter()
+                            .filter(|s| view::inet_selected(s, opts.rows))
+                            .map(|s| (*index, s)),
+                    );
+                }
+                Err(_) if !primary => {}
                 // netstat reports a missing v4 table of an asked-for protocol and stops
                 // there; a missing v6 table is silent.
-                Err(StreamError::Read(e)) if !v6 && is_missing(&e) => {
+                Err(e) if !v6 && is_missing(&e) => {
                     if !sel.implied && (sel.explicit || config.verbose) {
-                        warn(format!(
-                            "no support for `{}' on this system.",
-                            family_name(proto)
-                        ));
+                        output::warn(
+                            PROG,
+                            format_args!("no support for `{}' on this system.", family_name(proto)),
+                        );
                     }
                     if !sel.implied && sel.explicit {
-                        return Ok(1);
+                        status = 1;
+                        break 'tables;
                     }
                 }
-                Err(StreamError::Read(e)) if is_missing(&e) => {}
-                Err(StreamError::Read(e)) => {
+                Err(e) if is_missing(&e) => {}
+                Err(e) => {
                     return Err(io::Error::new(
                         e.kind(),
                         format!("/proc/net/{}: {e}", proto.file(v6)),
@@ -182,200 +283,94 @@ fn for_each_inet_row(
             }
         }
     }
-    Ok(0)
-}
-
-/// The unix table's counterpart of [`for_each_inet_row`].
-fn for_each_unix_row(
-    config: &Config,
-    root: &ProcRoot,
-    mut on_row: impl FnMut(&UnixSocket) -> io::Result<()>,
-    warn: &mut impl FnMut(String),
-) -> io::Result<u8> {
-    let rows = config.sockets.rows;
-    let read = unix::for_each_socket(
-        root,
-        "net",
-        |s| {
-            if view::unix_selected(&s, rows) {
-                on_row(&s).map_err(StreamError::Write)?;
-            }
-            Ok(())
-        },
-        |w| warn(format!("warning: {w}")),
-    );
-    match read {
-        Ok(()) => Ok(0),
-        Err(StreamError::Write(e)) => Err(e),
-        Err(StreamError::Read(_)) if config.selection.explicit => {
-            warn("no support for `AF UNIX' on this system.".to_string());
-            Ok(1)
-        }
-        Err(StreamError::Read(_)) => Ok(0),
-    }
-}
-
-/// Rows of one family read before anything is printed, with what reading them would
-/// have printed on stderr, in order.
-struct ReadAhead<T> {
-    rows: Vec<T>,
-    messages: Vec<String>,
-    status: u8,
-}
-
-/// Reads the selected tables whole: needed when all rows must be known before the
-/// first is printed (owners with -p, host names without -n).
-fn read_ahead(
-    config: &Config,
-    root: &ProcRoot,
-) -> io::Result<(ReadAhead<InetSocket>, Option<ReadAhead<UnixSocket>>)> {
-    let mut inet = ReadAhead {
-        rows: Vec::new(),
-        messages: Vec::new(),
-        status: 0,
+    let groups = match config.groups && status == 0 {
+        true => Some(super::iface::read_groups(config, root)?),
+        false => None,
     };
-    inet.status = for_each_inet_row(
-        config,
-        root,
-        |s| {
-            inet.rows.push(s.clone());
-            Ok(())
-        },
-        &mut |m| inet.messages.push(m),
-    )?;
-    if inet.status != 0 || !config.selection.unix {
-        return Ok((inet, None));
-    }
-    let mut unix = ReadAhead {
-        rows: Vec::new(),
-        messages: Vec::new(),
-        status: 0,
-    };
-    unix.status = for_each_unix_row(
-        config,
-        root,
-        |s| {
-            unix.rows.push(s.clone());
-            Ok(())
-        },
-        &mut |m| unix.messages.push(m),
-    )?;
-    Ok((inet, Some(unix)))
-}
-
-fn socket_view(
-    config: &Config,
-    root: &ProcRoot,
-    names: &mut Names,
-    out: &mut impl Write,
-) -> io::Result<u8> {
-    let opts = &config.sockets;
-    if opts.programs {
-        // The fd scan and the table reads are both kernel time: on two cores they
-        // overlap.
-        let (owners, tables) = std::thread::scope(|scope| {
-            let tables = scope.spawn(|| read_ahead(config, root));
-            let owners = Owners::scan(
-                root,
-                OwnerDetail {
-                    argv0: true,
-                    ..OwnerDetail::default()
-                },
-            );
-            let tables = tables
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (owners, tables)
-        });
-        let owners = owners?;
-        program_notice(&owners);
-        print_read_ahead(config, tables?, Some(&owners), names, out)
-    } else if !opts.numeric_hosts {
-        print_read_ahead(config, read_ahead(config, root)?, None, names, out)
-    } else {
-        print_streaming(config, root, names, out)
-    }
-}
-
-fn print_read_ahead(
-    config: &Config,
-    (inet, unix): (ReadAhead<InetSocket>, Option<ReadAhead<UnixSocket>>),
-    owners: Option<&Owners>,
-    names: &mut Names,
-    out: &mut impl Write,
-) -> io::Result<u8> {
-    let sel = &config.selection;
-    let opts = &config.sockets;
-    for m in &inet.messages {
-        output::warn(PROG, m);
-    }
     if !opts.numeric_hosts {
-        names
-            .hosts
-            .resolve_all(view::addresses_to_resolve(&inet.rows), HOST_DEADLINE);
+        let group_addrs = groups
+            .iter()
+            .flat_map(|g| crate::render::groups::addresses_to_resolve(&g.rows));
+        names.hosts.resolve_all(
+            view::addresses_to_resolve(rows.iter().map(|(_, s)| s)).chain(group_addrs),
+            HOST_DEADLINE,
+        );
     }
+    let labels: Vec<String> = namespaces.iter().map(NetNs::label).collect();
     let mut ctx = RowContext {
         services: &names.services,
         hosts: &names.hosts,
         users: &mut names.users,
-        owners,
+        owners: owners.as_ref(),
+        netns: None,
     };
+
+    if config.json {
+        let mut unix_rows: Vec<(usize, UnixSocket)> = Vec::new();
+        if status == 0 {
+            status = collect_unix(&mut tables, sel, opts, &mut unix_rows);
+        }
+        let doc = json::socket_document(&namespaces, &rows, &unix_rows, opts, &mut ctx);
+        json::write_line(out, &doc)?;
+        return Ok(status);
+    }
+
     if sel.any_inet() {
         view::write_inet_header(out, opts)?;
-        for s in &inet.rows {
+        for (index, s) in &rows {
+            ctx.netns = labels.get(*index).map(String::as_str);
             view::write_inet_row(out, s, opts, &mut ctx)?;
         }
     }
-    if inet.status != 0 {
-        return Ok(inet.status);
-    }
-    let Some(unix) = unix else { return Ok(0) };
-    view::write_unix_header(out, opts)?;
-    for m in &unix.messages {
-        output::warn(PROG, m);
-    }
-    if unix.status != 0 {
-        return Ok(unix.status);
-    }
-    for s in &unix.rows {
-        view::write_unix_row(out, s, opts, &mut ctx)?;
-    }
-    Ok(0)
-}
-
-/// Numeric views without -p print each row as it is read: nothing is held.
-fn print_streaming(
-    config: &Config,
-    root: &ProcRoot,
-    names: &mut Names,
-    out: &mut impl Write,
-) -> io::Result<u8> {
-    let sel = &config.selection;
-    let opts = &config.sockets;
-    let mut ctx = RowContext {
-        services: &names.services,
-        hosts: &names.hosts,
-        users: &mut names.users,
-        owners: None,
-    };
-    let mut warn = |m: String| output::warn(PROG, m);
-    if sel.any_inet() {
-        view::write_inet_header(out, opts)?;
-    }
-    let status = for_each_inet_row(
-        config,
-        root,
-        |s| view::write_inet_row(out, s, opts, &mut ctx),
-        &mut warn,
-    )?;
-    if status != 0 || !sel.unix {
+    if status != 0 {
         return Ok(status);
     }
-    view::write_unix_header(out, opts)?;
-    for_each_unix_row(
-        config,
-        root,
-        |s| view::write_unix_row(out, s, opts, &mut ctx),
-        &mut warn,
-    )
+    if let Some(found) = &groups {
+        super::iface::write_groups(out, found, opts.numeric_hosts, ctx.hosts)?;
+        if found.status != 0 {
+            return Ok(found.status);
+        }
+    }
+    if sel.unix {
+        view::write_unix_header(out, opts)?;
+        let mut unix_rows: Vec<(usize, UnixSocket)> = Vec::new();
+        status = collect_unix(&mut tables, sel, opts, &mut unix_rows);
+        for (index, s) in &unix_rows {
+            ctx.netns = labels.get(*index).map(String::as_str);
+            view::write_unix_row(out, s, opts, &mut ctx)?;
+        }
+    }
+    Ok(status)
+}
+
+/// The selected unix rows of every namespace, warnings printed; 1 when the primary
+/// namespace has no unix table and unix sockets were asked for.
+fn collect_unix(
+    tables: &mut [(usize, NsTables)],
+    sel: &Selection,
+    opts: &SocketOptions,
+    rows: &mut Vec<(usize, UnixSocket)>,
+) -> u8 {
+    for (index, t) in tables.iter_mut() {
+        match t.unix.take() {
+            Some(Ok(table)) => {
+                for w in &table.warnings {
+                    output::warn(PROG, format_args!("warning: {w}"));
+                }
+                rows.extend(
+                    table
+                        .rows
+                        .into_iter()
+                        .filter(|s| view::unix_selected(s, opts.rows))
+                        .map(|s| (*index, s)),
+                );
+            }
+            Some(Err(_)) if *index == 0 && sel.explicit => {
+                output::warn(PROG, "no support for `AF UNIX' on this system.");
+                return 1;
+            }
+            Some(Err(_)) | None => {}
+        }
+    }
+    0
 }

@@ -2,6 +2,7 @@
 
 use super::text::{self, Cell, Decimal};
 use crate::addr::{netstat_endpoint_parts, write_netstat_host};
+use crate::color::{Palette, Role};
 use crate::escape::escape;
 use crate::proc::inet::{InetSocket, Proto};
 use crate::proc::unix::{UnixSocket, SO_ACCEPTCON, SO_NOSPACE, SO_WAITDATA};
@@ -51,6 +52,10 @@ pub struct SocketOptions {
     pub timers: bool,
     /// -W: no address truncation.
     pub wide: bool,
+    /// --all-netns: a namespace column after the last netstat column.
+    pub netns_column: bool,
+    /// Terminal colour (off for pipes and files, which get netstat's bytes).
+    pub palette: Palette,
 }
 
 /// Names and owners a row may need; all looked up beforehand, never from /proc here.
@@ -59,6 +64,8 @@ pub struct RowContext<'a> {
     pub hosts: &'a HostNames,
     pub users: &'a mut Users,
     pub owners: Option<&'a Owners>,
+    /// The namespace the next rows come from (printed with `netns_column`).
+    pub netns: Option<&'a str>,
 }
 
 /// netstat's server test differs per protocol: TCP looks at the remote port,
@@ -79,14 +86,16 @@ pub fn unix_selected(s: &UnixSocket, rows: Rows) -> bool {
 }
 
 /// Addresses a set of rows will print by name (for the concurrent resolver).
-pub fn addresses_to_resolve(rows: &[InetSocket]) -> impl Iterator<Item = IpAddr> + '_ {
-    rows.iter()
-        .flat_map(|s| [s.local, s.remote])
+pub fn addresses_to_resolve<'a>(
+    rows: impl Iterator<Item = &'a InetSocket> + 'a,
+) -> impl Iterator<Item = IpAddr> + 'a {
+    rows.flat_map(|s| [s.local, s.remote])
         .filter(crate::addr::netstat_wants_lookup)
 }
 
 pub fn write_inet_header(w: &mut impl Write, opts: &SocketOptions) -> io::Result<()> {
-    writeln!(w, "Active Internet connections {}", opts.rows.title())?;
+    let title = format!("Active Internet connections {}", opts.rows.title());
+    writeln!(w, "{}", opts.palette.paint(Role::Header, &title))?;
     write!(
         w,
         "Proto Recv-Q Send-Q Local Address           Foreign Address         State      "
@@ -100,11 +109,15 @@ pub fn write_inet_header(w: &mut impl Write, opts: &SocketOptions) -> io::Result
     if opts.timers {
         write!(w, " Timer")?;
     }
+    if opts.netns_column {
+        write!(w, " Netns")?;
+    }
     writeln!(w)
 }
 
 pub fn write_unix_header(w: &mut impl Write, opts: &SocketOptions) -> io::Result<()> {
-    writeln!(w, "Active UNIX domain sockets {}", opts.rows.title())?;
+    let title = format!("Active UNIX domain sockets {}", opts.rows.title());
+    writeln!(w, "{}", opts.palette.paint(Role::Header, &title))?;
     write!(
         w,
         "Proto RefCnt Flags       Type       State         I-Node  "
@@ -112,7 +125,11 @@ pub fn write_unix_header(w: &mut impl Write, opts: &SocketOptions) -> io::Result
     if opts.programs {
         write!(w, " {:<20}", "PID/Program name")?;
     }
-    writeln!(w, " Path")
+    write!(w, " Path")?;
+    if opts.netns_column {
+        write!(w, " Netns")?;
+    }
+    writeln!(w)
 }
 
 fn proto_label(s: &InetSocket) -> &'static str {
@@ -125,6 +142,19 @@ fn proto_label(s: &InetSocket) -> &'static str {
         (Proto::UdpLite, true) => "udpl6",
         (Proto::Raw, false) => "raw",
         (Proto::Raw, true) => "raw6",
+    }
+}
+
+/// The State column: TCP names, UDP's ESTABLISHED/empty/UNKNOWN, raw's number.
+pub fn inet_state_text(s: &InetSocket) -> std::borrow::Cow<'static, str> {
+    match s.proto {
+        Proto::Tcp => tcp_state_name(s.state).into(),
+        Proto::Udp | Proto::UdpLite => match s.state {
+            1 => "ESTABLISHED".into(),
+            7 => "".into(),
+            _ => "UNKNOWN".into(),
+        },
+        Proto::Raw => s.state.to_string().into(),
     }
 }
 
@@ -171,35 +201,47 @@ fn write_port(
     }
 }
 
-/// `host:port` (cut as netstat cuts it) padded to 23 bytes.
-fn write_endpoint(
-    w: &mut impl Write,
+/// `host:port`, cut as netstat cuts it without -W.
+fn endpoint(
     s: &InetSocket,
     ip: &IpAddr,
     port: u16,
     opts: &SocketOptions,
     ctx: &RowContext<'_>,
-) -> io::Result<()> {
+) -> Cell {
     let mut host = Cell::new();
     let _ = write_netstat_host(&mut host, ip, opts.numeric_hosts, ctx.hosts);
     let mut port_text = Cell::new();
     write_port(&mut port_text, s, port, opts, ctx.services);
-    let (host, port) = (host.as_bytes(), port_text.as_bytes());
-    let (host, port) = if host.len() + port.len() <= 22 {
-        // Nothing to cut: the common case needs no UTF-8 view.
-        (host, port)
+    let mut joined = Cell::new();
+    if host.as_bytes().len() + port_text.as_bytes().len() <= 22 {
+        // Nothing to cut, the common case: no UTF-8 view needed.
+        joined.push(host.as_bytes());
+        joined.push(b":");
+        joined.push(port_text.as_bytes());
     } else {
-        let (h, p) = netstat_endpoint_parts(
-            std::str::from_utf8(host).unwrap_or_default(),
-            std::str::from_utf8(port).unwrap_or_default(),
-            opts.wide,
-        );
-        (h.as_bytes(), p.as_bytes())
-    };
-    w.write_all(host)?;
-    w.write_all(b":")?;
-    w.write_all(port)?;
-    text::spaces(w, 23usize.saturating_sub(host.len() + 1 + port.len()))
+        let (h, p) = netstat_endpoint_parts(host.as_str(), port_text.as_str(), opts.wide);
+        joined.push(h.as_bytes());
+        joined.push(b":");
+        joined.push(p.as_bytes());
+    }
+    joined
+}
+
+/// `text` left-justified in `width`, coloured by its role when the palette is on.
+/// Without colour the padding counts bytes, as printf's does.
+fn cell(
+    w: &mut impl Write,
+    palette: Palette,
+    role: Role<'_>,
+    text: &[u8],
+    width: usize,
+) -> io::Result<()> {
+    if palette.enabled() {
+        let text = String::from_utf8_lossy(text);
+        return write!(w, "{}", palette.left(role, &text, width));
+    }
+    text::left(w, text, width)
 }
 
 fn timer_text(s: &InetSocket) -> String {
@@ -224,27 +266,54 @@ fn timer_text(s: &InetSocket) -> String {
     }
 }
 
-/// " PID/argv0" padded to 21, as netstat builds it: argv0 after its last '/' when it
-/// is an absolute path, the whole cut to 19 bytes, then escaped; `-` when unknown.
-fn write_program(w: &mut impl Write, inode: u64, owners: Option<&Owners>) -> io::Result<()> {
-    w.write_all(b" ")?;
-    let owner = owners.and_then(|o| o.get(inode));
-    let Some((proc_rec, argv0)) = owner.and_then(|(p, _fd)| Some((p, p.argv0.as_deref()?))) else {
-        return text::left(w, b"-", 20);
-    };
-    let name = match argv0.first() {
-        Some(b'/') => argv0
-            .iter()
-            .rposition(|&b| b == b'/')
-            .map_or(argv0, |i| &argv0[i + 1..]),
-        _ => argv0,
-    };
+/// "PID/argv0" as netstat builds it: argv0 after its last '/' when it is an absolute
+/// path, the whole cut to 19 bytes (escaped afterwards).
+fn program_text(inode: u64, owners: Option<&Owners>) -> Option<Cell> {
+    let (proc_rec, _fd) = owners.and_then(|o| o.get(inode))?;
+    let name = program_name(proc_rec.argv0.as_deref()?);
     let mut raw = Cell::new();
     raw.push(Decimal::new(proc_rec.pid.into()).as_bytes());
     raw.push(b"/");
     raw.push(name.get(..19).unwrap_or(name));
     raw.truncate(19);
-    text::left(w, escape(raw.as_bytes()).as_bytes(), 20)
+    Some(raw)
+}
+
+/// netstat's program name: argv[0] after its last '/' when it is an absolute path,
+/// else argv[0] verbatim.
+pub fn program_name(argv0: &[u8]) -> &[u8] {
+    match argv0.first() {
+        Some(b'/') => argv0
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(argv0, |i| &argv0[i + 1..]),
+        _ => argv0,
+    }
+}
+
+fn write_program_column(
+    w: &mut impl Write,
+    inode: u64,
+    opts: &SocketOptions,
+    ctx: &RowContext<'_>,
+) -> io::Result<()> {
+    w.write_all(b" ")?;
+    match program_text(inode, ctx.owners) {
+        Some(raw) => text::left(w, escape(raw.as_bytes()).as_bytes(), 20),
+        None => cell(w, opts.palette, Role::UnknownOwner, b"-", 20),
+    }
+}
+
+/// The namespace tag after the last netstat column (--all-netns).
+fn write_netns_column(
+    w: &mut impl Write,
+    opts: &SocketOptions,
+    ctx: &RowContext<'_>,
+) -> io::Result<()> {
+    match ctx.netns.filter(|_| opts.netns_column) {
+        Some(label) => write!(w, " {}", opts.palette.paint(Role::Namespace, label)),
+        None => Ok(()),
+    }
 }
 
 fn write_owner_columns(
@@ -264,47 +333,48 @@ fn write_owner_columns(
         text::left(w, Decimal::new(inode).as_bytes(), 10)?;
     }
     if opts.programs {
-        write_program(w, inode, ctx.owners)?;
+        write_program_column(w, inode, opts, ctx)?;
     }
     Ok(())
 }
 
+/// One row, written straight into the buffered writer: at 100,000 rows a `format!`
+/// per column would be most of the user time.
 pub fn write_inet_row(
     w: &mut impl Write,
     s: &InetSocket,
     opts: &SocketOptions,
     ctx: &mut RowContext<'_>,
 ) -> io::Result<()> {
+    let local = endpoint(s, &s.local, s.local_port, opts, ctx);
+    let remote = endpoint(s, &s.remote, s.remote_port, opts, ctx);
+    let state = inet_state_text(s);
+    let palette = opts.palette;
+    let local_role = if inet_is_server(s) {
+        Role::Listening
+    } else {
+        Role::Plain
+    };
     text::left(w, proto_label(s).as_bytes(), 5)?;
     w.write_all(b" ")?;
     text::right(w, Decimal::new(s.rx_queue).as_bytes(), 6)?;
     w.write_all(b" ")?;
     text::right(w, Decimal::new(s.tx_queue).as_bytes(), 6)?;
     w.write_all(b" ")?;
-    write_endpoint(w, s, &s.local, s.local_port, opts, ctx)?;
+    cell(w, palette, local_role, local.as_bytes(), 23)?;
     w.write_all(b" ")?;
-    write_endpoint(w, s, &s.remote, s.remote_port, opts, ctx)?;
+    text::left(w, remote.as_bytes(), 23)?;
     w.write_all(b" ")?;
-    match s.proto {
-        Proto::Tcp => text::left(w, tcp_state_name(s.state).as_bytes(), 11)?,
-        Proto::Udp | Proto::UdpLite => {
-            let state: &[u8] = match s.state {
-                1 => b"ESTABLISHED",
-                7 => b"",
-                _ => b"UNKNOWN",
-            };
-            text::left(w, state, 11)?;
-        }
-        Proto::Raw => text::left(w, Decimal::new(s.state.into()).as_bytes(), 11)?,
-    }
+    cell(w, palette, Role::State(&state), state.as_bytes(), 11)?;
     write_owner_columns(w, s.uid, s.inode, opts, ctx)?;
     if opts.timers {
         write!(w, " {}", timer_text(s))?;
     }
+    write_netns_column(w, opts, ctx)?;
     w.write_all(b"\n")
 }
 
-fn unix_type_name(t: u16) -> &'static str {
+pub fn unix_type_name(t: u16) -> &'static str {
     match t {
         1 => "STREAM",
         2 => "DGRAM",
@@ -315,7 +385,7 @@ fn unix_type_name(t: u16) -> &'static str {
     }
 }
 
-fn unix_state_name(s: &UnixSocket) -> &'static str {
+pub fn unix_state_name(s: &UnixSocket) -> &'static str {
     match s.state {
         0 => "FREE",
         1 if s.flags & SO_ACCEPTCON != 0 => "LISTENING",
@@ -348,10 +418,6 @@ pub fn write_unix_row(
     opts: &SocketOptions,
     ctx: &mut RowContext<'_>,
 ) -> io::Result<()> {
-    text::left(w, if s.protocol == 0 { b"unix" } else { b"??" }, 5)?;
-    w.write_all(b" ")?;
-    text::left(w, Decimal::new(s.refcnt).as_bytes(), 6)?;
-    w.write_all(b" ")?;
     let mut flags = Cell::new();
     flags.push(b"[ ");
     for (bit, label) in [
@@ -364,18 +430,24 @@ pub fn write_unix_row(
         }
     }
     flags.push(b"]");
+    let state = unix_state_name(s);
+    text::left(w, if s.protocol == 0 { b"unix" } else { b"??" }, 5)?;
+    w.write_all(b" ")?;
+    text::left(w, Decimal::new(s.refcnt).as_bytes(), 6)?;
+    w.write_all(b" ")?;
     text::left(w, flags.as_bytes(), 11)?;
     w.write_all(b" ")?;
     text::left(w, unix_type_name(s.sock_type).as_bytes(), 10)?;
     w.write_all(b" ")?;
-    text::left(w, unix_state_name(s).as_bytes(), 13)?;
+    cell(w, opts.palette, Role::State(state), state.as_bytes(), 13)?;
     w.write_all(b" ")?;
     text::left(w, Decimal::new(s.inode).as_bytes(), 8)?;
     if opts.programs {
-        write_program(w, s.inode, ctx.owners)?;
+        write_program_column(w, s.inode, opts, ctx)?;
     }
     w.write_all(b" ")?;
     w.write_all(escape(unix_path_token(s.path.as_deref())).as_bytes())?;
+    write_netns_column(w, opts, ctx)?;
     w.write_all(b"\n")
 }
 
@@ -398,6 +470,7 @@ mod tests {
             hosts: &hosts,
             users: &mut users,
             owners: None,
+            netns: None,
         };
         let mut out = Vec::new();
         write_inet_row(&mut out, &s, &opts, &mut ctx).unwrap();
@@ -468,6 +541,7 @@ mod tests {
             hosts: &hosts,
             users: &mut users,
             owners: None,
+            netns: None,
         };
         let mut out = Vec::new();
         write_unix_row(&mut out, &s, &SocketOptions::default(), &mut ctx).unwrap();
