@@ -4,17 +4,17 @@
     sudo bench/run.py [--section after] [--runs 7] [--only main,scale,procs,resolver]
 
 Holds socket populations with ../shared/bench/sockfarm.py (relative to the repository
-root), runs the commands of each case round-robin (one warm-up round, then --runs timed
-rounds, the starting command rotating), and writes the medians, the ratios to the
-reference tool and the peak RSS into docs/PERFORMANCE.md between the markers
-`<!-- bench:SECTION -->` and `<!-- /bench:SECTION -->` (appended when missing).
-Takes several minutes; not part of `cargo test`. Must run as root (netstat -p, ss -p
-and lsof see every process only then; the dead-resolver case needs a mount namespace).
+root), each case in fresh network, pid and mount namespaces (`unshare`), so other work
+on the machine adds neither sockets nor processes to what is measured. The commands of
+a case run round-robin (one warm-up round, then --runs timed rounds, the starting
+command rotating). The medians, the ratios to the reference tool and the peak RSS go
+into docs/PERFORMANCE.md between `<!-- bench:SECTION -->` and `<!-- /bench:SECTION -->`
+(appended when missing). Takes several minutes; not part of `cargo test`. Run as root.
 
-Peak RSS is /usr/bin/time's "Maximum resident set size" from one extra run per
-command (Debian package `time`, installed when missing). Nothing leaves loopback: the dead-resolver case points a private
-copy of /etc/resolv.conf (bind-mounted in an `unshare --mount` namespace) at a
-loopback UDP socket this script holds and never reads.
+Peak RSS is /usr/bin/time's "Maximum resident set size" from one extra run per command
+(Debian package `time`, installed when missing). Nothing leaves loopback: a case's
+network namespace has only `lo`, and the dead-resolver case bind-mounts (in its own
+mount namespace) a resolv.conf naming a loopback UDP socket that never answers.
 """
 import argparse
 import datetime
@@ -142,29 +142,8 @@ def table_rows():
     return counts
 
 
-def time_wait_count():
-    n = 0
-    for name in ["tcp", "tcp6"]:
-        try:
-            with open(f"/proc/net/{name}", "rb") as f:
-                next(f, None)
-                n += sum(1 for line in f if line.split()[3:4] == [b"06"])
-        except OSError:
-            pass
-    return n
-
-
-def wait_for_time_wait(limit=200, max_wait=90):
-    """A farm that just stopped leaves thousands of TIME_WAIT sockets for 60 s."""
-    deadline = time.monotonic() + max_wait
-    while (n := time_wait_count()) > limit and time.monotonic() < deadline:
-        log(f"waiting for {n} TIME_WAIT sockets to expire")
-        time.sleep(10)
-
-
 @contextmanager
 def socket_farm(farm, args):
-    wait_for_time_wait()
     ready = os.path.join(WORK, "farm.ready")
     proc = subprocess.Popen(
         [sys.executable, farm, *args, "--ready", ready],
@@ -274,37 +253,60 @@ def hold_resolver_population():
 
 
 def run_resolver_case(runs):
-    wait_for_time_wait()
+    """In the private namespaces (see run_isolated): hold the population, point
+    /etc/resolv.conf at the silent socket, and time name lookups against -n."""
     held = hold_resolver_population()
     try:
-        with tempfile.TemporaryDirectory(prefix="dns-", dir=WORK) as tmp:
-            resolv = os.path.join(tmp, "resolv.conf")
-            with open(resolv, "w") as f:
-                f.write(f"nameserver {DEAD_RESOLVER}\n")
-            out = os.path.join(tmp, "result.json")
-            inner = [
-                "unshare", "--mount", "--propagation", "private", "--",
-                sys.executable, os.path.abspath(__file__),
-                "--resolver-inner", resolv, "--runs", str(runs), "--inner-out", out,
-            ]
-            subprocess.run(inner, check=True)
-            with open(out) as f:
-                return json.load(f)
+        resolv = os.path.join(WORK, "resolv.conf")
+        with open(resolv, "w") as f:
+            f.write(f"nameserver {DEAD_RESOLVER}\n")
+        subprocess.run(["mount", "--bind", resolv, "/etc/resolv.conf"], check=True)
+        with open("/etc/resolv.conf") as f:
+            if DEAD_RESOLVER not in f.read():
+                sys.exit("bench: resolv.conf bind mount did not take effect; refusing to resolve")
+        r = rnetstat()
+        results = measure([("rnetstat -at", [r, "-at"]), ("rnetstat -ant", [r, "-ant"])], runs)
+        return {"name": "resolver", "results": results}
     finally:
         for s in held:
             s.close()
 
 
-def resolver_inner(resolv, runs, out):
-    """Runs inside the private mount namespace: nothing outside it sees the new resolv.conf."""
-    subprocess.run(["mount", "--bind", resolv, "/etc/resolv.conf"], check=True)
-    with open("/etc/resolv.conf") as f:
-        if DEAD_RESOLVER not in f.read():
-            sys.exit("bench: resolv.conf bind mount did not take effect; refusing to resolve")
-    r = rnetstat()
-    results = measure([("rnetstat -at", [r, "-at"]), ("rnetstat -ant", [r, "-ant"])], runs)
-    with open(out, "w") as f:
-        json.dump({"name": "resolver", "results": results}, f)
+def run_isolated(case, args):
+    """Runs one case in new network, pid and mount namespaces: the tables hold only the
+    case's sockets, /proc only its processes (not those of others sharing the machine),
+    no TIME_WAIT is left for the next case, and when the case ends the kernel kills
+    whatever it started, the socket farm included."""
+    out = os.path.join(WORK, f"{case}.json")
+    cmd = [
+        "unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--",
+        sys.executable, os.path.abspath(__file__), "--inside", case, "--inner-out", out,
+        "--runs", str(args.runs), "--farm", os.path.abspath(args.farm),
+    ]
+    if args.baseline:
+        cmd += ["--baseline", os.path.abspath(args.baseline)]
+    proc = subprocess.Popen(cmd)
+    try:
+        status = proc.wait()
+    except BaseException:
+        proc.terminate()
+        proc.wait()
+        raise
+    if status != 0:
+        raise RuntimeError(f"case {case} failed with status {status}")
+    with open(out) as f:
+        return json.load(f)
+
+
+def inside(case, args):
+    """The part of run_isolated that runs in the new namespaces."""
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    if case == "resolver":
+        result = run_resolver_case(args.runs)
+    else:
+        result = run_population(case, os.path.abspath(args.farm), args.runs)
+    with open(args.inner_out, "w") as f:
+        json.dump(result, f)
 
 
 # ---------------------------------------------------------------- report
@@ -445,7 +447,7 @@ def render(section, title, pops, resolver, runs, started, machine):
             "#### Dead resolver",
             "",
             f"{RESOLVER_PEERS:,} loopback connections from distinct 127.77.x.y addresses; /etc/resolv.conf "
-            f"names {DEAD_RESOLVER}, where a UDP socket never answers (private mount namespace).",
+            f"names {DEAD_RESOLVER}, where a UDP socket never answers (private mount and network namespaces).",
             "",
             "| command | median | peak RSS |",
             "| --- | ---: | ---: |",
@@ -489,33 +491,31 @@ def main():
     p.add_argument("--title", help="heading of the section (default: the section name)")
     p.add_argument("--no-build", action="store_true", help="use the binaries already in target/release")
     p.add_argument("--baseline", metavar="BIN", help="an older rnetstat binary to time beside this one (main population)")
-    p.add_argument("--resolver-inner", help=argparse.SUPPRESS)
+    p.add_argument("--inside", help=argparse.SUPPRESS)
     p.add_argument("--inner-out", help=argparse.SUPPRESS)
     args = p.parse_args()
 
-    if args.resolver_inner:
-        global WORK
+    global BASELINE, WORK
+    if args.baseline:
+        BASELINE = (os.path.basename(args.baseline), os.path.abspath(args.baseline))
+    if args.inside:
         WORK = os.path.dirname(args.inner_out)
-        resolver_inner(args.resolver_inner, args.runs, args.inner_out)
+        inside(args.inside, args)
         return
     if args.runs < 5:
         sys.exit("bench: --runs must be at least 5")
     if os.geteuid() != 0:
-        sys.exit("bench: run as root (netstat -p, ss -p and lsof see every process only then)")
-    global BASELINE
-    if args.baseline:
-        BASELINE = (os.path.basename(args.baseline), os.path.abspath(args.baseline))
+        sys.exit("bench: run as root (namespaces, and netstat -p, ss -p and lsof see every process only then)")
     only = set(args.only.split(","))
-    farm = os.path.abspath(args.farm)
-    if only - {"resolver"} and not os.path.exists(farm):
-        sys.exit(f"bench: no sockfarm at {farm} (pass --farm)")
+    if only - {"resolver"} and not os.path.exists(args.farm):
+        sys.exit(f"bench: no sockfarm at {os.path.abspath(args.farm)} (pass --farm)")
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--bins", "--example", "floor"], cwd=ROOT, check=True)
     if not os.access("/usr/bin/time", os.X_OK):
         subprocess.run(["apt-get", "install", "-y", "-qq", "time"], check=True)
-    missing = [t for t in ("netstat", "ss", "lsof", "unshare") if not have(t)]
+    missing = [t for t in ("netstat", "ss", "lsof") if not have(t)]
     if missing:
         log("not installed, left out:", " ".join(missing))
 
@@ -528,9 +528,9 @@ def main():
         for name in POPULATIONS:
             group = "scale" if name.startswith("scale") else "procs" if name == "procs500" else name
             if group in only:
-                pops[name] = run_population(name, farm, args.runs)
-        if "resolver" in only and have("unshare"):
-            resolver = run_resolver_case(args.runs)
+                pops[name] = run_isolated(name, args)
+        if "resolver" in only:
+            resolver = run_isolated("resolver", args)
     except Stop as e:
         sys.exit(f"bench: stopped by {e}")
     finally:

@@ -160,8 +160,10 @@ pub fn uid_of(user: &str) -> Option<u32> {
     (rc == 0 && !result.is_null()).then_some(pwd.pw_uid)
 }
 
-/// How long a whole run may wait for reverse lookups.
-pub const HOST_DEADLINE: Duration = Duration::from_secs(2);
+/// How long a whole run may wait for reverse lookups. Issue 7 allows a dead resolver
+/// to add 2 s in all; starting the lookup threads and printing take some of that, so
+/// the wait itself stops short of it (bench/run.py measures the total).
+pub const HOST_DEADLINE: Duration = Duration::from_millis(1800);
 const MAX_LOOKUP_THREADS: usize = 64;
 
 /// Reverse host names, cached per address. `None` in the cache means "print numeric".

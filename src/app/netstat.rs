@@ -151,16 +151,39 @@ struct NsTables {
 }
 
 fn read_tables(root: &ProcRoot, dir: &str, sel: &Selection) -> NsTables {
-    let mut inet = Vec::new();
-    for proto in Proto::ALL.into_iter().filter(|&p| wants(sel, p)) {
-        for v6 in [false, true] {
-            if if v6 { sel.inet6 } else { sel.inet4 } {
-                inet.push((proto, v6, inet::read_table(root, dir, proto, v6)));
-            }
-        }
+    let wanted: Vec<(Proto, bool)> = Proto::ALL
+        .into_iter()
+        .filter(|&p| wants(sel, p))
+        .flat_map(|p| [(p, false), (p, true)])
+        .filter(|&(_, v6)| if v6 { sel.inet6 } else { sel.inet4 })
+        .collect();
+    let read_inet = |tables: &[(Proto, bool)]| -> Vec<_> {
+        tables
+            .iter()
+            .map(|&(proto, v6)| (proto, v6, inet::read_table(root, dir, proto, v6)))
+            .collect()
+    };
+    // Reading a table is mostly the kernel formatting it, and TCP is the big one: the
+    // other tables are read on a second thread meanwhile. Not for `thread-self/net`
+    // (a namespace entered by this thread only), which another thread would not see.
+    let (tcp, rest) = wanted.split_at(wanted.partition_point(|&(p, _)| p == Proto::Tcp));
+    if dir.starts_with("thread-self") {
+        let inet = read_inet(&wanted);
+        let unix = sel.unix.then(|| unix::read_table(root, dir));
+        return NsTables { inet, unix };
     }
-    let unix = sel.unix.then(|| unix::read_table(root, dir));
-    NsTables { inet, unix }
+    std::thread::scope(|scope| {
+        let others = scope.spawn(|| {
+            let inet = read_inet(rest);
+            (inet, sel.unix.then(|| unix::read_table(root, dir)))
+        });
+        let mut inet = read_inet(tcp);
+        let (rest, unix) = others
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        inet.extend(rest);
+        NsTables { inet, unix }
+    })
 }
 
 /// The namespaces a run reads; the first is the one whose missing tables are errors
