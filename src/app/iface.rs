@@ -1,7 +1,8 @@
 //! rnetstat's interface view (-i, -ie) and multicast group section (-g).
 
 use super::output;
-use crate::cli::netstat::{Config, Selection};
+use crate::cli::netstat::{Config, NetnsChoice, Selection};
+use crate::netns::{self, NetNs};
 use crate::proc::dev::{self, DevLine, Inet6Addr, LinkReader, LinkSource};
 use crate::proc::igmp::{self, Membership};
 use crate::proc::ProcRoot;
@@ -13,6 +14,15 @@ use std::io::{self, Write};
 
 const PROG: &str = "rnetstat";
 
+/// An errno's text as perror prints it (Rust's Display appends "(os error N)").
+fn strerror(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
 fn warn_all(warnings: &[crate::proc::ParseWarning]) {
     for w in warnings {
         output::warn(PROG, format_args!("warning: {w}"));
@@ -20,22 +30,85 @@ fn warn_all(warnings: &[crate::proc::ParseWarning]) {
 }
 
 /// One refresh of `-i`. The title belongs to the first refresh only, as in netstat.
+/// With `--netns`, a thread enters the namespace so that /proc/thread-self/net and the
+/// ioctls both describe it.
 pub fn interface_view(
     config: &Config,
     root: &ProcRoot,
     first: bool,
     out: &mut impl Write,
 ) -> io::Result<u8> {
+    let spec = match &config.netns {
+        NetnsChoice::Own => {
+            return interface_table(config, root, "net", LinkSource::for_root(root), first, out)
+        }
+        NetnsChoice::All => {
+            output::warn(PROG, "-i shows one network namespace: name it with --netns");
+            return Ok(1);
+        }
+        NetnsChoice::One(spec) => spec,
+    };
+    let ns = match netns::select(root, spec) {
+        Ok(ns) => ns,
+        Err(e) => {
+            output::warn(PROG, e);
+            return Ok(1);
+        }
+    };
+    if ns.own {
+        return interface_table(config, root, "net", LinkSource::for_root(root), first, out);
+    }
+    let Some(file) = ns.enter_file(root).filter(|_| root.is_live()) else {
+        output::warn(
+            PROG,
+            format_args!(
+                "{}: -i in another namespace needs the live /proc",
+                ns.label()
+            ),
+        );
+        return Ok(1);
+    };
+    // Rendered on the namespace's thread, written here (stdout's lock stays with us).
+    let mut buf = Vec::new();
+    let status = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                netns::enter(&file)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", ns.label())))?;
+                interface_table(
+                    config,
+                    root,
+                    "thread-self/net",
+                    LinkSource::Ioctl,
+                    first,
+                    &mut buf,
+                )
+            })
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("namespace reader failed")))
+    })?;
+    out.write_all(&buf)?;
+    Ok(status)
+}
+
+fn interface_table(
+    config: &Config,
+    root: &ProcRoot,
+    net_dir: &str,
+    source: LinkSource,
+    first: bool,
+    out: &mut impl Write,
+) -> io::Result<u8> {
     let opts = &config.interfaces;
-    let reader = LinkReader::new(LinkSource::for_root(root))
-        .map_err(|e| io::Error::new(e.kind(), format!("socket: {e}")))?;
+    let reader =
+        LinkReader::new(source).map_err(|e| io::Error::new(e.kind(), format!("socket: {e}")))?;
     if first {
         view::write_title(out)?;
     }
     if !opts.long {
         view::write_table_header(out)?;
     }
-    let dev_rows: Vec<DevLine> = match dev::read_dev(root, "net") {
+    let dev_rows: Vec<DevLine> = match dev::read_dev(root, net_dir) {
         Ok(table) => {
             warn_all(&table.warnings);
             table.rows
@@ -43,8 +116,9 @@ pub fn interface_view(
         Err(e) => {
             let _ = writeln!(
                 io::stderr().lock(),
-                "Warning: cannot open {} ({e}). Limited output.",
-                root.join("net/dev").display()
+                "Warning: cannot open {} ({}). Limited output.",
+                root.join(&format!("{net_dir}/dev")).display(),
+                strerror(&e)
             );
             Vec::new()
         }
@@ -57,7 +131,7 @@ pub fn interface_view(
         .map(|d| (d.name.as_slice(), d))
         .collect();
     let inet6: Vec<Inet6Addr> = if opts.long {
-        match dev::read_if_inet6(root, "net") {
+        match dev::read_if_inet6(root, net_dir) {
             Ok(table) => {
                 warn_all(&table.warnings);
                 table.rows
@@ -74,7 +148,7 @@ pub fn interface_view(
                 let why = if e.raw_os_error() == Some(libc::ENODEV) {
                     "Device not found".to_string()
                 } else {
-                    e.to_string()
+                    strerror(&e)
                 };
                 let mut err = io::stderr().lock();
                 let _ = writeln!(
@@ -82,7 +156,7 @@ pub fn interface_view(
                     "{}: error fetching interface information: {why}",
                     crate::escape::escape(name)
                 );
-                let _ = writeln!(err, "missing interface information: {e}");
+                let _ = writeln!(err, "missing interface information: {}", strerror(&e));
                 return Ok(1);
             }
         };
@@ -109,8 +183,9 @@ pub struct GroupRows {
     pub status: u8,
 }
 
-/// Reads /proc/net/igmp and igmp6 as far as the selected families ask.
-pub fn read_groups(config: &Config, root: &ProcRoot) -> io::Result<GroupRows> {
+/// Reads igmp and igmp6 of `ns` (the run's first namespace) as far as the selected
+/// families ask.
+pub fn read_groups(config: &Config, root: &ProcRoot, ns: &NetNs) -> io::Result<GroupRows> {
     let sel: &Selection = &config.selection;
     let mut found = GroupRows {
         rows: Vec::new(),
@@ -120,7 +195,10 @@ pub fn read_groups(config: &Config, root: &ProcRoot) -> io::Result<GroupRows> {
         if !(if v6 { sel.inet6 } else { sel.inet4 }) {
             continue;
         }
-        match igmp::read_groups(root, "net", v6) {
+        let read = ns
+            .read(root, |dir| igmp::read_groups(root, dir, v6))
+            .and_then(|r| r.unwrap_or_else(|| Err(io::ErrorKind::NotFound.into())));
+        match read {
             Ok(table) => {
                 warn_all(&table.warnings);
                 found.rows.extend(table.rows);

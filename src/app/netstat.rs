@@ -91,6 +91,28 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     loop {
         let status = match config.mode {
             Mode::Sockets => socket_view(config, root, &mut names, out)?,
+            Mode::Audit { probe } => {
+                if !root.is_live() {
+                    output::warn(
+                        PROG,
+                        "--audit examines the live system; it cannot read --proc-root",
+                    );
+                    return Ok(2);
+                }
+                let scope = match &config.netns {
+                    NetnsChoice::Own => crate::audit::Scope::Own,
+                    NetnsChoice::All => crate::audit::Scope::All,
+                    NetnsChoice::One(spec) => crate::audit::Scope::One(spec.clone()),
+                };
+                let opts = crate::audit::AuditOptions {
+                    proc_root: root.clone(),
+                    sys_root: root.sys(),
+                    scope,
+                    probe,
+                    ..Default::default()
+                };
+                return Ok(super::audit::run(&opts, config.json, out));
+            }
             Mode::Interfaces => super::iface::interface_view(config, root, first, out)?,
             Mode::Capture => capture(config, root)?,
             Mode::Statistics => super::stats::statistics_view(PROG, &config.stats, root, out)?,
@@ -307,7 +329,10 @@ fn socket_view(
         }
     }
     let groups = match config.groups && status == 0 {
-        true => Some(super::iface::read_groups(config, root)?),
+        true => match namespaces.first() {
+            Some(ns) => Some(super::iface::read_groups(config, root, ns)?),
+            None => None,
+        },
         false => None,
     };
     if !opts.numeric_hosts {
