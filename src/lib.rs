@@ -6,8 +6,10 @@
 
 pub mod addr;
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod color;
+pub mod docs;
 pub mod escape;
 pub mod netns;
 pub mod proc;

@@ -29,6 +29,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return status;
         }
     };
+    if let Some(kind) = args.generate.as_deref() {
+        use clap::CommandFactory;
+        return crate::docs::generate(NetstatArgs::command(), &crate::docs::RNETSTAT_MAN, kind);
+    }
     let mut config = match args.into_config() {
         Ok(c) => c,
         Err(e) => {
@@ -86,6 +90,7 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     loop {
         let status = match config.mode {
             Mode::Sockets => socket_view(config, root, &mut names, out)?,
+            Mode::Capture => capture(config, root)?,
         };
         let Some(delay) = config.continuous.filter(|_| status == 0) else {
             return Ok(status);
@@ -93,6 +98,25 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
         out.flush()?;
         std::thread::sleep(delay);
     }
+}
+
+fn capture(config: &Config, root: &ProcRoot) -> io::Result<u8> {
+    let Some(dir) = config.capture_dir.as_deref() else {
+        return Ok(2);
+    };
+    let summary = crate::capture::capture(root, dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("capture to {}: {e}", dir.display())))?;
+    output::warn(
+        PROG,
+        format_args!(
+            "captured {} processes, {} network namespaces, {} descriptors to {}",
+            summary.processes,
+            summary.namespaces,
+            summary.fd_links,
+            dir.display()
+        ),
+    );
+    Ok(0)
 }
 
 fn program_notice(owners: &Owners) {

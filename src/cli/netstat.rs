@@ -126,6 +126,15 @@ pub struct NetstatArgs {
     )]
     pub color: ColorChoice,
 
+    /// Write the /proc and /sys files the tools read to DIR (read back with
+    /// --proc-root DIR/proc)
+    #[arg(long = "capture", value_name = "DIR", help_heading = "Beyond netstat")]
+    pub capture: Option<PathBuf>,
+
+    /// Print a man page or a shell completion script (man, complete-bash, ...)
+    #[arg(long = "generate", value_name = "KIND", hide = true)]
+    pub generate: Option<String>,
+
     /// Print help
     #[arg(short = 'h', long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -174,12 +183,14 @@ pub enum NetnsChoice {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Sockets,
+    Capture,
 }
 
 /// A validated run.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub mode: Mode,
+    pub capture_dir: Option<PathBuf>,
     pub selection: Selection,
     pub sockets: SocketOptions,
     pub continuous: Option<Duration>,
@@ -265,8 +276,25 @@ impl NetstatArgs {
                 })
             }
         };
+        if let Some(dir) = &self.proc_root {
+            if !dir.join("net").is_dir() {
+                return Err(UsageError {
+                    message: format!(
+                        "--proc-root {}: not a proc tree (no net/ directory in it)",
+                        dir.display()
+                    ),
+                    status: 1,
+                });
+            }
+        }
+        let mode = if self.capture.is_some() {
+            Mode::Capture
+        } else {
+            Mode::Sockets
+        };
         Ok(Config {
-            mode: Mode::Sockets,
+            mode,
+            capture_dir: self.capture,
             selection: sel,
             sockets: SocketOptions {
                 rows,
