@@ -23,7 +23,7 @@ _rnetstat() {
 
     case "${cmd}" in
         rnetstat)
-            opts="-a -l -t -u -U -w -x -4 -6 -A -p -n -e -o -W -c -v -h -V --all --listening --tcp --udp --udplite --raw --unix --inet --inet6 --protocol --programs --numeric --numeric-hosts --numeric-ports --numeric-users --extend --timers --notrim --wide --continuous --verbose --proc-root --all-netns --netns --json --colour --color --capture --generate --help --version"
+            opts="-i -g -a -l -t -u -U -w -x -4 -6 -A -p -n -e -o -W -c -v -s -h -V --interfaces --groups --all --listening --tcp --udp --udplite --raw --unix --inet --inet6 --protocol --programs --numeric --numeric-hosts --numeric-ports --numeric-users --extend --timers --notrim --wide --continuous --verbose --statistics --proc-root --capture --generate --all-netns --netns --json --colour --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -41,6 +41,14 @@ _rnetstat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --capture)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --generate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --netns)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -51,14 +59,6 @@ _rnetstat() {
                     ;;
                 --colour)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --capture)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --generate)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

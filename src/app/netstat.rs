@@ -87,11 +87,15 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
         hosts: HostNames::default(),
         users: Users::default(),
     };
+    let mut first = true;
     loop {
         let status = match config.mode {
             Mode::Sockets => socket_view(config, root, &mut names, out)?,
+            Mode::Interfaces => super::iface::interface_view(config, root, first, out)?,
             Mode::Capture => capture(config, root)?,
+            Mode::Statistics => super::stats::statistics_view(PROG, &config.stats, root, out)?,
         };
+        first = false;
         let Some(delay) = config.continuous.filter(|_| status == 0) else {
             return Ok(status);
         };
@@ -264,11 +268,16 @@ fn socket_view(
             }
         }
     }
-    let resolve_hosts = !opts.numeric_hosts && (sel.any_inet() || config.json);
-    if resolve_hosts {
-        let addrs = rows.iter().flat_map(|(_, s)| [s.local, s.remote]);
+    let groups = match config.groups && status == 0 {
+        true => Some(super::iface::read_groups(config, root)?),
+        false => None,
+    };
+    if !opts.numeric_hosts {
+        let group_addrs = groups
+            .iter()
+            .flat_map(|g| crate::render::groups::addresses_to_resolve(&g.rows));
         names.hosts.resolve_all(
-            addrs.filter(crate::addr::netstat_wants_lookup),
+            view::addresses_to_resolve(rows.iter().map(|(_, s)| s)).chain(group_addrs),
             HOST_DEADLINE,
         );
     }
@@ -300,6 +309,12 @@ fn socket_view(
     }
     if status != 0 {
         return Ok(status);
+    }
+    if let Some(found) = &groups {
+        super::iface::write_groups(out, found, opts.numeric_hosts, ctx.hosts)?;
+        if found.status != 0 {
+            return Ok(found.status);
+        }
     }
     if sel.unix {
         view::write_unix_header(out, opts)?;

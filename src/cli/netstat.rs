@@ -3,7 +3,9 @@
 
 use crate::color::{ColorChoice, Palette};
 use crate::proc::ProcRoot;
+use crate::render::iface::IfaceOptions;
 use crate::render::netstat::{Rows, SocketOptions};
+use crate::render::stats::Sections;
 use clap::{ArgAction, Parser};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,7 +19,14 @@ use std::time::Duration;
     disable_help_flag = true
 )]
 pub struct NetstatArgs {
-    /// Display all sockets (default: connected)
+    /// Display the kernel interface table (with -e: ifconfig-style blocks)
+    #[arg(short = 'i', long = "interfaces", help_heading = "Views")]
+    pub interfaces: bool,
+    /// Display IPv4/IPv6 multicast group memberships (after the socket tables)
+    #[arg(short = 'g', long = "groups", help_heading = "Views")]
+    pub groups: bool,
+
+    /// Display all sockets (default: connected); with -i, interfaces that are down too
     #[arg(short = 'a', long = "all", help_heading = "Socket selection")]
     pub all: bool,
     /// Display listening server sockets
@@ -90,6 +99,10 @@ pub struct NetstatArgs {
     #[arg(short = 'v', long = "verbose", help_heading = "Output")]
     pub verbose: bool,
 
+    /// Display protocol statistics (with -t, -u, -w: only those protocols)
+    #[arg(short = 's', long = "statistics", help_heading = "Views")]
+    pub statistics: bool,
+
     /// Read DIR instead of /proc (a captured snapshot or recorded files)
     #[arg(
         long = "proc-root",
@@ -97,6 +110,15 @@ pub struct NetstatArgs {
         help_heading = "Beyond netstat"
     )]
     pub proc_root: Option<PathBuf>,
+
+    /// Write the /proc and /sys files the tools read to DIR (read back with
+    /// --proc-root DIR/proc)
+    #[arg(long = "capture", value_name = "DIR", help_heading = "Beyond netstat")]
+    pub capture: Option<PathBuf>,
+
+    /// Print a man page or a shell completion script (man, complete-bash, ...)
+    #[arg(long = "generate", value_name = "KIND", hide = true)]
+    pub generate: Option<String>,
 
     /// Every network namespace (of every process and /run/netns), each row tagged
     #[arg(
@@ -125,15 +147,6 @@ pub struct NetstatArgs {
         help_heading = "Beyond netstat"
     )]
     pub color: ColorChoice,
-
-    /// Write the /proc and /sys files the tools read to DIR (read back with
-    /// --proc-root DIR/proc)
-    #[arg(long = "capture", value_name = "DIR", help_heading = "Beyond netstat")]
-    pub capture: Option<PathBuf>,
-
-    /// Print a man page or a shell completion script (man, complete-bash, ...)
-    #[arg(long = "generate", value_name = "KIND", hide = true)]
-    pub generate: Option<String>,
 
     /// Print help
     #[arg(short = 'h', long = "help", action = ArgAction::Help)]
@@ -183,7 +196,27 @@ pub enum NetnsChoice {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Sockets,
+    Interfaces,
     Capture,
+    Statistics,
+}
+
+/// Which counters `-s` prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatsFamily {
+    /// /proc/net/snmp, /proc/net/netstat, /proc/net/sctp/snmp.
+    Inet,
+    /// /proc/net/snmp6, then the Tcp section of /proc/net/snmp.
+    Inet6,
+    /// Any other address-family list (`-4 -6`, `-x`, `-A unix`): netstat names it,
+    /// comma separated, and refuses.
+    Unsupported(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatsOptions {
+    pub family: StatsFamily,
+    pub sections: Sections,
 }
 
 /// A validated run.
@@ -193,6 +226,10 @@ pub struct Config {
     pub capture_dir: Option<PathBuf>,
     pub selection: Selection,
     pub sockets: SocketOptions,
+    pub stats: StatsOptions,
+    pub interfaces: IfaceOptions,
+    /// -g: the multicast group table follows the inet tables.
+    pub groups: bool,
     pub continuous: Option<Duration>,
     pub verbose: bool,
     pub root: ProcRoot,
@@ -209,7 +246,42 @@ pub struct UsageError {
 }
 
 impl NetstatArgs {
+    /// `-s`: the families named on the command line decide the files, the protocol
+    /// selectors the sections.
+    fn stats_options(&self) -> StatsOptions {
+        // netstat keeps the names in command-line order; clap's derive loses that
+        // order, so -4, -6 and --inet* come first, then -A, then -x.
+        let mut families: Vec<&str> = Vec::new();
+        if self.inet {
+            families.push("inet");
+        }
+        if self.inet6 {
+            families.push("inet6");
+        }
+        families.extend(self.families.iter().flat_map(|f| f.split(',')));
+        if self.unix {
+            families.push("unix");
+        }
+        let family = match families.as_slice() {
+            [] | ["inet"] => StatsFamily::Inet,
+            ["inet6"] => StatsFamily::Inet6,
+            _ => StatsFamily::Unsupported(families.join(",")),
+        };
+        let sections = if self.tcp || self.udp || self.udplite || self.raw {
+            Sections {
+                ip: self.raw,
+                tcp: self.tcp,
+                udp: self.udp,
+                sctp: false,
+            }
+        } else {
+            Sections::ALL
+        };
+        StatsOptions { family, sections }
+    }
+
     pub fn into_config(self) -> Result<Config, UsageError> {
+        let stats = self.stats_options();
         let mut sel = Selection {
             tcp: self.tcp,
             udp: self.udp,
@@ -244,7 +316,13 @@ impl NetstatArgs {
             sel.inet4 = true;
             sel.inet6 = true;
         }
-        sel.explicit = sel.any_inet() || sel.unix;
+        sel.explicit = sel.any_inet() || sel.unix || self.groups;
+        // Groups read igmp and igmp6 unless a family narrows them (after the step above,
+        // so -g alone selects no socket table).
+        if self.groups && !(sel.inet4 || sel.inet6) {
+            sel.inet4 = true;
+            sel.inet6 = true;
+        }
         if !sel.explicit {
             sel = Selection {
                 tcp: true,
@@ -287,10 +365,24 @@ impl NetstatArgs {
                 });
             }
         }
+        // netstat's views are mutually exclusive; combining two is a usage error.
+        let views: Vec<Mode> = [
+            (self.interfaces, Mode::Interfaces),
+            (self.statistics, Mode::Statistics),
+        ]
+        .into_iter()
+        .filter_map(|(on, mode)| on.then_some(mode))
+        .collect();
+        if views.len() > 1 {
+            return Err(UsageError {
+                message: "only one of -r, -i, -M and -s can be given".to_string(),
+                status: 3,
+            });
+        }
         let mode = if self.capture.is_some() {
             Mode::Capture
         } else {
-            Mode::Sockets
+            views.first().copied().unwrap_or(Mode::Sockets)
         };
         Ok(Config {
             mode,
@@ -308,6 +400,12 @@ impl NetstatArgs {
                 netns_column: self.all_netns && !self.json,
                 palette: Palette::PLAIN,
             },
+            stats,
+            interfaces: IfaceOptions {
+                all: self.all,
+                long: self.extend > 0,
+            },
+            groups: self.groups,
             continuous,
             verbose: self.verbose,
             root: self.proc_root.map(ProcRoot::new).unwrap_or_default(),
@@ -333,6 +431,31 @@ mod tests {
             .unwrap()
             .into_config()
             .unwrap()
+    }
+
+    #[test]
+    fn statistics_families_and_sections() {
+        let s = cfg(&["-s"]);
+        assert_eq!(s.mode, Mode::Statistics);
+        assert_eq!(s.stats.family, StatsFamily::Inet);
+        assert_eq!(s.stats.sections, Sections::ALL);
+        assert_eq!(cfg(&["-s", "-4"]).stats.family, StatsFamily::Inet);
+        assert_eq!(cfg(&["-s", "-A", "inet6"]).stats.family, StatsFamily::Inet6);
+        assert_eq!(
+            cfg(&["-s", "-4", "-6"]).stats.family,
+            StatsFamily::Unsupported("inet,inet6".into())
+        );
+        assert_eq!(
+            cfg(&["-sx"]).stats.family,
+            StatsFamily::Unsupported("unix".into())
+        );
+        let tu = cfg(&["-stu"]).stats.sections;
+        assert!(tu.tcp && tu.udp && !tu.ip && !tu.sctp);
+        let w = cfg(&["--statistics", "--raw", "-6"]).stats;
+        assert!(w.sections.ip && !w.sections.tcp);
+        assert_eq!(w.family, StatsFamily::Inet6);
+        let lite = cfg(&["-sU"]).stats.sections;
+        assert!(!lite.ip && !lite.tcp && !lite.udp && !lite.sctp);
     }
 
     #[test]

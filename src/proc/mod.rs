@@ -2,8 +2,11 @@
 //! so tests and offline snapshots can point it at recorded files. Readers return
 //! records plus warnings; they never print.
 
+pub mod dev;
+pub mod igmp;
 pub mod inet;
 pub mod process;
+pub mod snmp;
 pub mod unix;
 
 use std::fmt;

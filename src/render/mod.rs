@@ -1,4 +1,7 @@
 //! Renderers: functions from records and options to lines. They never touch /proc.
 
+pub mod groups;
+pub mod iface;
 pub mod json;
 pub mod netstat;
+pub mod stats;

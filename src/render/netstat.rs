@@ -85,8 +85,10 @@ pub fn unix_selected(s: &UnixSocket, rows: Rows) -> bool {
 }
 
 /// Addresses a set of rows will print by name (for the concurrent resolver).
-pub fn addresses_to_resolve(rows: &[InetSocket]) -> impl Iterator<Item = IpAddr> + '_ {
-    rows.iter()
+pub fn addresses_to_resolve<'a>(
+    rows: impl Iterator<Item = &'a InetSocket> + 'a,
+) -> impl Iterator<Item = IpAddr> + 'a {
+    rows
         .flat_map(|s| [s.local, s.remote])
         .filter(crate::addr::netstat_wants_lookup)
 }
