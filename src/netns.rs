@@ -108,6 +108,43 @@ impl NetNs {
     }
 }
 
+impl NetNs {
+    /// The namespace file to enter: `/proc/PID/ns/net`, or the /run/netns entry.
+    pub fn ns_file(&self, root: &ProcRoot) -> Option<PathBuf> {
+        match (self.pid, &self.file) {
+            (Some(pid), _) => Some(root.join(&format!("{pid}/ns/net"))),
+            (None, Some(file)) => Some(file.clone()),
+            (None, None) => None,
+        }
+    }
+
+    /// Runs `f` with this namespace's `net` directory on a thread that has entered the
+    /// namespace, for views that also ask the kernel through sockets (interface ioctls).
+    /// The own namespace runs on the calling thread; a captured tree is only read.
+    /// `Ok(None)` when the namespace can no longer be reached.
+    pub fn run_inside<T: Send>(
+        &self,
+        root: &ProcRoot,
+        f: impl FnOnce(&str) -> T + Send,
+    ) -> io::Result<Option<T>> {
+        if self.own || !root.is_live() {
+            return self.read(root, f);
+        }
+        let Some(file) = self.ns_file(root).filter(|f| f.exists()) else {
+            return Ok(None);
+        };
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(|| {
+                enter(&file)?;
+                Ok(Some(f("thread-self/net")))
+            });
+            worker
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("namespace reader failed")))
+        })
+    }
+}
+
 /// Moves the calling thread into the network namespace of `file`. Only the thread
 /// changes namespace, so callers run this on a thread of their own.
 fn enter(file: &Path) -> io::Result<()> {

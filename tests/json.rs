@@ -136,7 +136,23 @@ fn own_ns() -> u64 {
 #[test]
 fn schema_document_is_complete() {
     let schema = schema();
-    for name in ["sockets", "namespace", "inet", "unix", "owner", "timer"] {
+    for name in [
+        "sockets",
+        "namespace",
+        "inet",
+        "unix",
+        "owner",
+        "timer",
+        "group",
+        "interfaces",
+        "interface",
+        "ipv4",
+        "ipv6",
+        "counters",
+        "statistics",
+        "section",
+        "counter",
+    ] {
         assert!(
             schema.get(name).is_some_and(|f| !f.is_empty()),
             "docs/json.md lacks `{name}`"
@@ -191,6 +207,70 @@ fn every_socket_view_matches_the_schema() {
         assert_eq!(v["inet"][0]["netns"], Value::Null);
     }
     json_run(&["-lp", "--all-netns"]);
+}
+
+/// The other views: interfaces, groups, statistics, live and on recorded counter files.
+#[test]
+fn every_other_view_matches_the_schema() {
+    for args in [
+        &["-i"][..],
+        &["-ia"],
+        &["-ie"],
+        &["-i", "--all-netns"],
+        &["-g"],
+        &["-gn"],
+        &["-gn", "-6"],
+        &["-gn", "--all-netns"],
+        &["-s"],
+        &["-s", "-6"],
+        &["-st"],
+        &["-s", "--all-netns"],
+    ] {
+        let v = json_run(args);
+        let view = v["view"].as_str().unwrap();
+        match args[0] {
+            "-i" | "-ia" | "-ie" => assert_eq!(view, "interfaces"),
+            "-g" | "-gn" => {
+                assert_eq!(view, "sockets");
+                assert!(!v["groups"].as_array().unwrap().is_empty(), "{args:?}");
+            }
+            _ => assert_eq!(view, "statistics"),
+        }
+    }
+    let lo = json_run(&["-i"]);
+    let lo = lo["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "lo")
+        .expect("lo is up")
+        .clone();
+    assert!(lo["flags"].as_array().unwrap().contains(&"LOOPBACK".into()));
+    assert_eq!(lo["hw_address"], Value::Null);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stats");
+    for tree in ["live", "odd", "ones"] {
+        let dir = root.join(tree);
+        for family in [&[][..], &["-6"]] {
+            let mut args = vec!["--proc-root", dir.to_str().unwrap(), "-s"];
+            args.extend_from_slice(family);
+            let v = json_run(&args);
+            assert!(!v["sections"].as_array().unwrap().is_empty(), "{tree}");
+        }
+    }
+    let max_conn = json_run(&["--proc-root", root.join("live").to_str().unwrap(), "-s"]);
+    let tcp = max_conn["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Tcp")
+        .expect("Tcp section");
+    let max = tcp["counters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "MaxConn")
+        .expect("MaxConn");
+    assert_eq!(max["value"], -1);
 }
 
 #[test]
@@ -372,5 +452,36 @@ fn all_netns_rows_carry_namespace_and_owner() {
             assert_eq!(r["owner"]["pid"], holder.pid);
             assert_eq!(r["netns_name"], name);
         }
+    }
+
+    // The other views in the named namespace: its lo, its groups, its counters.
+    let name = scene.named.name.as_str();
+    let ifaces = json_run(&["-i", "--netns", name]);
+    let lo = &ifaces["interfaces"][0];
+    assert_eq!(lo["name"], "lo");
+    assert_eq!(lo["ipv4"]["address"], "127.0.0.1");
+    assert_eq!(lo["netns"], named_inode);
+    assert_eq!(lo["netns_name"], name);
+    let groups = json_run(&["-gn", "--netns", name]);
+    assert!(groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["interface"] == "lo" && g["group"] == "224.0.0.1" && g["netns_name"] == name));
+    let stats = json_run(&["-s", "--all-netns"]);
+    for holder in [&scene.in_named, &scene.in_unnamed] {
+        let tcp = stats["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "Tcp" && s["netns"] == holder.netns)
+            .expect("Tcp counters of the namespace");
+        let established = tcp["counters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "CurrEstab")
+            .expect("CurrEstab");
+        assert_eq!(established["value"], 2, "both ends of the one connection");
     }
 }

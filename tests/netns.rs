@@ -83,6 +83,31 @@ fn all_netns_tags_rows_with_namespace_and_process() {
         }
     }
 
+    // The other views: every namespace's rows carry its name.
+    let ifaces = stdout(&rnetstat(&["-i", "--all-netns"]));
+    assert!(
+        ifaces
+            .lines()
+            .any(|l| l.starts_with("lo ") && l.ends_with(&format!(" {}", scene.named.name))),
+        "{ifaces}"
+    );
+    assert!(ifaces
+        .lines()
+        .any(|l| l.starts_with("lo ") && l.ends_with(&format!(" {unnamed_label}"))));
+    let groups = stdout(&rnetstat(&["-gn", "--all-netns"]));
+    assert!(
+        groups.lines().any(|l| l.starts_with("lo ")
+            && l.contains("224.0.0.1")
+            && l.ends_with(&format!(" {}", scene.named.name))),
+        "{groups}"
+    );
+    let stats = stdout(&rnetstat(&["-s", "--all-netns"]));
+    assert!(
+        stats.contains(&format!("Network namespace {}:\n", scene.named.name)),
+        "{stats}"
+    );
+    assert!(stats.contains(&format!("Network namespace {unnamed_label}:\n")));
+
     // Unix sockets are per namespace too: each holder's abstract listener is tagged.
     let unix = stdout(&rnetstat(&["-xlp", "--all-netns"]));
     let line = unix
@@ -108,14 +133,30 @@ fn netns_selects_one_namespace_as_netstat_sees_it() {
     let named_path = format!("/run/netns/{}", scene.named.name);
     let named_enter = ["ip", "netns", "exec", scene.named.name.as_str()];
     let unnamed_enter = ["nsenter", "-t", unnamed_pid.as_str(), "-n"];
-    let cases: [(&str, &[&str]); 4] = [
-        (scene.named.name.as_str(), &named_enter),
-        (named_path.as_str(), &named_enter),
-        (unnamed_pid.as_str(), &unnamed_enter),
-        (unnamed_path.as_str(), &unnamed_enter),
+    // Every view for the named namespace; fewer for the other spellings (each -p run
+    // walks every process's descriptors, which is slow on a busy machine).
+    let every: &[&[&str]] = &[
+        &["-tanp"],
+        &["-xanp"],
+        &["-tlnpe"],
+        &["-an"],
+        &["-i"],
+        &["-ie"],
+        &["-gn"],
+        &["-s"],
+        &["-s", "-6"],
     ];
-    for (spec, enter) in cases {
-        for args in [&["-tanp"][..], &["-xanp"], &["-tlnpe"], &["-an"]] {
+    let some: &[&[&str]] = &[&["-tanp"], &["-i"], &["-s"]];
+    let one: &[&[&str]] = &[&["-an"]];
+    type ArgSets<'a> = &'a [&'a [&'a str]];
+    let cases: [(&str, &[&str], ArgSets); 4] = [
+        (scene.named.name.as_str(), &named_enter, every),
+        (named_path.as_str(), &named_enter, one),
+        (unnamed_pid.as_str(), &unnamed_enter, some),
+        (unnamed_path.as_str(), &unnamed_enter, one),
+    ];
+    for (spec, enter, arg_sets) in cases {
+        for args in arg_sets.iter().copied() {
             let mut ours = vec!["--netns", spec];
             ours.extend_from_slice(args);
             let got = rnetstat(&ours);

@@ -6,7 +6,10 @@
 use super::netstat::{program_name, tcp_state_name, unix_type_name, RowContext, SocketOptions};
 use crate::addr::ntop6;
 use crate::netns::NetNs;
+use crate::proc::dev::*;
+use crate::proc::igmp::Membership;
 use crate::proc::inet::{InetSocket, Proto};
+use crate::proc::snmp::{Section, Value};
 use crate::proc::unix::{UnixSocket, SO_ACCEPTCON, SO_NOSPACE, SO_WAITDATA};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -22,6 +25,25 @@ pub struct SocketDocument {
     pub namespaces: Vec<Namespace>,
     pub inet: Vec<InetRow>,
     pub unix: Vec<UnixRow>,
+    pub groups: Vec<GroupRow>,
+}
+
+/// The rows of a socket view, each with the index of its namespace.
+pub struct SocketRows<'a> {
+    pub inet: &'a [(usize, InetSocket)],
+    pub unix: &'a [(usize, UnixSocket)],
+    pub groups: &'a [(usize, Membership)],
+}
+
+#[derive(Serialize, Debug)]
+pub struct GroupRow {
+    pub interface: String,
+    pub family: &'static str,
+    pub group: String,
+    pub group_host: Option<String>,
+    pub users: i64,
+    pub netns: Option<u64>,
+    pub netns_name: Option<String>,
 }
 
 #[derive(Serialize, Debug)]
@@ -258,11 +280,11 @@ pub fn namespace(ns: &NetNs) -> Namespace {
 /// The socket view's document; rows carry the index of their namespace.
 pub fn socket_document(
     namespaces: &[NetNs],
-    inet: &[(usize, InetSocket)],
-    unix: &[(usize, UnixSocket)],
+    rows: SocketRows<'_>,
     opts: &SocketOptions,
     ctx: &mut RowContext<'_>,
 ) -> SocketDocument {
+    let SocketRows { inet, unix, groups } = rows;
     SocketDocument {
         schema: SCHEMA_VERSION,
         view: "sockets",
@@ -274,6 +296,212 @@ pub fn socket_document(
         unix: unix
             .iter()
             .map(|(i, s)| unix_row(s, ns_fields(namespaces, *i), opts, ctx))
+            .collect(),
+        groups: groups
+            .iter()
+            .map(|(i, m)| {
+                let (netns, netns_name) = ns_fields(namespaces, *i);
+                GroupRow {
+                    interface: text(&m.device),
+                    family: if m.group.is_ipv6() { "inet6" } else { "inet" },
+                    group: address_text(&m.group),
+                    group_host: host(&m.group, opts, ctx),
+                    users: m.users,
+                    netns,
+                    netns_name,
+                }
+            })
+            .collect(),
+    }
+}
+
+#[derive(Serialize, Debug)]
+pub struct InterfaceDocument {
+    pub schema: u32,
+    pub view: &'static str,
+    pub namespaces: Vec<Namespace>,
+    pub interfaces: Vec<InterfaceRow>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct InterfaceRow {
+    pub name: String,
+    pub flags: Vec<&'static str>,
+    pub flags_code: u16,
+    pub mtu: i64,
+    pub tx_queue_len: Option<i64>,
+    pub hw_type: u16,
+    pub hw_address: Option<String>,
+    pub ipv4: Option<Ipv4Row>,
+    pub ipv6: Vec<Ipv6Row>,
+    pub counters: Option<DevCounters>,
+    pub netns: Option<u64>,
+    pub netns_name: Option<String>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct Ipv4Row {
+    pub address: Option<String>,
+    pub netmask: Option<String>,
+    pub broadcast: Option<String>,
+    pub destination: Option<String>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct Ipv6Row {
+    pub address: String,
+    pub prefix_len: u32,
+    pub scope: &'static str,
+}
+
+/// One interface of one namespace, with the IPv6 addresses /proc/net/if_inet6 lists
+/// for it.
+pub struct InterfaceInput<'a> {
+    pub ns: usize,
+    pub name: &'a [u8],
+    pub link: &'a Link,
+    pub counters: Option<&'a DevCounters>,
+    pub inet6: &'a [Inet6Addr],
+}
+
+const IFF_NAMES: [(u16, &str); 16] = [
+    (IFF_UP, "UP"),
+    (IFF_BROADCAST, "BROADCAST"),
+    (IFF_DEBUG, "DEBUG"),
+    (IFF_LOOPBACK, "LOOPBACK"),
+    (IFF_POINTOPOINT, "POINTOPOINT"),
+    (IFF_NOTRAILERS, "NOTRAILERS"),
+    (IFF_RUNNING, "RUNNING"),
+    (IFF_NOARP, "NOARP"),
+    (IFF_PROMISC, "PROMISC"),
+    (IFF_ALLMULTI, "ALLMULTI"),
+    (IFF_MASTER, "MASTER"),
+    (IFF_SLAVE, "SLAVE"),
+    (IFF_MULTICAST, "MULTICAST"),
+    (IFF_PORTSEL, "PORTSEL"),
+    (IFF_AUTOMEDIA, "AUTOMEDIA"),
+    (IFF_DYNAMIC, "DYNAMIC"),
+];
+
+fn ipv6_scope(scope: u32) -> &'static str {
+    match scope & 0xf0 {
+        0x00 => "global",
+        0x10 => "host",
+        0x20 => "link",
+        0x40 => "site",
+        0x80 => "compat",
+        _ => "unknown",
+    }
+}
+
+pub fn interface_document(namespaces: &[NetNs], rows: &[InterfaceInput<'_>]) -> InterfaceDocument {
+    let v4 = |a: Option<std::net::Ipv4Addr>| a.map(|a| a.to_string());
+    InterfaceDocument {
+        schema: SCHEMA_VERSION,
+        view: "interfaces",
+        namespaces: namespaces.iter().map(namespace).collect(),
+        interfaces: rows
+            .iter()
+            .map(|r| {
+                let (netns, netns_name) = ns_fields(namespaces, r.ns);
+                let hw = &r.link.hw_addr;
+                InterfaceRow {
+                    name: text(r.name),
+                    flags: IFF_NAMES
+                        .into_iter()
+                        .filter(|(bit, _)| r.link.flags & bit != 0)
+                        .map(|(_, n)| n)
+                        .collect(),
+                    flags_code: r.link.flags,
+                    mtu: r.link.mtu.into(),
+                    tx_queue_len: r.link.tx_queue_len.map(i64::from),
+                    hw_type: r.link.hw_type,
+                    hw_address: (hw.iter().any(|&b| b != 0)).then(|| {
+                        hw[..6]
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<Vec<_>>()
+                            .join(":")
+                    }),
+                    ipv4: r.link.ipv4.as_ref().map(|c| Ipv4Row {
+                        address: v4(c.address),
+                        netmask: v4(c.netmask),
+                        broadcast: v4(c.broadcast),
+                        destination: v4(c.destination),
+                    }),
+                    ipv6: r
+                        .inet6
+                        .iter()
+                        .filter(|a| a.name == r.name)
+                        .map(|a| Ipv6Row {
+                            address: ntop6(&a.address),
+                            prefix_len: a.prefix_len,
+                            scope: ipv6_scope(a.scope),
+                        })
+                        .collect(),
+                    counters: r.counters.cloned(),
+                    netns,
+                    netns_name,
+                }
+            })
+            .collect(),
+    }
+}
+
+#[derive(Serialize, Debug)]
+pub struct StatisticsDocument {
+    pub schema: u32,
+    pub view: &'static str,
+    pub namespaces: Vec<Namespace>,
+    pub sections: Vec<SectionRow>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct SectionRow {
+    pub file: &'static str,
+    pub name: String,
+    pub counters: Vec<CounterRow>,
+    pub netns: Option<u64>,
+    pub netns_name: Option<String>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct CounterRow {
+    pub name: String,
+    /// Counters are unsigned except a few the kernel prints signed (Tcp MaxConn -1).
+    pub value: serde_json::Number,
+}
+
+pub fn statistics_document(
+    namespaces: &[NetNs],
+    sections: &[(usize, &'static str, Section)],
+) -> StatisticsDocument {
+    StatisticsDocument {
+        schema: SCHEMA_VERSION,
+        view: "statistics",
+        namespaces: namespaces.iter().map(namespace).collect(),
+        sections: sections
+            .iter()
+            .map(|(i, file, s)| {
+                let (netns, netns_name) = ns_fields(namespaces, *i);
+                SectionRow {
+                    file,
+                    name: text(&s.name),
+                    counters: s
+                        .counters
+                        .iter()
+                        .map(|c| CounterRow {
+                            name: text(&c.key),
+                            value: match c.value {
+                                Value::Unsigned(v) => v.into(),
+                                Value::Signed(v) => v.into(),
+                            },
+                        })
+                        .collect(),
+                    netns,
+                    netns_name,
+                }
+            })
             .collect(),
     }
 }

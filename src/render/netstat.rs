@@ -88,8 +88,7 @@ pub fn unix_selected(s: &UnixSocket, rows: Rows) -> bool {
 pub fn addresses_to_resolve<'a>(
     rows: impl Iterator<Item = &'a InetSocket> + 'a,
 ) -> impl Iterator<Item = IpAddr> + 'a {
-    rows
-        .flat_map(|s| [s.local, s.remote])
+    rows.flat_map(|s| [s.local, s.remote])
         .filter(crate::addr::netstat_wants_lookup)
 }
 
