@@ -40,8 +40,9 @@ pub const NET_FILES: &[&str] = &[
 /// Per-process files (plain) and links (recorded as symlinks).
 const PROCESS_FILES: &[&str] = &["comm", "cmdline", "status", "stat", "maps"];
 const PROCESS_LINKS: &[&str] = &["exe", "cwd", "root", "ns/net"];
-/// Per-interface sysfs attributes (interface flags for -i and the audit's second source).
-const SYS_NET_FILES: &[&str] = &["flags", "mtu", "tx_queue_len", "address", "type", "ifindex"];
+/// Per-interface sysfs attributes beyond those the -i reader needs
+/// (`dev::SYSFS_LINK_FILES`): the audit's second source.
+const SYS_NET_EXTRA: &[&str] = &["ifindex"];
 
 #[derive(Debug, Default)]
 pub struct CaptureSummary {
@@ -143,7 +144,10 @@ fn capture_sys(root: &ProcRoot, dest: &Path) -> io::Result<()> {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        for file in SYS_NET_FILES {
+        for file in crate::proc::dev::SYSFS_LINK_FILES
+            .iter()
+            .chain(SYS_NET_EXTRA)
+        {
             copy_file(&sys, &dest.join("sys"), &format!("class/net/{name}/{file}"))?;
         }
     }

@@ -14,7 +14,20 @@ pub fn escape(bytes: &[u8]) -> Cow<'_, str> {
 /// Like [`escape`], but also writes space as `\x20` (lsof's COMMAND column, where a
 /// space would split the column).
 pub fn escape_with(bytes: &[u8], escape_space: bool) -> Cow<'_, str> {
-    let plain = |b: u8| (0x21..0x7f).contains(&b) || (b == b' ' && !escape_space);
+    escape_impl(bytes, escape_space, false)
+}
+
+/// lsof's form: like [`escape_with`], and a backslash doubles so escapes stay
+/// unambiguous.
+pub fn escape_lsof(bytes: &[u8], escape_space: bool) -> Cow<'_, str> {
+    escape_impl(bytes, escape_space, true)
+}
+
+fn escape_impl(bytes: &[u8], escape_space: bool, escape_backslash: bool) -> Cow<'_, str> {
+    let plain = |b: u8| {
+        ((0x21..0x7f).contains(&b) && !(b == b'\\' && escape_backslash))
+            || (b == b' ' && !escape_space)
+    };
     if bytes.iter().all(|&b| plain(b)) {
         // SAFETY-free fast path: printable ASCII is valid UTF-8.
         return Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default());
@@ -22,7 +35,11 @@ pub fn escape_with(bytes: &[u8], escape_space: bool) -> Cow<'_, str> {
     let mut out = String::with_capacity(bytes.len() + 8);
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
-            push_char(&mut out, c, escape_space);
+            if c == '\\' && escape_backslash {
+                out.push_str("\\\\");
+            } else {
+                push_char(&mut out, c, escape_space);
+            }
         }
         for &b in chunk.invalid() {
             let _ = write!(out, "\\x{b:02x}");
@@ -70,6 +87,8 @@ mod tests {
         assert_eq!(escape(b"a\tb\x7f\xff"), "a\\tb^?\\xff");
         assert_eq!(escape("é\u{9b}".as_bytes()), "é\\xc2\\x9b");
         assert_eq!(escape_with(b"a b", true), "a\\x20b");
+        assert_eq!(escape_lsof(b"a\\b c", true), "a\\\\b\\x20c");
+        assert_eq!(escape(b"a\\b"), "a\\b");
     }
 
     #[test]

@@ -66,6 +66,14 @@ impl NetNs {
         self.file.clone().map(NetDir::Enter)
     }
 
+    /// The file a thread can enter this namespace through (live /proc only): its
+    /// /run/netns entry, or the namespace link of a process inside.
+    pub fn enter_file(&self, root: &ProcRoot) -> Option<PathBuf> {
+        self.file
+            .clone()
+            .or_else(|| self.pid.map(|pid| root.join(&format!("{pid}/ns/net"))))
+    }
+
     /// The name for a column or message: the /run/netns name, else `net:[N]`.
     pub fn label(&self) -> String {
         match (&self.name, self.inode) {
@@ -147,7 +155,7 @@ impl NetNs {
 
 /// Moves the calling thread into the network namespace of `file`. Only the thread
 /// changes namespace, so callers run this on a thread of their own.
-fn enter(file: &Path) -> io::Result<()> {
+pub fn enter(file: &Path) -> io::Result<()> {
     let c_path = CString::new(file.as_os_str().as_bytes())
         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: c_path is NUL-terminated; the returned fd is closed below.

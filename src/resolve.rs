@@ -22,6 +22,8 @@ pub struct Services {
     tcp: HashMap<u16, String>,
     udp: HashMap<u16, String>,
     protocols: HashMap<u16, String>,
+    /// Service names and aliases → port, first entry wins (getservbyname).
+    by_name: HashMap<(String, bool), u16>,
 }
 
 impl Services {
@@ -53,10 +55,19 @@ impl Services {
             let Ok(port) = port.parse::<u16>() else {
                 continue;
             };
-            match proto {
-                "tcp" => insert(&mut out.tcp, port, name),
-                "udp" => insert(&mut out.udp, port, name),
-                _ => {}
+            let udp = match proto {
+                "tcp" => {
+                    insert(&mut out.tcp, port, name);
+                    false
+                }
+                "udp" => {
+                    insert(&mut out.udp, port, name);
+                    true
+                }
+                _ => continue,
+            };
+            for alias in std::iter::once(name).chain(f) {
+                out.by_name.entry((alias.to_string(), udp)).or_insert(port);
             }
         }
         for line in String::from_utf8_lossy(protocols).lines() {
@@ -85,13 +96,9 @@ impl Services {
         self.protocols.get(&number).map(String::as_str)
     }
 
-    /// Port for a service name (lsof's `-i :ssh`), tcp or udp table.
+    /// Port for a service name or alias (lsof's `-i :ssh`), tcp or udp table.
     pub fn port_of(&self, name: &str, udp: bool) -> Option<u16> {
-        let map = if udp { &self.udp } else { &self.tcp };
-        map.iter()
-            .filter(|(_, n)| n.as_str() == name)
-            .map(|(&p, _)| p)
-            .min()
+        self.by_name.get(&(name.to_string(), udp)).copied()
     }
 }
 
@@ -158,6 +165,44 @@ pub fn uid_of(user: &str) -> Option<u32> {
         )
     };
     (rc == 0 && !result.is_null()).then_some(pwd.pw_uid)
+}
+
+/// Addresses of a host name in one family (lsof's `-i @host`), via getaddrinfo.
+pub fn host_addresses(name: &str, v6: bool) -> Vec<IpAddr> {
+    let Ok(c) = std::ffi::CString::new(name) else {
+        return Vec::new();
+    };
+    // SAFETY: addrinfo is plain data used as hints.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_family = if v6 { libc::AF_INET6 } else { libc::AF_INET };
+    hints.ai_socktype = libc::SOCK_STREAM;
+    let mut res: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: c and hints are valid; res is freed below.
+    if unsafe { libc::getaddrinfo(c.as_ptr(), std::ptr::null(), &hints, &mut res) } != 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut cur = res;
+    while !cur.is_null() {
+        // SAFETY: cur walks the list getaddrinfo returned.
+        let ai = unsafe { &*cur };
+        if !ai.ai_addr.is_null() {
+            if ai.ai_family == libc::AF_INET {
+                // SAFETY: AF_INET entries carry a sockaddr_in.
+                let sin = unsafe { &*(ai.ai_addr as *const libc::sockaddr_in) };
+                out.push(IpAddr::from(sin.sin_addr.s_addr.to_ne_bytes()));
+            } else if ai.ai_family == libc::AF_INET6 {
+                // SAFETY: AF_INET6 entries carry a sockaddr_in6.
+                let sin6 = unsafe { &*(ai.ai_addr as *const libc::sockaddr_in6) };
+                out.push(IpAddr::from(sin6.sin6_addr.s6_addr));
+            }
+        }
+        cur = ai.ai_next;
+    }
+    // SAFETY: res came from getaddrinfo.
+    unsafe { libc::freeaddrinfo(res) };
+    out.dedup();
+    out
 }
 
 /// How long a whole run may wait for reverse lookups.
@@ -313,6 +358,13 @@ mod tests {
         assert_eq!(first.tcp(11), None);
         assert_eq!(first.protocol(1), Some("icmp"));
         assert_eq!(first.port_of("a", false), Some(10));
+        let aliased = Services::parse(
+            b"ssh 22/tcp secure-shell\n",
+            b"",
+            DuplicatePolicy::FirstWins,
+        );
+        assert_eq!(aliased.port_of("secure-shell", false), Some(22));
+        assert_eq!(aliased.port_of("ssh", true), None);
     }
 
     #[test]

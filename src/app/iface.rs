@@ -13,6 +13,15 @@ use std::io::{self, Write};
 
 const PROG: &str = "rnetstat";
 
+/// An errno's text as perror prints it (Rust's Display appends "(os error N)").
+fn strerror(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
 fn warn_all(warnings: &[crate::proc::ParseWarning]) {
     for w in warnings {
         output::warn(PROG, format_args!("warning: {w}"));
@@ -54,8 +63,9 @@ pub fn read_interfaces(
         Err(e) => {
             let _ = writeln!(
                 io::stderr().lock(),
-                "Warning: cannot open {} ({e}). Limited output.",
-                root.join(&format!("{net_dir}/dev")).display()
+                "Warning: cannot open {} ({}). Limited output.",
+                root.join(&format!("{net_dir}/dev")).display(),
+                strerror(&e)
             );
             Vec::new()
         }
@@ -90,7 +100,7 @@ pub fn read_interfaces(
                 let why = if e.raw_os_error() == Some(libc::ENODEV) {
                     "Device not found".to_string()
                 } else {
-                    e.to_string()
+                    strerror(&e)
                 };
                 let mut err = io::stderr().lock();
                 let _ = writeln!(
@@ -98,7 +108,7 @@ pub fn read_interfaces(
                     "{}: error fetching interface information: {why}",
                     crate::escape::escape(&name)
                 );
-                let _ = writeln!(err, "missing interface information: {e}");
+                let _ = writeln!(err, "missing interface information: {}", strerror(&e));
                 found.status = 1;
                 break;
             }

@@ -92,6 +92,28 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     loop {
         let status = match config.mode {
             Mode::Sockets => socket_view(config, root, &mut names, out)?,
+            Mode::Audit { probe } => {
+                if !root.is_live() {
+                    output::warn(
+                        PROG,
+                        "--audit examines the live system; it cannot read --proc-root",
+                    );
+                    return Ok(2);
+                }
+                let scope = match &config.netns {
+                    NetnsChoice::Own => crate::audit::Scope::Own,
+                    NetnsChoice::All => crate::audit::Scope::All,
+                    NetnsChoice::One(spec) => crate::audit::Scope::One(spec.clone()),
+                };
+                let opts = crate::audit::AuditOptions {
+                    proc_root: root.clone(),
+                    sys_root: root.sys(),
+                    scope,
+                    probe,
+                    ..Default::default()
+                };
+                return Ok(super::audit::run(&opts, config.json, out));
+            }
             Mode::Interfaces => interfaces_mode(config, first, out)?,
             Mode::Capture => capture(config, root)?,
             Mode::Statistics => statistics_mode(config, out)?,

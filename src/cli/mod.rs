@@ -1,3 +1,4 @@
 //! Command-line definitions, shared by the binaries, the man pages and the completions.
 
+pub mod lsof;
 pub mod netstat;

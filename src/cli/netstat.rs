@@ -103,6 +103,13 @@ pub struct NetstatArgs {
     #[arg(short = 's', long = "statistics", help_heading = "Views")]
     pub statistics: bool,
 
+    /// Look for hidden and suspicious sockets, sniffers, ARP spoofing (exit 0 clean, 1 findings, 2 failed)
+    #[arg(long = "audit", help_heading = "Audit")]
+    pub audit: bool,
+    /// With --audit: skip the bind() probe of every port
+    #[arg(long = "no-probe", requires = "audit", help_heading = "Audit")]
+    pub no_probe: bool,
+
     /// Read DIR instead of /proc (a captured snapshot or recorded files)
     #[arg(
         long = "proc-root",
@@ -196,6 +203,7 @@ pub enum NetnsChoice {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Sockets,
+    Audit { probe: bool },
     Interfaces,
     Capture,
     Statistics,
@@ -379,7 +387,11 @@ impl NetstatArgs {
                 status: 3,
             });
         }
-        let mode = if self.capture.is_some() {
+        let mode = if self.audit {
+            Mode::Audit {
+                probe: !self.no_probe,
+            }
+        } else if self.capture.is_some() {
             Mode::Capture
         } else {
             views.first().copied().unwrap_or(Mode::Sockets)
@@ -431,6 +443,28 @@ mod tests {
             .unwrap()
             .into_config()
             .unwrap()
+    }
+
+    #[test]
+    fn interfaces_and_groups() {
+        let i = cfg(&["-iae"]);
+        assert_eq!(i.mode, Mode::Interfaces);
+        assert!(i.interfaces.all && i.interfaces.long);
+        assert!(!cfg(&["-i"]).interfaces.long);
+        let err = NetstatArgs::try_parse_from(["rnetstat", "-i", "-s"])
+            .unwrap()
+            .into_config()
+            .unwrap_err();
+        assert_eq!(err.status, 3);
+        // -g alone: no socket table, both group files.
+        let g = cfg(&["-g"]);
+        assert!(g.groups && g.selection.explicit && !g.selection.any_inet());
+        assert!(!g.selection.unix && g.selection.inet4 && g.selection.inet6);
+        // -g -6: every inet protocol (v6 only) and only igmp6.
+        let g6 = cfg(&["-g", "-6"]).selection;
+        assert!(g6.tcp && g6.implied && g6.inet6 && !g6.inet4);
+        let gx = cfg(&["-gx"]).selection;
+        assert!(gx.unix && !gx.any_inet() && gx.inet4 && gx.inet6);
     }
 
     #[test]

@@ -405,6 +405,16 @@ fn invalid(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_string())
 }
 
+/// The sysfs attributes [`read_sysfs_link`] reads (a capture must keep them).
+pub const SYSFS_LINK_FILES: &[&str] = &[
+    "flags",
+    "operstate",
+    "mtu",
+    "tx_queue_len",
+    "address",
+    "type",
+];
+
 /// Link facts from sysfs. `flags` there is the device's own flag word, which lacks
 /// IFF_RUNNING: that comes from `operstate` as the kernel's dev_get_flags derives it.
 pub fn read_sysfs_link(dir: &Path, name: &[u8]) -> io::Result<Link> {
@@ -684,25 +694,14 @@ pub fn natural_cmp(a_full: &[u8], b_full: &[u8]) -> Ordering {
     }
 }
 
-/// Builds netstat's interface list: each name is inserted from the back after the
-/// last entry that sorts before it, and dropped if an equal one is met first. This is
-/// the order netstat prints even where [`natural_cmp`] is not a total order.
+/// netstat's interface list: /proc/net/dev names and SIOCGIFCONF labels, sorted by
+/// [`natural_cmp`], duplicates dropped. (net-tools inserts one by one from the back;
+/// nstrcmp is a total order that calls only identical names equal, so sorting gives
+/// the same list in O(n log n).)
 pub fn interface_order<I: IntoIterator<Item = Vec<u8>>>(names: I) -> Vec<Vec<u8>> {
-    let mut list: Vec<Vec<u8>> = Vec::new();
-    'next: for name in names {
-        let mut at = 0;
-        for i in (0..list.len()).rev() {
-            match natural_cmp(&list[i], &name) {
-                Ordering::Equal => continue 'next,
-                Ordering::Less => {
-                    at = i + 1;
-                    break;
-                }
-                Ordering::Greater => {}
-            }
-        }
-        list.insert(at, name);
-    }
+    let mut list: Vec<Vec<u8>> = names.into_iter().collect();
+    list.sort_by(|a, b| natural_cmp(a, b));
+    list.dedup();
     list
 }
 
@@ -758,6 +757,46 @@ mod tests {
         let order = interface_order(names.iter().map(|n| n.as_bytes().to_vec()));
         let order: Vec<_> = order.iter().map(|n| String::from_utf8_lossy(n)).collect();
         assert_eq!(order, ["eth2", "eth2:1", "eth10", "ifb7", "lo", "veth1"]);
+    }
+
+    /// net-tools' if_cache_add: insert after the last smaller entry found from the back.
+    fn insertion_order(names: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let mut list: Vec<Vec<u8>> = Vec::new();
+        'next: for name in names {
+            let mut at = 0;
+            for i in (0..list.len()).rev() {
+                match natural_cmp(&list[i], name) {
+                    Ordering::Equal => continue 'next,
+                    Ordering::Less => {
+                        at = i + 1;
+                        break;
+                    }
+                    Ordering::Greater => {}
+                }
+            }
+            list.insert(at, name.clone());
+        }
+        list
+    }
+
+    #[test]
+    fn sorting_equals_net_tools_insertion() {
+        let alphabet = b"ae0019:";
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..400 {
+            let mut names = Vec::new();
+            for _ in 0..12 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let len = 1 + (seed % 6) as usize;
+                let name: Vec<u8> = (0..len)
+                    .map(|i| alphabet[((seed >> (8 + 5 * i)) % 7) as usize])
+                    .collect();
+                names.push(name);
+            }
+            assert_eq!(interface_order(names.clone()), insertion_order(&names));
+        }
     }
 
     #[test]

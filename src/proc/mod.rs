@@ -3,8 +3,10 @@
 //! records plus warnings; they never print.
 
 pub mod dev;
+pub mod files;
 pub mod igmp;
 pub mod inet;
+pub mod packet;
 pub mod process;
 pub mod snmp;
 pub mod unix;

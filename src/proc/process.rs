@@ -2,10 +2,11 @@
 //! The fd walk uses one readlinkat per descriptor and nothing else, since it is the
 //! hot path of every `-p` run.
 
+use super::files::FileStat;
 use super::{dec_u64, ProcRoot};
 use std::ffi::CString;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 
 /// Pids under the root in readdir order (netstat's "first process wins" follows it).
@@ -27,6 +28,58 @@ pub fn for_each_fd_link(
     root: &ProcRoot,
     pid: u32,
     mut f: impl FnMut(u32, &[u8]),
+) -> io::Result<()> {
+    walk_fd_dir(root, pid, |_, _, fd, link| f(fd, link))
+}
+
+/// One descriptor as lsof sees it: the link target, the link's own mode (its owner
+/// bits give the access mode) and stat(2) of what it points to.
+#[derive(Clone, Debug)]
+pub struct FdEntry<'a> {
+    pub fd: u32,
+    pub link: &'a [u8],
+    /// lstat of /proc/PID/fd/N: `r--`/`-w-`/`rw-` owner bits say how the file is open.
+    pub link_mode: Option<u32>,
+    /// stat of the target, or the errno of the failed stat.
+    pub stat: Result<FileStat, i32>,
+}
+
+/// Like [`for_each_fd_link`], plus lstat and stat of each descriptor, but only for
+/// those whose link target passes `wanted` (so a sockets-only scan stats only sockets).
+pub fn for_each_fd_entry(
+    root: &ProcRoot,
+    pid: u32,
+    wanted: impl Fn(&[u8]) -> bool,
+    mut f: impl FnMut(FdEntry<'_>),
+) -> io::Result<()> {
+    walk_fd_dir(root, pid, |dir_fd, name, fd, link| {
+        if !wanted(link) {
+            return;
+        }
+        let stat_at = |flags: libc::c_int| {
+            // SAFETY: stat64 is plain data; name is NUL-terminated; dir_fd is open.
+            let mut st: libc::stat64 = unsafe { std::mem::zeroed() };
+            if unsafe { libc::fstatat64(dir_fd, name.as_ptr(), &mut st, flags) } == 0 {
+                Ok(FileStat::from_raw(&st))
+            } else {
+                Err(io::Error::last_os_error().raw_os_error().unwrap_or(0))
+            }
+        };
+        let link_mode = stat_at(libc::AT_SYMLINK_NOFOLLOW).ok().map(|s| s.mode);
+        f(FdEntry {
+            fd,
+            link,
+            link_mode,
+            stat: stat_at(0),
+        })
+    })
+}
+
+/// Reads /proc/PID/fd with one open directory fd; calls `f(dir_fd, name, fd, target)`.
+fn walk_fd_dir(
+    root: &ProcRoot,
+    pid: u32,
+    mut f: impl FnMut(libc::c_int, &std::ffi::CStr, u32, &[u8]),
 ) -> io::Result<()> {
     let dir_path = root.path().join(format!("{pid}/fd"));
     let c_path = CString::new(dir_path.as_os_str().as_bytes())
@@ -65,7 +118,7 @@ pub fn for_each_fd_link(
         let n =
             unsafe { libc::readlinkat(dir_fd, name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         if n >= 0 {
-            f(fd as u32, &buf[..n as usize]);
+            f(dir_fd, name, fd as u32, &buf[..n as usize]);
         }
     }
     // SAFETY: dir came from fdopendir and is closed exactly once.
@@ -114,6 +167,25 @@ pub fn owner_uid(root: &ProcRoot, pid: u32) -> Option<u32> {
 pub fn netns_inode(root: &ProcRoot, pid: u32) -> Option<u64> {
     let link = std::fs::read_link(root.path().join(format!("{pid}/ns/net"))).ok()?;
     ns_link_inode(link.as_os_str().as_bytes())
+}
+
+/// The target of /proc/PID/exe (` (deleted)` appended by the kernel when the file is gone).
+pub fn exe(root: &ProcRoot, pid: u32) -> Option<Vec<u8>> {
+    let link = std::fs::read_link(root.path().join(format!("{pid}/exe"))).ok()?;
+    Some(link.into_os_string().into_vec())
+}
+
+/// The NUL-separated arguments of /proc/PID/cmdline, at most `limit` bytes read.
+pub fn cmdline_args(root: &ProcRoot, pid: u32, limit: usize) -> Option<Vec<Vec<u8>>> {
+    use std::io::Read;
+    let file = std::fs::File::open(root.path().join(format!("{pid}/cmdline"))).ok()?;
+    let mut buf = Vec::with_capacity(limit.min(4096));
+    file.take(limit as u64).read_to_end(&mut buf).ok()?;
+    let buf = buf.strip_suffix(b"\0").unwrap_or(&buf);
+    if buf.is_empty() {
+        return Some(Vec::new());
+    }
+    Some(buf.split(|&b| b == 0).map(<[u8]>::to_vec).collect())
 }
 
 /// Parses `net:[N]`.

@@ -1,0 +1,1096 @@
+//! rlsof: arguments → one pass over /proc (socket tables, then each process's
+//! cwd/rtd/txt/maps/fds) → selection → names resolved in one batch → rows →
+//! table, `-F` fields or `-t` pids. `-r`/`+r` repeat the pass.
+
+use super::output;
+use crate::addr::lsof_host;
+use crate::cli::lsof::{self as cli, Action, Config, Endpoints};
+use crate::proc::files::{self, FileLock, FileStat, PacketSocket};
+use crate::proc::inet::{self, InetSocket, Proto};
+use crate::proc::{process, unix, ProcRoot};
+use crate::render::lsof::{
+    self as view, DeviceField, FdName, FileRow, ProcessRows, SizeOff, TableOptions,
+};
+use crate::resolve::{DuplicatePolicy, HostNames, Services, Users, HOST_DEADLINE};
+use crate::select::lsof::{
+    FileFacts, Found, InetFacts, InetProto, Lookups, NameArg, Selection, TCP_STATE_NAMES,
+};
+use crate::snapshot::InodeMap;
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+const PROG: &str = "rlsof";
+
+struct AppLookups<'a> {
+    services: &'a Services,
+}
+
+impl Lookups for AppLookups<'_> {
+    fn service_port(&self, name: &str, udp: bool) -> Option<u16> {
+        self.services.port_of(name, udp)
+    }
+    fn host_addrs(&self, name: &str, family: crate::select::lsof::Family) -> Vec<IpAddr> {
+        crate::resolve::host_addresses(name, family == crate::select::lsof::Family::V6)
+    }
+}
+
+/// Parses the arguments and runs; returns the exit status.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    output::reset_sigpipe();
+    let args: Vec<OsString> = args.into_iter().skip(1).collect();
+    let services = Services::load(DuplicatePolicy::FirstWins);
+    let parsed = cli::parse(
+        &args,
+        &AppLookups {
+            services: &services,
+        },
+    );
+    let mut config = match parsed {
+        Ok(Action::Run(c)) => c,
+        Ok(Action::Help) => {
+            let _ = writeln!(io::stdout(), "{}", cli::command().render_help());
+            return 0;
+        }
+        Ok(Action::Version) => {
+            let _ = writeln!(io::stdout(), "rlsof {}", env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+        Err(e) => {
+            output::warn(PROG, &e.message);
+            if e.usage {
+                let _ = writeln!(
+                    io::stderr(),
+                    " {}\nUse the ``-h'' option to get more help information.",
+                    cli::USAGE
+                );
+            }
+            return 1;
+        }
+    };
+    for name in std::mem::take(&mut config.names) {
+        match files::stat_path(Path::new(&name)) {
+            Ok(st) => config.selection.names.push(NameArg {
+                text: name.to_string_lossy().into_owned(),
+                dev: st.dev,
+                ino: st.ino,
+                rdev: matches!(st.file_type(), libc::S_IFCHR | libc::S_IFBLK).then_some(st.rdev),
+            }),
+            Err(e) => {
+                let msg = e.to_string();
+                let msg = msg.split(" (os error").next().unwrap_or(&msg);
+                output::warn(
+                    PROG,
+                    format_args!("status error on {}: {msg}", name.to_string_lossy()),
+                );
+                return 1;
+            }
+        }
+    }
+    let mut out = output::stdout();
+    let status = match run(&config, &ProcRoot::default(), services, &mut out) {
+        Ok(s) => s,
+        Err(e) => {
+            output::warn(PROG, e);
+            1
+        }
+    };
+    let _ = out.flush();
+    status
+}
+
+/// Runs one pass, or repeats as `-r`/`+r` ask.
+pub fn run(
+    config: &Config,
+    root: &ProcRoot,
+    services: Services,
+    out: &mut impl Write,
+) -> io::Result<u8> {
+    let mut names = Names {
+        services,
+        hosts: HostNames::default(),
+        users: Users::default(),
+    };
+    let mut first = true;
+    let mut first_status = 0;
+    loop {
+        let (procs, status) = pass(config, root, &mut names)?;
+        let listed = procs.iter().any(|p| !p.files.is_empty());
+        if let Some(fields) = &config.fields {
+            view::write_fields(out, &procs, fields)?;
+        } else if config.terse {
+            view::write_terse(out, &procs)?;
+        } else {
+            let size_title = if config.offsets {
+                "OFFSET"
+            } else if config.sizes {
+                "SIZE"
+            } else {
+                "SIZE/OFF"
+            };
+            view::write_table(
+                out,
+                &procs,
+                &TableOptions {
+                    command_limit: config.command_limit,
+                    size_title,
+                },
+            )?;
+        }
+        if first {
+            first_status = status;
+        }
+        let Some(repeat) = &config.repeat else {
+            return Ok(status);
+        };
+        if repeat.until_empty && !listed {
+            return Ok(if first { 1 } else { 0 });
+        }
+        first = false;
+        match &config.fields {
+            Some(f) if f.nul => out.write_all(b"m\0\n")?,
+            Some(_) => out.write_all(b"m\n")?,
+            None => out.write_all(b"=======\n")?,
+        }
+        out.flush()?;
+        std::thread::sleep(std::time::Duration::from_secs(repeat.seconds));
+        let _ = first_status;
+    }
+}
+
+struct Names {
+    services: Services,
+    hosts: HostNames,
+    users: Users,
+}
+
+/// Every socket of our network namespace by inode.
+#[derive(Default)]
+struct Sockets {
+    inet: InodeMap<InetSocket>,
+    raw: InodeMap<InetSocket>,
+    unix: InodeMap<unix::UnixSocket>,
+    netlink: InodeMap<u32>,
+    packet: InodeMap<PacketSocket>,
+}
+
+impl Sockets {
+    fn load(root: &ProcRoot, all: bool) -> Sockets {
+        let mut s = Sockets::default();
+        for proto in [Proto::Tcp, Proto::Udp, Proto::UdpLite] {
+            for v6 in [false, true] {
+                if let Ok(t) = inet::read_table(root, "net", proto, v6) {
+                    for sock in t.rows {
+                        s.inet.insert(sock.inode, sock);
+                    }
+                }
+            }
+        }
+        if let Ok(t) = unix::read_table(root, "net") {
+            for sock in t.rows {
+                s.unix.insert(sock.inode, sock);
+            }
+        }
+        if !all {
+            return s;
+        }
+        for v6 in [false, true] {
+            if let Ok(t) = inet::read_table(root, "net", Proto::Raw, v6) {
+                for sock in t.rows {
+                    s.raw.insert(sock.inode, sock);
+                }
+            }
+        }
+        if let Ok(d) = root.read("net/netlink") {
+            for n in files::parse_netlink(&d, "netlink").rows {
+                s.netlink.insert(n.inode, n.protocol);
+            }
+        }
+        if let Ok(d) = root.read("net/packet") {
+            for p in files::parse_packet(&d, "packet").rows {
+                s.packet.insert(p.inode, p);
+            }
+        }
+        s
+    }
+}
+
+/// A selected file before its names are resolved.
+enum Kind {
+    Path {
+        fd: FdName,
+        stat: Option<FileStat>,
+        name: Vec<u8>,
+        /// An fd (not cwd/rtd/txt/mem): offsets and flags come from fdinfo.
+        is_fd: bool,
+    },
+    Inet(InetSocket),
+    Unix(unix::UnixSocket),
+    Raw(InetSocket),
+    Netlink(u32),
+    Packet(PacketSocket),
+    Sock(Vec<u8>),
+}
+
+/// An fd entry copied out of the walk: fd, link, link mode, stat.
+type OwnedFd = (u32, Vec<u8>, Option<u32>, Result<FileStat, i32>);
+
+struct Candidate {
+    fd: FdName,
+    access: u8,
+    inode: u64,
+    dev: u64,
+    kind: Kind,
+}
+
+struct ProcInfo {
+    pid: u32,
+    ppid: u32,
+    pgid: u32,
+    uid: u32,
+    comm: Vec<u8>,
+    files: Vec<Candidate>,
+}
+
+fn access_from_link_mode(mode: Option<u32>) -> u8 {
+    match mode.map(|m| m & (libc::S_IRUSR | libc::S_IWUSR)) {
+        Some(m) if m == libc::S_IRUSR => b'r',
+        Some(m) if m == libc::S_IWUSR => b'w',
+        Some(_) => b'u',
+        None => b' ',
+    }
+}
+
+/// lsof's getlinksrc: a path stays whole, `pipe:[123]` becomes `pipe` + `[123]`.
+fn split_link(link: &[u8]) -> (&[u8], &[u8]) {
+    if link.first() == Some(&b'/') {
+        return (link, b"");
+    }
+    match link.iter().position(|&b| b == b':') {
+        Some(c) => (&link[..c], &link[c + 1..]),
+        None => (link, b""),
+    }
+}
+
+type Endpoint = Option<(IpAddr, u16)>;
+
+fn v4_view(s: &InetSocket) -> (Endpoint, Endpoint) {
+    let present = |ip: &IpAddr, port: u16| !ip.is_unspecified() || port != 0;
+    let local = present(&s.local, s.local_port).then_some((s.local, s.local_port));
+    let remote = present(&s.remote, s.remote_port).then_some((s.remote, s.remote_port));
+    let mapped = |e: &Option<(IpAddr, u16)>| {
+        e.is_some_and(|(ip, _)| matches!(ip, IpAddr::V6(a) if a.to_ipv4_mapped().is_some()))
+    };
+    if mapped(&local) || mapped(&remote) {
+        let tail = |e: Option<(IpAddr, u16)>| {
+            e.map(|(ip, p)| match ip {
+                IpAddr::V6(a) => {
+                    let o = a.octets();
+                    (IpAddr::from([o[12], o[13], o[14], o[15]]), p)
+                }
+                v4 => (v4, p),
+            })
+        };
+        return (tail(local), tail(remote));
+    }
+    (local, remote)
+}
+
+fn inet_proto(p: Proto) -> InetProto {
+    match p {
+        Proto::Udp => InetProto::Udp,
+        Proto::UdpLite => InetProto::UdpLite,
+        _ => InetProto::Tcp,
+    }
+}
+
+fn inet_facts(s: &InetSocket) -> InetFacts {
+    let (local, remote) = v4_view(s);
+    InetFacts {
+        proto: inet_proto(s.proto),
+        v6_table: s.v6,
+        local,
+        remote,
+        state: s.state,
+    }
+}
+
+fn name_hit(sel: &Selection, dev: u64, ino: u64) -> Option<usize> {
+    sel.names.iter().position(|n| n.dev == dev && n.ino == ino)
+}
+
+/// One pass: returns the rows and the exit status.
+fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<ProcessRows>, u8)> {
+    let sel = &config.selection;
+    let mut found = sel.new_found();
+    let sockets = Sockets::load(root, true);
+    let locks = root
+        .read("locks")
+        .map(|d| files::parse_locks(&d))
+        .unwrap_or_default();
+    let mut pids = process::pids(root)?;
+    pids.sort_unstable();
+    let mut procs: Vec<ProcInfo> = Vec::new();
+    let endpoints = config.endpoints.is_some();
+    // Unix socket files not selected, kept for -E/+E: they may be endpoints.
+    let mut spare: Vec<(ProcInfo, ())> = Vec::new();
+    for pid in pids {
+        let Some(stat) = files::read_stat(root, pid) else {
+            continue;
+        };
+        let Some(uid) = process::owner_uid(root, pid) else {
+            continue;
+        };
+        let verdict = sel.process(pid, uid, &stat.comm, &mut found);
+        if verdict.is_none() && !endpoints {
+            continue;
+        }
+        // An excluded process is still looked at for endpoints (as lsof does), but
+        // none of its files is selected.
+        let excluded = verdict.is_none();
+        let pflags = verdict.unwrap_or(0);
+        let all_files = !excluded && sel.wants_all_files(pflags);
+        let mut spare_here: Vec<Candidate> = Vec::new();
+        let mut info = ProcInfo {
+            pid,
+            ppid: stat.ppid,
+            pgid: stat.pgid,
+            uid,
+            comm: stat.comm,
+            files: Vec::new(),
+        };
+        let keep =
+            |c: Candidate, info: &mut ProcInfo, found: &mut Found, spare: &mut Vec<Candidate>| {
+                if excluded {
+                    if matches!(c.kind, Kind::Unix(_)) {
+                        spare.push(c);
+                    }
+                    return;
+                }
+                let facts = match &c.kind {
+                    Kind::Inet(s) => Some(inet_facts(s)),
+                    _ => None,
+                };
+                let file_facts = match (&c.kind, &facts) {
+                    (Kind::Inet(_), Some(f)) => FileFacts::Inet(f),
+                    (Kind::Unix(u), _) => FileFacts::Unix {
+                        path: u.path.as_deref(),
+                    },
+                    _ => FileFacts::Other,
+                };
+                let hit = match &c.kind {
+                    Kind::Unix(u) => sel.names.iter().position(|n| {
+                        u.path
+                            .as_deref()
+                            .is_some_and(|p| first_token(p) == n.text.as_bytes())
+                    }),
+                    Kind::Path { stat: Some(_), .. } => name_hit(sel, c.dev, c.inode),
+                    _ => None,
+                };
+                if sel.file(pflags, file_facts, hit, found) {
+                    info.files.push(c);
+                } else if endpoints && matches!(c.kind, Kind::Unix(_)) {
+                    spare.push(c);
+                }
+            };
+        if all_files {
+            for (fd, link) in [
+                (FdName::Cwd, "cwd"),
+                (FdName::Rtd, "root"),
+                (FdName::Txt, "exe"),
+            ] {
+                let path = root.path().join(format!("{pid}/{link}"));
+                let Ok(target) = std::fs::read_link(&path) else {
+                    continue;
+                };
+                let st = files::stat_path(&path).ok();
+                let c = Candidate {
+                    fd,
+                    access: b' ',
+                    inode: st.map_or(0, |s| s.ino),
+                    dev: st.map_or(0, |s| s.dev),
+                    kind: Kind::Path {
+                        fd,
+                        stat: st,
+                        name: target.as_os_str().as_bytes().to_vec(),
+                        is_fd: false,
+                    },
+                };
+                keep(c, &mut info, &mut found, &mut spare_here);
+            }
+            let exe = files::stat_path(&root.path().join(format!("{pid}/exe"))).ok();
+            for m in files::read_maps(root, pid) {
+                if exe.is_some_and(|e| e.dev == m.dev && e.ino == m.inode) {
+                    continue;
+                }
+                let st = files::stat_path(Path::new(std::ffi::OsStr::from_bytes(&m.path)))
+                    .ok()
+                    .filter(|s| s.dev == m.dev && s.ino == m.inode);
+                let fd = if st.is_none() && m.deleted {
+                    FdName::Del
+                } else {
+                    FdName::Mem
+                };
+                let stat = st.unwrap_or(FileStat {
+                    mode: libc::S_IFREG,
+                    dev: m.dev,
+                    ino: m.inode,
+                    ..FileStat::default()
+                });
+                let c = Candidate {
+                    fd,
+                    access: b' ',
+                    inode: m.inode,
+                    dev: m.dev,
+                    kind: Kind::Path {
+                        fd,
+                        stat: Some(stat),
+                        name: m.path,
+                        is_fd: false,
+                    },
+                };
+                let c = if st.is_none() {
+                    // Without stat lsof knows no size.
+                    Candidate {
+                        kind: match c.kind {
+                            Kind::Path { fd, name, .. } => Kind::Path {
+                                fd,
+                                stat: Some(FileStat { size: -1, ..stat }),
+                                name,
+                                is_fd: false,
+                            },
+                            k => k,
+                        },
+                        ..c
+                    }
+                } else {
+                    c
+                };
+                keep(c, &mut info, &mut found, &mut spare_here);
+            }
+        }
+        let mut entries: Vec<OwnedFd> = Vec::new();
+        let walked = process::for_each_fd_entry(
+            root,
+            pid,
+            |link| all_files || link.starts_with(b"socket:"),
+            |e| entries.push((e.fd, e.link.to_vec(), e.link_mode, e.stat)),
+        );
+        if walked.is_err() && !info.files.is_empty() {
+            // Vanished or unreadable mid-pass: what we have stays.
+        }
+        entries.sort_by_key(|e| e.0);
+        for (fd, link, link_mode, st) in entries {
+            let access = access_from_link_mode(link_mode);
+            let fdn = FdName::Num(fd);
+            let c = match st {
+                Ok(st) if st.file_type() == libc::S_IFSOCK => {
+                    let ino = st.ino;
+                    let kind = if let Some(r) = sockets.raw.get(&ino) {
+                        Kind::Raw(r.clone())
+                    } else if let Some(&p) = sockets.netlink.get(&ino) {
+                        Kind::Netlink(p)
+                    } else if let Some(p) = sockets.packet.get(&ino) {
+                        Kind::Packet(*p)
+                    } else if let Some(u) = sockets.unix.get(&ino) {
+                        Kind::Unix(u.clone())
+                    } else if let Some(s) = sockets.inet.get(&ino) {
+                        Kind::Inet(s.clone())
+                    } else {
+                        Kind::Sock(sock_protocol(root, pid, fd))
+                    };
+                    Candidate {
+                        fd: fdn,
+                        access,
+                        inode: ino,
+                        dev: st.dev,
+                        kind,
+                    }
+                }
+                Ok(st) => Candidate {
+                    fd: fdn,
+                    access,
+                    inode: st.ino,
+                    dev: st.dev,
+                    kind: Kind::Path {
+                        fd: fdn,
+                        stat: Some(st),
+                        name: link,
+                        is_fd: true,
+                    },
+                },
+                Err(_) => Candidate {
+                    fd: fdn,
+                    access,
+                    inode: 0,
+                    dev: 0,
+                    kind: Kind::Path {
+                        fd: fdn,
+                        stat: None,
+                        name: link,
+                        is_fd: true,
+                    },
+                },
+            };
+            keep(c, &mut info, &mut found, &mut spare_here);
+        }
+        if !spare_here.is_empty() {
+            spare.push((
+                ProcInfo {
+                    files: spare_here,
+                    comm: info.comm.clone(),
+                    ..info
+                },
+                (),
+            ));
+        }
+        if !info.files.is_empty() {
+            procs.push(info);
+        }
+    }
+    let status = if sel.all_found(&found) { 0 } else { 1 };
+    let links = if endpoints {
+        unix_links(&sockets)
+    } else {
+        UnixEndpoints::default()
+    };
+    let holders = if endpoints {
+        unix_holders(
+            config.command_limit,
+            procs.iter().chain(spare.iter().map(|(p, _)| p)),
+        )
+    } else {
+        InodeMap::default()
+    };
+    if config.endpoints == Some(Endpoints::AlsoList) {
+        add_endpoint_files(&mut procs, spare.iter().map(|(p, _)| p), &links);
+    }
+
+    if !config.numeric_hosts && !config.terse {
+        let addrs = procs
+            .iter()
+            .flat_map(|p| &p.files)
+            .filter_map(|c| match &c.kind {
+                Kind::Inet(s) => Some(s),
+                _ => None,
+            })
+            .flat_map(|s| {
+                let (l, r) = v4_view(s);
+                [l, r].into_iter().flatten().map(|(ip, _)| ip)
+            })
+            .filter(|ip| !ip.is_unspecified());
+        names.hosts.resolve_all(addrs, HOST_DEADLINE);
+    }
+    let mut rows = Vec::with_capacity(procs.len());
+    for p in &procs {
+        let login = names.users.name(p.uid).map(str::to_string);
+        let user = match (&login, config.numeric_users) {
+            (Some(l), false) => l.clone(),
+            _ => format!("{:>8}", p.uid),
+        };
+        let files = p
+            .files
+            .iter()
+            .map(|c| build_row(c, p, config, names, root, &locks, &links, &holders))
+            .collect();
+        rows.push(ProcessRows {
+            pid: p.pid,
+            ppid: p.ppid,
+            pgid: p.pgid,
+            uid: p.uid,
+            command: p.comm.clone(),
+            user,
+            login,
+            files,
+        });
+    }
+    let _ = Endpoints::Annotate;
+    Ok((rows, status))
+}
+
+/// lsof's view of unix socket links: peers filled in both directions (first one
+/// wins) and, for listeners, the first waiting client; only sockets of our
+/// /proc/net/unix count.
+#[derive(Default)]
+struct UnixEndpoints {
+    peer: InodeMap<u64>,
+    incoming: InodeMap<u64>,
+}
+
+impl UnixEndpoints {
+    /// The inodes whose holders a unix file's NAME lists.
+    fn of(&self, inode: u64) -> Vec<u64> {
+        if let Some(&p) = self.peer.get(&inode) {
+            return vec![p];
+        }
+        let mut out = Vec::new();
+        let mut cur = self.incoming.get(&inode).copied();
+        while let Some(c) = cur {
+            if c == inode || out.contains(&c) {
+                break;
+            }
+            out.push(c);
+            cur = self.incoming.get(&c).copied();
+        }
+        out
+    }
+}
+
+fn unix_links(sockets: &Sockets) -> UnixEndpoints {
+    let mut e = UnixEndpoints::default();
+    let known = |i: &u64| sockets.unix.contains_key(i);
+    for l in crate::netlink::unix::dump().unwrap_or_default() {
+        if !known(&l.inode) {
+            continue;
+        }
+        if let Some(p) = l.peer.filter(|p| known(p)) {
+            e.peer.entry(l.inode).or_insert(p);
+            e.peer.entry(p).or_insert(l.inode);
+        }
+        if let Some(&c) = l.incoming.iter().find(|c| known(c)) {
+            e.incoming.entry(l.inode).or_insert(c);
+        }
+    }
+    e
+}
+
+/// `pid,command,fd+mode` of every scanned holder of each unix socket, latest
+/// scanned first (lsof prepends).
+fn unix_holders<'a>(
+    command_limit: usize,
+    procs: impl Iterator<Item = &'a ProcInfo>,
+) -> InodeMap<Vec<String>> {
+    let mut holders: InodeMap<Vec<String>> = InodeMap::default();
+    let mut all: Vec<(u32, u64, String)> = Vec::new();
+    for p in procs {
+        for c in &p.files {
+            if let (Kind::Unix(_), FdName::Num(fd)) = (&c.kind, c.fd) {
+                let limit = if command_limit == 0 {
+                    usize::MAX
+                } else {
+                    command_limit
+                };
+                let comm: Vec<u8> = p.comm.iter().copied().take(limit).collect();
+                all.push((
+                    p.pid,
+                    c.inode,
+                    format!(
+                        "{},{},{}{}",
+                        p.pid,
+                        String::from_utf8_lossy(&comm),
+                        fd,
+                        c.access as char
+                    ),
+                ));
+                let _ = fd;
+            }
+        }
+    }
+    // Scan order is pid order, then fd order.
+    all.sort_by_key(|(pid, _, _)| *pid);
+    for (_, inode, text) in all.into_iter().rev() {
+        holders.entry(inode).or_default().push(text);
+    }
+    holders
+}
+
+/// `+E`: the endpoint files of listed unix sockets are listed too.
+fn add_endpoint_files<'a>(
+    procs: &mut Vec<ProcInfo>,
+    spare: impl Iterator<Item = &'a ProcInfo>,
+    links: &UnixEndpoints,
+) {
+    let wanted: std::collections::HashSet<u64> = procs
+        .iter()
+        .flat_map(|p| &p.files)
+        .filter(|c| matches!(c.kind, Kind::Unix(_)))
+        .flat_map(|c| links.of(c.inode))
+        .collect();
+    for sp in spare {
+        for c in sp.files.iter().filter(|c| wanted.contains(&c.inode)) {
+            let copy = Candidate {
+                fd: c.fd,
+                access: c.access,
+                inode: c.inode,
+                dev: c.dev,
+                kind: match &c.kind {
+                    Kind::Unix(u) => Kind::Unix(u.clone()),
+                    _ => continue,
+                },
+            };
+            match procs.iter_mut().find(|p| p.pid == sp.pid) {
+                Some(p) => p.files.push(copy),
+                None => procs.push(ProcInfo {
+                    pid: sp.pid,
+                    ppid: sp.ppid,
+                    pgid: sp.pgid,
+                    uid: sp.uid,
+                    comm: sp.comm.clone(),
+                    files: vec![copy],
+                }),
+            }
+        }
+    }
+    procs.sort_by_key(|p| p.pid);
+    for p in procs.iter_mut() {
+        p.files.sort_by_key(|c| match c.fd {
+            FdName::Num(n) => n as u64 + 1,
+            _ => 0,
+        });
+    }
+}
+
+fn first_token(p: &[u8]) -> &[u8] {
+    let end = p
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(p.len());
+    &p[..end]
+}
+
+/// `protocol: TCP` from the socket's xattr, as lsof prints sockets it can't place.
+fn sock_protocol(root: &ProcRoot, pid: u32, fd: u32) -> Vec<u8> {
+    let path = root.path().join(format!("{pid}/fd/{fd}"));
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return Vec::new();
+    };
+    let mut buf = [0u8; 64];
+    // SAFETY: c is NUL-terminated; buf is writable for its length.
+    let n = unsafe {
+        libc::getxattr(
+            c.as_ptr(),
+            c"system.sockprotoname".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n <= 0 {
+        return Vec::new();
+    }
+    let v = &buf[..n as usize];
+    let v = v.strip_suffix(b"\0").unwrap_or(v);
+    let mut out = b"protocol: ".to_vec();
+    out.extend_from_slice(v);
+    out
+}
+
+fn dev_text(dev: u64) -> String {
+    format!("{},{}", files::dev_major(dev), files::dev_minor(dev))
+}
+
+fn type_name(st: &FileStat, link_head: &[u8]) -> String {
+    match st.file_type() {
+        libc::S_IFBLK => "BLK".into(),
+        libc::S_IFCHR => "CHR".into(),
+        libc::S_IFDIR => "DIR".into(),
+        libc::S_IFIFO => "FIFO".into(),
+        libc::S_IFREG => "REG".into(),
+        libc::S_IFLNK => "LINK".into(),
+        0 if link_head == b"anon_inode" => "a_inode".into(),
+        t => format!("{:04o}", (t >> 12) & 0xf),
+    }
+}
+
+fn unix_type(t: u16) -> &'static str {
+    match t {
+        1 => "STREAM",
+        2 => "DGRAM",
+        3 => "RAW",
+        4 => "RDM",
+        5 => "SEQPACKET",
+        _ => "unknown",
+    }
+}
+
+fn unix_state(u: &unix::UnixSocket) -> &'static str {
+    if u.flags == unix::SO_ACCEPTCON {
+        return "LISTEN";
+    }
+    match u.state {
+        1 => "UNCONNECTED",
+        2 => "CONNECTING",
+        3 => "CONNECTED",
+        4 => "DISCONNECTING",
+        _ => "UNKNOWN",
+    }
+}
+
+fn tcp_state(n: u8) -> String {
+    TCP_STATE_NAMES
+        .get(n as usize)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| format!("UNKNOWN_TCP_STATE_{n}"))
+}
+
+fn netlink_name(p: u32) -> String {
+    let name = match p {
+        0 => "ROUTE",
+        1 => "UNUSED",
+        2 => "USERSOCK",
+        3 => "FIREWALL",
+        4 => "INET_DIAG",
+        5 => "NFLOG",
+        6 => "XFRM",
+        7 => "SELINUX",
+        8 => "ISCSI",
+        9 => "AUDIT",
+        10 => "FIB_LOOKUP",
+        11 => "CONNECTOR",
+        12 => "NETFILTER",
+        13 => "IP6_FW",
+        14 => "DNRTMSG",
+        15 => "KOBJECT_UEVENT",
+        16 => "GENERIC",
+        18 => "SCSITRANSPORT",
+        19 => "ECRYPTFS",
+        20 => "RDMA",
+        21 => "CRYPTO",
+        _ => return format!("unknown protocol: {p}"),
+    };
+    name.into()
+}
+
+fn ethertype_name(p: u32) -> String {
+    let name = match p {
+        0x0003 => "ALL",
+        0x0800 => "IP",
+        0x0806 => "ARP",
+        0x86DD => "IPV6",
+        0x8035 => "RARP",
+        0x8100 => "8021Q",
+        0x0004 => "802.2",
+        0x0001 => "802.3",
+        _ => return p.to_string(),
+    };
+    name.into()
+}
+
+fn raw_hex(ip: &IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(a) => format!("{:08X}:{port:04X}", u32::from_le_bytes(a.octets())),
+        IpAddr::V6(a) => {
+            let o = a.octets();
+            let mut s = String::new();
+            for w in o.chunks(4) {
+                s.push_str(&format!(
+                    "{:08X}",
+                    u32::from_le_bytes([w[0], w[1], w[2], w[3]])
+                ));
+            }
+            format!("{s}:{port:04X}")
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_row(
+    c: &Candidate,
+    p: &ProcInfo,
+    config: &Config,
+    names: &Names,
+    root: &ProcRoot,
+    locks: &[FileLock],
+    links: &UnixEndpoints,
+    holders: &InodeMap<Vec<String>>,
+) -> FileRow {
+    let fdinfo = match c.fd {
+        FdName::Num(fd) => files::read_fdinfo(root, p.pid, fd),
+        _ => None,
+    };
+    let mut row = FileRow {
+        fd: c.fd,
+        access: c.access,
+        lock: b' ',
+        file_type: String::new(),
+        device: String::new(),
+        device_field: DeviceField::None,
+        size_off: SizeOff::None,
+        node: String::new(),
+        inode: None,
+        protocol: None,
+        nlink: None,
+        flags: fdinfo.and_then(|i| i.flags),
+        name: Vec::new(),
+        name_suffix: String::new(),
+        tcp_info: Vec::new(),
+    };
+    let socket_offset = || {
+        if config.sizes {
+            SizeOff::None
+        } else {
+            fdinfo
+                .and_then(|i| i.pos)
+                .map_or(SizeOff::None, SizeOff::Offset)
+        }
+    };
+    match &c.kind {
+        Kind::Path {
+            stat, name, is_fd, ..
+        } => {
+            let (head, rest) = split_link(name);
+            let Some(st) = stat else {
+                row.file_type = "unknown".into();
+                row.name = name.clone();
+                return row;
+            };
+            row.file_type = type_name(st, head);
+            let ft = st.file_type();
+            let is_dev = ft == libc::S_IFCHR || ft == libc::S_IFBLK;
+            row.device = dev_text(if is_dev { st.rdev } else { st.dev });
+            row.device_field = DeviceField::Number(st.dev);
+            row.inode = Some(st.ino);
+            row.node = st.ino.to_string();
+            if *is_fd || st.size >= 0 {
+                row.nlink = (st.nlink > 0 || *is_fd || c.fd == FdName::Mem).then_some(st.nlink);
+            }
+            if !is_fd && c.fd != FdName::Mem && c.fd != FdName::Del {
+                row.nlink = Some(st.nlink);
+            }
+            let pos = fdinfo.and_then(|i| i.pos);
+            row.size_off = if is_dev || ft == libc::S_IFIFO {
+                match pos {
+                    Some(o) if !config.sizes => SizeOff::Offset(o),
+                    _ => SizeOff::None,
+                }
+            } else if config.offsets {
+                pos.map_or(SizeOff::None, SizeOff::Offset)
+            } else if st.size >= 0 {
+                SizeOff::Size(st.size as u64)
+            } else {
+                SizeOff::None
+            };
+            if c.fd == FdName::Del {
+                row.size_off = SizeOff::None;
+                row.nlink = None;
+            }
+            row.lock = locks
+                .iter()
+                .find(|l| l.pid == p.pid && l.dev == st.dev && l.inode == st.ino)
+                .map_or(b' ', |l| l.kind);
+            row.name = if row.file_type == "a_inode" && !rest.is_empty() {
+                match (rest, fdinfo.and_then(|i| i.eventfd_id)) {
+                    (b"[eventfd]", Some(id)) => format!("[eventfd:{id}]").into_bytes(),
+                    _ => rest.to_vec(),
+                }
+            } else {
+                head.to_vec()
+            };
+        }
+        Kind::Inet(s) => {
+            let proto = inet_proto(s.proto);
+            row.file_type = if s.v6 { "IPv6" } else { "IPv4" }.into();
+            row.device = c.inode.to_string();
+            row.device_field = DeviceField::Chars(c.inode.to_string());
+            row.size_off = socket_offset();
+            row.node = proto.name().into();
+            row.protocol = Some(proto.name());
+            let (local, remote) = v4_view(s);
+            let endpoint = |(ip, port): (IpAddr, u16)| {
+                let host = lsof_host(&ip, config.numeric_hosts, &names.hosts);
+                let port_text = if port == 0 {
+                    "*".to_string()
+                } else if config.numeric_ports {
+                    port.to_string()
+                } else {
+                    let svc = match proto {
+                        InetProto::Tcp => names.services.tcp(port),
+                        _ => names.services.udp(port),
+                    };
+                    svc.map_or_else(|| port.to_string(), str::to_string)
+                };
+                format!("{host}:{port_text}")
+            };
+            let mut name = local.map(endpoint).unwrap_or_default();
+            if let Some(r) = remote {
+                name.push_str("->");
+                name.push_str(&endpoint(r));
+            }
+            row.name = name.into_bytes();
+            if proto == InetProto::Tcp {
+                let st = tcp_state(s.state);
+                row.name_suffix = format!(" ({st})");
+                row.tcp_info.push(format!("ST={st}"));
+            } else {
+                row.name_suffix = " ".into();
+            }
+            row.tcp_info.push(format!("QR={}", s.rx_queue));
+            row.tcp_info.push(format!("QS={}", s.tx_queue));
+        }
+        Kind::Unix(u) => {
+            row.file_type = "unix".into();
+            let dev = format!("0x{:016x}", u.kernel_addr);
+            row.device = dev.clone();
+            row.device_field = DeviceField::Chars(dev);
+            row.size_off = socket_offset();
+            row.node = c.inode.to_string();
+            row.inode = Some(c.inode);
+            let mut name = Vec::new();
+            if let Some(path) = &u.path {
+                name.extend_from_slice(first_token(path));
+                name.push(b' ');
+            }
+            name.extend_from_slice(b"type=");
+            name.extend_from_slice(unix_type(u.sock_type).as_bytes());
+            if config.endpoints.is_some() {
+                for peer in links.of(c.inode) {
+                    name.extend_from_slice(format!(" ->INO={peer}").as_bytes());
+                    for w in holders.get(&peer).into_iter().flatten() {
+                        name.push(b' ');
+                        name.extend_from_slice(w.as_bytes());
+                    }
+                }
+            }
+            row.name = name;
+            let st = unix_state(u);
+            row.name_suffix = format!(" ({st})");
+            row.tcp_info.push(format!("ST={st}"));
+        }
+        Kind::Raw(s) => {
+            row.file_type = if s.v6 { "raw6" } else { "raw" }.into();
+            row.size_off = socket_offset();
+            row.node = c.inode.to_string();
+            row.inode = Some(c.inode);
+            row.name = format!(
+                "{}->{} st={:02X}",
+                raw_hex(&s.local, s.local_port),
+                raw_hex(&s.remote, s.remote_port),
+                s.state
+            )
+            .into_bytes();
+        }
+        Kind::Netlink(proto) => {
+            row.file_type = "netlink".into();
+            row.size_off = socket_offset();
+            row.node = c.inode.to_string();
+            row.inode = Some(c.inode);
+            row.name = netlink_name(*proto).into_bytes();
+        }
+        Kind::Packet(pk) => {
+            row.file_type = "pack".into();
+            row.device = c.inode.to_string();
+            row.device_field = DeviceField::Chars(c.inode.to_string());
+            row.size_off = socket_offset();
+            row.node = ethertype_name(pk.protocol);
+            let ty = match pk.sock_type {
+                1 => "SOCK_STREAM".to_string(),
+                2 => "SOCK_DGRAM".to_string(),
+                3 => "SOCK_RAW".to_string(),
+                5 => "SOCK_SEQPACKET".to_string(),
+                t => t.to_string(),
+            };
+            row.name = format!("type={ty}").into_bytes();
+        }
+        Kind::Sock(proto) => {
+            row.file_type = "sock".into();
+            row.device = dev_text(c.dev);
+            row.device_field = DeviceField::Number(c.dev);
+            row.size_off = socket_offset();
+            row.node = c.inode.to_string();
+            row.inode = Some(c.inode);
+            row.name = proto.clone();
+        }
+    }
+    row
+}

@@ -1,0 +1,425 @@
+//! What lsof lists besides the socket tables: per-process stat ids, memory maps,
+//! fdinfo (offset, open flags, eventfd id), /proc/locks, and the netlink and packet
+//! socket tables. Pure parsers over bytes plus thin readers taking a [`ProcRoot`].
+
+use super::{dec_u64, fields, hex_u64, numbered_lines, ParseWarning, ProcRoot, Table};
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// The parts of stat(2) lsof prints.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileStat {
+    pub mode: u32,
+    pub dev: u64,
+    pub rdev: u64,
+    pub ino: u64,
+    pub size: i64,
+    pub nlink: u64,
+}
+
+impl FileStat {
+    pub fn file_type(&self) -> u32 {
+        self.mode & libc::S_IFMT
+    }
+
+    pub(crate) fn from_raw(st: &libc::stat64) -> FileStat {
+        FileStat {
+            mode: st.st_mode,
+            dev: st.st_dev,
+            rdev: st.st_rdev,
+            ino: st.st_ino,
+            size: st.st_size,
+            nlink: st.st_nlink,
+        }
+    }
+}
+
+/// glibc's major()/minor() of a dev_t.
+pub fn dev_major(dev: u64) -> u64 {
+    ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0xfff)
+}
+
+pub fn dev_minor(dev: u64) -> u64 {
+    ((dev >> 12) & 0xffff_ff00) | (dev & 0xff)
+}
+
+/// glibc's makedev().
+pub fn make_dev(major: u64, minor: u64) -> u64 {
+    ((major & 0xffff_f000) << 32)
+        | ((major & 0xfff) << 8)
+        | ((minor & 0xffff_ff00) << 12)
+        | (minor & 0xff)
+}
+
+/// stat(2) (following links) of a path; the errno on failure.
+pub fn stat_path(path: &Path) -> Result<FileStat, io::Error> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: stat64 is plain data; c is NUL-terminated.
+    let mut st: libc::stat64 = unsafe { std::mem::zeroed() };
+    if unsafe { libc::stat64(c.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(FileStat::from_raw(&st))
+}
+
+/// Fields of /proc/PID/stat lsof uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProcStat {
+    pub comm: Vec<u8>,
+    pub state: u8,
+    pub ppid: u32,
+    pub pgid: u32,
+}
+
+/// Parses /proc/PID/stat: the command sits between the first `(` and the last `)`.
+pub fn parse_stat(data: &[u8]) -> Option<ProcStat> {
+    let open = data.iter().position(|&b| b == b'(')?;
+    let close = data.iter().rposition(|&b| b == b')')?;
+    let comm = data.get(open + 1..close)?.to_vec();
+    let mut rest = fields(data.get(close + 1..)?);
+    let state = *rest.next()?.first()?;
+    let ppid = dec_u64(rest.next()?)?;
+    let pgid = dec_u64(rest.next()?)?;
+    Some(ProcStat {
+        comm,
+        state,
+        ppid: u32::try_from(ppid).ok()?,
+        pgid: u32::try_from(pgid).ok()?,
+    })
+}
+
+pub fn read_stat(root: &ProcRoot, pid: u32) -> Option<ProcStat> {
+    parse_stat(&root.read(&format!("{pid}/stat")).ok()?)
+}
+
+/// A file mapped into a process, as /proc/PID/maps names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapEntry {
+    pub dev: u64,
+    pub inode: u64,
+    pub path: Vec<u8>,
+    /// The kernel appended " (deleted)" (already stripped from `path`).
+    pub deleted: bool,
+}
+
+/// Mapped files in maps order, each (device, inode) once, anonymous maps left out.
+pub fn parse_maps(data: &[u8]) -> Vec<MapEntry> {
+    let mut out: Vec<MapEntry> = Vec::new();
+    for (_, line) in numbered_lines(data) {
+        let Some(entry) = parse_map_line(line) else {
+            continue;
+        };
+        if out
+            .iter()
+            .any(|e| e.dev == entry.dev && e.inode == entry.inode)
+        {
+            continue;
+        }
+        out.push(entry);
+    }
+    out
+}
+
+fn parse_map_line(line: &[u8]) -> Option<MapEntry> {
+    // address perms offset dev inode, then spaces and the path (which may hold spaces).
+    let mut rest = line;
+    let mut take = || {
+        let start = rest.iter().position(|b| *b != b' ')?;
+        let tail = &rest[start..];
+        let end = tail.iter().position(|b| *b == b' ').unwrap_or(tail.len());
+        rest = &tail[end..];
+        Some(&tail[..end])
+    };
+    let _range = take()?;
+    let _perms = take()?;
+    let _offset = take()?;
+    let dev = take()?;
+    let inode = dec_u64(take()?)?;
+    let start = rest.iter().position(|b| *b != b' ')?;
+    let mut path = rest[start..].to_vec();
+    if path.is_empty() {
+        return None;
+    }
+    let colon = dev.iter().position(|&b| b == b':')?;
+    let dev = make_dev(hex_u64(&dev[..colon])?, hex_u64(&dev[colon + 1..])?);
+    if dev == 0 && inode == 0 {
+        return None;
+    }
+    const DELETED: &[u8] = b" (deleted)";
+    let deleted = path.len() > DELETED.len() && path.ends_with(DELETED);
+    if deleted {
+        path.truncate(path.len() - DELETED.len());
+    }
+    Some(MapEntry {
+        dev,
+        inode,
+        path,
+        deleted,
+    })
+}
+
+pub fn read_maps(root: &ProcRoot, pid: u32) -> Vec<MapEntry> {
+    root.read(&format!("{pid}/maps"))
+        .map(|d| parse_maps(&d))
+        .unwrap_or_default()
+}
+
+/// /proc/PID/fdinfo/FD.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FdInfo {
+    pub pos: Option<u64>,
+    /// open(2) flags (the file prints them in octal).
+    pub flags: Option<u32>,
+    pub eventfd_id: Option<u64>,
+}
+
+pub fn parse_fdinfo(data: &[u8]) -> FdInfo {
+    let mut info = FdInfo::default();
+    for (_, line) in numbered_lines(data) {
+        let mut f = fields(line);
+        let (Some(key), Some(value)) = (f.next(), f.next()) else {
+            continue;
+        };
+        match key {
+            b"pos:" => info.pos = dec_u64(value),
+            b"flags:" => {
+                info.flags = octal_u32(value);
+            }
+            b"eventfd-id:" => info.eventfd_id = dec_u64(value),
+            _ => {}
+        }
+    }
+    info
+}
+
+fn octal_u32(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 11 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in s {
+        if !(b'0'..=b'7').contains(&b) {
+            return None;
+        }
+        v = v * 8 + (b - b'0') as u64;
+    }
+    u32::try_from(v).ok()
+}
+
+pub fn read_fdinfo(root: &ProcRoot, pid: u32, fd: u32) -> Option<FdInfo> {
+    root.read(&format!("{pid}/fdinfo/{fd}"))
+        .ok()
+        .map(|d| parse_fdinfo(&d))
+}
+
+/// One lock holder of /proc/locks (waiters, `->` lines, are left out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileLock {
+    pub pid: u32,
+    pub dev: u64,
+    pub inode: u64,
+    /// lsof's lock character: `R`/`W` whole file, `r`/`w` part of it.
+    pub kind: u8,
+}
+
+pub fn parse_locks(data: &[u8]) -> Vec<FileLock> {
+    let mut out = Vec::new();
+    for (_, line) in numbered_lines(data) {
+        let f: Vec<&[u8]> = fields(line).collect();
+        // 1: POSIX ADVISORY WRITE 15912 fe:00:10011346 0 EOF
+        let (Some(&kind), Some(&pid), Some(&id), Some(&start), Some(&end)) =
+            (f.get(3), f.get(4), f.get(5), f.get(6), f.get(7))
+        else {
+            continue;
+        };
+        if f.get(1) == Some(&&b"->"[..]) {
+            continue;
+        }
+        let write = match kind.first() {
+            Some(b'R') => false,
+            Some(b'W') => true,
+            _ => continue,
+        };
+        let mut parts = id.split(|&b| b == b':');
+        let (Some(maj), Some(min), Some(ino)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Some(maj), Some(min), Some(inode), Some(pid)) =
+            (hex_u64(maj), hex_u64(min), dec_u64(ino), dec_u64(pid))
+        else {
+            continue;
+        };
+        let whole = dec_u64(start) == Some(0) && end == b"EOF";
+        let kind = match (write, whole) {
+            (true, true) => b'W',
+            (true, false) => b'w',
+            (false, true) => b'R',
+            (false, false) => b'r',
+        };
+        let lock = FileLock {
+            pid: u32::try_from(pid).unwrap_or(u32::MAX),
+            dev: make_dev(maj, min),
+            inode,
+            kind,
+        };
+        if !out.contains(&lock) {
+            out.push(lock);
+        }
+    }
+    out
+}
+
+/// A netlink socket of /proc/net/netlink: its inode and protocol number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NetlinkSocket {
+    pub protocol: u32,
+    pub inode: u64,
+}
+
+pub fn parse_netlink(data: &[u8], name: &str) -> Table<NetlinkSocket> {
+    let mut table = Table::default();
+    for (lnr, line) in numbered_lines(data).skip(1) {
+        let f: Vec<&[u8]> = fields(line).collect();
+        match (
+            f.get(1).and_then(|p| dec_u64(p)),
+            f.get(9).and_then(|i| dec_u64(i)),
+        ) {
+            (Some(protocol), Some(inode)) => table.rows.push(NetlinkSocket {
+                protocol: protocol as u32,
+                inode,
+            }),
+            _ => table.warnings.push(ParseWarning {
+                file: name.to_string(),
+                line: lnr,
+                message: "bad netlink line".into(),
+            }),
+        }
+    }
+    table
+}
+
+/// A packet socket of /proc/net/packet: socket type and ethertype.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketSocket {
+    pub sock_type: u32,
+    pub protocol: u32,
+    pub inode: u64,
+}
+
+pub fn parse_packet(data: &[u8], name: &str) -> Table<PacketSocket> {
+    let mut table = Table::default();
+    for (lnr, line) in numbered_lines(data).skip(1) {
+        let f: Vec<&[u8]> = fields(line).collect();
+        match (
+            f.get(2).and_then(|t| dec_u64(t)),
+            f.get(3).and_then(|p| hex_u64(p)),
+            f.get(8).and_then(|i| dec_u64(i)),
+        ) {
+            (Some(sock_type), Some(protocol), Some(inode)) => table.rows.push(PacketSocket {
+                sock_type: sock_type as u32,
+                protocol: protocol as u32,
+                inode,
+            }),
+            _ => table.warnings.push(ParseWarning {
+                file: name.to_string(),
+                line: lnr,
+                message: "bad packet line".into(),
+            }),
+        }
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_line_with_parens_in_comm() {
+        let s = parse_stat(b"15912 (py (x) 3) S 1 15906 5866 0 -1").unwrap();
+        assert_eq!(s.comm, b"py (x) 3");
+        assert_eq!((s.state, s.ppid, s.pgid), (b'S', 1, 15906));
+        assert_eq!(parse_stat(b"12 (x"), None);
+        assert_eq!(parse_stat(b""), None);
+    }
+
+    #[test]
+    fn maps_dedup_and_deleted() {
+        let data = b"5629-562a r--p 00000000 fe:00 18504                      /usr/bin/python3\n\
+5629-562a r-xp 00001000 fe:00 18504                      /usr/bin/python3\n\
+7f00-7f01 rw-p 00000000 00:00 0 \n\
+7f00-7f01 rw-s 00000000 00:01 77                         /memfd:x (deleted)\n\
+7f00-7f01 r--p 00000000 fe:00 99                         /tmp/with space\n\
+garbage\n";
+        let m = parse_maps(data);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[0].dev, make_dev(0xfe, 0));
+        assert_eq!(m[1].path, b"/memfd:x");
+        assert!(m[1].deleted);
+        assert_eq!(m[2].path, b"/tmp/with space");
+    }
+
+    #[test]
+    fn fdinfo_fields() {
+        let i = parse_fdinfo(b"pos:\t12\nflags:\t02100000\nmnt_id:\t27\neventfd-id: 4\n");
+        assert_eq!(i.pos, Some(12));
+        assert_eq!(i.flags, Some(0o2100000));
+        assert_eq!(i.eventfd_id, Some(4));
+        assert_eq!(parse_fdinfo(b"flags: 9\n").flags, None);
+    }
+
+    #[test]
+    fn locks() {
+        let l = parse_locks(
+            b"1: POSIX  ADVISORY  WRITE 15912 fe:00:10011346 0 EOF\n\
+2: FLOCK  ADVISORY  READ 7 00:15:42 0 EOF\n\
+2: -> FLOCK  ADVISORY  WRITE 8 00:15:42 0 EOF\n\
+3: POSIX  ADVISORY  WRITE 9 fe:00:5 0 10\n",
+        );
+        assert_eq!(l.len(), 3);
+        assert_eq!((l[0].pid, l[0].kind), (15912, b'W'));
+        assert_eq!(l[0].dev, make_dev(0xfe, 0));
+        assert_eq!(l[1].kind, b'R');
+        assert_eq!(l[2].kind, b'w');
+    }
+
+    #[test]
+    fn dev_numbers_round_trip() {
+        for (maj, min) in [(254, 0), (0, 15), (4095, 255), (4096, 1 << 20)] {
+            let d = make_dev(maj, min);
+            assert_eq!((dev_major(d), dev_minor(d)), (maj, min));
+        }
+        assert_eq!(make_dev(254, 0), 0xfe00);
+    }
+
+    #[test]
+    fn netlink_and_packet_tables() {
+        let n = parse_netlink(
+            b"sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode\n000000007523deda 0   0          00000000 0        0        0     2        0        4\nbad\n",
+            "netlink",
+        );
+        assert_eq!(
+            n.rows,
+            vec![NetlinkSocket {
+                protocol: 0,
+                inode: 4
+            }]
+        );
+        assert_eq!(n.warnings.len(), 1);
+        let p = parse_packet(
+            b"sk       RefCnt Type Proto  Iface R Rmem   User   Inode\n0000000000000000 3      3    0003   0     1 0      0      190391\n",
+            "packet",
+        );
+        assert_eq!(
+            p.rows,
+            vec![PacketSocket {
+                sock_type: 3,
+                protocol: 3,
+                inode: 190391
+            }]
+        );
+    }
+}

@@ -1,0 +1,462 @@
+//! lsof's three output forms over one list of processes and their files: the
+//! column table (widths computed over every row first), `-F` field records, and
+//! `-t` terse pids. Rows arrive display-ready; this module only lays them out.
+
+use crate::escape::escape_lsof;
+use std::io::{self, Write};
+
+/// The FD column's name part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdName {
+    Cwd,
+    Rtd,
+    Txt,
+    Mem,
+    Del,
+    NoFd,
+    Num(u32),
+}
+
+impl FdName {
+    pub fn text(&self) -> String {
+        match self {
+            FdName::Cwd => "cwd".into(),
+            FdName::Rtd => "rtd".into(),
+            FdName::Txt => "txt".into(),
+            FdName::Mem => "mem".into(),
+            FdName::Del => "DEL".into(),
+            FdName::NoFd => "NOFD".into(),
+            FdName::Num(n) => n.to_string(),
+        }
+    }
+}
+
+/// SIZE/OFF: a size, an offset, or nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeOff {
+    None,
+    Size(u64),
+    Offset(u64),
+}
+
+/// `-F D` (a device number) or `-F d` (device characters, e.g. a socket inode).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceField {
+    None,
+    Number(u64),
+    Chars(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRow {
+    pub fd: FdName,
+    /// `r`, `w`, `u` or space.
+    pub access: u8,
+    /// Lock character or space.
+    pub lock: u8,
+    pub file_type: String,
+    /// The DEVICE column text (empty when unknown).
+    pub device: String,
+    pub device_field: DeviceField,
+    pub size_off: SizeOff,
+    /// The NODE column text: an inode or a protocol name.
+    pub node: String,
+    /// `-F i`.
+    pub inode: Option<u64>,
+    /// `-F P`.
+    pub protocol: Option<&'static str>,
+    /// `-F k`.
+    pub nlink: Option<u64>,
+    /// `-F G`: open flags.
+    pub flags: Option<u32>,
+    /// NAME bytes, escaped when printed.
+    pub name: Vec<u8>,
+    /// What the table appends to NAME: ` (LISTEN)`, or a lone space for UDP.
+    pub name_suffix: String,
+    /// `-F T` entries: `ST=LISTEN`, `QR=0`, `QS=0`.
+    pub tcp_info: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessRows {
+    pub pid: u32,
+    pub ppid: u32,
+    pub pgid: u32,
+    pub uid: u32,
+    pub command: Vec<u8>,
+    /// USER column text (login, or the uid right-justified in 8).
+    pub user: String,
+    /// `-F L`: login name when there is one.
+    pub login: Option<String>,
+    pub files: Vec<FileRow>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct TableOptions {
+    /// `+c`: COMMAND width limit; 0 = no limit.
+    pub command_limit: usize,
+    /// SIZE/OFF title: `SIZE/OFF`, `SIZE` or `OFFSET`.
+    pub size_title: &'static str,
+}
+
+fn size_off_text(s: SizeOff) -> String {
+    match s {
+        SizeOff::None => String::new(),
+        SizeOff::Size(n) => n.to_string(),
+        SizeOff::Offset(n) => {
+            let dec = format!("0t{n}");
+            // lsof switches to hex when the decimal form has more than 8 digits.
+            if dec.len() > 10 {
+                format!("{n:#x}")
+            } else {
+                dec
+            }
+        }
+    }
+}
+
+/// First `width` display characters of an escaped command, never splitting an
+/// escape sequence, padded with spaces.
+fn command_cell(command: &[u8], width: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for ch in escaped_units(command) {
+        let n = ch.chars().count();
+        if used + n > width {
+            break;
+        }
+        out.push_str(&ch);
+        used += n;
+    }
+    out.extend(std::iter::repeat(' ').take(width - used));
+    out
+}
+
+/// The escaped command split into units (one per source character).
+fn escaped_units(command: &[u8]) -> Vec<String> {
+    let mut units = Vec::new();
+    for chunk in command.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let mut buf = [0u8; 4];
+            units.push(escape_lsof(c.encode_utf8(&mut buf).as_bytes(), true).into_owned());
+        }
+        for &b in chunk.invalid() {
+            units.push(escape_lsof(&[b], true).into_owned());
+        }
+    }
+    units
+}
+
+fn fd_cell_len(f: &FileRow) -> usize {
+    f.fd.text().len() + 2
+}
+
+fn access_char(f: &FileRow) -> char {
+    if f.lock != b' ' && f.access == b' ' {
+        '-'
+    } else {
+        f.access as char
+    }
+}
+
+/// The column table.
+pub fn write_table(
+    out: &mut impl Write,
+    procs: &[ProcessRows],
+    opts: &TableOptions,
+) -> io::Result<()> {
+    let mut cmd_w = 7;
+    let mut pid_w = 3;
+    let mut user_w = 4;
+    let mut fd_w = 6;
+    let mut type_w = 4;
+    let mut dev_w = 6;
+    let mut size_w = opts.size_title.len().max(8);
+    let mut node_w = 4;
+    let mut any = false;
+    for p in procs {
+        let mut len: usize = escaped_units(&p.command)
+            .iter()
+            .map(|u| u.chars().count())
+            .sum();
+        if opts.command_limit > 0 {
+            len = len.min(opts.command_limit);
+        }
+        for f in &p.files {
+            any = true;
+            cmd_w = cmd_w.max(len);
+            pid_w = pid_w.max(p.pid.to_string().len());
+            user_w = user_w.max(p.user.len());
+            fd_w = fd_w.max(fd_cell_len(f));
+            type_w = type_w.max(f.file_type.len());
+            dev_w = dev_w.max(f.device.len());
+            size_w = size_w.max(size_off_text(f.size_off).len());
+            node_w = node_w.max(f.node.len());
+        }
+    }
+    if !any {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<cmd_w$} {:>pid_w$} {:>user_w$} {:>fdn$}   {:>type_w$} {:>dev_w$} {:>size_w$} {:>node_w$} NAME",
+        "COMMAND",
+        "PID",
+        "USER",
+        "FD",
+        "TYPE",
+        "DEVICE",
+        opts.size_title,
+        "NODE",
+        fdn = fd_w - 2,
+    )?;
+    for p in procs {
+        let cmd = command_cell(&p.command, cmd_w);
+        for f in &p.files {
+            writeln!(
+                out,
+                "{cmd} {:>pid_w$} {:>user_w$} {:>fdn$}{}{} {:>type_w$} {:>dev_w$} {:>size_w$} {:>node_w$} {}{}",
+                p.pid,
+                p.user,
+                f.fd.text(),
+                access_char(f),
+                f.lock as char,
+                f.file_type,
+                f.device,
+                size_off_text(f.size_off),
+                f.node,
+                escape_lsof(&f.name, false),
+                f.name_suffix,
+                fdn = fd_w - 2,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `-F` field letters lsof 4.95 writes for a bare `-F` (all but `r`).
+pub const ALL_FIELDS: &str = "pgRcuLfaltGDdsoikPnT";
+
+/// The field letters to write and the terminator.
+#[derive(Clone, Debug)]
+pub struct FieldOptions {
+    pub letters: String,
+    pub nul: bool,
+}
+
+impl FieldOptions {
+    fn has(&self, c: char) -> bool {
+        self.letters.contains(c)
+    }
+}
+
+/// `-F` records: a process set (`p` first) and one set per file (`f` first when
+/// asked for). With NUL terminators each set also ends with a newline.
+pub fn write_fields(
+    out: &mut impl Write,
+    procs: &[ProcessRows],
+    opts: &FieldOptions,
+) -> io::Result<()> {
+    let term: &[u8] = if opts.nul { b"\0" } else { b"\n" };
+    let field = |out: &mut dyn Write, id: char, value: &[u8]| -> io::Result<()> {
+        write!(out, "{id}")?;
+        out.write_all(value)?;
+        out.write_all(term)
+    };
+    for p in procs {
+        field(out, 'p', p.pid.to_string().as_bytes())?;
+        if opts.has('g') {
+            field(out, 'g', p.pgid.to_string().as_bytes())?;
+        }
+        if opts.has('R') {
+            field(out, 'R', p.ppid.to_string().as_bytes())?;
+        }
+        if opts.has('c') {
+            field(out, 'c', escape_lsof(&p.command, false).as_bytes())?;
+        }
+        if opts.has('u') {
+            field(out, 'u', p.uid.to_string().as_bytes())?;
+        }
+        if opts.has('L') {
+            if let Some(login) = &p.login {
+                field(out, 'L', login.as_bytes())?;
+            }
+        }
+        if opts.nul {
+            out.write_all(b"\n")?;
+        }
+        for f in &p.files {
+            let mut wrote = false;
+            let mut put = |out: &mut dyn Write, id: char, value: &[u8]| -> io::Result<()> {
+                wrote = true;
+                field(out, id, value)
+            };
+            if opts.has('f') {
+                put(out, 'f', f.fd.text().as_bytes())?;
+            }
+            if opts.has('a') {
+                put(out, 'a', &[f.access])?;
+            }
+            if opts.has('l') {
+                put(out, 'l', &[f.lock])?;
+            }
+            if opts.has('t') && !f.file_type.is_empty() {
+                put(out, 't', f.file_type.as_bytes())?;
+            }
+            if opts.has('G') {
+                if let Some(flags) = f.flags {
+                    put(out, 'G', format!("{flags:#x};0x0").as_bytes())?;
+                }
+            }
+            match &f.device_field {
+                DeviceField::Number(d) if opts.has('D') => {
+                    put(out, 'D', format!("{d:#x}").as_bytes())?;
+                }
+                DeviceField::Chars(s) if opts.has('d') => put(out, 'd', s.as_bytes())?,
+                _ => {}
+            }
+            match f.size_off {
+                SizeOff::Size(n) if opts.has('s') => put(out, 's', n.to_string().as_bytes())?,
+                SizeOff::Offset(n) if opts.has('o') => {
+                    put(out, 'o', format!("0t{n}").as_bytes())?;
+                }
+                _ => {}
+            }
+            if opts.has('i') {
+                if let Some(i) = f.inode {
+                    put(out, 'i', i.to_string().as_bytes())?;
+                }
+            }
+            if opts.has('k') {
+                if let Some(k) = f.nlink {
+                    put(out, 'k', k.to_string().as_bytes())?;
+                }
+            }
+            if opts.has('P') {
+                if let Some(p) = f.protocol {
+                    put(out, 'P', p.as_bytes())?;
+                }
+            }
+            if opts.has('n') && !f.name.is_empty() {
+                put(out, 'n', escape_lsof(&f.name, false).as_bytes())?;
+            }
+            if opts.has('T') {
+                for t in &f.tcp_info {
+                    put(out, 'T', t.as_bytes())?;
+                }
+            }
+            if opts.nul && wrote {
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `-t`: each pid once, ascending, one per line.
+pub fn write_terse(out: &mut impl Write, procs: &[ProcessRows]) -> io::Result<()> {
+    let mut pids: Vec<u32> = procs
+        .iter()
+        .filter(|p| !p.files.is_empty())
+        .map(|p| p.pid)
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    for pid in pids {
+        writeln!(out, "{pid}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(fd: FdName, name: &str) -> FileRow {
+        FileRow {
+            fd,
+            access: b'u',
+            lock: b' ',
+            file_type: "IPv4".into(),
+            device: "163372".into(),
+            device_field: DeviceField::Chars("163372".into()),
+            size_off: SizeOff::Offset(0),
+            node: "TCP".into(),
+            inode: None,
+            protocol: Some("TCP"),
+            nlink: None,
+            flags: Some(0x80002),
+            name: name.as_bytes().to_vec(),
+            name_suffix: " (LISTEN)".into(),
+            tcp_info: vec!["ST=LISTEN".into()],
+        }
+    }
+
+    fn proc_rows(files: Vec<FileRow>) -> ProcessRows {
+        ProcessRows {
+            pid: 15912,
+            ppid: 1,
+            pgid: 15906,
+            uid: 0,
+            command: b"python3".to_vec(),
+            user: "root".into(),
+            login: Some("root".into()),
+            files,
+        }
+    }
+
+    #[test]
+    fn table_matches_lsof_layout() {
+        let procs = vec![proc_rows(vec![file(FdName::Num(3), "localhost:52363")])];
+        let mut out = Vec::new();
+        let opts = TableOptions {
+            command_limit: 9,
+            size_title: "SIZE/OFF",
+        };
+        write_table(&mut out, &procs, &opts).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "COMMAND   PID USER   FD   TYPE DEVICE SIZE/OFF NODE NAME\n\
+             python3 15912 root    3u  IPv4 163372      0t0  TCP localhost:52363 (LISTEN)\n"
+        );
+    }
+
+    #[test]
+    fn command_is_cut_and_escaped() {
+        assert_eq!(command_cell(b"averyverylongname", 9), "averyvery");
+        assert_eq!(command_cell(b"a b", 7), "a\\x20b ");
+        assert_eq!(command_cell(b"abcdef\t", 7), "abcdef ");
+        assert_eq!(size_off_text(SizeOff::Offset(123_456_789)), "0x75bcd15");
+        assert_eq!(size_off_text(SizeOff::Offset(12_345_678)), "0t12345678");
+    }
+
+    #[test]
+    fn fields_and_terse() {
+        let procs = vec![proc_rows(vec![file(FdName::Num(3), "*:1")])];
+        let mut out = Vec::new();
+        write_fields(
+            &mut out,
+            &procs,
+            &FieldOptions {
+                letters: "pfn".into(),
+                nul: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "p15912\nf3\nn*:1\n");
+        let mut out = Vec::new();
+        write_fields(
+            &mut out,
+            &procs,
+            &FieldOptions {
+                letters: "pn".into(),
+                nul: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(out, b"p15912\0\nn*:1\0\n");
+        let mut out = Vec::new();
+        write_terse(&mut out, &[procs[0].clone(), procs[0].clone()]).unwrap();
+        assert_eq!(out, b"15912\n");
+    }
+}

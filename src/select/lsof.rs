@@ -1,0 +1,977 @@
+//! lsof's selection: the `-i [46][proto][@host][:svc|port[-port][,...]]` grammar,
+//! `-p`/`-u`/`-c` lists with `^` exclusions, `-s PROTO:STATE`, `-U`, file names, and
+//! how they combine (ORed, or ANDed with `-a`). Pure: host and service names come in
+//! through [`Lookups`], and what was found is recorded for the exit status.
+
+use std::net::IpAddr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InetProto {
+    Tcp,
+    Udp,
+    UdpLite,
+}
+
+impl InetProto {
+    /// The NODE column text.
+    pub fn name(self) -> &'static str {
+        match self {
+            InetProto::Tcp => "TCP",
+            InetProto::Udp => "UDP",
+            InetProto::UdpLite => "UDPLITE",
+        }
+    }
+
+    fn parse(s: &str) -> Option<InetProto> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Some(InetProto::Tcp),
+            "udp" => Some(InetProto::Udp),
+            "udplite" => Some(InetProto::UdpLite),
+            _ => None,
+        }
+    }
+}
+
+/// Name services the grammar needs; the app passes the real ones, tests fake them.
+pub trait Lookups {
+    /// Port of a service name for "tcp" or "udp" (getservbyname).
+    fn service_port(&self, name: &str, udp: bool) -> Option<u16>;
+    /// Addresses of a host name in one family (gethostbyname2).
+    fn host_addrs(&self, name: &str, family: Family) -> Vec<IpAddr>;
+}
+
+/// One address/port pattern of an `-i` argument (a host name or a port list
+/// expands into several, as in lsof).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InetPattern {
+    pub family: Option<Family>,
+    pub proto: Option<InetProto>,
+    pub addr: Option<IpAddr>,
+    pub ports: Option<(u16, u16)>,
+}
+
+/// An `-i` argument with an address, port or protocol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InetArg {
+    pub text: String,
+    pub patterns: Vec<InetPattern>,
+}
+
+/// What an `-i` argument parses into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InetOption {
+    /// `-i`, `-i4`, `-i6`: every Internet file (of one family).
+    Files(Option<Family>),
+    Spec(InetArg),
+}
+
+fn err(msg: &str, text: &str) -> String {
+    format!("{msg} in: -i {text}")
+}
+
+/// Parses one `-i` argument. `inherited` is the family of an earlier `-i4`/`-i6`,
+/// which lsof applies to later address arguments.
+pub fn parse_inet(
+    text: &str,
+    inherited: Option<Family>,
+    lookups: &dyn Lookups,
+) -> Result<InetOption, String> {
+    let mut rest = text;
+    let mut family = inherited;
+    let mut explicit_family = None;
+    if let Some(r) = rest.strip_prefix('4') {
+        explicit_family = Some(Family::V4);
+        rest = r;
+    } else if let Some(r) = rest.strip_prefix('6') {
+        explicit_family = Some(Family::V6);
+        rest = r;
+    }
+    if explicit_family.is_some() {
+        if rest.is_empty() {
+            return Ok(InetOption::Files(explicit_family));
+        }
+        family = explicit_family;
+    }
+    if text.is_empty() {
+        return Ok(InetOption::Files(None));
+    }
+    // Protocol, up to '@' or ':'.
+    let proto_end = rest.find(['@', ':']).unwrap_or(rest.len());
+    let proto = if proto_end > 0 {
+        let name = &rest[..proto_end];
+        Some(
+            InetProto::parse(name)
+                .ok_or_else(|| format!("unknown protocol name ({name}) in: -i {text}"))?,
+        )
+    } else {
+        None
+    };
+    rest = &rest[proto_end..];
+
+    // Host part.
+    let mut addrs: Vec<(Option<Family>, IpAddr)> = Vec::new();
+    if let Some(r) = rest.strip_prefix('@') {
+        if r.is_empty() || r.starts_with(':') {
+            return Err(err("unacceptable Internet address", text));
+        }
+        if let Some(r6) = r.strip_prefix('[') {
+            if family == Some(Family::V4) {
+                return Err(format!("IPv6 addresses are prohibited: -i {text}"));
+            }
+            let close = r6
+                .rfind(']')
+                .ok_or_else(|| err("unacceptable Internet address", text))?;
+            let ip: std::net::Ipv6Addr = r6[..close]
+                .parse()
+                .map_err(|_| err("unacceptable Internet address", text))?;
+            if ip.is_unspecified() {
+                return Err(err("unacceptable Internet address", text));
+            }
+            match ip.to_ipv4_mapped() {
+                Some(v4) if family == Some(Family::V6) => {
+                    let _ = v4;
+                    return Err(format!("IPv4 addresses are prohibited: -i {text}"));
+                }
+                Some(v4) => addrs.push((Some(Family::V4), IpAddr::V4(v4))),
+                None => addrs.push((Some(Family::V6), IpAddr::V6(ip))),
+            }
+            rest = &r6[close + 1..];
+        } else {
+            let end = r.find(':').unwrap_or(r.len());
+            let host = &r[..end];
+            if let Some(v4) = parse_dotted(host) {
+                if family == Some(Family::V6) {
+                    return Err(format!("IPv4 addresses are prohibited: -i {text}"));
+                }
+                addrs.push((Some(Family::V4), IpAddr::V4(v4)));
+            } else {
+                // lsof asks for IPv6 addresses first, then IPv4 ones.
+                for fam in [Family::V6, Family::V4] {
+                    if family.is_some_and(|f| f != fam) {
+                        continue;
+                    }
+                    for a in lookups.host_addrs(host, fam) {
+                        addrs.push((Some(fam), a));
+                    }
+                }
+                if addrs.is_empty() {
+                    return Err(format!("unknown host name ({host}) in: -i {text}"));
+                }
+            }
+            rest = &r[end..];
+        }
+    }
+
+    // Port list.
+    let mut ports: Vec<Option<(u16, u16)>> = Vec::new();
+    if rest.is_empty() {
+        ports.push(None);
+    } else {
+        let list = rest
+            .strip_prefix(':')
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| err("unacceptable port specification", text))?;
+        for item in list.split(',') {
+            ports.push(Some(parse_port_item(item, proto, text, lookups)?));
+        }
+    }
+    if proto.is_none() && addrs.is_empty() && ports.iter().all(Option::is_none) {
+        return Err(format!(
+            "incomplete Internet address specification: -i {text}"
+        ));
+    }
+    let mut patterns = Vec::new();
+    let hosts: Vec<(Option<Family>, Option<IpAddr>)> = if addrs.is_empty() {
+        vec![(family, None)]
+    } else {
+        addrs.into_iter().map(|(f, a)| (f, Some(a))).collect()
+    };
+    for (fam, addr) in hosts {
+        for &p in &ports {
+            patterns.push(InetPattern {
+                family: fam,
+                proto,
+                addr,
+                ports: p,
+            });
+        }
+    }
+    Ok(InetOption::Spec(InetArg {
+        text: text.to_string(),
+        patterns,
+    }))
+}
+
+fn parse_dotted(s: &str) -> Option<std::net::Ipv4Addr> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `80`, `8000-8080`, `http`, `8000-http` (a range can't start with a name).
+/// Ports above 65535 are refused (lsof wraps them silently; we are stricter).
+fn parse_port_item(
+    item: &str,
+    proto: Option<InetProto>,
+    text: &str,
+    lookups: &dyn Lookups,
+) -> Result<(u16, u16), String> {
+    let bad = || err("unacceptable port specification", text);
+    let number = |s: &str| -> Result<u16, String> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        s.parse::<u16>().map_err(|_| bad())
+    };
+    let service = |name: &str| -> Result<u16, String> {
+        match proto {
+            Some(p) => lookups
+                .service_port(name, p != InetProto::Tcp)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown service {name} for {} in: -i {text}",
+                        p.name().to_ascii_lowercase()
+                    )
+                }),
+            None => {
+                let tcp = lookups.service_port(name, false);
+                let udp = lookups.service_port(name, true);
+                match (tcp, udp) {
+                    (Some(t), Some(u)) if t != u => Err(format!(
+                        "TCP={t} and UDP={u} {name} ports conflict;\n      specify \"tcp:{name}\" or \"udp:{name}\": -i {text}"
+                    )),
+                    (Some(t), _) => Ok(t),
+                    (None, Some(u)) => Ok(u),
+                    (None, None) => Err(format!("unknown service {name} in: -i {text}")),
+                }
+            }
+        }
+    };
+    if item.is_empty() {
+        return Err(bad());
+    }
+    let starts_numeric = item.as_bytes()[0].is_ascii_digit();
+    if !starts_numeric {
+        // A '-' belongs to the service name.
+        let p = service(item)?;
+        return Ok((p, p));
+    }
+    let (lo, hi) = match item.split_once('-') {
+        None => {
+            let p = number(item)?;
+            (p, p)
+        }
+        Some((lo, hi)) => {
+            let lo = number(lo)?;
+            let hi = if hi.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+                number(hi)?
+            } else if hi.is_empty() {
+                return Err(bad());
+            } else {
+                service(hi)?
+            };
+            (lo, hi)
+        }
+    };
+    if hi < lo {
+        return Err(bad());
+    }
+    Ok((lo, hi))
+}
+
+/// The facts of an Internet socket that selection looks at. Addresses are as lsof
+/// prints them: a v4-mapped pair counts as IPv4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InetFacts {
+    pub proto: InetProto,
+    /// Came from the tcp6/udp6 tables (what `-i6` matches).
+    pub v6_table: bool,
+    pub local: Option<(IpAddr, u16)>,
+    pub remote: Option<(IpAddr, u16)>,
+    pub state: u8,
+}
+
+impl InetPattern {
+    fn matches(&self, proto: InetProto, endpoint: (IpAddr, u16)) -> bool {
+        if self.proto.is_some_and(|p| p != proto) {
+            return false;
+        }
+        let fam = if endpoint.0.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        };
+        if self.family.is_some_and(|f| f != fam) {
+            return false;
+        }
+        if let Some(a) = self.addr {
+            if a != endpoint.0 {
+                return false;
+            }
+        }
+        match self.ports {
+            None => true,
+            Some((lo, hi)) => (lo..=hi).contains(&endpoint.1),
+        }
+    }
+}
+
+pub const TCP_STATE_NAMES: [&str; 12] = [
+    "CLOSED",
+    "ESTABLISHED",
+    "SYN_SENT",
+    "SYN_RECV",
+    "FIN_WAIT1",
+    "FIN_WAIT2",
+    "TIME_WAIT",
+    "CLOSE",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "LISTEN",
+    "CLOSING",
+];
+
+/// `-s TCP:LISTEN,^ESTABLISHED`: kernel state numbers to keep or drop. lsof applies
+/// the TCP state numbers to UDP sockets too (a connected UDP socket is state 1).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateFilter {
+    pub include: Vec<u8>,
+    pub exclude: Vec<u8>,
+}
+
+impl StateFilter {
+    pub fn parse(spec: &str, into: &mut StateFilter) -> Result<(), String> {
+        let (proto, states) = spec
+            .split_once(':')
+            .ok_or_else(|| format!("missing protocol state names: {spec}"))?;
+        if proto.eq_ignore_ascii_case("udp") {
+            return Err(format!("no UDP state names available: {spec}"));
+        }
+        if !proto.eq_ignore_ascii_case("tcp") {
+            return Err(format!("unknown protocol name: {proto}"));
+        }
+        for name in states.split(',') {
+            let (excl, name) = match name.strip_prefix('^') {
+                Some(n) => (true, n),
+                None => (false, name),
+            };
+            let Some(n) = TCP_STATE_NAMES
+                .iter()
+                .position(|s| s.eq_ignore_ascii_case(name))
+            else {
+                return Err(format!("unknown TCP state name: {name}"));
+            };
+            if excl {
+                into.exclude.push(n as u8);
+            } else {
+                into.include.push(n as u8);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a socket in `state` stays listed.
+    pub fn keeps(&self, state: u8) -> bool {
+        if self.exclude.contains(&state) {
+            return false;
+        }
+        self.include.is_empty() || self.include.contains(&state)
+    }
+}
+
+/// An item of `-p`/`-u`: a value to include or (`^`) exclude.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Item<T> {
+    pub value: T,
+    pub exclude: bool,
+}
+
+/// `1,2,^3`.
+pub fn parse_list<T>(
+    text: &str,
+    mut one: impl FnMut(&str) -> Result<T, String>,
+) -> Result<Vec<Item<T>>, String> {
+    let mut out = Vec::new();
+    for part in text.split(',') {
+        let (exclude, v) = match part.strip_prefix('^') {
+            Some(v) => (true, v),
+            None => (false, part),
+        };
+        out.push(Item {
+            value: one(v)?,
+            exclude,
+        });
+    }
+    Ok(out)
+}
+
+pub fn parse_pid(s: &str) -> Result<u32, String> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("illegal process ID: {s}"));
+    }
+    s.parse::<u32>()
+        .map_err(|_| format!("illegal process ID: {s}"))
+}
+
+/// `-c name` (a prefix of the command) or `-c /regex/[bix]`.
+#[derive(Debug)]
+pub enum CmdPattern {
+    Prefix(Vec<u8>),
+    Regex(PosixRegex),
+}
+
+pub const COMMAND_LIMIT: usize = 15;
+
+pub fn parse_cmd(text: &str) -> Result<CmdPattern, String> {
+    if let Some(body) = text.strip_prefix('/') {
+        if let Some(close) = body.rfind('/') {
+            let flags = &body[close + 1..];
+            if flags.bytes().all(|b| b"bix".contains(&b)) {
+                let re = PosixRegex::new(&body[..close], !flags.contains('b'), flags.contains('i'))
+                    .map_err(|e| format!("regexp error: {e}: {text}"))?;
+                return Ok(CmdPattern::Regex(re));
+            }
+        }
+    }
+    if text.len() > COMMAND_LIMIT {
+        return Err(format!(
+            "\"-c {text}\" length ({}) > what system provides ({COMMAND_LIMIT})",
+            text.len()
+        ));
+    }
+    Ok(CmdPattern::Prefix(text.as_bytes().to_vec()))
+}
+
+impl CmdPattern {
+    pub fn matches(&self, comm: &[u8]) -> bool {
+        match self {
+            CmdPattern::Prefix(p) => comm.starts_with(p),
+            CmdPattern::Regex(re) => re.is_match(comm),
+        }
+    }
+}
+
+/// A POSIX regex (regcomp/regexec), as lsof matches `-c /RE/`.
+pub struct PosixRegex {
+    re: Box<libc::regex_t>,
+}
+
+impl std::fmt::Debug for PosixRegex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PosixRegex")
+    }
+}
+
+impl PosixRegex {
+    pub fn new(pattern: &str, extended: bool, icase: bool) -> Result<PosixRegex, String> {
+        let c = std::ffi::CString::new(pattern).map_err(|_| "NUL in pattern".to_string())?;
+        // SAFETY: regex_t is plain data that regcomp initialises.
+        let mut re: Box<libc::regex_t> = Box::new(unsafe { std::mem::zeroed() });
+        let mut flags = libc::REG_NOSUB;
+        if extended {
+            flags |= libc::REG_EXTENDED;
+        }
+        if icase {
+            flags |= libc::REG_ICASE;
+        }
+        // SAFETY: re points to writable storage, c is NUL-terminated.
+        let rc = unsafe { libc::regcomp(&mut *re, c.as_ptr(), flags) };
+        if rc != 0 {
+            return Err(format!("regcomp failed ({rc})"));
+        }
+        Ok(PosixRegex { re })
+    }
+
+    pub fn is_match(&self, text: &[u8]) -> bool {
+        let Ok(c) = std::ffi::CString::new(text) else {
+            return false;
+        };
+        // SAFETY: re was compiled by regcomp; c is NUL-terminated.
+        unsafe { libc::regexec(&*self.re, c.as_ptr(), 0, std::ptr::null_mut(), 0) == 0 }
+    }
+}
+
+impl Drop for PosixRegex {
+    fn drop(&mut self) {
+        // SAFETY: re was compiled by regcomp and is freed once.
+        unsafe { libc::regfree(&mut *self.re) };
+    }
+}
+
+/// A file named on the command line: its identity from stat(2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameArg {
+    pub text: String,
+    pub dev: u64,
+    pub ino: u64,
+    /// For character and block devices lsof matches the device number too.
+    pub rdev: Option<u64>,
+}
+
+/// Selection categories (lsof's SEL* flags).
+pub mod flag {
+    pub const PID: u8 = 1;
+    pub const UID: u8 = 2;
+    pub const CMD: u8 = 4;
+    pub const NET: u8 = 8;
+    pub const NETADDR: u8 = 16;
+    pub const UNIX: u8 = 32;
+    pub const NAME: u8 = 64;
+    pub const PROCESS: u8 = PID | UID | CMD;
+}
+
+/// Everything the command line selects.
+#[derive(Debug, Default)]
+pub struct Selection {
+    pub and: bool,
+    /// `-i`/`-i4`/`-i6` given: Some(family filter).
+    pub inet_files: Option<Option<Family>>,
+    pub inet: Vec<InetArg>,
+    pub unix: bool,
+    pub pids: Vec<Item<u32>>,
+    pub uids: Vec<Item<u32>>,
+    pub cmds: Vec<Item<CmdPattern>>,
+    pub states: Option<StateFilter>,
+    pub names: Vec<NameArg>,
+}
+
+/// Which search items were met (lsof exits 1 if one was not).
+#[derive(Debug, Default, Clone)]
+pub struct Found {
+    pub pids: Vec<bool>,
+    pub cmds: Vec<bool>,
+    pub inet: Vec<bool>,
+    pub states: Vec<u8>,
+    pub names: Vec<bool>,
+    pub inet_files: bool,
+}
+
+/// What a file offers to the selection.
+#[derive(Clone, Copy, Debug)]
+pub enum FileFacts<'a> {
+    Inet(&'a InetFacts),
+    Unix { path: Option<&'a [u8]> },
+    Other,
+}
+
+impl Selection {
+    /// The categories given (lsof's Selflags); 0 means "everything".
+    pub fn flags(&self) -> u8 {
+        let mut f = 0;
+        if self.pids.iter().any(|p| !p.exclude) {
+            f |= flag::PID;
+        }
+        if self.uids.iter().any(|u| !u.exclude) {
+            f |= flag::UID;
+        }
+        if self.cmds.iter().any(|c| !c.exclude) {
+            f |= flag::CMD;
+        }
+        if self.inet_files.is_some() {
+            f |= flag::NET;
+        }
+        if !self.inet.is_empty() {
+            f |= flag::NETADDR;
+        }
+        if self.unix {
+            f |= flag::UNIX;
+        }
+        if !self.names.is_empty() {
+            f |= flag::NAME;
+        }
+        f
+    }
+
+    pub fn new_found(&self) -> Found {
+        Found {
+            pids: vec![false; self.pids.len()],
+            cmds: vec![false; self.cmds.len()],
+            inet: vec![false; self.inet.len()],
+            states: Vec::new(),
+            names: vec![false; self.names.len()],
+            inet_files: false,
+        }
+    }
+
+    /// The process-level verdict: `None` if excluded, else the flags it earned.
+    pub fn process(&self, pid: u32, uid: u32, comm: &[u8], found: &mut Found) -> Option<u8> {
+        if self.uids.iter().any(|u| u.exclude && u.value == uid)
+            || self.pids.iter().any(|p| p.exclude && p.value == pid)
+            || self.cmds.iter().any(|c| c.exclude && c.value.matches(comm))
+        {
+            return None;
+        }
+        let sel = self.flags();
+        if sel == 0 {
+            return Some(0);
+        }
+        let mut got = 0;
+        for (i, p) in self.pids.iter().enumerate() {
+            if !p.exclude && p.value == pid {
+                if let Some(f) = found.pids.get_mut(i) {
+                    *f = true;
+                }
+                got |= flag::PID;
+            }
+        }
+        if self.uids.iter().any(|u| !u.exclude && u.value == uid) {
+            got |= flag::UID;
+        }
+        for (i, c) in self.cmds.iter().enumerate() {
+            if !c.exclude && c.value.matches(comm) {
+                if let Some(f) = found.cmds.get_mut(i) {
+                    *f = true;
+                }
+                got |= flag::CMD;
+                break;
+            }
+        }
+        if self.and && (sel & flag::PROCESS) & !got != 0 {
+            return None;
+        }
+        if !self.and && sel & !flag::PROCESS == 0 && got == 0 {
+            return None;
+        }
+        Some(got)
+    }
+
+    /// Whether this process needs its non-socket files looked at at all.
+    pub fn wants_all_files(&self, process_flags: u8) -> bool {
+        let sel = self.flags();
+        if sel == 0 || !self.names.is_empty() {
+            return true;
+        }
+        if self.and {
+            sel & !flag::PROCESS == 0
+        } else {
+            process_flags != 0
+        }
+    }
+
+    /// The file-level verdict for a file of a process that earned `process_flags`.
+    pub fn file(
+        &self,
+        process_flags: u8,
+        facts: FileFacts<'_>,
+        name_hit: Option<usize>,
+        found: &mut Found,
+    ) -> bool {
+        let mut got = process_flags;
+        match facts {
+            FileFacts::Inet(f) => {
+                if let Some(states) = &self.states {
+                    if !states.keeps(f.state) {
+                        return false;
+                    }
+                    if states.include.contains(&f.state) && !found.states.contains(&f.state) {
+                        found.states.push(f.state);
+                    }
+                }
+                if let Some(fam) = self.inet_files {
+                    let ok = match fam {
+                        None => true,
+                        Some(Family::V4) => !f.v6_table,
+                        Some(Family::V6) => f.v6_table,
+                    };
+                    if ok {
+                        got |= flag::NET;
+                        found.inet_files = true;
+                    }
+                }
+                for (i, arg) in self.inet.iter().enumerate() {
+                    let hit = arg.patterns.iter().any(|p| {
+                        f.remote.is_some_and(|e| p.matches(f.proto, e))
+                            || f.local.is_some_and(|e| p.matches(f.proto, e))
+                    });
+                    if hit {
+                        got |= flag::NETADDR;
+                        if let Some(x) = found.inet.get_mut(i) {
+                            *x = true;
+                        }
+                    }
+                }
+            }
+            FileFacts::Unix { .. } => {
+                if self.unix {
+                    got |= flag::UNIX;
+                }
+            }
+            FileFacts::Other => {}
+        }
+        if let Some(i) = name_hit {
+            got |= flag::NAME;
+            if let Some(x) = found.names.get_mut(i) {
+                *x = true;
+            }
+        }
+        let sel = self.flags();
+        if sel == 0 {
+            return true;
+        }
+        if self.and {
+            got & sel == sel
+        } else {
+            got != 0
+        }
+    }
+
+    /// lsof's exit status rule: 1 if any inclusion item was never met.
+    pub fn all_found(&self, found: &Found) -> bool {
+        let pids_ok = self
+            .pids
+            .iter()
+            .zip(&found.pids)
+            .all(|(p, f)| p.exclude || *f);
+        let cmds_ok = self
+            .cmds
+            .iter()
+            .zip(&found.cmds)
+            .all(|(c, f)| c.exclude || *f);
+        // Arguments spelled the same count as found together.
+        let inet_ok = self.inet.iter().enumerate().all(|(i, arg)| {
+            self.inet
+                .iter()
+                .zip(&found.inet)
+                .any(|(other, f)| *f && other.text == arg.text)
+                || found.inet.get(i).copied().unwrap_or(false)
+        });
+        let states_ok = self.states.as_ref().map_or(true, |s| {
+            s.include.iter().all(|st| found.states.contains(st))
+        });
+        let names_ok = found.names.iter().all(|f| *f);
+        let net_ok = self.inet_files.is_none() || found.inet_files;
+        pids_ok && cmds_ok && inet_ok && states_ok && names_ok && net_ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fake;
+    impl Lookups for Fake {
+        fn service_port(&self, name: &str, udp: bool) -> Option<u16> {
+            match (name, udp) {
+                ("ssh", _) => Some(22),
+                ("http", false) => Some(80),
+                ("x-y", _) => None,
+                ("odd", false) => Some(1),
+                ("odd", true) => Some(2),
+                _ => None,
+            }
+        }
+        fn host_addrs(&self, name: &str, family: Family) -> Vec<IpAddr> {
+            match (name, family) {
+                ("localhost", Family::V6) => vec!["::1".parse().unwrap()],
+                ("localhost", Family::V4) => vec!["127.0.0.1".parse().unwrap()],
+                _ => vec![],
+            }
+        }
+    }
+
+    fn spec(text: &str) -> InetArg {
+        match parse_inet(text, None, &Fake).unwrap() {
+            InetOption::Spec(s) => s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn perr(text: &str) -> String {
+        parse_inet(text, None, &Fake).unwrap_err()
+    }
+
+    #[test]
+    fn families() {
+        assert_eq!(parse_inet("", None, &Fake), Ok(InetOption::Files(None)));
+        assert_eq!(
+            parse_inet("4", None, &Fake),
+            Ok(InetOption::Files(Some(Family::V4)))
+        );
+        assert_eq!(
+            parse_inet("6", None, &Fake),
+            Ok(InetOption::Files(Some(Family::V6)))
+        );
+    }
+
+    #[test]
+    fn grammar() {
+        let s = spec("TCP");
+        assert_eq!(s.patterns[0].proto, Some(InetProto::Tcp));
+        assert_eq!(s.patterns[0].ports, None);
+        let s = spec("4udp@127.0.0.1:53");
+        assert_eq!(
+            s.patterns,
+            vec![InetPattern {
+                family: Some(Family::V4),
+                proto: Some(InetProto::Udp),
+                addr: Some("127.0.0.1".parse().unwrap()),
+                ports: Some((53, 53)),
+            }]
+        );
+        let s = spec(":ssh,8000-8080,1-http");
+        let ports: Vec<_> = s.patterns.iter().map(|p| p.ports).collect();
+        assert_eq!(
+            ports,
+            vec![Some((22, 22)), Some((8000, 8080)), Some((1, 80))]
+        );
+        let s = spec("@localhost:22");
+        assert_eq!(s.patterns.len(), 2);
+        assert_eq!(s.patterns[0].addr, Some("::1".parse().unwrap()));
+        let s = spec("TCP@[::1]:1");
+        assert_eq!(s.patterns[0].family, Some(Family::V6));
+        let s = spec("@[::ffff:127.0.0.1]");
+        assert_eq!(s.patterns[0].addr, Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(s.patterns[0].family, Some(Family::V4));
+        let s = spec("6@localhost");
+        assert_eq!(s.patterns.len(), 1);
+        assert_eq!(
+            parse_inet(":80", Some(Family::V4), &Fake),
+            Ok(InetOption::Spec(InetArg {
+                text: ":80".into(),
+                patterns: vec![InetPattern {
+                    family: Some(Family::V4),
+                    proto: None,
+                    addr: None,
+                    ports: Some((80, 80)),
+                }],
+            }))
+        );
+    }
+
+    #[test]
+    fn grammar_errors() {
+        assert_eq!(
+            perr("bogus:x"),
+            "unknown protocol name (bogus) in: -i bogus:x"
+        );
+        assert_eq!(perr("@h"), "unknown host name (h) in: -i @h");
+        assert_eq!(perr("4@[::1]"), "IPv6 addresses are prohibited: -i 4@[::1]");
+        assert_eq!(
+            perr("6@1.2.3.4"),
+            "IPv4 addresses are prohibited: -i 6@1.2.3.4"
+        );
+        assert_eq!(perr(":x-y"), "unknown service x-y in: -i :x-y");
+        assert_eq!(
+            perr("tcp:nope"),
+            "unknown service nope for tcp in: -i tcp:nope"
+        );
+        assert_eq!(
+            perr(":47001-47000"),
+            "unacceptable port specification in: -i :47001-47000"
+        );
+        assert_eq!(
+            perr("TCP@[::1"),
+            "unacceptable Internet address in: -i TCP@[::1"
+        );
+        assert_eq!(perr("@"), "unacceptable Internet address in: -i @");
+        assert_eq!(perr("@[::]"), "unacceptable Internet address in: -i @[::]");
+        // Stricter than lsof, which wraps these silently.
+        assert_eq!(
+            perr(":99999"),
+            "unacceptable port specification in: -i :99999"
+        );
+        assert_eq!(perr(":"), "unacceptable port specification in: -i :");
+        assert_eq!(perr(":1,"), "unacceptable port specification in: -i :1,");
+        assert_eq!(perr(":1x"), "unacceptable port specification in: -i :1x");
+        assert!(perr(":odd").contains("ports conflict"));
+    }
+
+    fn facts(local: &str, remote: Option<&str>, proto: InetProto, v6: bool) -> InetFacts {
+        let ep = |s: &str| {
+            let sa: std::net::SocketAddr = s.parse().unwrap();
+            (sa.ip(), sa.port())
+        };
+        InetFacts {
+            proto,
+            v6_table: v6,
+            local: Some(ep(local)),
+            remote: remote.map(ep),
+            state: if remote.is_some() { 1 } else { 10 },
+        }
+    }
+
+    #[test]
+    fn or_and_and() {
+        let listen = facts("0.0.0.0:80", None, InetProto::Tcp, false);
+        let conn = facts(
+            "127.0.0.1:5000",
+            Some("127.0.0.1:80"),
+            InetProto::Tcp,
+            false,
+        );
+        let mut sel = Selection {
+            inet: vec![spec("@127.0.0.1")],
+            ..Selection::default()
+        };
+        let mut found = sel.new_found();
+        let pf = sel.process(10, 0, b"x", &mut found).unwrap();
+        // The wildcard listener does not match a specific address.
+        assert!(!sel.file(pf, FileFacts::Inet(&listen), None, &mut found));
+        assert!(sel.file(pf, FileFacts::Inet(&conn), None, &mut found));
+        assert!(sel.all_found(&found));
+
+        sel.inet = vec![spec(":80")];
+        sel.pids = vec![Item {
+            value: 10,
+            exclude: false,
+        }];
+        sel.and = true;
+        let mut found = sel.new_found();
+        assert_eq!(sel.process(11, 0, b"x", &mut found), None);
+        let pf = sel.process(10, 0, b"x", &mut found).unwrap();
+        assert!(sel.file(pf, FileFacts::Inet(&listen), None, &mut found));
+        assert!(!sel.file(pf, FileFacts::Other, None, &mut found));
+        sel.and = false;
+        assert!(sel.file(pf, FileFacts::Other, None, &mut found));
+        assert!(sel.wants_all_files(pf));
+    }
+
+    #[test]
+    fn exclusions_and_states() {
+        let mut states = StateFilter::default();
+        StateFilter::parse("tcp:listen,^CLOSE_WAIT", &mut states).unwrap();
+        assert_eq!(states.include, vec![10]);
+        assert_eq!(states.exclude, vec![8]);
+        assert!(StateFilter::parse("UDP:Idle", &mut states)
+            .unwrap_err()
+            .contains("no UDP state names"));
+        assert!(StateFilter::parse("TCP:BOGUS", &mut states).is_err());
+        let sel = Selection {
+            pids: parse_list("^5", parse_pid).unwrap(),
+            states: Some(states),
+            ..Selection::default()
+        };
+        let mut found = sel.new_found();
+        assert_eq!(sel.process(5, 0, b"x", &mut found), None);
+        let pf = sel.process(6, 0, b"x", &mut found).unwrap();
+        let conn = facts(
+            "127.0.0.1:5000",
+            Some("127.0.0.1:80"),
+            InetProto::Tcp,
+            false,
+        );
+        assert!(!sel.file(pf, FileFacts::Inet(&conn), None, &mut found));
+        assert!(!sel.all_found(&found));
+        let listen = facts("0.0.0.0:80", None, InetProto::Tcp, false);
+        assert!(sel.file(pf, FileFacts::Inet(&listen), None, &mut found));
+        assert!(sel.all_found(&found));
+        assert!(parse_pid("notapid").is_err());
+        assert!(parse_pid("99999999999").is_err());
+    }
+
+    #[test]
+    fn commands() {
+        assert!(parse_cmd("python3").unwrap().matches(b"python3.11"));
+        assert!(!parse_cmd("python3").unwrap().matches(b"pytho"));
+        assert!(parse_cmd("/^py.*3$/").unwrap().matches(b"python3"));
+        assert!(parse_cmd("/PY/i").unwrap().matches(b"python3"));
+        assert!(parse_cmd("averyveryverylongname").is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! Selections: which sockets and files a command line asks for.
+
+pub mod lsof;

@@ -1,0 +1,382 @@
+//! Differential tests: rlsof and the real lsof 4.95 run with the same arguments on a
+//! python3 process this test starts (tests/fixtures/lsof/holder.py), which holds one
+//! of each kind of socket and file. Restricted to that process with `-a -p PID`, the
+//! outputs must be identical byte for byte (widths included); otherwise only the
+//! lines of that process are compared, with runs of spaces folded, since lsof pads
+//! columns to the widest entry of every process it lists.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const RLSOF: &str = env!("CARGO_BIN_EXE_rlsof");
+
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+fn skip_reason() -> Option<&'static str> {
+    if !have("lsof") {
+        return Some("lsof is not installed");
+    }
+    if !have("python3") {
+        return Some("python3 is not installed");
+    }
+    None
+}
+
+/// The python holder and its temp directory; both go away on drop, even when an
+/// assertion fails.
+struct Holder {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    dir: std::path::PathBuf,
+    info: HashMap<String, String>,
+}
+
+impl Holder {
+    fn start() -> Holder {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "rlsof-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lsof/holder.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(&dir)
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_str(&line).expect("holder info");
+        let info = json
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                let s = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), s)
+            })
+            .collect();
+        Holder {
+            child,
+            stdin,
+            dir,
+            info,
+        }
+    }
+
+    fn get(&self, key: &str) -> &str {
+        &self.info[key]
+    }
+
+    fn pid(&self) -> &str {
+        self.get("pid")
+    }
+
+    /// `{pid}`, `{tcp4}`, `{dir}`... replaced by what the holder opened.
+    fn expand(&self, args: &str) -> Vec<String> {
+        args.split_whitespace()
+            .map(|a| {
+                let mut a = a.replace("{dir}", &self.dir.display().to_string());
+                for (k, v) in &self.info {
+                    a = a.replace(&format!("{{{k}}}"), v);
+                }
+                a
+            })
+            .collect()
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+struct Run {
+    stdout: String,
+    stderr: String,
+    status: i32,
+}
+
+fn run(bin: &str, args: &[String]) -> Run {
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir("/")
+        .output()
+        .unwrap();
+    Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: out.status.code().unwrap_or(-1),
+    }
+}
+
+/// Both tools restricted to the holder: identical output and status.
+fn exact(h: &Holder, args: &str) {
+    let args = h.expand(args);
+    let want = run("lsof", &args);
+    let got = run(RLSOF, &args);
+    assert_eq!(got.stdout, want.stdout, "rlsof {args:?}");
+    assert_eq!(got.status, want.status, "exit status of rlsof {args:?}");
+}
+
+/// The holder's lines only, spaces folded (lsof pads to other processes' widths).
+fn folded_lines(out: &str, pid: &str, terse: bool) -> Vec<String> {
+    out.lines()
+        .filter(|l| {
+            if terse {
+                l.trim() == pid
+            } else {
+                l.split_whitespace().nth(1) == Some(pid)
+            }
+        })
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+fn folded(h: &Holder, args: &str) {
+    let args = h.expand(args);
+    let want = run("lsof", &args);
+    let got = run(RLSOF, &args);
+    let terse = args.iter().any(|a| a == "-t");
+    let want_lines = folded_lines(&want.stdout, h.pid(), terse);
+    assert!(
+        !want_lines.is_empty(),
+        "lsof {args:?} listed nothing of ours"
+    );
+    assert_eq!(
+        folded_lines(&got.stdout, h.pid(), terse),
+        want_lines,
+        "rlsof {args:?}"
+    );
+    assert_eq!(got.status, want.status, "exit status of rlsof {args:?}");
+}
+
+/// `-i` in every form, alone and with -a, with and without -n/-P, and -s.
+#[test]
+fn inet_selections() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let h = Holder::start();
+    for args in [
+        "-a -p {pid} -i",
+        "-a -p {pid} -i -n",
+        "-a -p {pid} -i -P",
+        "-a -p {pid} -i -nP",
+        "-a -p {pid} -i4",
+        "-a -p {pid} -i6",
+        "-a -p {pid} -i 4 -i 6",
+        "-a -p {pid} -iTCP",
+        "-a -p {pid} -iudp",
+        "-a -p {pid} -i 4TCP",
+        "-a -p {pid} -i 6TCP",
+        "-a -p {pid} -i :{tcp4}",
+        "-a -p {pid} -i TCP:{tcp6}",
+        "-a -p {pid} -i UDP:{udp4}",
+        "-a -p {pid} -i :{tcp4},{udp6} -nP",
+        "-a -p {pid} -i :1-65535 -P",
+        "-a -p {pid} -i @127.0.0.1",
+        "-a -p {pid} -i @127.0.0.1:{tcpmapped}",
+        "-a -p {pid} -i TCP@[::1]",
+        "-a -p {pid} -i 6@[::1]:{tcp6}",
+        "-a -p {pid} -i @localhost",
+        "-a -p {pid} -i @[::ffff:127.0.0.1]",
+        "-a -p {pid} -i :{tcp4} -i :{udp4}",
+        "-a -p {pid} -iTCP -sTCP:LISTEN",
+        "-a -p {pid} -i -s TCP:^LISTEN",
+        "-a -p {pid} -i4 -s tcp:established,listen",
+        "-a -p {pid} -s TCP:LISTEN",
+        "-a -c python -u root -i TCP:{tcp4}",
+        "-a -p {pid} -c /^pyth/ -i :{tcp4}",
+        "-a -p {pid} -i :{tcp4} -t",
+        // Nothing found: exit status 1.
+        "-a -p {pid} -i :1",
+        "-a -p {pid} -i :{tcp4} -i :1",
+        "-a -p {pid} -i UDP:{tcp4}",
+        "-a -p ^{pid} -i :{tcp4}",
+    ] {
+        exact(&h, args);
+    }
+    for args in [
+        "-i :{tcp4}",
+        "-i TCP:{tcp6} -n",
+        "-p {pid} -i :{udp6}",
+        "-i @127.0.0.1:{tcpmapped} -P",
+        "-t -i :{tcp4}",
+    ] {
+        folded(&h, args);
+    }
+    // Only the holder has these ports: whole outputs compare.
+    exact(&h, "-i :{tcp4} -F pcfn");
+    exact(&h, "-i UDP:{udp4_connected} -nP");
+}
+
+/// Unix sockets, field output, +c, -l, -t, and endpoint information.
+#[test]
+fn unix_fields_and_modifiers() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let h = Holder::start();
+    for args in [
+        "-a -p {pid} -U",
+        "-a -p {pid} -U -F",
+        "-a -p {pid} -U -F pcfn",
+        "-a -p {pid} -U +E",
+        "-a -p {pid} -U -E",
+        "-a -p {pid} -i -F",
+        "-a -p {pid} -i -F 0",
+        "-a -p {pid} -i -F pcuLftn",
+        "-a -p {pid} -i +c 0",
+        "-a -p {pid} -i +c 3",
+        "-a -p {pid} -i +c 15",
+        "-a -p {pid} -i -l",
+        "-a -p {pid} -i -w",
+        "-a -p {pid} -t",
+        "-a -p {pid} -U -t",
+        "-a -c python3 -p {pid} -U",
+    ] {
+        exact(&h, args);
+    }
+    folded(&h, "-U");
+    folded(&h, "-U -p {pid}");
+}
+
+/// The full listing of the process, no arguments at all, and file-name arguments.
+#[test]
+fn full_listing_and_names() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let h = Holder::start();
+    for args in [
+        "-p {pid}",
+        "-p {pid} -nP",
+        "-p {pid} -F",
+        "-p {pid} -F pfatn",
+        "-p {pid} -F so",
+        "-p {pid} -s",
+        "{regular}",
+        "{dir}",
+        "{dir}/ustream.sock",
+        "-a -p {pid} {regular}",
+        "-t {regular}",
+    ] {
+        exact(&h, args);
+    }
+    folded(&h, "");
+    folded(&h, "-c python3");
+    folded(&h, "-u root");
+    folded(&h, "-p {pid} -i :1");
+}
+
+/// Exit status when nothing is found, and our deliberately stricter errors.
+#[test]
+fn status_and_errors() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let h = Holder::start();
+    for args in [
+        "-i :1",
+        "-p 999999999",
+        "-c no-such-command",
+        "-i TCP:1 -i UDP:2",
+    ] {
+        let args = h.expand(args);
+        let want = run("lsof", &args);
+        let got = run(RLSOF, &args);
+        assert_eq!(want.status, 1, "lsof {args:?}");
+        assert_eq!(got.status, 1, "rlsof {args:?}");
+        assert!(got.stdout.is_empty(), "rlsof {args:?}: {}", got.stdout);
+    }
+    // Errors lsof also reports, with its messages.
+    for (args, msg) in [
+        ("-i bogus:x", "unknown protocol name (bogus) in: -i bogus:x"),
+        (
+            "-i @no-such-host.invalid",
+            "unknown host name (no-such-host.invalid) in: -i @no-such-host.invalid",
+        ),
+        ("-i 4@[::1]", "IPv6 addresses are prohibited: -i 4@[::1]"),
+        ("-i :x-y", "unknown service x-y in: -i :x-y"),
+        (
+            "-i :47001-47000",
+            "unacceptable port specification in: -i :47001-47000",
+        ),
+        (
+            "-i TCP@[::1",
+            "unacceptable Internet address in: -i TCP@[::1",
+        ),
+        ("-p notapid", "illegal process ID: notapid"),
+        ("-Y", "illegal option character: Y"),
+        ("-s UDP:Idle", "no UDP state names available: UDP:Idle"),
+        ("-u no-such-user-xyz", "can't get UID for no-such-user-xyz"),
+        (
+            "/no/such/file",
+            "status error on /no/such/file: No such file or directory",
+        ),
+    ] {
+        let args = h.expand(args);
+        let want = run("lsof", &args);
+        let got = run(RLSOF, &args);
+        assert_eq!(want.status, 1, "lsof {args:?}");
+        assert_eq!(got.status, 1, "rlsof {args:?}");
+        assert!(want.stderr.contains(msg), "lsof {args:?}: {}", want.stderr);
+        assert!(got.stderr.contains(msg), "rlsof {args:?}: {}", got.stderr);
+    }
+    // Deliberately stricter than lsof, which accepts a port above 65535 silently
+    // (it wraps): a malformed selection is an error, exit 1.
+    let got = run(RLSOF, &h.expand("-i :99999"));
+    assert_eq!(got.status, 1);
+    assert!(got
+        .stderr
+        .contains("unacceptable port specification in: -i :99999"));
+}
+
+/// A closed pipe ends rlsof quietly.
+#[test]
+fn closed_pipe_is_quiet() {
+    let mut child = Command::new(RLSOF)
+        .arg("-nP")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
