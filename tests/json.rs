@@ -152,6 +152,10 @@ fn schema_document_is_complete() {
         "statistics",
         "section",
         "counter",
+        "files",
+        "process",
+        "file",
+        "endpoints",
     ] {
         assert!(
             schema.get(name).is_some_and(|f| !f.is_empty()),
@@ -484,4 +488,60 @@ fn all_netns_rows_carry_namespace_and_owner() {
             .expect("CurrEstab");
         assert_eq!(established["value"], 2, "both ends of the one connection");
     }
+}
+
+fn rlsof_json(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_rlsof"))
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("rlsof runs");
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    assert_eq!(text.lines().count(), 1, "one document per pass: {args:?}");
+    parse_checked(&text, &schema())
+}
+
+/// rlsof: internet sockets with their endpoints apart, and every file type of a process.
+#[test]
+fn rlsof_files_match_the_schema_and_our_sockets() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let client_port = client.local_addr().unwrap().port();
+    let _server = listener.accept().unwrap();
+    let me = std::process::id();
+    let port_spec = format!(":{port}");
+
+    let v = rlsof_json(&["-nP", "-a", "-p", &me.to_string(), "-i", &port_spec]);
+    let procs = v["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), 1, "{v}");
+    assert_eq!(procs[0]["pid"], me);
+    let files = procs[0]["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3, "listener and both ends: {v}");
+    let listen = files
+        .iter()
+        .find(|f| f["socket"]["state"] == "LISTEN")
+        .expect("listener");
+    assert_eq!(listen["type"], "IPv4");
+    assert_eq!(listen["protocol"], "TCP");
+    assert_eq!(listen["socket"]["local_address"], "127.0.0.1");
+    assert_eq!(listen["socket"]["local_port"], port);
+    assert_eq!(listen["socket"]["remote_address"], Value::Null);
+    assert!(listen["inode"].as_u64().is_some_and(|i| i > 0));
+    assert!(listen["fd_number"].as_u64().is_some());
+    let client_side = files
+        .iter()
+        .find(|f| f["socket"]["local_port"] == client_port)
+        .expect("client end");
+    assert_eq!(client_side["socket"]["state"], "ESTABLISHED");
+    assert_eq!(client_side["socket"]["remote_port"], port);
+    assert_eq!(client_side["socket"]["local_service"], Value::Null);
+
+    // Every file of this process (cwd, txt, mem, pipes, ...), names resolved.
+    let all = rlsof_json(&["-p", &me.to_string()]);
+    let files = all["processes"][0]["files"].as_array().unwrap();
+    assert!(files
+        .iter()
+        .any(|f| f["fd"] == "cwd" && f["socket"].is_null()));
+    assert!(files.len() > 5);
 }

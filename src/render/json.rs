@@ -3,6 +3,7 @@
 //! always present, names that were not (or could not be) resolved are `null`, numbers
 //! are numbers, and addresses and ports are separate fields.
 
+use super::lsof::{EndpointDetail, FdName, ProcessRows, SizeOff};
 use super::netstat::{program_name, tcp_state_name, unix_type_name, RowContext, SocketOptions};
 use crate::addr::ntop6;
 use crate::netns::NetNs;
@@ -501,6 +502,140 @@ pub fn statistics_document(
                     netns,
                     netns_name,
                 }
+            })
+            .collect(),
+    }
+}
+
+#[derive(Serialize, Debug)]
+pub struct FilesDocument {
+    pub schema: u32,
+    pub view: &'static str,
+    pub processes: Vec<ProcessRow>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct ProcessRow {
+    pub pid: u32,
+    pub ppid: u32,
+    pub pgid: u32,
+    pub command: String,
+    pub uid: u32,
+    pub user: Option<String>,
+    pub files: Vec<FileJson>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct FileJson {
+    pub fd: String,
+    pub fd_number: Option<u32>,
+    pub access: Option<String>,
+    pub lock: Option<String>,
+    #[serde(rename = "type")]
+    pub file_type: String,
+    pub device: Option<String>,
+    pub size: Option<u64>,
+    pub offset: Option<u64>,
+    pub node: Option<String>,
+    pub inode: Option<u64>,
+    pub protocol: Option<&'static str>,
+    pub name: String,
+    pub socket: Option<InetEndpoints>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct InetEndpoints {
+    pub local_address: Option<String>,
+    pub local_port: Option<u16>,
+    pub local_host: Option<String>,
+    pub local_service: Option<String>,
+    pub remote_address: Option<String>,
+    pub remote_port: Option<u16>,
+    pub remote_host: Option<String>,
+    pub remote_service: Option<String>,
+    pub state: Option<String>,
+    pub recv_queue: u64,
+    pub send_queue: u64,
+}
+
+fn non_blank(c: u8) -> Option<String> {
+    (c != b' ' && c != 0).then(|| (c as char).to_string())
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// rlsof's document: every listed process with its files.
+pub fn files_document(procs: &[ProcessRows]) -> FilesDocument {
+    FilesDocument {
+        schema: SCHEMA_VERSION,
+        view: "files",
+        processes: procs
+            .iter()
+            .filter(|p| !p.files.is_empty())
+            .map(|p| ProcessRow {
+                pid: p.pid,
+                ppid: p.ppid,
+                pgid: p.pgid,
+                command: text(&p.command),
+                uid: p.uid,
+                user: p.login.clone(),
+                files: p
+                    .files
+                    .iter()
+                    .map(|f| {
+                        let (size, offset) = match f.size_off {
+                            SizeOff::None => (None, None),
+                            SizeOff::Size(n) => (Some(n), None),
+                            SizeOff::Offset(n) => (None, Some(n)),
+                        };
+                        let side = |e: &Option<EndpointDetail>| {
+                            e.as_ref().map(|e| {
+                                (
+                                    address_text(&e.address),
+                                    e.port,
+                                    e.host.clone(),
+                                    e.service.clone(),
+                                )
+                            })
+                        };
+                        FileJson {
+                            fd: f.fd.text(),
+                            fd_number: match f.fd {
+                                FdName::Num(n) => Some(n),
+                                _ => None,
+                            },
+                            access: non_blank(f.access),
+                            lock: non_blank(f.lock),
+                            file_type: f.file_type.clone(),
+                            device: non_empty(&f.device),
+                            size,
+                            offset,
+                            node: non_empty(&f.node),
+                            inode: f.inode.or(f.socket.as_ref().map(|s| s.inode)),
+                            protocol: f.protocol,
+                            name: text(&f.name),
+                            socket: f.socket.as_ref().map(|s| {
+                                let local = side(&s.local);
+                                let remote = side(&s.remote);
+                                InetEndpoints {
+                                    local_address: local.as_ref().map(|l| l.0.clone()),
+                                    local_port: local.as_ref().map(|l| l.1),
+                                    local_host: local.as_ref().and_then(|l| l.2.clone()),
+                                    local_service: local.as_ref().and_then(|l| l.3.clone()),
+                                    remote_address: remote.as_ref().map(|r| r.0.clone()),
+                                    remote_port: remote.as_ref().map(|r| r.1),
+                                    remote_host: remote.as_ref().and_then(|r| r.2.clone()),
+                                    remote_service: remote.as_ref().and_then(|r| r.3.clone()),
+                                    state: s.state.clone(),
+                                    recv_queue: s.recv_queue,
+                                    send_queue: s.send_queue,
+                                }
+                            }),
+                        }
+                    })
+                    .collect(),
             })
             .collect(),
     }
