@@ -11,9 +11,8 @@ use crate::proc::unix::{self, UnixSocket};
 use crate::proc::{ProcRoot, Table};
 use crate::render::json;
 use crate::render::netstat::{self as view, RowContext, SocketOptions};
-use crate::resolve::{DuplicatePolicy, HostNames, Services, Users, HOST_DEADLINE};
+use crate::resolve::{DuplicatePolicy, HostNames, NetworkNames, Services, Users, HOST_DEADLINE};
 use crate::snapshot::{OwnerDetail, Owners};
-use clap::Parser;
 use std::ffi::OsString;
 use std::io::{self, Write};
 
@@ -22,7 +21,7 @@ const PROG: &str = "rnetstat";
 /// Parses the arguments and runs; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     output::reset_sigpipe();
-    let args = match NetstatArgs::try_parse_from(args) {
+    let args = match NetstatArgs::parse_ordered(args) {
         Ok(a) => a,
         Err(e) => {
             let status = if e.use_stderr() { 3 } else { 0 };
@@ -60,6 +59,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
 struct Names {
     services: Services,
     hosts: HostNames,
+    networks: NetworkNames,
     users: Users,
 }
 
@@ -86,6 +86,7 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     let mut names = Names {
         services: Services::load(DuplicatePolicy::LastWins),
         hosts: HostNames::default(),
+        networks: NetworkNames::default(),
         users: Users::default(),
     };
     let mut first = true;
@@ -117,6 +118,17 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
             Mode::Interfaces => interfaces_mode(config, first, out)?,
             Mode::Capture => capture(config, root)?,
             Mode::Statistics => statistics_mode(config, out)?,
+            Mode::Route | Mode::Arp => {
+                let mut route_names = super::route::Names {
+                    hosts: &mut names.hosts,
+                    networks: &mut names.networks,
+                };
+                if config.mode == Mode::Route {
+                    super::route::route_view(config, root, &mut route_names, out)?
+                } else {
+                    super::route::arp_view(config, root, &mut route_names, out)?
+                }
+            }
         };
         first = false;
         let Some(delay) = config.continuous.filter(|_| status == 0) else {
