@@ -156,6 +156,11 @@ fn schema_document_is_complete() {
         "process",
         "file",
         "endpoints",
+        "routes",
+        "route4",
+        "route6",
+        "arp",
+        "neighbour",
     ] {
         assert!(
             schema.get(name).is_some_and(|f| !f.is_empty()),
@@ -229,11 +234,18 @@ fn every_other_view_matches_the_schema() {
         &["-s", "-6"],
         &["-st"],
         &["-s", "--all-netns"],
+        &["-rn"],
+        &["-r", "-6"],
+        &["-rne", "--all-netns"],
+        &["--arp"],
+        &["--arp", "--all-netns"],
     ] {
         let v = json_run(args);
         let view = v["view"].as_str().unwrap();
         match args[0] {
             "-i" | "-ia" | "-ie" => assert_eq!(view, "interfaces"),
+            "-rn" | "-r" | "-rne" => assert_eq!(view, "routes"),
+            "--arp" => assert_eq!(view, "arp"),
             "-g" | "-gn" => {
                 assert_eq!(view, "sockets");
                 assert!(!v["groups"].as_array().unwrap().is_empty(), "{args:?}");
@@ -458,8 +470,26 @@ fn all_netns_rows_carry_namespace_and_owner() {
         }
     }
 
-    // The other views in the named namespace: its lo, its groups, its counters.
+    // Routes and neighbours of the named namespace, tagged; and with --all-netns.
     let name = scene.named.name.as_str();
+    let routes = json_run(&["-r", "--netns", name]);
+    let r = &routes["ipv4"][0];
+    assert_eq!(r["destination"], "198.51.100.0");
+    assert_eq!(r["prefix_len"], 24);
+    assert_eq!(r["iface"], "v0");
+    assert_eq!(r["netns_name"], name);
+    let arp = json_run(&["--arp", "--all-netns"]);
+    let entry = arp["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["netns"] == named_inode)
+        .expect("the namespace's neighbour");
+    assert_eq!(entry["address"], "198.51.100.2");
+    assert_eq!(entry["hw_address"], "02:00:00:00:00:09");
+    assert_eq!(entry["flags"], serde_json::json!(["C", "M"]));
+
+    // The other views in the named namespace: its lo, its groups, its counters.
     let ifaces = json_run(&["-i", "--netns", name]);
     let lo = &ifaces["interfaces"][0];
     assert_eq!(lo["name"], "lo");

@@ -145,6 +145,8 @@ fn netns_selects_one_namespace_as_netstat_sees_it() {
         &["-gn"],
         &["-s"],
         &["-s", "-6"],
+        &["-rn"],
+        &["-rne"],
     ];
     let some: &[&[&str]] = &[&["-tanp"], &["-i"], &["-s"]];
     let one: &[&[&str]] = &[&["-an"]];
@@ -174,6 +176,27 @@ fn netns_selects_one_namespace_as_netstat_sees_it() {
             );
         }
     }
+    // --arp against arp itself inside the namespace.
+    let ours = rnetstat(&["--arp", "-n", "--netns", &scene.named.name]);
+    let theirs = Command::new("ip")
+        .args(["netns", "exec", &scene.named.name, "arp", "-n"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&ours), String::from_utf8_lossy(&theirs.stdout));
+    assert!(stdout(&ours).contains("02:00:00:00:00:09"));
+    let all = stdout(&rnetstat(&["-rn", "--all-netns"]));
+    let block = all
+        .split(&format!("Network namespace {}:\n", scene.named.name))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no block for the named namespace:\n{all}"));
+    assert!(
+        block
+            .lines()
+            .nth(2)
+            .is_some_and(|l| l.starts_with("198.51.100.0 ")),
+        "{block}"
+    );
+
     // The two namespaces hold different sockets on the same port.
     let named = stdout(&rnetstat(&["-tanp", "--netns", &scene.named.name]));
     assert!(named.contains(&format!(" {}/", scene.in_named.pid)));
@@ -227,7 +250,7 @@ fn named_namespace_without_processes_is_entered() {
         .unwrap();
     assert_eq!(got.status.code(), Some(0));
     assert_eq!(stdout(&got), String::from_utf8_lossy(&want.stdout));
-    let all = stdout(&rnetstat(&["--json", "--all-netns", "-tan"]));
+    let all = stdout(&rnetstat(&["--json", "--all-netns", "-wn"]));
     let doc: serde_json::Value = serde_json::from_str(&all).unwrap();
     let ns = doc["namespaces"]
         .as_array()

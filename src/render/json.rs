@@ -7,9 +7,11 @@ use super::lsof::{EndpointDetail, FdName, ProcessRows, SizeOff};
 use super::netstat::{program_name, tcp_state_name, unix_type_name, RowContext, SocketOptions};
 use crate::addr::ntop6;
 use crate::netns::NetNs;
+use crate::proc::arp::ArpEntry;
 use crate::proc::dev::*;
 use crate::proc::igmp::Membership;
 use crate::proc::inet::{InetSocket, Proto};
+use crate::proc::route::{Route4, Route6};
 use crate::proc::snmp::{Section, Value};
 use crate::proc::unix::{UnixSocket, SO_ACCEPTCON, SO_NOSPACE, SO_WAITDATA};
 use serde::Serialize;
@@ -636,6 +638,180 @@ pub fn files_document(procs: &[ProcessRows]) -> FilesDocument {
                         }
                     })
                     .collect(),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Serialize, Debug)]
+pub struct RouteDocument {
+    pub schema: u32,
+    pub view: &'static str,
+    pub namespaces: Vec<Namespace>,
+    pub ipv4: Vec<Route4Row>,
+    pub ipv6: Vec<Route6Row>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct Route4Row {
+    pub destination: String,
+    pub genmask: String,
+    pub prefix_len: Option<u32>,
+    pub gateway: String,
+    pub flags: String,
+    pub flags_code: u32,
+    pub metric: i64,
+    pub refcnt: i64,
+    #[serde(rename = "use")]
+    pub use_count: i64,
+    pub mss: i64,
+    pub window: i64,
+    pub irtt: i64,
+    pub iface: String,
+    pub netns: Option<u64>,
+    pub netns_name: Option<String>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct Route6Row {
+    pub destination: String,
+    pub prefix_len: u8,
+    pub source: String,
+    pub source_prefix_len: u8,
+    pub next_hop: String,
+    pub flags: String,
+    pub flags_code: u32,
+    pub metric: u32,
+    pub refcnt: u32,
+    #[serde(rename = "use")]
+    pub use_count: u32,
+    pub iface: String,
+    pub netns: Option<u64>,
+    pub netns_name: Option<String>,
+}
+
+/// A contiguous netmask's length; `None` for a non-contiguous one.
+fn mask_len(mask: std::net::Ipv4Addr) -> Option<u32> {
+    let bits = u32::from(mask);
+    let len = bits.leading_ones();
+    (bits.checked_shl(len).unwrap_or(0) == 0).then_some(len)
+}
+
+/// Every route of the tables read (numeric; `-n` does not change the document).
+pub fn route_document(
+    namespaces: &[NetNs],
+    v4: &[(usize, &Route4)],
+    v6: &[(usize, &Route6)],
+) -> RouteDocument {
+    use super::route::{route4_flags, route6_flags};
+    RouteDocument {
+        schema: SCHEMA_VERSION,
+        view: "routes",
+        namespaces: namespaces.iter().map(namespace).collect(),
+        ipv4: v4
+            .iter()
+            .map(|(i, r)| {
+                let (netns, netns_name) = ns_fields(namespaces, *i);
+                Route4Row {
+                    destination: r.destination.to_string(),
+                    genmask: r.mask.to_string(),
+                    prefix_len: mask_len(r.mask),
+                    gateway: r.gateway.to_string(),
+                    flags: route4_flags(r.flags),
+                    flags_code: r.flags,
+                    metric: r.metric,
+                    refcnt: r.refcnt,
+                    use_count: r.use_count,
+                    mss: r.mtu,
+                    window: r.window,
+                    irtt: r.irtt,
+                    iface: text(&r.iface),
+                    netns,
+                    netns_name,
+                }
+            })
+            .collect(),
+        ipv6: v6
+            .iter()
+            .map(|(i, r)| {
+                let (netns, netns_name) = ns_fields(namespaces, *i);
+                Route6Row {
+                    destination: ntop6(&r.destination),
+                    prefix_len: r.prefix_len,
+                    source: ntop6(&r.source),
+                    source_prefix_len: r.source_prefix_len,
+                    next_hop: ntop6(&r.next_hop),
+                    flags: route6_flags(r.flags),
+                    flags_code: r.flags,
+                    metric: r.metric,
+                    refcnt: r.refcnt,
+                    use_count: r.use_count,
+                    iface: text(&r.iface),
+                    netns,
+                    netns_name,
+                }
+            })
+            .collect(),
+    }
+}
+
+#[derive(Serialize, Debug)]
+pub struct ArpDocument {
+    pub schema: u32,
+    pub view: &'static str,
+    pub namespaces: Vec<Namespace>,
+    pub entries: Vec<ArpRow>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct ArpRow {
+    pub address: String,
+    pub hw_type: u32,
+    pub hw_type_name: &'static str,
+    pub hw_address: Option<String>,
+    pub flags: Vec<&'static str>,
+    pub flags_code: u32,
+    pub mask: String,
+    pub device: String,
+    pub netns: Option<u64>,
+    pub netns_name: Option<String>,
+}
+
+pub fn arp_document(namespaces: &[NetNs], entries: &[(usize, &ArpEntry)]) -> ArpDocument {
+    use crate::proc::arp::flags as af;
+    const NAMES: [(u32, &str); 7] = [
+        (af::COM, "C"),
+        (af::PERM, "M"),
+        (af::PUBL, "P"),
+        (af::USETRAILERS, "T"),
+        (af::NETMASK, "NETMASK"),
+        (af::DONTPUB, "DONTPUB"),
+        (af::MAGIC, "MAGIC"),
+    ];
+    ArpDocument {
+        schema: SCHEMA_VERSION,
+        view: "arp",
+        namespaces: namespaces.iter().map(namespace).collect(),
+        entries: entries
+            .iter()
+            .map(|(i, e)| {
+                let (netns, netns_name) = ns_fields(namespaces, *i);
+                ArpRow {
+                    address: e.address.to_string(),
+                    hw_type: e.hw_type,
+                    hw_type_name: super::arp::hw_type_name(e.hw_type),
+                    hw_address: non_empty(&e.hw_address),
+                    flags: NAMES
+                        .into_iter()
+                        .filter(|(bit, _)| e.flags & bit != 0)
+                        .map(|(_, n)| n)
+                        .collect(),
+                    flags_code: e.flags,
+                    mask: e.mask.clone(),
+                    device: text(&e.device),
+                    netns,
+                    netns_name,
+                }
             })
             .collect(),
     }

@@ -130,6 +130,36 @@ impl NamedNs {
         NamedNs { name }
     }
 
+    /// A veth pair inside, 198.51.100.1/24 on v0, and a permanent neighbour
+    /// 198.51.100.2 behind it: one route and one ARP entry to show.
+    pub fn add_link_and_neighbour(&self) {
+        let n = self.name.as_str();
+        for args in [
+            &[
+                "-n", n, "link", "add", "v0", "type", "veth", "peer", "name", "v1",
+            ][..],
+            &["-n", n, "link", "set", "v0", "up"],
+            &["-n", n, "link", "set", "v1", "up"],
+            &["-n", n, "addr", "add", "198.51.100.1/24", "dev", "v0"],
+            &[
+                "-n",
+                n,
+                "neigh",
+                "add",
+                "198.51.100.2",
+                "lladdr",
+                "02:00:00:00:00:09",
+                "dev",
+                "v0",
+                "nud",
+                "permanent",
+            ],
+        ] {
+            let ok = Command::new("ip").args(args).status();
+            assert!(ok.is_ok_and(|s| s.success()), "ip {args:?}");
+        }
+    }
+
     /// Starts a holder inside this namespace.
     pub fn hold(&self, port: u16) -> Holder {
         Holder::start(&["ip", "netns", "exec", &self.name], port, &self.name)
@@ -168,6 +198,7 @@ pub fn scene(test: &str) -> Scene {
     let pid = std::process::id();
     let port = 20000 + (pid % 20000) as u16;
     let named = NamedNs::add(format!("rnt-ns-{test}-{pid}"));
+    named.add_link_and_neighbour();
     let in_named = named.hold(port);
     let in_unnamed = unshared_holder(port, &format!("rnt-unnamed-{test}-{pid}"));
     Scene {
