@@ -7,6 +7,11 @@
 //! order represents its namespace, and `/proc/PID/net/*` shows that namespace's tables,
 //! so every namespace is read once whatever number of processes live in it. Namespaces
 //! that only `ip netns add` holds (no process inside) are entered by a helper thread.
+//!
+//! A socket's key is (namespace, inode): its row carries the namespace whose table
+//! lists it. Its owner is found by inode alone, which sockfs numbers machine-wide, so a
+//! process holding a socket of another namespace (made before a setns, or received
+//! over a unix socket) is still named, under the socket's namespace, not its own.
 
 use crate::proc::{process, ProcRoot};
 use std::collections::HashMap;
