@@ -133,9 +133,13 @@ mod tests {
     fn finds_our_own_socket() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let root = ProcRoot::default();
+        // Our listener's own inode: other tests open and close sockets in parallel.
+        use std::os::fd::AsRawFd;
         let mut inode = None;
-        process::for_each_fd_link(&root, std::process::id(), |_, link| {
-            inode = inode.or(process::socket_inode(link));
+        process::for_each_fd_link(&root, std::process::id(), |fd, link| {
+            if fd as i32 == listener.as_raw_fd() {
+                inode = process::socket_inode(link);
+            }
         })
         .unwrap();
         let owners = Owners::scan(
