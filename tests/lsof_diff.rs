@@ -263,6 +263,11 @@ fn unix_fields_and_modifiers() {
         "-a -p {pid} -t",
         "-a -p {pid} -U -t",
         "-a -c python3 -p {pid} -U",
+        "-a -p {pid} -d 0-2",
+        "-a -p {pid} -d ^0,^1,^2,^cwd,^mem",
+        "-a -p {pid} -d cwd,txt,{eventfd}",
+        "-a -p {pid} -d {pipe_r},{pipe_w} -E",
+        "-a -p {pid} -d {pipe_r} +E",
     ] {
         exact(&h, args);
     }
@@ -361,6 +366,41 @@ fn status_and_errors() {
     assert!(got
         .stderr
         .contains("unacceptable port specification in: -i :99999"));
+}
+
+/// `+r`: listings separated by `=======` until a pass lists nothing; exit 1 when
+/// the first pass already found nothing.
+#[test]
+fn repeat_until_empty() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let h = Holder::start();
+    let once = run("lsof", &h.expand("-a -p {pid} -i :1"));
+    let got = run(RLSOF, &h.expand("+r 1 -a -p {pid} -i :1"));
+    assert_eq!((got.status, once.status), (1, 1));
+    assert_eq!(got.stdout, "");
+
+    let args = h.expand("-a -p {pid} -i TCP:{tcp4} -nP");
+    let want = run("lsof", &args);
+    let mut repeat = vec!["+r".to_string(), "1".to_string()];
+    repeat.extend(args);
+    let child = Command::new(RLSOF)
+        .args(&repeat)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(h);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let blocks: Vec<&str> = text.split_terminator("=======\n").collect();
+    assert!(!blocks.is_empty(), "{text}");
+    // The pass that met the holder while it exited may be partial; the first is not.
+    assert_eq!(blocks[0], want.stdout);
+    assert!(text.ends_with("=======\n"), "{text}");
 }
 
 /// A closed pipe ends rlsof quietly.

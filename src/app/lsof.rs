@@ -13,7 +13,7 @@ use crate::render::lsof::{
 };
 use crate::resolve::{DuplicatePolicy, HostNames, Services, Users, HOST_DEADLINE};
 use crate::select::lsof::{
-    FileFacts, Found, InetFacts, InetProto, Lookups, NameArg, Selection, TCP_STATE_NAMES,
+    FdRef, FileFacts, Found, InetFacts, InetProto, Lookups, NameArg, Selection, TCP_STATE_NAMES,
 };
 use crate::snapshot::InodeMap;
 use std::ffi::OsString;
@@ -389,7 +389,12 @@ impl Scan<'_> {
             Kind::Path { stat: Some(_), .. } => name_hit(sel, c.dev, c.inode),
             _ => None,
         };
-        if sel.file(pflags, file_facts, hit, found) {
+        let fd_text = c.fd.text();
+        let fd = match c.fd {
+            FdName::Num(n) => FdRef::Num(n),
+            _ => FdRef::Name(&fd_text),
+        };
+        if sel.file(pflags, file_facts, fd, hit, found) {
             info.files.push(c);
         } else if self.endpoints && endpoint_kind {
             spare.push(c);

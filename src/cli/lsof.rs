@@ -7,8 +7,8 @@
 
 use crate::render::lsof::{FieldOptions, ALL_FIELDS};
 use crate::select::lsof::{
-    parse_cmd, parse_inet, parse_list, parse_pid, Family, InetOption, Item, Lookups, Selection,
-    StateFilter,
+    parse_cmd, parse_inet, parse_list, parse_pid, Family, FdSpec, InetOption, Item, Lookups,
+    Selection, StateFilter,
 };
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -72,10 +72,10 @@ impl CliError {
     }
 }
 
-pub const USAGE: &str = "usage: [-?abhlnPtUvw] [+|-c c] [+|-E] [-F [f]] [-i [i]] [-p s] [+|-r [t]] [-s [p:s]] [-u s] [+|-w] [--] [names]";
+pub const USAGE: &str = "usage: [-?abhlnPtUvw] [+|-c c] [-d s] [+|-E] [-F [f]] [-i [i]] [-p s] [+|-r [t]] [-s [p:s]] [-u s] [+|-w] [--] [names]";
 
 /// Options that take a value whether attached or next.
-const NEEDS_VALUE: &[u8] = b"cpu";
+const NEEDS_VALUE: &[u8] = b"cdpu";
 /// Options whose value is optional.
 const OPTIONAL_VALUE: &[u8] = b"iFsr";
 
@@ -116,7 +116,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
             let opt = arg[pos];
             pos += 1;
             let attached = (pos < arg.len()).then(|| &arg[pos..]);
-            let known = b"?abhlnPtUvwcpuiFsrEN".contains(&opt);
+            let known = b"?abhlnPtUvwcdpuiFsrEN".contains(&opt);
             if !known {
                 return Err(CliError::usage(format!(
                     "illegal option character: {}",
@@ -181,6 +181,11 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                     cfg.command_limit = v
                         .parse::<usize>()
                         .map_err(|_| CliError::usage(format!("+c not followed by number: {v}")))?;
+                }
+                (b'-', b'd') => {
+                    let v = value.unwrap_or_default();
+                    let list = parse_list(&v, FdSpec::parse).map_err(CliError::usage)?;
+                    cfg.selection.fds.extend(list);
                 }
                 (b'-', b'p') => {
                     let v = value.unwrap_or_default();
@@ -344,6 +349,7 @@ pub fn command() -> clap::Command {
         .arg(flag("no-warnings", 'w', "Suppress warnings (+w enables them)"))
         .arg(flag("endpoints", 'E', "Show endpoint information of pipes and sockets (+E: list the endpoints too)"))
         .arg(optional("inet", 'i', "[46][proto][@host|@[v6]][:svc|port[-port][,...]]", "Select Internet files, optionally by family, protocol, address and ports"))
+        .arg(value("fd", 'd', "FD[,FD-FD,^FD,cwd...]", "Select (or ^exclude) files by descriptor number, range or name (cwd, rtd, txt, mem, DEL, NOFD)"))
         .arg(value("pid", 'p', "PID[,^PID...]", "Select (or ^exclude) processes by id"))
         .arg(value("user", 'u', "USER[,^USER...]", "Select (or ^exclude) processes by login name or uid"))
         .arg(value("command", 'c', "PREFIX|/REGEX/", "Select processes whose command starts with PREFIX or matches REGEX (+c N: COMMAND width)"))
