@@ -6,9 +6,14 @@
 
 pub mod addr;
 pub mod app;
+pub mod audit;
+pub mod capture;
 pub mod cli;
+pub mod color;
+pub mod docs;
 pub mod escape;
 pub mod netlink;
+pub mod netns;
 pub mod proc;
 pub mod render;
 pub mod resolve;

@@ -133,15 +133,18 @@ mod tests {
     fn finds_our_own_socket() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let root = ProcRoot::default();
-        // Our listener's own inode: other tests open and close sockets in parallel.
-        use std::os::fd::AsRawFd;
-        let mut inode = None;
-        process::for_each_fd_link(&root, std::process::id(), |fd, link| {
-            if fd as i32 == listener.as_raw_fd() {
-                inode = process::socket_inode(link);
-            }
-        })
-        .unwrap();
+        // The listener's own inode: other tests of this process open and close sockets
+        // concurrently, so "any socket of ours" may be gone by the time of the scan.
+        let inode = {
+            use std::os::fd::AsRawFd;
+            use std::os::unix::fs::MetadataExt;
+            let fd = listener.as_raw_fd();
+            Some(
+                std::fs::metadata(format!("/proc/self/fd/{fd}"))
+                    .unwrap()
+                    .ino(),
+            )
+        };
         let owners = Owners::scan(
             &root,
             OwnerDetail {

@@ -1,8 +1,13 @@
 //! rnetstat's options: net-tools netstat 2.10's, spelled the same, plus our own long
 //! options. Parsed by clap, then validated into a [`Config`].
 
+use crate::color::{ColorChoice, Palette};
+use crate::proc::ProcRoot;
+use crate::render::iface::IfaceOptions;
 use crate::render::netstat::{Rows, SocketOptions};
+use crate::render::stats::Sections;
 use clap::{ArgAction, Parser};
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -14,7 +19,14 @@ use std::time::Duration;
     disable_help_flag = true
 )]
 pub struct NetstatArgs {
-    /// Display all sockets (default: connected)
+    /// Display the kernel interface table (with -e: ifconfig-style blocks)
+    #[arg(short = 'i', long = "interfaces", help_heading = "Views")]
+    pub interfaces: bool,
+    /// Display IPv4/IPv6 multicast group memberships (after the socket tables)
+    #[arg(short = 'g', long = "groups", help_heading = "Views")]
+    pub groups: bool,
+
+    /// Display all sockets (default: connected); with -i, interfaces that are down too
     #[arg(short = 'a', long = "all", help_heading = "Socket selection")]
     pub all: bool,
     /// Display listening server sockets
@@ -87,6 +99,62 @@ pub struct NetstatArgs {
     #[arg(short = 'v', long = "verbose", help_heading = "Output")]
     pub verbose: bool,
 
+    /// Display protocol statistics (with -t, -u, -w: only those protocols)
+    #[arg(short = 's', long = "statistics", help_heading = "Views")]
+    pub statistics: bool,
+
+    /// Look for hidden and suspicious sockets, sniffers, ARP spoofing (exit 0 clean, 1 findings, 2 failed)
+    #[arg(long = "audit", help_heading = "Audit")]
+    pub audit: bool,
+    /// With --audit: skip the bind() probe of every port
+    #[arg(long = "no-probe", requires = "audit", help_heading = "Audit")]
+    pub no_probe: bool,
+
+    /// Read DIR instead of /proc (a captured snapshot or recorded files)
+    #[arg(
+        long = "proc-root",
+        value_name = "DIR",
+        help_heading = "Beyond netstat"
+    )]
+    pub proc_root: Option<PathBuf>,
+
+    /// Write the /proc and /sys files the tools read to DIR (read back with
+    /// --proc-root DIR/proc)
+    #[arg(long = "capture", value_name = "DIR", help_heading = "Beyond netstat")]
+    pub capture: Option<PathBuf>,
+
+    /// Print a man page or a shell completion script (man, complete-bash, ...)
+    #[arg(long = "generate", value_name = "KIND", hide = true)]
+    pub generate: Option<String>,
+
+    /// Every network namespace (of every process and /run/netns), each row tagged
+    #[arg(
+        long = "all-netns",
+        help_heading = "Beyond netstat",
+        conflicts_with = "netns"
+    )]
+    pub all_netns: bool,
+    /// One network namespace: a name from /run/netns, a PID, or a namespace file path
+    #[arg(
+        long = "netns",
+        value_name = "NAME|PID|PATH",
+        help_heading = "Beyond netstat"
+    )]
+    pub netns: Option<String>,
+    /// One JSON document per run (per refresh with -c), schema in docs/json.md
+    #[arg(long = "json", help_heading = "Beyond netstat")]
+    pub json: bool,
+    /// Colour states, listening ports and unknown owners (auto: terminals only, not with NO_COLOR)
+    #[arg(
+        long = "color",
+        visible_alias = "colour",
+        value_name = "WHEN",
+        value_enum,
+        default_value_t = ColorChoice::Auto,
+        help_heading = "Beyond netstat"
+    )]
+    pub color: ColorChoice,
+
     /// Print help
     #[arg(short = 'h', long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -119,20 +187,63 @@ impl Selection {
     }
 }
 
+/// Which network namespaces a run reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NetnsChoice {
+    /// The one rnetstat runs in, as netstat.
+    #[default]
+    Own,
+    /// Every namespace, rows tagged with theirs.
+    All,
+    /// The namespace a name, pid or path designates.
+    One(String),
+}
+
 /// Which table a run prints (netstat's modes are mutually exclusive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Sockets,
+    Audit { probe: bool },
+    Interfaces,
+    Capture,
+    Statistics,
+}
+
+/// Which counters `-s` prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatsFamily {
+    /// /proc/net/snmp, /proc/net/netstat, /proc/net/sctp/snmp.
+    Inet,
+    /// /proc/net/snmp6, then the Tcp section of /proc/net/snmp.
+    Inet6,
+    /// Any other address-family list (`-4 -6`, `-x`, `-A unix`): netstat names it,
+    /// comma separated, and refuses.
+    Unsupported(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatsOptions {
+    pub family: StatsFamily,
+    pub sections: Sections,
 }
 
 /// A validated run.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub mode: Mode,
+    pub capture_dir: Option<PathBuf>,
     pub selection: Selection,
     pub sockets: SocketOptions,
+    pub stats: StatsOptions,
+    pub interfaces: IfaceOptions,
+    /// -g: the multicast group table follows the inet tables.
+    pub groups: bool,
     pub continuous: Option<Duration>,
     pub verbose: bool,
+    pub root: ProcRoot,
+    pub netns: NetnsChoice,
+    pub json: bool,
+    pub color: ColorChoice,
 }
 
 /// A user error: message for stderr and the exit status netstat uses for it.
@@ -143,7 +254,42 @@ pub struct UsageError {
 }
 
 impl NetstatArgs {
+    /// `-s`: the families named on the command line decide the files, the protocol
+    /// selectors the sections.
+    fn stats_options(&self) -> StatsOptions {
+        // netstat keeps the names in command-line order; clap's derive loses that
+        // order, so -4, -6 and --inet* come first, then -A, then -x.
+        let mut families: Vec<&str> = Vec::new();
+        if self.inet {
+            families.push("inet");
+        }
+        if self.inet6 {
+            families.push("inet6");
+        }
+        families.extend(self.families.iter().flat_map(|f| f.split(',')));
+        if self.unix {
+            families.push("unix");
+        }
+        let family = match families.as_slice() {
+            [] | ["inet"] => StatsFamily::Inet,
+            ["inet6"] => StatsFamily::Inet6,
+            _ => StatsFamily::Unsupported(families.join(",")),
+        };
+        let sections = if self.tcp || self.udp || self.udplite || self.raw {
+            Sections {
+                ip: self.raw,
+                tcp: self.tcp,
+                udp: self.udp,
+                sctp: false,
+            }
+        } else {
+            Sections::ALL
+        };
+        StatsOptions { family, sections }
+    }
+
     pub fn into_config(self) -> Result<Config, UsageError> {
+        let stats = self.stats_options();
         let mut sel = Selection {
             tcp: self.tcp,
             udp: self.udp,
@@ -178,7 +324,13 @@ impl NetstatArgs {
             sel.inet4 = true;
             sel.inet6 = true;
         }
-        sel.explicit = sel.any_inet() || sel.unix;
+        sel.explicit = sel.any_inet() || sel.unix || self.groups;
+        // Groups read igmp and igmp6 unless a family narrows them (after the step above,
+        // so -g alone selects no socket table).
+        if self.groups && !(sel.inet4 || sel.inet6) {
+            sel.inet4 = true;
+            sel.inet6 = true;
+        }
         if !sel.explicit {
             sel = Selection {
                 tcp: true,
@@ -210,8 +362,43 @@ impl NetstatArgs {
                 })
             }
         };
+        if let Some(dir) = &self.proc_root {
+            if !dir.join("net").is_dir() {
+                return Err(UsageError {
+                    message: format!(
+                        "--proc-root {}: not a proc tree (no net/ directory in it)",
+                        dir.display()
+                    ),
+                    status: 1,
+                });
+            }
+        }
+        // netstat's views are mutually exclusive; combining two is a usage error.
+        let views: Vec<Mode> = [
+            (self.interfaces, Mode::Interfaces),
+            (self.statistics, Mode::Statistics),
+        ]
+        .into_iter()
+        .filter_map(|(on, mode)| on.then_some(mode))
+        .collect();
+        if views.len() > 1 {
+            return Err(UsageError {
+                message: "only one of -r, -i, -M and -s can be given".to_string(),
+                status: 3,
+            });
+        }
+        let mode = if self.audit {
+            Mode::Audit {
+                probe: !self.no_probe,
+            }
+        } else if self.capture.is_some() {
+            Mode::Capture
+        } else {
+            views.first().copied().unwrap_or(Mode::Sockets)
+        };
         Ok(Config {
-            mode: Mode::Sockets,
+            mode,
+            capture_dir: self.capture,
             selection: sel,
             sockets: SocketOptions {
                 rows,
@@ -222,9 +409,25 @@ impl NetstatArgs {
                 programs: self.programs,
                 timers: self.timers,
                 wide: self.wide,
+                netns_column: self.all_netns && !self.json,
+                palette: Palette::PLAIN,
             },
+            stats,
+            interfaces: IfaceOptions {
+                all: self.all,
+                long: self.extend > 0,
+            },
+            groups: self.groups,
             continuous,
             verbose: self.verbose,
+            root: self.proc_root.map(ProcRoot::new).unwrap_or_default(),
+            netns: match (self.all_netns, self.netns) {
+                (true, _) => NetnsChoice::All,
+                (false, Some(spec)) => NetnsChoice::One(spec),
+                (false, None) => NetnsChoice::Own,
+            },
+            json: self.json,
+            color: self.color,
         })
     }
 }
@@ -240,6 +443,53 @@ mod tests {
             .unwrap()
             .into_config()
             .unwrap()
+    }
+
+    #[test]
+    fn interfaces_and_groups() {
+        let i = cfg(&["-iae"]);
+        assert_eq!(i.mode, Mode::Interfaces);
+        assert!(i.interfaces.all && i.interfaces.long);
+        assert!(!cfg(&["-i"]).interfaces.long);
+        let err = NetstatArgs::try_parse_from(["rnetstat", "-i", "-s"])
+            .unwrap()
+            .into_config()
+            .unwrap_err();
+        assert_eq!(err.status, 3);
+        // -g alone: no socket table, both group files.
+        let g = cfg(&["-g"]);
+        assert!(g.groups && g.selection.explicit && !g.selection.any_inet());
+        assert!(!g.selection.unix && g.selection.inet4 && g.selection.inet6);
+        // -g -6: every inet protocol (v6 only) and only igmp6.
+        let g6 = cfg(&["-g", "-6"]).selection;
+        assert!(g6.tcp && g6.implied && g6.inet6 && !g6.inet4);
+        let gx = cfg(&["-gx"]).selection;
+        assert!(gx.unix && !gx.any_inet() && gx.inet4 && gx.inet6);
+    }
+
+    #[test]
+    fn statistics_families_and_sections() {
+        let s = cfg(&["-s"]);
+        assert_eq!(s.mode, Mode::Statistics);
+        assert_eq!(s.stats.family, StatsFamily::Inet);
+        assert_eq!(s.stats.sections, Sections::ALL);
+        assert_eq!(cfg(&["-s", "-4"]).stats.family, StatsFamily::Inet);
+        assert_eq!(cfg(&["-s", "-A", "inet6"]).stats.family, StatsFamily::Inet6);
+        assert_eq!(
+            cfg(&["-s", "-4", "-6"]).stats.family,
+            StatsFamily::Unsupported("inet,inet6".into())
+        );
+        assert_eq!(
+            cfg(&["-sx"]).stats.family,
+            StatsFamily::Unsupported("unix".into())
+        );
+        let tu = cfg(&["-stu"]).stats.sections;
+        assert!(tu.tcp && tu.udp && !tu.ip && !tu.sctp);
+        let w = cfg(&["--statistics", "--raw", "-6"]).stats;
+        assert!(w.sections.ip && !w.sections.tcp);
+        assert_eq!(w.family, StatsFamily::Inet6);
+        let lite = cfg(&["-sU"]).stats.sections;
+        assert!(!lite.ip && !lite.tcp && !lite.udp && !lite.sctp);
     }
 
     #[test]

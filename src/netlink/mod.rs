@@ -1,31 +1,44 @@
-//! Minimal sock_diag over raw netlink sockets (libc only): open, send one dump
-//! request, walk the answers. Protocol-specific dumps live in submodules.
+//! NETLINK_SOCK_DIAG: the kernel's second view of the socket tables (what `ss` reads).
+//! This module only opens the socket, sends a dump request and walks the replies;
+//! the per-family request and record layouts live in `inet` and `unix`.
 
+pub mod inet;
 pub mod unix;
 
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-/// NETLINK_SOCK_DIAG's request/answer message type.
+/// SOCK_DIAG_BY_FAMILY, the request and reply type of every sock_diag dump.
 pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
-const NLMSG_HDRLEN: usize = 16;
-const NLMSG_DONE: u16 = 3;
-const NLMSG_ERROR: u16 = 2;
 
-/// An open NETLINK_SOCK_DIAG socket, closed on drop.
+const NLMSG_HDRLEN: usize = 16;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_REQUEST: u16 = 1;
+const NLM_F_DUMP: u16 = 0x300;
+/// Set on a dump reply when the table changed while it was dumped.
+const NLM_F_DUMP_INTR: u16 = 0x10;
+
+/// A NETLINK_SOCK_DIAG socket. Opened in the caller's (thread's) network namespace,
+/// which is the namespace every dump through it describes.
 pub struct DiagSocket {
-    fd: libc::c_int,
+    fd: OwnedFd,
+    seq: std::cell::Cell<u32>,
 }
 
-impl Drop for DiagSocket {
-    fn drop(&mut self) {
-        // SAFETY: fd is owned by this value and closed once.
-        unsafe { libc::close(self.fd) };
-    }
+/// Result of one dump: how many replies were passed on and whether the kernel said
+/// the table changed underneath (the caller may want to look again).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DumpStatus {
+    pub messages: usize,
+    pub interrupted: bool,
+    /// Replies too short to hold their own header, skipped.
+    pub malformed: usize,
 }
 
 impl DiagSocket {
     pub fn open() -> io::Result<DiagSocket> {
-        // SAFETY: plain socket(2) call.
+        // SAFETY: plain socket(2) call; the result is checked before use.
         let fd = unsafe {
             libc::socket(
                 libc::AF_NETLINK,
@@ -36,78 +49,218 @@ impl DiagSocket {
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(DiagSocket { fd })
+        // SAFETY: fd is a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(DiagSocket {
+            fd,
+            seq: std::cell::Cell::new(0),
+        })
     }
 
-    /// Sends `payload` as a dump request and calls `f(payload)` for each answer
-    /// message until the kernel says it is done.
-    pub fn dump(&self, payload: &[u8], mut f: impl FnMut(&[u8])) -> io::Result<()> {
-        let len = NLMSG_HDRLEN + payload.len();
+    /// Sends `request` (the family's request struct) as a dump and calls `f` with the
+    /// payload of every reply until the kernel says done.
+    pub fn dump(&self, request: &[u8], mut f: impl FnMut(&[u8])) -> io::Result<DumpStatus> {
+        let seq = self.seq.get().wrapping_add(1);
+        self.seq.set(seq);
+        let len = NLMSG_HDRLEN + request.len();
         let mut msg = Vec::with_capacity(len);
         msg.extend_from_slice(&(len as u32).to_ne_bytes());
         msg.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-        let flags = (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16;
-        msg.extend_from_slice(&flags.to_ne_bytes());
-        msg.extend_from_slice(&1u32.to_ne_bytes()); // sequence
-        msg.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
-        msg.extend_from_slice(payload);
-        // SAFETY: msg is a valid buffer of msg.len() bytes.
-        let sent = unsafe { libc::send(self.fd, msg.as_ptr().cast(), msg.len(), 0) };
+        msg.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+        msg.extend_from_slice(&seq.to_ne_bytes());
+        msg.extend_from_slice(&0u32.to_ne_bytes());
+        msg.extend_from_slice(request);
+        // SAFETY: an all-zero sockaddr_nl addresses the kernel.
+        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        // SAFETY: msg and kernel outlive the call; lengths are theirs.
+        let sent = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                msg.as_ptr().cast(),
+                msg.len(),
+                0,
+                (&kernel as *const libc::sockaddr_nl).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
         if sent < 0 {
             return Err(io::Error::last_os_error());
         }
+        let mut status = DumpStatus::default();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             // SAFETY: buf is writable for buf.len() bytes.
-            let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_TRUNC,
+                )
+            };
             if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
+                let err = io::Error::last_os_error();
+                if err.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                return Err(e);
+                return Err(err);
             }
-            let mut data = &buf[..n as usize];
-            if data.is_empty() {
-                return Ok(());
+            let n = n as usize;
+            if n > buf.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "sock_diag reply larger than the receive buffer",
+                ));
             }
-            while data.len() >= NLMSG_HDRLEN {
-                let mlen = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
-                let mtype = u16::from_ne_bytes([data[4], data[5]]);
-                if mlen < NLMSG_HDRLEN || mlen > data.len() {
-                    return Ok(());
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            for m in Messages::new(&buf[..n]) {
+                let Some(m) = m else {
+                    status.malformed += 1;
+                    break;
+                };
+                if m.seq != seq {
+                    continue;
                 }
-                match mtype {
-                    NLMSG_DONE => return Ok(()),
+                status.interrupted |= m.flags & NLM_F_DUMP_INTR != 0;
+                match m.kind {
+                    NLMSG_DONE => return Ok(status),
                     NLMSG_ERROR => {
-                        let code = data
-                            .get(NLMSG_HDRLEN..NLMSG_HDRLEN + 4)
-                            .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                            .unwrap_or(0);
+                        let code = read_i32(m.payload, 0).unwrap_or(0);
                         if code == 0 {
-                            return Ok(());
+                            return Ok(status);
                         }
                         return Err(io::Error::from_raw_os_error(-code));
                     }
-                    _ => f(&data[NLMSG_HDRLEN..mlen]),
+                    SOCK_DIAG_BY_FAMILY => {
+                        status.messages += 1;
+                        f(m.payload);
+                    }
+                    _ => {}
                 }
-                let step = (mlen + 3) & !3;
-                data = data.get(step..).unwrap_or(&[]);
             }
         }
     }
 }
 
-/// Walks the rtattr list after a fixed header: calls `f(type, value)`.
-pub fn for_each_attr(mut data: &[u8], mut f: impl FnMut(u16, &[u8])) {
-    while data.len() >= 4 {
-        let len = u16::from_ne_bytes([data[0], data[1]]) as usize;
-        let ty = u16::from_ne_bytes([data[2], data[3]]);
-        if len < 4 || len > data.len() {
-            return;
+/// One netlink message of a datagram.
+pub struct Message<'a> {
+    pub kind: u16,
+    pub flags: u16,
+    pub seq: u32,
+    pub payload: &'a [u8],
+}
+
+/// Walks the messages packed in one datagram; yields `None` once and stops when a
+/// header is inconsistent with the bytes that are there.
+pub struct Messages<'a> {
+    rest: &'a [u8],
+    broken: bool,
+}
+
+impl<'a> Messages<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        Messages {
+            rest: data,
+            broken: false,
         }
-        f(ty, &data[4..len]);
-        let step = (len + 3) & !3;
-        data = data.get(step..).unwrap_or(&[]);
+    }
+}
+
+impl<'a> Iterator for Messages<'a> {
+    type Item = Option<Message<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.broken || self.rest.is_empty() {
+            return None;
+        }
+        let len = read_u32(self.rest, 0).map(|l| l as usize);
+        let Some(len) = len.filter(|&l| l >= NLMSG_HDRLEN && l <= self.rest.len()) else {
+            self.broken = true;
+            return Some(None);
+        };
+        let msg = Message {
+            kind: read_u16(self.rest, 4).unwrap_or(0),
+            flags: read_u16(self.rest, 6).unwrap_or(0),
+            seq: read_u32(self.rest, 8).unwrap_or(0),
+            payload: self.rest.get(NLMSG_HDRLEN..len).unwrap_or_default(),
+        };
+        let advance = align4(len).min(self.rest.len());
+        self.rest = self.rest.get(advance..).unwrap_or_default();
+        Some(Some(msg))
+    }
+}
+
+/// Route attributes (struct rtattr) after a fixed-size record: `(type, value)`.
+/// Stops quietly at the first inconsistent length.
+pub fn attributes(mut data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        let len = read_u16(data, 0)? as usize;
+        let kind = read_u16(data, 2)?;
+        if len < 4 || len > data.len() {
+            return None;
+        }
+        let value = data.get(4..len)?;
+        data = data.get(align4(len).min(data.len())..).unwrap_or_default();
+        Some((kind & 0x3fff, value))
+    })
+}
+
+/// [`attributes`] as a callback: `f(type, value)` for each one.
+pub fn for_each_attr(data: &[u8], mut f: impl FnMut(u16, &[u8])) {
+    for (kind, value) in attributes(data) {
+        f(kind, value);
+    }
+}
+
+fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+pub(crate) fn read_u16(data: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_ne_bytes(data.get(at..at + 2)?.try_into().ok()?))
+}
+
+pub(crate) fn read_u32(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_ne_bytes(data.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn read_i32(data: &[u8], at: usize) -> Option<i32> {
+    Some(i32::from_ne_bytes(data.get(at..at + 4)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_stop_at_a_lying_length() {
+        let mut data = Vec::new();
+        data.extend_from_slice(&20u32.to_ne_bytes());
+        data.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+        data.extend_from_slice(&0u16.to_ne_bytes());
+        data.extend_from_slice(&7u32.to_ne_bytes());
+        data.extend_from_slice(&0u32.to_ne_bytes());
+        data.extend_from_slice(&[1, 2, 3, 4]);
+        data.extend_from_slice(&1000u32.to_ne_bytes());
+        let got: Vec<_> = Messages::new(&data).collect();
+        assert_eq!(got.len(), 2);
+        let first = got[0].as_ref().unwrap();
+        assert_eq!(
+            (first.kind, first.seq, first.payload),
+            (20, 7, &[1u8, 2, 3, 4][..])
+        );
+        assert!(got[1].is_none());
+        assert_eq!(Messages::new(&[1, 2, 3]).count(), 1);
+    }
+
+    #[test]
+    fn attributes_tolerate_garbage() {
+        let data = [8u8, 0, 2, 0, 9, 9, 9, 9, 200, 0, 1, 0];
+        let got: Vec<_> = attributes(&data).collect();
+        assert_eq!(got, vec![(2, &[9u8, 9, 9, 9][..])]);
+        assert_eq!(attributes(&[0, 0]).count(), 0);
     }
 }

@@ -1,110 +1,146 @@
-//! The unix socket dump (UNIX_DIAG_PEER): inode → peer inode, for lsof's `+E`/`-E`.
+//! unix_diag dumps: every AF_UNIX socket of a namespace with its bound name, its
+//! peer, and for a listener the clients waiting in its accept queue (the audit's
+//! cross-view and lsof's `+E`/`-E` both read this).
 
-use super::{for_each_attr, DiagSocket};
+use super::{attributes, read_u32, DiagSocket};
+use crate::proc::{ParseWarning, Table};
 use crate::snapshot::InodeMap;
 use std::io;
 
-const UDIAG_SHOW_PEER: u32 = 0x4;
-const UDIAG_SHOW_ICONS: u32 = 0x8;
+const UDIAG_SHOW_NAME: u32 = 0x01;
+const UDIAG_SHOW_PEER: u32 = 0x04;
+const UDIAG_SHOW_ICONS: u32 = 0x08;
+const UNIX_DIAG_NAME: u16 = 0;
 const UNIX_DIAG_PEER: u16 = 2;
 const UNIX_DIAG_ICONS: u16 = 3;
-const UNIX_DIAG_MSG_LEN: usize = 16;
+/// sizeof(struct unix_diag_msg).
+const MSG_LEN: usize = 16;
 
-/// The request: unix_diag_req for every state, asking for peers.
-fn request() -> Vec<u8> {
-    let mut r = Vec::with_capacity(24);
-    r.push(libc::AF_UNIX as u8); // sdiag_family
-    r.push(0); // sdiag_protocol
-    r.extend_from_slice(&0u16.to_ne_bytes()); // pad
-    r.extend_from_slice(&u32::MAX.to_ne_bytes()); // udiag_states: all
-    r.extend_from_slice(&0u32.to_ne_bytes()); // udiag_ino
-    r.extend_from_slice(&(UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS).to_ne_bytes());
-    r.extend_from_slice(&[0xff; 8]); // udiag_cookie: none
-    r
-}
-
-/// One unix socket's links: its peer, and for a listener the inodes of the
-/// clients waiting in its accept queue.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UnixLinks {
+pub struct DiagUnixSocket {
+    pub sock_type: u8,
+    /// TCP-style state numbers (TCP_LISTEN = 10, TCP_ESTABLISHED = 1, TCP_CLOSE = 7).
+    pub state: u8,
     pub inode: u64,
+    /// Bound name as the kernel stores it: a path, or a leading NUL for abstract names.
+    pub name: Option<Vec<u8>>,
     pub peer: Option<u64>,
+    /// For a listener: inodes of the connections waiting to be accepted.
     pub incoming: Vec<u64>,
 }
 
-fn word(b: &[u8]) -> Option<u64> {
-    Some(u32::from_ne_bytes([*b.first()?, *b.get(1)?, *b.get(2)?, *b.get(3)?]) as u64)
+/// struct unix_diag_req for every state, with names, peers and accept queues.
+pub fn request() -> [u8; 24] {
+    let mut req = [0u8; 24];
+    req[0] = libc::AF_UNIX as u8;
+    req[4..8].copy_from_slice(&u32::MAX.to_ne_bytes());
+    let show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS;
+    req[12..16].copy_from_slice(&show.to_ne_bytes());
+    // udiag_cookie: none
+    req[16..24].copy_from_slice(&[0xff; 8]);
+    req
 }
 
-/// Parses one unix_diag_msg answer.
-pub fn parse_answer(msg: &[u8]) -> Option<UnixLinks> {
-    let mut links = UnixLinks {
-        inode: word(msg.get(4..8)?)?,
-        ..UnixLinks::default()
+pub fn parse_message(data: &[u8]) -> Result<DiagUnixSocket, &'static str> {
+    let head = data.get(..MSG_LEN).ok_or("short unix_diag_msg")?;
+    if head[0] as i32 != libc::AF_UNIX {
+        return Err("not an AF_UNIX reply");
+    }
+    let mut sock = DiagUnixSocket {
+        sock_type: head[1],
+        state: head[2],
+        inode: read_u32(head, 4).unwrap_or(0) as u64,
+        ..DiagUnixSocket::default()
     };
-    for_each_attr(msg.get(UNIX_DIAG_MSG_LEN..)?, |ty, value| match ty {
-        UNIX_DIAG_PEER => links.peer = word(value).filter(|&p| p != 0),
-        UNIX_DIAG_ICONS => links.incoming = value.chunks_exact(4).filter_map(word).collect(),
-        _ => {}
-    });
-    Some(links)
+    for (kind, value) in attributes(data.get(MSG_LEN..).unwrap_or_default()) {
+        match kind {
+            UNIX_DIAG_NAME => {
+                // A path ends at its NUL; an abstract name starts with one and is
+                // taken whole.
+                let name = match value.first() {
+                    Some(0) => value,
+                    _ => value.split(|&b| b == 0).next().unwrap_or_default(),
+                };
+                sock.name = Some(name.to_vec());
+            }
+            UNIX_DIAG_PEER => sock.peer = read_u32(value, 0).map(u64::from).filter(|&p| p != 0),
+            UNIX_DIAG_ICONS => {
+                sock.incoming = value
+                    .chunks_exact(4)
+                    .filter_map(|c| read_u32(c, 0).map(u64::from))
+                    .collect()
+            }
+            _ => {}
+        }
+    }
+    Ok(sock)
 }
 
-/// Every unix socket of our network namespace, with its links.
-pub fn dump() -> io::Result<Vec<UnixLinks>> {
-    let sock = DiagSocket::open()?;
-    let mut out = Vec::new();
-    sock.dump(&request(), |msg| {
-        if let Some(links) = parse_answer(msg) {
-            out.push(links);
-        }
+/// Dumps the namespace `sock` was opened in; the flag says the dump was interrupted.
+pub fn dump_with(sock: &DiagSocket) -> io::Result<(Table<DiagUnixSocket>, bool)> {
+    let mut table = Table::default();
+    let status = sock.dump(&request(), |payload| match parse_message(payload) {
+        Ok(s) => table.rows.push(s),
+        Err(why) => table.warnings.push(ParseWarning {
+            file: "sock_diag unix".to_string(),
+            line: 0,
+            message: why.to_string(),
+        }),
     })?;
-    Ok(out)
+    Ok((table, status.interrupted))
+}
+
+/// Every unix socket of the caller's network namespace.
+pub fn dump() -> io::Result<Vec<DiagUnixSocket>> {
+    Ok(dump_with(&DiagSocket::open()?)?.0.rows)
 }
 
 /// inode → peer inode, for sockets that have one.
 pub fn peers() -> io::Result<InodeMap<u64>> {
     Ok(dump()?
         .into_iter()
-        .filter_map(|l| Some((l.inode, l.peer?)))
+        .filter_map(|s| Some((s.inode, s.peer?)))
         .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
 
     #[test]
-    fn answer_with_and_without_peer() {
-        let mut msg = vec![1u8, 1, 1, 0];
-        msg.extend_from_slice(&42u32.to_ne_bytes());
-        msg.extend_from_slice(&[0; 8]);
-        assert_eq!(parse_answer(&msg).unwrap().peer, None);
-        msg.extend_from_slice(&8u16.to_ne_bytes());
-        msg.extend_from_slice(&UNIX_DIAG_PEER.to_ne_bytes());
-        msg.extend_from_slice(&43u32.to_ne_bytes());
-        msg.extend_from_slice(&12u16.to_ne_bytes());
-        msg.extend_from_slice(&UNIX_DIAG_ICONS.to_ne_bytes());
-        msg.extend_from_slice(&7u32.to_ne_bytes());
-        msg.extend_from_slice(&8u32.to_ne_bytes());
-        let l = parse_answer(&msg).unwrap();
-        assert_eq!((l.inode, l.peer, l.incoming), (42, Some(43), vec![7, 8]));
-        assert_eq!(parse_answer(&msg[..3]), None);
+    fn parses_name_peer_and_queue() {
+        let mut m = vec![libc::AF_UNIX as u8, 1, 10, 0];
+        m.extend_from_slice(&77u32.to_ne_bytes());
+        m.extend_from_slice(&[0; 8]);
+        m.extend_from_slice(&[8, 0, 0, 0, b'/', b'x', b'y', 0]);
+        m.extend_from_slice(&[8, 0, 2, 0]);
+        m.extend_from_slice(&78u32.to_ne_bytes());
+        m.extend_from_slice(&[12, 0, 3, 0]);
+        m.extend_from_slice(&7u32.to_ne_bytes());
+        m.extend_from_slice(&8u32.to_ne_bytes());
+        let s = parse_message(&m).unwrap();
+        assert_eq!(s.inode, 77);
+        assert_eq!(s.name.as_deref(), Some(&b"/xy"[..]));
+        assert_eq!(s.peer, Some(78));
+        assert_eq!(s.incoming, vec![7, 8]);
+        assert!(parse_message(&m[..10]).is_err());
         // A truncated attribute is ignored, not a panic.
-        assert_eq!(parse_answer(&msg[..22]).unwrap().peer, None);
+        assert_eq!(parse_message(&m[..22]).unwrap().peer, None);
     }
 
     #[test]
-    fn socketpair_peers_are_found() {
+    fn sees_a_socketpair_with_its_peer() {
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-        use std::os::unix::fs::MetadataExt;
         let ino = |s: &std::os::unix::net::UnixStream| {
             use std::os::fd::AsRawFd;
             std::fs::metadata(format!("/proc/self/fd/{}", s.as_raw_fd()))
                 .unwrap()
                 .ino()
         };
-        let peers = peers().unwrap();
-        assert_eq!(peers.get(&ino(&a)), Some(&ino(&b)));
+        let (ia, ib) = (ino(&a), ino(&b));
+        let found = dump().unwrap().into_iter().find(|s| s.inode == ia);
+        assert_eq!(found.expect("listed").peer, Some(ib));
+        assert_eq!(peers().unwrap().get(&ia), Some(&ib));
     }
 }

@@ -2,9 +2,13 @@
 //! so tests and offline snapshots can point it at recorded files. Readers return
 //! records plus warnings; they never print.
 
+pub mod dev;
 pub mod files;
+pub mod igmp;
 pub mod inet;
+pub mod packet;
 pub mod process;
+pub mod snmp;
 pub mod unix;
 
 use std::fmt;
@@ -34,6 +38,33 @@ impl ProcRoot {
 
     pub fn join(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
+    }
+
+    /// Whether this is the live system's /proc (not a capture or fixture).
+    pub fn is_live(&self) -> bool {
+        self.root == Path::new("/proc")
+    }
+
+    /// The sysfs tree that matches this proc tree: `/sys` for the live system, and
+    /// `sys` beside the proc directory of a capture (`DIR/proc` ↔ `DIR/sys`).
+    pub fn sys(&self) -> PathBuf {
+        self.sibling("sys")
+    }
+
+    /// The directory of named network namespaces (`ip netns add`) that matches this proc
+    /// tree: `/run/netns` live, `run/netns` beside a captured proc directory.
+    pub fn run_netns(&self) -> PathBuf {
+        self.sibling("run/netns")
+    }
+
+    fn sibling(&self, rel: &str) -> PathBuf {
+        if self.is_live() {
+            return Path::new("/").join(rel);
+        }
+        match self.root.parent() {
+            Some(parent) => parent.join(rel),
+            None => PathBuf::from(rel),
+        }
     }
 
     /// Reads a whole file below the root (e.g. `net/tcp`).

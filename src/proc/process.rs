@@ -6,7 +6,7 @@ use super::files::FileStat;
 use super::{dec_u64, ProcRoot};
 use std::ffi::CString;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 
 /// Pids under the root in readdir order (netstat's "first process wins" follows it).
@@ -196,6 +196,25 @@ pub fn owner_uid(root: &ProcRoot, pid: u32) -> Option<u32> {
 pub fn netns_inode(root: &ProcRoot, pid: u32) -> Option<u64> {
     let link = std::fs::read_link(root.path().join(format!("{pid}/ns/net"))).ok()?;
     ns_link_inode(link.as_os_str().as_bytes())
+}
+
+/// The target of /proc/PID/exe (` (deleted)` appended by the kernel when the file is gone).
+pub fn exe(root: &ProcRoot, pid: u32) -> Option<Vec<u8>> {
+    let link = std::fs::read_link(root.path().join(format!("{pid}/exe"))).ok()?;
+    Some(link.into_os_string().into_vec())
+}
+
+/// The NUL-separated arguments of /proc/PID/cmdline, at most `limit` bytes read.
+pub fn cmdline_args(root: &ProcRoot, pid: u32, limit: usize) -> Option<Vec<Vec<u8>>> {
+    use std::io::Read;
+    let file = std::fs::File::open(root.path().join(format!("{pid}/cmdline"))).ok()?;
+    let mut buf = Vec::with_capacity(limit.min(4096));
+    file.take(limit as u64).read_to_end(&mut buf).ok()?;
+    let buf = buf.strip_suffix(b"\0").unwrap_or(&buf);
+    if buf.is_empty() {
+        return Some(Vec::new());
+    }
+    Some(buf.split(|&b| b == 0).map(<[u8]>::to_vec).collect())
 }
 
 /// Parses `net:[N]`.

@@ -1,4 +1,9 @@
 //! Renderers: functions from records and options to lines. They never touch /proc.
 
+pub mod audit;
+pub mod groups;
+pub mod iface;
+pub mod json;
 pub mod lsof;
 pub mod netstat;
+pub mod stats;

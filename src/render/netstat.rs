@@ -1,6 +1,7 @@
 //! netstat's socket tables, byte for byte (see shared/spec/formats.md, A2-A4).
 
 use crate::addr::{netstat_endpoint, netstat_host};
+use crate::color::{Palette, Role};
 use crate::escape::escape;
 use crate::proc::inet::{InetSocket, Proto};
 use crate::proc::unix::{UnixSocket, SO_ACCEPTCON, SO_NOSPACE, SO_WAITDATA};
@@ -50,6 +51,10 @@ pub struct SocketOptions {
     pub timers: bool,
     /// -W: no address truncation.
     pub wide: bool,
+    /// --all-netns: a namespace column after the last netstat column.
+    pub netns_column: bool,
+    /// Terminal colour (off for pipes and files, which get netstat's bytes).
+    pub palette: Palette,
 }
 
 /// Names and owners a row may need; all looked up beforehand, never from /proc here.
@@ -58,6 +63,8 @@ pub struct RowContext<'a> {
     pub hosts: &'a HostNames,
     pub users: &'a mut Users,
     pub owners: Option<&'a Owners>,
+    /// The namespace the next rows come from (printed with `netns_column`).
+    pub netns: Option<&'a str>,
 }
 
 /// netstat's server test differs per protocol: TCP looks at the remote port,
@@ -78,14 +85,16 @@ pub fn unix_selected(s: &UnixSocket, rows: Rows) -> bool {
 }
 
 /// Addresses a set of rows will print by name (for the concurrent resolver).
-pub fn addresses_to_resolve(rows: &[InetSocket]) -> impl Iterator<Item = IpAddr> + '_ {
-    rows.iter()
-        .flat_map(|s| [s.local, s.remote])
+pub fn addresses_to_resolve<'a>(
+    rows: impl Iterator<Item = &'a InetSocket> + 'a,
+) -> impl Iterator<Item = IpAddr> + 'a {
+    rows.flat_map(|s| [s.local, s.remote])
         .filter(crate::addr::netstat_wants_lookup)
 }
 
 pub fn write_inet_header(w: &mut impl Write, opts: &SocketOptions) -> io::Result<()> {
-    writeln!(w, "Active Internet connections {}", opts.rows.title())?;
+    let title = format!("Active Internet connections {}", opts.rows.title());
+    writeln!(w, "{}", opts.palette.paint(Role::Header, &title))?;
     write!(
         w,
         "Proto Recv-Q Send-Q Local Address           Foreign Address         State      "
@@ -99,11 +108,15 @@ pub fn write_inet_header(w: &mut impl Write, opts: &SocketOptions) -> io::Result
     if opts.timers {
         write!(w, " Timer")?;
     }
+    if opts.netns_column {
+        write!(w, " Netns")?;
+    }
     writeln!(w)
 }
 
 pub fn write_unix_header(w: &mut impl Write, opts: &SocketOptions) -> io::Result<()> {
-    writeln!(w, "Active UNIX domain sockets {}", opts.rows.title())?;
+    let title = format!("Active UNIX domain sockets {}", opts.rows.title());
+    writeln!(w, "{}", opts.palette.paint(Role::Header, &title))?;
     write!(
         w,
         "Proto RefCnt Flags       Type       State         I-Node  "
@@ -111,7 +124,11 @@ pub fn write_unix_header(w: &mut impl Write, opts: &SocketOptions) -> io::Result
     if opts.programs {
         write!(w, " {:<20}", "PID/Program name")?;
     }
-    writeln!(w, " Path")
+    write!(w, " Path")?;
+    if opts.netns_column {
+        write!(w, " Netns")?;
+    }
+    writeln!(w)
 }
 
 fn proto_label(s: &InetSocket) -> &'static str {
@@ -124,6 +141,19 @@ fn proto_label(s: &InetSocket) -> &'static str {
         (Proto::UdpLite, true) => "udpl6",
         (Proto::Raw, false) => "raw",
         (Proto::Raw, true) => "raw6",
+    }
+}
+
+/// The State column: TCP names, UDP's ESTABLISHED/empty/UNKNOWN, raw's number.
+pub fn inet_state_text(s: &InetSocket) -> std::borrow::Cow<'static, str> {
+    match s.proto {
+        Proto::Tcp => tcp_state_name(s.state).into(),
+        Proto::Udp | Proto::UdpLite => match s.state {
+            1 => "ESTABLISHED".into(),
+            7 => "".into(),
+            _ => "UNKNOWN".into(),
+        },
+        Proto::Raw => s.state.to_string().into(),
     }
 }
 
@@ -184,24 +214,49 @@ fn timer_text(s: &InetSocket) -> String {
 
 /// "PID/argv0" as netstat builds it: argv0 after its last '/' when it is an absolute
 /// path, the whole cut to 19 bytes, then escaped.
-fn program_text(inode: u64, owners: Option<&Owners>) -> String {
-    let Some((proc_rec, _fd)) = owners.and_then(|o| o.get(inode)) else {
-        return "-".to_string();
-    };
-    let Some(argv0) = proc_rec.argv0.as_deref() else {
-        return "-".to_string();
-    };
-    let name = match argv0.first() {
+fn program_text(inode: u64, owners: Option<&Owners>) -> Option<String> {
+    let (proc_rec, _fd) = owners.and_then(|o| o.get(inode))?;
+    let name = program_name(proc_rec.argv0.as_deref()?);
+    let mut raw = format!("{}/", proc_rec.pid).into_bytes();
+    raw.extend_from_slice(name);
+    raw.truncate(19);
+    Some(escape(&raw).into_owned())
+}
+
+/// netstat's program name: argv[0] after its last '/' when it is an absolute path,
+/// else argv[0] verbatim.
+pub fn program_name(argv0: &[u8]) -> &[u8] {
+    match argv0.first() {
         Some(b'/') => argv0
             .iter()
             .rposition(|&b| b == b'/')
             .map_or(argv0, |i| &argv0[i + 1..]),
         _ => argv0,
-    };
-    let mut raw = format!("{}/", proc_rec.pid).into_bytes();
-    raw.extend_from_slice(name);
-    raw.truncate(19);
-    escape(&raw).into_owned()
+    }
+}
+
+fn write_program_column(
+    w: &mut impl Write,
+    inode: u64,
+    opts: &SocketOptions,
+    ctx: &RowContext<'_>,
+) -> io::Result<()> {
+    match program_text(inode, ctx.owners) {
+        Some(text) => write!(w, " {text:<20}"),
+        None => write!(w, " {}", opts.palette.left(Role::UnknownOwner, "-", 20)),
+    }
+}
+
+/// The namespace tag after the last netstat column (--all-netns).
+fn write_netns_column(
+    w: &mut impl Write,
+    opts: &SocketOptions,
+    ctx: &RowContext<'_>,
+) -> io::Result<()> {
+    match ctx.netns.filter(|_| opts.netns_column) {
+        Some(label) => write!(w, " {}", opts.palette.paint(Role::Namespace, label)),
+        None => Ok(()),
+    }
 }
 
 fn write_owner_columns(
@@ -219,7 +274,7 @@ fn write_owner_columns(
         write!(w, "{inode:<10}")?;
     }
     if opts.programs {
-        write!(w, " {:<20}", program_text(inode, ctx.owners))?;
+        write_program_column(w, inode, opts, ctx)?;
     }
     Ok(())
 }
@@ -236,33 +291,32 @@ pub fn write_inet_row(
     };
     let local = endpoint(&s.local, s.local_port);
     let remote = endpoint(&s.remote, s.remote_port);
-    let state: std::borrow::Cow<str> = match s.proto {
-        Proto::Tcp => tcp_state_name(s.state).into(),
-        Proto::Udp | Proto::UdpLite => match s.state {
-            1 => "ESTABLISHED".into(),
-            7 => "".into(),
-            _ => "UNKNOWN".into(),
-        },
-        Proto::Raw => s.state.to_string().into(),
+    let state = inet_state_text(s);
+    let palette = opts.palette;
+    let local_role = if inet_is_server(s) {
+        Role::Listening
+    } else {
+        Role::Plain
     };
     write!(
         w,
-        "{:<5} {:>6} {:>6} {:<23} {:<23} {:<11}",
+        "{:<5} {:>6} {:>6} {} {:<23} {}",
         proto_label(s),
         s.rx_queue,
         s.tx_queue,
-        local,
+        palette.left(local_role, &local, 23),
         remote,
-        state
+        palette.left(Role::State(&state), &state, 11)
     )?;
     write_owner_columns(w, s.uid, s.inode, opts, ctx)?;
     if opts.timers {
         write!(w, " {}", timer_text(s))?;
     }
+    write_netns_column(w, opts, ctx)?;
     writeln!(w)
 }
 
-fn unix_type_name(t: u16) -> &'static str {
+pub fn unix_type_name(t: u16) -> &'static str {
     match t {
         1 => "STREAM",
         2 => "DGRAM",
@@ -273,7 +327,7 @@ fn unix_type_name(t: u16) -> &'static str {
     }
 }
 
-fn unix_state_name(s: &UnixSocket) -> &'static str {
+pub fn unix_state_name(s: &UnixSocket) -> &'static str {
     match s.state {
         0 => "FREE",
         1 if s.flags & SO_ACCEPTCON != 0 => "LISTENING",
@@ -317,20 +371,23 @@ pub fn write_unix_row(
         }
     }
     flags.push(']');
+    let state = unix_state_name(s);
     write!(
         w,
-        "{:<5} {:<6} {:<11} {:<10} {:<13} {:<8}",
+        "{:<5} {:<6} {:<11} {:<10} {} {:<8}",
         if s.protocol == 0 { "unix" } else { "??" },
         s.refcnt,
         flags,
         unix_type_name(s.sock_type),
-        unix_state_name(s),
+        opts.palette.left(Role::State(state), state, 13),
         s.inode
     )?;
     if opts.programs {
-        write!(w, " {:<20}", program_text(s.inode, ctx.owners))?;
+        write_program_column(w, s.inode, opts, ctx)?;
     }
-    writeln!(w, " {}", escape(unix_path_token(s.path.as_deref())))
+    write!(w, " {}", escape(unix_path_token(s.path.as_deref())))?;
+    write_netns_column(w, opts, ctx)?;
+    writeln!(w)
 }
 
 #[cfg(test)]
@@ -352,6 +409,7 @@ mod tests {
             hosts: &hosts,
             users: &mut users,
             owners: None,
+            netns: None,
         };
         let mut out = Vec::new();
         write_inet_row(&mut out, &s, &opts, &mut ctx).unwrap();
@@ -422,6 +480,7 @@ mod tests {
             hosts: &hosts,
             users: &mut users,
             owners: None,
+            netns: None,
         };
         let mut out = Vec::new();
         write_unix_row(&mut out, &s, &SocketOptions::default(), &mut ctx).unwrap();

@@ -1,0 +1,98 @@
+//! rnetstat -s: read the counter files netstat reads, in its order, and print them
+//! through one [`StatsWriter`] so the indent carries from file to file as in netstat.
+
+use super::output;
+use crate::cli::netstat::{StatsFamily, StatsOptions};
+use crate::proc::snmp::{self, Section};
+use crate::proc::{ProcRoot, Table};
+use crate::render::stats::{self as view, StatsWriter, Tables};
+use std::io::{self, Write};
+
+/// An error as C's perror words it (no "(os error N)").
+fn describe(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
+}
+
+fn warn_all(prog: &str, table: &Table<Section>) {
+    for w in &table.warnings {
+        output::warn(prog, format_args!("warning: {w}"));
+    }
+}
+
+type Reader = fn(&ProcRoot, &str) -> io::Result<Table<Section>>;
+
+/// Reads a file netstat cannot do without: when it is missing, netstat says so on
+/// stderr and prints nothing more, still exiting 0.
+fn required(prog: &str, root: &ProcRoot, file: &str, read: Reader) -> Option<Table<Section>> {
+    match read(root, "net") {
+        Ok(table) => {
+            warn_all(prog, &table);
+            Some(table)
+        }
+        Err(e) => {
+            output::warn(
+                prog,
+                format_args!(
+                    "cannot open {}: {}",
+                    root.join(&format!("net/{file}")).display(),
+                    describe(&e)
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Reads a file netstat skips silently when it is absent (netstat, sctp/snmp).
+fn optional(prog: &str, root: &ProcRoot, read: Reader) -> Option<Table<Section>> {
+    let table = read(root, "net").ok()?;
+    warn_all(prog, &table);
+    Some(table)
+}
+
+pub fn statistics_view(
+    prog: &str,
+    options: &StatsOptions,
+    root: &ProcRoot,
+    out: &mut impl Write,
+) -> io::Result<u8> {
+    let mut writer = StatsWriter::new(options.sections);
+    match &options.family {
+        StatsFamily::Unsupported(families) => {
+            // netstat prints this one on stdout.
+            writeln!(
+                out,
+                "{prog}: No statistics support for specified address family: {families}"
+            )?;
+            return Ok(1);
+        }
+        StatsFamily::Inet => {
+            let Some(snmp) = required(prog, root, "snmp", snmp::read_snmp) else {
+                return Ok(0);
+            };
+            writer.write_all(out, Tables::Inet, &snmp.rows)?;
+            for read in [snmp::read_netstat as Reader, snmp::read_sctp] {
+                if let Some(table) = optional(prog, root, read) {
+                    writer.write_all(out, Tables::Inet, &table.rows)?;
+                }
+            }
+        }
+        StatsFamily::Inet6 => {
+            let Some(snmp6) = required(prog, root, "snmp6", snmp::read_snmp6) else {
+                return Ok(0);
+            };
+            writer.write_all(out, Tables::Inet6, &snmp6.rows)?;
+            let Some(snmp) = required(prog, root, "snmp", snmp::read_snmp) else {
+                return Ok(0);
+            };
+            for section in snmp.rows.iter().filter(|s| view::in_inet6_tail(s)) {
+                writer.write_section(out, Tables::Inet, section)?;
+            }
+        }
+    }
+    Ok(0)
+}

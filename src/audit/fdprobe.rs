@@ -1,0 +1,207 @@
+//! Whether a socket another process holds is in a state the tables must list. A
+//! socket() that was never bound is in no table, so its absence is no evidence.
+//! The descriptor is duplicated with pidfd_getfd (read-only queries, then closed);
+//! where that is not allowed, the sockfs protocol name decides for the kinds that
+//! are listed from creation on.
+
+use super::sockets::Listability;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+fn sockopt_int(fd: &OwnedFd, level: i32, name: i32) -> Option<i32> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: v and len are valid for writes of the sizes given.
+    let r = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&mut v as *mut i32).cast(),
+            &mut len,
+        )
+    };
+    (r == 0).then_some(v)
+}
+
+fn local_name(fd: &OwnedFd) -> Option<libc::sockaddr_storage> {
+    // SAFETY: an all-zero sockaddr_storage is valid; getsockname writes at most len bytes.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let r = unsafe {
+        libc::getsockname(
+            fd.as_raw_fd(),
+            (&mut ss as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    };
+    (r == 0).then_some(ss)
+}
+
+fn port_of(ss: &libc::sockaddr_storage) -> u16 {
+    match ss.ss_family as i32 {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let sin =
+                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            u16::from_be(sin.sin_port)
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let sin6 =
+                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            u16::from_be(sin6.sin6_port)
+        }
+        _ => 0,
+    }
+}
+
+fn duplicate(pid: u32, fd: u32) -> Option<OwnedFd> {
+    // SAFETY: raw syscalls with integer arguments; results are checked.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if pidfd < 0 {
+        return None;
+    }
+    // SAFETY: pidfd is a fresh descriptor we own.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
+    // SAFETY: as above.
+    let dup = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd as i32, 0) };
+    if dup < 0 {
+        return None;
+    }
+    // SAFETY: pidfd_getfd returned a new descriptor in our table (close-on-exec).
+    Some(unsafe { OwnedFd::from_raw_fd(dup as i32) })
+}
+
+fn classify(fd: &OwnedFd) -> Listability {
+    let Some(domain) = sockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN) else {
+        return Listability::Unknown;
+    };
+    let protocol = sockopt_int(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL).unwrap_or(-1);
+    let sock_type = sockopt_int(fd, libc::SOL_SOCKET, libc::SO_TYPE).unwrap_or(-1);
+    let v6 = domain == libc::AF_INET6;
+    match domain {
+        libc::AF_UNIX => Listability::Listed("unix"),
+        libc::AF_PACKET => Listability::Listed("packet"),
+        libc::AF_NETLINK => match local_name(fd) {
+            Some(ss) => {
+                // SAFETY: AF_NETLINK storage holds a sockaddr_nl.
+                let nl =
+                    unsafe { &*(&ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_nl>() };
+                if nl.nl_pid != 0 {
+                    Listability::Listed("netlink")
+                } else {
+                    Listability::Unlisted
+                }
+            }
+            None => Listability::Unknown,
+        },
+        libc::AF_INET | libc::AF_INET6 => {
+            if sock_type == libc::SOCK_RAW {
+                return Listability::Listed(if v6 { "raw6" } else { "raw" });
+            }
+            let port = local_name(fd).map(|ss| port_of(&ss)).unwrap_or(0);
+            match protocol {
+                libc::IPPROTO_TCP => {
+                    // tcp_info's first byte is the state; CLOSE (7) sockets are in no table.
+                    let mut info = [0u8; 8];
+                    let mut len = info.len() as libc::socklen_t;
+                    // SAFETY: info is writable for len bytes.
+                    let r = unsafe {
+                        libc::getsockopt(
+                            fd.as_raw_fd(),
+                            libc::IPPROTO_TCP,
+                            libc::TCP_INFO,
+                            info.as_mut_ptr().cast(),
+                            &mut len,
+                        )
+                    };
+                    if r != 0 {
+                        return Listability::Unknown;
+                    }
+                    if info[0] == 7 {
+                        Listability::Unlisted
+                    } else {
+                        Listability::Listed(if v6 { "tcp6" } else { "tcp" })
+                    }
+                }
+                libc::IPPROTO_UDP | libc::IPPROTO_UDPLITE if port != 0 => {
+                    Listability::Listed(if v6 { "udp6" } else { "udp" })
+                }
+                libc::IPPROTO_ICMP | libc::IPPROTO_ICMPV6 if port != 0 => {
+                    Listability::Listed("icmp")
+                }
+                _ => Listability::Unlisted,
+            }
+        }
+        _ => Listability::Unlisted,
+    }
+}
+
+/// Classifies descriptor `fd` of `pid`; `proc_root` is used for the xattr fallback.
+pub fn listability(proc_root: &std::path::Path, pid: u32, fd: u32) -> Listability {
+    if let Some(dup) = duplicate(pid, fd) {
+        return classify(&dup);
+    }
+    // Kinds listed from creation on need no state: their protocol name suffices.
+    match sockprotoname(proc_root, pid, fd).as_deref() {
+        Some(b"UNIX") | Some(b"UNIX-STREAM") | Some(b"UNIX-DGRAM") | Some(b"UNIX-SEQPACKET") => {
+            Listability::Listed("unix")
+        }
+        Some(b"PACKET") => Listability::Listed("packet"),
+        Some(b"RAW") => Listability::Listed("raw"),
+        Some(b"RAWv6") => Listability::Listed("raw6"),
+        Some(b"TCP") | Some(b"TCPv6") | Some(b"UDP") | Some(b"UDPv6") | Some(b"NETLINK")
+        | Some(b"PING") | Some(b"PINGv6") | Some(b"UDP-Lite") | Some(b"UDPLITEv6") => {
+            Listability::Unknown
+        }
+        _ => Listability::Unlisted,
+    }
+}
+
+fn sockprotoname(proc_root: &std::path::Path, pid: u32, fd: u32) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = proc_root.join(format!("{pid}/fd/{fd}"));
+    let path = CString::new(path.as_os_str().as_bytes()).ok()?;
+    let name = c"system.sockprotoname";
+    let mut buf = [0u8; 64];
+    // SAFETY: both strings are NUL-terminated; buf is writable for its length.
+    let n = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n <= 0 {
+        return None;
+    }
+    let mut v = buf.get(..n as usize)?.to_vec();
+    while v.last() == Some(&0) {
+        v.pop();
+    }
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_own_sockets() {
+        let me = std::process::id();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let unbound = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        // SAFETY: a plain socket(2); closed by OwnedFd.
+        let fresh =
+            unsafe { OwnedFd::from_raw_fd(libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0)) };
+        let root = std::path::Path::new("/proc");
+        let l = |fd: i32| listability(root, me, fd as u32);
+        assert_eq!(l(listener.as_raw_fd()), Listability::Listed("tcp"));
+        assert_eq!(l(unbound.as_raw_fd()), Listability::Listed("udp"));
+        assert_eq!(l(a.as_raw_fd()), Listability::Listed("unix"));
+        assert_eq!(l(fresh.as_raw_fd()), Listability::Unlisted);
+    }
+}

@@ -1,0 +1,79 @@
+//! Every socket descriptor of every visible process, not only the first holder
+//! (the netstat join keeps one owner per inode; the audit needs all of them and the
+//! holder's namespace).
+
+use crate::proc::{process, ProcRoot};
+use crate::snapshot::InodeMap;
+use std::collections::HashMap;
+use std::io;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holder {
+    pub pid: u32,
+    pub fd: u32,
+}
+
+/// What the audit shows about a process. Read once per socket-holding process.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProcInfo {
+    pub netns: Option<u64>,
+    pub comm: Option<Vec<u8>>,
+    pub exe: Option<Vec<u8>>,
+    pub args: Vec<Vec<u8>>,
+}
+
+#[derive(Default)]
+pub struct Holders {
+    pub by_inode: InodeMap<Vec<Holder>>,
+    pub procs: HashMap<u32, ProcInfo>,
+    /// Processes whose descriptors we were not allowed to read.
+    pub denied: usize,
+}
+
+impl Holders {
+    /// One pass over /proc/*/fd. `skip_pid` (our own process) is left out: the
+    /// audit's own sockets are not evidence.
+    pub fn scan(root: &ProcRoot, skip_pid: u32) -> io::Result<Holders> {
+        let mut h = Holders::default();
+        for pid in process::pids(root)? {
+            if pid == skip_pid {
+                continue;
+            }
+            let mut holds = false;
+            let walked = process::for_each_fd_link(root, pid, |fd, link| {
+                if let Some(inode) = process::socket_inode(link) {
+                    holds = true;
+                    h.by_inode
+                        .entry(inode)
+                        .or_default()
+                        .push(Holder { pid, fd });
+                }
+            });
+            match walked {
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => h.denied += 1,
+                Err(_) => {}
+                Ok(()) if holds => {
+                    h.procs.insert(
+                        pid,
+                        ProcInfo {
+                            netns: process::netns_inode(root, pid),
+                            comm: process::comm(root, pid),
+                            exe: process::exe(root, pid),
+                            args: process::cmdline_args(root, pid, 4096).unwrap_or_default(),
+                        },
+                    );
+                }
+                Ok(()) => {}
+            }
+        }
+        Ok(h)
+    }
+
+    pub fn holders(&self, inode: u64) -> &[Holder] {
+        self.by_inode.get(&inode).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn is_held(&self, inode: u64) -> bool {
+        !self.holders(inode).is_empty()
+    }
+}

@@ -1,0 +1,86 @@
+//! Running audit code inside a network namespace (which ones exist is
+//! crate::netns's business): a thread enters it and, as root, mounts a sysfs of its
+//! own so /sys/class/net describes that namespace too.
+
+use crate::proc::ProcRoot;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// The namespace the calling thread is in.
+pub fn current_inode(root: &ProcRoot) -> io::Result<u64> {
+    Ok(std::fs::metadata(root.join("thread-self/ns/net"))?.ino())
+}
+
+/// Gives the calling thread its own mount namespace with a sysfs of its network
+/// namespace on /sys, as `ip netns exec` does, so /sys/class/net describes it.
+fn private_sysfs() -> io::Result<()> {
+    // SAFETY: unshare/mount with constant, NUL-terminated arguments; only this
+    // thread's mount namespace changes.
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNS) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let root = c"/";
+        if libc::mount(
+            std::ptr::null(),
+            root.as_ptr(),
+            std::ptr::null(),
+            libc::MS_SLAVE | libc::MS_REC,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        let sys = c"/sys";
+        let fstype = c"sysfs";
+        if libc::mount(
+            fstype.as_ptr(),
+            sys.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// What a namespace thread could set up.
+#[derive(Clone, Copy, Debug)]
+pub struct Entered {
+    /// /sys was remounted for this namespace (else it may show another one).
+    pub own_sysfs: bool,
+}
+
+/// Runs `f` on a thread inside the namespace at `path` (or the current one when
+/// `path` is None). With `remount_sys`, the thread also gets a sysfs of that
+/// namespace. Sockets `f` opens belong to that namespace; /proc/thread-self/net
+/// shows its tables.
+pub fn run_in<T: Send>(
+    path: Option<&Path>,
+    remount_sys: bool,
+    f: impl FnOnce(Entered) -> T + Send,
+) -> io::Result<T> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                if let Some(path) = path {
+                    crate::netns::enter(path)?;
+                }
+                let own_sysfs = remount_sys && private_sysfs().is_ok();
+                Ok(f(Entered { own_sysfs }))
+            })
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
+    })
+}
+
+/// Whether the process may enter other namespaces and remount (CAP_SYS_ADMIN;
+/// approximated by euid 0).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}

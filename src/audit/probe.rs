@@ -1,0 +1,321 @@
+//! Check 2, unhide-tcp's method for TCP and UDP, v4 and v6: bind() every port on the
+//! wildcard address of the namespace the calling thread is in. EADDRINUSE while no
+//! socket in any view holds the port means a socket is hidden from both views.
+//! Nothing is ever listened on, accepted or sent; each bound socket is closed at once.
+
+use crate::proc::inet::Proto;
+use std::collections::HashSet;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// One of the four port spaces probed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Space {
+    pub proto: Proto,
+    pub v6: bool,
+}
+
+pub const SPACES: [Space; 4] = [
+    Space {
+        proto: Proto::Tcp,
+        v6: false,
+    },
+    Space {
+        proto: Proto::Tcp,
+        v6: true,
+    },
+    Space {
+        proto: Proto::Udp,
+        v6: false,
+    },
+    Space {
+        proto: Proto::Udp,
+        v6: true,
+    },
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BindResult {
+    Free,
+    InUse,
+    /// Any other error (EACCES below the unprivileged port range, no IPv6, ...).
+    Failed(i32),
+}
+
+/// A socket of one space, reused across ports until a bind succeeds.
+struct Prober {
+    space: Space,
+    fd: Option<OwnedFd>,
+}
+
+impl Prober {
+    fn new(space: Space) -> Self {
+        Prober { space, fd: None }
+    }
+
+    fn socket(&self) -> io::Result<OwnedFd> {
+        let domain = if self.space.v6 {
+            libc::AF_INET6
+        } else {
+            libc::AF_INET
+        };
+        let kind = if self.space.proto == Proto::Tcp {
+            libc::SOCK_STREAM
+        } else {
+            libc::SOCK_DGRAM
+        };
+        // SAFETY: plain socket(2); checked below.
+        let fd = unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fresh descriptor.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        if self.space.v6 {
+            // v6-only, so the v4 space is probed on its own and a dual-stack bind
+            // does not collide with v4 sockets.
+            let one: libc::c_int = 1;
+            // SAFETY: one lives across the call; length is its size.
+            unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::IPPROTO_IPV6,
+                    libc::IPV6_V6ONLY,
+                    (&one as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+        }
+        Ok(fd)
+    }
+
+    fn try_bind(&mut self, port: u16) -> io::Result<BindResult> {
+        let fd = match self.fd.take() {
+            Some(fd) => fd,
+            None => self.socket()?,
+        };
+        let r = if self.space.v6 {
+            // SAFETY: zeroed sockaddr_in6 is the wildcard address.
+            let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+            sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sa.sin6_port = port.to_be();
+            // SAFETY: sa outlives the call; the length is its size.
+            unsafe {
+                libc::bind(
+                    fd.as_raw_fd(),
+                    (&sa as *const libc::sockaddr_in6).cast(),
+                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                )
+            }
+        } else {
+            // SAFETY: zeroed sockaddr_in is INADDR_ANY.
+            let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+            sa.sin_family = libc::AF_INET as libc::sa_family_t;
+            sa.sin_port = port.to_be();
+            // SAFETY: as above.
+            unsafe {
+                libc::bind(
+                    fd.as_raw_fd(),
+                    (&sa as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            }
+        };
+        if r == 0 {
+            drop(fd); // bound: release the port at once
+            return Ok(BindResult::Free);
+        }
+        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        // A failed bind leaves the socket unbound: keep it for the next port.
+        self.fd = Some(fd);
+        Ok(match errno {
+            libc::EADDRINUSE => BindResult::InUse,
+            e => BindResult::Failed(e),
+        })
+    }
+}
+
+/// Outcome of a sweep of one space.
+#[derive(Clone, Debug, Default)]
+pub struct Sweep {
+    pub in_use: Vec<u16>,
+    /// Ports whose bind failed for another reason, with the first errno seen.
+    pub failed: usize,
+    pub first_error: Option<i32>,
+}
+
+/// Binds every port from `first` to 65535 in one space.
+pub fn sweep(space: Space, first: u16) -> io::Result<Sweep> {
+    let mut p = Prober::new(space);
+    let mut out = Sweep::default();
+    for port in first.max(1)..=u16::MAX {
+        match p.try_bind(port)? {
+            BindResult::Free => {}
+            BindResult::InUse => out.in_use.push(port),
+            BindResult::Failed(e) => {
+                out.failed += 1;
+                out.first_error.get_or_insert(e);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Sweeps the four spaces on parallel threads (they inherit the caller's namespace).
+pub fn sweep_all(first: u16) -> Vec<(Space, io::Result<Sweep>)> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = SPACES
+            .iter()
+            .map(|&space| (space, scope.spawn(move || sweep(space, first))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|(space, h)| {
+                let r = h
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("probe thread panicked")));
+                (space, r)
+            })
+            .collect()
+    })
+}
+
+/// Binds one port again (a confirmation).
+pub fn rebind(space: Space, port: u16) -> io::Result<BindResult> {
+    Prober::new(space).try_bind(port)
+}
+
+/// Ports the views account for: any socket of the protocol, either family, with that
+/// local port (a v6 dual-stack socket holds the v4 port as well).
+pub fn held_ports<'a>(
+    sockets: impl Iterator<Item = &'a crate::proc::inet::InetSocket>,
+) -> HashSet<(Proto, u16)> {
+    sockets.map(|s| (s.proto, s.local_port)).collect()
+}
+
+/// In-use ports no view accounts for.
+pub fn unexplained(space: Space, in_use: &[u16], held: &HashSet<(Proto, u16)>) -> Vec<u16> {
+    in_use
+        .iter()
+        .copied()
+        .filter(|&p| !held.contains(&(space.proto, p)))
+        .collect()
+}
+
+/// Keeps the candidates that, on each of `rounds` further looks, are still in use
+/// and still held by no socket of the fresh views. Stops early when none is left.
+pub fn confirm<E>(
+    mut candidates: Vec<(Space, u16)>,
+    rounds: usize,
+    mut fresh_held: impl FnMut() -> Result<HashSet<(Proto, u16)>, E>,
+    mut rebind: impl FnMut(Space, u16) -> Option<BindResult>,
+) -> Result<Vec<(Space, u16)>, E> {
+    for _ in 0..rounds {
+        if candidates.is_empty() {
+            break;
+        }
+        let held = fresh_held()?;
+        candidates.retain(|&(space, port)| {
+            !held.contains(&(space.proto, port)) && rebind(space, port) == Some(BindResult::InUse)
+        });
+    }
+    Ok(candidates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_any_view_holds_is_explained() {
+        let mut sock = crate::proc::inet::parse_line(
+            b"0: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 77 1",
+            Proto::Tcp,
+            true,
+        )
+        .unwrap();
+        let held = held_ports(std::iter::once(&sock));
+        let tcp4 = Space {
+            proto: Proto::Tcp,
+            v6: false,
+        };
+        let udp4 = Space {
+            proto: Proto::Udp,
+            v6: false,
+        };
+        // A dual-stack [::]:80 listener explains port 80 in the v4 space too.
+        assert_eq!(unexplained(tcp4, &[80, 81], &held), vec![81]);
+        assert_eq!(unexplained(udp4, &[80], &held), vec![80]);
+        sock.local_port = 81;
+        assert!(held_ports(std::iter::once(&sock)).contains(&(Proto::Tcp, 81)));
+    }
+
+    #[test]
+    fn only_a_lasting_unexplained_port_is_confirmed() {
+        let tcp = Space {
+            proto: Proto::Tcp,
+            v6: false,
+        };
+        let udp6 = Space {
+            proto: Proto::Udp,
+            v6: true,
+        };
+        // 1000: stays in use, never explained (hidden). 2000: a socket that was
+        // opening during the sweep and shows up in the second views. 3000: closed
+        // before the last confirmation. 4000: still in use, explained on the last look.
+        let candidates = vec![(tcp, 1000), (tcp, 2000), (udp6, 3000), (udp6, 4000)];
+        let mut look = 0;
+        let mut binds = Vec::new();
+        let out = confirm(
+            candidates,
+            2,
+            || {
+                look += 1;
+                let mut held = HashSet::new();
+                held.insert((Proto::Tcp, 2000));
+                if look == 2 {
+                    held.insert((Proto::Udp, 4000));
+                }
+                Ok::<_, ()>(held)
+            },
+            |_space, port| {
+                binds.push(port);
+                let free = port == 3000 && binds.iter().filter(|&&p| p == 3000).count() == 2;
+                Some(if free {
+                    BindResult::Free
+                } else {
+                    BindResult::InUse
+                })
+            },
+        )
+        .unwrap();
+        assert_eq!(out, vec![(tcp, 1000)]);
+        assert_eq!(look, 2);
+        // Nothing to confirm: no further look at all.
+        let out = confirm(
+            Vec::new(),
+            2,
+            || -> Result<_, ()> { panic!("no look needed") },
+            |_, _| None,
+        );
+        assert_eq!(out, Ok(vec![]));
+        // A failed look ends the probe with its error.
+        assert_eq!(
+            confirm(vec![(tcp, 1)], 2, || Err("gone"), |_, _| None),
+            Err("gone")
+        );
+    }
+
+    #[test]
+    fn a_held_port_is_in_use_and_a_free_one_is_free() {
+        let l = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let space = Space {
+            proto: Proto::Tcp,
+            v6: false,
+        };
+        assert_eq!(rebind(space, port).unwrap(), BindResult::InUse);
+        drop(l);
+        assert_eq!(rebind(space, port).unwrap(), BindResult::Free);
+    }
+}

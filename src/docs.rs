@@ -1,0 +1,130 @@
+//! Man pages and shell completions generated from the clap definitions (the same ones
+//! that parse the command line), so the documentation cannot drift from the options.
+//! `rnetstat --generate man|complete-bash|complete-zsh|complete-fish` prints one;
+//! scripts/generate-docs writes them all; tests/generated_docs.rs checks they are current.
+
+use clap::Command;
+use std::io::{self, Write};
+
+/// Sections clap does not know about, as (title, roff body).
+pub struct ManExtras {
+    pub sections: &'static [(&'static str, &'static str)],
+}
+
+pub fn man_page(cmd: Command, extras: &ManExtras) -> io::Result<Vec<u8>> {
+    let man = clap_mangen::Man::new(cmd.clone());
+    let mut out = Vec::new();
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
+    for (title, body) in extras.sections {
+        writeln!(out, ".SH \"{title}\"")?;
+        out.extend_from_slice(body.trim().as_bytes());
+        out.push(b'\n');
+    }
+    man.render_version_section(&mut out)?;
+    Ok(out)
+}
+
+pub fn completion(mut cmd: Command, shell: &str) -> Option<Vec<u8>> {
+    use clap_complete::Shell;
+    let shell = match shell {
+        "bash" => Shell::Bash,
+        "zsh" => Shell::Zsh,
+        "fish" => Shell::Fish,
+        _ => return None,
+    };
+    let name = cmd.get_name().to_string();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, name, &mut out);
+    Some(out)
+}
+
+/// Handles `--generate KIND` for a binary; returns the exit status.
+pub fn generate(cmd: Command, extras: &ManExtras, kind: &str) -> u8 {
+    let bytes = match kind {
+        "man" => man_page(cmd, extras).ok(),
+        other => other
+            .strip_prefix("complete-")
+            .and_then(|shell| completion(cmd, shell)),
+    };
+    match bytes {
+        Some(b) => {
+            let mut stdout = io::stdout().lock();
+            if stdout.write_all(&b).and_then(|_| stdout.flush()).is_ok() {
+                0
+            } else {
+                1
+            }
+        }
+        None => {
+            eprintln!("--generate takes man, complete-bash, complete-zsh or complete-fish");
+            2
+        }
+    }
+}
+
+/// The extra man page sections of rnetstat.
+pub const RNETSTAT_MAN: ManExtras = ManExtras {
+    sections: &[
+        (
+            "EXAMPLES",
+            r#"
+.TP
+\fBrnetstat \-tulpn\fR
+Listening TCP and UDP sockets, numeric, with the owning program.
+.TP
+\fBrnetstat \-anp | grep :22\fR
+Every socket on port 22 and who holds it.
+.TP
+\fBrnetstat \-xap\fR
+Unix domain sockets with their programs.
+.TP
+\fBrnetstat \-\-proc\-root /evidence/proc \-anp\fR
+Read a snapshot written by \fBrnetstat \-\-capture /evidence\fR on another host.
+"#,
+        ),
+        (
+            "EXIT STATUS",
+            r#"
+.TP
+0
+Success.
+.TP
+1
+A requested protocol is not supported by the kernel, an address family is unknown, or /proc could not be read.
+.TP
+3
+Bad command line (as netstat).
+"#,
+        ),
+        (
+            "ENVIRONMENT",
+            r#"
+.TP
+NO_COLOR
+When set, no colour is used.
+"#,
+        ),
+        (
+            "FILES",
+            r#"
+/proc/net/tcp, tcp6, udp, udp6, udplite, udplite6, raw, raw6, unix;
+/proc/PID/fd, /proc/PID/cmdline, /proc/PID/ns/net;
+/etc/services, /etc/protocols, /etc/hosts.
+"#,
+        ),
+        (
+            "COMPATIBILITY",
+            r#"
+Lines are identical to net\-tools netstat 2.10. Deliberate differences: control characters and invalid UTF\-8 in program names and paths are escaped (\fB^[\fR, \fB\\n\fR, \fB\\xff\fR) instead of printed raw; unparsable /proc lines give a warning naming the file and line; reverse lookups share a 2 second deadline.
+"#,
+        ),
+        (
+            "SEE ALSO",
+            r#"\fBnetstat\fR(8), \fBss\fR(8), \fBlsof\fR(8), \fBip\fR(8), \fBrlsof\fR(1)"#,
+        ),
+    ],
+};
