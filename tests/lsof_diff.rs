@@ -268,6 +268,11 @@ fn unix_fields_and_modifiers() {
         "-a -p {pid} -d cwd,txt,{eventfd}",
         "-a -p {pid} -d {pipe_r},{pipe_w} -E",
         "-a -p {pid} -d {pipe_r} +E",
+        "-a -p {pid} -T -i",
+        "-a -p {pid} -Tqs -i",
+        "-a -p {pid} -Tq -U",
+        "-a -p {pid} -Ts -i UDP",
+        "-a -p {pid} -c ^sleep -U",
     ] {
         exact(&h, args);
     }

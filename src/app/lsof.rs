@@ -114,9 +114,11 @@ pub fn run(
         users: Users::default(),
     };
     let mut first = true;
-    let mut first_status = 0;
+    let mut best_status = 1;
+    let mut passes = 0u64;
     loop {
         let (procs, status) = pass(config, root, &mut names)?;
+        passes += 1;
         let listed = procs.iter().any(|p| !p.files.is_empty());
         if let Some(fields) = &config.fields {
             view::write_fields(out, &procs, fields)?;
@@ -139,24 +141,45 @@ pub fn run(
                 },
             )?;
         }
-        if first {
-            first_status = status;
-        }
         let Some(repeat) = &config.repeat else {
             return Ok(status);
         };
+        // An item found in any pass counts as found.
+        best_status = best_status.min(status);
         if repeat.until_empty && !listed {
             return Ok(if first { 1 } else { 0 });
         }
         first = false;
-        match &config.fields {
-            Some(f) if f.nul => out.write_all(b"m\0\n")?,
-            Some(_) => out.write_all(b"m\n")?,
-            None => out.write_all(b"=======\n")?,
+        match (&config.fields, &repeat.marker) {
+            (Some(f), _) => {
+                out.write_all(if f.nul { b"m\0\n" } else { b"m\n" })?;
+            }
+            (None, Some(fmt)) => writeln!(out, "{}", strftime_now(fmt))?,
+            (None, None) => out.write_all(b"=======\n")?,
         }
         out.flush()?;
+        if repeat.count.is_some_and(|c| passes >= c) {
+            return Ok(best_status);
+        }
         std::thread::sleep(std::time::Duration::from_secs(repeat.seconds));
-        let _ = first_status;
+    }
+}
+
+/// The `-r m<fmt>` marker: strftime(3) of the local time.
+fn strftime_now(fmt: &str) -> String {
+    let Ok(c) = std::ffi::CString::new(fmt) else {
+        return fmt.to_string();
+    };
+    // SAFETY: time/localtime_r/strftime write only into the buffers given.
+    unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&now, &mut tm).is_null() {
+            return fmt.to_string();
+        }
+        let mut buf = [0u8; 1024];
+        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c.as_ptr(), &tm);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 }
 
@@ -979,6 +1002,28 @@ fn type_name(st: &FileStat, link_head: &[u8]) -> String {
     }
 }
 
+/// What `-T` adds to NAME: ` (LISTEN)`, ` (LISTEN QR=0 QS=0)`, a lone space when
+/// asked-for parts are missing (UDP has no state), nothing with a bare `-T`.
+fn tcp_tpi_suffix(config: &Config, state: Option<&str>, queues: Option<(u64, u64)>) -> String {
+    let t = config.tcp_tpi;
+    if !t.state && !t.queues {
+        return String::new();
+    }
+    let mut parts = Vec::new();
+    if let (true, Some(st)) = (t.state, state) {
+        parts.push(st.to_string());
+    }
+    if let (true, Some((rq, sq))) = (t.queues, queues) {
+        parts.push(format!("QR={rq}"));
+        parts.push(format!("QS={sq}"));
+    }
+    if parts.is_empty() {
+        " ".into()
+    } else {
+        format!(" ({})", parts.join(" "))
+    }
+}
+
 fn unix_type(t: u16) -> &'static str {
     match t {
         1 => "STREAM",
@@ -1211,12 +1256,11 @@ fn build_row(
                 name.push_str(&endpoint(r));
             }
             row.name = name.into_bytes();
-            if proto == InetProto::Tcp {
-                let st = tcp_state(s.state);
-                row.name_suffix = format!(" ({st})");
+            let state = (proto == InetProto::Tcp).then(|| tcp_state(s.state));
+            row.name_suffix =
+                tcp_tpi_suffix(config, state.as_deref(), Some((s.rx_queue, s.tx_queue)));
+            if let Some(st) = &state {
                 row.tcp_info.push(format!("ST={st}"));
-            } else {
-                row.name_suffix = " ".into();
             }
             row.tcp_info.push(format!("QR={}", s.rx_queue));
             row.tcp_info.push(format!("QS={}", s.tx_queue));
@@ -1247,7 +1291,7 @@ fn build_row(
             }
             row.name = name;
             let st = unix_state(u);
-            row.name_suffix = format!(" ({st})");
+            row.name_suffix = tcp_tpi_suffix(config, Some(st), None);
             row.tcp_info.push(format!("ST={st}"));
         }
         Kind::Raw(s) => {

@@ -26,6 +26,17 @@ pub struct Repeat {
     pub seconds: u64,
     /// `+r`: stop after a pass that lists nothing.
     pub until_empty: bool,
+    /// `-r 1c5`: stop after this many passes.
+    pub count: Option<u64>,
+    /// `-r 1m<fmt>`: strftime format of the marker line.
+    pub marker: Option<String>,
+}
+
+/// `-T[fqs]`: what NAME shows of a TCP/TPI socket's state and queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpTpi {
+    pub state: bool,
+    pub queues: bool,
 }
 
 #[derive(Debug)]
@@ -45,6 +56,7 @@ pub struct Config {
     pub repeat: Option<Repeat>,
     pub warnings: bool,
     pub endpoints: Option<Endpoints>,
+    pub tcp_tpi: TcpTpi,
     /// File names to look for (stat'ed by the app).
     pub names: Vec<OsString>,
 }
@@ -72,12 +84,12 @@ impl CliError {
     }
 }
 
-pub const USAGE: &str = "usage: [-?abhlnPtUvw] [+|-c c] [-d s] [+|-E] [-F [f]] [-i [i]] [-p s] [+|-r [t]] [-s [p:s]] [-u s] [+|-w] [--] [names]";
+pub const USAGE: &str = "usage: [-?abhlnPtUvw] [-T [t]] [+|-c c] [-d s] [+|-E] [-F [f]] [-i [i]] [-p s] [+|-r [t]] [-s [p:s]] [-u s] [+|-w] [--] [names]";
 
 /// Options that take a value whether attached or next.
 const NEEDS_VALUE: &[u8] = b"cdpu";
 /// Options whose value is optional.
-const OPTIONAL_VALUE: &[u8] = b"iFsr";
+const OPTIONAL_VALUE: &[u8] = b"iFsrT";
 
 /// Scans the arguments (without the program name).
 pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliError> {
@@ -94,6 +106,10 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         repeat: None,
         warnings: true,
         endpoints: None,
+        tcp_tpi: TcpTpi {
+            state: true,
+            queues: false,
+        },
         names: Vec::new(),
     };
     let mut inet_family: Option<Family> = None;
@@ -116,7 +132,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
             let opt = arg[pos];
             pos += 1;
             let attached = (pos < arg.len()).then(|| &arg[pos..]);
-            let known = b"?abhlnPtUvwcdpuiFsrEN".contains(&opt);
+            let known = b"?abhlnPtTUvwcdpuiFsrEN".contains(&opt);
             if !known {
                 return Err(CliError::usage(format!(
                     "illegal option character: {}",
@@ -257,24 +273,24 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                         StateFilter::parse(&v, filter).map_err(CliError::usage)?;
                     }
                 },
-                (_, b'r') => {
-                    let seconds = match value.as_deref() {
-                        None => 15,
-                        Some(v) => {
-                            let digits: String =
-                                v.chars().take_while(|c| c.is_ascii_digit()).collect();
-                            if digits.len() != v.len() {
-                                return Err(CliError::usage(format!(
-                                    "unsupported repeat specification: {v}"
-                                )));
-                            }
-                            digits.parse::<u64>().unwrap_or(15)
-                        }
+                (_, b'r') => cfg.repeat = Some(parse_repeat(value.as_deref(), sign == b'+')?),
+                (b'-', b'T') => {
+                    cfg.tcp_tpi = TcpTpi {
+                        state: false,
+                        queues: false,
                     };
-                    cfg.repeat = Some(Repeat {
-                        seconds,
-                        until_empty: sign == b'+',
-                    });
+                    for c in value.unwrap_or_default().chars() {
+                        match c {
+                            's' => cfg.tcp_tpi.state = true,
+                            'q' => cfg.tcp_tpi.queues = true,
+                            'f' | 'w' => {}
+                            _ => {
+                                return Err(CliError::usage(format!(
+                                    "unsupported TCP/TPI info selection: {c}"
+                                )))
+                            }
+                        }
+                    }
                 }
                 _ => {
                     return Err(CliError::usage(format!(
@@ -293,6 +309,36 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         return Err(CliError::usage("no select options to AND via -a"));
     }
     Ok(Action::Run(Box::new(cfg)))
+}
+
+/// `-r [t[c<count>][m<fmt>]]`.
+fn parse_repeat(value: Option<&str>, until_empty: bool) -> Result<Repeat, CliError> {
+    let mut r = Repeat {
+        seconds: 15,
+        until_empty,
+        count: None,
+        marker: None,
+    };
+    let Some(v) = value else { return Ok(r) };
+    let bad = || CliError::usage(format!("unsupported repeat specification: {v}"));
+    let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
+    if !digits.is_empty() {
+        r.seconds = digits.parse().map_err(|_| bad())?;
+    }
+    let mut rest = &v[digits.len()..];
+    if let Some(c) = rest.strip_prefix('c') {
+        let n: String = c.chars().take_while(|c| c.is_ascii_digit()).collect();
+        r.count = Some(n.parse().map_err(|_| bad())?);
+        rest = &c[n.len()..];
+    }
+    if let Some(m) = rest.strip_prefix('m') {
+        r.marker = Some(m.to_string());
+        rest = "";
+    }
+    if !rest.is_empty() {
+        return Err(bad());
+    }
+    Ok(r)
 }
 
 fn escape_opt(c: u8) -> String {
@@ -355,6 +401,7 @@ pub fn command() -> clap::Command {
         .arg(value("command", 'c', "PREFIX|/REGEX/", "Select processes whose command starts with PREFIX or matches REGEX (+c N: COMMAND width)"))
         .arg(optional("state", 's', "TCP:STATE[,^STATE...]", "Select TCP (and UDP by number) sockets by state; alone: print sizes"))
         .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; 0 = NUL terminators)"))
+        .arg(optional("tcp-tpi", 'T', "[qs]", "TCP/TPI information in NAME: s state (default), q queues; -T alone: none"))
         .arg(optional("repeat", 'r', "SECONDS", "Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)"))
         .arg(Arg::new("names").value_name("NAME").num_args(0..).help("Select processes that have these files open"))
 }
@@ -406,6 +453,16 @@ mod tests {
         let c = run(&["-r", "2", "-s"]).unwrap();
         assert_eq!(c.repeat.unwrap().seconds, 2);
         assert!(c.sizes);
+        let c = run(&["-r1c2m%H"]).unwrap();
+        let r = c.repeat.unwrap();
+        assert_eq!(
+            (r.seconds, r.count, r.marker.as_deref()),
+            (1, Some(2), Some("%H"))
+        );
+        let c = run(&["-Tqs", "-i"]).unwrap();
+        assert!(c.tcp_tpi.state && c.tcp_tpi.queues);
+        let c = run(&["-T", "-i"]).unwrap();
+        assert!(!c.tcp_tpi.state && !c.tcp_tpi.queues);
         let c = run(&["+r", "/x"]).unwrap();
         assert!(c.repeat.unwrap().until_empty);
         assert_eq!(c.names.len(), 1);

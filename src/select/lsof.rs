@@ -790,11 +790,9 @@ impl Selection {
             .iter()
             .zip(&found.pids)
             .all(|(p, f)| p.exclude || *f);
-        let cmds_ok = self
-            .cmds
-            .iter()
-            .zip(&found.cmds)
-            .all(|(c, f)| c.exclude || *f);
+        // lsof 4.95 never marks a `-c ^name` exclusion as found, so it always exits 1
+        // when one is given; we do the same.
+        let cmds_ok = found.cmds.iter().all(|f| *f);
         // Arguments spelled the same count as found together.
         let inet_ok = self.inet.iter().enumerate().all(|(i, arg)| {
             self.inet
