@@ -373,6 +373,60 @@ fn status_and_errors() {
         .contains("unacceptable port specification in: -i :99999"));
 }
 
+/// As an unprivileged user: the root-owned holder shows `unknown` rows and a NOFD
+/// row with the errors in NAME, unless warnings are off (-w, -t).
+#[test]
+fn without_root() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("SKIPPED: dropping to nobody needs root");
+        return;
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        println!("SKIPPED: setpriv is not installed");
+        return;
+    }
+    let h = Holder::start();
+    // A copy nobody can surely run, whatever the permissions of the build tree.
+    let copy = h.dir.join("rlsof");
+    std::fs::copy(RLSOF, &copy).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&h.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let copy = copy.display().to_string();
+    let as_nobody = |tool: &str, args: &[String]| {
+        let mut all = vec![
+            "--reuid=nobody".to_string(),
+            "--regid=nogroup".to_string(),
+            "--clear-groups".to_string(),
+            tool.to_string(),
+        ];
+        all.extend_from_slice(args);
+        run("setpriv", &all)
+    };
+    for args in [
+        "-p {pid}",
+        "-p {pid} -F",
+        "-p {pid} -w",
+        "-p {pid} -t",
+        "-a -p {pid} -i",
+        "-a -p {pid} -U",
+    ] {
+        let args = h.expand(args);
+        let want = as_nobody("lsof", &args);
+        let got = as_nobody(&copy, &args);
+        assert_eq!(got.stdout, want.stdout, "rlsof {args:?} as nobody");
+        assert_eq!(
+            got.status, want.status,
+            "exit status of rlsof {args:?} as nobody"
+        );
+    }
+}
+
 /// `+r`: listings separated by `=======` until a pass lists nothing; exit 1 when
 /// the first pass already found nothing.
 #[test]

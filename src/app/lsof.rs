@@ -372,6 +372,9 @@ struct Scan<'a> {
     /// endpoints only).
     verdict: Option<u8>,
     endpoints: bool,
+    /// lsof lists unreadable links (with the error in NAME) only when warnings
+    /// are on; `-w` and `-t` drop them.
+    warnings: bool,
 }
 
 impl Scan<'_> {
@@ -458,6 +461,7 @@ impl Scan<'_> {
                             },
                         }
                     }
+                    Err(_) if !self.warnings => continue,
                     Err(e) => {
                         let errno = e.raw_os_error().unwrap_or(0);
                         // A kernel thread has no executable: lsof names the link.
@@ -533,7 +537,7 @@ impl Scan<'_> {
         if let Err(e) = walked {
             // lsof reports an unreadable fd directory as a NOFD row; a process that
             // vanished is skipped.
-            if all_files && e.kind() != io::ErrorKind::NotFound {
+            if all_files && self.warnings && e.kind() != io::ErrorKind::NotFound {
                 let path = root.path().join(format!("{id}/fd"));
                 let c = Candidate {
                     fd: FdName::NoFd,
@@ -591,6 +595,7 @@ impl Scan<'_> {
                         is_fd: true,
                     },
                 },
+                Err(_) if !self.warnings && link.is_empty() => continue,
                 Err(errno) => {
                     let path = root.path().join(format!("{id}/fd/{fd}"));
                     let (op, name) = if link.is_empty() {
@@ -598,9 +603,10 @@ impl Scan<'_> {
                     } else {
                         ("stat", link)
                     };
-                    let msg = unreadable(Path::new(""), errno, op);
                     let mut full = name;
-                    full.extend_from_slice(&msg);
+                    if self.warnings {
+                        full.extend_from_slice(&unreadable(Path::new(""), errno, op));
+                    }
                     Candidate {
                         fd: fdn,
                         access,
@@ -698,6 +704,7 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
                 root,
                 verdict,
                 endpoints,
+                warnings: config.warnings,
             };
             scan.files(&id_root, id, &mut info, &mut spare_files, &mut found);
             if !spare_files.is_empty() {
@@ -1163,7 +1170,10 @@ fn build_row(
         } => {
             let (head, rest) = split_link(name);
             let Some(st) = stat else {
-                row.file_type = "unknown".into();
+                // The NOFD row has no type at all.
+                if c.fd != FdName::NoFd {
+                    row.file_type = "unknown".into();
+                }
                 row.name = name.clone();
                 return row;
             };
