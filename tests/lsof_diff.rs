@@ -268,6 +268,9 @@ fn unix_fields_and_modifiers() {
         "-a -p {pid} -d cwd,txt,{eventfd}",
         "-a -p {pid} -d {pipe_r},{pipe_w} -E",
         "-a -p {pid} -d {pipe_r} +E",
+        "-a -p {pid} -i -E",
+        "-a -p {pid} -i :{tcp4} +E",
+        // Not `-a -p {pid} -E` alone: its stdio pipes' endpoints include the tools.
         "-a -p {pid} -T -i",
         "-a -p {pid} -Tqs -i",
         "-a -p {pid} -Tq -U",

@@ -385,7 +385,7 @@ impl Scan<'_> {
         spare: &mut Vec<Candidate>,
         found: &mut Found,
     ) {
-        let endpoint_kind = matches!(c.kind, Kind::Unix(_))
+        let endpoint_kind = matches!(c.kind, Kind::Unix(_) | Kind::Inet(_))
             || matches!(&c.kind, Kind::Path { stat: Some(st), name, .. }
                 if st.file_type() == libc::S_IFIFO && name.starts_with(b"pipe:"));
         let Some(pflags) = self.verdict else {
@@ -786,6 +786,9 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
 struct UnixEndpoints {
     peer: InodeMap<u64>,
     incoming: InodeMap<u64>,
+    /// A TCP/UDP socket whose other end is a socket of this host: the inode of the
+    /// socket with the same addresses the other way round (same table).
+    inet_peer: InodeMap<u64>,
 }
 
 impl UnixEndpoints {
@@ -809,6 +812,38 @@ impl UnixEndpoints {
 
 fn unix_links(sockets: &Sockets) -> UnixEndpoints {
     let mut e = UnixEndpoints::default();
+    type Key = (bool, Proto, IpAddr, u16, IpAddr, u16);
+    let by_addr: std::collections::HashMap<Key, u64> = sockets
+        .inet
+        .values()
+        .filter(|s| s.remote_port != 0)
+        .map(|s| {
+            (
+                (
+                    s.v6,
+                    s.proto,
+                    s.local,
+                    s.local_port,
+                    s.remote,
+                    s.remote_port,
+                ),
+                s.inode,
+            )
+        })
+        .collect();
+    for s in sockets.inet.values().filter(|s| s.remote_port != 0) {
+        let back = (
+            s.v6,
+            s.proto,
+            s.remote,
+            s.remote_port,
+            s.local,
+            s.local_port,
+        );
+        if let Some(&peer) = by_addr.get(&back) {
+            e.inet_peer.insert(s.inode, peer);
+        }
+    }
     let known = |i: &u64| sockets.unix.contains_key(i);
     for l in crate::netlink::unix::dump().unwrap_or_default() {
         if !known(&l.inode) {
@@ -832,10 +867,12 @@ fn unix_links(sockets: &Sockets) -> UnixEndpoints {
 struct Holders {
     unix: InodeMap<Vec<(u32, u32, String)>>,
     pipes: InodeMap<Vec<(u32, u32, String)>>,
+    inet: InodeMap<Vec<(u32, u32, String)>>,
 }
 
 fn unix_holders<'a>(command_limit: usize, procs: impl Iterator<Item = &'a ProcInfo>) -> Holders {
-    let mut all: Vec<(u32, u32, u64, bool, String)> = Vec::new();
+    // (pid, fd, inode, 0 unix / 1 pipe / 2 inet, text)
+    let mut all: Vec<(u32, u32, u64, u8, String)> = Vec::new();
     let limit = if command_limit == 0 {
         usize::MAX
     } else {
@@ -847,7 +884,8 @@ fn unix_holders<'a>(command_limit: usize, procs: impl Iterator<Item = &'a ProcIn
             let is_unix = matches!(c.kind, Kind::Unix(_));
             let is_pipe = matches!(&c.kind, Kind::Path { stat: Some(st), name, .. }
                 if st.file_type() == libc::S_IFIFO && name.starts_with(b"pipe:"));
-            if !is_unix && !is_pipe {
+            let is_inet = matches!(c.kind, Kind::Inet(_));
+            if !is_unix && !is_pipe && !is_inet {
                 continue;
             }
             let comm: Vec<u8> = p.comm.iter().copied().take(limit).collect();
@@ -858,23 +896,32 @@ fn unix_holders<'a>(command_limit: usize, procs: impl Iterator<Item = &'a ProcIn
                 fd,
                 c.access as char
             );
-            all.push((p.pid, fd, c.inode, is_unix, text));
+            let kind = if is_unix {
+                0
+            } else if is_pipe {
+                1
+            } else {
+                2
+            };
+            all.push((p.pid, fd, c.inode, kind, text));
         }
     }
     all.sort_by_key(|(pid, fd, ..)| (*pid, *fd));
     all.dedup_by_key(|(pid, fd, ..)| (*pid, *fd));
     let mut h = Holders::default();
-    for (pid, fd, inode, is_unix, text) in all.iter().rev() {
-        if *is_unix {
+    for (pid, fd, inode, kind, text) in all.iter().rev() {
+        if *kind == 0 {
             h.unix
                 .entry(*inode)
                 .or_default()
                 .push((*pid, *fd, text.clone()));
         }
     }
-    for (pid, fd, inode, is_unix, text) in all {
-        if !is_unix {
-            h.pipes.entry(inode).or_default().push((pid, fd, text));
+    for (pid, fd, inode, kind, text) in all {
+        match kind {
+            1 => h.pipes.entry(inode).or_default().push((pid, fd, text)),
+            2 => h.inet.entry(inode).or_default().push((pid, fd, text)),
+            _ => {}
         }
     }
     h
@@ -892,6 +939,13 @@ fn add_endpoint_files<'a>(
         .filter(|c| matches!(c.kind, Kind::Unix(_)))
         .flat_map(|c| links.of(c.inode))
         .collect();
+    wanted.extend(
+        procs
+            .iter()
+            .flat_map(|p| &p.files)
+            .filter(|c| matches!(c.kind, Kind::Inet(_)))
+            .filter_map(|c| links.inet_peer.get(&c.inode).copied()),
+    );
     // A pipe's endpoints are the other holders of the same pipe inode.
     wanted.extend(
         procs
@@ -909,6 +963,7 @@ fn add_endpoint_files<'a>(
                 dev: c.dev,
                 kind: match &c.kind {
                     Kind::Unix(u) => Kind::Unix(u.clone()),
+                    Kind::Inet(i) => Kind::Inet(i.clone()),
                     Kind::Path {
                         fd,
                         stat,
@@ -1264,6 +1319,14 @@ fn build_row(
             if let Some(r) = remote {
                 name.push_str("->");
                 name.push_str(&endpoint(r));
+            }
+            if config.endpoints.is_some() {
+                if let Some(peer) = links.inet_peer.get(&c.inode) {
+                    for (_, _, w) in holders.inet.get(peer).into_iter().flatten() {
+                        name.push(' ');
+                        name.push_str(w);
+                    }
+                }
             }
             row.name = name.into_bytes();
             let state = (proto == InetProto::Tcp).then(|| tcp_state(s.state));
