@@ -191,6 +191,9 @@ When set, no colour is used.
 Lines are those of lsof 4.95 for the \-i and \-U views and the full file list. Deliberate differences: a malformed selection (\-i :99999, \-p notapid) is an error with exit status 1 where lsof accepts some silently.
 "#,
         ),
-        ("SEE ALSO", r#"\fBlsof\fR(8), \fBrnetstat\fR(1), \fBnetstat\fR(8), \fBss\fR(8)"#),
+        (
+            "SEE ALSO",
+            r#"\fBlsof\fR(8), \fBrnetstat\fR(1), \fBnetstat\fR(8), \fBss\fR(8)"#,
+        ),
     ],
 };
