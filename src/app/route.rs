@@ -52,20 +52,21 @@ struct Files {
     arp: Option<io::Result<Table<ArpEntry>>>,
 }
 
-/// The namespace to read: rnetstat's own, or the one --netns names.
-fn namespace(config: &Config, root: &ProcRoot) -> Result<NetNs, String> {
+/// The namespaces to read: rnetstat's own, the one --netns names, or all.
+fn namespaces(config: &Config, root: &ProcRoot) -> Result<Vec<NetNs>, String> {
     match &config.netns {
-        NetnsChoice::Own => Ok(NetNs::own(root)),
-        NetnsChoice::One(spec) => netns::select(root, spec),
-        NetnsChoice::All => Err(
-            "--all-netns applies to the socket view; give -r and --arp one namespace with --netns"
-                .to_string(),
-        ),
+        NetnsChoice::Own => Ok(vec![NetNs::own(root)]),
+        NetnsChoice::One(spec) => netns::select(root, spec).map(|ns| vec![ns]),
+        NetnsChoice::All => netns::discover(root).map_err(|e| e.to_string()),
     }
 }
 
-fn read_files(config: &Config, root: &ProcRoot, arp_view: bool) -> Result<Files, String> {
-    let ns = namespace(config, root)?;
+fn read_files(
+    config: &Config,
+    root: &ProcRoot,
+    ns: &NetNs,
+    arp_view: bool,
+) -> Result<Files, String> {
     let rc = &config.route;
     let has = |f: RouteFamily| !arp_view && rc.families.contains(&f);
     let read = |dir: &str| Files {
@@ -92,6 +93,55 @@ impl Files {
     }
 }
 
+/// Runs `view` for every namespace asked for. With --all-netns each namespace's
+/// output follows a `Network namespace NAME:` line (and JSON collects the files of all).
+/// The first namespace's status is the run's.
+fn each_namespace<W: Write>(
+    config: &Config,
+    root: &ProcRoot,
+    arp_view: bool,
+    out: &mut W,
+    mut view: impl FnMut(&Files, &mut W) -> io::Result<u8>,
+) -> io::Result<(u8, Vec<(NetNs, Files)>)> {
+    let namespaces = match namespaces(config, root) {
+        Ok(n) => n,
+        Err(e) => {
+            output::warn(PROG, e);
+            return Ok((1, Vec::new()));
+        }
+    };
+    let mut status = 0;
+    let mut read = Vec::new();
+    for (index, ns) in namespaces.into_iter().enumerate() {
+        let files = match read_files(config, root, &ns, arp_view) {
+            Ok(files) => files,
+            Err(e) => {
+                output::warn(PROG, e);
+                if index == 0 {
+                    return Ok((1, read));
+                }
+                continue;
+            }
+        };
+        if config.json {
+            read.push((ns, files));
+            continue;
+        }
+        if config.sockets.netns_column {
+            let label = config
+                .sockets
+                .palette
+                .paint(crate::color::Role::Namespace, &ns.label());
+            writeln!(out, "Network namespace {label}:")?;
+        }
+        let s = view(&files, out)?;
+        if index == 0 {
+            status = s;
+        }
+    }
+    Ok((status, read))
+}
+
 /// `-r`: the routing tables of the asked families, in order, as netstat prints them.
 pub fn route_view(
     config: &Config,
@@ -99,16 +149,42 @@ pub fn route_view(
     names: &mut Names<'_>,
     out: &mut impl Write,
 ) -> io::Result<u8> {
+    let (status, read) = each_namespace(config, root, false, out, |files, out| {
+        route_tables(config, root, files, names, out)
+    })?;
+    if config.json {
+        let all: Vec<NetNs> = read.iter().map(|(ns, _)| ns.clone()).collect();
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for (index, (_, files)) in read.iter().enumerate() {
+            // The rows the text shows: routes that are up; -C selects IPv6 cache rows.
+            if let Some(Ok(t)) = &files.route {
+                v4.extend(t.rows.iter().filter(|r| r.is_up()).map(|r| (index, r)));
+            }
+            if let Some(Ok(t)) = &files.ipv6_route {
+                let rc = &config.route;
+                let shown = |r: &&Route6| {
+                    (rc.fib && crate::render::route::route6_selected(r, false))
+                        || (rc.cache && crate::render::route::route6_selected(r, true))
+                };
+                v6.extend(t.rows.iter().filter(shown).map(|r| (index, r)));
+            }
+        }
+        crate::render::json::write_line(out, &crate::render::json::route_document(&all, &v4, &v6))?;
+    }
+    Ok(status)
+}
+
+fn route_tables(
+    config: &Config,
+    root: &ProcRoot,
+    files: &Files,
+    names: &mut Names<'_>,
+    out: &mut impl Write,
+) -> io::Result<u8> {
     use crate::render::route as view;
     let rc = &config.route;
     let opts = &rc.options;
-    let files = match read_files(config, root, false) {
-        Ok(files) => files,
-        Err(e) => {
-            output::warn(PROG, e);
-            return Ok(1);
-        }
-    };
     for family in &rc.families {
         match family {
             RouteFamily::Inet => {
@@ -203,14 +279,30 @@ pub fn arp_view(
     names: &mut Names<'_>,
     out: &mut impl Write,
 ) -> io::Result<u8> {
-    use crate::render::arp as view;
-    let files = match read_files(config, root, true) {
-        Ok(files) => files,
-        Err(e) => {
-            output::warn(PROG, e);
-            return Ok(1);
+    let (status, read) = each_namespace(config, root, true, out, |files, out| {
+        arp_table(config, root, files, names, out)
+    })?;
+    if config.json {
+        let all: Vec<NetNs> = read.iter().map(|(ns, _)| ns.clone()).collect();
+        let mut entries = Vec::new();
+        for (index, (_, files)) in read.iter().enumerate() {
+            if let Some(Ok(t)) = &files.arp {
+                entries.extend(t.rows.iter().map(|e| (index, e)));
+            }
         }
-    };
+        crate::render::json::write_line(out, &crate::render::json::arp_document(&all, &entries))?;
+    }
+    Ok(status)
+}
+
+fn arp_table(
+    config: &Config,
+    root: &ProcRoot,
+    files: &Files,
+    names: &mut Names<'_>,
+    out: &mut impl Write,
+) -> io::Result<u8> {
+    use crate::render::arp as view;
     let table = match &files.arp {
         Some(Ok(table)) => table,
         Some(Err(e)) => {
