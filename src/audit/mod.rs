@@ -100,17 +100,20 @@ impl Default for AuditOptions {
     }
 }
 
+/// An audited namespace (the `namespace` object of docs/json.md).
 #[derive(Clone, Debug, Serialize)]
 pub struct NamespaceInfo {
     pub inode: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    pub own: bool,
 }
 
+/// The `audit` document of docs/json.md.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
+    pub schema: u32,
+    pub view: &'static str,
     pub clean: bool,
     pub root: bool,
     pub namespaces: Vec<NamespaceInfo>,
@@ -340,6 +343,8 @@ pub fn preload(
 pub fn run(opts: &AuditOptions) -> Result<Report, String> {
     let root = netns::is_root();
     let mut report = Report {
+        schema: 1,
+        view: "audit",
         root,
         ..Report::default()
     };
@@ -471,6 +476,7 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
             inode: *inode,
             name: info.and_then(|n| n.name.clone()),
             pid: info.and_then(|n| n.pid),
+            own: *inode == current,
         });
         let ns_report = audit_namespace(
             opts,
