@@ -430,6 +430,44 @@ fn without_root() {
     }
 }
 
+/// A command with a space, a tab and a backslash, cut by the default and by `+c`.
+#[test]
+fn odd_command_name() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg("open('/proc/self/comm','w').write('a b\\tc\\\\long-name'); print(flush=True); import sys; sys.stdin.read()")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let guard = Kill(child);
+    let pid = guard.0.id().to_string();
+    let comm = std::fs::read(format!("/proc/{pid}/comm")).unwrap();
+    assert_eq!(comm, b"a b\tc\\long-name\n");
+    for extra in [&[][..], &["+c", "0"], &["+c", "3"], &["-F", "pc"]] {
+        let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        args.extend(["-a", "-p", &pid, "-d", "0"].map(String::from));
+        let want = run("lsof", &args);
+        let got = run(RLSOF, &args);
+        assert_eq!(got.stdout, want.stdout, "rlsof {args:?}");
+    }
+}
+
 /// `+r`: listings separated by `=======` until a pass lists nothing; exit 1 when
 /// the first pass already found nothing.
 #[test]
