@@ -120,7 +120,9 @@ pub fn run(
         let (procs, status) = pass(config, root, &mut names)?;
         passes += 1;
         let listed = procs.iter().any(|p| !p.files.is_empty());
-        if let Some(fields) = &config.fields {
+        if config.json {
+            crate::render::json::write_line(out, &crate::render::json::files_document(&procs))?;
+        } else if let Some(fields) = &config.fields {
             view::write_fields(out, &procs, fields)?;
         } else if config.terse {
             view::write_terse(out, &procs)?;
@@ -1209,6 +1211,7 @@ fn build_row(
         name: Vec::new(),
         name_suffix: String::new(),
         tcp_info: Vec::new(),
+        socket: None,
     };
     let socket_offset = || {
         if config.sizes {
@@ -1337,6 +1340,33 @@ fn build_row(
             }
             row.tcp_info.push(format!("QR={}", s.rx_queue));
             row.tcp_info.push(format!("QS={}", s.tx_queue));
+            if config.json {
+                let detail = |(ip, port): (IpAddr, u16)| {
+                    let service = match proto {
+                        _ if port == 0 || config.numeric_ports => None,
+                        InetProto::Tcp => names.services.tcp(port),
+                        _ => names.services.udp(port),
+                    };
+                    crate::render::lsof::EndpointDetail {
+                        address: ip,
+                        port,
+                        host: names
+                            .hosts
+                            .get(&ip)
+                            .filter(|_| !config.numeric_hosts)
+                            .map(str::to_string),
+                        service: service.map(str::to_string),
+                    }
+                };
+                row.socket = Some(Box::new(crate::render::lsof::SocketDetail {
+                    local: local.map(detail),
+                    remote: remote.map(detail),
+                    state: (proto == InetProto::Tcp).then(|| tcp_state(s.state)),
+                    recv_queue: s.rx_queue,
+                    send_queue: s.tx_queue,
+                    inode: c.inode,
+                }));
+            }
         }
         Kind::Unix(u) => {
             row.file_type = "unix".into();

@@ -59,6 +59,8 @@ pub struct Config {
     pub tcp_tpi: TcpTpi,
     /// File names to look for (stat'ed by the app).
     pub names: Vec<OsString>,
+    /// `--json`: one document per pass (docs/json.md).
+    pub json: bool,
 }
 
 #[derive(Debug)]
@@ -111,6 +113,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
             queues: false,
         },
         names: Vec::new(),
+        json: false,
     };
     let mut inet_family: Option<Family> = None;
     let mut i = 0;
@@ -119,6 +122,12 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         if arg == b"--" || arg == b"++" {
             i += 1;
             break;
+        }
+        // Our one long option; lsof has none, so it cannot clash.
+        if arg == b"--json" {
+            cfg.json = true;
+            i += 1;
+            continue;
         }
         let Some(&sign) = arg.first().filter(|c| **c == b'-' || **c == b'+') else {
             break;
@@ -400,6 +409,12 @@ pub fn command() -> clap::Command {
         .arg(value("user", 'u', "USER[,^USER...]", "Select (or ^exclude) processes by login name or uid"))
         .arg(value("command", 'c', "PREFIX|/REGEX/", "Select processes whose command starts with PREFIX or matches REGEX (+c N: COMMAND width)"))
         .arg(optional("state", 's', "TCP:STATE[,^STATE...]", "Select TCP (and UDP by number) sockets by state; alone: print sizes"))
+        .arg(
+            Arg::new("json")
+                .long("json")
+                .action(ArgAction::SetTrue)
+                .help("One JSON document per pass, schema in docs/json.md"),
+        )
         .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; 0 = NUL terminators)"))
         .arg(optional("tcp-tpi", 'T', "[qs]", "TCP/TPI information in NAME: s state (default), q queues; -T alone: none"))
         .arg(optional("repeat", 'r', "SECONDS", "Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)"))

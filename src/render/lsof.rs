@@ -75,6 +75,28 @@ pub struct FileRow {
     pub name_suffix: String,
     /// `-F T` entries: `ST=LISTEN`, `QR=0`, `QS=0`.
     pub tcp_info: Vec<String>,
+    /// An internet socket's endpoints kept apart, for `--json`.
+    pub socket: Option<Box<SocketDetail>>,
+}
+
+/// One side of an internet socket: the numbers and, when resolved, the names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointDetail {
+    pub address: std::net::IpAddr,
+    pub port: u16,
+    pub host: Option<String>,
+    pub service: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketDetail {
+    pub local: Option<EndpointDetail>,
+    pub remote: Option<EndpointDetail>,
+    /// TCP state name; `None` for UDP.
+    pub state: Option<String>,
+    pub recv_queue: u64,
+    pub send_queue: u64,
+    pub inode: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -421,6 +443,7 @@ mod tests {
             name: name.as_bytes().to_vec(),
             name_suffix: " (LISTEN)".into(),
             tcp_info: vec!["ST=LISTEN".into()],
+            socket: None,
         }
     }
 
