@@ -108,14 +108,13 @@ pub struct MapEntry {
 /// Mapped files in maps order, each (device, inode) once, anonymous maps left out.
 pub fn parse_maps(data: &[u8]) -> Vec<MapEntry> {
     let mut out: Vec<MapEntry> = Vec::new();
+    // A set, not a scan of `out`: a process can map hundreds of thousands of files.
+    let mut seen = std::collections::HashSet::new();
     for (_, line) in numbered_lines(data) {
         let Some(entry) = parse_map_line(line) else {
             continue;
         };
-        if out
-            .iter()
-            .any(|e| e.dev == entry.dev && e.inode == entry.inode)
-        {
+        if !seen.insert((entry.dev, entry.inode)) {
             continue;
         }
         out.push(entry);
@@ -227,6 +226,8 @@ pub struct FileLock {
 
 pub fn parse_locks(data: &[u8]) -> Vec<FileLock> {
     let mut out = Vec::new();
+    // /proc/locks is system-wide and any user can take many locks: no quadratic dedup.
+    let mut seen = std::collections::HashSet::new();
     for (_, line) in numbered_lines(data) {
         let f: Vec<&[u8]> = fields(line).collect();
         // 1: POSIX ADVISORY WRITE 15912 fe:00:10011346 0 EOF
@@ -265,7 +266,7 @@ pub fn parse_locks(data: &[u8]) -> Vec<FileLock> {
             inode,
             kind,
         };
-        if !out.contains(&lock) {
+        if seen.insert((lock.pid, lock.dev, lock.inode, lock.kind)) {
             out.push(lock);
         }
     }
