@@ -166,10 +166,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                     }
                 }
                 if NEEDS_VALUE.contains(&opt) && value.is_none() {
-                    return Err(CliError::usage(format!(
-                        "-{} not followed by a value",
-                        opt as char
-                    )));
+                    return Err(CliError::usage(missing_value(sign, opt)));
                 }
             }
             match (sign, opt) {
@@ -203,9 +200,16 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 }
                 (b'+', b'c') => {
                     let v = value.unwrap_or_default();
-                    cfg.command_limit = v
+                    let limit = v
                         .parse::<usize>()
-                        .map_err(|_| CliError::usage(format!("+c not followed by number: {v}")))?;
+                        .map_err(|_| CliError::usage(missing_value(b'+', b'c')))?;
+                    // comm holds at most 15 bytes: lsof refuses a wider column.
+                    if limit > 15 {
+                        return Err(CliError::usage(format!(
+                            "+c {limit} > what system provides (15)"
+                        )));
+                    }
+                    cfg.command_limit = limit;
                 }
                 (b'-', b'd') => {
                     let v = value.unwrap_or_default();
@@ -421,6 +425,18 @@ pub fn command() -> clap::Command {
         .arg(Arg::new("names").value_name("NAME").num_args(0..).help("Select processes that have these files open"))
 }
 
+/// lsof's words for an option that lacks its value.
+fn missing_value(sign: u8, opt: u8) -> String {
+    match (sign, opt) {
+        (b'-', b'p') => "no process ID specified".into(),
+        (b'-', b'u') => "no UIDs specified".into(),
+        (b'-', b'd') => "no file descriptor specified".into(),
+        (b'-', b'c') => "missing -c option value".into(),
+        (b'+', b'c') => "+c not followed by width number".into(),
+        _ => format!("{}{} not followed by a value", sign as char, opt as char),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -503,7 +519,7 @@ mod tests {
                 "unacceptable Internet address in: -i TCP@[::1",
             ),
             (&["-p", "notapid"], "illegal process ID: notapid"),
-            (&["-p"], "-p not followed by a value"),
+            (&["-p"], "no process ID specified"),
             (
                 &["-u", "no-such-user-here"],
                 "can't get UID for no-such-user-here",
@@ -514,7 +530,8 @@ mod tests {
                 &["-s", "UDP:Idle"],
                 "no UDP state names available: UDP:Idle",
             ),
-            (&["+c", "x"], "+c not followed by number: x"),
+            (&["+c", "x"], "+c not followed by width number"),
+            (&["+c", "16"], "+c 16 > what system provides (15)"),
         ] {
             assert_eq!(run(args).unwrap_err().message, msg, "{args:?}");
         }
