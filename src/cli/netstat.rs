@@ -504,6 +504,13 @@ impl NetstatArgs {
                 status: 3,
             });
         }
+        // The audit reads every table itself; a view beside it would be silently dropped.
+        if self.audit && !views.is_empty() {
+            return Err(UsageError {
+                message: "--audit cannot be combined with -r, -i, -s or --arp".to_string(),
+                status: 3,
+            });
+        }
         let mode = if self.audit {
             Mode::Audit {
                 probe: !self.no_probe,
