@@ -1,0 +1,80 @@
+//! Races for rlsof: processes fork and exit and sockets and files open and close while
+//! rlsof scans again and again. lsof's rules: a process or file that vanishes between
+//! listing and reading is skipped silently; the status is 0 when something was listed
+//! and 1 when nothing was (so `-nP`, which lists every process, is always 0). Nothing
+//! may reach stderr (warnings are for unreadable files that stay, which churn does not
+//! make) and nothing may panic.
+
+use std::process::{Command, Stdio};
+
+const CHURN: &str = r#"
+import os, socket, sys, tempfile, time
+end = time.time() + float(sys.argv[1])
+d = tempfile.mkdtemp(prefix="rnt-lsof-churn-")
+while time.time() < end:
+    pids = []
+    for _ in range(8):
+        pid = os.fork()
+        if pid == 0:
+            held = []
+            l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(64)
+            for i in range(30):
+                c = socket.socket(); c.connect(l.getsockname()); s, _ = l.accept()
+                held += [c, s]
+                held += list(socket.socketpair())
+                u = socket.socket(socket.AF_UNIX)
+                u.bind(os.path.join(d, "%d-%d" % (os.getpid(), i)))
+                held.append(u)
+                held.append(open(os.path.join(d, "f%d-%d" % (os.getpid(), i)), "w"))
+            for s in held[::2]:
+                s.close()
+            os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    for name in os.listdir(d):
+        os.unlink(os.path.join(d, name))
+os.rmdir(d)
+"#;
+
+#[test]
+fn rlsof_scans_survive_churn() {
+    let mut churn = Command::new("python3")
+        .args(["-c", CHURN, "5"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut runs = 0;
+    let mut failures = Vec::new();
+    // A debug build takes a second or two for `-nP`: a few rounds are enough.
+    while churn.try_wait().unwrap().is_none() && runs < 4 {
+        for args in [&["-nP"][..], &["-nP", "-i"], &["-U"]] {
+            let out = Command::new(env!("CARGO_BIN_EXE_rlsof"))
+                .args(args)
+                .output()
+                .unwrap();
+            let listed = !out.stdout.is_empty();
+            let status_ok = match out.status.code() {
+                Some(0) => listed,
+                Some(1) => !listed && args != ["-nP"],
+                _ => false,
+            };
+            // Unprivileged, other users' processes are unreadable: lsof's notices differ.
+            if !status_ok || (root && !out.stderr.is_empty()) {
+                failures.push(format!(
+                    "{args:?}: {:?}, {} bytes out, stderr: {}",
+                    out.status,
+                    out.stdout.len(),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+        runs += 1;
+    }
+    let _ = churn.kill();
+    let _ = churn.wait();
+    assert!(runs > 0);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
