@@ -28,7 +28,8 @@ pub struct NetNs {
     pub inode: Option<u64>,
     /// The first process found inside (readdir order).
     pub pid: Option<u32>,
-    /// Its name under /run/netns, when `ip netns` named it.
+    /// Its name under /run/netns, when `ip netns` named it: UTF-8 (invalid bytes as
+    /// U+FFFD) and not escaped; text output goes through [`NetNs::label`].
     pub name: Option<String>,
     /// The namespace rnetstat itself runs in.
     pub own: bool,
@@ -82,7 +83,7 @@ impl NetNs {
     /// The name for a column or message: the /run/netns name, else `net:[N]`.
     pub fn label(&self) -> String {
         match (&self.name, self.inode) {
-            (Some(name), _) => name.clone(),
+            (Some(name), _) => crate::escape::escape(name.as_bytes()).into_owned(),
             (None, Some(inode)) => format!("net:[{inode}]"),
             (None, None) => "net:[?]".to_string(),
         }
@@ -215,7 +216,9 @@ fn named_files(root: &ProcRoot) -> Vec<(u64, String, PathBuf)> {
             if dev.is_some_and(|d| d != meta.dev()) {
                 return None;
             }
-            let name = crate::escape::escape(entry.file_name().as_bytes()).into_owned();
+            // Kept as text (JSON's form, invalid bytes as U+FFFD); label() escapes it
+            // for a terminal.
+            let name = String::from_utf8_lossy(entry.file_name().as_bytes()).into_owned();
             Some((meta.ino(), name, path))
         })
         .collect();

@@ -15,7 +15,7 @@ pub fn write_text(w: &mut impl Write, report: &Report) -> io::Result<()> {
         .namespaces
         .iter()
         .map(|n| match &n.name {
-            Some(name) => format!("{} ({name})", n.inode),
+            Some(name) => format!("{} ({})", n.inode, crate::escape::escape(name.as_bytes())),
             None => n.inode.to_string(),
         })
         .collect();
