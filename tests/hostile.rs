@@ -372,3 +372,157 @@ fn hostile_interface_names_from_proc_root() {
         }
     }
 }
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A network namespace whose /run/netns name holds ESC, a tab and 0xff, deleted on drop.
+struct Netns(Vec<u8>);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del"])
+            .arg(OsStr::from_bytes(&self.0))
+            .status();
+    }
+}
+
+fn ip(args: &[&[u8]]) {
+    let status = Command::new("ip")
+        .args(args.iter().map(|a| OsStr::from_bytes(a)))
+        .status()
+        .unwrap();
+    assert!(status.success(), "ip {args:?}");
+}
+
+/// Real hostile names: interface names may hold ESC, DEL and 0xff (the kernel only
+/// refuses `/`, `:` and white space), netns names anything but `/`. Every view of such
+/// a namespace, text and JSON, and the audit report.
+#[test]
+fn hostile_netns_and_interface_names() {
+    if !is_root() {
+        eprintln!("SKIPPED: needs root for ip netns");
+        return;
+    }
+    let ns = Netns(format!("rnt-h\x1b[31m\t-{}", std::process::id()).into_bytes());
+    let mut ns_name = ns.0.clone();
+    ns_name.push(0xff);
+    let ns = Netns(ns_name);
+    let n: &[u8] = &ns.0;
+    ip(&[b"netns", b"add", n]);
+    let dev: &[u8] = b"d\x1b[1m\x7f\xff";
+    let peer: &[u8] = b"p\"'$;|&*";
+    ip(&[
+        b"-n", n, b"link", b"add", dev, b"type", b"veth", b"peer", b"name", peer,
+    ]);
+    ip(&[b"-n", n, b"link", b"set", dev, b"up"]);
+    ip(&[b"-n", n, b"link", b"set", b"lo", b"up"]);
+    ip(&[b"-n", n, b"addr", b"add", b"192.0.2.1/24", b"dev", dev]);
+    ip(&[
+        b"-n",
+        n,
+        b"neigh",
+        b"add",
+        b"192.0.2.9",
+        b"lladdr",
+        b"02:00:00:00:00:09",
+        b"dev",
+        dev,
+    ]);
+    ip(&[
+        b"-n",
+        n,
+        b"addr",
+        b"add",
+        b"2001:db8::1/64",
+        b"dev",
+        dev,
+        b"nodad",
+    ]);
+    let mut listener = Command::new("ip")
+        .args(["netns", "exec"])
+        .arg(OsStr::from_bytes(n))
+        .args([
+            "python3",
+            "-c",
+            "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); \
+             print(s.getsockname()[1], flush=True); sys.stdin.read()",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(listener.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+
+    let in_ns = |args: &[&str]| -> Output {
+        let mut all: Vec<&[u8]> = vec![b"netns", b"exec", n, RNETSTAT.as_bytes()];
+        all.extend(args.iter().map(|a| a.as_bytes()));
+        let out = Command::new("ip")
+            .args(all.iter().map(|a| OsStr::from_bytes(a)))
+            .output()
+            .unwrap();
+        let what = format!("rnetstat {args:?} in the namespace");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        assert_clean(&out.stdout, args.contains(&"--json"), &what);
+        assert_clean(&out.stderr, false, &what);
+        out
+    };
+    let shown = rnetstat::escape::escape(dev).into_owned();
+    // -i: Iface MTU RX-OK RX-ERR RX-DRP RX-OVR TX-OK TX-ERR TX-DRP TX-OVR Flg.
+    let f = only_line(&in_ns(&["-ia"]), &shown, "-ia");
+    assert_eq!(f.len(), 11, "-ia: {f:?}");
+    for args in [
+        &["-iea"][..],
+        &["-rn"],
+        &["-r"],
+        &["-rn6"],
+        &["--arp"],
+        &["-gn"],
+    ] {
+        let out = in_ns(args);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&shown),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    for args in [
+        &["--json", "-ia"][..],
+        &["--json", "-rn"],
+        &["--json", "--arp"],
+    ] {
+        let strings = json(&in_ns(args), &format!("{args:?}"));
+        assert!(strings.contains(&lossy(dev)), "{args:?}: {strings:?}");
+    }
+
+    // The netns name, from outside: every namespace's sockets and the audit.
+    let name = lossy(n);
+    for args in [
+        &["--all-netns", "-anp"][..],
+        &["--all-netns", "-ia"],
+        &["--audit", "--all-netns", "--no-probe"],
+    ] {
+        let out = run(RNETSTAT, args);
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{args:?}: {out:?}"
+        );
+    }
+    for args in [
+        &["--json", "--all-netns", "-anp"][..],
+        &["--json", "--all-netns", "-ia"],
+        &["--json", "--audit", "--all-netns", "--no-probe"],
+    ] {
+        let strings = json(&run(RNETSTAT, args), &format!("{args:?}"));
+        assert!(strings.contains(&name), "{args:?}: netns name not in JSON");
+    }
+    let _ = listener.kill();
+    let _ = listener.wait();
+}
