@@ -258,7 +258,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                             for c in v.chars() {
                                 if c == '0' {
                                     nul = true;
-                                } else if "acdDfgGiklLnNoprRsStTuzZKMmCF".contains(c) {
+                                } else if "acdDefgGiklLnNoprRsStTuzZKMmCF".contains(c) {
                                     letters.push(c);
                                 } else {
                                     return Err(CliError::usage(format!("unknown field: {c}")));
@@ -415,7 +415,7 @@ pub fn command() -> clap::Command {
                 .action(ArgAction::SetTrue)
                 .help("One JSON document per pass, schema in docs/json.md"),
         )
-        .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; 0 = NUL terminators)"))
+        .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, written for processes outside ours; 0 = NUL terminators)"))
         .arg(optional("tcp-tpi", 'T', "[qs]", "TCP/TPI information in NAME: s state (default), q queues; -T alone: none"))
         .arg(optional("repeat", 'r', "SECONDS", "Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)"))
         .arg(Arg::new("names").value_name("NAME").num_args(0..).help("Select processes that have these files open"))

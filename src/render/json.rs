@@ -524,6 +524,9 @@ pub struct ProcessRow {
     pub command: String,
     pub uid: u32,
     pub user: Option<String>,
+    /// The inode of the process's network namespace when it is not rlsof's own.
+    pub netns: Option<u64>,
+    pub netns_name: Option<String>,
     pub files: Vec<FileJson>,
 }
 
@@ -583,6 +586,8 @@ pub fn files_document(procs: &[ProcessRows]) -> FilesDocument {
                 command: text(&p.command),
                 uid: p.uid,
                 user: p.login.clone(),
+                netns: p.netns.as_ref().map(|n| n.inode),
+                netns_name: p.netns.as_ref().and_then(|n| n.name.clone()),
                 files: p
                     .files
                     .iter()
