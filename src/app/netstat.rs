@@ -171,6 +171,9 @@ fn interfaces_mode(config: &Config, first: bool, out: &mut impl Write) -> io::Re
             Ok(Some(Err(e))) if index == 0 => return Err(e),
             Ok(Some(Err(e))) | Err(e) => {
                 unreachable_namespace(ns, &e);
+                if index == 0 {
+                    return Ok(1);
+                }
                 continue;
             }
             Ok(None) => continue,
@@ -262,7 +265,10 @@ fn statistics_mode(config: &Config, out: &mut impl Write) -> io::Result<u8> {
                     sections.extend(found.into_iter().map(|(file, s)| (index, file, s)))
                 }
                 Ok(_) => {}
-                Err(e) => unreachable_namespace(ns, &e),
+                Err(e) => {
+                    unreachable_namespace(ns, &e);
+                    status = if index == 0 { 1 } else { status };
+                }
             }
             continue;
         }
@@ -285,7 +291,10 @@ fn statistics_mode(config: &Config, out: &mut impl Write) -> io::Result<u8> {
             Ok(Some(Ok(s))) if index == 0 => status = s,
             Ok(Some(Err(e))) if index == 0 => return Err(e),
             Ok(_) => {}
-            Err(e) => unreachable_namespace(ns, &e),
+            Err(e) => {
+                unreachable_namespace(ns, &e);
+                status = if index == 0 { 1 } else { status };
+            }
         }
         if status != 0 {
             break;
@@ -413,7 +422,12 @@ fn socket_view(
             Ok(Some(t)) => tables.push((index, t)),
             Ok(None) => {}
             // Entering a namespace nobody lives in needs CAP_SYS_ADMIN.
-            Err(e) => output::warn(PROG, format_args!("{}: {e}", ns.label())),
+            Err(e) => {
+                unreachable_namespace(ns, &e);
+                if index == 0 {
+                    return Ok(1);
+                }
+            }
         }
     }
 
