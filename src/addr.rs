@@ -3,7 +3,8 @@
 
 use crate::resolve::HostNames;
 use std::borrow::Cow;
-use std::net::{IpAddr, Ipv6Addr};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// IPv6 text as glibc's inet_ntop writes it (`::a.b.c.d` for v4-compatible and
 /// v4-mapped addresses), which netstat prints and Rust's Display does not match.
@@ -45,19 +46,62 @@ fn strip_v4_mapped<'a>(text: &'a str, a: &Ipv6Addr) -> &'a str {
 pub fn netstat_host<'a>(ip: &IpAddr, numeric: bool, names: &'a HostNames) -> Cow<'a, str> {
     match ip {
         IpAddr::V4(a) if a.is_unspecified() => Cow::Borrowed("0.0.0.0"),
-        IpAddr::V4(a) => match names.get(ip).filter(|_| !numeric) {
-            Some(name) => Cow::Borrowed(name),
-            None => Cow::Owned(a.to_string()),
-        },
         IpAddr::V6(a) if a.is_unspecified() => Cow::Borrowed(if numeric { "::" } else { "[::]" }),
-        IpAddr::V6(a) => {
-            let text = match names.get(ip).filter(|_| !numeric) {
-                Some(name) => name.to_string(),
-                None => ntop6(a),
-            };
-            Cow::Owned(strip_v4_mapped(&text, a).to_string())
+        _ => {
+            let mut text = String::new();
+            let _ = write_netstat_host(&mut text, ip, numeric, names);
+            Cow::Owned(text)
         }
     }
+}
+
+/// [`netstat_host`] written into `out`, without allocating for IPv4 and v4-mapped
+/// addresses (the renderer's hot path).
+pub fn write_netstat_host(
+    out: &mut impl fmt::Write,
+    ip: &IpAddr,
+    numeric: bool,
+    names: &HostNames,
+) -> fmt::Result {
+    let name = names.get(ip).filter(|_| !numeric);
+    match ip {
+        IpAddr::V4(a) if a.is_unspecified() => out.write_str("0.0.0.0"),
+        IpAddr::V4(a) => match name {
+            Some(name) => out.write_str(name),
+            None => write_ipv4(out, a),
+        },
+        IpAddr::V6(a) if a.is_unspecified() => out.write_str(if numeric { "::" } else { "[::]" }),
+        IpAddr::V6(a) => match (name, a.to_ipv4_mapped()) {
+            (Some(name), _) => out.write_str(strip_v4_mapped(name, a)),
+            // What strip_v4_mapped leaves of ntop6's `::ffff:a.b.c.d`.
+            (None, Some(v4)) => write_ipv4(out, &v4),
+            (None, None) => out.write_str(&ntop6(a)),
+        },
+    }
+}
+
+/// Dotted quad, as Display writes it but without the formatting machinery (it is
+/// called twice per row).
+fn write_ipv4(out: &mut impl fmt::Write, a: &Ipv4Addr) -> fmt::Result {
+    let mut text = [0u8; 15];
+    let mut len = 0;
+    for (i, octet) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            text[len] = b'.';
+            len += 1;
+        }
+        if octet >= 100 {
+            text[len] = b'0' + octet / 100;
+            len += 1;
+        }
+        if octet >= 10 {
+            text[len] = b'0' + octet / 10 % 10;
+            len += 1;
+        }
+        text[len] = b'0' + octet % 10;
+        len += 1;
+    }
+    out.write_str(std::str::from_utf8(&text[..len]).unwrap_or_default())
 }
 
 /// Whether netstat would ask the resolver about this address at all.
@@ -68,13 +112,19 @@ pub fn netstat_wants_lookup(ip: &IpAddr) -> bool {
 /// `host:port` cut to 23 columns as netstat does without -W: the port keeps up to 18
 /// characters and the host fills the rest.
 pub fn netstat_endpoint(host: &str, port: &str, wide: bool) -> String {
+    let (host, port) = netstat_endpoint_parts(host, port, wide);
+    format!("{host}:{port}")
+}
+
+/// The host and port [`netstat_endpoint`] joins with `:`, for writing without a String.
+pub fn netstat_endpoint_parts<'a>(host: &'a str, port: &'a str, wide: bool) -> (&'a str, &'a str) {
     const SHORT: usize = 22;
     if wide || host.len() + port.len() <= SHORT {
-        return format!("{host}:{port}");
+        return (host, port);
     }
     let port = prefix(port, port.len().min(SHORT - 4));
     let host = prefix(host, SHORT - port.len());
-    format!("{host}:{port}")
+    (host, port)
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary.
@@ -149,5 +199,16 @@ mod tests {
         assert_eq!(lsof_host(&"::1".parse().unwrap(), true, &names), "[::1]");
         assert_eq!(lsof_host(&"::".parse().unwrap(), true, &names), "*");
         assert_eq!(ntop6(&"::7f00:1".parse().unwrap()), "::127.0.0.1");
+        for (text, numeric, want) in [
+            ("192.0.2.7", true, "192.0.2.7"),
+            ("10.0.100.255", true, "10.0.100.255"),
+            ("1.20.0.9", true, "1.20.0.9"),
+            ("::ffff:192.0.2.7", false, "192.0.2.7"),
+            ("2001:db8::1", true, "2001:db8::1"),
+            ("::192.0.2.7", true, "::192.0.2.7"),
+        ] {
+            let ip: IpAddr = text.parse().unwrap();
+            assert_eq!(netstat_host(&ip, numeric, &names), want);
+        }
     }
 }

@@ -205,8 +205,10 @@ pub fn host_addresses(name: &str, v6: bool) -> Vec<IpAddr> {
     out
 }
 
-/// How long a whole run may wait for reverse lookups.
-pub const HOST_DEADLINE: Duration = Duration::from_secs(2);
+/// How long a whole run may wait for reverse lookups. Issue 7 allows a dead resolver
+/// to add 2 s in all; starting the lookup threads and printing take some of that, so
+/// the wait itself stops short of it (bench/run.py measures the total).
+pub const HOST_DEADLINE: Duration = Duration::from_millis(1800);
 const MAX_LOOKUP_THREADS: usize = 64;
 
 /// Reverse host names, cached per address. `None` in the cache means "print numeric".

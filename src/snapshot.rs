@@ -6,6 +6,7 @@ use crate::proc::{process, ProcRoot};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Socket inodes are already well spread; a multiplicative hash beats SipHash here.
 #[derive(Default)]
@@ -84,44 +85,115 @@ impl Owners {
     }
 
     /// Walks /proc once. Processes that vanish mid-walk are skipped silently.
+    ///
+    /// The walk is almost all kernel time (a readlinkat per descriptor), so the pids are
+    /// shared out to one thread per core, each taking the next unscanned pid; the
+    /// results are then merged in readdir order, so the first process still wins.
     pub fn scan(root: &ProcRoot, detail: OwnerDetail) -> io::Result<Owners> {
         let pids = process::pids(root)?;
-        let mut owners = Owners::default();
-        for pid in pids {
-            let index = owners.processes.len() as u32;
-            let mut holds_socket = false;
-            let walked = process::for_each_fd_link(root, pid, |fd, link| {
-                if let Some(inode) = process::socket_inode(link) {
-                    holds_socket = true;
-                    owners
-                        .by_inode
-                        .entry(inode)
-                        .or_insert(SocketOwner { process: index, fd });
-                }
-            });
-            if let Err(e) = walked {
-                if e.kind() == io::ErrorKind::PermissionDenied {
-                    owners.denied += 1;
-                }
-                continue;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_SCAN_THREADS)
+            .min(pids.len().div_ceil(PIDS_PER_THREAD))
+            .max(1);
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&pid) = pids.get(index) else {
+                    return done;
+                };
+                done.push((index, scan_process(root, pid, detail)));
             }
-            if holds_socket {
-                owners.processes.push(ProcessRecord {
-                    pid,
-                    uid: process::owner_uid(root, pid),
-                    argv0: detail
-                        .argv0
-                        .then(|| process::argv0(root, pid, 511))
-                        .flatten(),
-                    comm: detail.comm.then(|| process::comm(root, pid)).flatten(),
-                    netns: detail
-                        .netns
-                        .then(|| process::netns_inode(root, pid))
-                        .flatten(),
-                });
+        };
+        let mut scanned: Vec<(usize, ProcessScan)> = std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut all = work();
+            for helper in helpers {
+                // A helper only panics if the scan code has a bug; its pids are then
+                // missing, not the whole view.
+                all.extend(helper.join().unwrap_or_default());
+            }
+            all
+        });
+        scanned.sort_unstable_by_key(|&(index, _)| index);
+
+        let mut owners = Owners::default();
+        let sockets: usize = scanned
+            .iter()
+            .map(|(_, s)| match s {
+                ProcessScan::Holds { sockets, .. } => sockets.len(),
+                _ => 0,
+            })
+            .sum();
+        owners.by_inode.reserve(sockets);
+        for (_, scan) in scanned {
+            match scan {
+                ProcessScan::Denied => owners.denied += 1,
+                ProcessScan::Gone | ProcessScan::NoSockets => {}
+                ProcessScan::Holds { record, sockets } => {
+                    let process = owners.processes.len() as u32;
+                    owners.processes.push(record);
+                    for (inode, fd) in sockets {
+                        owners
+                            .by_inode
+                            .entry(inode)
+                            .or_insert(SocketOwner { process, fd });
+                    }
+                }
             }
         }
         Ok(owners)
+    }
+}
+
+/// Two cores are what this is measured on; more threads only contend in the kernel.
+const MAX_SCAN_THREADS: usize = 4;
+/// Below this many processes per thread, starting a thread costs more than it saves.
+const PIDS_PER_THREAD: usize = 32;
+
+/// What one process contributed to the scan.
+enum ProcessScan {
+    /// Its fd directory could not be read (EACCES): counted for netstat's notice.
+    Denied,
+    /// It exited (or its fds could not be read for another reason).
+    Gone,
+    NoSockets,
+    /// Socket inodes and their fds, in fd-directory order.
+    Holds {
+        record: ProcessRecord,
+        sockets: Vec<(u64, u32)>,
+    },
+}
+
+fn scan_process(root: &ProcRoot, pid: u32, detail: OwnerDetail) -> ProcessScan {
+    let mut sockets = Vec::new();
+    let walked = process::for_each_fd_link(root, pid, |fd, link| {
+        if let Some(inode) = process::socket_inode(link) {
+            sockets.push((inode, fd));
+        }
+    });
+    match walked {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => ProcessScan::Denied,
+        Err(_) => ProcessScan::Gone,
+        Ok(()) if sockets.is_empty() => ProcessScan::NoSockets,
+        Ok(()) => ProcessScan::Holds {
+            record: ProcessRecord {
+                pid,
+                uid: process::owner_uid(root, pid),
+                argv0: detail
+                    .argv0
+                    .then(|| process::argv0(root, pid, 511))
+                    .flatten(),
+                comm: detail.comm.then(|| process::comm(root, pid)).flatten(),
+                netns: detail
+                    .netns
+                    .then(|| process::netns_inode(root, pid))
+                    .flatten(),
+            },
+            sockets,
+        },
     }
 }
 

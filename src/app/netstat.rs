@@ -353,16 +353,39 @@ struct NsTables {
 }
 
 fn read_tables(root: &ProcRoot, dir: &str, sel: &Selection) -> NsTables {
-    let mut inet = Vec::new();
-    for proto in Proto::ALL.into_iter().filter(|&p| wants(sel, p)) {
-        for v6 in [false, true] {
-            if if v6 { sel.inet6 } else { sel.inet4 } {
-                inet.push((proto, v6, inet::read_table(root, dir, proto, v6)));
-            }
-        }
+    let wanted: Vec<(Proto, bool)> = Proto::ALL
+        .into_iter()
+        .filter(|&p| wants(sel, p))
+        .flat_map(|p| [(p, false), (p, true)])
+        .filter(|&(_, v6)| if v6 { sel.inet6 } else { sel.inet4 })
+        .collect();
+    let read_inet = |tables: &[(Proto, bool)]| -> Vec<_> {
+        tables
+            .iter()
+            .map(|&(proto, v6)| (proto, v6, inet::read_table(root, dir, proto, v6)))
+            .collect()
+    };
+    // Reading a table is mostly the kernel formatting it, and TCP is the big one: the
+    // other tables are read on a second thread meanwhile. Not for `thread-self/net`
+    // (a namespace entered by this thread only), which another thread would not see.
+    let (tcp, rest) = wanted.split_at(wanted.partition_point(|&(p, _)| p == Proto::Tcp));
+    if dir.starts_with("thread-self") {
+        let inet = read_inet(&wanted);
+        let unix = sel.unix.then(|| unix::read_table(root, dir));
+        return NsTables { inet, unix };
     }
-    let unix = sel.unix.then(|| unix::read_table(root, dir));
-    NsTables { inet, unix }
+    std::thread::scope(|scope| {
+        let others = scope.spawn(|| {
+            let inet = read_inet(rest);
+            (inet, sel.unix.then(|| unix::read_table(root, dir)))
+        });
+        let mut inet = read_inet(tcp);
+        let (rest, unix) = others
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        inet.extend(rest);
+        NsTables { inet, unix }
+    })
 }
 
 /// The namespaces a run reads; the first is the one whose missing tables are errors
@@ -400,34 +423,49 @@ fn socket_view(
             return Ok(1);
         }
     };
-    let owners = if opts.programs || config.json {
-        let owners = Owners::scan(
-            root,
-            OwnerDetail {
-                argv0: true,
-                ..OwnerDetail::default()
-            },
-        )?;
-        if opts.programs {
-            program_notice(&owners);
-        }
-        Some(owners)
-    } else {
-        None
-    };
-
-    let mut tables = Vec::with_capacity(namespaces.len());
-    for (index, ns) in namespaces.iter().enumerate() {
-        match ns.read(root, |dir| read_tables(root, dir, sel)) {
-            Ok(Some(t)) => tables.push((index, t)),
-            Ok(None) => {}
-            // Entering a namespace nobody lives in needs CAP_SYS_ADMIN.
-            Err(e) => {
-                unreachable_namespace(ns, &e);
-                if index == 0 {
-                    return Ok(1);
+    let read_all = || {
+        let mut tables = Vec::with_capacity(namespaces.len());
+        let mut unreachable = Vec::new();
+        for (index, ns) in namespaces.iter().enumerate() {
+            match ns.read(root, |dir| read_tables(root, dir, sel)) {
+                Ok(Some(t)) => tables.push((index, t)),
+                Ok(None) => {}
+                // Entering a namespace nobody lives in needs CAP_SYS_ADMIN.
+                Err(e) => {
+                    unreachable.push((index, format!("network namespace {}: {e}", ns.label())))
                 }
             }
+        }
+        (tables, unreachable)
+    };
+    // The fd scan and the table reads are both mostly kernel time: on two cores
+    // they overlap.
+    let (owners, (mut tables, unreachable)) = if opts.programs || config.json {
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(read_all);
+            let owners = Owners::scan(
+                root,
+                OwnerDetail {
+                    argv0: true,
+                    ..OwnerDetail::default()
+                },
+            );
+            let tables = reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (Some(owners), tables)
+        })
+    } else {
+        (None, read_all())
+    };
+    let owners = owners.transpose()?;
+    if let Some(owners) = owners.as_ref().filter(|_| opts.programs) {
+        program_notice(owners);
+    }
+    for (index, e) in unreachable {
+        output::warn(PROG, e);
+        if index == 0 {
+            return Ok(1);
         }
     }
 

@@ -1,7 +1,10 @@
 //! /proc/net/{tcp,tcp6,udp,udp6,udplite,udplite6,raw,raw6}: one record per line,
 //! every column netstat and lsof use (including the timer columns procfs drops).
 
-use super::{dec_u64, fields, hex_u64, numbered_lines, ParseWarning, ProcRoot, Table};
+use super::{
+    dec_u64, fields, for_each_line_read_ahead, hex_u64, numbered_lines, ParseWarning, ProcRoot,
+    Table,
+};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -144,23 +147,65 @@ pub fn parse_line(line: &[u8], proto: Proto, v6: bool) -> Result<InetSocket, &'s
     })
 }
 
+/// One line of a table: `None` for the header and blank lines, else the record or
+/// the reason it is not one.
+fn table_line(
+    number: usize,
+    line: &[u8],
+    proto: Proto,
+    v6: bool,
+) -> Option<Result<InetSocket, &'static str>> {
+    if number == 1 || line.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    Some(parse_line(line, proto, v6))
+}
+
 /// Parses a whole table (header line first). `name` labels warnings.
 pub fn parse_table(data: &[u8], proto: Proto, v6: bool, name: &str) -> Table<InetSocket> {
     let mut table = Table::default();
-    for (lnr, line) in numbered_lines(data).skip(1) {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match parse_line(line, proto, v6) {
-            Ok(sock) => table.rows.push(sock),
-            Err(why) => table.warnings.push(ParseWarning {
-                file: name.to_string(),
-                line: lnr,
-                message: why.to_string(),
-            }),
+    for (number, line) in numbered_lines(data) {
+        match table_line(number, line, proto, v6) {
+            None => {}
+            Some(Ok(sock)) => table.rows.push(sock),
+            Some(Err(why)) => table.warnings.push(warning(name, number, why)),
         }
     }
     table
+}
+
+fn warning(file: &str, line: usize, why: &str) -> ParseWarning {
+    ParseWarning {
+        file: file.to_string(),
+        line,
+        message: why.to_string(),
+    }
+}
+
+/// Streams `<root>/<net_dir>/<file>` record by record through one small buffer, so a
+/// view that prints as it reads never holds the table. `on_row` may stop the walk with
+/// an error (a closed stdout); bad lines go to `on_warning`. A missing file gives
+/// `Err(NotFound)` before any call, as [`read_table`] does.
+pub fn for_each_socket<E: From<std::io::Error>>(
+    root: &ProcRoot,
+    net_dir: &str,
+    proto: Proto,
+    v6: bool,
+    mut on_row: impl FnMut(InetSocket) -> Result<(), E>,
+    mut on_warning: impl FnMut(ParseWarning),
+) -> Result<(), E> {
+    let rel = format!("{net_dir}/{}", proto.file(v6));
+    let file = root.open(&rel)?;
+    for_each_line_read_ahead(file, |number, line| {
+        match table_line(number, line, proto, v6) {
+            None => Ok(()),
+            Some(Ok(sock)) => on_row(sock),
+            Some(Err(why)) => {
+                on_warning(warning(&root.join(&rel).display().to_string(), number, why));
+                Ok(())
+            }
+        }
+    })
 }
 
 /// Reads `<root>/<net_dir>/<file>`; `net_dir` is `net` or `PID/net` for another namespace.
@@ -171,10 +216,19 @@ pub fn read_table(
     proto: Proto,
     v6: bool,
 ) -> std::io::Result<Table<InetSocket>> {
-    let rel = format!("{net_dir}/{}", proto.file(v6));
-    let data = root.read(&rel)?;
-    let label = root.join(&rel).display().to_string();
-    Ok(parse_table(&data, proto, v6, &label))
+    let mut table = Table::default();
+    for_each_socket::<std::io::Error>(
+        root,
+        net_dir,
+        proto,
+        v6,
+        |sock| {
+            table.rows.push(sock);
+            Ok(())
+        },
+        |w| table.warnings.push(w),
+    )?;
+    Ok(table)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod unix;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, OnceLock};
 
 /// Where "/proc" is. Live runs use `/proc`; tests and `--proc-root` use a directory.
 #[derive(Clone, Debug)]
@@ -73,6 +74,160 @@ impl ProcRoot {
     pub fn read(&self, rel: &str) -> io::Result<Vec<u8>> {
         std::fs::read(self.join(rel))
     }
+
+    /// Opens a file below the root for streaming with [`for_each_line`].
+    pub fn open(&self, rel: &str) -> io::Result<std::fs::File> {
+        std::fs::File::open(self.join(rel))
+    }
+}
+
+/// [`for_each_line`] with the reading done on a helper thread: the kernel formats a
+/// /proc/net table (most of the cost of reading it) while the caller parses the chunks
+/// already read. At most [`IN_FLIGHT`] chunks wait, so memory stays bounded. On one
+/// core this is plain [`for_each_line`].
+pub fn for_each_line_read_ahead<E: From<io::Error>>(
+    reader: impl io::Read + Send,
+    f: impl FnMut(usize, &[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    if !several_cores() {
+        return for_each_line(reader, f);
+    }
+    std::thread::scope(|scope| {
+        let (full_tx, full_rx) = mpsc::sync_channel(IN_FLIGHT);
+        let (empty_tx, empty_rx) = mpsc::channel();
+        scope.spawn(move || pump_chunks(reader, full_tx, empty_rx));
+        let chunks = Chunks {
+            full: full_rx,
+            empty: empty_tx,
+            current: Vec::new(),
+            pos: 0,
+        };
+        // Dropping `chunks` when `f` stops early makes the pump's next send fail.
+        for_each_line(chunks, f)
+    })
+}
+
+const IN_FLIGHT: usize = 4;
+
+fn several_cores() -> bool {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
+}
+
+/// The helper thread of [`for_each_line_read_ahead`]: fills chunks and sends them until
+/// the end of the file, an error, or a consumer that went away.
+fn pump_chunks(
+    mut reader: impl io::Read,
+    full: mpsc::SyncSender<io::Result<Vec<u8>>>,
+    empty: mpsc::Receiver<Vec<u8>>,
+) {
+    loop {
+        let mut chunk = empty.try_recv().unwrap_or_default();
+        chunk.resize(CHUNK, 0);
+        let mut filled = 0;
+        let mut at_end = false;
+        while filled < CHUNK {
+            match reader.read(&mut chunk[filled..]) {
+                Ok(0) => {
+                    at_end = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = full.send(Err(e));
+                    return;
+                }
+            }
+        }
+        chunk.truncate(filled);
+        if filled > 0 && full.send(Ok(chunk)).is_err() {
+            return;
+        }
+        if at_end {
+            return;
+        }
+    }
+}
+
+/// The consumer's side of [`pump_chunks`], as a reader.
+struct Chunks {
+    full: mpsc::Receiver<io::Result<Vec<u8>>>,
+    empty: mpsc::Sender<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl io::Read for Chunks {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            let used = std::mem::take(&mut self.current);
+            if used.capacity() > 0 {
+                let _ = self.empty.send(used);
+            }
+            match self.full.recv() {
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The pump hung up: end of file.
+                Err(_) => return Ok(0),
+            }
+        }
+        let rest = self.current.get(self.pos..).unwrap_or_default();
+        let n = rest.len().min(out.len());
+        out[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The chunk size of [`for_each_line`]. The kernel hands out /proc/net tables a page per
+/// read() whatever the buffer, so a larger one only costs memory and cache.
+const CHUNK: usize = 64 * 1024;
+
+/// Calls `f(number, line)` for every line `reader` yields, numbered from 1, without the
+/// newline, as [`numbered_lines`] does for a whole buffer; `f` may stop the walk with an
+/// error. Memory stays at one chunk plus the longest line, however long the file (a
+/// /proc/net table under 100,000 sockets is 15 MB).
+pub fn for_each_line<E: From<io::Error>>(
+    mut reader: impl io::Read,
+    mut f: impl FnMut(usize, &[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut filled = 0;
+    let mut number = 0;
+    loop {
+        if filled == buf.len() {
+            // One line longer than the buffer: grow until it fits.
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let end = filled + n;
+        let mut start = 0;
+        // Only the new bytes can hold the next newline.
+        let mut search = filled;
+        while let Some(pos) = buf[search..end].iter().position(|&b| b == b'\n') {
+            let nl = search + pos;
+            number += 1;
+            f(number, &buf[start..nl])?;
+            start = nl + 1;
+            search = start;
+        }
+        buf.copy_within(start..end, 0);
+        filled = end - start;
+    }
+    if filled > 0 {
+        number += 1;
+        f(number, &buf[..filled])?;
+    }
+    Ok(())
 }
 
 /// A line a reader could not make sense of; the rest of the table is still returned.
@@ -183,6 +338,60 @@ mod tests {
         assert_eq!(dec_i64(b"+7"), Some(7));
         assert_eq!(dec_i64(b"-"), None);
         assert_eq!(dec_i64(b"9223372036854775808"), None);
+    }
+
+    #[test]
+    fn streamed_lines_match_numbered_lines() {
+        let long = "x".repeat(3 * CHUNK + 7);
+        for data in [
+            "a\nb\n".to_string(),
+            "a\n\nb".to_string(),
+            String::new(),
+            format!("head\n{long}\nshort\n{long}"),
+        ] {
+            // A reader that hands out 7 bytes at a time puts line ends everywhere.
+            struct Trickle<'a>(&'a [u8]);
+            impl io::Read for Trickle<'_> {
+                fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                    let n = self.0.len().min(buf.len()).min(7);
+                    buf[..n].copy_from_slice(&self.0[..n]);
+                    self.0 = &self.0[n..];
+                    Ok(n)
+                }
+            }
+            let mut streamed = Vec::new();
+            for_each_line::<io::Error>(Trickle(data.as_bytes()), |n, l| {
+                streamed.push((n, l.to_vec()));
+                Ok(())
+            })
+            .unwrap();
+            let mut read_ahead = Vec::new();
+            for_each_line_read_ahead::<io::Error>(Trickle(data.as_bytes()), |n, l| {
+                read_ahead.push((n, l.to_vec()));
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(read_ahead, streamed);
+            let whole: Vec<_> = numbered_lines(data.as_bytes())
+                .map(|(n, l)| (n, l.to_vec()))
+                .collect();
+            assert_eq!(streamed, whole);
+        }
+    }
+
+    #[test]
+    fn read_ahead_stops_when_the_consumer_does() {
+        let data = "line\n".repeat(100_000);
+        let mut seen = 0;
+        let stopped = for_each_line_read_ahead(data.as_bytes(), |n, _| {
+            seen = n;
+            if n == 10 {
+                return Err(io::Error::other("enough"));
+            }
+            Ok(())
+        });
+        assert!(stopped.is_err());
+        assert_eq!(seen, 10);
     }
 
     #[test]

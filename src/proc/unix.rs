@@ -1,7 +1,9 @@
 //! /proc/net/unix. Paths are kept whole (spaces, newlines and invalid UTF-8
 //! included); renderers decide how much of them netstat or lsof would show.
 
-use super::{dec_u64, hex_u64, numbered_lines, ParseWarning, ProcRoot, Table};
+use super::{
+    dec_u64, for_each_line_read_ahead, hex_u64, numbered_lines, ParseWarning, ProcRoot, Table,
+};
 
 pub const SO_ACCEPTCON: u64 = 0x10000;
 pub const SO_WAITDATA: u64 = 0x20000;
@@ -72,34 +74,68 @@ pub fn parse_line(line: &[u8]) -> Result<UnixSocket, &'static str> {
     })
 }
 
-/// Parses the whole table. A line that is not a record right after a named socket is
-/// the rest of that socket's name (the kernel prints a newline in a path raw).
-pub fn parse_table(data: &[u8], name: &str) -> Table<UnixSocket> {
-    let mut table: Table<UnixSocket> = Table::default();
-    let mut continues_path = false;
-    for (lnr, line) in numbered_lines(data).skip(1) {
+/// Joins the lines of the table into records. A line that is not a record right after
+/// a named socket is the rest of that socket's name (the kernel prints a newline in a
+/// path raw), so a record is complete only when the next record (or the end) is seen.
+struct Assembler {
+    pending: Option<UnixSocket>,
+    continues_path: bool,
+}
+
+impl Assembler {
+    fn new() -> Self {
+        Assembler {
+            pending: None,
+            continues_path: false,
+        }
+    }
+
+    /// Feeds one line after the header; returns the record the line completed, if any,
+    /// or the reason the line is bad.
+    fn line(&mut self, line: &[u8]) -> Result<Option<UnixSocket>, &'static str> {
         match parse_line(line) {
             Ok(sock) => {
-                continues_path = sock.path.is_some();
-                table.rows.push(sock);
+                self.continues_path = sock.path.is_some();
+                Ok(self.pending.replace(sock))
             }
             Err(why) => {
-                if continues_path && !looks_like_record(line) {
-                    if let Some(path) = table.rows.last_mut().and_then(|s| s.path.as_mut()) {
+                if self.continues_path && !looks_like_record(line) {
+                    if let Some(path) = self.pending.as_mut().and_then(|s| s.path.as_mut()) {
                         path.push(b'\n');
                         path.extend_from_slice(line);
-                        continue;
+                        return Ok(None);
                     }
                 }
-                continues_path = false;
-                table.warnings.push(ParseWarning {
-                    file: name.to_string(),
-                    line: lnr,
-                    message: why.to_string(),
-                });
+                self.continues_path = false;
+                Err(why)
             }
         }
     }
+
+    fn finish(self) -> Option<UnixSocket> {
+        self.pending
+    }
+}
+
+fn warning(file: &str, line: usize, why: &str) -> ParseWarning {
+    ParseWarning {
+        file: file.to_string(),
+        line,
+        message: why.to_string(),
+    }
+}
+
+/// Parses the whole table (header line first).
+pub fn parse_table(data: &[u8], name: &str) -> Table<UnixSocket> {
+    let mut table: Table<UnixSocket> = Table::default();
+    let mut records = Assembler::new();
+    for (number, line) in numbered_lines(data).skip(1) {
+        match records.line(line) {
+            Ok(done) => table.rows.extend(done),
+            Err(why) => table.warnings.push(warning(name, number, why)),
+        }
+    }
+    table.rows.extend(records.finish());
     table
 }
 
@@ -111,10 +147,48 @@ fn looks_like_record(line: &[u8]) -> bool {
         .is_some_and(|hex| hex_u64(hex).is_some())
 }
 
-pub fn read_table(root: &ProcRoot, net_dir: &str) -> std::io::Result<Table<UnixSocket>> {
+/// Streams `<root>/<net_dir>/unix` record by record through one small buffer (see
+/// [`crate::proc::inet::for_each_socket`]).
+pub fn for_each_socket<E: From<std::io::Error>>(
+    root: &ProcRoot,
+    net_dir: &str,
+    mut on_row: impl FnMut(UnixSocket) -> Result<(), E>,
+    mut on_warning: impl FnMut(ParseWarning),
+) -> Result<(), E> {
     let rel = format!("{net_dir}/unix");
-    let data = root.read(&rel)?;
-    Ok(parse_table(&data, &root.join(&rel).display().to_string()))
+    let file = root.open(&rel)?;
+    let mut records = Assembler::new();
+    for_each_line_read_ahead(file, |number, line| {
+        if number == 1 {
+            return Ok(());
+        }
+        match records.line(line) {
+            Ok(Some(done)) => on_row(done),
+            Ok(None) => Ok(()),
+            Err(why) => {
+                on_warning(warning(&root.join(&rel).display().to_string(), number, why));
+                Ok(())
+            }
+        }
+    })?;
+    match records.finish() {
+        Some(last) => on_row(last),
+        None => Ok(()),
+    }
+}
+
+pub fn read_table(root: &ProcRoot, net_dir: &str) -> std::io::Result<Table<UnixSocket>> {
+    let mut table = Table::default();
+    for_each_socket::<std::io::Error>(
+        root,
+        net_dir,
+        |sock| {
+            table.rows.push(sock);
+            Ok(())
+        },
+        |w| table.warnings.push(w),
+    )?;
+    Ok(table)
 }
 
 #[cfg(test)]

@@ -9,3 +9,4 @@ pub mod lsof;
 pub mod netstat;
 pub mod route;
 pub mod stats;
+pub mod text;

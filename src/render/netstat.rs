@@ -1,6 +1,7 @@
 //! netstat's socket tables, byte for byte (see shared/spec/formats.md, A2-A4).
 
-use crate::addr::{netstat_endpoint, netstat_host};
+use super::text::{self, Cell, Decimal};
+use crate::addr::{netstat_endpoint_parts, write_netstat_host};
 use crate::color::{Palette, Role};
 use crate::escape::escape;
 use crate::proc::inet::{InetSocket, Proto};
@@ -174,9 +175,16 @@ pub fn tcp_state_name(state: u8) -> &'static str {
     }
 }
 
-fn port_text(s: &InetSocket, port: u16, opts: &SocketOptions, services: &Services) -> String {
+/// The port as netstat prints it: `*` for 0, a service name unless numeric, else digits.
+fn write_port(
+    out: &mut Cell,
+    s: &InetSocket,
+    port: u16,
+    opts: &SocketOptions,
+    services: &Services,
+) {
     if port == 0 {
-        return "*".to_string();
+        return out.push(b"*");
     }
     let name = if opts.numeric_ports {
         None
@@ -187,7 +195,53 @@ fn port_text(s: &InetSocket, port: u16, opts: &SocketOptions, services: &Service
             Proto::Raw => services.protocol(port),
         }
     };
-    name.map_or_else(|| port.to_string(), str::to_string)
+    match name {
+        Some(name) => out.push(name.as_bytes()),
+        None => out.push(Decimal::new(port.into()).as_bytes()),
+    }
+}
+
+/// `host:port`, cut as netstat cuts it without -W.
+fn endpoint(
+    s: &InetSocket,
+    ip: &IpAddr,
+    port: u16,
+    opts: &SocketOptions,
+    ctx: &RowContext<'_>,
+) -> Cell {
+    let mut host = Cell::new();
+    let _ = write_netstat_host(&mut host, ip, opts.numeric_hosts, ctx.hosts);
+    let mut port_text = Cell::new();
+    write_port(&mut port_text, s, port, opts, ctx.services);
+    let mut joined = Cell::new();
+    if host.as_bytes().len() + port_text.as_bytes().len() <= 22 {
+        // Nothing to cut, the common case: no UTF-8 view needed.
+        joined.push(host.as_bytes());
+        joined.push(b":");
+        joined.push(port_text.as_bytes());
+    } else {
+        let (h, p) = netstat_endpoint_parts(host.as_str(), port_text.as_str(), opts.wide);
+        joined.push(h.as_bytes());
+        joined.push(b":");
+        joined.push(p.as_bytes());
+    }
+    joined
+}
+
+/// `text` left-justified in `width`, coloured by its role when the palette is on.
+/// Without colour the padding counts bytes, as printf's does.
+fn cell(
+    w: &mut impl Write,
+    palette: Palette,
+    role: Role<'_>,
+    text: &[u8],
+    width: usize,
+) -> io::Result<()> {
+    if palette.enabled() {
+        let text = String::from_utf8_lossy(text);
+        return write!(w, "{}", palette.left(role, &text, width));
+    }
+    text::left(w, text, width)
 }
 
 fn timer_text(s: &InetSocket) -> String {
@@ -213,14 +267,16 @@ fn timer_text(s: &InetSocket) -> String {
 }
 
 /// "PID/argv0" as netstat builds it: argv0 after its last '/' when it is an absolute
-/// path, the whole cut to 19 bytes, then escaped.
-fn program_text(inode: u64, owners: Option<&Owners>) -> Option<String> {
+/// path, the whole cut to 19 bytes (escaped afterwards).
+fn program_text(inode: u64, owners: Option<&Owners>) -> Option<Cell> {
     let (proc_rec, _fd) = owners.and_then(|o| o.get(inode))?;
     let name = program_name(proc_rec.argv0.as_deref()?);
-    let mut raw = format!("{}/", proc_rec.pid).into_bytes();
-    raw.extend_from_slice(name);
+    let mut raw = Cell::new();
+    raw.push(Decimal::new(proc_rec.pid.into()).as_bytes());
+    raw.push(b"/");
+    raw.push(name.get(..19).unwrap_or(name));
     raw.truncate(19);
-    Some(escape(&raw).into_owned())
+    Some(raw)
 }
 
 /// netstat's program name: argv[0] after its last '/' when it is an absolute path,
@@ -241,9 +297,10 @@ fn write_program_column(
     opts: &SocketOptions,
     ctx: &RowContext<'_>,
 ) -> io::Result<()> {
+    w.write_all(b" ")?;
     match program_text(inode, ctx.owners) {
-        Some(text) => write!(w, " {text:<20}"),
-        None => write!(w, " {}", opts.palette.left(Role::UnknownOwner, "-", 20)),
+        Some(raw) => text::left(w, escape(raw.as_bytes()).as_bytes(), 20),
+        None => cell(w, opts.palette, Role::UnknownOwner, b"-", 20),
     }
 }
 
@@ -267,11 +324,13 @@ fn write_owner_columns(
     ctx: &mut RowContext<'_>,
 ) -> io::Result<()> {
     if opts.extend {
+        w.write_all(b" ")?;
         match ctx.users.name(uid).filter(|_| !opts.numeric_users) {
-            Some(user) => write!(w, " {user:<10} ")?,
-            None => write!(w, " {uid:<10} ")?,
+            Some(user) => text::left(w, user.as_bytes(), 10)?,
+            None => text::left(w, Decimal::new(uid.into()).as_bytes(), 10)?,
         }
-        write!(w, "{inode:<10}")?;
+        w.write_all(b" ")?;
+        text::left(w, Decimal::new(inode).as_bytes(), 10)?;
     }
     if opts.programs {
         write_program_column(w, inode, opts, ctx)?;
@@ -279,18 +338,16 @@ fn write_owner_columns(
     Ok(())
 }
 
+/// One row, written straight into the buffered writer: at 100,000 rows a `format!`
+/// per column would be most of the user time.
 pub fn write_inet_row(
     w: &mut impl Write,
     s: &InetSocket,
     opts: &SocketOptions,
     ctx: &mut RowContext<'_>,
 ) -> io::Result<()> {
-    let endpoint = |ip: &IpAddr, port: u16| {
-        let host = netstat_host(ip, opts.numeric_hosts, ctx.hosts);
-        netstat_endpoint(&host, &port_text(s, port, opts, ctx.services), opts.wide)
-    };
-    let local = endpoint(&s.local, s.local_port);
-    let remote = endpoint(&s.remote, s.remote_port);
+    let local = endpoint(s, &s.local, s.local_port, opts, ctx);
+    let remote = endpoint(s, &s.remote, s.remote_port, opts, ctx);
     let state = inet_state_text(s);
     let palette = opts.palette;
     let local_role = if inet_is_server(s) {
@@ -298,22 +355,23 @@ pub fn write_inet_row(
     } else {
         Role::Plain
     };
-    write!(
-        w,
-        "{:<5} {:>6} {:>6} {} {:<23} {}",
-        proto_label(s),
-        s.rx_queue,
-        s.tx_queue,
-        palette.left(local_role, &local, 23),
-        remote,
-        palette.left(Role::State(&state), &state, 11)
-    )?;
+    text::left(w, proto_label(s).as_bytes(), 5)?;
+    w.write_all(b" ")?;
+    text::right(w, Decimal::new(s.rx_queue).as_bytes(), 6)?;
+    w.write_all(b" ")?;
+    text::right(w, Decimal::new(s.tx_queue).as_bytes(), 6)?;
+    w.write_all(b" ")?;
+    cell(w, palette, local_role, local.as_bytes(), 23)?;
+    w.write_all(b" ")?;
+    text::left(w, remote.as_bytes(), 23)?;
+    w.write_all(b" ")?;
+    cell(w, palette, Role::State(&state), state.as_bytes(), 11)?;
     write_owner_columns(w, s.uid, s.inode, opts, ctx)?;
     if opts.timers {
         write!(w, " {}", timer_text(s))?;
     }
     write_netns_column(w, opts, ctx)?;
-    writeln!(w)
+    w.write_all(b"\n")
 }
 
 pub fn unix_type_name(t: u16) -> &'static str {
@@ -360,34 +418,37 @@ pub fn write_unix_row(
     opts: &SocketOptions,
     ctx: &mut RowContext<'_>,
 ) -> io::Result<()> {
-    let mut flags = String::from("[ ");
+    let mut flags = Cell::new();
+    flags.push(b"[ ");
     for (bit, label) in [
         (SO_ACCEPTCON, "ACC "),
         (SO_WAITDATA, "W "),
         (SO_NOSPACE, "N "),
     ] {
         if s.flags & bit != 0 {
-            flags.push_str(label);
+            flags.push(label.as_bytes());
         }
     }
-    flags.push(']');
+    flags.push(b"]");
     let state = unix_state_name(s);
-    write!(
-        w,
-        "{:<5} {:<6} {:<11} {:<10} {} {:<8}",
-        if s.protocol == 0 { "unix" } else { "??" },
-        s.refcnt,
-        flags,
-        unix_type_name(s.sock_type),
-        opts.palette.left(Role::State(state), state, 13),
-        s.inode
-    )?;
+    text::left(w, if s.protocol == 0 { b"unix" } else { b"??" }, 5)?;
+    w.write_all(b" ")?;
+    text::left(w, Decimal::new(s.refcnt).as_bytes(), 6)?;
+    w.write_all(b" ")?;
+    text::left(w, flags.as_bytes(), 11)?;
+    w.write_all(b" ")?;
+    text::left(w, unix_type_name(s.sock_type).as_bytes(), 10)?;
+    w.write_all(b" ")?;
+    cell(w, opts.palette, Role::State(state), state.as_bytes(), 13)?;
+    w.write_all(b" ")?;
+    text::left(w, Decimal::new(s.inode).as_bytes(), 8)?;
     if opts.programs {
         write_program_column(w, s.inode, opts, ctx)?;
     }
-    write!(w, " {}", escape(unix_path_token(s.path.as_deref())))?;
+    w.write_all(b" ")?;
+    w.write_all(escape(unix_path_token(s.path.as_deref())).as_bytes())?;
     write_netns_column(w, opts, ctx)?;
-    writeln!(w)
+    w.write_all(b"\n")
 }
 
 #[cfg(test)]
