@@ -519,10 +519,7 @@ fn socket_view(
     };
     if !opts.numeric_hosts {
         let group_addrs = groups.iter().flat_map(|g| {
-            g.rows
-                .iter()
-                .map(|(_, m)| m.group)
-                .filter(|a| !a.is_unspecified())
+            crate::render::groups::addresses_to_resolve(g.rows.iter().map(|(_, m)| m))
         });
         names.hosts.resolve_all(
             view::addresses_to_resolve(rows.iter().map(|(_, s)| s)).chain(group_addrs),
