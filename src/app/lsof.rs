@@ -121,7 +121,10 @@ pub fn run(
         passes += 1;
         let listed = procs.iter().any(|p| !p.files.is_empty());
         if config.json {
-            crate::render::json::write_line(out, &crate::render::json::files_document(&procs))?;
+            crate::render::json::write_line(
+                out,
+                &crate::render::json::files_document(&procs, crate::netns::own_inode(root)),
+            )?;
         } else if let Some(fields) = &config.fields {
             view::write_fields(out, &procs, fields)?;
         } else if config.terse {
@@ -775,6 +778,10 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
             user,
             login,
             files,
+            netns: config
+                .json
+                .then(|| crate::proc::process::netns_inode(root, p.pid))
+                .flatten(),
         });
     }
     let _ = Endpoints::Annotate;

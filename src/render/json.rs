@@ -519,11 +519,14 @@ pub struct FilesDocument {
 #[derive(Serialize, Debug)]
 pub struct ProcessRow {
     pub pid: u32,
+    pub tid: Option<u32>,
     pub ppid: u32,
     pub pgid: u32,
     pub command: String,
     pub uid: u32,
     pub user: Option<String>,
+    pub netns: Option<u64>,
+    pub other_netns: bool,
     pub files: Vec<FileJson>,
 }
 
@@ -569,7 +572,7 @@ fn non_empty(s: &str) -> Option<String> {
 }
 
 /// rlsof's document: every listed process with its files.
-pub fn files_document(procs: &[ProcessRows]) -> FilesDocument {
+pub fn files_document(procs: &[ProcessRows], own_netns: Option<u64>) -> FilesDocument {
     FilesDocument {
         schema: SCHEMA_VERSION,
         view: "files",
@@ -578,6 +581,9 @@ pub fn files_document(procs: &[ProcessRows]) -> FilesDocument {
             .filter(|p| !p.files.is_empty())
             .map(|p| ProcessRow {
                 pid: p.pid,
+                tid: p.task.as_ref().map(|(tid, _)| *tid),
+                netns: p.netns,
+                other_netns: matches!((p.netns, own_netns), (Some(a), Some(b)) if a != b),
                 ppid: p.ppid,
                 pgid: p.pgid,
                 command: text(&p.command),

@@ -113,6 +113,8 @@ pub struct ProcessRows {
     /// `-F L`: login name when there is one.
     pub login: Option<String>,
     pub files: Vec<FileRow>,
+    /// The process's network namespace inode (read for `--json`).
+    pub netns: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -458,6 +460,7 @@ mod tests {
             user: "root".into(),
             login: Some("root".into()),
             files,
+            netns: None,
         }
     }
 
