@@ -128,3 +128,72 @@ Lines are identical to net\-tools netstat 2.10. Deliberate differences: control 
         ),
     ],
 };
+
+/// The extra man page sections of rlsof.
+pub const RLSOF_MAN: ManExtras = ManExtras {
+    sections: &[
+        (
+            "EXAMPLES",
+            r#"
+.TP
+\fBrlsof \-i :22\fR
+Processes with a socket on port 22 (local or remote side).
+.TP
+\fBrlsof \-iTCP \-sTCP:LISTEN\fR
+Listening TCP sockets.
+.TP
+\fBkill $(rlsof \-t \-i :8080)\fR
+Terminate whatever holds port 8080.
+.TP
+\fBif rlsof \-i :5432 >/dev/null; then ...\fR
+Exit status 1 when nothing matched, so scripts can test for a listener.
+.TP
+\fBrlsof \-nP \-p 1234\fR
+Every file of process 1234: cwd, rtd, txt, mapped files and descriptors.
+.TP
+\fBrlsof \-U\fR
+Unix domain sockets.
+.TP
+\fBrlsof \-\-json \-i\fR
+The same, as one JSON document.
+"#,
+        ),
+        (
+            "EXIT STATUS",
+            r#"
+.TP
+0
+Something was listed and every search item was found.
+.TP
+1
+Nothing was listed, a search item (an \-i address, a \-p PID, a \-c name, a file) was not found, or the command line was malformed.
+"#,
+        ),
+        (
+            "ENVIRONMENT",
+            r#"
+.TP
+NO_COLOR
+When set, no colour is used.
+"#,
+        ),
+        (
+            "FILES",
+            r#"
+/proc/PID/fd, /proc/PID/fdinfo, /proc/PID/maps, /proc/PID/stat, /proc/locks,
+/proc/net/tcp, tcp6, udp, udp6, udplite, udplite6, raw, raw6, unix, netlink, packet;
+/etc/services, /etc/hosts, /etc/passwd.
+"#,
+        ),
+        (
+            "COMPATIBILITY",
+            r#"
+Lines are those of lsof 4.95 for the \-i and \-U views and the full file list. Deliberate differences: a malformed selection (\-i :99999, \-p notapid) is an error with exit status 1 where lsof accepts some silently.
+"#,
+        ),
+        (
+            "SEE ALSO",
+            r#"\fBlsof\fR(8), \fBrnetstat\fR(1), \fBnetstat\fR(8), \fBss\fR(8)"#,
+        ),
+    ],
+};

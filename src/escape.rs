@@ -37,12 +37,20 @@ fn escape_impl(bytes: &[u8], escape_space: bool, escape_backslash: bool) -> Cow<
         for c in chunk.valid().chars() {
             if c == '\\' && escape_backslash {
                 out.push_str("\\\\");
+            } else if c == '\x7f' && escape_backslash {
+                // lsof writes DEL as a hex escape.
+                out.push_str("\\x7f");
             } else {
                 push_char(&mut out, c, escape_space);
             }
         }
         for &b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
+            if b == 0xff && escape_backslash {
+                // lsof's spelling of byte 0xff.
+                out.push_str("^?");
+            } else {
+                let _ = write!(out, "\\x{b:02x}");
+            }
         }
     }
     Cow::Owned(out)
@@ -89,6 +97,7 @@ mod tests {
         assert_eq!(escape_with(b"a b", true), "a\\x20b");
         assert_eq!(escape_lsof(b"a\\b c", true), "a\\\\b\\x20c");
         assert_eq!(escape(b"a\\b"), "a\\b");
+        assert_eq!(escape_lsof(b"\x7f\xff\xfe", false), "\\x7f^?\\xfe");
     }
 
     #[test]

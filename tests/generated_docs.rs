@@ -45,3 +45,8 @@ fn check(bin: &str, exe: &str) {
 fn rnetstat_docs_are_current() {
     check("rnetstat", env!("CARGO_BIN_EXE_rnetstat"));
 }
+
+#[test]
+fn rlsof_docs_are_current() {
+    check("rlsof", env!("CARGO_BIN_EXE_rlsof"));
+}

@@ -161,6 +161,10 @@ fn schema_document_is_complete() {
         "route6",
         "arp",
         "neighbour",
+        "audit",
+        "finding",
+        "evidence",
+        "not_done",
     ] {
         assert!(
             schema.get(name).is_some_and(|f| !f.is_empty()),
@@ -581,4 +585,18 @@ fn rlsof_files_match_the_schema_and_our_sockets() {
         .iter()
         .any(|f| f["fd"] == "cwd" && f["socket"].is_null()));
     assert!(files.len() > 5);
+}
+
+/// `rnetstat --audit --json` (no port probe: it is slow and binds the host's ports):
+/// one document, checked against the `audit` tables; status 0 or 1 with `clean` to match.
+#[test]
+fn audit_report_matches_the_schema() {
+    let out = rnetstat(&["--audit", "--json", "--no-probe"]);
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "one document: {text}");
+    let v = parse_checked(&text, &schema());
+    assert_eq!(v["view"], "audit");
+    let clean = v["clean"].as_bool().unwrap();
+    assert_eq!(out.status.code(), Some(if clean { 0 } else { 1 }));
+    assert!(v["namespaces"][0]["own"].as_bool().unwrap());
 }

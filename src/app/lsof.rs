@@ -41,6 +41,13 @@ impl Lookups for AppLookups<'_> {
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     output::reset_sigpipe();
     let args: Vec<OsString> = args.into_iter().skip(1).collect();
+    // Hidden, as in rnetstat: man page and completions from the clap description.
+    if let [flag, kind] = args.as_slice() {
+        if flag == "--generate" {
+            let kind = kind.to_string_lossy();
+            return crate::docs::generate(cli::command(), &crate::docs::RLSOF_MAN, &kind);
+        }
+    }
     let services = Services::load(DuplicatePolicy::FirstWins);
     let parsed = cli::parse(
         &args,

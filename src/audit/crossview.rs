@@ -47,10 +47,15 @@ fn inet_key(s: &InetSocket) -> Key {
     }
 }
 
-/// Sockets both interfaces can list. /proc/net/tcp has no entry for a closed or
-/// bound-only TCP socket, which sock_diag may report (TCP_CLOSE, and the
-/// bound-inactive pseudo-state above TCP_CLOSING).
+/// Sockets both interfaces can list, and that a process can own. /proc/net/tcp has
+/// no entry for a closed or bound-only TCP socket, which sock_diag may report
+/// (TCP_CLOSE, and the bound-inactive pseudo-state above TCP_CLOSING). Sockets without
+/// an inode (TIME_WAIT, SYN_RECV, orphans) belong to no process, and /proc/net/tcp,
+/// read in pieces, skips some of them when tens of thousands churn.
 fn comparable(s: &InetSocket) -> bool {
+    if s.inode == 0 {
+        return false;
+    }
     match s.proto {
         Proto::Tcp => s.state != 7 && s.state <= 11,
         Proto::Udp => true,
@@ -97,13 +102,24 @@ fn differences(v: &Views) -> Option<BTreeSet<(HiddenFrom, Key)>> {
 /// Differences that hold on both looks, as findings. `None` when either look lacks
 /// the netlink view (the comparison could not be made).
 pub fn compare(first: &Views, second: &Views, netns: u64) -> Option<Vec<Finding>> {
-    let a = differences(first)?;
-    let b = differences(second)?;
+    compare_looks(&[first, second], netns)
+}
+
+/// Differences that hold on every look (evidence from the last). `None` when a look
+/// lacks the netlink view or no look is given.
+pub fn compare_looks(looks: &[&Views], netns: u64) -> Option<Vec<Finding>> {
+    let (last, earlier) = looks.split_last()?;
+    let mut common = differences(last)?;
+    for look in earlier {
+        let d = differences(look)?;
+        common.retain(|k| d.contains(k));
+    }
     let mut findings = Vec::new();
-    for (from, key) in a.intersection(&b) {
-        let (view, missing_in) = match from {
-            HiddenFrom::Proc => (second, "/proc/net"),
-            HiddenFrom::Netlink => (second, "sock_diag netlink"),
+    for (from, key) in &common {
+        let view = *last;
+        let missing_in = match from {
+            HiddenFrom::Proc => "/proc/net",
+            HiddenFrom::Netlink => "sock_diag netlink",
         };
         let evidence = match key {
             Key::Inet {

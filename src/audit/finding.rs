@@ -67,39 +67,25 @@ impl Check {
     }
 }
 
-/// Evidence fields; absent ones are left out of the JSON. Text that came from the
-/// kernel or another process is escaped (crate::escape) before it is stored here.
+/// Evidence fields; those that do not apply are null (empty for `addresses`). Text
+/// that came from the kernel or another process is escaped (crate::escape) before it
+/// is stored here.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Evidence {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fd: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exe: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remote: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inode: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 
@@ -198,9 +184,7 @@ impl Finding {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NotDone {
     /// None: every check (a namespace that could not be entered).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<Check>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<u64>,
     pub reason: String,
 }

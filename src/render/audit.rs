@@ -4,8 +4,9 @@
 use crate::audit::Report;
 use std::io::{self, Write};
 
+/// One document on one line, as every `--json` view (docs/json.md, `audit`).
 pub fn write_json(w: &mut impl Write, report: &Report) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, report).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *w, report).map_err(io::Error::other)?;
     writeln!(w)
 }
 
@@ -77,12 +78,15 @@ mod tests {
         let mut e = Evidence::in_namespace(42);
         e.interface = Some("v0".into());
         let report = Report {
+            schema: 1,
+            view: "audit",
             clean: false,
             root: true,
             namespaces: vec![crate::audit::NamespaceInfo {
                 inode: 42,
                 name: None,
                 pid: None,
+                own: true,
             }],
             findings: vec![Finding::new(
                 Severity::Medium,
@@ -103,5 +107,7 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert_eq!(v["findings"][0]["check"], "promiscuous");
         assert_eq!(v["findings"][0]["evidence"]["interface"], "v0");
+        assert!(v["findings"][0]["evidence"]["pid"].is_null());
+        assert_eq!(json.iter().filter(|&&b| b == b'\n').count(), 1);
     }
 }

@@ -1,0 +1,20 @@
+complete -c rlsof -s i -d 'Select Internet files, optionally by family, protocol, address and ports' -r
+complete -c rlsof -s d -d 'Select (or ^exclude) files by descriptor number, range or name (cwd, rtd, txt, mem, DEL, NOFD)' -r
+complete -c rlsof -s p -d 'Select (or ^exclude) processes by id' -r
+complete -c rlsof -s u -d 'Select (or ^exclude) processes by login name or uid' -r
+complete -c rlsof -s c -d 'Select processes whose command starts with PREFIX or matches REGEX (+c N: COMMAND width)' -r
+complete -c rlsof -s s -d 'Select TCP (and UDP by number) sockets by state; alone: print sizes' -r
+complete -c rlsof -s F -d 'Field output for programs (p c u L f a l t G d D s o i k P n T; 0 = NUL terminators)' -r
+complete -c rlsof -s T -d 'TCP/TPI information in NAME: s state (default), q queues; -T alone: none' -r
+complete -c rlsof -s r -d 'Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)' -r
+complete -c rlsof -s h -s ? -d 'Print help'
+complete -c rlsof -s v -d 'Print version'
+complete -c rlsof -s a -d 'AND the selections (default: OR)'
+complete -c rlsof -s n -d 'Don\'t convert addresses to host names'
+complete -c rlsof -s P -d 'Don\'t convert port numbers to service names'
+complete -c rlsof -s l -d 'Don\'t convert user ids to login names'
+complete -c rlsof -s t -d 'Print only process ids, one per line'
+complete -c rlsof -s U -d 'Select unix domain socket files'
+complete -c rlsof -s w -d 'Suppress warnings (+w enables them)'
+complete -c rlsof -s E -d 'Show endpoint information of pipes and sockets (+E: list the endpoints too)'
+complete -c rlsof -l json -d 'One JSON document per pass, schema in docs/json.md'
