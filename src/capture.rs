@@ -25,6 +25,7 @@ pub const NET_FILES: &[&str] = &[
     "icmp",
     "icmp6",
     "route",
+    "rt_cache",
     "ipv6_route",
     "arp",
     "dev",

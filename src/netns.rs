@@ -7,6 +7,11 @@
 //! order represents its namespace, and `/proc/PID/net/*` shows that namespace's tables,
 //! so every namespace is read once whatever number of processes live in it. Namespaces
 //! that only `ip netns add` holds (no process inside) are entered by a helper thread.
+//!
+//! A socket's key is (namespace, inode): its row carries the namespace whose table
+//! lists it. Its owner is found by inode alone, which sockfs numbers machine-wide, so a
+//! process holding a socket of another namespace (made before a setns, or received
+//! over a unix socket) is still named, under the socket's namespace, not its own.
 
 use crate::proc::{process, ProcRoot};
 use std::collections::HashMap;
@@ -113,6 +118,43 @@ impl NetNs {
                 })
             }
         }
+    }
+}
+
+impl NetNs {
+    /// The namespace file to enter: `/proc/PID/ns/net`, or the /run/netns entry.
+    pub fn ns_file(&self, root: &ProcRoot) -> Option<PathBuf> {
+        match (self.pid, &self.file) {
+            (Some(pid), _) => Some(root.join(&format!("{pid}/ns/net"))),
+            (None, Some(file)) => Some(file.clone()),
+            (None, None) => None,
+        }
+    }
+
+    /// Runs `f` with this namespace's `net` directory on a thread that has entered the
+    /// namespace, for views that also ask the kernel through sockets (interface ioctls).
+    /// The own namespace runs on the calling thread; a captured tree is only read.
+    /// `Ok(None)` when the namespace can no longer be reached.
+    pub fn run_inside<T: Send>(
+        &self,
+        root: &ProcRoot,
+        f: impl FnOnce(&str) -> T + Send,
+    ) -> io::Result<Option<T>> {
+        if self.own || !root.is_live() {
+            return self.read(root, f);
+        }
+        let Some(file) = self.ns_file(root).filter(|f| f.exists()) else {
+            return Ok(None);
+        };
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(|| {
+                enter(&file)?;
+                Ok(Some(f("thread-self/net")))
+            });
+            worker
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("namespace reader failed")))
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::ffi::CStr;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -220,56 +220,127 @@ pub struct HostNames {
 impl HostNames {
     /// Resolves every address not yet cached, concurrently, waiting at most `deadline`.
     pub fn resolve_all(&mut self, addrs: impl IntoIterator<Item = IpAddr>, deadline: Duration) {
-        let mut todo: Vec<IpAddr> = addrs
-            .into_iter()
-            .filter(|a| !self.cache.contains_key(a))
-            .collect();
-        todo.sort_unstable();
-        todo.dedup();
-        if todo.is_empty() {
-            return;
-        }
-        let until = Instant::now() + deadline;
-        let expected = todo.len();
-        let threads = expected.min(MAX_LOOKUP_THREADS);
-        let queue = Arc::new(Mutex::new(todo.clone()));
-        let (tx, rx) = mpsc::channel();
-        for _ in 0..threads {
-            let queue = Arc::clone(&queue);
-            let tx = tx.clone();
-            let spawned = std::thread::Builder::new()
-                .stack_size(256 * 1024)
-                .spawn(move || loop {
-                    let next = queue.lock().ok().and_then(|mut q| q.pop());
-                    let Some(addr) = next else { break };
-                    if tx.send((addr, reverse_lookup(addr))).is_err() {
-                        break;
-                    }
-                });
-            if spawned.is_err() {
-                break;
-            }
-        }
-        drop(tx);
-        for _ in 0..expected {
-            let left = until.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok((addr, name)) => {
-                    self.cache.insert(addr, name);
-                }
-                Err(_) => break,
-            }
-        }
-        // Whatever did not answer in time prints numerically, now and in later refreshes.
-        for addr in todo {
-            self.cache.entry(addr).or_insert(None);
-        }
+        resolve_into(&mut self.cache, addrs, deadline, reverse_lookup);
     }
 
     /// The cached name; `None` when unresolved or never asked.
     pub fn get(&self, addr: &IpAddr) -> Option<&str> {
         self.cache.get(addr).and_then(|n| n.as_deref())
     }
+}
+
+/// Looks up every key not yet in `cache` with `lookup`, on up to MAX_LOOKUP_THREADS
+/// threads, waiting at most `deadline`; keys that did not answer in time are cached as
+/// `None` (printed numerically, now and in later refreshes).
+fn resolve_into<K>(
+    cache: &mut HashMap<K, Option<String>>,
+    keys: impl IntoIterator<Item = K>,
+    deadline: Duration,
+    lookup: fn(K) -> Option<String>,
+) where
+    K: Copy + Ord + std::hash::Hash + Send + 'static,
+{
+    let mut todo: Vec<K> = keys
+        .into_iter()
+        .filter(|k| !cache.contains_key(k))
+        .collect();
+    todo.sort_unstable();
+    todo.dedup();
+    if todo.is_empty() {
+        return;
+    }
+    let until = Instant::now() + deadline;
+    let expected = todo.len();
+    let threads = expected.min(MAX_LOOKUP_THREADS);
+    let queue = Arc::new(Mutex::new(todo.clone()));
+    let (tx, rx) = mpsc::channel();
+    for _ in 0..threads {
+        let queue = Arc::clone(&queue);
+        let tx = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || loop {
+                let next = queue.lock().ok().and_then(|mut q| q.pop());
+                let Some(key) = next else { break };
+                if tx.send((key, lookup(key))).is_err() {
+                    break;
+                }
+            });
+        if spawned.is_err() {
+            break;
+        }
+    }
+    drop(tx);
+    for _ in 0..expected {
+        let left = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((key, name)) => {
+                cache.insert(key, name);
+            }
+            Err(_) => break,
+        }
+    }
+    for key in todo {
+        cache.entry(key).or_insert(None);
+    }
+}
+
+/// Network names (/etc/networks through NSS, as getnetbyaddr finds them), which
+/// netstat -r prints for network routes. Keyed by the network address.
+#[derive(Debug, Default)]
+pub struct NetworkNames {
+    cache: HashMap<Ipv4Addr, Option<String>>,
+}
+
+impl NetworkNames {
+    /// Looks up every network not yet cached, concurrently, waiting at most `deadline`.
+    pub fn resolve_all(&mut self, nets: impl IntoIterator<Item = Ipv4Addr>, deadline: Duration) {
+        resolve_into(&mut self.cache, nets, deadline, network_lookup);
+    }
+
+    /// The cached name; `None` when unknown or never asked.
+    pub fn get(&self, net: &Ipv4Addr) -> Option<&str> {
+        self.cache.get(net).and_then(|n| n.as_deref())
+    }
+}
+
+/// getnetbyaddr(net, AF_INET): the network number in host order, as glibc's files
+/// backend stores /etc/networks entries (`loopback 127.0.0.0`).
+#[cfg(target_env = "gnu")]
+fn network_lookup(net: Ipv4Addr) -> Option<String> {
+    let mut buf = vec![0u8; 1024];
+    loop {
+        // SAFETY: netent is plain data; getnetbyaddr_r writes into ent and buf only.
+        let mut ent: libc::netent = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::netent = std::ptr::null_mut();
+        let mut h_errno: libc::c_int = 0;
+        let rc = unsafe {
+            libc::getnetbyaddr_r(
+                u32::from(net),
+                libc::AF_INET,
+                &mut ent,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+                &mut h_errno,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() || ent.n_name.is_null() {
+            return None;
+        }
+        // SAFETY: n_name points into buf and is NUL-terminated.
+        let name = unsafe { CStr::from_ptr(ent.n_name) };
+        return Some(name.to_string_lossy().into_owned());
+    }
+}
+
+#[cfg(not(target_env = "gnu"))]
+fn network_lookup(_net: Ipv4Addr) -> Option<String> {
+    None
 }
 
 /// getnameinfo as netstat calls it: IPv4 must resolve to a name (gethostbyaddr), IPv6

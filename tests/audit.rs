@@ -6,7 +6,9 @@
 
 use rnetstat::audit::crossview;
 use rnetstat::audit::finding::Check;
+use rnetstat::audit::probe::{self, BindResult, Space};
 use rnetstat::audit::views::Views;
+use rnetstat::proc::inet::Proto;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
@@ -363,6 +365,19 @@ fn a_namespace_without_them_audits_clean() {
             .collect();
         assert!(skipped.contains(&"unowned-socket"), "{json}");
         assert!(skipped.contains(&"ghost-socket"), "{json}");
+        // Another namespace cannot be entered without root: nothing to audit, status 2.
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args([
+                env!("CARGO_BIN_EXE_rnetstat"),
+                "--audit",
+                "--no-probe",
+                "--netns",
+                &lab.ns,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
     }
 }
 
@@ -538,4 +553,60 @@ time.sleep(300)
     let report = serde_json::to_string_pretty(&json).unwrap();
     assert!(findings(&json, "unowned-socket").is_empty(), "{report}");
     assert_eq!(status, 0, "{report}\n{stderr}");
+}
+
+/// Every port either recorded view of `look` gives a socket.
+fn held(look: &Views) -> std::collections::HashSet<(Proto, u16)> {
+    probe::held_ports(look.proc_inet.iter().chain(look.diag_inet.iter().flatten()))
+}
+
+#[test]
+fn probe_hits_are_judged_against_both_recorded_views() {
+    let (first, second) = (recorded("look1"), recorded("look2"));
+    let tcp = Space {
+        proto: Proto::Tcp,
+        v6: false,
+    };
+    let udp6 = Space {
+        proto: Proto::Udp,
+        v6: true,
+    };
+    let udp = Space {
+        proto: Proto::Udp,
+        v6: false,
+    };
+    // Ports a sweep found in use. 5001 is missing from /proc but sock_diag has it,
+    // 5004 the other way round: a socket in either view explains the port. 5003 is
+    // missing from look1's /proc only. 6000 and 6001 are in no view.
+    assert_eq!(
+        probe::unexplained(tcp, &[5001, 6000], &held(&first)),
+        vec![6000]
+    );
+    assert_eq!(
+        probe::unexplained(udp6, &[5004, 6001], &held(&first)),
+        vec![6001]
+    );
+    assert!(
+        held(&first).contains(&(Proto::Udp, 5003)),
+        "udp 5003 is in sock_diag"
+    );
+
+    // Confirmation against the second look: 6001 stopped being in use (a socket that
+    // was closing), 6000 stays in use with no socket anywhere: that is the finding.
+    let looks = [held(&second), held(&second)];
+    let mut next = looks.iter();
+    let confirmed = probe::confirm(
+        vec![(tcp, 6000), (udp6, 6001), (udp, 5003)],
+        2,
+        || Ok::<_, ()>(next.next().unwrap().clone()),
+        |_, port| {
+            Some(if port == 6001 {
+                BindResult::Free
+            } else {
+                BindResult::InUse
+            })
+        },
+    )
+    .unwrap();
+    assert_eq!(confirmed, vec![(tcp, 6000)]);
 }

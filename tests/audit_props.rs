@@ -1,8 +1,7 @@
-//! The audit's parsers over arbitrary and mutated input: /proc/net/packet, arp and
-//! route, and sock_diag replies. No panic, and every line is a record or a warning.
+//! The audit's parsers over arbitrary and mutated input: /proc/net/packet and
+//! sock_diag replies. No panic, and every line is a record or a warning.
 
 use proptest::prelude::*;
-use rnetstat::audit::arp;
 use rnetstat::netlink::{self, Messages};
 use rnetstat::proc::inet::Proto;
 use rnetstat::proc::packet;
@@ -54,9 +53,6 @@ fn lines(data: &[u8]) -> usize {
 fn check_all(data: &[u8]) {
     let t = packet::parse_table(data, "fuzz");
     assert!(t.rows.len() + t.warnings.len() <= lines(data));
-    let t = arp::parse_arp(data, "fuzz");
-    assert!(t.rows.len() + t.warnings.len() <= lines(data));
-    let _ = arp::default_gateways(data);
     let _ = netlink::inet::parse_message(data, Proto::Tcp);
     let _ = netlink::unix::parse_message(data);
     assert!(Messages::new(data).count() <= data.len() / 16 + 1);

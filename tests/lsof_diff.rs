@@ -263,6 +263,19 @@ fn unix_fields_and_modifiers() {
         "-a -p {pid} -t",
         "-a -p {pid} -U -t",
         "-a -c python3 -p {pid} -U",
+        "-a -p {pid} -d 0-2",
+        "-a -p {pid} -d ^0,^1,^2,^cwd,^mem",
+        "-a -p {pid} -d cwd,txt,{eventfd}",
+        "-a -p {pid} -d {pipe_r},{pipe_w} -E",
+        "-a -p {pid} -d {pipe_r} +E",
+        "-a -p {pid} -i -E",
+        "-a -p {pid} -i :{tcp4} +E",
+        // Not `-a -p {pid} -E` alone: its stdio pipes' endpoints include the tools.
+        "-a -p {pid} -T -i",
+        "-a -p {pid} -Tqs -i",
+        "-a -p {pid} -Tq -U",
+        "-a -p {pid} -Ts -i UDP",
+        "-a -p {pid} -c ^sleep -U",
     ] {
         exact(&h, args);
     }
@@ -361,6 +374,95 @@ fn status_and_errors() {
     assert!(got
         .stderr
         .contains("unacceptable port specification in: -i :99999"));
+}
+
+/// As an unprivileged user: the root-owned holder shows `unknown` rows and a NOFD
+/// row with the errors in NAME, unless warnings are off (-w, -t).
+#[test]
+fn without_root() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("SKIPPED: dropping to nobody needs root");
+        return;
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        println!("SKIPPED: setpriv is not installed");
+        return;
+    }
+    let h = Holder::start();
+    // A copy nobody can surely run, whatever the permissions of the build tree.
+    let copy = h.dir.join("rlsof");
+    std::fs::copy(RLSOF, &copy).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&h.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let copy = copy.display().to_string();
+    let as_nobody = |tool: &str, args: &[String]| {
+        let mut all = vec![
+            "--reuid=nobody".to_string(),
+            "--regid=nogroup".to_string(),
+            "--clear-groups".to_string(),
+            tool.to_string(),
+        ];
+        all.extend_from_slice(args);
+        run("setpriv", &all)
+    };
+    for args in [
+        "-p {pid}",
+        "-p {pid} -F",
+        "-p {pid} -w",
+        "-p {pid} -t",
+        "-a -p {pid} -i",
+        "-a -p {pid} -U",
+    ] {
+        let args = h.expand(args);
+        let want = as_nobody("lsof", &args);
+        let got = as_nobody(&copy, &args);
+        assert_eq!(got.stdout, want.stdout, "rlsof {args:?} as nobody");
+        assert_eq!(
+            got.status, want.status,
+            "exit status of rlsof {args:?} as nobody"
+        );
+    }
+}
+
+/// `+r`: listings separated by `=======` until a pass lists nothing; exit 1 when
+/// the first pass already found nothing.
+#[test]
+fn repeat_until_empty() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let h = Holder::start();
+    let once = run("lsof", &h.expand("-a -p {pid} -i :1"));
+    let got = run(RLSOF, &h.expand("+r 1 -a -p {pid} -i :1"));
+    assert_eq!((got.status, once.status), (1, 1));
+    assert_eq!(got.stdout, "");
+
+    let args = h.expand("-a -p {pid} -i TCP:{tcp4} -nP");
+    let want = run("lsof", &args);
+    let mut repeat = vec!["+r".to_string(), "1".to_string()];
+    repeat.extend(args);
+    let child = Command::new(RLSOF)
+        .args(&repeat)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(h);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let blocks: Vec<&str> = text.split_terminator("=======\n").collect();
+    assert!(!blocks.is_empty(), "{text}");
+    // The pass that met the holder while it exited may be partial; the first is not.
+    assert_eq!(blocks[0], want.stdout);
+    assert!(text.ends_with("=======\n"), "{text}");
 }
 
 /// A closed pipe ends rlsof quietly.

@@ -1,9 +1,8 @@
 //! rnetstat's interface view (-i, -ie) and multicast group section (-g).
 
 use super::output;
-use crate::cli::netstat::{Config, NetnsChoice, Selection};
-use crate::netns::{self, NetNs};
-use crate::proc::dev::{self, DevLine, Inet6Addr, LinkReader, LinkSource};
+use crate::cli::netstat::{Config, Selection};
+use crate::proc::dev::{self, DevCounters, DevLine, Inet6Addr, Link, LinkReader, LinkSource};
 use crate::proc::igmp::{self, Membership};
 use crate::proc::ProcRoot;
 use crate::render::groups;
@@ -29,85 +28,33 @@ fn warn_all(warnings: &[crate::proc::ParseWarning]) {
     }
 }
 
-/// One refresh of `-i`. The title belongs to the first refresh only, as in netstat.
-/// With `--netns`, a thread enters the namespace so that /proc/thread-self/net and the
-/// ioctls both describe it.
-pub fn interface_view(
-    config: &Config,
-    root: &ProcRoot,
-    first: bool,
-    out: &mut impl Write,
-) -> io::Result<u8> {
-    let spec = match &config.netns {
-        NetnsChoice::Own => {
-            return interface_table(config, root, "net", LinkSource::for_root(root), first, out)
-        }
-        NetnsChoice::All => {
-            output::warn(PROG, "-i shows one network namespace: name it with --netns");
-            return Ok(1);
-        }
-        NetnsChoice::One(spec) => spec,
-    };
-    let ns = match netns::select(root, spec) {
-        Ok(ns) => ns,
-        Err(e) => {
-            output::warn(PROG, e);
-            return Ok(1);
-        }
-    };
-    if ns.own {
-        return interface_table(config, root, "net", LinkSource::for_root(root), first, out);
-    }
-    let Some(file) = ns.enter_file(root).filter(|_| root.is_live()) else {
-        output::warn(
-            PROG,
-            format_args!(
-                "{}: -i in another namespace needs the live /proc",
-                ns.label()
-            ),
-        );
-        return Ok(1);
-    };
-    // Rendered on the namespace's thread, written here (stdout's lock stays with us).
-    let mut buf = Vec::new();
-    let status = std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                netns::enter(&file)
-                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", ns.label())))?;
-                interface_table(
-                    config,
-                    root,
-                    "thread-self/net",
-                    LinkSource::Ioctl,
-                    first,
-                    &mut buf,
-                )
-            })
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("namespace reader failed")))
-    })?;
-    out.write_all(&buf)?;
-    Ok(status)
+/// What `-i` found in one namespace: the interfaces it shows, in netstat's order, the
+/// IPv6 addresses (`-e` only), and the status to end with when a link could not be read
+/// (netstat prints the interfaces before it, then stops).
+pub struct Interfaces {
+    pub rows: Vec<InterfaceData>,
+    pub inet6: Vec<Inet6Addr>,
+    pub status: u8,
 }
 
-fn interface_table(
+pub struct InterfaceData {
+    pub name: Vec<u8>,
+    pub counters: Option<DevCounters>,
+    pub link: Link,
+}
+
+/// Reads the interfaces of the namespace whose files are under `net_dir`. The ioctls
+/// ask the namespace of the calling thread, so callers for another namespace run this
+/// on a thread that entered it ([`crate::netns::NetNs::run_inside`]).
+pub fn read_interfaces(
     config: &Config,
     root: &ProcRoot,
     net_dir: &str,
-    source: LinkSource,
-    first: bool,
-    out: &mut impl Write,
-) -> io::Result<u8> {
+    with_inet6: bool,
+) -> io::Result<Interfaces> {
     let opts = &config.interfaces;
-    let reader =
-        LinkReader::new(source).map_err(|e| io::Error::new(e.kind(), format!("socket: {e}")))?;
-    if first {
-        view::write_title(out)?;
-    }
-    if !opts.long {
-        view::write_table_header(out)?;
-    }
+    let reader = LinkReader::new(LinkSource::for_root(root))
+        .map_err(|e| io::Error::new(e.kind(), format!("socket: {e}")))?;
     let dev_rows: Vec<DevLine> = match dev::read_dev(root, net_dir) {
         Ok(table) => {
             warn_all(&table.warnings);
@@ -130,7 +77,7 @@ fn interface_table(
         .rev()
         .map(|d| (d.name.as_slice(), d))
         .collect();
-    let inet6: Vec<Inet6Addr> = if opts.long {
+    let inet6: Vec<Inet6Addr> = if with_inet6 {
         match dev::read_if_inet6(root, net_dir) {
             Ok(table) => {
                 warn_all(&table.warnings);
@@ -141,8 +88,13 @@ fn interface_table(
     } else {
         Vec::new()
     };
-    for name in &names {
-        let link = match reader.link(name) {
+    let mut found = Interfaces {
+        rows: Vec::new(),
+        inet6,
+        status: 0,
+    };
+    for name in names {
+        let link = match reader.link(&name) {
             Ok(link) => link,
             Err(e) => {
                 let why = if e.raw_os_error() == Some(libc::ENODEV) {
@@ -154,27 +106,60 @@ fn interface_table(
                 let _ = writeln!(
                     err,
                     "{}: error fetching interface information: {why}",
-                    crate::escape::escape(name)
+                    crate::escape::escape(&name)
                 );
                 let _ = writeln!(err, "missing interface information: {}", strerror(&e));
-                return Ok(1);
+                found.status = 1;
+                break;
             }
         };
-        let iface = Interface {
+        let row = InterfaceData {
+            counters: counters.get(name.as_slice()).map(|d| d.counters.clone()),
             name,
-            counters: counters.get(name.as_slice()).map(|d| &d.counters),
-            link: &link,
+            link,
         };
-        if !iface.shown(opts) {
+        if !row.as_view().shown(opts) {
             continue;
         }
-        if opts.long {
-            view::write_block(out, &iface, &inet6)?;
-        } else {
-            view::write_table_row(out, &iface)?;
+        found.rows.push(row);
+    }
+    Ok(found)
+}
+
+impl InterfaceData {
+    pub fn as_view(&self) -> Interface<'_> {
+        Interface {
+            name: &self.name,
+            counters: self.counters.as_ref(),
+            link: &self.link,
         }
     }
-    Ok(0)
+}
+
+/// Prints one namespace's interfaces; the title and header belong to the first
+/// refresh and the first namespace (`heading`).
+pub fn write_interfaces(
+    config: &Config,
+    found: &Interfaces,
+    first: bool,
+    heading: bool,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let opts = &config.interfaces;
+    if first && heading {
+        view::write_title(out)?;
+    }
+    if !opts.long && heading {
+        view::write_table_header(out)?;
+    }
+    for row in &found.rows {
+        if opts.long {
+            view::write_block(out, &row.as_view(), &found.inet6)?;
+        } else {
+            view::write_table_row(out, &row.as_view())?;
+        }
+    }
+    Ok(())
 }
 
 /// The memberships `-g` prints and the status netstat would end with.
@@ -183,9 +168,8 @@ pub struct GroupRows {
     pub status: u8,
 }
 
-/// Reads igmp and igmp6 of `ns` (the run's first namespace) as far as the selected
-/// families ask.
-pub fn read_groups(config: &Config, root: &ProcRoot, ns: &NetNs) -> io::Result<GroupRows> {
+/// Reads /proc/net/igmp and igmp6 as far as the selected families ask.
+pub fn read_groups(config: &Config, root: &ProcRoot, net_dir: &str) -> io::Result<GroupRows> {
     let sel: &Selection = &config.selection;
     let mut found = GroupRows {
         rows: Vec::new(),
@@ -195,10 +179,7 @@ pub fn read_groups(config: &Config, root: &ProcRoot, ns: &NetNs) -> io::Result<G
         if !(if v6 { sel.inet6 } else { sel.inet4 }) {
             continue;
         }
-        let read = ns
-            .read(root, |dir| igmp::read_groups(root, dir, v6))
-            .and_then(|r| r.unwrap_or_else(|| Err(io::ErrorKind::NotFound.into())));
-        match read {
+        match igmp::read_groups(root, net_dir, v6) {
             Ok(table) => {
                 warn_all(&table.warnings);
                 found.rows.extend(table.rows);

@@ -13,7 +13,7 @@ use crate::render::lsof::{
 };
 use crate::resolve::{DuplicatePolicy, HostNames, Services, Users, HOST_DEADLINE};
 use crate::select::lsof::{
-    FileFacts, Found, InetFacts, InetProto, Lookups, NameArg, Selection, TCP_STATE_NAMES,
+    FdRef, FileFacts, Found, InetFacts, InetProto, Lookups, NameArg, Selection, TCP_STATE_NAMES,
 };
 use crate::snapshot::InodeMap;
 use std::ffi::OsString;
@@ -114,11 +114,15 @@ pub fn run(
         users: Users::default(),
     };
     let mut first = true;
-    let mut first_status = 0;
+    let mut best_status = 1;
+    let mut passes = 0u64;
     loop {
         let (procs, status) = pass(config, root, &mut names)?;
+        passes += 1;
         let listed = procs.iter().any(|p| !p.files.is_empty());
-        if let Some(fields) = &config.fields {
+        if config.json {
+            crate::render::json::write_line(out, &crate::render::json::files_document(&procs))?;
+        } else if let Some(fields) = &config.fields {
             view::write_fields(out, &procs, fields)?;
         } else if config.terse {
             view::write_terse(out, &procs)?;
@@ -139,24 +143,45 @@ pub fn run(
                 },
             )?;
         }
-        if first {
-            first_status = status;
-        }
         let Some(repeat) = &config.repeat else {
             return Ok(status);
         };
+        // An item found in any pass counts as found.
+        best_status = best_status.min(status);
         if repeat.until_empty && !listed {
             return Ok(if first { 1 } else { 0 });
         }
         first = false;
-        match &config.fields {
-            Some(f) if f.nul => out.write_all(b"m\0\n")?,
-            Some(_) => out.write_all(b"m\n")?,
-            None => out.write_all(b"=======\n")?,
+        match (&config.fields, &repeat.marker) {
+            (Some(f), _) => {
+                out.write_all(if f.nul { b"m\0\n" } else { b"m\n" })?;
+            }
+            (None, Some(fmt)) => writeln!(out, "{}", strftime_now(fmt))?,
+            (None, None) => out.write_all(b"=======\n")?,
         }
         out.flush()?;
+        if repeat.count.is_some_and(|c| passes >= c) {
+            return Ok(best_status);
+        }
         std::thread::sleep(std::time::Duration::from_secs(repeat.seconds));
-        let _ = first_status;
+    }
+}
+
+/// The `-r m<fmt>` marker: strftime(3) of the local time.
+fn strftime_now(fmt: &str) -> String {
+    let Ok(c) = std::ffi::CString::new(fmt) else {
+        return fmt.to_string();
+    };
+    // SAFETY: time/localtime_r/strftime write only into the buffers given.
+    unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&now, &mut tm).is_null() {
+            return fmt.to_string();
+        }
+        let mut buf = [0u8; 1024];
+        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c.as_ptr(), &tm);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 }
 
@@ -234,6 +259,9 @@ enum Kind {
     Sock(Vec<u8>),
 }
 
+/// Where a process or one of its threads is, its id, and (for a thread) TID and command.
+type ScanTarget = (ProcRoot, u32, Option<(u32, Vec<u8>)>);
+
 /// An fd entry copied out of the walk: fd, link, link mode, stat.
 type OwnedFd = (u32, Vec<u8>, Option<u32>, Result<FileStat, i32>);
 
@@ -251,6 +279,11 @@ struct ProcInfo {
     pgid: u32,
     uid: u32,
     comm: Vec<u8>,
+    /// A thread's id and command (lsof's TID and TASKCMD).
+    task: Option<(u32, Vec<u8>)>,
+    /// Where this process's (or task's) files are: `/proc` or `/proc/PID/task`.
+    proc_root: ProcRoot,
+    id: u32,
     files: Vec<Candidate>,
 }
 
@@ -321,107 +354,142 @@ fn name_hit(sel: &Selection, dev: u64, ino: u64) -> Option<usize> {
     sel.names.iter().position(|n| n.dev == dev && n.ino == ino)
 }
 
-/// One pass: returns the rows and the exit status.
-fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<ProcessRows>, u8)> {
-    let sel = &config.selection;
-    let mut found = sel.new_found();
-    let sockets = Sockets::load(root, true);
-    let locks = root
-        .read("locks")
-        .map(|d| files::parse_locks(&d))
-        .unwrap_or_default();
-    let mut pids = process::pids(root)?;
-    pids.sort_unstable();
-    let mut procs: Vec<ProcInfo> = Vec::new();
-    let endpoints = config.endpoints.is_some();
-    // Unix socket files not selected, kept for -E/+E: they may be endpoints.
-    let mut spare: Vec<(ProcInfo, ())> = Vec::new();
-    for pid in pids {
-        let Some(stat) = files::read_stat(root, pid) else {
-            continue;
+/// A `(readlink: Permission denied)`-style NAME for a link lsof could not read.
+fn unreadable(path: &Path, errno: i32, op: &str) -> Vec<u8> {
+    let msg = io::Error::from_raw_os_error(errno).to_string();
+    let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
+    let mut name = path.as_os_str().as_bytes().to_vec();
+    name.extend_from_slice(format!(" ({op}: {msg})").as_bytes());
+    name
+}
+
+/// Looks at one process's (or task's) files and sorts them into selected ones
+/// and spare endpoint candidates.
+struct Scan<'a> {
+    sel: &'a Selection,
+    /// Read on the first socket met: a run that meets none never reads the tables.
+    sockets: &'a std::cell::OnceCell<Sockets>,
+    root: &'a ProcRoot,
+    /// The process-level selection verdict; `None` = excluded (scanned for
+    /// endpoints only).
+    verdict: Option<u8>,
+    endpoints: bool,
+    /// lsof lists unreadable links (with the error in NAME) only when warnings
+    /// are on; `-w` and `-t` drop them.
+    warnings: bool,
+}
+
+impl Scan<'_> {
+    fn keep(
+        &self,
+        c: Candidate,
+        info: &mut ProcInfo,
+        spare: &mut Vec<Candidate>,
+        found: &mut Found,
+    ) {
+        let endpoint_kind = matches!(c.kind, Kind::Unix(_) | Kind::Inet(_))
+            || matches!(&c.kind, Kind::Path { stat: Some(st), name, .. }
+                if st.file_type() == libc::S_IFIFO && name.starts_with(b"pipe:"));
+        let Some(pflags) = self.verdict else {
+            if self.endpoints && endpoint_kind {
+                spare.push(c);
+            }
+            return;
         };
-        let Some(uid) = process::owner_uid(root, pid) else {
-            continue;
+        let sel = self.sel;
+        let facts = match &c.kind {
+            Kind::Inet(s) => Some(inet_facts(s)),
+            _ => None,
         };
-        let verdict = sel.process(pid, uid, &stat.comm, &mut found);
-        if verdict.is_none() && !endpoints {
-            continue;
+        let file_facts = match (&c.kind, &facts) {
+            (Kind::Inet(_), Some(f)) => FileFacts::Inet(f),
+            (Kind::Unix(u), _) => FileFacts::Unix {
+                path: u.path.as_deref(),
+            },
+            _ => FileFacts::Other,
+        };
+        let hit = match &c.kind {
+            Kind::Unix(u) => sel.names.iter().position(|n| {
+                u.path
+                    .as_deref()
+                    .is_some_and(|p| first_token(p) == n.text.as_bytes())
+            }),
+            Kind::Path { stat: Some(_), .. } => name_hit(sel, c.dev, c.inode),
+            _ => None,
+        };
+        let fd_text = c.fd.text();
+        let fd = match c.fd {
+            FdName::Num(n) => FdRef::Num(n),
+            _ => FdRef::Name(&fd_text),
+        };
+        if sel.file(pflags, file_facts, fd, hit, found) {
+            info.files.push(c);
+        } else if self.endpoints && endpoint_kind {
+            spare.push(c);
         }
-        // An excluded process is still looked at for endpoints (as lsof does), but
-        // none of its files is selected.
-        let excluded = verdict.is_none();
-        let pflags = verdict.unwrap_or(0);
-        let all_files = !excluded && sel.wants_all_files(pflags);
-        let mut spare_here: Vec<Candidate> = Vec::new();
-        let mut info = ProcInfo {
-            pid,
-            ppid: stat.ppid,
-            pgid: stat.pgid,
-            uid,
-            comm: stat.comm,
-            files: Vec::new(),
-        };
-        let keep =
-            |c: Candidate, info: &mut ProcInfo, found: &mut Found, spare: &mut Vec<Candidate>| {
-                if excluded {
-                    if matches!(c.kind, Kind::Unix(_)) {
-                        spare.push(c);
-                    }
-                    return;
-                }
-                let facts = match &c.kind {
-                    Kind::Inet(s) => Some(inet_facts(s)),
-                    _ => None,
-                };
-                let file_facts = match (&c.kind, &facts) {
-                    (Kind::Inet(_), Some(f)) => FileFacts::Inet(f),
-                    (Kind::Unix(u), _) => FileFacts::Unix {
-                        path: u.path.as_deref(),
-                    },
-                    _ => FileFacts::Other,
-                };
-                let hit = match &c.kind {
-                    Kind::Unix(u) => sel.names.iter().position(|n| {
-                        u.path
-                            .as_deref()
-                            .is_some_and(|p| first_token(p) == n.text.as_bytes())
-                    }),
-                    Kind::Path { stat: Some(_), .. } => name_hit(sel, c.dev, c.inode),
-                    _ => None,
-                };
-                if sel.file(pflags, file_facts, hit, found) {
-                    info.files.push(c);
-                } else if endpoints && matches!(c.kind, Kind::Unix(_)) {
-                    spare.push(c);
-                }
-            };
+    }
+
+    fn files(
+        &self,
+        root: &ProcRoot,
+        id: u32,
+        info: &mut ProcInfo,
+        spare: &mut Vec<Candidate>,
+        found: &mut Found,
+    ) {
+        let all_files = self
+            .verdict
+            .is_some_and(|pflags| self.sel.wants_all_files(pflags));
         if all_files {
             for (fd, link) in [
                 (FdName::Cwd, "cwd"),
                 (FdName::Rtd, "root"),
                 (FdName::Txt, "exe"),
             ] {
-                let path = root.path().join(format!("{pid}/{link}"));
-                let Ok(target) = std::fs::read_link(&path) else {
-                    continue;
+                let path = root.path().join(format!("{id}/{link}"));
+                let c = match std::fs::read_link(&path) {
+                    Ok(target) => {
+                        let st = files::stat_path(&path).ok();
+                        Candidate {
+                            fd,
+                            access: b' ',
+                            inode: st.map_or(0, |s| s.ino),
+                            dev: st.map_or(0, |s| s.dev),
+                            kind: Kind::Path {
+                                fd,
+                                stat: st,
+                                name: target.as_os_str().as_bytes().to_vec(),
+                                is_fd: false,
+                            },
+                        }
+                    }
+                    Err(_) if !self.warnings => continue,
+                    Err(e) => {
+                        let errno = e.raw_os_error().unwrap_or(0);
+                        // A kernel thread has no executable: lsof names the link.
+                        let name = if fd == FdName::Txt && errno == libc::ENOENT && info.uid == 0 {
+                            path.as_os_str().as_bytes().to_vec()
+                        } else {
+                            unreadable(&path, errno, "readlink")
+                        };
+                        Candidate {
+                            fd,
+                            access: b' ',
+                            inode: 0,
+                            dev: 0,
+                            kind: Kind::Path {
+                                fd,
+                                stat: None,
+                                name,
+                                is_fd: false,
+                            },
+                        }
+                    }
                 };
-                let st = files::stat_path(&path).ok();
-                let c = Candidate {
-                    fd,
-                    access: b' ',
-                    inode: st.map_or(0, |s| s.ino),
-                    dev: st.map_or(0, |s| s.dev),
-                    kind: Kind::Path {
-                        fd,
-                        stat: st,
-                        name: target.as_os_str().as_bytes().to_vec(),
-                        is_fd: false,
-                    },
-                };
-                keep(c, &mut info, &mut found, &mut spare_here);
+                self.keep(c, info, spare, found);
             }
-            let exe = files::stat_path(&root.path().join(format!("{pid}/exe"))).ok();
-            for m in files::read_maps(root, pid) {
+            let exe = files::stat_path(&root.path().join(format!("{id}/exe"))).ok();
+            for m in files::read_maps(root, id) {
                 if exe.is_some_and(|e| e.dev == m.dev && e.ino == m.inode) {
                     continue;
                 }
@@ -433,10 +501,12 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
                 } else {
                     FdName::Mem
                 };
+                // Without a matching stat lsof knows the device and inode only.
                 let stat = st.unwrap_or(FileStat {
                     mode: libc::S_IFREG,
                     dev: m.dev,
                     ino: m.inode,
+                    size: -1,
                     ..FileStat::default()
                 });
                 let c = Candidate {
@@ -451,35 +521,40 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
                         is_fd: false,
                     },
                 };
-                let c = if st.is_none() {
-                    // Without stat lsof knows no size.
-                    Candidate {
-                        kind: match c.kind {
-                            Kind::Path { fd, name, .. } => Kind::Path {
-                                fd,
-                                stat: Some(FileStat { size: -1, ..stat }),
-                                name,
-                                is_fd: false,
-                            },
-                            k => k,
-                        },
-                        ..c
-                    }
-                } else {
-                    c
-                };
-                keep(c, &mut info, &mut found, &mut spare_here);
+                self.keep(c, info, spare, found);
             }
         }
         let mut entries: Vec<OwnedFd> = Vec::new();
+        let want_pipes = self.endpoints;
         let walked = process::for_each_fd_entry(
             root,
-            pid,
-            |link| all_files || link.starts_with(b"socket:"),
+            id,
+            |link| {
+                all_files
+                    || link.starts_with(b"socket:")
+                    || (want_pipes && link.starts_with(b"pipe:"))
+            },
             |e| entries.push((e.fd, e.link.to_vec(), e.link_mode, e.stat)),
         );
-        if walked.is_err() && !info.files.is_empty() {
-            // Vanished or unreadable mid-pass: what we have stays.
+        if let Err(e) = walked {
+            // lsof reports an unreadable fd directory as a NOFD row; a process that
+            // vanished is skipped.
+            if all_files && self.warnings && e.kind() != io::ErrorKind::NotFound {
+                let path = root.path().join(format!("{id}/fd"));
+                let c = Candidate {
+                    fd: FdName::NoFd,
+                    access: b' ',
+                    inode: 0,
+                    dev: 0,
+                    kind: Kind::Path {
+                        fd: FdName::NoFd,
+                        stat: None,
+                        name: unreadable(&path, e.raw_os_error().unwrap_or(0), "opendir"),
+                        is_fd: false,
+                    },
+                };
+                self.keep(c, info, spare, found);
+            }
         }
         entries.sort_by_key(|e| e.0);
         for (fd, link, link_mode, st) in entries {
@@ -488,18 +563,19 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
             let c = match st {
                 Ok(st) if st.file_type() == libc::S_IFSOCK => {
                     let ino = st.ino;
-                    let kind = if let Some(r) = sockets.raw.get(&ino) {
+                    let s = self.sockets.get_or_init(|| Sockets::load(self.root, true));
+                    let kind = if let Some(r) = s.raw.get(&ino) {
                         Kind::Raw(r.clone())
-                    } else if let Some(&p) = sockets.netlink.get(&ino) {
+                    } else if let Some(&p) = s.netlink.get(&ino) {
                         Kind::Netlink(p)
-                    } else if let Some(p) = sockets.packet.get(&ino) {
+                    } else if let Some(p) = s.packet.get(&ino) {
                         Kind::Packet(*p)
-                    } else if let Some(u) = sockets.unix.get(&ino) {
+                    } else if let Some(u) = s.unix.get(&ino) {
                         Kind::Unix(u.clone())
-                    } else if let Some(s) = sockets.inet.get(&ino) {
-                        Kind::Inet(s.clone())
+                    } else if let Some(i) = s.inet.get(&ino) {
+                        Kind::Inet(i.clone())
                     } else {
-                        Kind::Sock(sock_protocol(root, pid, fd))
+                        Kind::Sock(sock_protocol(root, id, fd))
                     };
                     Candidate {
                         fd: fdn,
@@ -521,51 +597,145 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
                         is_fd: true,
                     },
                 },
-                Err(_) => Candidate {
-                    fd: fdn,
-                    access,
-                    inode: 0,
-                    dev: 0,
-                    kind: Kind::Path {
+                Err(_) if !self.warnings && link.is_empty() => continue,
+                Err(errno) => {
+                    let path = root.path().join(format!("{id}/fd/{fd}"));
+                    let (op, name) = if link.is_empty() {
+                        ("readlink", path.as_os_str().as_bytes().to_vec())
+                    } else {
+                        ("stat", link)
+                    };
+                    let mut full = name;
+                    if self.warnings {
+                        full.extend_from_slice(&unreadable(Path::new(""), errno, op));
+                    }
+                    Candidate {
                         fd: fdn,
-                        stat: None,
-                        name: link,
-                        is_fd: true,
-                    },
-                },
+                        access,
+                        inode: 0,
+                        dev: 0,
+                        kind: Kind::Path {
+                            fd: fdn,
+                            stat: None,
+                            name: full,
+                            is_fd: true,
+                        },
+                    }
+                }
             };
-            keep(c, &mut info, &mut found, &mut spare_here);
+            self.keep(c, info, spare, found);
         }
-        if !spare_here.is_empty() {
-            spare.push((
-                ProcInfo {
-                    files: spare_here,
+    }
+}
+
+/// One pass: returns the rows and the exit status.
+fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<ProcessRows>, u8)> {
+    let sel = &config.selection;
+    let mut found = sel.new_found();
+    let sockets = std::cell::OnceCell::new();
+    let locks = root
+        .read("locks")
+        .map(|d| files::parse_locks(&d))
+        .unwrap_or_default();
+    // A run that can only list given pids looks at those alone.
+    let pid_only = config.endpoints.is_none()
+        && sel.flags() & crate::select::lsof::flag::PID != 0
+        && (sel.and || sel.flags() == crate::select::lsof::flag::PID);
+    let mut pids = if pid_only {
+        sel.pids
+            .iter()
+            .filter(|p| !p.exclude)
+            .map(|p| p.value)
+            .collect()
+    } else {
+        process::pids(root)?
+    };
+    pids.sort_unstable();
+    pids.dedup();
+    let mut procs: Vec<ProcInfo> = Vec::new();
+    let endpoints = config.endpoints.is_some();
+    // Socket and pipe files not selected, kept for -E/+E: they may be endpoints.
+    let mut spare: Vec<ProcInfo> = Vec::new();
+    // Threads are listed only when nothing is selected (lsof without -K).
+    let list_tasks = sel.flags() == 0;
+    for pid in pids {
+        let Some(stat) = files::read_stat(root, pid) else {
+            continue;
+        };
+        // lsof leaves zombies out.
+        if stat.state == b'Z' {
+            continue;
+        }
+        let Some(uid) = process::owner_uid(root, pid) else {
+            continue;
+        };
+        let verdict = sel.process(pid, uid, &stat.comm, &mut found);
+        if verdict.is_none() && !endpoints {
+            continue;
+        }
+        let mut ids: Vec<ScanTarget> = vec![(root.clone(), pid, None)];
+        if list_tasks {
+            let task_root = ProcRoot::new(root.join(&format!("{pid}/task")));
+            let mut tids = process::pids(&task_root).unwrap_or_default();
+            tids.sort_unstable();
+            for tid in tids.into_iter().filter(|&t| t != pid) {
+                match files::read_stat(&task_root, tid) {
+                    Some(t) if t.state != b'Z' => {
+                        ids.push((task_root.clone(), tid, Some((tid, t.comm))));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (id_root, id, task) in ids {
+            let mut info = ProcInfo {
+                pid,
+                ppid: stat.ppid,
+                pgid: stat.pgid,
+                uid,
+                comm: stat.comm.clone(),
+                task,
+                proc_root: id_root.clone(),
+                id,
+                files: Vec::new(),
+            };
+            let mut spare_files = Vec::new();
+            let scan = Scan {
+                sel,
+                sockets: &sockets,
+                root,
+                verdict,
+                endpoints,
+                warnings: config.warnings,
+            };
+            scan.files(&id_root, id, &mut info, &mut spare_files, &mut found);
+            if !spare_files.is_empty() {
+                spare.push(ProcInfo {
+                    files: spare_files,
                     comm: info.comm.clone(),
+                    task: info.task.clone(),
+                    proc_root: info.proc_root.clone(),
                     ..info
-                },
-                (),
-            ));
-        }
-        if !info.files.is_empty() {
-            procs.push(info);
+                });
+            }
+            if !info.files.is_empty() {
+                procs.push(info);
+            }
         }
     }
     let status = if sel.all_found(&found) { 0 } else { 1 };
     let links = if endpoints {
-        unix_links(&sockets)
+        unix_links(sockets.get_or_init(|| Sockets::load(root, true)))
     } else {
         UnixEndpoints::default()
     };
     let holders = if endpoints {
-        unix_holders(
-            config.command_limit,
-            procs.iter().chain(spare.iter().map(|(p, _)| p)),
-        )
+        unix_holders(config.command_limit, procs.iter().chain(spare.iter()))
     } else {
-        InodeMap::default()
+        Holders::default()
     };
     if config.endpoints == Some(Endpoints::AlsoList) {
-        add_endpoint_files(&mut procs, spare.iter().map(|(p, _)| p), &links);
+        add_endpoint_files(&mut procs, spare.iter(), &links);
     }
 
     if !config.numeric_hosts && !config.terse {
@@ -597,6 +767,7 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
             .collect();
         rows.push(ProcessRows {
             pid: p.pid,
+            task: p.task.clone(),
             ppid: p.ppid,
             pgid: p.pgid,
             uid: p.uid,
@@ -617,6 +788,9 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
 struct UnixEndpoints {
     peer: InodeMap<u64>,
     incoming: InodeMap<u64>,
+    /// A TCP/UDP socket whose other end is a socket of this host: the inode of the
+    /// socket with the same addresses the other way round (same table).
+    inet_peer: InodeMap<u64>,
 }
 
 impl UnixEndpoints {
@@ -640,6 +814,38 @@ impl UnixEndpoints {
 
 fn unix_links(sockets: &Sockets) -> UnixEndpoints {
     let mut e = UnixEndpoints::default();
+    type Key = (bool, Proto, IpAddr, u16, IpAddr, u16);
+    let by_addr: std::collections::HashMap<Key, u64> = sockets
+        .inet
+        .values()
+        .filter(|s| s.remote_port != 0)
+        .map(|s| {
+            (
+                (
+                    s.v6,
+                    s.proto,
+                    s.local,
+                    s.local_port,
+                    s.remote,
+                    s.remote_port,
+                ),
+                s.inode,
+            )
+        })
+        .collect();
+    for s in sockets.inet.values().filter(|s| s.remote_port != 0) {
+        let back = (
+            s.v6,
+            s.proto,
+            s.remote,
+            s.remote_port,
+            s.local,
+            s.local_port,
+        );
+        if let Some(&peer) = by_addr.get(&back) {
+            e.inet_peer.insert(s.inode, peer);
+        }
+    }
     let known = |i: &u64| sockets.unix.contains_key(i);
     for l in crate::netlink::unix::dump().unwrap_or_default() {
         if !known(&l.inode) {
@@ -656,44 +862,71 @@ fn unix_links(sockets: &Sockets) -> UnixEndpoints {
     e
 }
 
-/// `pid,command,fd+mode` of every scanned holder of each unix socket, latest
-/// scanned first (lsof prepends).
-fn unix_holders<'a>(
-    command_limit: usize,
-    procs: impl Iterator<Item = &'a ProcInfo>,
-) -> InodeMap<Vec<String>> {
-    let mut holders: InodeMap<Vec<String>> = InodeMap::default();
-    let mut all: Vec<(u32, u64, String)> = Vec::new();
-    for p in procs {
+/// Who holds each unix socket and each pipe: `pid,command,fd+mode` of every
+/// scanned holder. Unix holders are kept latest-scanned first (lsof prepends),
+/// pipe holders in scan order.
+#[derive(Default)]
+struct Holders {
+    unix: InodeMap<Vec<(u32, u32, String)>>,
+    pipes: InodeMap<Vec<(u32, u32, String)>>,
+    inet: InodeMap<Vec<(u32, u32, String)>>,
+}
+
+fn unix_holders<'a>(command_limit: usize, procs: impl Iterator<Item = &'a ProcInfo>) -> Holders {
+    // (pid, fd, inode, 0 unix / 1 pipe / 2 inet, text)
+    let mut all: Vec<(u32, u32, u64, u8, String)> = Vec::new();
+    let limit = if command_limit == 0 {
+        usize::MAX
+    } else {
+        command_limit
+    };
+    for p in procs.filter(|p| p.task.is_none()) {
         for c in &p.files {
-            if let (Kind::Unix(_), FdName::Num(fd)) = (&c.kind, c.fd) {
-                let limit = if command_limit == 0 {
-                    usize::MAX
-                } else {
-                    command_limit
-                };
-                let comm: Vec<u8> = p.comm.iter().copied().take(limit).collect();
-                all.push((
-                    p.pid,
-                    c.inode,
-                    format!(
-                        "{},{},{}{}",
-                        p.pid,
-                        String::from_utf8_lossy(&comm),
-                        fd,
-                        c.access as char
-                    ),
-                ));
-                let _ = fd;
+            let FdName::Num(fd) = c.fd else { continue };
+            let is_unix = matches!(c.kind, Kind::Unix(_));
+            let is_pipe = matches!(&c.kind, Kind::Path { stat: Some(st), name, .. }
+                if st.file_type() == libc::S_IFIFO && name.starts_with(b"pipe:"));
+            let is_inet = matches!(c.kind, Kind::Inet(_));
+            if !is_unix && !is_pipe && !is_inet {
+                continue;
             }
+            let comm: Vec<u8> = p.comm.iter().copied().take(limit).collect();
+            let text = format!(
+                "{},{},{}{}",
+                p.pid,
+                String::from_utf8_lossy(&comm),
+                fd,
+                c.access as char
+            );
+            let kind = if is_unix {
+                0
+            } else if is_pipe {
+                1
+            } else {
+                2
+            };
+            all.push((p.pid, fd, c.inode, kind, text));
         }
     }
-    // Scan order is pid order, then fd order.
-    all.sort_by_key(|(pid, _, _)| *pid);
-    for (_, inode, text) in all.into_iter().rev() {
-        holders.entry(inode).or_default().push(text);
+    all.sort_by_key(|(pid, fd, ..)| (*pid, *fd));
+    all.dedup_by_key(|(pid, fd, ..)| (*pid, *fd));
+    let mut h = Holders::default();
+    for (pid, fd, inode, kind, text) in all.iter().rev() {
+        if *kind == 0 {
+            h.unix
+                .entry(*inode)
+                .or_default()
+                .push((*pid, *fd, text.clone()));
+        }
     }
-    holders
+    for (pid, fd, inode, kind, text) in all {
+        match kind {
+            1 => h.pipes.entry(inode).or_default().push((pid, fd, text)),
+            2 => h.inet.entry(inode).or_default().push((pid, fd, text)),
+            _ => {}
+        }
+    }
+    h
 }
 
 /// `+E`: the endpoint files of listed unix sockets are listed too.
@@ -702,12 +935,27 @@ fn add_endpoint_files<'a>(
     spare: impl Iterator<Item = &'a ProcInfo>,
     links: &UnixEndpoints,
 ) {
-    let wanted: std::collections::HashSet<u64> = procs
+    let mut wanted: std::collections::HashSet<u64> = procs
         .iter()
         .flat_map(|p| &p.files)
         .filter(|c| matches!(c.kind, Kind::Unix(_)))
         .flat_map(|c| links.of(c.inode))
         .collect();
+    wanted.extend(
+        procs
+            .iter()
+            .flat_map(|p| &p.files)
+            .filter(|c| matches!(c.kind, Kind::Inet(_)))
+            .filter_map(|c| links.inet_peer.get(&c.inode).copied()),
+    );
+    // A pipe's endpoints are the other holders of the same pipe inode.
+    wanted.extend(
+        procs
+            .iter()
+            .flat_map(|p| &p.files)
+            .filter(|c| is_pipe(c))
+            .map(|c| c.inode),
+    );
     for sp in spare {
         for c in sp.files.iter().filter(|c| wanted.contains(&c.inode)) {
             let copy = Candidate {
@@ -717,29 +965,54 @@ fn add_endpoint_files<'a>(
                 dev: c.dev,
                 kind: match &c.kind {
                     Kind::Unix(u) => Kind::Unix(u.clone()),
+                    Kind::Inet(i) => Kind::Inet(i.clone()),
+                    Kind::Path {
+                        fd,
+                        stat,
+                        name,
+                        is_fd,
+                    } => Kind::Path {
+                        fd: *fd,
+                        stat: *stat,
+                        name: name.clone(),
+                        is_fd: *is_fd,
+                    },
                     _ => continue,
                 },
             };
-            match procs.iter_mut().find(|p| p.pid == sp.pid) {
-                Some(p) => p.files.push(copy),
+            let same = |p: &&mut ProcInfo| p.pid == sp.pid && p.task == sp.task;
+            match procs.iter_mut().find(same) {
+                Some(p) => {
+                    if !p.files.iter().any(|f| f.fd == copy.fd) {
+                        p.files.push(copy);
+                    }
+                }
                 None => procs.push(ProcInfo {
                     pid: sp.pid,
                     ppid: sp.ppid,
                     pgid: sp.pgid,
                     uid: sp.uid,
                     comm: sp.comm.clone(),
+                    task: sp.task.clone(),
+                    proc_root: sp.proc_root.clone(),
+                    id: sp.id,
                     files: vec![copy],
                 }),
             }
         }
     }
-    procs.sort_by_key(|p| p.pid);
+    procs.sort_by_key(|p| (p.pid, p.task.as_ref().map(|t| t.0)));
     for p in procs.iter_mut() {
         p.files.sort_by_key(|c| match c.fd {
             FdName::Num(n) => n as u64 + 1,
             _ => 0,
         });
     }
+}
+
+fn is_pipe(c: &Candidate) -> bool {
+    matches!(&c.kind, Kind::Path { stat: Some(st), name, .. }
+        if st.file_type() == libc::S_IFIFO && name.starts_with(b"pipe:"))
 }
 
 fn first_token(p: &[u8]) -> &[u8] {
@@ -790,6 +1063,28 @@ fn type_name(st: &FileStat, link_head: &[u8]) -> String {
         libc::S_IFLNK => "LINK".into(),
         0 if link_head == b"anon_inode" => "a_inode".into(),
         t => format!("{:04o}", (t >> 12) & 0xf),
+    }
+}
+
+/// What `-T` adds to NAME: ` (LISTEN)`, ` (LISTEN QR=0 QS=0)`, a lone space when
+/// asked-for parts are missing (UDP has no state), nothing with a bare `-T`.
+fn tcp_tpi_suffix(config: &Config, state: Option<&str>, queues: Option<(u64, u64)>) -> String {
+    let t = config.tcp_tpi;
+    if !t.state && !t.queues {
+        return String::new();
+    }
+    let mut parts = Vec::new();
+    if let (true, Some(st)) = (t.state, state) {
+        parts.push(st.to_string());
+    }
+    if let (true, Some((rq, sq))) = (t.queues, queues) {
+        parts.push(format!("QR={rq}"));
+        parts.push(format!("QS={sq}"));
+    }
+    if parts.is_empty() {
+        " ".into()
+    } else {
+        format!(" ({})", parts.join(" "))
     }
 }
 
@@ -893,10 +1188,11 @@ fn build_row(
     root: &ProcRoot,
     locks: &[FileLock],
     links: &UnixEndpoints,
-    holders: &InodeMap<Vec<String>>,
+    holders: &Holders,
 ) -> FileRow {
+    let _ = root;
     let fdinfo = match c.fd {
-        FdName::Num(fd) => files::read_fdinfo(root, p.pid, fd),
+        FdName::Num(fd) => files::read_fdinfo(&p.proc_root, p.id, fd),
         _ => None,
     };
     let mut row = FileRow {
@@ -915,6 +1211,7 @@ fn build_row(
         name: Vec::new(),
         name_suffix: String::new(),
         tcp_info: Vec::new(),
+        socket: None,
     };
     let socket_offset = || {
         if config.sizes {
@@ -931,7 +1228,10 @@ fn build_row(
         } => {
             let (head, rest) = split_link(name);
             let Some(st) = stat else {
-                row.file_type = "unknown".into();
+                // The NOFD row has no type at all.
+                if c.fd != FdName::NoFd {
+                    row.file_type = "unknown".into();
+                }
                 row.name = name.clone();
                 return row;
             };
@@ -969,6 +1269,22 @@ fn build_row(
                 .iter()
                 .find(|l| l.pid == p.pid && l.dev == st.dev && l.inode == st.ino)
                 .map_or(b' ', |l| l.kind);
+            if config.endpoints.is_some() && is_pipe(c) {
+                let mut n = head.to_vec();
+                let me = match c.fd {
+                    FdName::Num(fd) => Some(fd),
+                    _ => None,
+                };
+                for (pid, fd, w) in holders.pipes.get(&c.inode).into_iter().flatten() {
+                    if *pid == p.pid && Some(*fd) == me {
+                        continue;
+                    }
+                    n.push(b' ');
+                    n.extend_from_slice(w.as_bytes());
+                }
+                row.name = n;
+                return row;
+            }
             row.name = if row.file_type == "a_inode" && !rest.is_empty() {
                 match (rest, fdinfo.and_then(|i| i.eventfd_id)) {
                     (b"[eventfd]", Some(id)) => format!("[eventfd:{id}]").into_bytes(),
@@ -1007,16 +1323,50 @@ fn build_row(
                 name.push_str("->");
                 name.push_str(&endpoint(r));
             }
+            if config.endpoints.is_some() {
+                if let Some(peer) = links.inet_peer.get(&c.inode) {
+                    for (_, _, w) in holders.inet.get(peer).into_iter().flatten() {
+                        name.push(' ');
+                        name.push_str(w);
+                    }
+                }
+            }
             row.name = name.into_bytes();
-            if proto == InetProto::Tcp {
-                let st = tcp_state(s.state);
-                row.name_suffix = format!(" ({st})");
+            let state = (proto == InetProto::Tcp).then(|| tcp_state(s.state));
+            row.name_suffix =
+                tcp_tpi_suffix(config, state.as_deref(), Some((s.rx_queue, s.tx_queue)));
+            if let Some(st) = &state {
                 row.tcp_info.push(format!("ST={st}"));
-            } else {
-                row.name_suffix = " ".into();
             }
             row.tcp_info.push(format!("QR={}", s.rx_queue));
             row.tcp_info.push(format!("QS={}", s.tx_queue));
+            if config.json {
+                let detail = |(ip, port): (IpAddr, u16)| {
+                    let service = match proto {
+                        _ if port == 0 || config.numeric_ports => None,
+                        InetProto::Tcp => names.services.tcp(port),
+                        _ => names.services.udp(port),
+                    };
+                    crate::render::lsof::EndpointDetail {
+                        address: ip,
+                        port,
+                        host: names
+                            .hosts
+                            .get(&ip)
+                            .filter(|_| !config.numeric_hosts)
+                            .map(str::to_string),
+                        service: service.map(str::to_string),
+                    }
+                };
+                row.socket = Some(Box::new(crate::render::lsof::SocketDetail {
+                    local: local.map(detail),
+                    remote: remote.map(detail),
+                    state: (proto == InetProto::Tcp).then(|| tcp_state(s.state)),
+                    recv_queue: s.rx_queue,
+                    send_queue: s.tx_queue,
+                    inode: c.inode,
+                }));
+            }
         }
         Kind::Unix(u) => {
             row.file_type = "unix".into();
@@ -1036,7 +1386,7 @@ fn build_row(
             if config.endpoints.is_some() {
                 for peer in links.of(c.inode) {
                     name.extend_from_slice(format!(" ->INO={peer}").as_bytes());
-                    for w in holders.get(&peer).into_iter().flatten() {
+                    for (_, _, w) in holders.unix.get(&peer).into_iter().flatten() {
                         name.push(b' ');
                         name.extend_from_slice(w.as_bytes());
                     }
@@ -1044,7 +1394,7 @@ fn build_row(
             }
             row.name = name;
             let st = unix_state(u);
-            row.name_suffix = format!(" ({st})");
+            row.name_suffix = tcp_tpi_suffix(config, Some(st), None);
             row.tcp_info.push(format!("ST={st}"));
         }
         Kind::Raw(s) => {

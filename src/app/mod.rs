@@ -5,4 +5,5 @@ pub mod iface;
 pub mod lsof;
 pub mod netstat;
 pub mod output;
+pub mod route;
 pub mod stats;

@@ -2,17 +2,17 @@
 //! names of the rows that will be printed, and render them as netstat does.
 
 use super::output;
-use crate::cli::netstat::{Config, Mode, NetnsChoice, NetstatArgs, Selection};
+use crate::cli::netstat::{Config, Mode, NetnsChoice, NetstatArgs, Selection, StatsFamily};
 use crate::color::Palette;
 use crate::netns::{self, NetNs};
+use crate::proc::igmp::Membership;
 use crate::proc::inet::{self, InetSocket, Proto};
 use crate::proc::unix::{self, UnixSocket};
 use crate::proc::{ProcRoot, Table};
 use crate::render::json;
 use crate::render::netstat::{self as view, RowContext, SocketOptions};
-use crate::resolve::{DuplicatePolicy, HostNames, Services, Users, HOST_DEADLINE};
+use crate::resolve::{DuplicatePolicy, HostNames, NetworkNames, Services, Users, HOST_DEADLINE};
 use crate::snapshot::{OwnerDetail, Owners};
-use clap::Parser;
 use std::ffi::OsString;
 use std::io::{self, Write};
 
@@ -21,7 +21,7 @@ const PROG: &str = "rnetstat";
 /// Parses the arguments and runs; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     output::reset_sigpipe();
-    let args = match NetstatArgs::try_parse_from(args) {
+    let args = match NetstatArgs::parse_ordered(args) {
         Ok(a) => a,
         Err(e) => {
             let status = if e.use_stderr() { 3 } else { 0 };
@@ -59,6 +59,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
 struct Names {
     services: Services,
     hosts: HostNames,
+    networks: NetworkNames,
     users: Users,
 }
 
@@ -85,6 +86,7 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     let mut names = Names {
         services: Services::load(DuplicatePolicy::LastWins),
         hosts: HostNames::default(),
+        networks: NetworkNames::default(),
         users: Users::default(),
     };
     let mut first = true;
@@ -113,9 +115,20 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
                 };
                 return Ok(super::audit::run(&opts, config.json, out));
             }
-            Mode::Interfaces => super::iface::interface_view(config, root, first, out)?,
+            Mode::Interfaces => interfaces_mode(config, first, out)?,
             Mode::Capture => capture(config, root)?,
-            Mode::Statistics => super::stats::statistics_view(PROG, &config.stats, root, out)?,
+            Mode::Statistics => statistics_mode(config, out)?,
+            Mode::Route | Mode::Arp => {
+                let mut route_names = super::route::Names {
+                    hosts: &mut names.hosts,
+                    networks: &mut names.networks,
+                };
+                if config.mode == Mode::Route {
+                    super::route::route_view(config, root, &mut route_names, out)?
+                } else {
+                    super::route::arp_view(config, root, &mut route_names, out)?
+                }
+            }
         };
         first = false;
         let Some(delay) = config.continuous.filter(|_| status == 0) else {
@@ -124,6 +137,164 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
         out.flush()?;
         std::thread::sleep(delay);
     }
+}
+
+/// Warns about a namespace that could not be read (entering one needs CAP_SYS_ADMIN).
+fn unreachable_namespace(ns: &NetNs, e: &io::Error) {
+    output::warn(PROG, format_args!("network namespace {}: {e}", ns.label()));
+}
+
+/// `-i` / `-ie` in every namespace asked for. The ioctls run on a thread inside each
+/// namespace; with --all-netns table rows get the namespace column, and -ie blocks a
+/// line naming their namespace.
+fn interfaces_mode(config: &Config, first: bool, out: &mut impl Write) -> io::Result<u8> {
+    let root = &config.root;
+    let namespaces = match target_namespaces(config) {
+        Ok(n) => n,
+        Err(e) => {
+            output::warn(PROG, e);
+            return Ok(1);
+        }
+    };
+    let tagged = config.sockets.netns_column;
+    let long = config.interfaces.long;
+    let palette = config.sockets.palette;
+    let with_inet6 = long || config.json;
+    let mut found_all = Vec::new();
+    let mut status = 0;
+    for (index, ns) in namespaces.iter().enumerate() {
+        let read = ns.run_inside(root, |dir| {
+            super::iface::read_interfaces(config, root, dir, with_inet6)
+        });
+        let found = match read {
+            Ok(Some(Ok(found))) => found,
+            Ok(Some(Err(e))) if index == 0 => return Err(e),
+            Ok(Some(Err(e))) | Err(e) => {
+                unreachable_namespace(ns, &e);
+                continue;
+            }
+            Ok(None) => continue,
+        };
+        if config.json {
+            status = status.max(found.status);
+            found_all.push((index, found));
+            continue;
+        }
+        if index == 0 {
+            if first {
+                crate::render::iface::write_title(out)?;
+            }
+            if !long {
+                let mut header = Vec::new();
+                crate::render::iface::write_table_header(&mut header)?;
+                write_tagged(out, tagged.then_some("Netns"), &config.sockets, |l| {
+                    l.write_all(&header)
+                })?;
+            }
+        }
+        let label = ns.label();
+        if tagged && long {
+            writeln!(
+                out,
+                "Network namespace {}:",
+                palette.paint(crate::color::Role::Namespace, &label)
+            )?;
+        }
+        let mut rows = Vec::new();
+        super::iface::write_interfaces(config, &found, first, false, &mut rows)?;
+        if tagged && !long {
+            for line in rows.split_inclusive(|&b| b == b'\n') {
+                write_tagged(out, Some(&label), &config.sockets, |l| l.write_all(line))?;
+            }
+        } else {
+            out.write_all(&rows)?;
+        }
+        if found.status != 0 {
+            return Ok(found.status);
+        }
+    }
+    if config.json {
+        let inputs: Vec<json::InterfaceInput<'_>> = found_all
+            .iter()
+            .flat_map(|(index, found)| {
+                found.rows.iter().map(move |r| json::InterfaceInput {
+                    ns: *index,
+                    name: &r.name,
+                    link: &r.link,
+                    counters: r.counters.as_ref(),
+                    inet6: &found.inet6,
+                })
+            })
+            .collect();
+        json::write_line(out, &json::interface_document(&namespaces, &inputs))?;
+    }
+    Ok(status)
+}
+
+/// `-s` in every namespace asked for; with --all-netns each namespace's counters follow
+/// a line naming it.
+fn statistics_mode(config: &Config, out: &mut impl Write) -> io::Result<u8> {
+    let root = &config.root;
+    let namespaces = match target_namespaces(config) {
+        Ok(n) => n,
+        Err(e) => {
+            output::warn(PROG, e);
+            return Ok(1);
+        }
+    };
+    if let (true, StatsFamily::Unsupported(families)) = (config.json, &config.stats.family) {
+        output::warn(
+            PROG,
+            format_args!("No statistics support for specified address family: {families}"),
+        );
+        return Ok(1);
+    }
+    let tagged = config.sockets.netns_column;
+    let mut sections = Vec::new();
+    let mut status = 0;
+    for (index, ns) in namespaces.iter().enumerate() {
+        if config.json {
+            let read = ns.read(root, |dir| {
+                super::stats::read_statistics(PROG, &config.stats, root, dir)
+            });
+            match read {
+                Ok(Some(Some(found))) => {
+                    sections.extend(found.into_iter().map(|(file, s)| (index, file, s)))
+                }
+                Ok(_) => {}
+                Err(e) => unreachable_namespace(ns, &e),
+            }
+            continue;
+        }
+        if tagged {
+            writeln!(
+                out,
+                "Network namespace {}:",
+                config
+                    .sockets
+                    .palette
+                    .paint(crate::color::Role::Namespace, &ns.label())
+            )?;
+        }
+        let mut text = Vec::new();
+        let read = ns.read(root, |dir| {
+            super::stats::statistics_view(PROG, &config.stats, root, dir, &mut text)
+        });
+        out.write_all(&text)?;
+        match read {
+            Ok(Some(Ok(s))) if index == 0 => status = s,
+            Ok(Some(Err(e))) if index == 0 => return Err(e),
+            Ok(_) => {}
+            Err(e) => unreachable_namespace(ns, &e),
+        }
+        if status != 0 {
+            break;
+        }
+    }
+    if config.json {
+        json::write_line(out, &json::statistics_document(&namespaces, &sections))?;
+    }
+    Ok(status)
 }
 
 fn capture(config: &Config, root: &ProcRoot) -> io::Result<u8> {
@@ -329,16 +500,16 @@ fn socket_view(
         }
     }
     let groups = match config.groups && status == 0 {
-        true => match namespaces.first() {
-            Some(ns) => Some(super::iface::read_groups(config, root, ns)?),
-            None => None,
-        },
+        true => Some(read_groups(config, &namespaces)?),
         false => None,
     };
     if !opts.numeric_hosts {
-        let group_addrs = groups
-            .iter()
-            .flat_map(|g| crate::render::groups::addresses_to_resolve(&g.rows));
+        let group_addrs = groups.iter().flat_map(|g| {
+            g.rows
+                .iter()
+                .map(|(_, m)| m.group)
+                .filter(|a| !a.is_unspecified())
+        });
         names.hosts.resolve_all(
             view::addresses_to_resolve(rows.iter().map(|(_, s)| s)).chain(group_addrs),
             HOST_DEADLINE,
@@ -358,7 +529,17 @@ fn socket_view(
         if status == 0 {
             status = collect_unix(&mut tables, sel, opts, &mut unix_rows);
         }
-        let doc = json::socket_document(&namespaces, &rows, &unix_rows, opts, &mut ctx);
+        let group_rows = groups.as_ref().map_or(&[][..], |g| &g.rows[..]);
+        let doc = json::socket_document(
+            &namespaces,
+            json::SocketRows {
+                inet: &rows,
+                unix: &unix_rows,
+                groups: group_rows,
+            },
+            opts,
+            &mut ctx,
+        );
         json::write_line(out, &doc)?;
         return Ok(status);
     }
@@ -374,7 +555,13 @@ fn socket_view(
         return Ok(status);
     }
     if let Some(found) = &groups {
-        super::iface::write_groups(out, found, opts.numeric_hosts, ctx.hosts)?;
+        crate::render::groups::write_header(out)?;
+        for (index, m) in &found.rows {
+            let tag = labels.get(*index).filter(|_| opts.netns_column);
+            write_tagged(out, tag.map(String::as_str), opts, |line| {
+                crate::render::groups::write_row(line, m, opts.numeric_hosts, ctx.hosts)
+            })?;
+        }
         if found.status != 0 {
             return Ok(found.status);
         }
@@ -389,6 +576,62 @@ fn socket_view(
         }
     }
     Ok(status)
+}
+
+/// Multicast memberships of every namespace, tagged with its index; the status is the
+/// primary namespace's.
+struct TaggedGroups {
+    rows: Vec<(usize, Membership)>,
+    status: u8,
+}
+
+fn read_groups(config: &Config, namespaces: &[NetNs]) -> io::Result<TaggedGroups> {
+    let root = &config.root;
+    let mut found = TaggedGroups {
+        rows: Vec::new(),
+        status: 0,
+    };
+    for (index, ns) in namespaces.iter().enumerate() {
+        match ns.read(root, |dir| super::iface::read_groups(config, root, dir)) {
+            Ok(Some(Ok(g))) => {
+                if index == 0 {
+                    found.status = g.status;
+                }
+                found.rows.extend(g.rows.into_iter().map(|m| (index, m)));
+            }
+            Ok(Some(Err(e))) if index == 0 => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(found)
+}
+
+/// Writes one line a renderer produced, with the namespace tag (--all-netns) put
+/// before its newline.
+fn write_tagged(
+    out: &mut impl Write,
+    tag: Option<&str>,
+    opts: &SocketOptions,
+    render: impl FnOnce(&mut Vec<u8>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut line = Vec::with_capacity(128);
+    render(&mut line)?;
+    if let Some(tag) = tag {
+        let had_newline = line.last() == Some(&b'\n');
+        if had_newline {
+            line.pop();
+        }
+        line.push(b' ');
+        line.extend_from_slice(
+            opts.palette
+                .paint(crate::color::Role::Namespace, tag)
+                .as_bytes(),
+        );
+        if had_newline {
+            line.push(b'\n');
+        }
+    }
+    out.write_all(&line)
 }
 
 /// The selected unix rows of every namespace, warnings printed; 1 when the primary

@@ -27,8 +27,14 @@ type Reader = fn(&ProcRoot, &str) -> io::Result<Table<Section>>;
 
 /// Reads a file netstat cannot do without: when it is missing, netstat says so on
 /// stderr and prints nothing more, still exiting 0.
-fn required(prog: &str, root: &ProcRoot, file: &str, read: Reader) -> Option<Table<Section>> {
-    match read(root, "net") {
+fn required(
+    prog: &str,
+    root: &ProcRoot,
+    net_dir: &str,
+    file: &str,
+    read: Reader,
+) -> Option<Table<Section>> {
+    match read(root, net_dir) {
         Ok(table) => {
             warn_all(prog, &table);
             Some(table)
@@ -38,7 +44,7 @@ fn required(prog: &str, root: &ProcRoot, file: &str, read: Reader) -> Option<Tab
                 prog,
                 format_args!(
                     "cannot open {}: {}",
-                    root.join(&format!("net/{file}")).display(),
+                    root.join(&format!("{net_dir}/{file}")).display(),
                     describe(&e)
                 ),
             );
@@ -48,8 +54,8 @@ fn required(prog: &str, root: &ProcRoot, file: &str, read: Reader) -> Option<Tab
 }
 
 /// Reads a file netstat skips silently when it is absent (netstat, sctp/snmp).
-fn optional(prog: &str, root: &ProcRoot, read: Reader) -> Option<Table<Section>> {
-    let table = read(root, "net").ok()?;
+fn optional(prog: &str, root: &ProcRoot, net_dir: &str, read: Reader) -> Option<Table<Section>> {
+    let table = read(root, net_dir).ok()?;
     warn_all(prog, &table);
     Some(table)
 }
@@ -58,6 +64,7 @@ pub fn statistics_view(
     prog: &str,
     options: &StatsOptions,
     root: &ProcRoot,
+    net_dir: &str,
     out: &mut impl Write,
 ) -> io::Result<u8> {
     let mut writer = StatsWriter::new(options.sections);
@@ -71,22 +78,22 @@ pub fn statistics_view(
             return Ok(1);
         }
         StatsFamily::Inet => {
-            let Some(snmp) = required(prog, root, "snmp", snmp::read_snmp) else {
+            let Some(snmp) = required(prog, root, net_dir, "snmp", snmp::read_snmp) else {
                 return Ok(0);
             };
             writer.write_all(out, Tables::Inet, &snmp.rows)?;
             for read in [snmp::read_netstat as Reader, snmp::read_sctp] {
-                if let Some(table) = optional(prog, root, read) {
+                if let Some(table) = optional(prog, root, net_dir, read) {
                     writer.write_all(out, Tables::Inet, &table.rows)?;
                 }
             }
         }
         StatsFamily::Inet6 => {
-            let Some(snmp6) = required(prog, root, "snmp6", snmp::read_snmp6) else {
+            let Some(snmp6) = required(prog, root, net_dir, "snmp6", snmp::read_snmp6) else {
                 return Ok(0);
             };
             writer.write_all(out, Tables::Inet6, &snmp6.rows)?;
-            let Some(snmp) = required(prog, root, "snmp", snmp::read_snmp) else {
+            let Some(snmp) = required(prog, root, net_dir, "snmp", snmp::read_snmp) else {
                 return Ok(0);
             };
             for section in snmp.rows.iter().filter(|s| view::in_inet6_tail(s)) {
@@ -95,4 +102,39 @@ pub fn statistics_view(
         }
     }
     Ok(0)
+}
+
+/// The sections `-s` would print, for `--json`: (file, section) in netstat's order,
+/// or `None` when a file netstat needs is missing (reported on stderr as in the text).
+pub fn read_statistics(
+    prog: &str,
+    options: &StatsOptions,
+    root: &ProcRoot,
+    net_dir: &str,
+) -> Option<Vec<(&'static str, Section)>> {
+    let tag =
+        |file: &'static str, table: Table<Section>| table.rows.into_iter().map(move |s| (file, s));
+    let mut found = Vec::new();
+    match &options.family {
+        StatsFamily::Unsupported(_) => return None,
+        StatsFamily::Inet => {
+            let snmp = required(prog, root, net_dir, "snmp", snmp::read_snmp)?;
+            found.extend(tag("snmp", snmp));
+            for (file, read) in [
+                ("netstat", snmp::read_netstat as Reader),
+                ("sctp/snmp", snmp::read_sctp),
+            ] {
+                if let Some(table) = optional(prog, root, net_dir, read) {
+                    found.extend(tag(file, table));
+                }
+            }
+        }
+        StatsFamily::Inet6 => {
+            let snmp6 = required(prog, root, net_dir, "snmp6", snmp::read_snmp6)?;
+            found.extend(tag("snmp6", snmp6));
+            let snmp = required(prog, root, net_dir, "snmp", snmp::read_snmp)?;
+            found.extend(tag("snmp", snmp).filter(|(_, s)| view::in_inet6_tail(s)));
+        }
+    }
+    Some(found)
 }

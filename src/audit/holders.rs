@@ -28,15 +28,20 @@ pub struct Holders {
     pub procs: HashMap<u32, ProcInfo>,
     /// Processes whose descriptors we were not allowed to read.
     pub denied: usize,
+    /// Sockets of the audit's own process: held, but never evidence.
+    pub own: std::collections::HashSet<u64>,
 }
 
 impl Holders {
-    /// One pass over /proc/*/fd. `skip_pid` (our own process) is left out: the
-    /// audit's own sockets are not evidence.
+    /// One pass over /proc/*/fd. The sockets of `skip_pid` (our own process) count
+    /// as held but name no holder: the audit's own sockets are not evidence.
     pub fn scan(root: &ProcRoot, skip_pid: u32) -> io::Result<Holders> {
         let mut h = Holders::default();
         for pid in process::pids(root)? {
             if pid == skip_pid {
+                let _ = process::for_each_fd_link(root, pid, |_, link| {
+                    h.own.extend(process::socket_inode(link));
+                });
                 continue;
             }
             let mut holds = false;
@@ -74,6 +79,26 @@ impl Holders {
     }
 
     pub fn is_held(&self, inode: u64) -> bool {
-        !self.holders(inode).is_empty()
+        !self.holders(inode).is_empty() || self.own.contains(&inode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn own_sockets_are_held_by_nobody_reportable() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let fd = listener.as_raw_fd();
+        let inode = std::fs::metadata(format!("/proc/self/fd/{fd}"))
+            .unwrap()
+            .ino();
+        let h = Holders::scan(&ProcRoot::default(), std::process::id()).unwrap();
+        assert!(h.is_held(inode));
+        assert!(h.holders(inode).is_empty());
+        assert!(!h.procs.contains_key(&std::process::id()));
     }
 }

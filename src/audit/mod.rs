@@ -123,7 +123,7 @@ pub struct Report {
 struct Gathered {
     views: Views,
     ifaces: Result<Vec<iface::InterfaceFlags>, String>,
-    arp: Option<crate::proc::Table<arp::ArpEntry>>,
+    arp: Option<crate::proc::Table<crate::proc::arp::ArpEntry>>,
     gateways: HashSet<Ipv4Addr>,
     probe: Option<ProbeOutcome>,
     diag_error: Option<String>,
@@ -162,13 +162,9 @@ fn gather(
             Ok(list)
         })
         .map_err(|e| e.to_string());
-    let arp = proc_root
-        .read(&format!("{NET_DIR}/arp"))
-        .ok()
-        .map(|d| arp::parse_arp(&d, "/proc/net/arp"));
-    let gateways = proc_root
-        .read(&format!("{NET_DIR}/route"))
-        .map(|d| arp::default_gateways(&d))
+    let arp = crate::proc::arp::read_arp(proc_root, NET_DIR).ok();
+    let gateways = crate::proc::route::read_route(proc_root, NET_DIR)
+        .map(|t| arp::default_gateways(&t.rows))
         .unwrap_or_default();
     let probe = probe.then(|| run_probe(proc_root, &views, diag.as_ref().ok(), root));
     Ok(Gathered {
@@ -448,6 +444,18 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
             (_, true, Err(e)) => return Err(format!("cannot read the socket tables: {e}")),
         }
     }
+    if pairs.is_empty() {
+        let why: Vec<&str> = report
+            .not_done
+            .iter()
+            .filter(|n| n.check.is_none())
+            .map(|n| n.reason.as_str())
+            .collect();
+        return Err(format!(
+            "no network namespace could be audited: {}",
+            why.join("; ")
+        ));
+    }
     let holders_2 =
         Holders::scan(&opts.proc_root, me).map_err(|e| format!("cannot list processes: {e}"))?;
     for (inode, first, second) in &pairs {
@@ -463,6 +471,11 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
         report.findings.extend(ns_report.findings);
         report.not_done.extend(ns_report.not_done);
         report.warnings.extend(first.views.warnings.iter().cloned());
+        if let Some(t) = &first.arp {
+            report
+                .warnings
+                .extend(t.warnings.iter().map(|w| w.to_string()));
+        }
     }
     report.findings.sort_by(|a, b| {
         b.severity

@@ -7,8 +7,8 @@
 
 use crate::render::lsof::{FieldOptions, ALL_FIELDS};
 use crate::select::lsof::{
-    parse_cmd, parse_inet, parse_list, parse_pid, Family, InetOption, Item, Lookups, Selection,
-    StateFilter,
+    parse_cmd, parse_inet, parse_list, parse_pid, Family, FdSpec, InetOption, Item, Lookups,
+    Selection, StateFilter,
 };
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -26,6 +26,17 @@ pub struct Repeat {
     pub seconds: u64,
     /// `+r`: stop after a pass that lists nothing.
     pub until_empty: bool,
+    /// `-r 1c5`: stop after this many passes.
+    pub count: Option<u64>,
+    /// `-r 1m<fmt>`: strftime format of the marker line.
+    pub marker: Option<String>,
+}
+
+/// `-T[fqs]`: what NAME shows of a TCP/TPI socket's state and queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpTpi {
+    pub state: bool,
+    pub queues: bool,
 }
 
 #[derive(Debug)]
@@ -45,8 +56,11 @@ pub struct Config {
     pub repeat: Option<Repeat>,
     pub warnings: bool,
     pub endpoints: Option<Endpoints>,
+    pub tcp_tpi: TcpTpi,
     /// File names to look for (stat'ed by the app).
     pub names: Vec<OsString>,
+    /// `--json`: one document per pass (docs/json.md).
+    pub json: bool,
 }
 
 #[derive(Debug)]
@@ -72,12 +86,12 @@ impl CliError {
     }
 }
 
-pub const USAGE: &str = "usage: [-?abhlnPtUvw] [+|-c c] [+|-E] [-F [f]] [-i [i]] [-p s] [+|-r [t]] [-s [p:s]] [-u s] [+|-w] [--] [names]";
+pub const USAGE: &str = "usage: [-?abhlnPtUvw] [-T [t]] [+|-c c] [-d s] [+|-E] [-F [f]] [-i [i]] [-p s] [+|-r [t]] [-s [p:s]] [-u s] [+|-w] [--] [names]";
 
 /// Options that take a value whether attached or next.
-const NEEDS_VALUE: &[u8] = b"cpu";
+const NEEDS_VALUE: &[u8] = b"cdpu";
 /// Options whose value is optional.
-const OPTIONAL_VALUE: &[u8] = b"iFsr";
+const OPTIONAL_VALUE: &[u8] = b"iFsrT";
 
 /// Scans the arguments (without the program name).
 pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliError> {
@@ -94,7 +108,12 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         repeat: None,
         warnings: true,
         endpoints: None,
+        tcp_tpi: TcpTpi {
+            state: true,
+            queues: false,
+        },
         names: Vec::new(),
+        json: false,
     };
     let mut inet_family: Option<Family> = None;
     let mut i = 0;
@@ -103,6 +122,12 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         if arg == b"--" || arg == b"++" {
             i += 1;
             break;
+        }
+        // Our one long option; lsof has none, so it cannot clash.
+        if arg == b"--json" {
+            cfg.json = true;
+            i += 1;
+            continue;
         }
         let Some(&sign) = arg.first().filter(|c| **c == b'-' || **c == b'+') else {
             break;
@@ -116,7 +141,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
             let opt = arg[pos];
             pos += 1;
             let attached = (pos < arg.len()).then(|| &arg[pos..]);
-            let known = b"?abhlnPtUvwcpuiFsrEN".contains(&opt);
+            let known = b"?abhlnPtTUvwcdpuiFsrEN".contains(&opt);
             if !known {
                 return Err(CliError::usage(format!(
                     "illegal option character: {}",
@@ -181,6 +206,11 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                     cfg.command_limit = v
                         .parse::<usize>()
                         .map_err(|_| CliError::usage(format!("+c not followed by number: {v}")))?;
+                }
+                (b'-', b'd') => {
+                    let v = value.unwrap_or_default();
+                    let list = parse_list(&v, FdSpec::parse).map_err(CliError::usage)?;
+                    cfg.selection.fds.extend(list);
                 }
                 (b'-', b'p') => {
                     let v = value.unwrap_or_default();
@@ -252,24 +282,24 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                         StateFilter::parse(&v, filter).map_err(CliError::usage)?;
                     }
                 },
-                (_, b'r') => {
-                    let seconds = match value.as_deref() {
-                        None => 15,
-                        Some(v) => {
-                            let digits: String =
-                                v.chars().take_while(|c| c.is_ascii_digit()).collect();
-                            if digits.len() != v.len() {
-                                return Err(CliError::usage(format!(
-                                    "unsupported repeat specification: {v}"
-                                )));
-                            }
-                            digits.parse::<u64>().unwrap_or(15)
-                        }
+                (_, b'r') => cfg.repeat = Some(parse_repeat(value.as_deref(), sign == b'+')?),
+                (b'-', b'T') => {
+                    cfg.tcp_tpi = TcpTpi {
+                        state: false,
+                        queues: false,
                     };
-                    cfg.repeat = Some(Repeat {
-                        seconds,
-                        until_empty: sign == b'+',
-                    });
+                    for c in value.unwrap_or_default().chars() {
+                        match c {
+                            's' => cfg.tcp_tpi.state = true,
+                            'q' => cfg.tcp_tpi.queues = true,
+                            'f' | 'w' => {}
+                            _ => {
+                                return Err(CliError::usage(format!(
+                                    "unsupported TCP/TPI info selection: {c}"
+                                )))
+                            }
+                        }
+                    }
                 }
                 _ => {
                     return Err(CliError::usage(format!(
@@ -288,6 +318,36 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         return Err(CliError::usage("no select options to AND via -a"));
     }
     Ok(Action::Run(Box::new(cfg)))
+}
+
+/// `-r [t[c<count>][m<fmt>]]`.
+fn parse_repeat(value: Option<&str>, until_empty: bool) -> Result<Repeat, CliError> {
+    let mut r = Repeat {
+        seconds: 15,
+        until_empty,
+        count: None,
+        marker: None,
+    };
+    let Some(v) = value else { return Ok(r) };
+    let bad = || CliError::usage(format!("unsupported repeat specification: {v}"));
+    let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
+    if !digits.is_empty() {
+        r.seconds = digits.parse().map_err(|_| bad())?;
+    }
+    let mut rest = &v[digits.len()..];
+    if let Some(c) = rest.strip_prefix('c') {
+        let n: String = c.chars().take_while(|c| c.is_ascii_digit()).collect();
+        r.count = Some(n.parse().map_err(|_| bad())?);
+        rest = &c[n.len()..];
+    }
+    if let Some(m) = rest.strip_prefix('m') {
+        r.marker = Some(m.to_string());
+        rest = "";
+    }
+    if !rest.is_empty() {
+        return Err(bad());
+    }
+    Ok(r)
 }
 
 fn escape_opt(c: u8) -> String {
@@ -344,11 +404,19 @@ pub fn command() -> clap::Command {
         .arg(flag("no-warnings", 'w', "Suppress warnings (+w enables them)"))
         .arg(flag("endpoints", 'E', "Show endpoint information of pipes and sockets (+E: list the endpoints too)"))
         .arg(optional("inet", 'i', "[46][proto][@host|@[v6]][:svc|port[-port][,...]]", "Select Internet files, optionally by family, protocol, address and ports"))
+        .arg(value("fd", 'd', "FD[,FD-FD,^FD,cwd...]", "Select (or ^exclude) files by descriptor number, range or name (cwd, rtd, txt, mem, DEL, NOFD)"))
         .arg(value("pid", 'p', "PID[,^PID...]", "Select (or ^exclude) processes by id"))
         .arg(value("user", 'u', "USER[,^USER...]", "Select (or ^exclude) processes by login name or uid"))
         .arg(value("command", 'c', "PREFIX|/REGEX/", "Select processes whose command starts with PREFIX or matches REGEX (+c N: COMMAND width)"))
         .arg(optional("state", 's', "TCP:STATE[,^STATE...]", "Select TCP (and UDP by number) sockets by state; alone: print sizes"))
+        .arg(
+            Arg::new("json")
+                .long("json")
+                .action(ArgAction::SetTrue)
+                .help("One JSON document per pass, schema in docs/json.md"),
+        )
         .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; 0 = NUL terminators)"))
+        .arg(optional("tcp-tpi", 'T', "[qs]", "TCP/TPI information in NAME: s state (default), q queues; -T alone: none"))
         .arg(optional("repeat", 'r', "SECONDS", "Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)"))
         .arg(Arg::new("names").value_name("NAME").num_args(0..).help("Select processes that have these files open"))
 }
@@ -400,6 +468,16 @@ mod tests {
         let c = run(&["-r", "2", "-s"]).unwrap();
         assert_eq!(c.repeat.unwrap().seconds, 2);
         assert!(c.sizes);
+        let c = run(&["-r1c2m%H"]).unwrap();
+        let r = c.repeat.unwrap();
+        assert_eq!(
+            (r.seconds, r.count, r.marker.as_deref()),
+            (1, Some(2), Some("%H"))
+        );
+        let c = run(&["-Tqs", "-i"]).unwrap();
+        assert!(c.tcp_tpi.state && c.tcp_tpi.queues);
+        let c = run(&["-T", "-i"]).unwrap();
+        assert!(!c.tcp_tpi.state && !c.tcp_tpi.queues);
         let c = run(&["+r", "/x"]).unwrap();
         assert!(c.repeat.unwrap().until_empty);
         assert_eq!(c.names.len(), 1);

@@ -5,6 +5,7 @@ use crate::color::{ColorChoice, Palette};
 use crate::proc::ProcRoot;
 use crate::render::iface::IfaceOptions;
 use crate::render::netstat::{Rows, SocketOptions};
+use crate::render::route::RouteOptions;
 use crate::render::stats::Sections;
 use clap::{ArgAction, Parser};
 use std::path::PathBuf;
@@ -63,6 +64,19 @@ pub struct NetstatArgs {
     )]
     pub families: Vec<String>,
 
+    /// Display the kernel routing table (with -6 or -A inet6: the IPv6 one)
+    #[arg(short = 'r', long = "route", action = ArgAction::Count, help_heading = "Tables")]
+    pub route: u8,
+    /// Display the ARP (IPv4 neighbour) table as arp does (-n: as arp -n)
+    #[arg(long = "arp", action = ArgAction::Count, help_heading = "Tables")]
+    pub arp: u8,
+    /// With -r: display the routing cache instead of the FIB
+    #[arg(short = 'C', long = "cache", help_heading = "Tables")]
+    pub cache: bool,
+    /// With -r: display the Forwarding Information Base (the default)
+    #[arg(short = 'F', long = "fib", help_heading = "Tables")]
+    pub fib: bool,
+
     /// Show the PID and name of the program owning each socket
     #[arg(short = 'p', long = "programs", help_heading = "Output")]
     pub programs: bool,
@@ -78,6 +92,9 @@ pub struct NetstatArgs {
     /// Don't resolve user names
     #[arg(long = "numeric-users", help_heading = "Output")]
     pub numeric_users: bool,
+    /// Resolve hardware names; with -r it turns host names off, as in netstat
+    #[arg(short = 'N', long = "symbolic", help_heading = "Output")]
+    pub symbolic: bool,
     /// Display other/more information (User and Inode); twice for more
     #[arg(short = 'e', long = "extend", action = ArgAction::Count, help_heading = "Output")]
     pub extend: u8,
@@ -159,6 +176,11 @@ pub struct NetstatArgs {
     #[arg(short = 'h', long = "help", action = ArgAction::Help)]
     pub help: Option<bool>,
 
+    /// The family options (-4, -6, -x, -A) in command-line order, filled by
+    /// [`NetstatArgs::parse_ordered`]; -r prints its tables in this order.
+    #[arg(skip)]
+    pub family_order: Vec<String>,
+
     /// Seconds between refreshes with -c
     #[arg(value_name = "DELAY")]
     pub delay: Option<f64>,
@@ -207,6 +229,26 @@ pub enum Mode {
     Interfaces,
     Capture,
     Statistics,
+    Route,
+    Arp,
+}
+
+/// An address family of -r, in the order given (`-A inet6,inet` prints v6 first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteFamily {
+    Inet,
+    Inet6,
+    /// Accepted by -A but without a routing table: netstat stops with a usage error.
+    Unix,
+}
+
+/// What -r prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteConfig {
+    pub families: Vec<RouteFamily>,
+    pub fib: bool,
+    pub cache: bool,
+    pub options: RouteOptions,
 }
 
 /// Which counters `-s` prints.
@@ -234,6 +276,7 @@ pub struct Config {
     pub capture_dir: Option<PathBuf>,
     pub selection: Selection,
     pub sockets: SocketOptions,
+    pub route: RouteConfig,
     pub stats: StatsOptions,
     pub interfaces: IfaceOptions,
     /// -g: the multicast group table follows the inet tables.
@@ -254,6 +297,77 @@ pub struct UsageError {
 }
 
 impl NetstatArgs {
+    /// Parses like `try_parse_from` and also records the order of the family options,
+    /// which clap's derived struct loses (`netstat -r -6 -4` prints IPv6 first).
+    pub fn parse_ordered<I, T>(args: I) -> Result<NetstatArgs, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = NetstatArgs::command().try_get_matches_from(args)?;
+        let mut parsed = NetstatArgs::from_arg_matches(&matches)?;
+        let mut order: Vec<(usize, String)> = Vec::new();
+        for (id, family) in [("inet", "inet"), ("inet6", "inet6"), ("unix", "unix")] {
+            if matches.get_flag(id) {
+                order.extend(
+                    matches
+                        .indices_of(id)
+                        .into_iter()
+                        .flatten()
+                        .map(|i| (i, family.to_string())),
+                );
+            }
+        }
+        if let (Some(values), Some(indices)) = (
+            matches.get_many::<String>("families"),
+            matches.indices_of("families"),
+        ) {
+            order.extend(indices.zip(values.cloned()));
+        }
+        order.sort_by_key(|(i, _)| *i);
+        parsed.family_order = order.into_iter().map(|(_, f)| f).collect();
+        Ok(parsed)
+    }
+
+    /// The families -r prints, in command-line order (see [`Self::parse_ordered`]; when
+    /// parsed without it: -A's in order, then -4, -6, -x); IPv4 when none is given.
+    fn route_families(&self) -> Vec<RouteFamily> {
+        let given: Vec<String> = if self.family_order.is_empty() {
+            let flags = [
+                (self.inet, "inet"),
+                (self.inet6, "inet6"),
+                (self.unix, "unix"),
+            ];
+            self.families
+                .iter()
+                .cloned()
+                .chain(
+                    flags
+                        .iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, f)| f.to_string()),
+                )
+                .collect()
+        } else {
+            self.family_order.clone()
+        };
+        let mut families: Vec<RouteFamily> = given
+            .iter()
+            .flat_map(|f| f.split(','))
+            .filter_map(|f| match f {
+                "inet" => Some(RouteFamily::Inet),
+                "inet6" => Some(RouteFamily::Inet6),
+                "unix" => Some(RouteFamily::Unix),
+                _ => None,
+            })
+            .collect();
+        if families.is_empty() {
+            families.push(RouteFamily::Inet);
+        }
+        families
+    }
+
     /// `-s`: the families named on the command line decide the files, the protocol
     /// selectors the sections.
     fn stats_options(&self) -> StatsOptions {
@@ -373,17 +487,20 @@ impl NetstatArgs {
                 });
             }
         }
-        // netstat's views are mutually exclusive; combining two is a usage error.
+        // netstat's views are mutually exclusive; combining two is a usage error, and
+        // netstat counts each option, so repeating one (-rr) is an error too.
         let views: Vec<Mode> = [
+            (self.route > 0, Mode::Route),
             (self.interfaces, Mode::Interfaces),
             (self.statistics, Mode::Statistics),
+            (self.arp > 0, Mode::Arp),
         ]
         .into_iter()
         .filter_map(|(on, mode)| on.then_some(mode))
         .collect();
-        if views.len() > 1 {
+        if views.len() > 1 || self.route > 1 || self.arp > 1 {
             return Err(UsageError {
-                message: "only one of -r, -i, -M and -s can be given".to_string(),
+                message: "only one of -r, -i, -M, -s and --arp can be given".to_string(),
                 status: 3,
             });
         }
@@ -395,6 +512,15 @@ impl NetstatArgs {
             Mode::Capture
         } else {
             views.first().copied().unwrap_or(Mode::Sockets)
+        };
+        let route = RouteConfig {
+            families: self.route_families(),
+            fib: self.fib || !self.cache,
+            cache: self.cache,
+            options: RouteOptions::new(
+                self.numeric || self.numeric_hosts || self.symbolic,
+                self.extend,
+            ),
         };
         Ok(Config {
             mode,
@@ -412,6 +538,7 @@ impl NetstatArgs {
                 netns_column: self.all_netns && !self.json,
                 palette: Palette::PLAIN,
             },
+            route,
             stats,
             interfaces: IfaceOptions {
                 all: self.all,
@@ -509,5 +636,53 @@ mod tests {
             .unwrap()
             .into_config()
             .is_err());
+    }
+
+    #[test]
+    fn route_and_arp_modes() {
+        let r = cfg(&["-rn"]);
+        assert_eq!(r.mode, Mode::Route);
+        assert_eq!(r.route.families, vec![RouteFamily::Inet]);
+        assert!(r.route.fib && !r.route.cache && r.route.options.numeric);
+        assert_eq!(r.route.options.columns, 2);
+        assert_eq!(cfg(&["-re"]).route.options.columns, 1);
+        assert_eq!(cfg(&["-ree"]).route.options.columns, 3);
+        assert!(!cfg(&["-r"]).route.options.numeric);
+        assert!(cfg(&["-rN"]).route.options.numeric);
+        let c = cfg(&["-rC"]).route;
+        assert!(c.cache && !c.fib);
+        let cf = cfg(&["-rCF"]).route;
+        assert!(c.cache && cf.fib);
+        assert_eq!(
+            cfg(&["-r", "-A", "inet6,inet"]).route.families,
+            vec![RouteFamily::Inet6, RouteFamily::Inet]
+        );
+        assert_eq!(cfg(&["-r6"]).route.families, vec![RouteFamily::Inet6]);
+        let ordered = |args: &[&str]| {
+            NetstatArgs::parse_ordered(std::iter::once("rnetstat").chain(args.iter().copied()))
+                .unwrap()
+                .into_config()
+                .unwrap()
+                .route
+                .families
+        };
+        use RouteFamily::{Inet, Inet6, Unix};
+        assert_eq!(ordered(&["-r", "-6", "-4"]), vec![Inet6, Inet]);
+        assert_eq!(ordered(&["-r64"]), vec![Inet6, Inet]);
+        assert_eq!(
+            ordered(&["-r", "-4", "-A", "inet6,inet", "-x"]),
+            vec![Inet, Inet6, Inet, Unix]
+        );
+        assert_eq!(ordered(&["-rn"]), vec![Inet]);
+        assert_eq!(cfg(&["--arp", "-n"]).mode, Mode::Arp);
+        for bad in [&["-rr"][..], &["-r", "--arp"]] {
+            let mut v = vec!["rnetstat"];
+            v.extend_from_slice(bad);
+            let e = NetstatArgs::try_parse_from(v)
+                .unwrap()
+                .into_config()
+                .unwrap_err();
+            assert_eq!(e.status, 3);
+        }
     }
 }

@@ -2,12 +2,14 @@
 //! so tests and offline snapshots can point it at recorded files. Readers return
 //! records plus warnings; they never print.
 
+pub mod arp;
 pub mod dev;
 pub mod files;
 pub mod igmp;
 pub mod inet;
 pub mod packet;
 pub mod process;
+pub mod route;
 pub mod snmp;
 pub mod unix;
 
@@ -286,6 +288,23 @@ pub fn dec_u64(s: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+/// Parses a decimal with an optional sign, as scanf's `%d` reads it; `None` on
+/// anything else (empty, overflow of i64).
+pub fn dec_i64(s: &[u8]) -> Option<i64> {
+    let (negative, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, s),
+    };
+    let magnitude = i64::try_from(dec_u64(digits)?).ok()?;
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// Serializes kernel bytes (interface names) as text for JSON, invalid UTF-8 replaced.
+pub fn serialize_lossy<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(bytes))
+}
+
 /// Splits on ASCII whitespace without allocating.
 pub fn fields(line: &[u8]) -> impl Iterator<Item = &[u8]> {
     line.split(|b| b.is_ascii_whitespace())
@@ -315,6 +334,10 @@ mod tests {
         assert_eq!(dec_u64(b"123"), Some(123));
         assert_eq!(dec_u64(b"-1"), None);
         assert_eq!(dec_u64(b"99999999999999999999999"), None);
+        assert_eq!(dec_i64(b"-1"), Some(-1));
+        assert_eq!(dec_i64(b"+7"), Some(7));
+        assert_eq!(dec_i64(b"-"), None);
+        assert_eq!(dec_i64(b"9223372036854775808"), None);
     }
 
     #[test]

@@ -29,7 +29,11 @@ pub fn for_each_fd_link(
     pid: u32,
     mut f: impl FnMut(u32, &[u8]),
 ) -> io::Result<()> {
-    walk_fd_dir(root, pid, |_, _, fd, link| f(fd, link))
+    walk_fd_dir(root, pid, |_, _, fd, link| {
+        if let Ok(link) = link {
+            f(fd, link)
+        }
+    })
 }
 
 /// One descriptor as lsof sees it: the link target, the link's own mode (its owner
@@ -38,6 +42,8 @@ pub fn for_each_fd_link(
 pub struct FdEntry<'a> {
     pub fd: u32,
     pub link: &'a [u8],
+    /// Why readlink failed (then `link` is empty and `stat` an error too).
+    pub readlink_errno: Option<i32>,
     /// lstat of /proc/PID/fd/N: `r--`/`-w-`/`rw-` owner bits say how the file is open.
     pub link_mode: Option<u32>,
     /// stat of the target, or the errno of the failed stat.
@@ -53,6 +59,21 @@ pub fn for_each_fd_entry(
     mut f: impl FnMut(FdEntry<'_>),
 ) -> io::Result<()> {
     walk_fd_dir(root, pid, |dir_fd, name, fd, link| {
+        let link = match link {
+            Ok(link) => link,
+            Err(errno) => {
+                if wanted(b"") {
+                    f(FdEntry {
+                        fd,
+                        link: b"",
+                        readlink_errno: Some(errno),
+                        link_mode: None,
+                        stat: Err(errno),
+                    });
+                }
+                return;
+            }
+        };
         if !wanted(link) {
             return;
         }
@@ -69,17 +90,19 @@ pub fn for_each_fd_entry(
         f(FdEntry {
             fd,
             link,
+            readlink_errno: None,
             link_mode,
             stat: stat_at(0),
         })
     })
 }
 
-/// Reads /proc/PID/fd with one open directory fd; calls `f(dir_fd, name, fd, target)`.
+/// Reads /proc/PID/fd with one open directory fd; calls `f(dir_fd, name, fd, target)`
+/// (the target is the readlink errno when that failed).
 fn walk_fd_dir(
     root: &ProcRoot,
     pid: u32,
-    mut f: impl FnMut(libc::c_int, &std::ffi::CStr, u32, &[u8]),
+    mut f: impl FnMut(libc::c_int, &std::ffi::CStr, u32, Result<&[u8], i32>),
 ) -> io::Result<()> {
     let dir_path = root.path().join(format!("{pid}/fd"));
     let c_path = CString::new(dir_path.as_os_str().as_bytes())
@@ -118,7 +141,13 @@ fn walk_fd_dir(
         let n =
             unsafe { libc::readlinkat(dir_fd, name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         if n >= 0 {
-            f(dir_fd, name, fd as u32, &buf[..n as usize]);
+            f(dir_fd, name, fd as u32, Ok(&buf[..n as usize]));
+        } else {
+            let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            // A descriptor closed while we walk is simply gone.
+            if errno != libc::ENOENT {
+                f(dir_fd, name, fd as u32, Err(errno));
+            }
         }
     }
     // SAFETY: dir came from fdopendir and is closed exactly once.

@@ -75,11 +75,35 @@ pub struct FileRow {
     pub name_suffix: String,
     /// `-F T` entries: `ST=LISTEN`, `QR=0`, `QS=0`.
     pub tcp_info: Vec<String>,
+    /// An internet socket's endpoints kept apart, for `--json`.
+    pub socket: Option<Box<SocketDetail>>,
+}
+
+/// One side of an internet socket: the numbers and, when resolved, the names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointDetail {
+    pub address: std::net::IpAddr,
+    pub port: u16,
+    pub host: Option<String>,
+    pub service: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketDetail {
+    pub local: Option<EndpointDetail>,
+    pub remote: Option<EndpointDetail>,
+    /// TCP state name; `None` for UDP.
+    pub state: Option<String>,
+    pub recv_queue: u64,
+    pub send_queue: u64,
+    pub inode: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessRows {
     pub pid: u32,
+    /// A thread's id and command (TID and TASKCMD columns, `-F K M`).
+    pub task: Option<(u32, Vec<u8>)>,
     pub ppid: u32,
     pub pgid: u32,
     pub uid: u32,
@@ -173,6 +197,9 @@ pub fn write_table(
     let mut dev_w = 6;
     let mut size_w = opts.size_title.len().max(8);
     let mut node_w = 4;
+    let mut tid_w = 3;
+    let mut task_w = 7;
+    let mut tasks = false;
     let mut any = false;
     for p in procs {
         let mut len: usize = escaped_units(&p.command)
@@ -181,6 +208,15 @@ pub fn write_table(
             .sum();
         if opts.command_limit > 0 {
             len = len.min(opts.command_limit);
+        }
+        if let (Some((tid, tcmd)), false) = (&p.task, p.files.is_empty()) {
+            tasks = true;
+            tid_w = tid_w.max(tid.to_string().len());
+            let mut tlen: usize = escaped_units(tcmd).iter().map(|u| u.chars().count()).sum();
+            if opts.command_limit > 0 {
+                tlen = tlen.min(opts.command_limit);
+            }
+            task_w = task_w.max(tlen);
         }
         for f in &p.files {
             any = true;
@@ -197,9 +233,14 @@ pub fn write_table(
     if !any {
         return Ok(());
     }
+    let task_title = if tasks {
+        format!(" {:>tid_w$} {:<task_w$}", "TID", "TASKCMD")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{:<cmd_w$} {:>pid_w$} {:>user_w$} {:>fdn$}   {:>type_w$} {:>dev_w$} {:>size_w$} {:>node_w$} NAME",
+        "{:<cmd_w$} {:>pid_w$}{task_title} {:>user_w$} {:>fdn$}   {:>type_w$} {:>dev_w$} {:>size_w$} {:>node_w$} NAME",
         "COMMAND",
         "PID",
         "USER",
@@ -212,10 +253,15 @@ pub fn write_table(
     )?;
     for p in procs {
         let cmd = command_cell(&p.command, cmd_w);
+        let task_cells = match (&p.task, tasks) {
+            (_, false) => String::new(),
+            (Some((tid, tcmd)), true) => format!(" {tid:>tid_w$} {}", command_cell(tcmd, task_w)),
+            (None, true) => format!(" {:>tid_w$} {:task_w$}", "", ""),
+        };
         for f in &p.files {
             writeln!(
                 out,
-                "{cmd} {:>pid_w$} {:>user_w$} {:>fdn$}{}{} {:>type_w$} {:>dev_w$} {:>size_w$} {:>node_w$} {}{}",
+                "{cmd} {:>pid_w$}{task_cells} {:>user_w$} {:>fdn$}{}{} {:>type_w$} {:>dev_w$} {:>size_w$} {:>node_w$} {}{}",
                 p.pid,
                 p.user,
                 f.fd.text(),
@@ -235,7 +281,7 @@ pub fn write_table(
 }
 
 /// `-F` field letters lsof 4.95 writes for a bare `-F` (all but `r`).
-pub const ALL_FIELDS: &str = "pgRcuLfaltGDdsoikPnT";
+pub const ALL_FIELDS: &str = "pKMgRcuLfaltGDdsoikPnT";
 
 /// The field letters to write and the terminator.
 #[derive(Clone, Debug)]
@@ -265,6 +311,14 @@ pub fn write_fields(
     };
     for p in procs {
         field(out, 'p', p.pid.to_string().as_bytes())?;
+        if let Some((tid, tcmd)) = &p.task {
+            if opts.has('K') {
+                field(out, 'K', tid.to_string().as_bytes())?;
+            }
+            if opts.has('M') {
+                field(out, 'M', escape_lsof(tcmd, false).as_bytes())?;
+            }
+        }
         if opts.has('g') {
             field(out, 'g', p.pgid.to_string().as_bytes())?;
         }
@@ -389,12 +443,14 @@ mod tests {
             name: name.as_bytes().to_vec(),
             name_suffix: " (LISTEN)".into(),
             tcp_info: vec!["ST=LISTEN".into()],
+            socket: None,
         }
     }
 
     fn proc_rows(files: Vec<FileRow>) -> ProcessRows {
         ProcessRows {
             pid: 15912,
+            task: None,
             ppid: 1,
             pgid: 15906,
             uid: 0,

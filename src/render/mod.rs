@@ -1,10 +1,12 @@
 //! Renderers: functions from records and options to lines. They never touch /proc.
 
+pub mod arp;
 pub mod audit;
 pub mod groups;
 pub mod iface;
 pub mod json;
 pub mod lsof;
 pub mod netstat;
+pub mod route;
 pub mod stats;
 pub mod text;

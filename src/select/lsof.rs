@@ -524,6 +524,7 @@ pub mod flag {
     pub const NETADDR: u8 = 16;
     pub const UNIX: u8 = 32;
     pub const NAME: u8 = 64;
+    pub const FD: u8 = 128;
     pub const PROCESS: u8 = PID | UID | CMD;
 }
 
@@ -540,6 +541,53 @@ pub struct Selection {
     pub cmds: Vec<Item<CmdPattern>>,
     pub states: Option<StateFilter>,
     pub names: Vec<NameArg>,
+    /// `-d`: descriptors to include or (`^`) exclude.
+    pub fds: Vec<Item<FdSpec>>,
+}
+
+/// An item of `-d`: a descriptor number, a range, or a name like `cwd`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FdSpec {
+    Range(u32, u32),
+    Name(String),
+}
+
+/// A file's descriptor as `-d` sees it.
+#[derive(Clone, Copy, Debug)]
+pub enum FdRef<'a> {
+    Num(u32),
+    Name(&'a str),
+}
+
+impl FdSpec {
+    pub fn parse(s: &str) -> Result<FdSpec, String> {
+        if s.is_empty() {
+            return Err("-d not followed by fd list".into());
+        }
+        if s.as_bytes()[0].is_ascii_digit() {
+            let num = |t: &str| {
+                t.parse::<u32>()
+                    .map_err(|_| format!("illegal FD number or range: {s}"))
+            };
+            let (lo, hi) = match s.split_once('-') {
+                Some((a, b)) => (num(a)?, num(b)?),
+                None => (num(s)?, num(s)?),
+            };
+            if hi < lo {
+                return Err(format!("illegal FD range: {s}"));
+            }
+            return Ok(FdSpec::Range(lo, hi));
+        }
+        Ok(FdSpec::Name(s.to_string()))
+    }
+
+    fn matches(&self, fd: FdRef<'_>) -> bool {
+        match (self, fd) {
+            (FdSpec::Range(lo, hi), FdRef::Num(n)) => (*lo..=*hi).contains(&n),
+            (FdSpec::Name(a), FdRef::Name(b)) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        }
+    }
 }
 
 /// Which search items were met (lsof exits 1 if one was not).
@@ -585,6 +633,9 @@ impl Selection {
         }
         if !self.names.is_empty() {
             f |= flag::NAME;
+        }
+        if !self.fds.is_empty() {
+            f |= flag::FD;
         }
         f
     }
@@ -645,7 +696,7 @@ impl Selection {
     /// Whether this process needs its non-socket files looked at at all.
     pub fn wants_all_files(&self, process_flags: u8) -> bool {
         let sel = self.flags();
-        if sel == 0 || !self.names.is_empty() {
+        if sel == 0 || !self.names.is_empty() || !self.fds.is_empty() {
             return true;
         }
         if self.and {
@@ -660,10 +711,20 @@ impl Selection {
         &self,
         process_flags: u8,
         facts: FileFacts<'_>,
+        fd: FdRef<'_>,
         name_hit: Option<usize>,
         found: &mut Found,
     ) -> bool {
         let mut got = process_flags;
+        if !self.fds.is_empty() {
+            if self.fds.iter().any(|i| i.exclude && i.value.matches(fd)) {
+                return false;
+            }
+            let includes = self.fds.iter().any(|i| !i.exclude);
+            if !includes || self.fds.iter().any(|i| !i.exclude && i.value.matches(fd)) {
+                got |= flag::FD;
+            }
+        }
         match facts {
             FileFacts::Inet(f) => {
                 if let Some(states) = &self.states {
@@ -729,11 +790,9 @@ impl Selection {
             .iter()
             .zip(&found.pids)
             .all(|(p, f)| p.exclude || *f);
-        let cmds_ok = self
-            .cmds
-            .iter()
-            .zip(&found.cmds)
-            .all(|(c, f)| c.exclude || *f);
+        // lsof 4.95 never marks a `-c ^name` exclusion as found, so it always exits 1
+        // when one is given; we do the same.
+        let cmds_ok = found.cmds.iter().all(|f| *f);
         // Arguments spelled the same count as found together.
         let inet_ok = self.inet.iter().enumerate().all(|(i, arg)| {
             self.inet
@@ -913,8 +972,14 @@ mod tests {
         let mut found = sel.new_found();
         let pf = sel.process(10, 0, b"x", &mut found).unwrap();
         // The wildcard listener does not match a specific address.
-        assert!(!sel.file(pf, FileFacts::Inet(&listen), None, &mut found));
-        assert!(sel.file(pf, FileFacts::Inet(&conn), None, &mut found));
+        assert!(!sel.file(
+            pf,
+            FileFacts::Inet(&listen),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
+        assert!(sel.file(pf, FileFacts::Inet(&conn), FdRef::Num(3), None, &mut found));
         assert!(sel.all_found(&found));
 
         sel.inet = vec![spec(":80")];
@@ -926,10 +991,16 @@ mod tests {
         let mut found = sel.new_found();
         assert_eq!(sel.process(11, 0, b"x", &mut found), None);
         let pf = sel.process(10, 0, b"x", &mut found).unwrap();
-        assert!(sel.file(pf, FileFacts::Inet(&listen), None, &mut found));
-        assert!(!sel.file(pf, FileFacts::Other, None, &mut found));
+        assert!(sel.file(
+            pf,
+            FileFacts::Inet(&listen),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
+        assert!(!sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
         sel.and = false;
-        assert!(sel.file(pf, FileFacts::Other, None, &mut found));
+        assert!(sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
         assert!(sel.wants_all_files(pf));
     }
 
@@ -957,13 +1028,37 @@ mod tests {
             InetProto::Tcp,
             false,
         );
-        assert!(!sel.file(pf, FileFacts::Inet(&conn), None, &mut found));
+        assert!(!sel.file(pf, FileFacts::Inet(&conn), FdRef::Num(3), None, &mut found));
         assert!(!sel.all_found(&found));
         let listen = facts("0.0.0.0:80", None, InetProto::Tcp, false);
-        assert!(sel.file(pf, FileFacts::Inet(&listen), None, &mut found));
+        assert!(sel.file(
+            pf,
+            FileFacts::Inet(&listen),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
         assert!(sel.all_found(&found));
         assert!(parse_pid("notapid").is_err());
         assert!(parse_pid("99999999999").is_err());
+    }
+
+    #[test]
+    fn fd_sets() {
+        assert_eq!(FdSpec::parse("3-5"), Ok(FdSpec::Range(3, 5)));
+        assert!(FdSpec::parse("5-3").is_err());
+        let mut sel = Selection {
+            fds: parse_list("0-2,cwd", FdSpec::parse).unwrap(),
+            ..Selection::default()
+        };
+        let mut found = sel.new_found();
+        let pf = sel.process(1, 0, b"x", &mut found).unwrap();
+        assert!(sel.file(pf, FileFacts::Other, FdRef::Num(1), None, &mut found));
+        assert!(sel.file(pf, FileFacts::Other, FdRef::Name("cwd"), None, &mut found));
+        assert!(!sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
+        sel.fds = parse_list("^1", FdSpec::parse).unwrap();
+        assert!(!sel.file(pf, FileFacts::Other, FdRef::Num(1), None, &mut found));
+        assert!(sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
     }
 
     #[test]
