@@ -57,7 +57,9 @@ impl Holder {
             .current_dir(&dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            // Not inherited: the test's own stderr may be a growing file, and the
+            // holder's fd 2 is part of what both tools list.
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let stdin = child.stdin.take();
