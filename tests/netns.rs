@@ -205,6 +205,11 @@ fn netns_selects_one_namespace_as_netstat_sees_it() {
     let bad = rnetstat(&["-tan", "--netns", "rnt-no-such-namespace"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("rnt-no-such-namespace"));
+    for not_net in ["/proc/self/ns/mnt", "/etc/hostname"] {
+        let bad = rnetstat(&["-tan", "--netns", not_net]);
+        assert_eq!(bad.status.code(), Some(1), "{not_net}");
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a network namespace"));
+    }
 }
 
 #[test]

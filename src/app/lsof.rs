@@ -131,7 +131,10 @@ pub fn run(
         passes += 1;
         let listed = procs.iter().any(|p| !p.files.is_empty());
         if config.json {
-            crate::render::json::write_line(out, &crate::render::json::files_document(&procs))?;
+            crate::render::json::write_line(
+                out,
+                &crate::render::json::files_document(&procs, crate::netns::own_inode(root)),
+            )?;
         } else if let Some(fields) = &config.fields {
             view::write_fields(out, &procs, fields)?;
         } else if config.terse {
@@ -879,8 +882,12 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
             command: p.comm.clone(),
             user,
             login,
-            netns: p.netns.clone(),
+            other_netns: p.netns.clone(),
             files,
+            netns: config
+                .json
+                .then(|| crate::proc::process::netns_inode(root, p.pid))
+                .flatten(),
         });
     }
     let _ = Endpoints::Annotate;

@@ -116,8 +116,10 @@ pub struct ProcessRows {
     /// `-F L`: login name when there is one.
     pub login: Option<String>,
     /// The process's network namespace when it is not rlsof's own.
-    pub netns: Option<ProcessNetns>,
+    pub other_netns: Option<ProcessNetns>,
     pub files: Vec<FileRow>,
+    /// The process's network namespace inode (read for `--json`).
+    pub netns: Option<u64>,
 }
 
 /// A network namespace other than rlsof's own.
@@ -367,7 +369,7 @@ pub fn write_fields(
                 field(out, 'L', login.as_bytes())?;
             }
         }
-        if let Some(ns) = &p.netns {
+        if let Some(ns) = &p.other_netns {
             field(out, NETNS_FIELD, ns.label().as_bytes())?;
         }
         if opts.nul {
@@ -492,8 +494,9 @@ mod tests {
             command: b"python3".to_vec(),
             user: "root".into(),
             login: Some("root".into()),
-            netns: None,
+            other_netns: None,
             files,
+            netns: None,
         }
     }
 
@@ -502,7 +505,7 @@ mod tests {
         let mut f = file(FdName::Num(3), "127.0.0.1:4000");
         f.netns = Some("rnt-x".into());
         let mut p = proc_rows(vec![f]);
-        p.netns = Some(ProcessNetns {
+        p.other_netns = Some(ProcessNetns {
             inode: 4026532301,
             name: None,
         });
