@@ -113,6 +113,11 @@ def tcp_connect(family, bind_host, dest, listener):
     c.connect(dest)
     a, _ = listener.accept()
     keep(a)
+    # Linger 0: when the fixture exits (even by SIGKILL) both ends are reset
+    # instead of leaving TIME_WAIT entries behind that would show up next to
+    # the next fixture's sockets.
+    for s in (c, a):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     return c, a
 
 
