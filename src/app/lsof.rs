@@ -100,7 +100,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     }
     let mut out = output::stdout();
-    let status = match run(&config, &ProcRoot::default(), services, &mut out) {
+    let root = config
+        .proc_root
+        .clone()
+        .map(ProcRoot::new)
+        .unwrap_or_default();
+    let status = match run(&config, &root, services, &mut out) {
         Ok(s) => s,
         Err(e) => {
             output::warn(PROG, e);
