@@ -23,7 +23,7 @@ _rlsof() {
 
     case "${cmd}" in
         rlsof)
-            opts="-? -h -v -a -n -P -l -t -U -w -E -i -d -p -u -c -s -F -T -r --json"
+            opts="-? -h -v -a -n -P -l -t -U -w -E -i -d -p -u -c -s -F -T -r --json --proc-root"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -50,6 +50,10 @@ _rlsof() {
                     return 0
                     ;;
                 -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

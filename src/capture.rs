@@ -94,6 +94,8 @@ pub fn capture(root: &ProcRoot, dest: &Path) -> io::Result<CaptureSummary> {
         copy_file(root.path(), &proc_dir, &format!("net/{file}"))?;
     }
     copy_file(root.path(), &proc_dir, "locks")?;
+    // `self` is the capturing process: readers take its namespace as their own.
+    copy_link(root.path(), &proc_dir, "self/ns/net")?;
 
     for pid in process::pids(root)? {
         let src = root.path();
@@ -114,6 +116,8 @@ pub fn capture(root: &ProcRoot, dest: &Path) -> io::Result<CaptureSummary> {
             links.push((fd, target.to_vec()));
         });
         for (fd, target) in links {
+            // Offsets and open flags (rlsof's SIZE/OFF and mode) live in fdinfo.
+            copy_file(src, &proc_dir, &format!("{pid}/fdinfo/{fd}"))?;
             let link = fd_dir.join(fd.to_string());
             let _ = std::fs::remove_file(&link);
             std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&target), link)?;

@@ -180,6 +180,16 @@ pub fn enter(file: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether a namespace file is a network namespace (ioctl NS_GET_NSTYPE); `None`
+/// when the kernel cannot say.
+fn is_net_ns(path: &str) -> Option<bool> {
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: the fd is open for the duration of the call; the ioctl takes no argument.
+    let kind = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&file), NS_GET_NSTYPE) };
+    (kind >= 0).then_some(kind == libc::CLONE_NEWNET)
+}
+
 /// The namespace inode of the running process (`self/ns/net`).
 pub fn own_inode(root: &ProcRoot) -> Option<u64> {
     let link = std::fs::read_link(root.join("self/ns/net")).ok()?;
@@ -278,9 +288,12 @@ pub fn select(root: &ProcRoot, spec: &str) -> Result<NetNs, String> {
         process::netns_inode(root, pid)
             .ok_or_else(|| format!("cannot read the network namespace of process {spec}"))?
     } else if spec.contains('/') {
-        std::fs::metadata(spec)
-            .map_err(|e| format!("{spec}: {e}"))?
-            .ino()
+        let meta = std::fs::metadata(spec).map_err(|e| format!("{spec}: {e}"))?;
+        if nsfs_device(root).is_some_and(|dev| dev != meta.dev()) || is_net_ns(spec) == Some(false)
+        {
+            return Err(format!("{spec} is not a network namespace"));
+        }
+        meta.ino()
     } else {
         named_files(root)
             .into_iter()

@@ -201,6 +201,65 @@ fn scan_process(root: &ProcRoot, pid: u32, detail: OwnerDetail) -> ProcessScan {
 mod tests {
     use super::*;
 
+    /// A made-up proc tree: fd links are plain symlinks whose targets read like the
+    /// kernel's, so the scan sees what it would see in /proc.
+    struct FakeProc(std::path::PathBuf);
+
+    impl Drop for FakeProc {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn parallel_scan_keeps_first_process_wins() {
+        let dir = std::env::temp_dir().join(format!("rnt-scan-{}", std::process::id()));
+        let fake = FakeProc(dir.clone());
+        // 300 processes, so the pids are shared out among threads; every socket inode
+        // is held by three processes and one of them twice.
+        for pid in 1..=300u32 {
+            let fd_dir = dir.join(format!("{pid}/fd"));
+            std::fs::create_dir_all(&fd_dir).unwrap();
+            std::fs::write(dir.join(format!("{pid}/cmdline")), format!("prog{pid}\0")).unwrap();
+            for (fd, inode) in [(3, pid % 100), (4, (pid * 7) % 100), (5, pid % 100)] {
+                let link = format!("socket:[{}]", 1000 + inode);
+                std::os::unix::fs::symlink(link, fd_dir.join(fd.to_string())).unwrap();
+            }
+            std::os::unix::fs::symlink("/dev/null", fd_dir.join("0")).unwrap();
+        }
+        let root = ProcRoot::new(&dir);
+
+        // The sequential rule: pids in readdir order, fds in directory order, first wins.
+        let mut expected: HashMap<u64, (u32, u32)> = HashMap::new();
+        for pid in process::pids(&root).unwrap() {
+            process::for_each_fd_link(&root, pid, |fd, link| {
+                if let Some(inode) = process::socket_inode(link) {
+                    expected.entry(inode).or_insert((pid, fd));
+                }
+            })
+            .unwrap();
+        }
+        let owners = Owners::scan(
+            &root,
+            OwnerDetail {
+                argv0: true,
+                ..OwnerDetail::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(owners.len(), expected.len());
+        assert_eq!(owners.processes.len(), 300);
+        for (inode, (pid, fd)) in expected {
+            let (record, got_fd) = owners.get(inode).unwrap();
+            assert_eq!((record.pid, got_fd), (pid, fd), "inode {inode}");
+            assert_eq!(
+                record.argv0.as_deref(),
+                Some(format!("prog{pid}").as_bytes())
+            );
+        }
+        drop(fake);
+    }
+
     #[test]
     fn finds_our_own_socket() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

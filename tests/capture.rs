@@ -107,5 +107,28 @@ fn capture_reads_back_identically() {
             assert!(out.contains("/python3"), "{args:?}: {out}");
         }
     }
+    // rlsof reads the same capture: its socket views match the live run too.
+    let rlsof = env!("CARGO_BIN_EXE_rlsof");
+    let holder_pid = holder.0.id().to_string();
+    // Restricted to the holder: other tests' processes may come and go meanwhile.
+    for args in [
+        &["-nP", "-i", "-a", "-p", &holder_pid][..],
+        &["-U", "-a", "-p", &holder_pid],
+    ] {
+        let live = in_ns(&[rlsof]).args(args).output().unwrap();
+        let offline = Command::new(rlsof)
+            .arg("--proc-root")
+            .arg(&proc_dir)
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&live.stdout);
+        assert!(text.contains("python3"), "{args:?}: {text}");
+        assert_eq!(
+            text,
+            String::from_utf8_lossy(&offline.stdout),
+            "rlsof {args:?}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

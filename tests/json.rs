@@ -493,6 +493,11 @@ fn all_netns_rows_carry_namespace_and_owner() {
     assert_eq!(entry["hw_address"], "02:00:00:00:00:09");
     assert_eq!(entry["flags"], serde_json::json!(["C", "M"]));
 
+    // rlsof marks a process of another namespace.
+    let other = rlsof_json(&["-nP", "-p", &scene.in_unnamed.pid.to_string()]);
+    assert_eq!(other["processes"][0]["netns"], scene.in_unnamed.netns);
+    assert_eq!(other["processes"][0]["other_netns"], true);
+
     // The other views in the named namespace: its lo, its groups, its counters.
     let ifaces = json_run(&["-i", "--netns", name]);
     let lo = &ifaces["interfaces"][0];
@@ -550,6 +555,8 @@ fn rlsof_files_match_the_schema_and_our_sockets() {
     let procs = v["processes"].as_array().unwrap();
     assert_eq!(procs.len(), 1, "{v}");
     assert_eq!(procs[0]["pid"], me);
+    assert_eq!(procs[0]["netns"], own_ns());
+    assert_eq!(procs[0]["other_netns"], false);
     let files = procs[0]["files"].as_array().unwrap();
     assert_eq!(files.len(), 3, "listener and both ends: {v}");
     let listen = files

@@ -205,6 +205,11 @@ fn netns_selects_one_namespace_as_netstat_sees_it() {
     let bad = rnetstat(&["-tan", "--netns", "rnt-no-such-namespace"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("rnt-no-such-namespace"));
+    for not_net in ["/proc/self/ns/mnt", "/etc/hostname"] {
+        let bad = rnetstat(&["-tan", "--netns", not_net]);
+        assert_eq!(bad.status.code(), Some(1), "{not_net}");
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a network namespace"));
+    }
 }
 
 #[test]
@@ -219,14 +224,22 @@ fn plain_rnetstat_shows_what_netstat_shows() {
     let own_port = listener.local_addr().unwrap().port();
     let _client = std::net::TcpStream::connect(("127.0.0.1", own_port)).unwrap();
     let _server = listener.accept().unwrap();
-    let netstat = Command::new("netstat").arg("-tanp").output().unwrap();
-    let netstat = String::from_utf8_lossy(&netstat.stdout).into_owned();
-    let ours = stdout(&rnetstat(&["-tanp"]));
+    // /proc/net/tcp is not an atomic snapshot: while other tests churn sockets, a
+    // reader (netstat as much as ours) can miss a row. Look again before failing.
+    let (mut netstat, mut ours, mut want, mut got) = Default::default();
+    for _ in 0..5 {
+        let out = Command::new("netstat").arg("-tanp").output().unwrap();
+        netstat = String::from_utf8_lossy(&out.stdout).into_owned();
+        ours = stdout(&rnetstat(&["-tanp"]));
+        want = rows_for_port(&netstat, own_port);
+        got = rows_for_port(&ours, own_port);
+        want.sort_unstable();
+        got.sort_unstable();
+        if got.len() == 3 && got == want {
+            break;
+        }
+    }
     assert_eq!(ours.lines().nth(1), netstat.lines().nth(1), "header");
-    let mut want = rows_for_port(&netstat, own_port);
-    let mut got = rows_for_port(&ours, own_port);
-    want.sort_unstable();
-    got.sort_unstable();
     assert_eq!(got.len(), 3, "{ours}");
     assert_eq!(got, want);
     for pid in [scene.in_named.pid, scene.in_unnamed.pid] {

@@ -5,9 +5,7 @@ use crate::cli::netstat::{Config, Selection};
 use crate::proc::dev::{self, DevCounters, DevLine, Inet6Addr, Link, LinkReader, LinkSource};
 use crate::proc::igmp::{self, Membership};
 use crate::proc::ProcRoot;
-use crate::render::groups;
 use crate::render::iface::{self as view, Interface};
-use crate::resolve::HostNames;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
@@ -204,18 +202,4 @@ pub fn read_groups(config: &Config, root: &ProcRoot, net_dir: &str) -> io::Resul
         }
     }
     Ok(found)
-}
-
-/// The group section: header and one line per membership.
-pub fn write_groups(
-    out: &mut impl Write,
-    found: &GroupRows,
-    numeric: bool,
-    hosts: &HostNames,
-) -> io::Result<()> {
-    groups::write_header(out)?;
-    for m in &found.rows {
-        groups::write_row(out, m, numeric, hosts)?;
-    }
-    Ok(())
 }

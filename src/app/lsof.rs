@@ -5,22 +5,25 @@
 use super::output;
 use crate::addr::lsof_host;
 use crate::cli::lsof::{self as cli, Action, Config, Endpoints};
+use crate::netns::{self, NetNs};
 use crate::proc::files::{self, FileLock, FileStat, PacketSocket};
 use crate::proc::inet::{self, InetSocket, Proto};
 use crate::proc::{process, unix, ProcRoot};
 use crate::render::lsof::{
-    self as view, DeviceField, FdName, FileRow, ProcessRows, SizeOff, TableOptions,
+    self as view, DeviceField, FdName, FileRow, ProcessNetns, ProcessRows, SizeOff, TableOptions,
 };
 use crate::resolve::{DuplicatePolicy, HostNames, Services, Users, HOST_DEADLINE};
 use crate::select::lsof::{
     FdRef, FileFacts, Found, InetFacts, InetProto, Lookups, NameArg, Selection, TCP_STATE_NAMES,
 };
 use crate::snapshot::InodeMap;
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::rc::Rc;
 
 const PROG: &str = "rlsof";
 
@@ -97,7 +100,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     }
     let mut out = output::stdout();
-    let status = match run(&config, &ProcRoot::default(), services, &mut out) {
+    let root = config
+        .proc_root
+        .clone()
+        .map(ProcRoot::new)
+        .unwrap_or_default();
+    let status = match run(&config, &root, services, &mut out) {
         Ok(s) => s,
         Err(e) => {
             output::warn(PROG, e);
@@ -128,7 +136,10 @@ pub fn run(
         passes += 1;
         let listed = procs.iter().any(|p| !p.files.is_empty());
         if config.json {
-            crate::render::json::write_line(out, &crate::render::json::files_document(&procs))?;
+            crate::render::json::write_line(
+                out,
+                &crate::render::json::files_document(&procs, crate::netns::own_inode(root)),
+            )?;
         } else if let Some(fields) = &config.fields {
             view::write_fields(out, &procs, fields)?;
         } else if config.terse {
@@ -198,7 +209,7 @@ struct Names {
     users: Users,
 }
 
-/// Every socket of our network namespace by inode.
+/// Every socket of one network namespace by inode.
 #[derive(Default)]
 struct Sockets {
     inet: InodeMap<InetSocket>,
@@ -209,18 +220,19 @@ struct Sockets {
 }
 
 impl Sockets {
-    fn load(root: &ProcRoot, all: bool) -> Sockets {
+    /// Reads the tables under `net_dir` (`net`, or `PID/net` for another namespace).
+    fn load(root: &ProcRoot, net_dir: &str, all: bool) -> Sockets {
         let mut s = Sockets::default();
         for proto in [Proto::Tcp, Proto::Udp, Proto::UdpLite] {
             for v6 in [false, true] {
-                if let Ok(t) = inet::read_table(root, "net", proto, v6) {
+                if let Ok(t) = inet::read_table(root, net_dir, proto, v6) {
                     for sock in t.rows {
                         s.inet.insert(sock.inode, sock);
                     }
                 }
             }
         }
-        if let Ok(t) = unix::read_table(root, "net") {
+        if let Ok(t) = unix::read_table(root, net_dir) {
             for sock in t.rows {
                 s.unix.insert(sock.inode, sock);
             }
@@ -229,23 +241,86 @@ impl Sockets {
             return s;
         }
         for v6 in [false, true] {
-            if let Ok(t) = inet::read_table(root, "net", Proto::Raw, v6) {
+            if let Ok(t) = inet::read_table(root, net_dir, Proto::Raw, v6) {
                 for sock in t.rows {
                     s.raw.insert(sock.inode, sock);
                 }
             }
         }
-        if let Ok(d) = root.read("net/netlink") {
+        if let Ok(d) = root.read(&format!("{net_dir}/netlink")) {
             for n in files::parse_netlink(&d, "netlink").rows {
                 s.netlink.insert(n.inode, n.protocol);
             }
         }
-        if let Ok(d) = root.read("net/packet") {
+        if let Ok(d) = root.read(&format!("{net_dir}/packet")) {
             for p in files::parse_packet(&d, "packet").rows {
                 s.packet.insert(p.inode, p);
             }
         }
         s
+    }
+
+    /// The decoded kind of socket `inode`, when one of these tables lists it.
+    fn kind(&self, inode: u64) -> Option<Kind> {
+        Some(if let Some(r) = self.raw.get(&inode) {
+            Kind::Raw(r.clone())
+        } else if let Some(&p) = self.netlink.get(&inode) {
+            Kind::Netlink(p)
+        } else if let Some(p) = self.packet.get(&inode) {
+            Kind::Packet(*p)
+        } else if let Some(u) = self.unix.get(&inode) {
+            Kind::Unix(u.clone())
+        } else {
+            Kind::Inet(self.inet.get(&inode)?.clone())
+        })
+    }
+}
+
+/// The network namespaces other than ours that scanned processes live in: names from
+/// netns discovery, and each one's tables read once, on the first socket met there.
+/// A socket's key is (namespace, inode): a foreign process's socket is looked up in its
+/// namespace's tables.
+#[derive(Default)]
+struct ForeignNetns {
+    discovered: std::cell::OnceCell<Vec<NetNs>>,
+    tables: std::cell::RefCell<HashMap<u64, Option<Rc<Sockets>>>>,
+}
+
+impl ForeignNetns {
+    fn find(&self, root: &ProcRoot, inode: u64) -> Option<&NetNs> {
+        self.discovered
+            .get_or_init(|| netns::discover(root).unwrap_or_default())
+            .iter()
+            .find(|ns| ns.inode == Some(inode))
+    }
+
+    fn describe(&self, root: &ProcRoot, inode: u64) -> ProcessNetns {
+        ProcessNetns {
+            inode,
+            name: self.find(root, inode).and_then(|ns| ns.name.clone()),
+        }
+    }
+
+    /// The tables of namespace `inode`, which process `pid` lives in (read through
+    /// it when discovery, which ran earlier, did not see the namespace yet).
+    fn tables(&self, root: &ProcRoot, inode: u64, pid: u32) -> Option<Rc<Sockets>> {
+        if let Some(t) = self.tables.borrow().get(&inode) {
+            return t.clone();
+        }
+        let ns = self.find(root, inode).cloned().unwrap_or(NetNs {
+            inode: Some(inode),
+            pid: Some(pid),
+            name: None,
+            own: false,
+            file: None,
+        });
+        let read = ns
+            .read(root, |dir| Sockets::load(root, dir, true))
+            .ok()
+            .flatten()
+            .map(Rc::new);
+        self.tables.borrow_mut().insert(inode, read.clone());
+        read
     }
 }
 
@@ -273,6 +348,8 @@ type ScanTarget = (ProcRoot, u32, Option<(u32, Vec<u8>)>);
 type OwnedFd = (u32, Vec<u8>, Option<u32>, Result<FileStat, i32>);
 
 struct Candidate {
+    /// The namespace label of a socket found in another namespace's tables.
+    netns: Option<String>,
     fd: FdName,
     access: u8,
     inode: u64,
@@ -288,6 +365,8 @@ struct ProcInfo {
     comm: Vec<u8>,
     /// A thread's id and command (lsof's TID and TASKCMD).
     task: Option<(u32, Vec<u8>)>,
+    /// Its network namespace when it is not ours.
+    netns: Option<ProcessNetns>,
     /// Where this process's (or task's) files are: `/proc` or `/proc/PID/task`.
     proc_root: ProcRoot,
     id: u32,
@@ -377,6 +456,10 @@ struct Scan<'a> {
     /// Read on the first socket met: a run that meets none never reads the tables.
     sockets: &'a std::cell::OnceCell<Sockets>,
     root: &'a ProcRoot,
+    /// The process's network namespace when it is not ours, and those namespaces' tables.
+    netns: Option<&'a ProcessNetns>,
+    foreign: &'a ForeignNetns,
+    pid: u32,
     /// The process-level selection verdict; `None` = excluded (scanned for
     /// endpoints only).
     verdict: Option<u8>,
@@ -458,6 +541,7 @@ impl Scan<'_> {
                     Ok(target) => {
                         let st = files::stat_path(&path).ok();
                         Candidate {
+                            netns: None,
                             fd,
                             access: b' ',
                             inode: st.map_or(0, |s| s.ino),
@@ -480,6 +564,7 @@ impl Scan<'_> {
                             unreadable(&path, errno, "readlink")
                         };
                         Candidate {
+                            netns: None,
                             fd,
                             access: b' ',
                             inode: 0,
@@ -517,6 +602,7 @@ impl Scan<'_> {
                     ..FileStat::default()
                 });
                 let c = Candidate {
+                    netns: None,
                     fd,
                     access: b' ',
                     inode: m.inode,
@@ -549,6 +635,7 @@ impl Scan<'_> {
             if all_files && self.warnings && e.kind() != io::ErrorKind::NotFound {
                 let path = root.path().join(format!("{id}/fd"));
                 let c = Candidate {
+                    netns: None,
                     fd: FdName::NoFd,
                     access: b' ',
                     inode: 0,
@@ -570,21 +657,26 @@ impl Scan<'_> {
             let c = match st {
                 Ok(st) if st.file_type() == libc::S_IFSOCK => {
                     let ino = st.ino;
-                    let s = self.sockets.get_or_init(|| Sockets::load(self.root, true));
-                    let kind = if let Some(r) = s.raw.get(&ino) {
-                        Kind::Raw(r.clone())
-                    } else if let Some(&p) = s.netlink.get(&ino) {
-                        Kind::Netlink(p)
-                    } else if let Some(p) = s.packet.get(&ino) {
-                        Kind::Packet(*p)
-                    } else if let Some(u) = s.unix.get(&ino) {
-                        Kind::Unix(u.clone())
-                    } else if let Some(i) = s.inet.get(&ino) {
-                        Kind::Inet(i.clone())
-                    } else {
-                        Kind::Sock(sock_protocol(root, id, fd))
+                    let foreign = self.netns.and_then(|ns| {
+                        let t = self.foreign.tables(self.root, ns.inode, self.pid)?;
+                        Some((t.kind(ino)?, ns.label()))
+                    });
+                    // A foreign process may still hold a socket of ours (made before
+                    // a setns, or passed over a unix socket): lsof decodes that one.
+                    let (kind, netns) = match foreign {
+                        Some((kind, label)) => (kind, Some(label)),
+                        None => {
+                            let s = self
+                                .sockets
+                                .get_or_init(|| Sockets::load(self.root, "net", true));
+                            let kind = s
+                                .kind(ino)
+                                .unwrap_or_else(|| Kind::Sock(sock_protocol(root, id, fd)));
+                            (kind, None)
+                        }
                     };
                     Candidate {
+                        netns,
                         fd: fdn,
                         access,
                         inode: ino,
@@ -593,6 +685,7 @@ impl Scan<'_> {
                     }
                 }
                 Ok(st) => Candidate {
+                    netns: None,
                     fd: fdn,
                     access,
                     inode: st.ino,
@@ -617,6 +710,7 @@ impl Scan<'_> {
                         full.extend_from_slice(&unreadable(Path::new(""), errno, op));
                     }
                     Candidate {
+                        netns: None,
                         fd: fdn,
                         access,
                         inode: 0,
@@ -640,6 +734,8 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
     let sel = &config.selection;
     let mut found = sel.new_found();
     let sockets = std::cell::OnceCell::new();
+    let own_netns = netns::own_inode(root);
+    let foreign = ForeignNetns::default();
     let locks = root
         .read("locks")
         .map(|d| files::parse_locks(&d))
@@ -695,7 +791,13 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
             }
         }
         for (id_root, id, task) in ids {
+            // Unknown (a capture without namespace links, a process we may not look
+            // at) counts as ours, as lsof sees it.
+            let netns = own_netns
+                .and_then(|own| process::netns_inode(&id_root, id).filter(|&ns| ns != own))
+                .map(|inode| foreign.describe(root, inode));
             let mut info = ProcInfo {
+                netns: netns.clone(),
                 pid,
                 ppid: stat.ppid,
                 pgid: stat.pgid,
@@ -708,6 +810,9 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
             };
             let mut spare_files = Vec::new();
             let scan = Scan {
+                netns: netns.as_ref(),
+                foreign: &foreign,
+                pid,
                 sel,
                 sockets: &sockets,
                 root,
@@ -721,6 +826,7 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
                     files: spare_files,
                     comm: info.comm.clone(),
                     task: info.task.clone(),
+                    netns: info.netns.clone(),
                     proc_root: info.proc_root.clone(),
                     ..info
                 });
@@ -732,7 +838,7 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
     }
     let status = if sel.all_found(&found) { 0 } else { 1 };
     let links = if endpoints {
-        unix_links(sockets.get_or_init(|| Sockets::load(root, true)))
+        unix_links(sockets.get_or_init(|| Sockets::load(root, "net", true)))
     } else {
         UnixEndpoints::default()
     };
@@ -781,7 +887,12 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
             command: p.comm.clone(),
             user,
             login,
+            other_netns: p.netns.clone(),
             files,
+            netns: config
+                .json
+                .then(|| crate::proc::process::netns_inode(root, p.pid))
+                .flatten(),
         });
     }
     let _ = Endpoints::Annotate;
@@ -966,6 +1077,7 @@ fn add_endpoint_files<'a>(
     for sp in spare {
         for c in sp.files.iter().filter(|c| wanted.contains(&c.inode)) {
             let copy = Candidate {
+                netns: c.netns.clone(),
                 fd: c.fd,
                 access: c.access,
                 inode: c.inode,
@@ -1001,6 +1113,7 @@ fn add_endpoint_files<'a>(
                     uid: sp.uid,
                     comm: sp.comm.clone(),
                     task: sp.task.clone(),
+                    netns: sp.netns.clone(),
                     proc_root: sp.proc_root.clone(),
                     id: sp.id,
                     files: vec![copy],
@@ -1219,6 +1332,7 @@ fn build_row(
         name_suffix: String::new(),
         tcp_info: Vec::new(),
         socket: None,
+        netns: c.netns.clone(),
     };
     let socket_offset = || {
         if config.sizes {

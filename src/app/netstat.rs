@@ -171,6 +171,9 @@ fn interfaces_mode(config: &Config, first: bool, out: &mut impl Write) -> io::Re
             Ok(Some(Err(e))) if index == 0 => return Err(e),
             Ok(Some(Err(e))) | Err(e) => {
                 unreachable_namespace(ns, &e);
+                if index == 0 {
+                    return Ok(1);
+                }
                 continue;
             }
             Ok(None) => continue,
@@ -262,7 +265,10 @@ fn statistics_mode(config: &Config, out: &mut impl Write) -> io::Result<u8> {
                     sections.extend(found.into_iter().map(|(file, s)| (index, file, s)))
                 }
                 Ok(_) => {}
-                Err(e) => unreachable_namespace(ns, &e),
+                Err(e) => {
+                    unreachable_namespace(ns, &e);
+                    status = if index == 0 { 1 } else { status };
+                }
             }
             continue;
         }
@@ -285,7 +291,10 @@ fn statistics_mode(config: &Config, out: &mut impl Write) -> io::Result<u8> {
             Ok(Some(Ok(s))) if index == 0 => status = s,
             Ok(Some(Err(e))) if index == 0 => return Err(e),
             Ok(_) => {}
-            Err(e) => unreachable_namespace(ns, &e),
+            Err(e) => {
+                unreachable_namespace(ns, &e);
+                status = if index == 0 { 1 } else { status };
+            }
         }
         if status != 0 {
             break;
@@ -422,7 +431,9 @@ fn socket_view(
                 Ok(Some(t)) => tables.push((index, t)),
                 Ok(None) => {}
                 // Entering a namespace nobody lives in needs CAP_SYS_ADMIN.
-                Err(e) => unreachable.push(format!("{}: {e}", ns.label())),
+                Err(e) => {
+                    unreachable.push((index, format!("network namespace {}: {e}", ns.label())))
+                }
             }
         }
         (tables, unreachable)
@@ -451,8 +462,11 @@ fn socket_view(
     if let Some(owners) = owners.as_ref().filter(|_| opts.programs) {
         program_notice(owners);
     }
-    for e in unreachable {
+    for (index, e) in unreachable {
         output::warn(PROG, e);
+        if index == 0 {
+            return Ok(1);
+        }
     }
 
     // Rows of every namespace first, so names are resolved in one concurrent batch.
@@ -505,10 +519,7 @@ fn socket_view(
     };
     if !opts.numeric_hosts {
         let group_addrs = groups.iter().flat_map(|g| {
-            g.rows
-                .iter()
-                .map(|(_, m)| m.group)
-                .filter(|a| !a.is_unspecified())
+            crate::render::groups::addresses_to_resolve(g.rows.iter().map(|(_, m)| m))
         });
         names.hosts.resolve_all(
             view::addresses_to_resolve(rows.iter().map(|(_, s)| s)).chain(group_addrs),

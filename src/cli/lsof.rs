@@ -61,6 +61,8 @@ pub struct Config {
     pub names: Vec<OsString>,
     /// `--json`: one document per pass (docs/json.md).
     pub json: bool,
+    /// `--proc-root DIR`: read a captured or recorded proc tree instead of /proc.
+    pub proc_root: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug)]
@@ -114,6 +116,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         },
         names: Vec::new(),
         json: false,
+        proc_root: None,
     };
     let mut inet_family: Option<Family> = None;
     let mut i = 0;
@@ -123,10 +126,25 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
             i += 1;
             break;
         }
-        // Our one long option; lsof has none, so it cannot clash.
+        // Our long options; lsof has none, so they cannot clash.
         if arg == b"--json" {
             cfg.json = true;
             i += 1;
+            continue;
+        }
+        if arg == b"--proc-root" {
+            let Some(dir) = args.get(i + 1) else {
+                return Err(CliError::usage("--proc-root needs a directory".to_string()));
+            };
+            let dir = std::path::PathBuf::from(dir);
+            if !dir.join("net").is_dir() {
+                return Err(CliError::usage(format!(
+                    "--proc-root {}: not a proc tree (no net/ directory in it)",
+                    dir.display()
+                )));
+            }
+            cfg.proc_root = Some(dir);
+            i += 2;
             continue;
         }
         let Some(&sign) = arg.first().filter(|c| **c == b'-' || **c == b'+') else {
@@ -262,7 +280,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                             for c in v.chars() {
                                 if c == '0' {
                                     nul = true;
-                                } else if "acdDfgGiklLnNoprRsStTuzZKMmCF".contains(c) {
+                                } else if "acdDefgGiklLnNoprRsStTuzZKMmCF".contains(c) {
                                     letters.push(c);
                                 } else {
                                     return Err(CliError::usage(format!("unknown field: {c}")));
@@ -419,7 +437,13 @@ pub fn command() -> clap::Command {
                 .action(ArgAction::SetTrue)
                 .help("One JSON document per pass, schema in docs/json.md"),
         )
-        .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; 0 = NUL terminators)"))
+        .arg(
+            Arg::new("proc-root")
+                .long("proc-root")
+                .value_name("DIR")
+                .help("Read DIR instead of /proc (a tree written by rnetstat --capture DIR2, as DIR2/proc)"),
+        )
+        .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, written for processes outside ours; 0 = NUL terminators)"))
         .arg(optional("tcp-tpi", 'T', "[qs]", "TCP/TPI information in NAME: s state (default), q queues; -T alone: none"))
         .arg(optional("repeat", 'r', "SECONDS", "Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)"))
         .arg(Arg::new("names").value_name("NAME").num_args(0..).help("Select processes that have these files open"))

@@ -87,13 +87,35 @@ pub fn for_each_fd_entry(
             }
         };
         let link_mode = stat_at(libc::AT_SYMLINK_NOFOLLOW).ok().map(|s| s.mode);
+        let stat = match stat_at(0) {
+            // In a capture the link is a plain symlink whose target text names a
+            // kernel object; its type and inode are in that text.
+            Err(libc::ENOENT) if !root.is_live() => pseudo_file_stat(link).ok_or(libc::ENOENT),
+            other => other,
+        };
         f(FdEntry {
             fd,
             link,
             readlink_errno: None,
             link_mode,
-            stat: stat_at(0),
+            stat,
         })
+    })
+}
+
+/// The stat a live /proc gives for `socket:[N]` and `pipe:[N]` links (device unknown).
+fn pseudo_file_stat(link: &[u8]) -> Option<super::files::FileStat> {
+    let (mode, inode) = if let Some(inode) = socket_inode(link) {
+        (libc::S_IFSOCK, inode)
+    } else {
+        let rest = link.strip_prefix(b"pipe:[")?.strip_suffix(b"]")?;
+        (libc::S_IFIFO, dec_u64(rest)?)
+    };
+    Some(super::files::FileStat {
+        mode: mode | 0o600,
+        ino: inode,
+        nlink: 1,
+        ..Default::default()
     })
 }
 

@@ -14,8 +14,12 @@ pub fn write_header(out: &mut impl Write) -> io::Result<()> {
 }
 
 /// Addresses the table prints by name (for the concurrent resolver).
-pub fn addresses_to_resolve(rows: &[Membership]) -> impl Iterator<Item = IpAddr> + '_ {
-    rows.iter().map(|m| m.group).filter(|a| !a.is_unspecified())
+pub fn addresses_to_resolve<'a>(
+    rows: impl IntoIterator<Item = &'a Membership> + 'a,
+) -> impl Iterator<Item = IpAddr> + 'a {
+    rows.into_iter()
+        .map(|m| m.group)
+        .filter(|a| !a.is_unspecified())
 }
 
 /// One membership: the group resolved like a socket address unless `numeric`.

@@ -519,11 +519,16 @@ pub struct FilesDocument {
 #[derive(Serialize, Debug)]
 pub struct ProcessRow {
     pub pid: u32,
+    pub tid: Option<u32>,
     pub ppid: u32,
     pub pgid: u32,
     pub command: String,
     pub uid: u32,
     pub user: Option<String>,
+    pub netns: Option<u64>,
+    pub other_netns: bool,
+    /// The /run/netns name of the process's namespace when it is another than ours.
+    pub netns_name: Option<String>,
     pub files: Vec<FileJson>,
 }
 
@@ -569,7 +574,7 @@ fn non_empty(s: &str) -> Option<String> {
 }
 
 /// rlsof's document: every listed process with its files.
-pub fn files_document(procs: &[ProcessRows]) -> FilesDocument {
+pub fn files_document(procs: &[ProcessRows], own_netns: Option<u64>) -> FilesDocument {
     FilesDocument {
         schema: SCHEMA_VERSION,
         view: "files",
@@ -578,11 +583,15 @@ pub fn files_document(procs: &[ProcessRows]) -> FilesDocument {
             .filter(|p| !p.files.is_empty())
             .map(|p| ProcessRow {
                 pid: p.pid,
+                tid: p.task.as_ref().map(|(tid, _)| *tid),
+                netns: p.netns,
+                other_netns: matches!((p.netns, own_netns), (Some(a), Some(b)) if a != b),
                 ppid: p.ppid,
                 pgid: p.pgid,
                 command: text(&p.command),
                 uid: p.uid,
                 user: p.login.clone(),
+                netns_name: p.other_netns.as_ref().and_then(|n| n.name.clone()),
                 files: p
                     .files
                     .iter()

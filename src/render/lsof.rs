@@ -77,6 +77,9 @@ pub struct FileRow {
     pub tcp_info: Vec<String>,
     /// An internet socket's endpoints kept apart, for `--json`.
     pub socket: Option<Box<SocketDetail>>,
+    /// The namespace label of a socket read from another network namespace's tables:
+    /// the table appends ` [netns:LABEL]` after NAME (lsof has no such rows).
+    pub netns: Option<String>,
 }
 
 /// One side of an internet socket: the numbers and, when resolved, the names.
@@ -112,8 +115,34 @@ pub struct ProcessRows {
     pub user: String,
     /// `-F L`: login name when there is one.
     pub login: Option<String>,
+    /// The process's network namespace when it is not rlsof's own.
+    pub other_netns: Option<ProcessNetns>,
     pub files: Vec<FileRow>,
+    /// The process's network namespace inode (read for `--json`).
+    pub netns: Option<u64>,
 }
+
+/// A network namespace other than rlsof's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessNetns {
+    pub inode: u64,
+    /// Its /run/netns name (already escaped), when `ip netns` named it.
+    pub name: Option<String>,
+}
+
+impl ProcessNetns {
+    /// The /run/netns name, else `net:[N]` (as rnetstat's namespace column).
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => n.clone(),
+            None => format!("net:[{}]", self.inode),
+        }
+    }
+}
+
+/// `-F` letter of the process's network namespace (not an lsof 4.95 letter); written
+/// for processes outside rlsof's namespace whatever letters `-F` selects.
+pub const NETNS_FIELD: char = 'e';
 
 #[derive(Clone, Copy, Debug)]
 pub struct TableOptions {
@@ -261,7 +290,7 @@ pub fn write_table(
         for f in &p.files {
             writeln!(
                 out,
-                "{cmd} {:>pid_w$}{task_cells} {:>user_w$} {:>fdn$}{}{} {:>type_w$} {:>dev_w$} {:>size_w$} {:>node_w$} {}{}",
+                "{cmd} {:>pid_w$}{task_cells} {:>user_w$} {:>fdn$}{}{} {:>type_w$} {:>dev_w$} {:>size_w$} {:>node_w$} {}{}{}",
                 p.pid,
                 p.user,
                 f.fd.text(),
@@ -273,6 +302,10 @@ pub fn write_table(
                 f.node,
                 escape_lsof(&f.name, false),
                 f.name_suffix,
+                f.netns
+                    .as_deref()
+                    .map(|label| format!(" [netns:{label}]"))
+                    .unwrap_or_default(),
                 fdn = fd_w - 2,
             )?;
         }
@@ -335,6 +368,9 @@ pub fn write_fields(
             if let Some(login) = &p.login {
                 field(out, 'L', login.as_bytes())?;
             }
+        }
+        if let Some(ns) = &p.other_netns {
+            field(out, NETNS_FIELD, ns.label().as_bytes())?;
         }
         if opts.nul {
             out.write_all(b"\n")?;
@@ -444,6 +480,7 @@ mod tests {
             name_suffix: " (LISTEN)".into(),
             tcp_info: vec!["ST=LISTEN".into()],
             socket: None,
+            netns: None,
         }
     }
 
@@ -457,8 +494,44 @@ mod tests {
             command: b"python3".to_vec(),
             user: "root".into(),
             login: Some("root".into()),
+            other_netns: None,
             files,
+            netns: None,
         }
+    }
+
+    #[test]
+    fn foreign_namespace_rows_are_annotated_after_name() {
+        let mut f = file(FdName::Num(3), "127.0.0.1:4000");
+        f.netns = Some("rnt-x".into());
+        let mut p = proc_rows(vec![f]);
+        p.other_netns = Some(ProcessNetns {
+            inode: 4026532301,
+            name: None,
+        });
+        let mut out = Vec::new();
+        let opts = TableOptions {
+            command_limit: 9,
+            size_title: "SIZE/OFF",
+        };
+        write_table(&mut out, std::slice::from_ref(&p), &opts).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let line = text.lines().nth(1).unwrap();
+        assert!(
+            line.ends_with("TCP 127.0.0.1:4000 (LISTEN) [netns:rnt-x]"),
+            "{line}"
+        );
+        assert_eq!(line.split_whitespace().nth(1), Some("15912"));
+        let mut out = Vec::new();
+        let fields = FieldOptions {
+            letters: "n".into(),
+            nul: false,
+        };
+        write_fields(&mut out, &[p], &fields).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "p15912\nenet:[4026532301]\nn127.0.0.1:4000\n"
+        );
     }
 
     #[test]
