@@ -182,8 +182,8 @@ const RLSOF: &[Case] = &[
     },
 ];
 
-/// Rejected by rlsof with its own words; lsof 4.95 takes the port (it does not check
-/// the range), finds nothing and exits 1 silently.
+/// Rejected by rlsof with its own words (docs/rlsof.md); lsof 4.95 wraps the port,
+/// finds nothing and exits 1 silently.
 const RLSOF_OWN: &[Case] = &[Case {
     args: &["-i", ":99999"],
     status: 1,

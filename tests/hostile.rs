@@ -523,6 +523,19 @@ fn hostile_netns_and_interface_names() {
         let strings = json(&run(RNETSTAT, args), &format!("{args:?}"));
         assert!(strings.contains(&name), "{args:?}: netns name not in JSON");
     }
+    // rlsof marks the listener's socket with its namespace: text, -F and JSON.
+    let label = rnetstat::escape::escape(name.as_bytes()).into_owned();
+    let out = run(RLSOF, &["-nP", "-i"]);
+    let port = port.trim();
+    let f = only_line(&out, &format!(":{port} (LISTEN)"), "rlsof -nP -i");
+    assert_eq!(
+        f.last(),
+        Some(&format!("[netns:{label}]")),
+        "rlsof -nP -i: {f:?}"
+    );
+    run(RLSOF, &["-F", "-nP", "-i"]);
+    let strings = json(&run(RLSOF, &["--json", "-nP", "-i"]), "rlsof --json -i");
+    assert!(strings.contains(&name), "netns name not in rlsof JSON");
     let _ = listener.kill();
     let _ = listener.wait();
 }

@@ -126,15 +126,16 @@ pub struct ProcessRows {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessNetns {
     pub inode: u64,
-    /// Its /run/netns name (already escaped), when `ip netns` named it.
+    /// Its /run/netns name (UTF-8, not escaped: JSON's form), when `ip netns` named it.
     pub name: Option<String>,
 }
 
 impl ProcessNetns {
-    /// The /run/netns name, else `net:[N]` (as rnetstat's namespace column).
+    /// The /run/netns name, else `net:[N]` (as rnetstat's namespace column), escaped
+    /// for a terminal.
     pub fn label(&self) -> String {
         match &self.name {
-            Some(n) => n.clone(),
+            Some(n) => crate::escape::escape(n.as_bytes()).into_owned(),
             None => format!("net:[{}]", self.inode),
         }
     }
