@@ -192,6 +192,7 @@ def process_and_fd_counts():
 
 
 BASELINE = None  # (label, path) of an older rnetstat to time beside the current one
+BASELINE_RLSOF = None  # (label, path) of an older rlsof, likewise
 
 
 def socket_commands(population):
@@ -212,6 +213,9 @@ def socket_commands(population):
         cmds += [("lsof -i -nP", ["lsof", "-i", "-nP"]), ("lsof -nP", ["lsof", "-nP"])]
         if rlsof():
             cmds += [("rlsof -i -nP", [rlsof(), "-i", "-nP"]), ("rlsof -nP", [rlsof(), "-nP"])]
+        if BASELINE_RLSOF:
+            label, path = BASELINE_RLSOF
+            cmds += [(f"{label} -i -nP", [path, "-i", "-nP"]), (f"{label} -nP", [path, "-nP"])]
     elif population != "procs500":
         # netstat -anp needs seconds per run at 100k sockets and adds nothing to scaling.
         cmds = [c for c in cmds if c[0] != "netstat -anp"]
@@ -285,6 +289,8 @@ def run_isolated(case, args):
     ]
     if args.baseline:
         cmd += ["--baseline", os.path.abspath(args.baseline)]
+    if args.baseline_rlsof:
+        cmd += ["--baseline-rlsof", os.path.abspath(args.baseline_rlsof)]
     proc = subprocess.Popen(cmd)
     try:
         status = proc.wait()
@@ -347,6 +353,8 @@ def population_table(pop):
         ref = REFERENCE.get(label)
         if BASELINE and label.startswith(BASELINE[0] + " "):
             ref = "ss" + label[len(BASELINE[0]) :]
+        if BASELINE_RLSOF and label.startswith(BASELINE_RLSOF[0] + " "):
+            ref = "lsof" + label[len(BASELINE_RLSOF[0]) :]
         ratio = f"{r['median'] / res[ref]['median']:.2f}x {ref}" if ref in res else "(reference)"
         bad = "" if r["status"] == [0] else f" (exit {r['status']})"
         lines.append(f"| `{label}`{bad} | {fmt_secs(r['median'])} | {ratio} | {fmt_mib(r['rss_kib'])} |")
@@ -491,13 +499,16 @@ def main():
     p.add_argument("--title", help="heading of the section (default: the section name)")
     p.add_argument("--no-build", action="store_true", help="use the binaries already in target/release")
     p.add_argument("--baseline", metavar="BIN", help="an older rnetstat binary to time beside this one (main population)")
+    p.add_argument("--baseline-rlsof", metavar="BIN", help="an older rlsof binary to time beside this one (main population)")
     p.add_argument("--inside", help=argparse.SUPPRESS)
     p.add_argument("--inner-out", help=argparse.SUPPRESS)
     args = p.parse_args()
 
-    global BASELINE, WORK
+    global BASELINE, BASELINE_RLSOF, WORK
     if args.baseline:
         BASELINE = (os.path.basename(args.baseline), os.path.abspath(args.baseline))
+    if args.baseline_rlsof:
+        BASELINE_RLSOF = (os.path.basename(args.baseline_rlsof), os.path.abspath(args.baseline_rlsof))
     if args.inside:
         WORK = os.path.dirname(args.inner_out)
         inside(args.inside, args)

@@ -208,10 +208,25 @@ fn octal_u32(s: &[u8]) -> Option<u32> {
     u32::try_from(v).ok()
 }
 
+/// Reads into a stack buffer first: fdinfo of sockets, pipes and files is a few
+/// hundred bytes, and `fs::read` would add an fstat and an allocation per fd.
 pub fn read_fdinfo(root: &ProcRoot, pid: u32, fd: u32) -> Option<FdInfo> {
-    root.read(&format!("{pid}/fdinfo/{fd}"))
-        .ok()
-        .map(|d| parse_fdinfo(&d))
+    use std::io::Read;
+    let mut file = root.open(&format!("{pid}/fdinfo/{fd}")).ok()?;
+    let mut small = [0u8; 1024];
+    let mut len = 0;
+    while len < small.len() {
+        match file.read(small.get_mut(len..)?) {
+            Ok(0) => return Some(parse_fdinfo(small.get(..len)?)),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    // Long ones (epoll, inotify, fanotify lists) go on to the heap.
+    let mut data = small.to_vec();
+    file.read_to_end(&mut data).ok()?;
+    Some(parse_fdinfo(&data))
 }
 
 /// One lock holder of /proc/locks (waiters, `->` lines, are left out).
