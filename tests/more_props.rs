@@ -7,23 +7,13 @@ use proptest::prelude::*;
 use rnetstat::proc::{dev, files, igmp, process, ProcRoot};
 use rnetstat::render::{groups, iface};
 use rnetstat::resolve::HostNames;
-use std::path::Path;
 use std::time::Instant;
 
-fn fixture(rel: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(rel),
-    )
-    .unwrap_or_default()
-}
+mod props_support;
 
 /// A real file with some bytes replaced, inserted or removed; inserted bytes favour the
 /// ones parsers split on and the ones a terminal would obey.
-fn mutated(seed_file: &'static str) -> impl Strategy<Value = Vec<u8>> {
-    let base = fixture(seed_file);
-    let len = base.len().max(1);
+fn mutated(seed_file: &str) -> BoxedStrategy<Vec<u8>> {
     let byte = prop_oneof![
         any::<u8>(),
         Just(0x1b),
@@ -35,21 +25,7 @@ fn mutated(seed_file: &'static str) -> impl Strategy<Value = Vec<u8>> {
         Just(b')'),
         Just(0xff),
     ];
-    proptest::collection::vec((0..len, byte, 0u8..3), 0..24).prop_map(move |edits| {
-        let mut data = base.clone();
-        for (pos, byte, kind) in edits {
-            let pos = pos.min(data.len());
-            match kind {
-                0 if pos < data.len() => data[pos] = byte,
-                1 => data.insert(pos, byte),
-                _ if pos < data.len() => {
-                    data.remove(pos);
-                }
-                _ => {}
-            }
-        }
-        data
-    })
+    props_support::mutated_with(seed_file, byte.boxed())
 }
 
 fn line_count(data: &[u8]) -> usize {

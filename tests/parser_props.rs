@@ -4,37 +4,8 @@
 
 use proptest::prelude::*;
 use rnetstat::proc::{inet, process, unix};
-use std::path::Path;
 
-fn fixture(rel: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(rel),
-    )
-    .unwrap_or_default()
-}
-
-/// A real file with some bytes replaced, inserted or removed.
-fn mutated(seed_file: &'static str) -> impl Strategy<Value = Vec<u8>> {
-    let base = fixture(seed_file);
-    let len = base.len().max(1);
-    proptest::collection::vec((0..len, any::<u8>(), 0u8..3), 0..24).prop_map(move |edits| {
-        let mut data = base.clone();
-        for (pos, byte, kind) in edits {
-            let pos = pos.min(data.len());
-            match kind {
-                0 if pos < data.len() => data[pos] = byte,
-                1 => data.insert(pos, byte),
-                _ if pos < data.len() => {
-                    data.remove(pos);
-                }
-                _ => {}
-            }
-        }
-        data
-    })
-}
+mod props_support;
 
 fn line_count(data: &[u8]) -> usize {
     rnetstat::proc::numbered_lines(data).count()
@@ -71,12 +42,12 @@ proptest! {
     }
 
     #[test]
-    fn inet_mutated_tcp(data in mutated("proc/live/net/tcp")) {
+    fn inet_mutated_tcp(data in props_support::mutated("proc/live/net/tcp")) {
         check_inet(&data);
     }
 
     #[test]
-    fn inet_mutated_tcp6(data in mutated("proc/crafted/net/tcp6")) {
+    fn inet_mutated_tcp6(data in props_support::mutated("proc/crafted/net/tcp6")) {
         check_inet(&data);
     }
 
@@ -86,7 +57,7 @@ proptest! {
     }
 
     #[test]
-    fn unix_mutated(data in mutated("proc/live/net/unix")) {
+    fn unix_mutated(data in props_support::mutated("proc/live/net/unix")) {
         check_unix(&data);
     }
 

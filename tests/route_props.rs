@@ -9,36 +9,8 @@ use rnetstat::proc::route::{parse_ipv6_route, parse_route};
 use rnetstat::render::arp as arp_view;
 use rnetstat::render::route::{self as view, RouteOptions};
 use rnetstat::resolve::{HostNames, NetworkNames};
-use std::path::Path;
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/route")
-            .join(name),
-    )
-    .unwrap_or_default()
-}
-
-fn mutated(seed_file: &'static str) -> impl Strategy<Value = Vec<u8>> {
-    let base = fixture(seed_file);
-    let len = base.len().max(1);
-    proptest::collection::vec((0..len, any::<u8>(), 0u8..3), 0..24).prop_map(move |edits| {
-        let mut data = base.clone();
-        for (pos, byte, kind) in edits {
-            let pos = pos.min(data.len());
-            match kind {
-                0 if pos < data.len() => data[pos] = byte,
-                1 => data.insert(pos, byte),
-                _ if pos < data.len() => {
-                    data.remove(pos);
-                }
-                _ => {}
-            }
-        }
-        data
-    })
-}
+mod props_support;
 
 fn assert_clean(out: &[u8]) {
     let text = String::from_utf8(out.to_vec()).expect("renderers write UTF-8");
@@ -103,17 +75,17 @@ proptest! {
     }
 
     #[test]
-    fn mutated_route(data in mutated("ns-route")) {
+    fn mutated_route(data in props_support::mutated("route/ns-route")) {
         check(&data);
     }
 
     #[test]
-    fn mutated_ipv6_route(data in mutated("ns-ipv6_route")) {
+    fn mutated_ipv6_route(data in props_support::mutated("route/ns-ipv6_route")) {
         check(&data);
     }
 
     #[test]
-    fn mutated_arp(data in mutated("ns-arp")) {
+    fn mutated_arp(data in props_support::mutated("route/ns-arp")) {
         check(&data);
     }
 }

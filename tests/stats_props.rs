@@ -6,37 +6,8 @@ use proptest::prelude::*;
 use rnetstat::proc::snmp::{self, Section};
 use rnetstat::proc::Table;
 use rnetstat::render::stats::{Sections, StatsWriter, Tables};
-use std::path::Path;
 
-fn fixture(rel: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/stats")
-            .join(rel),
-    )
-    .unwrap_or_default()
-}
-
-/// A real file with some bytes replaced, inserted or removed.
-fn mutated(seed_file: &'static str) -> impl Strategy<Value = Vec<u8>> {
-    let base = fixture(seed_file);
-    let len = base.len().max(1);
-    proptest::collection::vec((0..len, any::<u8>(), 0u8..3), 0..24).prop_map(move |edits| {
-        let mut data = base.clone();
-        for (pos, byte, kind) in edits {
-            let pos = pos.min(data.len());
-            match kind {
-                0 if pos < data.len() => data[pos] = byte,
-                1 => data.insert(pos, byte),
-                _ if pos < data.len() => {
-                    data.remove(pos);
-                }
-                _ => {}
-            }
-        }
-        data
-    })
-}
+mod props_support;
 
 fn rendered(tables: Tables, sections: &[Section]) -> String {
     let mut out = Vec::new();
@@ -82,17 +53,17 @@ proptest! {
     }
 
     #[test]
-    fn mutated_snmp(data in mutated("ones/net/snmp")) {
+    fn mutated_snmp(data in props_support::mutated("stats/ones/net/snmp")) {
         check_all(&data);
     }
 
     #[test]
-    fn mutated_netstat(data in mutated("live/net/netstat")) {
+    fn mutated_netstat(data in props_support::mutated("stats/live/net/netstat")) {
         check_all(&data);
     }
 
     #[test]
-    fn mutated_snmp6(data in mutated("ones/net/snmp6")) {
+    fn mutated_snmp6(data in props_support::mutated("stats/ones/net/snmp6")) {
         check_all(&data);
     }
 }
