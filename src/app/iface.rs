@@ -20,12 +20,6 @@ fn strerror(e: &io::Error) -> String {
     }
 }
 
-fn warn_all(warnings: &[crate::proc::ParseWarning]) {
-    for w in warnings {
-        output::warn(PROG, format_args!("warning: {w}"));
-    }
-}
-
 /// What `-i` found in one namespace: the interfaces it shows, in netstat's order, the
 /// IPv6 addresses (`-e` only), and the status to end with when a link could not be read
 /// (netstat prints the interfaces before it, then stops).
@@ -55,7 +49,7 @@ pub fn read_interfaces(
         .map_err(|e| io::Error::new(e.kind(), format!("socket: {e}")))?;
     let dev_rows: Vec<DevLine> = match dev::read_dev(root, net_dir) {
         Ok(table) => {
-            warn_all(&table.warnings);
+            output::parse_warnings(PROG, &table.warnings);
             table.rows
         }
         Err(e) => {
@@ -78,7 +72,7 @@ pub fn read_interfaces(
     let inet6: Vec<Inet6Addr> = if with_inet6 {
         match dev::read_if_inet6(root, net_dir) {
             Ok(table) => {
-                warn_all(&table.warnings);
+                output::parse_warnings(PROG, &table.warnings);
                 table.rows
             }
             Err(_) => Vec::new(),
@@ -179,7 +173,7 @@ pub fn read_groups(config: &Config, root: &ProcRoot, net_dir: &str) -> io::Resul
         }
         match igmp::read_groups(root, net_dir, v6) {
             Ok(table) => {
-                warn_all(&table.warnings);
+                output::parse_warnings(PROG, &table.warnings);
                 found.rows.extend(table.rows);
             }
             Err(e)

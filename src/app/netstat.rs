@@ -477,9 +477,7 @@ fn socket_view(
         for (proto, v6, result) in t.inet.drain(..) {
             match result {
                 Ok(table) => {
-                    for w in &table.warnings {
-                        output::warn(PROG, format_args!("warning: {w}"));
-                    }
+                    output::parse_warnings(PROG, &table.warnings);
                     rows.extend(
                         table
                             .rows
@@ -656,9 +654,7 @@ fn collect_unix(
     for (index, t) in tables.iter_mut() {
         match t.unix.take() {
             Some(Ok(table)) => {
-                for w in &table.warnings {
-                    output::warn(PROG, format_args!("warning: {w}"));
-                }
+                output::parse_warnings(PROG, &table.warnings);
                 rows.extend(
                     table
                         .rows

@@ -20,3 +20,17 @@ pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
 pub fn warn(prog: &str, message: impl std::fmt::Display) {
     let _ = writeln!(io::stderr().lock(), "{prog}: {message}");
 }
+
+/// Reports the lines a reader could not parse, one `prog: warning: FILE:LINE: why` each.
+/// The file name comes from the proc root and is escaped like any untrusted text.
+pub fn parse_warnings(prog: &str, warnings: &[crate::proc::ParseWarning]) {
+    for w in warnings {
+        warn(
+            prog,
+            format_args!(
+                "warning: {}",
+                crate::escape::escape(w.to_string().as_bytes())
+            ),
+        );
+    }
+}

@@ -203,9 +203,7 @@ fn route_tables(
                         return Ok(1);
                     }
                     Some(Ok(table)) => {
-                        for w in &table.warnings {
-                            output::warn(PROG, format_args!("warning: {w}"));
-                        }
+                        output::parse_warnings(PROG, &table.warnings);
                         let (hosts, networks) = view::route4_lookups(&table.rows, opts);
                         resolve_route_names(names, hosts, networks);
                         let route_names = view::Names {
@@ -241,9 +239,7 @@ fn route_tables(
                         return Ok(1);
                     }
                 };
-                for w in &table.warnings {
-                    output::warn(PROG, format_args!("warning: {w}"));
-                }
+                output::parse_warnings(PROG, &table.warnings);
                 for cache in [false, true] {
                     if !(if cache { rc.cache } else { rc.fib }) {
                         continue;
@@ -312,9 +308,7 @@ fn arp_table(
         }
         None => return Ok(0),
     };
-    for w in &table.warnings {
-        output::warn(PROG, format_args!("warning: {w}"));
-    }
+    output::parse_warnings(PROG, &table.warnings);
     let numeric = config.sockets.numeric_hosts;
     let (hosts, networks) = view::arp_lookups(&table.rows, numeric);
     resolve_route_names(names, hosts, networks);

@@ -17,12 +17,6 @@ fn describe(e: &io::Error) -> String {
     }
 }
 
-fn warn_all(prog: &str, table: &Table<Section>) {
-    for w in &table.warnings {
-        output::warn(prog, format_args!("warning: {w}"));
-    }
-}
-
 type Reader = fn(&ProcRoot, &str) -> io::Result<Table<Section>>;
 
 /// Reads a file netstat cannot do without: when it is missing, netstat says so on
@@ -36,7 +30,7 @@ fn required(
 ) -> Option<Table<Section>> {
     match read(root, net_dir) {
         Ok(table) => {
-            warn_all(prog, &table);
+            output::parse_warnings(prog, &table.warnings);
             Some(table)
         }
         Err(e) => {
@@ -56,7 +50,7 @@ fn required(
 /// Reads a file netstat skips silently when it is absent (netstat, sctp/snmp).
 fn optional(prog: &str, root: &ProcRoot, net_dir: &str, read: Reader) -> Option<Table<Section>> {
     let table = read(root, net_dir).ok()?;
-    warn_all(prog, &table);
+    output::parse_warnings(prog, &table.warnings);
     Some(table)
 }
 
