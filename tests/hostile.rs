@@ -124,19 +124,29 @@ fn lines(out: &Output) -> Vec<String> {
 
 /// The one line holding `needle`; a name that forged a line would make two or split it.
 fn only_line(out: &Output, needle: &str, what: &str) -> Vec<String> {
-    only_line_of(out, "", needle, what)
-}
-
-/// The one line starting with `proto` and holding `needle`.
-fn only_line_of(out: &Output, proto: &str, needle: &str, what: &str) -> Vec<String> {
     let mut hits: Vec<String> = lines(out)
         .into_iter()
-        .filter(|l| l.starts_with(proto) && l.contains(needle))
+        .filter(|l| l.contains(needle))
+        .collect();
+    hits.dedup();
+    assert_eq!(hits.len(), 1, "{what}: lines with {needle:?}: {hits:#?}");
+    hits[0].split_whitespace().map(str::to_string).collect()
+}
+
+/// The one `proto` line whose Local Address column is `local`. Matching the column, not
+/// a substring, keeps out other tests' connections whose foreign port happens to be ours.
+fn only_line_of(out: &Output, proto: &str, local: &str, what: &str) -> Vec<String> {
+    let mut hits: Vec<String> = lines(out)
+        .into_iter()
+        .filter(|l| {
+            let mut cols = l.split_whitespace();
+            cols.next() == Some(proto) && cols.nth(2) == Some(local)
+        })
         .collect();
     // A /proc/net table read while other tests churn sockets can repeat a row whole;
     // that is the kernel's doing, not a forged line (which would differ).
     hits.dedup();
-    assert_eq!(hits.len(), 1, "{what}: lines with {needle:?}: {hits:#?}");
+    assert_eq!(hits.len(), 1, "{what}: lines with {local:?}: {hits:#?}");
     hits[0].split_whitespace().map(str::to_string).collect()
 }
 
@@ -171,24 +181,24 @@ fn hostile_process_and_socket_names() {
     let owner = format!("{pid}/");
     let unix_path = [h.dir.as_os_str().as_bytes(), b"/", BAD].concat();
     let file_path = [&unix_path[..], b".file"].concat();
-    let tcp = format!("127.0.0.1:{} ", h.tcp_port);
-    let udp = format!("127.0.0.1:{} ", h.udp_port);
+    let tcp = format!("127.0.0.1:{}", h.tcp_port);
+    let udp = format!("127.0.0.1:{}", h.udp_port);
 
     // netstat columns: Proto Recv-Q Send-Q Local Foreign [State] PID/Program, -e adds
     // User and Inode before the owner.
     let out = run(RNETSTAT, &["-anp"]);
-    let f = only_line_of(&out, "tcp ", &tcp, "-anp tcp");
+    let f = only_line_of(&out, "tcp", &tcp, "-anp tcp");
     assert_eq!(f.len(), 7, "-anp tcp: {f:?}");
     assert!(f[6].starts_with(&owner), "-anp tcp: {f:?}");
-    let f = only_line_of(&out, "udp ", &udp, "-anp udp");
+    let f = only_line_of(&out, "udp", &udp, "-anp udp");
     assert_eq!(f.len(), 6, "-anp udp: {f:?}");
     assert!(f[5].starts_with(&owner), "-anp udp: {f:?}");
 
     let out = run(RNETSTAT, &["-anpe"]);
-    let f = only_line_of(&out, "tcp ", &tcp, "-anpe tcp");
+    let f = only_line_of(&out, "tcp", &tcp, "-anpe tcp");
     assert_eq!(f.len(), 9, "-anpe tcp: {f:?}");
     assert!(f[8].starts_with(&owner), "-anpe tcp: {f:?}");
-    let f = only_line_of(&out, "udp ", &udp, "-anpe udp");
+    let f = only_line_of(&out, "udp", &udp, "-anpe udp");
     assert_eq!(f.len(), 8, "-anpe udp: {f:?}");
 
     // Unix: ... I-Node PID/Program Path: the path is one column, the last.
