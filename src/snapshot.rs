@@ -151,7 +151,9 @@ impl Owners {
 /// Two cores are what this is measured on; more threads only contend in the kernel.
 const MAX_SCAN_THREADS: usize = 4;
 /// Below this many processes per thread, starting a thread costs more than it saves.
-const PIDS_PER_THREAD: usize = 32;
+/// Kept small: the cost is per descriptor, and a server's sockets are often held by a
+/// handful of processes with thousands of descriptors each.
+const PIDS_PER_THREAD: usize = 4;
 
 /// What one process contributed to the scan.
 enum ProcessScan {
