@@ -215,6 +215,8 @@ struct Names {
 struct Sockets {
     inet: InodeMap<InetSocket>,
     raw: InodeMap<InetSocket>,
+    /// IPv4 ping sockets (lsof reads no icmp6 table: those stay `sock`).
+    icmp: InodeMap<InetSocket>,
     unix: InodeMap<unix::UnixSocket>,
     netlink: InodeMap<u32>,
     packet: InodeMap<PacketSocket>,
@@ -225,6 +227,7 @@ impl Sockets {
         self.inet.contains_key(&ino)
             || self.unix.contains_key(&ino)
             || self.raw.contains_key(&ino)
+            || self.icmp.contains_key(&ino)
             || self.netlink.contains_key(&ino)
             || self.packet.contains_key(&ino)
     }
@@ -256,6 +259,12 @@ impl Sockets {
                 }
             }
         }
+        if let Ok(d) = root.read(&format!("{net_dir}/icmp")) {
+            // The same columns as the raw table; `proto` only tags the records.
+            for sock in inet::parse_table(&d, Proto::Raw, false, "icmp").rows {
+                s.icmp.insert(sock.inode, sock);
+            }
+        }
         if let Ok(d) = root.read(&format!("{net_dir}/netlink")) {
             for n in files::parse_netlink(&d, "netlink").rows {
                 s.netlink.insert(n.inode, n.protocol);
@@ -273,6 +282,8 @@ impl Sockets {
     fn kind(&self, inode: u64) -> Option<Kind> {
         Some(if let Some(r) = self.raw.get(&inode) {
             Kind::Raw(r.clone())
+        } else if let Some(r) = self.icmp.get(&inode) {
+            Kind::Icmp(r.clone())
         } else if let Some(&p) = self.netlink.get(&inode) {
             Kind::Netlink(p)
         } else if let Some(p) = self.packet.get(&inode) {
@@ -345,6 +356,7 @@ enum Kind {
     Inet(InetSocket),
     Unix(unix::UnixSocket),
     Raw(InetSocket),
+    Icmp(InetSocket),
     Netlink(u32),
     Packet(PacketSocket),
     Sock(Vec<u8>),
@@ -1314,6 +1326,15 @@ fn ethertype_name(p: u32) -> String {
     name.into()
 }
 
+/// `LOCAL:PORT->REMOTE:PORT` in the tables' own hex, as lsof names raw and icmp sockets.
+fn hex_endpoints(s: &InetSocket) -> String {
+    format!(
+        "{}->{}",
+        raw_hex(&s.local, s.local_port),
+        raw_hex(&s.remote, s.remote_port)
+    )
+}
+
 fn raw_hex(ip: &IpAddr, port: u16) -> String {
     match ip {
         IpAddr::V4(a) => format!("{:08X}:{port:04X}", u32::from_le_bytes(a.octets())),
@@ -1564,13 +1585,14 @@ fn build_row(
             row.size_off = socket_offset();
             row.node = c.inode.to_string();
             row.inode = Some(c.inode);
-            row.name = format!(
-                "{}->{} st={:02X}",
-                raw_hex(&s.local, s.local_port),
-                raw_hex(&s.remote, s.remote_port),
-                s.state
-            )
-            .into_bytes();
+            row.name = format!("{} st={:02X}", hex_endpoints(s), s.state).into_bytes();
+        }
+        Kind::Icmp(s) => {
+            row.file_type = "icmp".into();
+            row.size_off = socket_offset();
+            row.node = c.inode.to_string();
+            row.inode = Some(c.inode);
+            row.name = hex_endpoints(s).into_bytes();
         }
         Kind::Netlink(proto) => {
             row.file_type = "netlink".into();
