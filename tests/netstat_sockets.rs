@@ -98,6 +98,10 @@ fn option_table() -> Vec<Vec<&'static str>> {
         &["--unix", "--all", "--programs"],
         &["--raw", "--all", "--numeric"],
         &["--inet", "-a"],
+        // getopt takes a flag given twice; scripts that build argument lists do that.
+        &["-tt", "-anp", "-n"],
+        &["-44", "-an", "--tcp"],
+        &["-x", "-ax", "--unix"],
         &["--inet6", "-an"],
         &["-t", "-u", "-w", "-x", "-a", "-n"],
     ];

@@ -217,6 +217,9 @@ fn routes_and_neighbours_match_netstat_and_arp() {
         &["-r", "-A", "inet6"],
         &["-rn", "-A", "inet,inet6"],
         &["-r", "-6", "-4"],
+        // Each family given is a table printed, repeats included.
+        &["-rn", "-4", "-6", "-4"],
+        &["-rn44"],
         &["-rnC"],
         &["-rCF"],
         &["-rn6C"],

@@ -21,8 +21,8 @@ use std::time::Duration;
 )]
 pub struct NetstatArgs {
     /// Display the kernel interface table (with -e: ifconfig-style blocks)
-    #[arg(short = 'i', long = "interfaces", help_heading = "Views")]
-    pub interfaces: bool,
+    #[arg(short = 'i', long = "interfaces", action = ArgAction::Count, help_heading = "Views")]
+    pub interfaces: u8,
     /// Display IPv4/IPv6 multicast group memberships (after the socket tables)
     #[arg(short = 'g', long = "groups", help_heading = "Views")]
     pub groups: bool,
@@ -46,14 +46,35 @@ pub struct NetstatArgs {
     #[arg(short = 'w', long = "raw", help_heading = "Socket selection")]
     pub raw: bool,
     /// Unix domain sockets
-    #[arg(short = 'x', long = "unix", help_heading = "Socket selection")]
-    pub unix: bool,
+    #[arg(
+        short = 'x',
+        long = "unix",
+        action = ArgAction::Append,
+        num_args = 0,
+        default_missing_value = "unix",
+        help_heading = "Socket selection"
+    )]
+    pub unix: Vec<String>,
     /// IPv4 only (same as -A inet)
-    #[arg(short = '4', long = "inet", help_heading = "Socket selection")]
-    pub inet: bool,
+    #[arg(
+        short = '4',
+        long = "inet",
+        action = ArgAction::Append,
+        num_args = 0,
+        default_missing_value = "inet",
+        help_heading = "Socket selection"
+    )]
+    pub inet: Vec<String>,
     /// IPv6 only (same as -A inet6)
-    #[arg(short = '6', long = "inet6", help_heading = "Socket selection")]
-    pub inet6: bool,
+    #[arg(
+        short = '6',
+        long = "inet6",
+        action = ArgAction::Append,
+        num_args = 0,
+        default_missing_value = "inet6",
+        help_heading = "Socket selection"
+    )]
+    pub inet6: Vec<String>,
     /// Address families, comma separated: inet, inet6, unix
     #[arg(
         short = 'A',
@@ -117,8 +138,8 @@ pub struct NetstatArgs {
     pub verbose: bool,
 
     /// Display protocol statistics (with -t, -u, -w: only those protocols)
-    #[arg(short = 's', long = "statistics", help_heading = "Views")]
-    pub statistics: bool,
+    #[arg(short = 's', long = "statistics", action = ArgAction::Count, help_heading = "Views")]
+    pub statistics: u8,
 
     /// Look for hidden and suspicious sockets, sniffers, ARP spoofing (exit 0 clean, 1 findings, 2 failed)
     #[arg(long = "audit", help_heading = "Audit")]
@@ -305,25 +326,27 @@ impl NetstatArgs {
         T: Into<std::ffi::OsString> + Clone,
     {
         use clap::{CommandFactory, FromArgMatches};
-        let matches = NetstatArgs::command().try_get_matches_from(args)?;
-        let mut parsed = NetstatArgs::from_arg_matches(&matches)?;
-        let mut order: Vec<(usize, String)> = Vec::new();
-        for (id, family) in [("inet", "inet"), ("inet6", "inet6"), ("unix", "unix")] {
-            if matches.get_flag(id) {
-                order.extend(
-                    matches
-                        .indices_of(id)
-                        .into_iter()
-                        .flatten()
-                        .map(|i| (i, family.to_string())),
-                );
+        // netstat (getopt) takes a flag given twice (`-tt`, `-n ... -n`), which clap
+        // refuses unless the flag overrides itself. Counted and appended flags (-r, -e,
+        // -4, -A, ...) are left alone: their count or every occurrence matters.
+        let command = NetstatArgs::command().mut_args(|arg| {
+            if matches!(arg.get_action(), ArgAction::SetTrue) {
+                let id = arg.get_id().clone();
+                arg.overrides_with(id)
+            } else {
+                arg
             }
-        }
-        if let (Some(values), Some(indices)) = (
-            matches.get_many::<String>("families"),
-            matches.indices_of("families"),
-        ) {
-            order.extend(indices.zip(values.cloned()));
+        });
+        let matches = command.try_get_matches_from(args)?;
+        let mut parsed = NetstatArgs::from_arg_matches(&matches)?;
+        // -4, -6, -x and -A each record every occurrence (a value and its index).
+        let mut order: Vec<(usize, String)> = Vec::new();
+        for id in ["inet", "inet6", "unix", "families"] {
+            if let (Some(values), Some(indices)) =
+                (matches.get_many::<String>(id), matches.indices_of(id))
+            {
+                order.extend(indices.zip(values.cloned()));
+            }
         }
         order.sort_by_key(|(i, _)| *i);
         parsed.family_order = order.into_iter().map(|(_, f)| f).collect();
@@ -334,20 +357,12 @@ impl NetstatArgs {
     /// parsed without it: -A's in order, then -4, -6, -x); IPv4 when none is given.
     fn route_families(&self) -> Vec<RouteFamily> {
         let given: Vec<String> = if self.family_order.is_empty() {
-            let flags = [
-                (self.inet, "inet"),
-                (self.inet6, "inet6"),
-                (self.unix, "unix"),
-            ];
             self.families
                 .iter()
+                .chain(&self.inet)
+                .chain(&self.inet6)
+                .chain(&self.unix)
                 .cloned()
-                .chain(
-                    flags
-                        .iter()
-                        .filter(|(on, _)| *on)
-                        .map(|(_, f)| f.to_string()),
-                )
                 .collect()
         } else {
             self.family_order.clone()
@@ -374,16 +389,9 @@ impl NetstatArgs {
         // netstat keeps the names in command-line order; clap's derive loses that
         // order, so -4, -6 and --inet* come first, then -A, then -x.
         let mut families: Vec<&str> = Vec::new();
-        if self.inet {
-            families.push("inet");
-        }
-        if self.inet6 {
-            families.push("inet6");
-        }
+        families.extend(self.inet.iter().chain(&self.inet6).map(String::as_str));
         families.extend(self.families.iter().flat_map(|f| f.split(',')));
-        if self.unix {
-            families.push("unix");
-        }
+        families.extend(self.unix.iter().map(String::as_str));
         let family = match families.as_slice() {
             [] | ["inet"] => StatsFamily::Inet,
             ["inet6"] => StatsFamily::Inet6,
@@ -409,9 +417,9 @@ impl NetstatArgs {
             udp: self.udp,
             udplite: self.udplite,
             raw: self.raw,
-            unix: self.unix,
-            inet4: self.inet,
-            inet6: self.inet6,
+            unix: !self.unix.is_empty(),
+            inet4: !self.inet.is_empty(),
+            inet6: !self.inet6.is_empty(),
             ..Selection::default()
         };
         for family in self.families.iter().flat_map(|f| f.split(',')) {
@@ -491,14 +499,15 @@ impl NetstatArgs {
         // netstat counts each option, so repeating one (-rr) is an error too.
         let views: Vec<Mode> = [
             (self.route > 0, Mode::Route),
-            (self.interfaces, Mode::Interfaces),
-            (self.statistics, Mode::Statistics),
+            (self.interfaces > 0, Mode::Interfaces),
+            (self.statistics > 0, Mode::Statistics),
             (self.arp > 0, Mode::Arp),
         ]
         .into_iter()
         .filter_map(|(on, mode)| on.then_some(mode))
         .collect();
-        if views.len() > 1 || self.route > 1 || self.arp > 1 {
+        let repeated = [self.route, self.arp, self.interfaces, self.statistics];
+        if views.len() > 1 || repeated.iter().any(|&n| n > 1) {
             return Err(UsageError {
                 message: "only one of -r, -i, -M, -s and --arp can be given".to_string(),
                 status: 3,
@@ -681,6 +690,11 @@ mod tests {
             vec![Inet, Inet6, Inet, Unix]
         );
         assert_eq!(ordered(&["-rn"]), vec![Inet]);
+        // Repeated, a family's table is printed again (getopt sees each one).
+        assert_eq!(ordered(&["-r", "-4", "-6", "-4"]), vec![Inet, Inet6, Inet]);
+        assert_eq!(ordered(&["-r44"]), vec![Inet, Inet]);
+        let twice = NetstatArgs::parse_ordered(["rnetstat", "-tt", "-n", "--tcp", "-n"]).unwrap();
+        assert!(twice.tcp && twice.numeric);
         assert_eq!(cfg(&["--arp", "-n"]).mode, Mode::Arp);
         for bad in [&["-rr"][..], &["-r", "--arp"]] {
             let mut v = vec!["rnetstat"];
