@@ -102,6 +102,11 @@ fn option_table() -> Vec<Vec<&'static str>> {
         &["-tt", "-anp", "-n"],
         &["-44", "-an", "--tcp"],
         &["-x", "-ax", "--unix"],
+        // -v names the families without a /proc table (SCTP, IPX, ...) on stderr.
+        &["-v"],
+        &["-anv"],
+        &["-lv"],
+        &["-tv"],
         &["--inet6", "-an"],
         &["-t", "-u", "-w", "-x", "-a", "-n"],
     ];

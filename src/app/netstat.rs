@@ -10,7 +10,7 @@ use crate::proc::inet::{self, InetSocket, Proto};
 use crate::proc::unix::{self, UnixSocket};
 use crate::proc::{ProcRoot, Table};
 use crate::render::json;
-use crate::render::netstat::{self as view, RowContext, SocketOptions};
+use crate::render::netstat::{self as view, RowContext, Rows, SocketOptions};
 use crate::resolve::{DuplicatePolicy, HostNames, NetworkNames, Services, Users, HOST_DEADLINE};
 use crate::snapshot::{OwnerDetail, Owners};
 use std::ffi::OsString;
@@ -563,6 +563,12 @@ fn socket_view(
     if status != 0 {
         return Ok(status);
     }
+    let sctp: &[(&str, &str)] = match opts.rows {
+        Rows::Connected => &[("INET (sctp)", "sctp/assocs")],
+        Rows::Listening => &[("INET (sctp)", "sctp/eps")],
+        Rows::All => &[("INET (sctp)", "sctp/eps"), ("INET (sctp)", "sctp/assocs")],
+    };
+    report_unsupported(config, sel, sctp, out)?;
     if let Some(found) = &groups {
         crate::render::groups::write_header(out)?;
         for (index, m) in &found.rows {
@@ -584,7 +590,40 @@ fn socket_view(
             view::write_unix_row(out, s, opts, &mut ctx)?;
         }
     }
+    let old_families: &[(&str, &str)] = &[
+        ("IPX", "ipx"),
+        ("AX25", "ax25"),
+        ("X25", "x25"),
+        ("NETROM", "nr"),
+        ("ROSE", "rose"),
+    ];
+    report_unsupported(config, sel, old_families, out)?;
     Ok(status)
+}
+
+/// With -v and no family chosen, netstat also tries the families rnetstat has no view
+/// for (SCTP, and the old link-layer ones after the unix sockets) and names each whose
+/// /proc table is missing, as here on any current kernel. Stdout is flushed first so a
+/// terminal shows the notices where netstat shows them.
+fn report_unsupported(
+    config: &Config,
+    sel: &Selection,
+    families: &[(&str, &str)],
+    out: &mut impl Write,
+) -> io::Result<()> {
+    if !config.verbose || sel.explicit || sel.implied {
+        return Ok(());
+    }
+    out.flush()?;
+    for (name, file) in families {
+        if !config.root.join(&format!("net/{file}")).exists() {
+            output::warn(
+                PROG,
+                format_args!("no support for `AF {name}' on this system."),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Multicast memberships of every namespace, tagged with its index; the status is the
