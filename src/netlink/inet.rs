@@ -51,6 +51,13 @@ pub fn parse_message(data: &[u8], proto: Proto) -> Result<InetSocket, &'static s
     };
     let word = |at: usize| read_u32(data, at).unwrap_or(0);
     let expires_ms = word(52) as u64;
+    let state = data[1];
+    // A listener's wqueue is its backlog limit; /proc/net/tcp prints write_seq - snd_una
+    // there, which no listener has.
+    let tx_queue = match (proto, state) {
+        (Proto::Tcp, TCP_LISTEN) => 0,
+        _ => word(60) as u64,
+    };
     Ok(InetSocket {
         proto,
         v6,
@@ -58,8 +65,8 @@ pub fn parse_message(data: &[u8], proto: Proto) -> Result<InetSocket, &'static s
         local_port: port(4),
         remote: addr(24),
         remote_port: port(6),
-        state: data[1],
-        tx_queue: word(60) as u64,
+        state,
+        tx_queue,
         rx_queue: word(56) as u64,
         timer: data[2],
         // /proc prints clock ticks (USER_HZ = 100); sock_diag milliseconds.
@@ -69,6 +76,52 @@ pub fn parse_message(data: &[u8], proto: Proto) -> Result<InetSocket, &'static s
         timeout: 0,
         inode: word(68) as u64,
     })
+}
+
+const TCP_LISTEN: u8 = 10;
+
+/// TCPDIAG_GETSOCK: inet_diag's first request type, still served. Its dump is not
+/// limited to one address family, so one walk of the TCP hash tables gives both.
+const TCPDIAG_GETSOCK: u16 = 18;
+
+/// The TCP states /proc/net/tcp lists: 1 to 12 (NEW_SYN_RECV is printed as SYN_RECV),
+/// not the bound-only sockets (13) that newer kernels dump when asked.
+const PROC_TCP_STATES: u32 = 0x1ffe;
+
+/// The old `struct inet_diag_req` (family, lengths, ext, sockid, states, dbs) asking
+/// for every TCP socket /proc/net/tcp and tcp6 show.
+fn tcp_request_both_families() -> [u8; 60] {
+    let mut req = [0u8; 60];
+    req[52..56].copy_from_slice(&PROC_TCP_STATES.to_ne_bytes());
+    req
+}
+
+/// Every TCP socket of the namespace `sock` was opened in, as `[IPv4, IPv6]` tables in
+/// the order of /proc/net/tcp and /proc/net/tcp6 (the dump walks the same listening
+/// and established hashes, bucket by bucket, as their seq_files do).
+pub fn dump_tcp(sock: &DiagSocket) -> io::Result<[Table<InetSocket>; 2]> {
+    let mut tables: [Table<InetSocket>; 2] = Default::default();
+    let mut malformed = 0usize;
+    let status =
+        sock.dump_as(
+            TCPDIAG_GETSOCK,
+            &tcp_request_both_families(),
+            |payload| match parse_message(payload, Proto::Tcp) {
+                Ok(s) => tables[usize::from(s.v6)].rows.push(s),
+                Err(_) => malformed += 1,
+            },
+        )?;
+    if malformed + status.malformed > 0 {
+        tables[0].warnings.push(ParseWarning {
+            file: "sock_diag tcp".to_string(),
+            line: 0,
+            message: format!(
+                "{} malformed netlink messages",
+                malformed + status.malformed
+            ),
+        });
+    }
+    Ok(tables)
 }
 
 /// Dumps one protocol and family from the namespace `sock` was opened in.

@@ -59,13 +59,23 @@ impl DiagSocket {
 
     /// Sends `request` (the family's request struct) as a dump and calls `f` with the
     /// payload of every reply until the kernel says done.
-    pub fn dump(&self, request: &[u8], mut f: impl FnMut(&[u8])) -> io::Result<DumpStatus> {
+    pub fn dump(&self, request: &[u8], f: impl FnMut(&[u8])) -> io::Result<DumpStatus> {
+        self.dump_as(SOCK_DIAG_BY_FAMILY, request, f)
+    }
+
+    /// [`Self::dump`] with another request type (`kind`), whose replies carry that type.
+    pub fn dump_as(
+        &self,
+        kind: u16,
+        request: &[u8],
+        mut f: impl FnMut(&[u8]),
+    ) -> io::Result<DumpStatus> {
         let seq = self.seq.get().wrapping_add(1);
         self.seq.set(seq);
         let len = NLMSG_HDRLEN + request.len();
         let mut msg = Vec::with_capacity(len);
         msg.extend_from_slice(&(len as u32).to_ne_bytes());
-        msg.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+        msg.extend_from_slice(&kind.to_ne_bytes());
         msg.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
         msg.extend_from_slice(&seq.to_ne_bytes());
         msg.extend_from_slice(&0u32.to_ne_bytes());
@@ -134,7 +144,7 @@ impl DiagSocket {
                         }
                         return Err(io::Error::from_raw_os_error(-code));
                     }
-                    SOCK_DIAG_BY_FAMILY => {
+                    reply if reply == kind => {
                         status.messages += 1;
                         f(m.payload);
                     }
