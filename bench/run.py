@@ -207,6 +207,9 @@ def socket_commands(population):
         ("netstat -an", ["netstat", "-an"]),
     ]
     if population == "main":
+        # The same binary reading every table as /proc/net text, as before sock_diag.
+        text = ["env", "RNETSTAT_TABLE_SOURCE=proc", r]
+        cmds += [("rnetstat-proctext -anp", text + ["-anp"]), ("rnetstat-proctext -an", text + ["-an"])]
         if BASELINE:
             label, path = BASELINE
             cmds += [(f"{label} -anp", [path, "-anp"]), (f"{label} -an", [path, "-an"])]
