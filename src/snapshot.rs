@@ -91,44 +91,21 @@ impl Owners {
     /// results are then merged in readdir order, so the first process still wins.
     pub fn scan(root: &ProcRoot, detail: OwnerDetail) -> io::Result<Owners> {
         let pids = process::pids(root)?;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_SCAN_THREADS)
-            .min(pids.len().div_ceil(PIDS_PER_THREAD))
-            .max(1);
-        let next = AtomicUsize::new(0);
-        let work = || {
-            let mut done = Vec::new();
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&pid) = pids.get(index) else {
-                    return done;
-                };
-                done.push((index, scan_process(root, pid, detail)));
-            }
-        };
-        let mut scanned: Vec<(usize, ProcessScan)> = std::thread::scope(|scope| {
-            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-            let mut all = work();
-            for helper in helpers {
-                // A helper only panics if the scan code has a bug; its pids are then
-                // missing, not the whole view.
-                all.extend(helper.join().unwrap_or_default());
-            }
-            all
+        let scanned = scan_in_parallel(&pids, PIDS_PER_THREAD, |pid| {
+            scan_process(root, pid, detail)
         });
-        scanned.sort_unstable_by_key(|&(index, _)| index);
 
         let mut owners = Owners::default();
         let sockets: usize = scanned
             .iter()
-            .map(|(_, s)| match s {
+            .flatten()
+            .map(|s| match s {
                 ProcessScan::Holds { sockets, .. } => sockets.len(),
                 _ => 0,
             })
             .sum();
         owners.by_inode.reserve(sockets);
-        for (_, scan) in scanned {
+        for scan in scanned.into_iter().flatten() {
             match scan {
                 ProcessScan::Denied => owners.denied += 1,
                 ProcessScan::Gone | ProcessScan::NoSockets => {}
@@ -154,6 +131,54 @@ const MAX_SCAN_THREADS: usize = 4;
 /// Kept small: the cost is per descriptor, and a server's sockets are often held by a
 /// handful of processes with thousands of descriptors each.
 const PIDS_PER_THREAD: usize = 4;
+
+/// Runs `scan` on every item, shared out to one thread per core (the calling thread
+/// being one of them), each taking the next unscanned item; at least `min_per_thread`
+/// items per thread. Walking /proc is almost all kernel time, which parallelises.
+///
+/// The results come back in item order (`None` for the items of a helper thread that
+/// panicked: a bug in `scan` then loses those items, not the whole view).
+pub fn scan_in_parallel<T, R>(
+    items: &[T],
+    min_per_thread: usize,
+    scan: impl Fn(T) -> R + Sync,
+) -> Vec<Option<R>>
+where
+    T: Copy + Sync,
+    R: Send,
+{
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_SCAN_THREADS)
+        .min(items.len().div_ceil(min_per_thread.max(1)))
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&item) = items.get(index) else {
+                return done;
+            };
+            done.push((index, scan(item)));
+        }
+    };
+    let scanned: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for helper in helpers {
+            all.extend(helper.join().unwrap_or_default());
+        }
+        all
+    });
+    let mut ordered: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    for (index, result) in scanned {
+        if let Some(slot) = ordered.get_mut(index) {
+            *slot = Some(result);
+        }
+    }
+    ordered
+}
 
 /// What one process contributed to the scan.
 enum ProcessScan {

@@ -24,7 +24,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 const PROG: &str = "rlsof";
 
@@ -233,7 +233,7 @@ impl Sockets {
     }
 
     /// Reads the tables under `net_dir` (`net`, or `PID/net` for another namespace).
-    fn load(root: &ProcRoot, net_dir: &str, all: bool) -> Sockets {
+    fn load(root: &ProcRoot, net_dir: &str, tables: Tables) -> Sockets {
         let mut s = Sockets::default();
         for proto in [Proto::Tcp, Proto::Udp, Proto::UdpLite] {
             for v6 in [false, true] {
@@ -244,13 +244,13 @@ impl Sockets {
                 }
             }
         }
+        if tables == Tables::Inet {
+            return s;
+        }
         if let Ok(t) = unix::read_table(root, net_dir) {
             for sock in t.rows {
                 s.unix.insert(sock.inode, sock);
             }
-        }
-        if !all {
-            return s;
         }
         for v6 in [false, true] {
             if let Ok(t) = inet::read_table(root, net_dir, Proto::Raw, v6) {
@@ -296,14 +296,23 @@ impl Sockets {
     }
 }
 
+/// Which socket tables a run reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tables {
+    /// TCP, UDP and UDP-Lite only: a run that can list no other file (`-i` alone).
+    Inet,
+    All,
+}
+
 /// The network namespaces other than ours that scanned processes live in: names from
 /// netns discovery, and each one's tables read once, on the first socket met there.
 /// A socket's key is (namespace, inode): a foreign process's socket is looked up in its
 /// namespace's tables.
 #[derive(Default)]
 struct ForeignNetns {
-    discovered: std::cell::OnceCell<Vec<NetNs>>,
-    tables: std::cell::RefCell<HashMap<u64, Option<Rc<Sockets>>>>,
+    discovered: OnceLock<Vec<NetNs>>,
+    /// Locked while a namespace's tables are read, so each is read once.
+    tables: Mutex<HashMap<u64, Option<Arc<Sockets>>>>,
 }
 
 impl ForeignNetns {
@@ -323,8 +332,9 @@ impl ForeignNetns {
 
     /// The tables of namespace `inode`, which process `pid` lives in (read through
     /// it when discovery, which ran earlier, did not see the namespace yet).
-    fn tables(&self, root: &ProcRoot, inode: u64, pid: u32) -> Option<Rc<Sockets>> {
-        if let Some(t) = self.tables.borrow().get(&inode) {
+    fn tables(&self, root: &ProcRoot, inode: u64, pid: u32) -> Option<Arc<Sockets>> {
+        let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = tables.get(&inode) {
             return t.clone();
         }
         let ns = self.find(root, inode).cloned().unwrap_or(NetNs {
@@ -335,11 +345,11 @@ impl ForeignNetns {
             file: None,
         });
         let read = ns
-            .read(root, |dir| Sockets::load(root, dir, true))
+            .read(root, |dir| Sockets::load(root, dir, Tables::All))
             .ok()
             .flatten()
-            .map(Rc::new);
-        self.tables.borrow_mut().insert(inode, read.clone());
+            .map(Arc::new);
+        tables.insert(inode, read.clone());
         read
     }
 }
@@ -474,8 +484,10 @@ fn unreadable(path: &Path, errno: i32, op: &str) -> Vec<u8> {
 /// and spare endpoint candidates.
 struct Scan<'a> {
     sel: &'a Selection,
-    /// Read on the first socket met: a run that meets none never reads the tables.
-    sockets: &'a std::cell::OnceCell<Sockets>,
+    /// Read on the first socket met (or ahead, on a thread of its own): a run that
+    /// meets none never reads the tables.
+    sockets: &'a OnceLock<Sockets>,
+    tables: Tables,
     root: &'a ProcRoot,
     /// The process's network namespace when it is not ours, and those namespaces' tables.
     netns: Option<&'a ProcessNetns>,
@@ -491,6 +503,11 @@ struct Scan<'a> {
 }
 
 impl Scan<'_> {
+    fn our_sockets(&self) -> &Sockets {
+        self.sockets
+            .get_or_init(|| Sockets::load(self.root, "net", self.tables))
+    }
+
     fn keep(
         &self,
         c: Candidate,
@@ -645,22 +662,10 @@ impl Scan<'_> {
             id,
             |link| {
                 if let Some(ino) = process::socket_inode(link) {
-                    // A socket of our tables needs no stat: its inode is in the link
-                    // (the device is printed only for sockets missing from the tables).
-                    let in_foreign = self
-                        .netns
-                        .and_then(|ns| self.foreign.tables(self.root, ns.inode, self.pid))
-                        .is_some_and(|t| t.contains(ino));
-                    let known = in_foreign
-                        || self
-                            .sockets
-                            .get_or_init(|| Sockets::load(self.root, "net", true))
-                            .contains(ino);
-                    return if known {
-                        FdWanted::KnownSocket(ino)
-                    } else {
-                        FdWanted::Full
-                    };
+                    // No stat yet: the inode is in the link, and only a socket missing
+                    // from the tables needs one (for its DEVICE), which is told once
+                    // the tables are read, after the walk.
+                    return FdWanted::KnownSocket(ino);
                 }
                 if all_files
                     || link.starts_with(b"socket:")
@@ -695,25 +700,45 @@ impl Scan<'_> {
             }
         }
         entries.sort_by_key(|e| e.0);
-        for (fd, link, link_mode, st) in entries {
+        // A foreign namespace's tables are read on its first socket too.
+        let foreign_tables = std::cell::OnceCell::new();
+        let foreign = || {
+            foreign_tables
+                .get_or_init(|| {
+                    self.netns.and_then(|ns| {
+                        Some((self.foreign.tables(self.root, ns.inode, self.pid)?, ns))
+                    })
+                })
+                .as_ref()
+        };
+        for (fd, link, mut link_mode, mut st) in entries {
+            if let Ok(s) = &st {
+                if s.file_type() == libc::S_IFSOCK {
+                    let ino = s.ino;
+                    let known = foreign().is_some_and(|(t, _)| t.contains(ino))
+                        || self.our_sockets().contains(ino);
+                    if !known {
+                        if self.tables == Tables::Inet {
+                            // Only TCP and UDP files can be listed.
+                            continue;
+                        }
+                        (link_mode, st) = process::restat_fd(root, id, fd, &link);
+                    }
+                }
+            }
             let access = access_from_link_mode(link_mode);
             let fdn = FdName::Num(fd);
             let c = match st {
                 Ok(st) if st.file_type() == libc::S_IFSOCK => {
                     let ino = st.ino;
-                    let foreign = self.netns.and_then(|ns| {
-                        let t = self.foreign.tables(self.root, ns.inode, self.pid)?;
-                        Some((t.kind(ino)?, ns.label()))
-                    });
+                    let foreign = foreign().and_then(|(t, ns)| Some((t.kind(ino)?, ns.label())));
                     // A foreign process may still hold a socket of ours (made before
                     // a setns, or passed over a unix socket): lsof decodes that one.
                     let (kind, netns) = match foreign {
                         Some((kind, label)) => (kind, Some(label)),
                         None => {
-                            let s = self
-                                .sockets
-                                .get_or_init(|| Sockets::load(self.root, "net", true));
-                            let kind = s
+                            let kind = self
+                                .our_sockets()
                                 .kind(ino)
                                 .unwrap_or_else(|| Kind::Sock(sock_protocol(root, id, fd)));
                             (kind, None)
@@ -773,11 +798,122 @@ impl Scan<'_> {
     }
 }
 
+/// What one process (with its tasks) contributed to a pass.
+struct PidScan {
+    procs: Vec<ProcInfo>,
+    spare: Vec<ProcInfo>,
+    found: Found,
+}
+
+/// What every process's scan of a pass shares (across the scanning threads).
+struct PassContext<'a> {
+    config: &'a Config,
+    root: &'a ProcRoot,
+    sockets: &'a OnceLock<Sockets>,
+    tables: Tables,
+    own_netns: Option<u64>,
+    foreign: &'a ForeignNetns,
+    /// This process, in a live /proc: scanned once the scanning threads are gone and
+    /// listed without tasks, so it looks as a single-threaded lsof's own entry does.
+    own_pid: Option<u32>,
+}
+
+impl PassContext<'_> {
+    fn process(&self, pid: u32) -> PidScan {
+        let (config, root) = (self.config, self.root);
+        let sel = &config.selection;
+        let mut out = PidScan {
+            procs: Vec::new(),
+            spare: Vec::new(),
+            found: sel.new_found(),
+        };
+        let found = &mut out.found;
+        let Some(stat) = files::read_stat(root, pid) else {
+            return out;
+        };
+        // lsof leaves zombies out.
+        if stat.state == b'Z' {
+            return out;
+        }
+        let Some(uid) = process::owner_uid(root, pid) else {
+            return out;
+        };
+        let endpoints = config.endpoints.is_some();
+        let verdict = sel.process(pid, uid, &stat.comm, found);
+        if verdict.is_none() && !endpoints {
+            return out;
+        }
+        let mut ids: Vec<ScanTarget> = vec![(root.clone(), pid, None)];
+        // Threads are listed only when nothing is selected (lsof without -K).
+        if sel.flags() == 0 && self.own_pid != Some(pid) {
+            let task_root = ProcRoot::new(root.join(&format!("{pid}/task")));
+            let mut tids = process::pids(&task_root).unwrap_or_default();
+            tids.sort_unstable();
+            for tid in tids.into_iter().filter(|&t| t != pid) {
+                match files::read_stat(&task_root, tid) {
+                    Some(t) if t.state != b'Z' => {
+                        ids.push((task_root.clone(), tid, Some((tid, t.comm))));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (id_root, id, task) in ids {
+            // Unknown (a capture without namespace links, a process we may not look
+            // at) counts as ours, as lsof sees it.
+            let netns = self
+                .own_netns
+                .and_then(|own| process::netns_inode(&id_root, id).filter(|&ns| ns != own))
+                .map(|inode| self.foreign.describe(root, inode));
+            let mut info = ProcInfo {
+                netns: netns.clone(),
+                pid,
+                ppid: stat.ppid,
+                pgid: stat.pgid,
+                uid,
+                comm: stat.comm.clone(),
+                task,
+                proc_root: id_root.clone(),
+                id,
+                files: Vec::new(),
+            };
+            let mut spare_files = Vec::new();
+            let scan = Scan {
+                netns: netns.as_ref(),
+                foreign: self.foreign,
+                pid,
+                sel,
+                sockets: self.sockets,
+                tables: self.tables,
+                root,
+                verdict,
+                endpoints,
+                warnings: config.warnings,
+            };
+            scan.files(&id_root, id, &mut info, &mut spare_files, found);
+            if !spare_files.is_empty() {
+                out.spare.push(ProcInfo {
+                    files: spare_files,
+                    comm: info.comm.clone(),
+                    task: info.task.clone(),
+                    netns: info.netns.clone(),
+                    proc_root: info.proc_root.clone(),
+                    ..info
+                });
+            }
+            if !info.files.is_empty() {
+                out.procs.push(info);
+            }
+        }
+        out
+    }
+}
+
 /// One pass: returns the rows and the exit status.
 fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<ProcessRows>, u8)> {
     let sel = &config.selection;
     let mut found = sel.new_found();
-    let sockets = std::cell::OnceCell::new();
+    let sockets = OnceLock::new();
     let own_netns = netns::own_inode(root);
     let foreign = ForeignNetns::default();
     let locks = root
@@ -799,90 +935,49 @@ fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<(Vec<
     };
     pids.sort_unstable();
     pids.dedup();
-    let mut procs: Vec<ProcInfo> = Vec::new();
     let endpoints = config.endpoints.is_some();
+    let tables = if !endpoints && sel.lists_only_inet_files() {
+        Tables::Inet
+    } else {
+        Tables::All
+    };
+    let context = PassContext {
+        config,
+        root,
+        sockets: &sockets,
+        tables,
+        own_netns,
+        foreign: &foreign,
+        own_pid: root.is_live().then(std::process::id),
+    };
+    let scanned = std::thread::scope(|scope| {
+        // A run over every process meets sockets: their tables are read beside
+        // the walk, not before it.
+        if !pid_only {
+            scope.spawn(|| sockets.get_or_init(|| Sockets::load(root, "net", tables)));
+        }
+        crate::snapshot::scan_in_parallel(&pids, 1, |pid| {
+            (context.own_pid != Some(pid)).then(|| context.process(pid))
+        })
+    });
+    let scanned = pids.iter().zip(scanned).map(|(&pid, scan)| {
+        if context.own_pid == Some(pid) {
+            Some(context.process(pid))
+        } else {
+            scan.flatten()
+        }
+    });
+    let mut procs: Vec<ProcInfo> = Vec::new();
     // Socket and pipe files not selected, kept for -E/+E: they may be endpoints.
     let mut spare: Vec<ProcInfo> = Vec::new();
-    // Threads are listed only when nothing is selected (lsof without -K).
-    let list_tasks = sel.flags() == 0;
-    for pid in pids {
-        let Some(stat) = files::read_stat(root, pid) else {
-            continue;
-        };
-        // lsof leaves zombies out.
-        if stat.state == b'Z' {
-            continue;
-        }
-        let Some(uid) = process::owner_uid(root, pid) else {
-            continue;
-        };
-        let verdict = sel.process(pid, uid, &stat.comm, &mut found);
-        if verdict.is_none() && !endpoints {
-            continue;
-        }
-        let mut ids: Vec<ScanTarget> = vec![(root.clone(), pid, None)];
-        if list_tasks {
-            let task_root = ProcRoot::new(root.join(&format!("{pid}/task")));
-            let mut tids = process::pids(&task_root).unwrap_or_default();
-            tids.sort_unstable();
-            for tid in tids.into_iter().filter(|&t| t != pid) {
-                match files::read_stat(&task_root, tid) {
-                    Some(t) if t.state != b'Z' => {
-                        ids.push((task_root.clone(), tid, Some((tid, t.comm))));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        for (id_root, id, task) in ids {
-            // Unknown (a capture without namespace links, a process we may not look
-            // at) counts as ours, as lsof sees it.
-            let netns = own_netns
-                .and_then(|own| process::netns_inode(&id_root, id).filter(|&ns| ns != own))
-                .map(|inode| foreign.describe(root, inode));
-            let mut info = ProcInfo {
-                netns: netns.clone(),
-                pid,
-                ppid: stat.ppid,
-                pgid: stat.pgid,
-                uid,
-                comm: stat.comm.clone(),
-                task,
-                proc_root: id_root.clone(),
-                id,
-                files: Vec::new(),
-            };
-            let mut spare_files = Vec::new();
-            let scan = Scan {
-                netns: netns.as_ref(),
-                foreign: &foreign,
-                pid,
-                sel,
-                sockets: &sockets,
-                root,
-                verdict,
-                endpoints,
-                warnings: config.warnings,
-            };
-            scan.files(&id_root, id, &mut info, &mut spare_files, &mut found);
-            if !spare_files.is_empty() {
-                spare.push(ProcInfo {
-                    files: spare_files,
-                    comm: info.comm.clone(),
-                    task: info.task.clone(),
-                    netns: info.netns.clone(),
-                    proc_root: info.proc_root.clone(),
-                    ..info
-                });
-            }
-            if !info.files.is_empty() {
-                procs.push(info);
-            }
-        }
+    for scan in scanned.flatten() {
+        procs.extend(scan.procs);
+        spare.extend(scan.spare);
+        found.merge(scan.found);
     }
     let status = if sel.all_found(&found) { 0 } else { 1 };
     let links = if endpoints {
-        unix_links(sockets.get_or_init(|| Sockets::load(root, "net", true)))
+        unix_links(sockets.get_or_init(|| Sockets::load(root, "net", Tables::All)))
     } else {
         UnixEndpoints::default()
     };

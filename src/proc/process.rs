@@ -91,33 +91,18 @@ pub fn for_each_fd_entry(
         if how == FdWanted::Skip {
             return;
         }
-        let stat_at = |flags: libc::c_int| {
-            // SAFETY: stat64 is plain data; name is NUL-terminated; dir_fd is open.
-            let mut st: libc::stat64 = unsafe { std::mem::zeroed() };
-            if unsafe { libc::fstatat64(dir_fd, name.as_ptr(), &mut st, flags) } == 0 {
-                Ok(FileStat::from_raw(&st))
-            } else {
-                Err(io::Error::last_os_error().raw_os_error().unwrap_or(0))
-            }
-        };
-        let link_mode = match how {
+        let (link_mode, stat) = match how {
             // Every socket file is opened read-write (socket(2), accept(2),
             // socketpair(2) and SCM_RIGHTS copies alike), so its link says `rw`.
-            FdWanted::KnownSocket(_) => Some(libc::S_IFLNK | libc::S_IRUSR | libc::S_IWUSR),
-            _ => stat_at(libc::AT_SYMLINK_NOFOLLOW).ok().map(|s| s.mode),
-        };
-        let stat = match how {
-            FdWanted::KnownSocket(ino) => Ok(FileStat {
-                mode: libc::S_IFSOCK,
-                ino,
-                ..FileStat::default()
-            }),
-            _ => match stat_at(0) {
-                // In a capture the link is a plain symlink whose target text names a
-                // kernel object; its type and inode are in that text.
-                Err(libc::ENOENT) if !root.is_live() => pseudo_file_stat(link).ok_or(libc::ENOENT),
-                other => other,
-            },
+            FdWanted::KnownSocket(ino) => (
+                Some(libc::S_IFLNK | libc::S_IRUSR | libc::S_IWUSR),
+                Ok(FileStat {
+                    mode: libc::S_IFSOCK,
+                    ino,
+                    ..FileStat::default()
+                }),
+            ),
+            _ => stat_fd_entry(root, dir_fd, name, link),
         };
         f(FdEntry {
             fd,
@@ -127,6 +112,49 @@ pub fn for_each_fd_entry(
             stat,
         })
     })
+}
+
+/// The link mode (lstat) and target stat of `name` in the fd directory `dir_fd`.
+fn stat_fd_entry(
+    root: &ProcRoot,
+    dir_fd: libc::c_int,
+    name: &std::ffi::CStr,
+    link: &[u8],
+) -> (Option<u32>, Result<FileStat, i32>) {
+    let stat_at = |flags: libc::c_int| {
+        // SAFETY: stat64 is plain data; name is NUL-terminated; dir_fd is open (or
+        // AT_FDCWD with an absolute or relative path).
+        let mut st: libc::stat64 = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstatat64(dir_fd, name.as_ptr(), &mut st, flags) } == 0 {
+            Ok(FileStat::from_raw(&st))
+        } else {
+            Err(io::Error::last_os_error().raw_os_error().unwrap_or(0))
+        }
+    };
+    let link_mode = stat_at(libc::AT_SYMLINK_NOFOLLOW).ok().map(|s| s.mode);
+    let stat = match stat_at(0) {
+        // In a capture the link is a plain symlink whose target text names a
+        // kernel object; its type and inode are in that text.
+        Err(libc::ENOENT) if !root.is_live() => pseudo_file_stat(link).ok_or(libc::ENOENT),
+        other => other,
+    };
+    (link_mode, stat)
+}
+
+/// What [`for_each_fd_entry`] with [`FdWanted::Full`] gives for descriptor `fd` of
+/// `pid`, for a caller that walked with [`FdWanted::KnownSocket`] first and learnt only
+/// later that it needs the real stat. `link` is the target text read in the walk.
+pub fn restat_fd(
+    root: &ProcRoot,
+    pid: u32,
+    fd: u32,
+    link: &[u8],
+) -> (Option<u32>, Result<FileStat, i32>) {
+    let path = root.path().join(format!("{pid}/fd/{fd}"));
+    match CString::new(path.as_os_str().as_bytes()) {
+        Ok(c_path) => stat_fd_entry(root, libc::AT_FDCWD, &c_path, link),
+        Err(_) => (None, Err(libc::EINVAL)),
+    }
 }
 
 /// The stat a live /proc gives for `socket:[N]` and `pipe:[N]` links (device unknown).

@@ -498,6 +498,12 @@ impl PosixRegex {
     }
 }
 
+// SAFETY: the compiled pattern is only read after regcomp (regexec takes it by const
+// pointer and is MT-Safe in glibc, regex(3) ATTRIBUTES), and regfree needs `&mut`; so
+// sharing `&PosixRegex` between the scanning threads, or moving it, is sound.
+unsafe impl Sync for PosixRegex {}
+unsafe impl Send for PosixRegex {}
+
 impl Drop for PosixRegex {
     fn drop(&mut self) {
         // SAFETY: re was compiled by regcomp and is freed once.
@@ -609,6 +615,27 @@ pub enum FileFacts<'a> {
     Other,
 }
 
+impl Found {
+    /// Adds what another part of the same pass found.
+    pub fn merge(&mut self, other: Found) {
+        let or = |mine: &mut Vec<bool>, theirs: Vec<bool>| {
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                *m |= t;
+            }
+        };
+        or(&mut self.pids, other.pids);
+        or(&mut self.cmds, other.cmds);
+        or(&mut self.inet, other.inet);
+        or(&mut self.names, other.names);
+        for state in other.states {
+            if !self.states.contains(&state) {
+                self.states.push(state);
+            }
+        }
+        self.inet_files |= other.inet_files;
+    }
+}
+
 impl Selection {
     /// The categories given (lsof's Selflags); 0 means "everything".
     pub fn flags(&self) -> u8 {
@@ -649,6 +676,24 @@ impl Selection {
             names: vec![false; self.names.len()],
             inet_files: false,
         }
+    }
+
+    /// Whether no file but a TCP or UDP one can ever be listed (`-i` without -U, -d,
+    /// names, or a process selection OR-ed to it): then no process wants all its
+    /// files and unix sockets add no flag.
+    pub fn lists_only_inet_files(&self) -> bool {
+        let sel = self.flags();
+        let no_process_wants_all = if self.and {
+            sel & !flag::PROCESS != 0
+        } else {
+            sel & flag::PROCESS == 0
+        };
+        sel != 0
+            && sel & (flag::NET | flag::NETADDR) != 0
+            && !self.unix
+            && self.names.is_empty()
+            && self.fds.is_empty()
+            && no_process_wants_all
     }
 
     /// The process-level verdict: `None` if excluded, else the flags it earned.
@@ -1002,6 +1047,58 @@ mod tests {
         sel.and = false;
         assert!(sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
         assert!(sel.wants_all_files(pf));
+    }
+
+    #[test]
+    fn only_inet_files_when_nothing_else_can_be_listed() {
+        let pid = |value, exclude| Item { value, exclude };
+        let inet = Selection {
+            inet_files: Some(None),
+            ..Selection::default()
+        };
+        assert!(inet.lists_only_inet_files());
+        // Nothing selected: everything is listed.
+        assert!(!Selection::default().lists_only_inet_files());
+        // `-i -p 1`: process 1's files are all listed (OR); `-a -i -p 1` only its inet ones.
+        let mut or_pid = Selection {
+            inet_files: Some(None),
+            pids: vec![pid(1, false)],
+            ..Selection::default()
+        };
+        assert!(!or_pid.lists_only_inet_files());
+        or_pid.and = true;
+        assert!(or_pid.lists_only_inet_files());
+        // An exclusion selects nothing.
+        let excluding = Selection {
+            inet_files: Some(None),
+            pids: vec![pid(1, true)],
+            ..Selection::default()
+        };
+        assert!(excluding.lists_only_inet_files());
+        let with_unix = Selection {
+            inet_files: Some(None),
+            unix: true,
+            ..Selection::default()
+        };
+        assert!(!with_unix.lists_only_inet_files());
+    }
+
+    #[test]
+    fn found_merges_as_one_scan_would() {
+        let mut a = Found {
+            pids: vec![true, false],
+            states: vec![10],
+            ..Found::default()
+        };
+        a.merge(Found {
+            pids: vec![false, true],
+            states: vec![1, 10],
+            inet_files: true,
+            ..Found::default()
+        });
+        assert_eq!(a.pids, vec![true, true]);
+        assert_eq!(a.states, vec![10, 1]);
+        assert!(a.inet_files);
     }
 
     #[test]
