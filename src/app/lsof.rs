@@ -18,8 +18,10 @@ use crate::select::lsof::{
     FdRef, FileFacts, Found, InetFacts, InetProto, Lookups, NameArg, Selection, TCP_STATE_NAMES,
 };
 use crate::snapshot::InodeMap;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
@@ -545,10 +547,13 @@ impl Scan<'_> {
             Kind::Path { stat: Some(_), .. } => name_hit(sel, c.dev, c.inode),
             _ => None,
         };
-        let fd_text = c.fd.text();
+        let fd_text;
         let fd = match c.fd {
             FdName::Num(n) => FdRef::Num(n),
-            _ => FdRef::Name(&fd_text),
+            other => {
+                fd_text = other.text();
+                FdRef::Name(&fd_text)
+            }
         };
         if sel.file(pflags, file_facts, fd, hit, found) {
             info.files.push(c);
@@ -1312,7 +1317,7 @@ fn dev_text(dev: u64) -> String {
     format!("{},{}", files::dev_major(dev), files::dev_minor(dev))
 }
 
-fn type_name(st: &FileStat, link_head: &[u8]) -> String {
+fn type_name(st: &FileStat, link_head: &[u8]) -> Cow<'static, str> {
     match st.file_type() {
         libc::S_IFBLK => "BLK".into(),
         libc::S_IFCHR => "CHR".into(),
@@ -1321,7 +1326,7 @@ fn type_name(st: &FileStat, link_head: &[u8]) -> String {
         libc::S_IFREG => "REG".into(),
         libc::S_IFLNK => "LINK".into(),
         0 if link_head == b"anon_inode" => "a_inode".into(),
-        t => format!("{:04o}", (t >> 12) & 0xf),
+        t => format!("{:04o}", (t >> 12) & 0xf).into(),
     }
 }
 
@@ -1332,19 +1337,23 @@ fn tcp_tpi_suffix(config: &Config, state: Option<&str>, queues: Option<(u64, u64
     if !t.state && !t.queues {
         return String::new();
     }
-    let mut parts = Vec::new();
+    // One allocation: this runs for every socket row.
+    let mut out = String::with_capacity(32);
+    out.push_str(" (");
     if let (true, Some(st)) = (t.state, state) {
-        parts.push(st.to_string());
+        out.push_str(st);
     }
     if let (true, Some((rq, sq))) = (t.queues, queues) {
-        parts.push(format!("QR={rq}"));
-        parts.push(format!("QS={sq}"));
+        if out.len() > 2 {
+            out.push(' ');
+        }
+        let _ = write!(out, "QR={rq} QS={sq}");
     }
-    if parts.is_empty() {
-        " ".into()
-    } else {
-        format!(" ({})", parts.join(" "))
+    if out.len() == 2 {
+        return " ".into();
     }
+    out.push(')');
+    out
 }
 
 fn unix_type(t: u16) -> &'static str {
@@ -1371,11 +1380,11 @@ fn unix_state(u: &unix::UnixSocket) -> &'static str {
     }
 }
 
-fn tcp_state(n: u8) -> String {
+fn tcp_state(n: u8) -> Cow<'static, str> {
     TCP_STATE_NAMES
         .get(n as usize)
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| format!("UNKNOWN_TCP_STATE_{n}"))
+        .map(|&s| Cow::Borrowed(s))
+        .unwrap_or_else(|| format!("UNKNOWN_TCP_STATE_{n}").into())
 }
 
 fn netlink_name(p: u32) -> String {
@@ -1472,15 +1481,17 @@ fn build_row(
         FdName::Num(fd) => files::read_fdinfo(&p.proc_root, p.id, fd),
         _ => None,
     };
+    // `-F` alone prints the DEVICE field and the TCP/TPI entries kept apart.
+    let for_fields = config.fields.is_some();
     let mut row = FileRow {
         fd: c.fd,
         access: c.access,
         lock: b' ',
-        file_type: String::new(),
+        file_type: Cow::Borrowed(""),
         device: String::new(),
         device_field: DeviceField::None,
         size_off: SizeOff::None,
-        node: String::new(),
+        node: Cow::Borrowed(""),
         inode: None,
         protocol: None,
         nlink: None,
@@ -1519,7 +1530,7 @@ fn build_row(
             row.device = dev_text(if is_dev { st.rdev } else { st.dev });
             row.device_field = DeviceField::Number(st.dev);
             row.inode = Some(st.ino);
-            row.node = st.ino.to_string();
+            row.node = st.ino.to_string().into();
             if *is_fd || st.size >= 0 {
                 row.nlink = (st.nlink > 0 || *is_fd || c.fd == FdName::Mem).then_some(st.nlink);
             }
@@ -1576,30 +1587,36 @@ fn build_row(
             let proto = inet_proto(s.proto);
             row.file_type = if s.v6 { "IPv6" } else { "IPv4" }.into();
             row.device = c.inode.to_string();
-            row.device_field = DeviceField::Chars(c.inode.to_string());
+            if for_fields {
+                row.device_field = DeviceField::Chars(c.inode.to_string());
+            }
             row.size_off = socket_offset();
             row.node = proto.name().into();
             row.protocol = Some(proto.name());
             let (local, remote) = v4_view(s);
-            let endpoint = |(ip, port): (IpAddr, u16)| {
-                let host = lsof_host(&ip, config.numeric_hosts, &names.hosts);
-                let port_text = if port == 0 {
-                    "*".to_string()
-                } else if config.numeric_ports {
-                    port.to_string()
-                } else {
-                    let svc = match proto {
-                        InetProto::Tcp => names.services.tcp(port),
-                        _ => names.services.udp(port),
-                    };
-                    svc.map_or_else(|| port.to_string(), str::to_string)
+            let endpoint = |name: &mut String, (ip, port): (IpAddr, u16)| {
+                name.push_str(&lsof_host(&ip, config.numeric_hosts, &names.hosts));
+                name.push(':');
+                let service = match proto {
+                    _ if port == 0 || config.numeric_ports => None,
+                    InetProto::Tcp => names.services.tcp(port),
+                    _ => names.services.udp(port),
                 };
-                format!("{host}:{port_text}")
+                match service {
+                    _ if port == 0 => name.push('*'),
+                    Some(svc) => name.push_str(svc),
+                    None => {
+                        let _ = write!(name, "{port}");
+                    }
+                }
             };
-            let mut name = local.map(endpoint).unwrap_or_default();
+            let mut name = String::with_capacity(48);
+            if let Some(l) = local {
+                endpoint(&mut name, l);
+            }
             if let Some(r) = remote {
                 name.push_str("->");
-                name.push_str(&endpoint(r));
+                endpoint(&mut name, r);
             }
             if config.endpoints.is_some() {
                 if let Some(peer) = links.inet_peer.get(&c.inode) {
@@ -1613,11 +1630,13 @@ fn build_row(
             let state = (proto == InetProto::Tcp).then(|| tcp_state(s.state));
             row.name_suffix =
                 tcp_tpi_suffix(config, state.as_deref(), Some((s.rx_queue, s.tx_queue)));
-            if let Some(st) = &state {
-                row.tcp_info.push(format!("ST={st}"));
+            if for_fields {
+                if let Some(st) = &state {
+                    row.tcp_info.push(format!("ST={st}"));
+                }
+                row.tcp_info.push(format!("QR={}", s.rx_queue));
+                row.tcp_info.push(format!("QS={}", s.tx_queue));
             }
-            row.tcp_info.push(format!("QR={}", s.rx_queue));
-            row.tcp_info.push(format!("QS={}", s.tx_queue));
             if config.json {
                 let detail = |(ip, port): (IpAddr, u16)| {
                     let service = match proto {
@@ -1639,7 +1658,7 @@ fn build_row(
                 row.socket = Some(Box::new(crate::render::lsof::SocketDetail {
                     local: local.map(detail),
                     remote: remote.map(detail),
-                    state: (proto == InetProto::Tcp).then(|| tcp_state(s.state)),
+                    state: (proto == InetProto::Tcp).then(|| tcp_state(s.state).into_owned()),
                     recv_queue: s.rx_queue,
                     send_queue: s.tx_queue,
                     inode: c.inode,
@@ -1649,10 +1668,12 @@ fn build_row(
         Kind::Unix(u) => {
             row.file_type = "unix".into();
             let dev = format!("0x{:016x}", u.kernel_addr);
-            row.device = dev.clone();
-            row.device_field = DeviceField::Chars(dev);
+            if for_fields {
+                row.device_field = DeviceField::Chars(dev.clone());
+            }
+            row.device = dev;
             row.size_off = socket_offset();
-            row.node = c.inode.to_string();
+            row.node = c.inode.to_string().into();
             row.inode = Some(c.inode);
             let mut name = Vec::new();
             if let Some(path) = &u.path {
@@ -1673,12 +1694,14 @@ fn build_row(
             row.name = name;
             let st = unix_state(u);
             row.name_suffix = tcp_tpi_suffix(config, Some(st), None);
-            row.tcp_info.push(format!("ST={st}"));
+            if for_fields {
+                row.tcp_info.push(format!("ST={st}"));
+            }
         }
         Kind::Raw(s) => {
             row.file_type = if s.v6 { "raw6" } else { "raw" }.into();
             row.size_off = socket_offset();
-            row.node = c.inode.to_string();
+            row.node = c.inode.to_string().into();
             row.inode = Some(c.inode);
             row.name = format!("{} st={:02X}", hex_endpoints(s), s.state).into_bytes();
         }
@@ -1692,7 +1715,7 @@ fn build_row(
         Kind::Netlink(proto) => {
             row.file_type = "netlink".into();
             row.size_off = socket_offset();
-            row.node = c.inode.to_string();
+            row.node = c.inode.to_string().into();
             row.inode = Some(c.inode);
             row.name = netlink_name(*proto).into_bytes();
         }
@@ -1701,7 +1724,7 @@ fn build_row(
             row.device = c.inode.to_string();
             row.device_field = DeviceField::Chars(c.inode.to_string());
             row.size_off = socket_offset();
-            row.node = ethertype_name(pk.protocol);
+            row.node = ethertype_name(pk.protocol).into();
             let ty = match pk.sock_type {
                 1 => "SOCK_STREAM".to_string(),
                 2 => "SOCK_DGRAM".to_string(),
@@ -1716,7 +1739,7 @@ fn build_row(
             row.device = dev_text(c.dev);
             row.device_field = DeviceField::Number(c.dev);
             row.size_off = socket_offset();
-            row.node = c.inode.to_string();
+            row.node = c.inode.to_string().into();
             row.inode = Some(c.inode);
             row.name = proto.clone();
         }

@@ -619,7 +619,7 @@ pub fn files_document(procs: &[ProcessRows], own_netns: Option<u64>) -> FilesDoc
                             },
                             access: non_blank(f.access),
                             lock: non_blank(f.lock),
-                            file_type: f.file_type.clone(),
+                            file_type: f.file_type.to_string(),
                             device: non_empty(&f.device),
                             size,
                             offset,

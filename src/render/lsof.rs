@@ -3,6 +3,7 @@
 //! `-t` terse pids. Rows arrive display-ready; this module only lays them out.
 
 use crate::escape::escape_lsof;
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 /// The FD column's name part.
@@ -54,13 +55,13 @@ pub struct FileRow {
     pub access: u8,
     /// Lock character or space.
     pub lock: u8,
-    pub file_type: String,
+    pub file_type: Cow<'static, str>,
     /// The DEVICE column text (empty when unknown).
     pub device: String,
     pub device_field: DeviceField,
     pub size_off: SizeOff,
     /// The NODE column text: an inode or a protocol name.
-    pub node: String,
+    pub node: Cow<'static, str>,
     /// `-F i`.
     pub inode: Option<u64>,
     /// `-F P`.
@@ -153,20 +154,63 @@ pub struct TableOptions {
     pub size_title: &'static str,
 }
 
+#[cfg(test)]
 fn size_off_text(s: SizeOff) -> String {
-    match s {
-        SizeOff::None => String::new(),
-        SizeOff::Size(n) => n.to_string(),
-        SizeOff::Offset(n) => {
-            let dec = format!("0t{n}");
-            // lsof switches to hex when the decimal form has more than 8 digits.
-            if dec.len() > 10 {
-                format!("{n:#x}")
-            } else {
-                dec
-            }
+    size_off_cell(s).as_str().to_string()
+}
+
+/// A table cell short enough for the stack (a number and its prefix): the table
+/// writes tens of thousands of rows, which should not cost an allocation per cell.
+struct ShortText {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl ShortText {
+    fn new() -> ShortText {
+        ShortText {
+            buf: [0; 24],
+            len: 0,
         }
     }
+
+    fn as_str(&self) -> &str {
+        // Only whole &strs are ever copied in, so this never fails.
+        std::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for ShortText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dest = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dest.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+fn size_off_cell(s: SizeOff) -> ShortText {
+    use std::fmt::Write as _;
+    let mut t = ShortText::new();
+    let _ = match s {
+        SizeOff::None => Ok(()),
+        SizeOff::Size(n) => write!(t, "{n}"),
+        // lsof switches to hex when the decimal form has more than 8 digits.
+        SizeOff::Offset(n) if n >= 100_000_000 => write!(t, "{n:#x}"),
+        SizeOff::Offset(n) => write!(t, "0t{n}"),
+    };
+    t
+}
+
+fn fd_cell(fd: FdName) -> ShortText {
+    use std::fmt::Write as _;
+    let mut t = ShortText::new();
+    let _ = match fd {
+        FdName::Num(n) => write!(t, "{n}"),
+        other => t.write_str(&other.text()),
+    };
+    t
 }
 
 /// First `width` display characters of an escaped command, never splitting an
@@ -202,7 +246,7 @@ fn escaped_units(command: &[u8]) -> Vec<String> {
 }
 
 fn fd_cell_len(f: &FileRow) -> usize {
-    f.fd.text().len() + 2
+    fd_cell(f.fd).len + 2
 }
 
 fn access_char(f: &FileRow) -> char {
@@ -248,15 +292,17 @@ pub fn write_table(
             }
             task_w = task_w.max(tlen);
         }
-        for f in &p.files {
+        if !p.files.is_empty() {
             any = true;
             cmd_w = cmd_w.max(len);
             pid_w = pid_w.max(p.pid.to_string().len());
             user_w = user_w.max(p.user.len());
+        }
+        for f in &p.files {
             fd_w = fd_w.max(fd_cell_len(f));
             type_w = type_w.max(f.file_type.len());
             dev_w = dev_w.max(f.device.len());
-            size_w = size_w.max(size_off_text(f.size_off).len());
+            size_w = size_w.max(size_off_cell(f.size_off).len);
             node_w = node_w.max(f.node.len());
         }
     }
@@ -294,12 +340,12 @@ pub fn write_table(
                 "{cmd} {:>pid_w$}{task_cells} {:>user_w$} {:>fdn$}{}{} {:>type_w$} {:>dev_w$} {:>size_w$} {:>node_w$} {}{}{}",
                 p.pid,
                 p.user,
-                f.fd.text(),
+                fd_cell(f.fd).as_str(),
                 access_char(f),
                 f.lock as char,
                 f.file_type,
                 f.device,
-                size_off_text(f.size_off),
+                size_off_cell(f.size_off).as_str(),
                 f.node,
                 escape_lsof(&f.name, false),
                 f.name_suffix,
