@@ -247,7 +247,7 @@ impl Sockets {
             .and_then(Result::ok);
         let mut tcp = diag
             .as_ref()
-            .and_then(|sock| netlink::inet::dump_tcp(sock).ok());
+            .and_then(|sock| netlink::inet::dump_tcp(sock, netlink::inet::PROC_TCP_STATES).ok());
         for proto in [Proto::Tcp, Proto::Udp, Proto::UdpLite] {
             for v6 in [false, true] {
                 let dumped = diag.as_ref().and_then(|sock| match proto {

@@ -360,8 +360,11 @@ struct NsTables {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum TableSource {
     Proc,
-    /// /proc for what sock_diag cannot give or when a dump fails.
-    SockDiag,
+    /// /proc for what sock_diag cannot give or when a dump fails. `tcp_states`: the
+    /// TCP states whose rows can be printed, so the kernel skips the rest.
+    SockDiag {
+        tcp_states: u32,
+    },
 }
 
 /// Set to `proc` to read every table from /proc/net text (benchmarks, tests).
@@ -384,7 +387,16 @@ impl TableSource {
         {
             TableSource::Proc
         } else {
-            TableSource::SockDiag
+            // Without -a or -l only rows with a remote port print, and a listener never
+            // has one: the kernel need not walk the listening hash. (-l cannot narrow
+            // the other way: a SYN_SENT socket to port 0 is a "server" to netstat.)
+            let tcp_states = match opts.rows {
+                Rows::Connected => {
+                    netlink::inet::PROC_TCP_STATES & !netlink::inet::LISTEN_STATE_BIT
+                }
+                Rows::Listening | view::Rows::All => netlink::inet::PROC_TCP_STATES,
+            };
+            TableSource::SockDiag { tcp_states }
         }
     }
 }
@@ -398,9 +410,9 @@ fn read_inet_tables(
     wanted: &[(Proto, bool)],
     source: TableSource,
 ) -> Vec<(Proto, bool, io::Result<Table<InetSocket>>)> {
-    let diag = match source {
-        TableSource::SockDiag => DiagSocket::open().ok(),
-        TableSource::Proc => None,
+    let (diag, tcp_states) = match source {
+        TableSource::SockDiag { tcp_states } => (DiagSocket::open().ok(), tcp_states),
+        TableSource::Proc => (None, 0),
     };
     let mut tcp: Option<Option<[Table<InetSocket>; 2]>> = None;
     wanted
@@ -408,10 +420,14 @@ fn read_inet_tables(
         .map(|&(proto, v6)| {
             let dumped = diag.as_ref().and_then(|sock| match proto {
                 Proto::Tcp => tcp
-                    .get_or_insert_with(|| netlink::inet::dump_tcp(sock).ok())
+                    .get_or_insert_with(|| netlink::inet::dump_tcp(sock, tcp_states).ok())
                     .as_mut()
                     .map(|both| std::mem::take(&mut both[usize::from(v6)])),
-                Proto::Udp => netlink::inet::dump(sock, proto, v6).ok().map(|(t, _)| t),
+                // A table with unparsable replies would have holes /proc has not.
+                Proto::Udp => netlink::inet::dump(sock, proto, v6)
+                    .ok()
+                    .map(|(t, _)| t)
+                    .filter(|t| t.warnings.is_empty()),
                 Proto::UdpLite | Proto::Raw => None,
             });
             let table = match dumped {

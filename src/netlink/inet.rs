@@ -86,40 +86,53 @@ const TCPDIAG_GETSOCK: u16 = 18;
 
 /// The TCP states /proc/net/tcp lists: 1 to 12 (NEW_SYN_RECV is printed as SYN_RECV),
 /// not the bound-only sockets (13) that newer kernels dump when asked.
-const PROC_TCP_STATES: u32 = 0x1ffe;
+pub const PROC_TCP_STATES: u32 = 0x1ffe;
+
+/// TCP_LISTEN's bit in an idiag_states mask.
+pub const LISTEN_STATE_BIT: u32 = 1 << TCP_LISTEN;
 
 /// The old `struct inet_diag_req` (family, lengths, ext, sockid, states, dbs) asking
-/// for every TCP socket /proc/net/tcp and tcp6 show.
-fn tcp_request_both_families() -> [u8; 60] {
+/// for the TCP sockets of both families whose state bit is in `states`.
+fn tcp_request_both_families(states: u32) -> [u8; 60] {
     let mut req = [0u8; 60];
-    req[52..56].copy_from_slice(&PROC_TCP_STATES.to_ne_bytes());
+    req[52..56].copy_from_slice(&states.to_ne_bytes());
     req
 }
 
-/// Every TCP socket of the namespace `sock` was opened in, as `[IPv4, IPv6]` tables in
+/// Files one reply of a TCPDIAG_GETSOCK dump in `[IPv4, IPv6]` by its family.
+fn file_tcp_reply(tables: &mut [Table<InetSocket>; 2], payload: &[u8]) -> Result<(), &'static str> {
+    let s = parse_message(payload, Proto::Tcp)?;
+    tables[usize::from(s.v6)].rows.push(s);
+    Ok(())
+}
+
+/// The TCP sockets of the namespace `sock` was opened in whose state bit is in
+/// `states` ([`PROC_TCP_STATES`] for all /proc shows), as `[IPv4, IPv6]` tables in
 /// the order of /proc/net/tcp and /proc/net/tcp6 (the dump walks the same listening
-/// and established hashes, bucket by bucket, as their seq_files do).
-pub fn dump_tcp(sock: &DiagSocket) -> io::Result<[Table<InetSocket>; 2]> {
+/// and established hashes, bucket by bucket, as their seq_files do). Without
+/// [`LISTEN_STATE_BIT`] the kernel skips the listening hash; with only it, the
+/// established one. A reply that does not parse fails the whole dump (InvalidData),
+/// so the caller reads /proc rather than print a table with holes.
+pub fn dump_tcp(sock: &DiagSocket, states: u32) -> io::Result<[Table<InetSocket>; 2]> {
     let mut tables: [Table<InetSocket>; 2] = Default::default();
     let mut malformed = 0usize;
-    let status =
-        sock.dump_as(
-            TCPDIAG_GETSOCK,
-            &tcp_request_both_families(),
-            |payload| match parse_message(payload, Proto::Tcp) {
-                Ok(s) => tables[usize::from(s.v6)].rows.push(s),
-                Err(_) => malformed += 1,
-            },
-        )?;
+    let status = sock.dump_as(
+        TCPDIAG_GETSOCK,
+        &tcp_request_both_families(states),
+        |payload| {
+            if file_tcp_reply(&mut tables, payload).is_err() {
+                malformed += 1;
+            }
+        },
+    )?;
     if malformed + status.malformed > 0 {
-        tables[0].warnings.push(ParseWarning {
-            file: "sock_diag tcp".to_string(),
-            line: 0,
-            message: format!(
-                "{} malformed netlink messages",
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "sock_diag tcp: {} malformed netlink messages",
                 malformed + status.malformed
             ),
-        });
+        ));
     }
     Ok(tables)
 }
@@ -171,6 +184,95 @@ mod tests {
         assert!(parse_message(&m[..40], Proto::Tcp).is_err());
         m[0] = 99;
         assert!(parse_message(&m, Proto::Tcp).is_err());
+    }
+
+    /// Replies of a TCPDIAG_GETSOCK dump as the kernel packs them in one datagram: a
+    /// v4 listener (wqueue = its backlog limit), a v6 established socket, then a reply
+    /// of an unknown family.
+    fn compat_datagram() -> Vec<u8> {
+        let mut listener = vec![0u8; MSG_LEN];
+        listener[0] = libc::AF_INET as u8;
+        listener[1] = TCP_LISTEN;
+        listener[4..6].copy_from_slice(&22u16.to_be_bytes());
+        listener[56..60].copy_from_slice(&2u32.to_ne_bytes());
+        listener[60..64].copy_from_slice(&128u32.to_ne_bytes());
+        listener[68..72].copy_from_slice(&1111u32.to_ne_bytes());
+        // With an attribute after the fixed part, as dumps carry (INET_DIAG_SHUTDOWN).
+        let mut established = vec![0u8; MSG_LEN + 8];
+        established[0] = libc::AF_INET6 as u8;
+        established[1] = 1;
+        established[4..6].copy_from_slice(&22u16.to_be_bytes());
+        established[6..8].copy_from_slice(&40000u16.to_be_bytes());
+        established[23] = 1;
+        established[39] = 1;
+        established[56..60].copy_from_slice(&7u32.to_ne_bytes());
+        established[60..64].copy_from_slice(&9u32.to_ne_bytes());
+        established[72..76].copy_from_slice(&[5, 0, 8, 0]);
+        let mut alien = vec![0u8; MSG_LEN];
+        alien[0] = 99;
+        let mut data = Vec::new();
+        for row in [listener, established, alien] {
+            data.extend_from_slice(&(16 + row.len() as u32).to_ne_bytes());
+            data.extend_from_slice(&TCPDIAG_GETSOCK.to_ne_bytes());
+            data.extend_from_slice(&2u16.to_ne_bytes());
+            data.extend_from_slice(&1u32.to_ne_bytes());
+            data.extend_from_slice(&0u32.to_ne_bytes());
+            data.extend_from_slice(&row);
+        }
+        data
+    }
+
+    #[test]
+    fn files_compat_replies_by_family_as_proc_prints_them() {
+        let mut tables: [Table<InetSocket>; 2] = Default::default();
+        let results: Vec<_> = crate::netlink::Messages::new(&compat_datagram())
+            .map(|m| {
+                let m = m.expect("well-formed message");
+                assert_eq!(m.kind, TCPDIAG_GETSOCK);
+                file_tcp_reply(&mut tables, m.payload)
+            })
+            .collect();
+        assert_eq!(results, vec![Ok(()), Ok(()), Err("unknown address family")]);
+        let [v4, v6] = tables.map(|t| t.rows);
+        assert_eq!(v4.len(), 1);
+        // /proc prints a listener's Send-Q as 0, not the backlog limit.
+        assert_eq!((v4[0].state, v4[0].rx_queue, v4[0].tx_queue), (10, 2, 0));
+        assert_eq!(v4[0].inode, 1111);
+        assert_eq!(v6.len(), 1);
+        let s = &v6[0];
+        assert_eq!(s.local, IpAddr::V6(Ipv6Addr::LOCALHOST));
+        assert_eq!(s.remote, IpAddr::V6(Ipv6Addr::LOCALHOST));
+        assert_eq!((s.local_port, s.remote_port), (22, 40000));
+        assert_eq!((s.rx_queue, s.tx_queue, s.v6), (7, 9, true));
+    }
+
+    #[test]
+    fn compat_request_carries_the_states_and_nothing_else() {
+        let req = tcp_request_both_families(PROC_TCP_STATES & !LISTEN_STATE_BIT);
+        assert_eq!(req[..52], [0u8; 52]);
+        assert_eq!(read_u32(&req, 52), Some(0x1ffe & !(1 << 10)));
+        assert_eq!(read_u32(&req, 56), Some(0));
+    }
+
+    #[test]
+    fn tcp_dump_honours_the_state_mask() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let _client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let sock = DiagSocket::open().unwrap();
+        let ours = |states| -> Vec<u8> {
+            let [v4, _] = dump_tcp(&sock, states).unwrap();
+            v4.rows
+                .iter()
+                .filter(|s| s.local_port == port || s.remote_port == port)
+                .map(|s| s.state)
+                .collect()
+        };
+        let mut all = ours(PROC_TCP_STATES);
+        all.sort_unstable();
+        assert_eq!(all, vec![1, 1, 10], "two ends and the listener");
+        assert_eq!(ours(LISTEN_STATE_BIT), vec![10]);
+        assert_eq!(ours(PROC_TCP_STATES & !LISTEN_STATE_BIT), vec![1, 1]);
     }
 
     #[test]
