@@ -209,6 +209,20 @@ fn hostile_process_and_socket_names() {
     assert_eq!(f.len(), at + 3, "-xap: {f:?}");
     assert!(f[at + 1].starts_with(&owner), "-xap: {f:?}");
 
+    // netstat reads /proc/net/unix by lines: the part of our path after its newline is
+    // a line of its own, which netstat warns about; rnetstat warns alike.
+    let bogus = |out: &Output| {
+        lossy(&out.stderr)
+            .lines()
+            .filter(|l| *l == "warning, got bogus unix line.")
+            .count()
+    };
+    let ours = bogus(&run(RNETSTAT, &["-xa"]));
+    assert!(ours >= 1, "no warning for the broken line of our unix path");
+    if let Ok(theirs) = Command::new("netstat").arg("-xa").output() {
+        assert_eq!(ours, bogus(&theirs), "netstat -xa warns as often");
+    }
+
     let out = run(RNETSTAT, &["--json", "-anp"]);
     let strings = json(&out, "--json -anp");
     assert!(strings.contains(&lossy(&unix_path)), "unix path in JSON");

@@ -619,7 +619,7 @@ fn socket_view(
     if config.json {
         let mut unix_rows: Vec<(usize, UnixSocket)> = Vec::new();
         if status == 0 {
-            status = collect_unix(&mut tables, sel, opts, &mut unix_rows);
+            status = collect_unix(&mut tables, sel, opts, &mut unix_rows).0;
         }
         let group_rows = groups.as_ref().map_or(&[][..], |g| &g.rows[..]);
         let doc = json::socket_document(
@@ -667,10 +667,20 @@ fn socket_view(
     if sel.unix {
         view::write_unix_header(out, opts)?;
         let mut unix_rows: Vec<(usize, UnixSocket)> = Vec::new();
-        status = collect_unix(&mut tables, sel, opts, &mut unix_rows);
+        let broken_lines;
+        (status, broken_lines) = collect_unix(&mut tables, sel, opts, &mut unix_rows);
         for (index, s) in &unix_rows {
             ctx.netns = labels.get(*index).map(String::as_str);
             view::write_unix_row(out, s, opts, &mut ctx)?;
+        }
+        // rnetstat joins such a line to its row (the path is cut at the newline in
+        // this view, as netstat prints it); the warnings are netstat's all the same.
+        if broken_lines > 0 {
+            out.flush()?;
+            let mut err = io::stderr().lock();
+            for _ in 0..broken_lines {
+                let _ = writeln!(err, "warning, got bogus unix line.");
+            }
         }
     }
     let old_families: &[(&str, &str)] = &[
@@ -767,16 +777,25 @@ fn write_tagged(
 
 /// The selected unix rows of every namespace, warnings printed; 1 when the primary
 /// namespace has no unix table and unix sockets were asked for.
+/// The selected unix rows of every namespace, and how many of the tables' lines a
+/// path with newlines broke off (netstat, reading by lines, warns once for each).
 fn collect_unix(
     tables: &mut [(usize, NsTables)],
     sel: &Selection,
     opts: &SocketOptions,
     rows: &mut Vec<(usize, UnixSocket)>,
-) -> u8 {
+) -> (u8, usize) {
+    let mut broken_lines = 0;
     for (index, t) in tables.iter_mut() {
         match t.unix.take() {
             Some(Ok(table)) => {
                 output::parse_warnings(PROG, &table.warnings);
+                broken_lines += table
+                    .rows
+                    .iter()
+                    .filter_map(|s| s.path.as_deref())
+                    .map(|p| p.iter().filter(|&&b| b == b'\n').count())
+                    .sum::<usize>();
                 rows.extend(
                     table
                         .rows
@@ -787,10 +806,10 @@ fn collect_unix(
             }
             Some(Err(_)) if *index == 0 && sel.explicit => {
                 output::warn(PROG, "no support for `AF UNIX' on this system.");
-                return 1;
+                return (1, broken_lines);
             }
             Some(Err(_)) | None => {}
         }
     }
-    0
+    (0, broken_lines)
 }
