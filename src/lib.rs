@@ -19,3 +19,4 @@ pub mod render;
 pub mod resolve;
 pub mod select;
 pub mod snapshot;
+pub mod tables;

@@ -5,7 +5,7 @@
 use super::output;
 use crate::addr::lsof_host;
 use crate::cli::lsof::{self as cli, Action, Config, Endpoints};
-use crate::netlink::{self, DiagSocket};
+use crate::netlink;
 use crate::netns::{self, NetNs};
 use crate::proc::files::{self, FileLock, FileStat, PacketSocket};
 use crate::proc::inet::{self, InetSocket, Proto};
@@ -19,6 +19,7 @@ use crate::select::lsof::{
     FdRef, FileFacts, Found, InetFacts, InetProto, Lookups, NameArg, Selection, TCP_STATE_NAMES,
 };
 use crate::snapshot::InodeMap;
+use crate::tables::{read_inet_tables, TableSource};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -238,34 +239,19 @@ impl Sockets {
     /// Reads the tables under `net_dir` (`net`, or `PID/net` for another namespace).
     fn load(root: &ProcRoot, net_dir: &str, tables: Tables) -> Sockets {
         let mut s = Sockets::default();
-        // TCP and UDP of the live system's own namespace come from sock_diag: the same
-        // records as /proc/net/tcp and udp (the columns lsof prints alike) for a
-        // fraction of the kernel's work; /proc when a dump fails.
-        let forced_proc = std::env::var_os(TABLE_SOURCE_ENV).is_some_and(|v| v == "proc");
-        let diag = (root.is_live() && net_dir == "net" && !forced_proc)
-            .then(DiagSocket::open)
-            .and_then(Result::ok);
-        let mut tcp = diag
-            .as_ref()
-            .and_then(|sock| netlink::inet::dump_tcp(sock, netlink::inet::PROC_TCP_STATES).ok());
-        for proto in [Proto::Tcp, Proto::Udp, Proto::UdpLite] {
-            for v6 in [false, true] {
-                let dumped = diag.as_ref().and_then(|sock| match proto {
-                    Proto::Tcp => tcp
-                        .as_mut()
-                        .map(|both| std::mem::take(&mut both[usize::from(v6)])),
-                    Proto::Udp => netlink::inet::dump(sock, proto, v6).ok().map(|(t, _)| t),
-                    Proto::UdpLite | Proto::Raw => None,
-                });
-                let table = match dumped {
-                    Some(t) => Ok(t),
-                    None => inet::read_table(root, net_dir, proto, v6),
-                };
-                if let Ok(t) = table {
-                    s.inet.reserve(t.rows.len());
-                    for sock in t.rows {
-                        s.inet.insert(sock.inode, sock);
-                    }
+        // TCP and UDP records are the same from sock_diag as from /proc/net, in the
+        // columns lsof prints.
+        let source =
+            TableSource::for_namespace(root, net_dir == "net", netlink::inet::PROC_TCP_STATES);
+        let wanted: Vec<(Proto, bool)> = [Proto::Tcp, Proto::Udp, Proto::UdpLite]
+            .into_iter()
+            .flat_map(|p| [(p, false), (p, true)])
+            .collect();
+        for (_, _, table) in read_inet_tables(root, net_dir, &wanted, source) {
+            if let Ok(t) = table {
+                s.inet.reserve(t.rows.len());
+                for sock in t.rows {
+                    s.inet.insert(sock.inode, sock);
                 }
             }
         }
@@ -320,10 +306,6 @@ impl Sockets {
         })
     }
 }
-
-/// Set to `proc` to read every table from /proc/net text (benchmarks, tests); the
-/// variable rnetstat reads too.
-const TABLE_SOURCE_ENV: &str = "RNETSTAT_TABLE_SOURCE";
 
 /// Which socket tables a run reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,16 +4,17 @@
 use super::output;
 use crate::cli::netstat::{Config, Mode, NetnsChoice, NetstatArgs, Selection, StatsFamily};
 use crate::color::Palette;
-use crate::netlink::{self, DiagSocket};
+use crate::netlink;
 use crate::netns::{self, NetNs};
 use crate::proc::igmp::Membership;
-use crate::proc::inet::{self, InetSocket, Proto};
+use crate::proc::inet::{InetSocket, Proto};
 use crate::proc::unix::{self, UnixSocket};
 use crate::proc::{ProcRoot, Table};
 use crate::render::json;
 use crate::render::netstat::{self as view, RowContext, Rows, SocketOptions};
 use crate::resolve::{DuplicatePolicy, HostNames, NetworkNames, Services, Users, HOST_DEADLINE};
 use crate::snapshot::{OwnerDetail, Owners};
+use crate::tables::{self, TableSource};
 use std::ffi::OsString;
 use std::io::{self, Write};
 
@@ -353,90 +354,22 @@ struct NsTables {
     unix: Option<io::Result<Table<UnixSocket>>>,
 }
 
-/// Where the TCP and UDP tables come from. sock_diag gives the same rows in the same
-/// order as /proc/net/tcp, tcp6, udp and udp6 for a fraction of the kernel's work (no
-/// text to format, one walk of the TCP hash for both families instead of one per file
-/// plus a final empty read that walks it again).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TableSource {
-    Proc,
-    /// /proc for what sock_diag cannot give or when a dump fails. `tcp_states`: the
-    /// TCP states whose rows can be printed, so the kernel skips the rest.
-    SockDiag {
-        tcp_states: u32,
-    },
-}
-
-/// Set to `proc` to read every table from /proc/net text (benchmarks, tests).
-const TABLE_SOURCE_ENV: &str = "RNETSTAT_TABLE_SOURCE";
-
-impl TableSource {
-    /// sock_diag only for the live system's own namespace (a dump describes the
-    /// namespace of the socket it is sent on), and only for columns both sources fill
-    /// alike: -o's timers come in other units, -e's user of a SYN_RECV socket is 0 in
-    /// a dump, and JSON carries them all.
-    fn for_run(config: &Config) -> TableSource {
-        let opts = &config.sockets;
-        let forced_proc = std::env::var_os(TABLE_SOURCE_ENV).is_some_and(|v| v == "proc");
-        if forced_proc
-            || !config.root.is_live()
-            || !matches!(config.netns, NetnsChoice::Own)
-            || opts.timers
-            || opts.extend
-            || config.json
-        {
-            TableSource::Proc
-        } else {
-            // Without -a or -l only rows with a remote port print, and a listener never
-            // has one: the kernel need not walk the listening hash. (-l cannot narrow
-            // the other way: a SYN_SENT socket to port 0 is a "server" to netstat.)
-            let tcp_states = match opts.rows {
-                Rows::Connected => {
-                    netlink::inet::PROC_TCP_STATES & !netlink::inet::LISTEN_STATE_BIT
-                }
-                Rows::Listening | view::Rows::All => netlink::inet::PROC_TCP_STATES,
-            };
-            TableSource::SockDiag { tcp_states }
-        }
+/// sock_diag only for columns both sources fill alike: -o's timers come in other
+/// units, -e's user of a SYN_RECV socket is 0 in a dump, and JSON carries them all.
+fn table_source(config: &Config) -> TableSource {
+    let opts = &config.sockets;
+    if opts.timers || opts.extend || config.json {
+        return TableSource::Proc;
     }
-}
-
-/// Reads `wanted` tables of the namespace under `dir`, in that order. TCP comes from one
-/// dump for both families when `source` allows, UDP from one dump per family; a dump
-/// that fails falls back to the /proc file.
-fn read_inet_tables(
-    root: &ProcRoot,
-    dir: &str,
-    wanted: &[(Proto, bool)],
-    source: TableSource,
-) -> Vec<(Proto, bool, io::Result<Table<InetSocket>>)> {
-    let (diag, tcp_states) = match source {
-        TableSource::SockDiag { tcp_states } => (DiagSocket::open().ok(), tcp_states),
-        TableSource::Proc => (None, 0),
+    // Without -a or -l only rows with a remote port print, and a listener never has
+    // one: the kernel need not walk the listening hash. (-l cannot narrow the other
+    // way: a SYN_SENT socket to port 0 is a "server" to netstat.)
+    let tcp_states = match opts.rows {
+        Rows::Connected => netlink::inet::PROC_TCP_STATES & !netlink::inet::LISTEN_STATE_BIT,
+        Rows::Listening | Rows::All => netlink::inet::PROC_TCP_STATES,
     };
-    let mut tcp: Option<Option<[Table<InetSocket>; 2]>> = None;
-    wanted
-        .iter()
-        .map(|&(proto, v6)| {
-            let dumped = diag.as_ref().and_then(|sock| match proto {
-                Proto::Tcp => tcp
-                    .get_or_insert_with(|| netlink::inet::dump_tcp(sock, tcp_states).ok())
-                    .as_mut()
-                    .map(|both| std::mem::take(&mut both[usize::from(v6)])),
-                // A table with unparsable replies would have holes /proc has not.
-                Proto::Udp => netlink::inet::dump(sock, proto, v6)
-                    .ok()
-                    .map(|(t, _)| t)
-                    .filter(|t| t.warnings.is_empty()),
-                Proto::UdpLite | Proto::Raw => None,
-            });
-            let table = match dumped {
-                Some(table) => Ok(table),
-                None => inet::read_table(root, dir, proto, v6),
-            };
-            (proto, v6, table)
-        })
-        .collect()
+    let own = matches!(config.netns, NetnsChoice::Own);
+    TableSource::for_namespace(&config.root, own, tcp_states)
 }
 
 fn read_tables(root: &ProcRoot, dir: &str, sel: &Selection, source: TableSource) -> NsTables {
@@ -446,7 +379,7 @@ fn read_tables(root: &ProcRoot, dir: &str, sel: &Selection, source: TableSource)
         .flat_map(|p| [(p, false), (p, true)])
         .filter(|&(_, v6)| if v6 { sel.inet6 } else { sel.inet4 })
         .collect();
-    let read_inet = |tables: &[(Proto, bool)]| read_inet_tables(root, dir, tables, source);
+    let read_inet = |tables: &[(Proto, bool)]| tables::read_inet_tables(root, dir, tables, source);
     // Reading a table is mostly the kernel formatting it, and TCP is the big one: the
     // other tables are read on a second thread meanwhile. Not for `thread-self/net`
     // (a namespace entered by this thread only), which another thread would not see.
@@ -505,7 +438,7 @@ fn socket_view(
             return Ok(1);
         }
     };
-    let source = TableSource::for_run(config);
+    let source = table_source(config);
     let read_all = || {
         let mut tables = Vec::with_capacity(namespaces.len());
         let mut unreachable = Vec::new();
