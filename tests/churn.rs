@@ -42,11 +42,14 @@ fn scans_survive_churn() {
                 .stdout(Stdio::null())
                 .output()
                 .unwrap();
-            // Not root: netstat's notice about other users' processes is expected.
+            // Not root: netstat's notice about other users' processes is expected; so is
+            // its warning for a unix path with a newline that some process on the
+            // machine holds. Neither is about entries vanishing mid-scan.
             let stderr = String::from_utf8_lossy(&out.stderr);
             let unexpected = stderr.lines().any(|l| {
                 !l.starts_with("(Not all processes could be identified")
                     && !l.starts_with(" will not be shown")
+                    && l != "warning, got bogus unix line."
             });
             if !out.status.success() || unexpected {
                 failures.push(format!(
