@@ -583,16 +583,24 @@ fn repeat_until_empty() {
     let want = run("lsof", &args);
     let mut repeat = vec!["+r".to_string(), "1".to_string()];
     repeat.extend(args);
-    let child = Command::new(RLSOF)
+    let mut child = Command::new(RLSOF)
         .args(&repeat)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // The holder goes only once the first pass is out: a fixed sleep is not enough on a
+    // loaded machine, where the first pass could then meet the holder exiting.
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    while !text.ends_with("=======\n") {
+        if reader.read_line(&mut text).unwrap() == 0 {
+            break;
+        }
+    }
     drop(h);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&out.stdout);
+    std::io::Read::read_to_string(&mut reader, &mut text).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{text}");
     let blocks: Vec<&str> = text.split_terminator("=======\n").collect();
     assert!(!blocks.is_empty(), "{text}");
     // The pass that met the holder while it exited may be partial; the first is not.
