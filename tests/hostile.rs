@@ -540,7 +540,24 @@ fn hostile_netns_and_interface_names() {
     let label = rnetstat::escape::escape(name.as_bytes()).into_owned();
     let out = run(RLSOF, &["-nP", "-i"]);
     let port = port.trim();
-    let f = only_line(&out, &format!(":{port} (LISTEN)"), "rlsof -nP -i");
+    // The listener's own row: its pid and its address. Any other process listening on
+    // the same port number (another namespace, another test) would also hold
+    // ":PORT (LISTEN)".
+    let (pid, name_col) = (listener.id().to_string(), format!("127.0.0.1:{port}"));
+    let mut rows: Vec<Vec<String>> = lines(&out)
+        .iter()
+        .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .filter(|f| {
+            f.get(1) == Some(&pid) && f.windows(2).any(|w| w[0] == name_col && w[1] == "(LISTEN)")
+        })
+        .collect();
+    rows.dedup();
+    assert_eq!(
+        rows.len(),
+        1,
+        "rlsof -nP -i: rows of {pid} for {name_col}: {rows:#?}"
+    );
+    let f = &rows[0];
     assert_eq!(
         f.last(),
         Some(&format!("[netns:{label}]")),
