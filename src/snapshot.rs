@@ -76,6 +76,15 @@ impl Owners {
         !self.by_inode.is_empty()
     }
 
+    /// Whether a socket of a process other than `pid` was attributed.
+    pub fn identified_any_besides(&self, pid: u32) -> bool {
+        self.by_inode.values().any(|owner| {
+            self.processes
+                .get(owner.process as usize)
+                .is_some_and(|p| p.pid != pid)
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.by_inode.len()
     }
@@ -285,6 +294,22 @@ mod tests {
             );
         }
         drop(fake);
+    }
+
+    #[test]
+    fn the_own_process_can_be_left_out_of_identified() {
+        let mut owners = Owners::default();
+        owners.processes.push(ProcessRecord {
+            pid: 42,
+            uid: None,
+            argv0: None,
+            comm: None,
+            netns: None,
+        });
+        owners.by_inode.insert(7, SocketOwner { process: 0, fd: 3 });
+        assert!(owners.identified_any());
+        assert!(!owners.identified_any_besides(42));
+        assert!(owners.identified_any_besides(43));
     }
 
     #[test]

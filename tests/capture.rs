@@ -23,6 +23,9 @@ impl Drop for Holder {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        // The holder's socket directory (HOLDER; `ip netns exec` execs python, so the
+        // pids agree): killed, it cannot remove it itself.
+        let _ = std::fs::remove_dir_all(format!("/tmp/rnt-cap-{}", self.0.id()));
     }
 }
 

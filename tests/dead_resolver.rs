@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 const HOLDER: &str = r#"
 import socket, sys
-dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); dns.bind(("127.0.0.54", 53))
+dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); dns.bind((sys.argv[1], 53))
 held = [dns]
 ports = []
 for i in range(1, 41):
@@ -27,8 +27,13 @@ fn dead_resolver_costs_at_most_the_deadline() {
         eprintln!("SKIPPED: needs root to bind port 53 and mount a resolv.conf");
         return;
     }
+    // A resolver address of this process's own: port 53 on a fixed address would collide
+    // with the same test of another `cargo test` run on the machine (or 127.0.0.54,
+    // systemd-resolved's), and the test would then silently use that one.
+    let pid = std::process::id();
+    let dns = format!("127.53.{}.{}", (pid >> 8) & 0xff, pid & 0xff);
     let mut holder = Command::new("python3")
-        .args(["-c", HOLDER])
+        .args(["-c", HOLDER, &dns])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -38,7 +43,8 @@ fn dead_resolver_costs_at_most_the_deadline() {
         .read_line(&mut ports)
         .unwrap();
     let resolv = std::env::temp_dir().join(format!("rnt-dead-resolv-{}", std::process::id()));
-    std::fs::write(&resolv, "nameserver 127.0.0.54\n").unwrap();
+    assert_eq!(ports.split_whitespace().count(), 40, "holder: {ports:?}");
+    std::fs::write(&resolv, format!("nameserver {dns}\n")).unwrap();
 
     // Output goes to a file: the machine may hold many sockets, and a pipe nobody reads
     // while we wait would block the writer.

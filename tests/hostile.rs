@@ -115,6 +115,33 @@ fn assert_clean(out: &[u8], del_ok: bool, what: &str) {
     }
 }
 
+/// [`run`], again (3 attempts at most) while `has_ours` does not hold: /proc/net tables
+/// read while other processes open and close sockets can miss a row of ours or repeat
+/// one. A forged or split line shows on every attempt and still fails the checks.
+fn run_until(exe: &str, args: &[&str], has_ours: impl Fn(&Output) -> bool) -> Output {
+    let mut out = run(exe, args);
+    for _ in 1..3 {
+        if has_ours(&out) {
+            break;
+        }
+        out = run(exe, args);
+    }
+    out
+}
+
+/// The deduplicated lines of `out` that `select` picks.
+fn picked(out: &Output, select: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut hits: Vec<String> = lines(out).into_iter().filter(|l| select(l)).collect();
+    hits.dedup();
+    hits
+}
+
+/// Is `line` a `proto` line whose Local Address column is `local`?
+fn is_line_of(line: &str, proto: &str, local: &str) -> bool {
+    let mut cols = line.split_whitespace();
+    cols.next() == Some(proto) && cols.nth(2) == Some(local)
+}
+
 fn lines(out: &Output) -> Vec<String> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -136,16 +163,9 @@ fn only_line(out: &Output, needle: &str, what: &str) -> Vec<String> {
 /// The one `proto` line whose Local Address column is `local`. Matching the column, not
 /// a substring, keeps out other tests' connections whose foreign port happens to be ours.
 fn only_line_of(out: &Output, proto: &str, local: &str, what: &str) -> Vec<String> {
-    let mut hits: Vec<String> = lines(out)
-        .into_iter()
-        .filter(|l| {
-            let mut cols = l.split_whitespace();
-            cols.next() == Some(proto) && cols.nth(2) == Some(local)
-        })
-        .collect();
     // A /proc/net table read while other tests churn sockets can repeat a row whole;
     // that is the kernel's doing, not a forged line (which would differ).
-    hits.dedup();
+    let hits = picked(out, |l| is_line_of(l, proto, local));
     assert_eq!(hits.len(), 1, "{what}: lines with {local:?}: {hits:#?}");
     hits[0].split_whitespace().map(str::to_string).collect()
 }
@@ -186,7 +206,11 @@ fn hostile_process_and_socket_names() {
 
     // netstat columns: Proto Recv-Q Send-Q Local Foreign [State] PID/Program, -e adds
     // User and Inode before the owner.
-    let out = run(RNETSTAT, &["-anp"]);
+    let both = |out: &Output| {
+        picked(out, |l| is_line_of(l, "tcp", &tcp)).len() == 1
+            && picked(out, |l| is_line_of(l, "udp", &udp)).len() == 1
+    };
+    let out = run_until(RNETSTAT, &["-anp"], both);
     let f = only_line_of(&out, "tcp", &tcp, "-anp tcp");
     assert_eq!(f.len(), 7, "-anp tcp: {f:?}");
     assert!(f[6].starts_with(&owner), "-anp tcp: {f:?}");
@@ -194,7 +218,7 @@ fn hostile_process_and_socket_names() {
     assert_eq!(f.len(), 6, "-anp udp: {f:?}");
     assert!(f[5].starts_with(&owner), "-anp udp: {f:?}");
 
-    let out = run(RNETSTAT, &["-anpe"]);
+    let out = run_until(RNETSTAT, &["-anpe"], both);
     let f = only_line_of(&out, "tcp", &tcp, "-anpe tcp");
     assert_eq!(f.len(), 9, "-anpe tcp: {f:?}");
     assert!(f[8].starts_with(&owner), "-anpe tcp: {f:?}");
@@ -202,9 +226,12 @@ fn hostile_process_and_socket_names() {
     assert_eq!(f.len(), 8, "-anpe udp: {f:?}");
 
     // Unix: ... I-Node PID/Program Path: the path is one column, the last.
-    let out = run(RNETSTAT, &["-xap"]);
     let inode = h.unix_inode.to_string();
-    let f = only_line(&out, &format!(" {inode} "), "-xap");
+    let needle = format!(" {inode} ");
+    let out = run_until(RNETSTAT, &["-xap"], |o| {
+        picked(o, |l| l.contains(&needle)).len() == 1
+    });
+    let f = only_line(&out, &needle, "-xap");
     let at = f.iter().position(|c| *c == inode).unwrap();
     assert_eq!(f.len(), at + 3, "-xap: {f:?}");
     assert!(f[at + 1].starts_with(&owner), "-xap: {f:?}");
@@ -554,7 +581,24 @@ fn hostile_netns_and_interface_names() {
     let label = rnetstat::escape::escape(name.as_bytes()).into_owned();
     let out = run(RLSOF, &["-nP", "-i"]);
     let port = port.trim();
-    let f = only_line(&out, &format!(":{port} (LISTEN)"), "rlsof -nP -i");
+    // The listener's own row: its pid and its address. Any other process listening on
+    // the same port number (another namespace, another test) would also hold
+    // ":PORT (LISTEN)".
+    let (pid, name_col) = (listener.id().to_string(), format!("127.0.0.1:{port}"));
+    let mut rows: Vec<Vec<String>> = lines(&out)
+        .iter()
+        .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .filter(|f| {
+            f.get(1) == Some(&pid) && f.windows(2).any(|w| w[0] == name_col && w[1] == "(LISTEN)")
+        })
+        .collect();
+    rows.dedup();
+    assert_eq!(
+        rows.len(),
+        1,
+        "rlsof -nP -i: rows of {pid} for {name_col}: {rows:#?}"
+    );
+    let f = &rows[0];
     assert_eq!(
         f.last(),
         Some(&format!("[netns:{label}]")),

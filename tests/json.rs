@@ -311,16 +311,44 @@ fn fields_match_the_sockets_we_opened() {
 
     // Listening sockets only (-l): the live tables can hold tens of thousands of
     // connections; the established pair is looked for separately below.
-    let v = json_run(&["-tulxnp"]);
-    let find_in = |v: &Value, local: u16, remote: u16, proto: &str| -> Value {
+    let row_in = |v: &Value, local: u16, remote: u16, proto: &str| -> Option<Value> {
         v["inet"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|r| r["local_port"] == local && r["remote_port"] == remote && r["proto"] == proto)
-            .unwrap_or_else(|| panic!("no {proto} {local}->{remote} row"))
-            .clone()
+            .find(|r| {
+                r["local_port"] == local
+                    && r["remote_port"] == remote
+                    && r["proto"] == proto
+                    && r["local_address"] == "127.0.0.1"
+            })
+            .cloned()
     };
+    let find_in = |v: &Value, local: u16, remote: u16, proto: &str| -> Value {
+        row_in(v, local, remote, proto)
+            .unwrap_or_else(|| panic!("no {proto} {local}->{remote} row"))
+    };
+    let want_path = path.to_str().unwrap();
+    let unix_row = |v: &Value| {
+        v["unix"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["path"] == want_path)
+            .cloned()
+    };
+    // Read again (3 attempts) when one of ours is missing: /proc/net tables read while
+    // other processes open and close sockets can skip a row.
+    let mut v = json_run(&["-tulxnp"]);
+    for _ in 1..3 {
+        let all_there = row_in(&v, port, 0, "tcp").is_some()
+            && row_in(&v, udp_port, 0, "udp").is_some()
+            && unix_row(&v).is_some();
+        if all_there {
+            break;
+        }
+        v = json_run(&["-tulxnp"]);
+    }
     let find = |local: u16, remote: u16, proto: &str| find_in(&v, local, remote, proto);
     let listen = find(port, 0, "tcp");
     assert_eq!(listen["family"], "inet");
@@ -365,13 +393,7 @@ fn fields_match_the_sockets_we_opened() {
     assert_eq!(u["listening"], true);
     assert_eq!(u["owner"]["pid"], me);
 
-    let want_path = path.to_str().unwrap();
-    let row = v["unix"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["path"] == want_path)
-        .expect("our unix listener, full path with its space");
+    let row = unix_row(&v).expect("our unix listener, full path with its space");
     assert_eq!(row["type"], "STREAM");
     assert_eq!(row["state"], "LISTENING");
     assert_eq!(row["flags"], serde_json::json!(["ACC"]));

@@ -327,12 +327,21 @@ fn capture(config: &Config, root: &ProcRoot) -> io::Result<u8> {
     Ok(0)
 }
 
-fn program_notice(owners: &Owners) {
+fn program_notice(owners: &Owners, root: &ProcRoot) {
     if owners.denied == 0 {
         return;
     }
+    // Our own process does not count: the fd scan runs while the table reader holds a
+    // sock_diag socket, which netstat (reading /proc/net text) never has; as an
+    // unprivileged user that socket alone would turn netstat's "No info could be read"
+    // into "Not all processes could be identified", depending on timing.
+    let identified = if root.is_live() {
+        owners.identified_any_besides(std::process::id())
+    } else {
+        owners.identified_any()
+    };
     let mut err = io::stderr().lock();
-    if owners.identified_any() {
+    if identified {
         let _ = writeln!(
             err,
             "(Not all processes could be identified, non-owned process info\n will not be shown, you would have to be root to see it all.)"
@@ -476,7 +485,7 @@ fn socket_view(
     };
     let owners = owners.transpose()?;
     if let Some(owners) = owners.as_ref().filter(|_| opts.programs) {
-        program_notice(owners);
+        program_notice(owners, root);
     }
     for (index, e) in unreachable {
         output::warn(PROG, e);

@@ -77,6 +77,9 @@ impl Holder {
             .args(["sh", "-c", &inner])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
+            // Not inherited: the test's stderr may be a file that grows while lsof and
+            // rlsof look one after the other at the holder's fd 2 (its SIZE/OFF).
+            .stderr(Stdio::piped())
             .spawn()
             .expect("holder starts");
         let stdin = child.stdin.take();
@@ -96,7 +99,14 @@ impl Holder {
             has_v6: false,
             netns: 0,
         };
-        assert!(ready, "holder did not start: {line:?}");
+        if !ready {
+            let _ = holder.child.kill();
+            let mut err = String::new();
+            if let Some(mut e) = holder.child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("holder did not start: {line:?}\n{err}");
+        }
         holder.pid = f[1].parse().expect("pid");
         holder.client_port = f[2].parse().expect("port");
         holder.has_v6 = f[3] == "1";

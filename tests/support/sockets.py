@@ -28,6 +28,7 @@ raw-socket lines cannot be told apart from another fixture's).
 """
 
 import ctypes
+import errno
 import fcntl
 import os
 import shutil
@@ -85,7 +86,14 @@ def bind_unnamed_port(sock, host):
                 # Release the probe and bind the real socket to that port.
                 candidate.close()
                 rejected.pop()
-                sock.bind((host, port))
+                try:
+                    sock.bind((host, port))
+                except OSError as e:
+                    # Another process's connect() can take the freed port before we
+                    # bind it (ephemeral ports churn on a busy machine): try another.
+                    if e.errno != errno.EADDRINUSE:
+                        raise
+                    continue
                 return port
         raise RuntimeError("no ephemeral port without a service name")
     finally:
