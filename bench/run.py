@@ -335,6 +335,8 @@ REFERENCE = {
     "floor": "ss -anp",
     "rnetstat -an": "ss -an",
     "netstat -an": "ss -an",
+    "rnetstat-proctext -anp": "ss -anp",
+    "rnetstat-proctext -an": "ss -an",
     "rlsof -i -nP": "lsof -i -nP",
     "rlsof -nP": "lsof -nP",
 }
