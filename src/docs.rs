@@ -106,6 +106,11 @@ Bad command line (as netstat).
 .TP
 NO_COLOR
 When set, no colour is used.
+.TP
+RNETSTAT_TABLE_SOURCE
+Set to \fBproc\fR to read the TCP and UDP tables from the /proc/net text files. By
+default the own network namespace's tables come from netlink sock_diag, which gives the
+same rows in the same order for less work.
 "#,
         ),
         (
@@ -175,6 +180,11 @@ Nothing was listed, a search item (an \-i address, a \-p PID, a \-c name, a file
 .TP
 NO_COLOR
 When set, no colour is used.
+.TP
+RNETSTAT_TABLE_SOURCE
+Set to \fBproc\fR to read the TCP and UDP tables from the /proc/net text files. By
+default the own network namespace's tables come from netlink sock_diag, which gives the
+same rows in the same order for less work.
 "#,
         ),
         (
