@@ -452,6 +452,46 @@ fn without_root() {
     }
 }
 
+/// A python3 script started by `argv` (the script is its last argument), whose first
+/// line of output says it is ready; killed on drop, even when an assertion fails.
+struct Scripted {
+    child: Child,
+    first_line: String,
+}
+
+impl Scripted {
+    /// None when `argv[0]` cannot be started.
+    fn start(argv: &[&str], script: &str) -> Option<Scripted> {
+        let child = Command::new(argv[0])
+            .args(&argv[1..])
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .ok()?;
+        // Held from here on, so a script that fails to speak is killed too.
+        let mut holder = Scripted {
+            child,
+            first_line: String::new(),
+        };
+        BufReader::new(holder.child.stdout.take()?)
+            .read_line(&mut holder.first_line)
+            .ok()?;
+        Some(holder)
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A command with a space, a tab and a backslash, cut by the default and by `+c`.
 #[test]
 fn odd_command_name() {
@@ -459,26 +499,9 @@ fn odd_command_name() {
         println!("SKIPPED: {why}");
         return;
     }
-    struct Kill(Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg("open('/proc/self/comm','w').write('a b\\tc\\\\long-name'); print(flush=True); import sys; sys.stdin.read()")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let guard = Kill(child);
-    let pid = guard.0.id().to_string();
+    let script = "open('/proc/self/comm','w').write('a b\\tc\\\\long-name'); print(flush=True); import sys; sys.stdin.read()";
+    let holder = Scripted::start(&["python3", "-c"], script).expect("python3 runs");
+    let pid = holder.pid();
     let comm = std::fs::read(format!("/proc/{pid}/comm")).unwrap();
     assert_eq!(comm, b"a b\tc\\long-name\n");
     for extra in [&[][..], &["+c", "0"], &["+c", "3"], &["-F", "pc"]] {
@@ -506,41 +529,22 @@ fn other_netns_sockets() {
         println!("SKIPPED: unshare --net needs root");
         return;
     }
-    struct Kill(Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let Ok(mut child) = Command::new("unshare")
-        .args(["--net", "python3", "-c"])
-        .arg(
-            "import socket, sys\n\
-             s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
-             u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n\
-             x = socket.socket(socket.AF_UNIX)\n\
-             print(s.fileno(), x.fileno(), flush=True)\n\
-             sys.stdin.read()\n",
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-    else {
+    let script = "import socket, sys\n\
+        s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
+        u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n\
+        x = socket.socket(socket.AF_UNIX)\n\
+        print(s.fileno(), x.fileno(), flush=True)\n\
+        sys.stdin.read()\n";
+    let Some(holder) = Scripted::start(&["unshare", "--net", "python3", "-c"], script) else {
         println!("SKIPPED: unshare is not installed");
         return;
     };
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let guard = Kill(child);
-    let mut fds = line.split_whitespace();
+    let mut fds = holder.first_line.split_whitespace();
     let (Some(first), Some(last)) = (fds.next(), fds.next()) else {
         println!("SKIPPED: could not start a process in a new network namespace");
         return;
     };
-    let pid = guard.0.id().to_string();
+    let pid = holder.pid();
     let range = format!("{first}-{last}");
     let ns = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
     let note = format!(" [netns:{}]", ns.display());
@@ -662,13 +666,6 @@ fn ping_sockets() {
         println!("SKIPPED: unshare --net needs root");
         return;
     }
-    struct Kill(Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let script = "import socket, sys\n\
         open('/proc/sys/net/ipv4/ping_group_range', 'w').write('0 0')\n\
         P = socket.IPPROTO_ICMP\n\
@@ -679,32 +676,23 @@ fn ping_sockets() {
         v.bind(('::1', 0))\n\
         print(b.fileno(), v.fileno(), flush=True)\n\
         sys.stdin.read()\n";
-    let Ok(mut child) = Command::new("unshare")
-        .args([
-            "--net",
-            "sh",
-            "-c",
-            "ip link set lo up && exec python3 -c \"$0\"",
-        ])
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-    else {
+    let enter = [
+        "unshare",
+        "--net",
+        "sh",
+        "-c",
+        "ip link set lo up && exec python3 -c \"$0\"",
+    ];
+    let Some(holder) = Scripted::start(&enter, script) else {
         println!("SKIPPED: unshare is not installed");
         return;
     };
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let guard = Kill(child);
-    let mut fds = line.split_whitespace();
+    let mut fds = holder.first_line.split_whitespace();
     let (Some(first), Some(last)) = (fds.next(), fds.next()) else {
         println!("SKIPPED: no ping sockets in a new network namespace (ip missing?)");
         return;
     };
-    let pid = guard.0.id().to_string();
+    let pid = holder.pid();
     let range = format!("{first}-{last}");
     let mut seen_icmp = false;
     for extra in [
