@@ -20,3 +20,4 @@ pub mod resolve;
 pub mod select;
 pub mod snapshot;
 pub mod tables;
+pub mod threads;

@@ -108,14 +108,9 @@ impl NetNs {
                 if !root.is_live() {
                     return Ok(None);
                 }
-                std::thread::scope(|scope| {
-                    let worker = scope.spawn(|| {
-                        enter(&file)?;
-                        Ok(Some(read("thread-self/net")))
-                    });
-                    worker
-                        .join()
-                        .unwrap_or_else(|_| Err(io::Error::other("namespace reader failed")))
+                crate::threads::on_own_thread(|| {
+                    enter(&file)?;
+                    Ok(Some(read("thread-self/net")))
                 })
             }
         }
@@ -147,14 +142,9 @@ impl NetNs {
         let Some(file) = self.ns_file(root).filter(|f| f.exists()) else {
             return Ok(None);
         };
-        std::thread::scope(|scope| {
-            let worker = scope.spawn(|| {
-                enter(&file)?;
-                Ok(Some(f("thread-self/net")))
-            });
-            worker
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("namespace reader failed")))
+        crate::threads::on_own_thread(|| {
+            enter(&file)?;
+            Ok(Some(f("thread-self/net")))
         })
     }
 }

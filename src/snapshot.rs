@@ -173,7 +173,11 @@ where
         }
     };
     let scanned: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        // A helper that cannot be started (no threads left on a fork-bombed host)
+        // leaves its share to the others and this thread.
+        let helpers: Vec<_> = (1..threads)
+            .map_while(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+            .collect();
         let mut all = work();
         for helper in helpers {
             all.extend(helper.join().unwrap_or_default());

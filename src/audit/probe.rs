@@ -164,16 +164,27 @@ pub fn sweep(space: Space, first: u16) -> io::Result<Sweep> {
 /// Sweeps the four spaces on parallel threads (they inherit the caller's namespace).
 pub fn sweep_all(first: u16) -> Vec<(Space, io::Result<Sweep>)> {
     std::thread::scope(|scope| {
+        // A space whose thread cannot be started is swept here, after the others.
         let handles: Vec<_> = SPACES
             .iter()
-            .map(|&space| (space, scope.spawn(move || sweep(space, first))))
+            .map(|&space| {
+                (
+                    space,
+                    crate::threads::try_spawn(scope, move || sweep(space, first)),
+                )
+            })
             .collect();
         handles
             .into_iter()
             .map(|(space, h)| {
-                let r = h
-                    .join()
-                    .unwrap_or_else(|_| Err(io::Error::other("probe thread panicked")));
+                let r = match h {
+                    Ok(h) => h
+                        .join()
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| Err(io::Error::other("probe thread panicked"))),
+                    Err(run_here) => run_here(),
+                };
                 (space, r)
             })
             .collect()

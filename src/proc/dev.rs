@@ -394,7 +394,7 @@ fn sysfs_value(dir: &Path, name: &[u8], attr: &str) -> io::Result<Vec<u8>> {
         return Err(io::Error::from_raw_os_error(libc::ENODEV));
     }
     let path = dir.join(std::ffi::OsStr::from_bytes(name)).join(attr);
-    let mut data = std::fs::read(path)?;
+    let mut data = super::read_file_max(&path, 64 * 1024)?;
     while data.last().is_some_and(u8::is_ascii_whitespace) {
         data.pop();
     }

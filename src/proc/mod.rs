@@ -70,15 +70,100 @@ impl ProcRoot {
         }
     }
 
-    /// Reads a whole file below the root (e.g. `net/tcp`).
+    /// Reads a whole file below the root (e.g. `net/tcp`) with [`read_file`].
     pub fn read(&self, rel: &str) -> io::Result<Vec<u8>> {
-        std::fs::read(self.join(rel))
+        read_file(&self.join(rel))
     }
 
-    /// Opens a file below the root for streaming with [`for_each_line`].
-    pub fn open(&self, rel: &str) -> io::Result<std::fs::File> {
-        std::fs::File::open(self.join(rel))
+    /// Opens a file below the root for streaming with [`for_each_line`], as
+    /// [`open_file`] does.
+    pub fn open(&self, rel: &str) -> io::Result<BoundedFile> {
+        open_file(&self.join(rel))
     }
+}
+
+/// The most [`read_file`] reads of one file: a /proc/net table of a million sockets
+/// is 150 MB; a captured "table" that is bigger is not one.
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
+/// The longest line [`for_each_line`] accepts: the longest real line (a unix socket
+/// path, a maps entry) is a few kilobytes.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Opens a file that must be a regular file: the final component is not followed
+/// (O_NOFOLLOW), a FIFO does not block the open (O_NONBLOCK), and fstat must say
+/// regular file, so a captured table that is a symlink to /dev/zero, a FIFO or a
+/// device is an error, not an endless read or a hang. Reads stop with an error past
+/// [`MAX_FILE_BYTES`]. THE way every file of /proc, /sys or a capture is opened.
+pub fn open_file(path: &Path) -> io::Result<BoundedFile> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            // O_NOFOLLOW on a symlink.
+            Some(libc::ELOOP) => io::Error::new(io::ErrorKind::InvalidData, "is a symbolic link"),
+            _ => e,
+        })?;
+    if !file.metadata()?.file_type().is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    Ok(BoundedFile {
+        file,
+        left: MAX_FILE_BYTES,
+    })
+}
+
+/// Reads a whole file opened with [`open_file`]: at most [`MAX_FILE_BYTES`].
+pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    read_file_max(path, MAX_FILE_BYTES)
+}
+
+/// [`read_file`] with a smaller cap, for files that are small by nature.
+pub fn read_file_max(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use io::Read;
+    let mut file = open_file(path)?;
+    file.left = file.left.min(max);
+    let mut data = Vec::new();
+    file.read_to_end(&mut data)?;
+    Ok(data)
+}
+
+/// A file opened by [`open_file`]: reading past its cap is an error (never a silent cut).
+#[derive(Debug)]
+pub struct BoundedFile {
+    file: std::fs::File,
+    left: u64,
+}
+
+impl io::Read for BoundedFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // At the cap: one byte more means the file is too long.
+            let mut probe = [0u8; 1];
+            return match self.file.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(too_long()),
+            };
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.file.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+fn too_long() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("longer than {} MiB", MAX_FILE_BYTES >> 20),
+    )
 }
 
 /// [`for_each_line`] with the reading done on a helper thread: the kernel formats a
@@ -92,10 +177,22 @@ pub fn for_each_line_read_ahead<E: From<io::Error>>(
     if !several_cores() {
         return for_each_line(reader, f);
     }
+    // The reader goes back to this thread when no helper can be started.
+    let slot = std::sync::Mutex::new(Some(reader));
+    let take = || slot.lock().unwrap_or_else(|e| e.into_inner()).take();
     std::thread::scope(|scope| {
         let (full_tx, full_rx) = mpsc::sync_channel(IN_FLIGHT);
         let (empty_tx, empty_rx) = mpsc::channel();
-        scope.spawn(move || pump_chunks(reader, full_tx, empty_rx));
+        let pump = std::thread::Builder::new().spawn_scoped(scope, move || {
+            if let Some(reader) = take() {
+                pump_chunks(reader, full_tx, empty_rx)
+            }
+        });
+        if pump.is_err() {
+            if let Some(reader) = take() {
+                return for_each_line(reader, f);
+            }
+        }
         let chunks = Chunks {
             full: full_rx,
             empty: empty_tx,
@@ -200,8 +297,16 @@ pub fn for_each_line<E: From<io::Error>>(
     let mut number = 0;
     loop {
         if filled == buf.len() {
-            // One line longer than the buffer: grow until it fits.
-            buf.resize(buf.len() * 2, 0);
+            // One line longer than the buffer: grow until it fits, up to a cap (a
+            // hostile capture's table can be one endless line).
+            if buf.len() >= MAX_LINE_BYTES {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("line {} longer than {MAX_LINE_BYTES} bytes", number + 1),
+                )
+                .into());
+            }
+            buf.resize((buf.len() * 2).min(MAX_LINE_BYTES), 0);
         }
         let n = match reader.read(&mut buf[filled..]) {
             Ok(0) => break,

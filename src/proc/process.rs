@@ -102,7 +102,7 @@ pub fn for_each_fd_entry(
                     ..FileStat::default()
                 }),
             ),
-            _ => stat_fd_entry(root, dir_fd, name, link),
+            _ => stat_fd_entry(root, pid, dir_fd, name, fd, link),
         };
         f(FdEntry {
             fd,
@@ -117,10 +117,19 @@ pub fn for_each_fd_entry(
 /// The link mode (lstat) and target stat of `name` in the fd directory `dir_fd`.
 fn stat_fd_entry(
     root: &ProcRoot,
+    pid: u32,
     dir_fd: libc::c_int,
     name: &std::ffi::CStr,
+    fd: u32,
     link: &[u8],
 ) -> (Option<u32>, Result<FileStat, i32>) {
+    // A capture answers from its records, never from the analyst's disk.
+    if let Some(rec) = recorded_stat(root, pid, &format!("fd/{fd}")) {
+        return (rec.link_mode, rec.stat);
+    }
+    if has_recorded_stats(root, pid) {
+        return (None, pseudo_file_stat(link).ok_or(libc::ENOENT));
+    }
     let stat_at = |flags: libc::c_int| {
         // SAFETY: stat64 is plain data; name is NUL-terminated; dir_fd is open (or
         // AT_FDCWD with an absolute or relative path).
@@ -152,7 +161,7 @@ pub fn restat_fd(
 ) -> (Option<u32>, Result<FileStat, i32>) {
     let path = root.path().join(format!("{pid}/fd/{fd}"));
     match CString::new(path.as_os_str().as_bytes()) {
-        Ok(c_path) => stat_fd_entry(root, libc::AT_FDCWD, &c_path, link),
+        Ok(c_path) => stat_fd_entry(root, pid, libc::AT_FDCWD, &c_path, fd, link),
         Err(_) => (None, Err(libc::EINVAL)),
     }
 }
@@ -187,7 +196,7 @@ fn walk_fd_dir(
     let dir_fd = unsafe {
         libc::open(
             c_path.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
         )
     };
     if dir_fd < 0 {
@@ -252,7 +261,7 @@ pub fn comm(root: &ProcRoot, pid: u32) -> Option<Vec<u8>> {
 /// read (netstat reads 511). Empty for kernel threads.
 pub fn argv0(root: &ProcRoot, pid: u32, limit: usize) -> Option<Vec<u8>> {
     use std::io::Read;
-    let file = std::fs::File::open(root.path().join(format!("{pid}/cmdline"))).ok()?;
+    let file = root.open(&format!("{pid}/cmdline")).ok()?;
     let mut buf = Vec::with_capacity(limit.min(512));
     file.take(limit as u64).read_to_end(&mut buf).ok()?;
     if let Some(nul) = buf.iter().position(|&b| b == 0) {
@@ -261,11 +270,67 @@ pub fn argv0(root: &ProcRoot, pid: u32, limit: usize) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// The effective uid that owns /proc/PID (what lsof reports as USER).
+/// The effective uid that owns /proc/PID (what lsof reports as USER). A captured tree
+/// belongs to whoever wrote it, so there the effective uid of the captured `status`
+/// answers.
 pub fn owner_uid(root: &ProcRoot, pid: u32) -> Option<u32> {
-    std::fs::metadata(root.path().join(pid.to_string()))
+    if !root.is_live() {
+        if let Some(uid) = status_euid(root, pid) {
+            return Some(uid);
+        }
+    }
+    // lstat: a captured pid "directory" that is a symlink names some other file.
+    std::fs::symlink_metadata(root.path().join(pid.to_string()))
         .ok()
         .map(|m| m.uid())
+}
+
+/// The effective uid from the `Uid:` line of /proc/PID/status (real, effective, saved, fs).
+fn status_euid(root: &ProcRoot, pid: u32) -> Option<u32> {
+    let data = root.read(&format!("{pid}/status")).ok()?;
+    let line = super::numbered_lines(&data)
+        .map(|(_, l)| l)
+        .find(|l| l.starts_with(b"Uid:"))?;
+    let euid = super::fields(line).nth(2)?;
+    u32::try_from(dec_u64(euid)?).ok()
+}
+
+/// In a capture, the stat results recorded for `key` of `pid` (`fd/N`, `cwd`, `root`,
+/// `exe`, `map/I`); the last process looked up is kept, since a walk asks once per fd.
+/// `None` live, and for trees without recorded stats (fixtures).
+pub fn recorded_stat(root: &ProcRoot, pid: u32, key: &str) -> Option<crate::capture::RecordedStat> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    type Cached = (
+        std::path::PathBuf,
+        u32,
+        HashMap<String, crate::capture::RecordedStat>,
+    );
+    thread_local! {
+        static LAST: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    }
+    if root.is_live() {
+        return None;
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        let fresh = !matches!(&*last, Some((r, p, _)) if r == root.path() && *p == pid);
+        if fresh {
+            let stats = crate::capture::read_stats(root, pid).into_iter().collect();
+            *last = Some((root.path().to_path_buf(), pid, stats));
+        }
+        last.as_ref()
+            .and_then(|(_, _, stats)| stats.get(key).copied())
+    })
+}
+
+/// Whether a captured tree recorded stat results for `pid` (then nothing of it is
+/// looked up on the analyst's disk).
+pub fn has_recorded_stats(root: &ProcRoot, pid: u32) -> bool {
+    !root.is_live()
+        && root
+            .join(&format!("{pid}/{}", crate::capture::STATS_FILE))
+            .is_file()
 }
 
 /// The inode of the process's network namespace (`net:[4026531840]`).
@@ -283,7 +348,7 @@ pub fn exe(root: &ProcRoot, pid: u32) -> Option<Vec<u8>> {
 /// The NUL-separated arguments of /proc/PID/cmdline, at most `limit` bytes read.
 pub fn cmdline_args(root: &ProcRoot, pid: u32, limit: usize) -> Option<Vec<Vec<u8>>> {
     use std::io::Read;
-    let file = std::fs::File::open(root.path().join(format!("{pid}/cmdline"))).ok()?;
+    let file = root.open(&format!("{pid}/cmdline")).ok()?;
     let mut buf = Vec::with_capacity(limit.min(4096));
     file.take(limit as u64).read_to_end(&mut buf).ok()?;
     let buf = buf.strip_suffix(b"\0").unwrap_or(&buf);
