@@ -65,6 +65,8 @@ const SYS_NET_EXTRA: &[&str] = &["ifindex"];
 
 /// The per-process file of recorded stat results (see [`read_stats`]).
 pub const STATS_FILE: &str = "stats";
+/// The per-process file holding the owner of /proc/PID (lsof's USER), in decimal.
+pub const OWNER_FILE: &str = "owner";
 
 #[derive(Debug, Default)]
 pub struct CaptureSummary {
@@ -256,6 +258,12 @@ fn capture_process(
             nix::unistd::UnlinkatFlags::RemoveDir,
         );
         return Ok(false);
+    }
+    // The owner of /proc/PID (the euid, or root for a process that is not dumpable):
+    // the copy's own directory belongs to whoever captured it.
+    if let Ok(meta) = std::fs::symlink_metadata(&src) {
+        use std::os::unix::fs::MetadataExt;
+        pid_out.write(OWNER_FILE, format!("{}\n", meta.uid()).as_bytes())?;
     }
     let mut stats = Vec::new();
     for link in PROCESS_LINKS {

@@ -63,6 +63,9 @@ pub struct Owners {
     by_inode: InodeMap<SocketOwner>,
     /// Processes whose fd directory we were not allowed to read.
     pub denied: usize,
+    /// Processes whose fd directory could not be opened for want of descriptors or
+    /// memory (EMFILE, ENFILE, ENOMEM): not gone, just not seen.
+    pub exhausted: usize,
 }
 
 impl Owners {
@@ -117,6 +120,7 @@ impl Owners {
         for scan in scanned.into_iter().flatten() {
             match scan {
                 ProcessScan::Denied => owners.denied += 1,
+                ProcessScan::Exhausted => owners.exhausted += 1,
                 ProcessScan::Gone | ProcessScan::NoSockets => {}
                 ProcessScan::Holds { record, sockets } => {
                     let process = owners.processes.len() as u32;
@@ -199,6 +203,8 @@ enum ProcessScan {
     Denied,
     /// It exited (or its fds could not be read for another reason).
     Gone,
+    /// Its fd directory could not be opened: we are out of descriptors or memory.
+    Exhausted,
     NoSockets,
     /// Socket inodes and their fds, in fd-directory order.
     Holds {
@@ -216,6 +222,7 @@ fn scan_process(root: &ProcRoot, pid: u32, detail: OwnerDetail) -> ProcessScan {
     });
     match walked {
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => ProcessScan::Denied,
+        Err(e) if process::is_exhaustion(&e) => ProcessScan::Exhausted,
         Err(_) => ProcessScan::Gone,
         Ok(()) if sockets.is_empty() => ProcessScan::NoSockets,
         Ok(()) => ProcessScan::Holds {

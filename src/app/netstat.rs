@@ -523,6 +523,20 @@ fn socket_view(
     if let Some(owners) = owners.as_ref().filter(|_| opts.programs) {
         program_notice(owners, root);
     }
+    // Out of descriptors is not "process gone": the owners are incomplete.
+    let degraded = match owners.as_ref().map_or(0, |o| o.exhausted) {
+        0 => 0,
+        n => {
+            output::warn(
+                PROG,
+                format_args!(
+                    "out of file descriptors: the descriptors of {n} processes could not be \
+                     read; owners are missing (raise the limit: ulimit -n)"
+                ),
+            );
+            1
+        }
+    };
     for (index, e) in unreachable {
         output::warn(PROG, e);
         if index == 0 {
@@ -611,7 +625,7 @@ fn socket_view(
             &mut ctx,
         );
         json::write_line(out, &doc)?;
-        return Ok(status);
+        return Ok(status.max(degraded));
     }
 
     if sel.any_inet() {
@@ -624,6 +638,7 @@ fn socket_view(
     if status != 0 {
         return Ok(status);
     }
+    status = status.max(degraded);
     let sctp: &[(&str, &str)] = match opts.rows {
         Rows::Connected => &[("INET (sctp)", "sctp/assocs")],
         Rows::Listening => &[("INET (sctp)", "sctp/eps")],
@@ -781,6 +796,12 @@ fn collect_unix(
                         .filter(|s| view::unix_selected(s, opts.rows))
                         .map(|s| (*index, s)),
                 );
+            }
+            // A table that is there but refused (a FIFO or a link in a capture, one
+            // over the size cap) is an error that says why, not a missing family.
+            Some(Err(e)) if e.kind() == io::ErrorKind::InvalidData => {
+                output::warn(PROG, format_args!("unix socket table: {e}"));
+                return (1, broken_lines);
             }
             Some(Err(_)) if *index == 0 && sel.explicit => {
                 output::warn(PROG, "no support for `AF UNIX' on this system.");

@@ -582,6 +582,11 @@ fn audit_namespace(
                 e.protocol = Some(space.proto.file(space.v6).to_string());
                 e.address = Some(if space.v6 { "::" } else { "0.0.0.0" }.to_string());
                 e.port = Some(port);
+                e.detail = Some(
+                    "can be wrong: a process binding and closing this port in a loop, \
+                     between the probe and the views, looks the same"
+                        .to_string(),
+                );
                 findings.push(Finding::new(
                     Severity::High,
                     Check::PortProbe,

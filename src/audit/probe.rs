@@ -71,6 +71,24 @@ impl Prober {
         }
         // SAFETY: fresh descriptor.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        if self.space.proto == Proto::Tcp {
+            // A listening socket conflicts whatever SO_REUSEADDR says, so this hides
+            // no listener; it keeps the probe's own short bind from failing another
+            // process's bind of a port set SO_REUSEADDR too (a loop of bind/close
+            // could otherwise make the probe report that port at will). Not for UDP,
+            // where it would hide bound sockets that set it.
+            let one: libc::c_int = 1;
+            // SAFETY: one lives across the call; length is its size.
+            unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_REUSEADDR,
+                    (&one as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+        }
         if self.space.v6 {
             // v6-only, so the v4 space is probed on its own and a dual-stack bind
             // does not collide with v4 sockets.

@@ -48,6 +48,13 @@ impl ProcRoot {
         self.root == Path::new("/proc")
     }
 
+    /// Whether this is a copy (a capture, fixtures) rather than /proc or a part of it
+    /// (`/proc/PID/task` trees are live too): a copy's owners and stat results come
+    /// from what it recorded, never from the filesystem it sits on.
+    pub fn is_copy(&self) -> bool {
+        !self.root.starts_with("/proc")
+    }
+
     /// The sysfs tree that matches this proc tree: `/sys` for the live system, and
     /// `sys` beside the proc directory of a capture (`DIR/proc` ↔ `DIR/sys`).
     pub fn sys(&self) -> PathBuf {
@@ -106,11 +113,16 @@ pub fn open_file(path: &Path) -> io::Result<BoundedFile> {
             Some(libc::ELOOP) => io::Error::new(io::ErrorKind::InvalidData, "is a symbolic link"),
             _ => e,
         })?;
-    if !file.metadata()?.file_type().is_file() {
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "not a regular file",
         ));
+    }
+    // /proc files say 0; a copied file says its size, so a huge one is refused unread.
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_long());
     }
     Ok(BoundedFile {
         file,

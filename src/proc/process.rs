@@ -240,6 +240,15 @@ fn walk_fd_dir(
     Ok(())
 }
 
+/// Whether an error means this process ran out of descriptors or memory (EMFILE,
+/// ENFILE, ENOMEM), which says nothing about the file: never "process gone".
+pub fn is_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOMEM)
+    )
+}
+
 /// The inode of a socket fd link: `socket:[12345]` (or the old `[0000]:12345`).
 pub fn socket_inode(link: &[u8]) -> Option<u64> {
     if let Some(rest) = link.strip_prefix(b"socket:[") {
@@ -271,11 +280,16 @@ pub fn argv0(root: &ProcRoot, pid: u32, limit: usize) -> Option<Vec<u8>> {
 }
 
 /// The effective uid that owns /proc/PID (what lsof reports as USER). A captured tree
-/// belongs to whoever wrote it, so there the effective uid of the captured `status`
-/// answers.
+/// belongs to whoever wrote it, so there the recorded owner (or the effective uid of
+/// the captured `status`) answers.
 pub fn owner_uid(root: &ProcRoot, pid: u32) -> Option<u32> {
-    if !root.is_live() {
-        if let Some(uid) = status_euid(root, pid) {
+    if root.is_copy() {
+        let recorded = root
+            .read(&format!("{pid}/{}", crate::capture::OWNER_FILE))
+            .ok()
+            .and_then(|d| dec_u64(d.trim_ascii()))
+            .and_then(|u| u32::try_from(u).ok());
+        if let Some(uid) = recorded.or_else(|| status_euid(root, pid)) {
             return Some(uid);
         }
     }
@@ -309,7 +323,7 @@ pub fn recorded_stat(root: &ProcRoot, pid: u32, key: &str) -> Option<crate::capt
     thread_local! {
         static LAST: RefCell<Option<Cached>> = const { RefCell::new(None) };
     }
-    if root.is_live() {
+    if !root.is_copy() {
         return None;
     }
     LAST.with(|last| {
@@ -327,7 +341,7 @@ pub fn recorded_stat(root: &ProcRoot, pid: u32, key: &str) -> Option<crate::capt
 /// Whether a captured tree recorded stat results for `pid` (then nothing of it is
 /// looked up on the analyst's disk).
 pub fn has_recorded_stats(root: &ProcRoot, pid: u32) -> bool {
-    !root.is_live()
+    root.is_copy()
         && root
             .join(&format!("{pid}/{}", crate::capture::STATS_FILE))
             .is_file()
