@@ -573,19 +573,31 @@ pub fn analyse(prog: &[Insn], layer: Layer) -> Accepts {
 /// protocol known so far decide what `[23]` or `[x + 16]` mean.
 struct Context {
     layer: Layer,
+    /// The network protocol the path established (an ethertype, or the IP version
+    /// nibble where the packet starts at the IP header).
     ethertype: Option<u32>,
     ipproto: Option<u32>,
 }
 
 impl Context {
-    /// Offset of the network header, when known.
+    /// Offset and ethertype of the network header, when known.
     fn l3(&self) -> Option<(u32, u32)> {
         match (self.layer, self.ethertype) {
-            (Layer::Ethernet, Some(0x800)) => Some((14, 0x800)),
-            (Layer::Ethernet, Some(0x86dd)) => Some((14, 0x86dd)),
+            (Layer::Ethernet, Some(t @ (0x800 | 0x86dd))) => Some((14, t)),
+            (Layer::Ethernet, _) => None,
+            (_, Some(t @ (0x800 | 0x86dd))) => Some((0, t)),
             (Layer::Ipv4, _) => Some((0, 0x800)),
             _ => None,
         }
+    }
+
+    /// Where the IP version nibble is: `ip[0] & 0xf0` of a packet that starts with
+    /// an IP header (or behind an Ethernet header before the ethertype is known).
+    fn is_version(&self, v: &Val) -> bool {
+        let at = if self.layer == Layer::Ethernet { 14 } else { 0 };
+        matches!(v, Val::Masked(inner, 0xf0)
+            if **inner == Val::Load { msh: None, off: at, size: 1 })
+            && (self.layer != Layer::Ethernet || self.ethertype.is_some())
     }
 
     fn transport_name(&self) -> &'static str {
@@ -696,7 +708,29 @@ fn describe(conds: &[Cond], layer: Layer) -> Vec<String> {
     };
     let mut out = Vec::new();
     let mut seen: HashMap<String, ()> = HashMap::new();
-    for c in conds {
+    for (n, c) in conds.iter().enumerate() {
+        // "!= k" says nothing once a later test on the same value found it equal.
+        let implied = !c.taken
+            && c.op == JEQ
+            && conds[n + 1..]
+                .iter()
+                .any(|l| l.val == c.val && l.op == JEQ && l.taken && l.k != c.k);
+        if implied {
+            continue;
+        }
+        if cx.is_version(&c.val) && c.op == JEQ && matches!(c.k, 0x40 | 0x60) {
+            let name = if c.k == 0x40 { "ip" } else { "ip6" };
+            let phrase = if c.taken {
+                cx.ethertype = Some(if c.k == 0x40 { 0x800 } else { 0x86dd });
+                name.to_string()
+            } else {
+                format!("not {name}")
+            };
+            if seen.insert(phrase.clone(), ()).is_none() {
+                out.push(phrase);
+            }
+            continue;
+        }
         let (name, decimal) = name_of(&c.val, &cx);
         let num = |k: u32| {
             if decimal {
