@@ -162,7 +162,7 @@ pub fn image(insn: &Insn, n: usize) -> String {
         {
             Some(&(_, name)) if c & X != 0 => (name, "x".into()),
             // and, or, xor print their constant in hex, the others in decimal.
-            Some(&(op, name)) if matches!(op, 0x50 | 0x40 | 0xa0) => (name, format!("#0x{k:x}")),
+            Some(&(0x50 | 0x40 | 0xa0, name)) => (name, format!("#0x{k:x}")),
             Some(&(_, name)) => (name, format!("#{}", k as i32)),
             None => ("unimp", format!("0x{c:x}")),
         },
@@ -267,15 +267,11 @@ pub fn validate(prog: &[Insn]) -> Result<(), String> {
             return Err(format!("unknown opcode 0x{:x} at {n}", i.code));
         }
         match class {
-            JMP if i.code & 0xf0 == JA => {
-                if at + i.k as u64 >= len {
-                    return Err(format!("jump out of range at {n}"));
-                }
+            JMP if i.code & 0xf0 == JA && at + i.k as u64 >= len => {
+                return Err(format!("jump out of range at {n}"));
             }
-            JMP => {
-                if at + i.jt.max(i.jf) as u64 >= len {
-                    return Err(format!("jump out of range at {n}"));
-                }
+            JMP if i.code & 0xf0 != JA && at + i.jt.max(i.jf) as u64 >= len => {
+                return Err(format!("jump out of range at {n}"));
             }
             LD | LDX if i.code & 0xe0 == MEM && i.k >= 16 => {
                 return Err(format!("scratch memory index {} at {n}", i.k))
