@@ -854,3 +854,97 @@ fn the_port_probe_does_not_fail_a_binding_process() {
     assert_eq!(counts[1], 0, "binds failed while the audits probed: {line}");
     assert!(findings.is_empty(), "{findings:?}");
 }
+
+// ---------------------------------------------------------------------------------
+// 5. Out of descriptors is not "process gone".
+
+#[test]
+fn few_descriptors_give_a_note_and_a_failure_status() {
+    if !have("prlimit") {
+        return skip("few_descriptors", "needs prlimit");
+    }
+    for (bin, args) in [(RLSOF, &["-nP"][..]), (RNETSTAT, &["-anp"])] {
+        let out = run_bounded(
+            Command::new("prlimit")
+                .args(["--nofile=5", "--", bin])
+                .args(args),
+            Duration::from_secs(120),
+        )
+        .unwrap();
+        assert_no_crash(&format!("{bin} {args:?}"), &out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{bin} {args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("file descriptors"),
+            "{bin} {args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// 3. Offline answers are about the captured machine.
+
+const FILE_HOLDER: &str = r#"
+import socket, sys
+f = open(sys.argv[1], "w"); f.write("x" * 1000); f.flush()
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
+#[test]
+fn offline_rlsof_takes_owners_and_stats_from_the_capture() {
+    if !is_root() || !have("python3") || !have("setpriv") {
+        return skip("offline_rlsof", "needs root, python3 and setpriv");
+    }
+    let ns = NetNs::new("owner");
+    let dir = TempDir::new("owner");
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let file = dir.0.join("held");
+    // A python nobody may run (a pyenv shim under /root is not one).
+    let Some(python) = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        return skip("offline_rlsof", "no system python3 for nobody");
+    };
+    let mut cmd = ns.cmd(&[
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ]);
+    cmd.args([python, "-c", FILE_HOLDER]).arg(&file);
+    let holder = Holder::start(cmd);
+    assert_eq!(holder.ready, "ready");
+    let pid = holder.child.id().to_string();
+    let live = ns.cmd(&[RLSOF, "-nP", "-p", &pid]).output().unwrap();
+    let cap = dir.0.join("cap");
+    let out = ns.cmd(&[RNETSTAT, "--capture"]).arg(&cap).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The analyst's disk changes after the capture: offline must not see it.
+    std::fs::write(&file, "y".repeat(5000)).unwrap();
+    let offline = Command::new(RLSOF)
+        .arg("--proc-root")
+        .arg(cap.join("proc"))
+        .args(["-nP", "-p", &pid])
+        .output()
+        .unwrap();
+    let live_text = text(&live.stdout);
+    assert!(live_text.contains("nobody"), "{live_text}");
+    assert!(live_text.contains(file.to_str().unwrap()), "{live_text}");
+    assert_eq!(text(&offline.stdout), live_text);
+    // -u selects by the captured owner.
+    let by_user = Command::new(RLSOF)
+        .arg("--proc-root")
+        .arg(cap.join("proc"))
+        .args(["-nP", "-a", "-u", "nobody", "-p", &pid])
+        .output()
+        .unwrap();
+    assert_eq!(text(&by_user.stdout), live_text);
+}

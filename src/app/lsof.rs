@@ -93,6 +93,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         .clone()
         .map(ProcRoot::new)
         .unwrap_or_default();
+    // A capture cut short is still read, but the answer says it may be partial.
+    let incomplete = crate::capture::incomplete_reason(&root);
+    if let Some(why) = &incomplete {
+        output::warn(PROG, why);
+    }
     let status = match run(&config, &root, services, &mut out) {
         Ok(s) => s,
         Err(e) => {
@@ -101,7 +106,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     let _ = out.flush();
-    status
+    let status = if incomplete.is_some() {
+        status.max(1)
+    } else {
+        status
+    };
+    output::exhaustion_status(PROG, status)
 }
 
 /// Runs one pass, or repeats as `-r`/`+r` ask.

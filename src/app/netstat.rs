@@ -62,7 +62,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     if incomplete.is_some() && status == 0 {
         return 1;
     }
-    status
+    output::exhaustion_status(PROG, status)
 }
 
 /// Long-lived state of a run: name caches survive refreshes with -c.
@@ -522,20 +522,6 @@ fn socket_view(
     if let Some(owners) = owners.as_ref().filter(|_| opts.programs) {
         program_notice(owners, root);
     }
-    // Out of descriptors is not "process gone": the owners are incomplete.
-    let degraded = match owners.as_ref().map_or(0, |o| o.exhausted) {
-        0 => 0,
-        n => {
-            output::warn(
-                PROG,
-                format_args!(
-                    "out of file descriptors: the descriptors of {n} processes could not be \
-                     read; owners are missing (raise the limit: ulimit -n)"
-                ),
-            );
-            1
-        }
-    };
     for (index, e) in unreachable {
         output::warn(PROG, e);
         if index == 0 {
@@ -624,7 +610,7 @@ fn socket_view(
             &mut ctx,
         );
         json::write_line(out, &doc)?;
-        return Ok(status.max(degraded));
+        return Ok(status);
     }
 
     if sel.any_inet() {
@@ -637,7 +623,6 @@ fn socket_view(
     if status != 0 {
         return Ok(status);
     }
-    status = status.max(degraded);
     let sctp: &[(&str, &str)] = match opts.rows {
         Rows::Connected => &[("INET (sctp)", "sctp/assocs")],
         Rows::Listening => &[("INET (sctp)", "sctp/eps")],

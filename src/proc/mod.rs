@@ -97,6 +97,31 @@ pub const MAX_FILE_BYTES: u64 = 512 << 20;
 /// path, a maps entry) is a few kilobytes.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// How many opens failed for want of descriptors or memory, in this process.
+static EXHAUSTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether an error means this process ran out of descriptors or memory (EMFILE,
+/// ENFILE, ENOMEM), which says nothing about the file: never "process gone".
+pub fn is_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOMEM)
+    )
+}
+
+/// Counts `e` when it is an [`is_exhaustion`] error. Readers that take a failed open
+/// for "gone" call this, so the runner can say the answer is incomplete.
+pub fn note_error(e: &io::Error) {
+    if is_exhaustion(e) {
+        EXHAUSTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// How many reads failed for want of descriptors or memory so far (see [`note_error`]).
+pub fn exhaustion_count() -> usize {
+    EXHAUSTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Opens a file that must be a regular file: the final component is not followed
 /// (O_NOFOLLOW), a FIFO does not block the open (O_NONBLOCK), and fstat must say
 /// regular file, so a captured table that is a symlink to /dev/zero, a FIFO or a
@@ -108,6 +133,7 @@ pub fn open_file(path: &Path) -> io::Result<BoundedFile> {
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
+        .inspect_err(note_error)
         .map_err(|e| match e.raw_os_error() {
             // O_NOFOLLOW on a symlink.
             Some(libc::ELOOP) => io::Error::new(io::ErrorKind::InvalidData, "is a symbolic link"),

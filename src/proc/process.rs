@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 /// Pids under the root in readdir order (netstat's "first process wins" follows it).
 pub fn pids(root: &ProcRoot) -> io::Result<Vec<u32>> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(root.path())? {
+    for entry in std::fs::read_dir(root.path()).inspect_err(super::note_error)? {
         let Ok(entry) = entry else { continue };
         if let Some(pid) = dec_u64(entry.file_name().as_bytes()).filter(|&p| p <= u32::MAX as u64) {
             out.push(pid as u32);
@@ -123,12 +123,13 @@ fn stat_fd_entry(
     fd: u32,
     link: &[u8],
 ) -> (Option<u32>, Result<FileStat, i32>) {
-    // A capture answers from its records, never from the analyst's disk.
-    if let Some(rec) = recorded_stat(root, pid, &format!("fd/{fd}")) {
-        return (rec.link_mode, rec.stat);
-    }
-    if has_recorded_stats(root, pid) {
-        return (None, pseudo_file_stat(link).ok_or(libc::ENOENT));
+    // A copy answers from its records, never from the analyst's disk: its links
+    // point there, or wherever whoever made the copy wanted root to look.
+    if root.is_copy() {
+        return match recorded_stat(root, pid, &format!("fd/{fd}")) {
+            Some(rec) => (rec.link_mode, rec.stat),
+            None => (None, pseudo_file_stat(link).ok_or(libc::ENOENT)),
+        };
     }
     let stat_at = |flags: libc::c_int| {
         // SAFETY: stat64 is plain data; name is NUL-terminated; dir_fd is open (or
@@ -200,7 +201,9 @@ fn walk_fd_dir(
         )
     };
     if dir_fd < 0 {
-        return Err(io::Error::last_os_error());
+        let e = io::Error::last_os_error();
+        super::note_error(&e);
+        return Err(e);
     }
     // SAFETY: dir_fd is an open directory descriptor; fdopendir takes ownership.
     let dir = unsafe { libc::fdopendir(dir_fd) };
@@ -240,14 +243,7 @@ fn walk_fd_dir(
     Ok(())
 }
 
-/// Whether an error means this process ran out of descriptors or memory (EMFILE,
-/// ENFILE, ENOMEM), which says nothing about the file: never "process gone".
-pub fn is_exhaustion(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOMEM)
-    )
-}
+pub use super::is_exhaustion;
 
 /// The inode of a socket fd link: `socket:[12345]` (or the old `[0000]:12345`).
 pub fn socket_inode(link: &[u8]) -> Option<u64> {
@@ -338,13 +334,22 @@ pub fn recorded_stat(root: &ProcRoot, pid: u32, key: &str) -> Option<crate::capt
     })
 }
 
-/// Whether a captured tree recorded stat results for `pid` (then nothing of it is
-/// looked up on the analyst's disk).
-pub fn has_recorded_stats(root: &ProcRoot, pid: u32) -> bool {
-    root.is_copy()
-        && root
-            .join(&format!("{pid}/{}", crate::capture::STATS_FILE))
-            .is_file()
+/// stat(2) of what /proc/PID/`link` (cwd, root, exe) points to; in a copy, the
+/// recorded result or nothing.
+pub fn stat_link(root: &ProcRoot, pid: u32, link: &str) -> Option<FileStat> {
+    if root.is_copy() {
+        return recorded_stat(root, pid, link).and_then(|r| r.stat.ok());
+    }
+    super::files::stat_path(&root.path().join(format!("{pid}/{link}"))).ok()
+}
+
+/// stat(2) of the file at `index` of [`super::files::read_maps`]; in a copy, the
+/// recorded result or nothing.
+pub fn stat_mapped(root: &ProcRoot, pid: u32, index: usize, path: &[u8]) -> Option<FileStat> {
+    if root.is_copy() {
+        return recorded_stat(root, pid, &format!("map/{index}")).and_then(|r| r.stat.ok());
+    }
+    super::files::stat_path(std::path::Path::new(std::ffi::OsStr::from_bytes(path))).ok()
 }
 
 /// The inode of the process's network namespace (`net:[4026531840]`).
