@@ -3,6 +3,8 @@
 //! the per-family request and record layouts live in `inet` and `unix`.
 
 pub mod inet;
+pub mod nldiag;
+pub mod packet;
 pub mod unix;
 
 use std::io;
