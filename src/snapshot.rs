@@ -293,7 +293,11 @@ fn scan_threads(root: &ProcRoot, pid: u32, detail: OwnerDetail) -> Vec<ProcessSc
             threads: false,
             ..detail
         };
-        if let ProcessScan::Holds { mut record, sockets } = scan_process(root, tid, thread_detail) {
+        if let ProcessScan::Holds {
+            mut record,
+            sockets,
+        } = scan_process(root, tid, thread_detail)
+        {
             record.pid = pid;
             record.tid = Some(tid);
             out.push(ProcessScan::Holds { record, sockets });

@@ -246,7 +246,11 @@ fn inet_table(
     let ext = inet_ext(o);
     loop {
         let result = inet::dump_ss(sock, family, protocol, t.states, ext, keep, |s| {
-            let af = if s.sock.v6 { cli::AF_INET6 } else { cli::AF_INET };
+            let af = if s.sock.v6 {
+                cli::AF_INET6
+            } else {
+                cli::AF_INET
+            };
             if t.has_af(af) {
                 rows.push(Row::Inet(s, table));
             }
@@ -259,7 +263,10 @@ fn inet_table(
                 continue;
             }
             if matches!(table, Table::Tcp | Table::Udp | Table::Raw)
-                && matches!(protocol as i32, libc::IPPROTO_TCP | libc::IPPROTO_UDP | libc::IPPROTO_RAW)
+                && matches!(
+                    protocol as i32,
+                    libc::IPPROTO_TCP | libc::IPPROTO_UDP | libc::IPPROTO_RAW
+                )
             {
                 proc_fallback(t, protocol, table, rows);
             }
@@ -294,7 +301,11 @@ fn proc_fallback(t: &Tables, protocol: u32, table: Table, rows: &mut Vec<Row>) {
             if t.states & (1 << sock.state.min(31)) == 0 {
                 continue;
             }
-            let raw_protocol = if table == Table::Raw { 0 } else { protocol as u16 };
+            let raw_protocol = if table == Table::Raw {
+                0
+            } else {
+                protocol as u16
+            };
             rows.push(Row::Inet(
                 SsInetSocket {
                     sock,
@@ -353,7 +364,8 @@ fn screen_width() -> Option<usize> {
 
 /// ip_local_port_range, or ss's 1024-4999 when unreadable.
 fn ephemeral_range() -> (u16, u16) {
-    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let text =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
     let mut it = text.split_whitespace().map(|f| f.parse::<u16>());
     match (it.next(), it.next()) {
         (Some(Ok(lo)), Some(Ok(hi))) => (lo, hi),
@@ -397,10 +409,7 @@ fn render(
             Row::Inet(s, _) => [Some(s.sock.local), Some(s.sock.remote)],
             _ => [None, None],
         });
-        hosts.resolve_all(
-            addrs.flatten().map(|a| view::lookup_key(&a)),
-            HOST_DEADLINE,
-        );
+        hosts.resolve_all(addrs.flatten().map(|a| view::lookup_key(&a)), HOST_DEADLINE);
     }
     let ctx = RowContext {
         numeric: o.numeric,
@@ -459,8 +468,11 @@ fn summary(out: &mut impl Write) -> io::Result<()> {
         "TCP:   {} (estab {}, closed {}, orphaned {}, timewait {})",
         s.tcp_total.wrapping_add(s.tcp_tws),
         estab,
-        s.tcp_total
-            .wrapping_sub(s.tcp4_hashed.wrapping_add(s.tcp6_hashed).wrapping_sub(s.tcp_tws)),
+        s.tcp_total.wrapping_sub(
+            s.tcp4_hashed
+                .wrapping_add(s.tcp6_hashed)
+                .wrapping_sub(s.tcp_tws)
+        ),
         s.tcp_orphans,
         s.tcp_tws
     )?;
@@ -508,7 +520,12 @@ impl Sockstat {
             let values: Vec<i32> = f
                 .skip(1)
                 .step_by(2)
-                .map(|v| std::str::from_utf8(v).ok().and_then(|v| v.parse().ok()).unwrap_or(0))
+                .map(|v| {
+                    std::str::from_utf8(v)
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0)
+                })
                 .collect();
             let v = |i: usize| values.get(i).copied().unwrap_or(0);
             match id {
@@ -556,8 +573,20 @@ mod tests {
         let mut s = Sockstat::default();
         s.read(b"sockets: used 25\nTCP: inuse 1 orphan 2 tw 3 alloc 4 mem 5\nUDP: inuse 6 mem 7\nRAW: inuse 8\nFRAG: inuse 9 memory 10\n");
         s.read(b"TCP6: inuse 11\nUDP6: inuse 12\n");
-        assert_eq!((s.socks, s.tcp4_hashed, s.tcp_orphans, s.tcp_tws, s.tcp_total), (25, 1, 2, 3, 4));
-        assert_eq!((s.udp4, s.raw4, s.frag4, s.tcp6_hashed, s.udp6), (6, 8, 9, 11, 12));
+        assert_eq!(
+            (
+                s.socks,
+                s.tcp4_hashed,
+                s.tcp_orphans,
+                s.tcp_tws,
+                s.tcp_total
+            ),
+            (25, 1, 2, 3, 4)
+        );
+        assert_eq!(
+            (s.udp4, s.raw4, s.frag4, s.tcp6_hashed, s.udp6),
+            (6, 8, 9, 11, 12)
+        );
         let snmp = b"Ip: Forwarding X\nIp: 1 2\nTcp: RtoAlgorithm CurrEstab InSegs\nTcp: 1 42 7\n";
         assert_eq!(snmp_value(snmp, b"Tcp:", b"CurrEstab"), Some(42));
         assert_eq!(snmp_value(snmp, b"Udp:", b"CurrEstab"), None);

@@ -76,7 +76,12 @@ pub struct SsArgs {
     #[arg(short = 'z', long = "contexts", help_heading = "Output")]
     pub contexts: bool,
     /// Switch to the network namespace /run/netns/NAME
-    #[arg(short = 'N', long = "net", value_name = "NAME", help_heading = "Selection")]
+    #[arg(
+        short = 'N',
+        long = "net",
+        value_name = "NAME",
+        help_heading = "Selection"
+    )]
     pub net: Option<String>,
     /// Display only IP version 4 sockets
     #[arg(short = '4', long = "ipv4", help_heading = "Selection")]
@@ -118,7 +123,12 @@ pub struct SsArgs {
     #[arg(long = "xdp", help_heading = "Selection")]
     pub xdp: bool,
     /// Display sockets of type FAMILY: inet, inet6, link, unix, netlink, vsock, tipc, xdp, help
-    #[arg(short = 'f', long = "family", value_name = "FAMILY", help_heading = "Selection")]
+    #[arg(
+        short = 'f',
+        long = "family",
+        value_name = "FAMILY",
+        help_heading = "Selection"
+    )]
     pub family: Vec<String>,
     /// Forcibly close sockets (not supported by rss)
     #[arg(short = 'K', long = "kill", help_heading = "Not supported")]
@@ -144,10 +154,20 @@ pub struct SsArgs {
     )]
     pub query: Vec<String>,
     /// Dump raw information about TCP sockets to FILE (not supported by rss)
-    #[arg(short = 'D', long = "diag", value_name = "FILE", help_heading = "Not supported")]
+    #[arg(
+        short = 'D',
+        long = "diag",
+        value_name = "FILE",
+        help_heading = "Not supported"
+    )]
     pub diag: Option<String>,
     /// Read filter information from FILE (- for stdin)
-    #[arg(short = 'F', long = "filter", value_name = "FILE", help_heading = "Selection")]
+    #[arg(
+        short = 'F',
+        long = "filter",
+        value_name = "FILE",
+        help_heading = "Selection"
+    )]
     pub filter: Option<String>,
     /// Output version information
     #[arg(short = 'V', long = "version", help_heading = "Output")]
@@ -297,9 +317,7 @@ pub fn parse(args: &[OsString]) -> (Vec<Event>, Vec<OsString>) {
                         .iter()
                         .filter(|(n, _, _)| n.as_bytes().starts_with(name))
                         .collect();
-                    let distinct = cands
-                        .iter()
-                        .any(|c| (c.1, c.2) != (cands[0].1, cands[0].2));
+                    let distinct = cands.iter().any(|c| (c.1, c.2) != (cands[0].1, cands[0].2));
                     match cands.first() {
                         None => {
                             events.push(Event::Error(format!(
@@ -739,7 +757,12 @@ pub fn apply(
             Event::Error(message) => return usage_error(&message),
             Event::Opt(opt, value) => (opt, value),
         };
-        let text = || value.as_deref().map(|v| v.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = || {
+            value
+                .as_deref()
+                .map(|v| v.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
         let t = &mut o.tables;
         match opt {
             Opt::Short('n') => o.numeric = true,
@@ -758,10 +781,7 @@ pub fn apply(
                 o.show_bpf = true;
             }
             Opt::Short('E') => {
-                return Parsed::Fail(
-                    "rss: -E (--events) is not supported\n".to_string(),
-                    1,
-                )
+                return Parsed::Fail("rss: -E (--events) is not supported\n".to_string(), 1)
             }
             Opt::Short('d') => {
                 t.db_set(DCCP_DB, true);
@@ -843,10 +863,7 @@ pub fn apply(
                     o.filter_file = Some(FilterFile::Stdin);
                 } else {
                     if let Err(e) = std::fs::File::open(&path) {
-                        return Parsed::Fail(
-                            format!("fopen filter file: {}\n", strerror(&e)),
-                            255,
-                        );
+                        return Parsed::Fail(format!("fopen filter file: {}\n", strerror(&e)), 255);
                     }
                     o.filter_file = Some(FilterFile::Path(path));
                 }
@@ -952,7 +969,14 @@ mod tests {
 
     #[test]
     fn getopt_forms() {
-        let (ev, ops) = parse(&os(&["-tanp", "-finet", "--fam=unix", "state", "-A", "tcp"]));
+        let (ev, ops) = parse(&os(&[
+            "-tanp",
+            "-finet",
+            "--fam=unix",
+            "state",
+            "-A",
+            "tcp",
+        ]));
         assert_eq!(ops, os(&["state"]));
         assert_eq!(ev.len(), 7);
         assert_eq!(ev[4], Event::Opt(Opt::Short('f'), Some("inet".into())));
@@ -961,11 +985,23 @@ mod tests {
         let (ev, _) = parse(&os(&["-q"]));
         assert_eq!(ev, vec![Event::Error("ss: invalid option -- 'q'".into())]);
         let (ev, _) = parse(&os(&["--s"]));
-        assert!(matches!(&ev[0], Event::Error(m) if m.starts_with("ss: option '--s' is ambiguous; possibilities: '--sctp' '--socket' '--summary'")));
+        assert!(
+            matches!(&ev[0], Event::Error(m) if m.starts_with("ss: option '--s' is ambiguous; possibilities: '--sctp' '--socket' '--summary'"))
+        );
         let (ev, _) = parse(&os(&["--tcp=1"]));
-        assert_eq!(ev, vec![Event::Error("ss: option '--tcp' doesn't allow an argument".into())]);
+        assert_eq!(
+            ev,
+            vec![Event::Error(
+                "ss: option '--tcp' doesn't allow an argument".into()
+            )]
+        );
         let (ev, _) = parse(&os(&["-f"]));
-        assert_eq!(ev, vec![Event::Error("ss: option requires an argument -- 'f'".into())]);
+        assert_eq!(
+            ev,
+            vec![Event::Error(
+                "ss: option requires an argument -- 'f'".into()
+            )]
+        );
         let (ev, ops) = parse(&os(&["--", "-t"]));
         assert!(ev.is_empty());
         assert_eq!(ops, os(&["-t"]));
@@ -973,23 +1009,41 @@ mod tests {
 
     #[test]
     fn defaults_follow_ss() {
-        let Parsed::Run(o, _) = run(&[]) else { panic!() };
+        let Parsed::Run(o, _) = run(&[]) else {
+            panic!()
+        };
         let t = finish_tables(&o, None).unwrap();
         assert_eq!(t.states, SS_CONN);
-        assert_eq!(t.dbs, (1 << MAX_DB) - 1 & !(1 << TIPC_DB));
-        let Parsed::Run(o, _) = run(&["-t", "-A", "udp"]) else { panic!() };
+        assert_eq!(t.dbs, ((1 << MAX_DB) - 1) & !(1 << TIPC_DB));
+        let Parsed::Run(o, _) = run(&["-t", "-A", "udp"]) else {
+            panic!()
+        };
         assert_eq!(finish_tables(&o, None).unwrap().dbs, 1 << UDP_DB);
-        let Parsed::Run(o, _) = run(&["-A", "udp", "-t"]) else { panic!() };
-        assert_eq!(finish_tables(&o, None).unwrap().dbs, (1 << UDP_DB) | (1 << TCP_DB));
-        let Parsed::Run(o, _) = run(&["-x", "-l"]) else { panic!() };
+        let Parsed::Run(o, _) = run(&["-A", "udp", "-t"]) else {
+            panic!()
+        };
+        assert_eq!(
+            finish_tables(&o, None).unwrap().dbs,
+            (1 << UDP_DB) | (1 << TCP_DB)
+        );
+        let Parsed::Run(o, _) = run(&["-x", "-l"]) else {
+            panic!()
+        };
         let t = finish_tables(&o, None).unwrap();
-        assert_eq!((t.dbs, t.states), (UNIX_DBM, (1 << SS_LISTEN) | (1 << SS_CLOSE)));
-        let Parsed::Run(o, _) = run(&["-A", "!tcp"]) else { panic!() };
+        assert_eq!(
+            (t.dbs, t.states),
+            (UNIX_DBM, (1 << SS_LISTEN) | (1 << SS_CLOSE))
+        );
+        let Parsed::Run(o, _) = run(&["-A", "!tcp"]) else {
+            panic!()
+        };
         assert_eq!(
             finish_tables(&o, None),
             Err("ss: no socket tables to show with such filter.".into())
         );
-        assert!(matches!(run(&["-A", "bogus"]), Parsed::Fail(m, 255) if m.starts_with("ss: \"bogus\" is illegal socket table id\nUsage: ss")));
+        assert!(
+            matches!(run(&["-A", "bogus"]), Parsed::Fail(m, 255) if m.starts_with("ss: \"bogus\" is illegal socket table id\nUsage: ss"))
+        );
         assert!(matches!(run(&["-Z"]), Parsed::Fail(_, 1)));
     }
 

@@ -255,8 +255,7 @@ impl Grid {
                     linecols -= 1;
                 }
                 let pad = screen.saturating_sub(len);
-                if linecols > 0 {
-                    let spacing = pad / linecols;
+                if let Some(spacing) = pad.checked_div(linecols) {
                     let mut rem = pad % linecols;
                     let mut t = c;
                     while t > eol {
@@ -342,7 +341,6 @@ impl Grid {
     }
 }
 
-
 // ---------------------------------------------------------------------------
 // Rows: what ss prints in each field, family by family.
 // ---------------------------------------------------------------------------
@@ -372,7 +370,10 @@ const STATE_NAMES: [&str; 12] = [
 ];
 
 pub fn state_name(state: u8) -> &'static str {
-    STATE_NAMES.get(state as usize).copied().unwrap_or("UNKNOWN")
+    STATE_NAMES
+        .get(state as usize)
+        .copied()
+        .unwrap_or("UNKNOWN")
 }
 
 /// proto_name(): the Netid of an inet row.
@@ -521,7 +522,13 @@ fn state_fields(
 }
 
 /// sock_addr_print(): `addr` + delimiter in one field, the port in the next.
-fn addr_fields(g: &mut Grid, w: &mut impl Write, addr: &[u8], delim: &str, port: &[u8]) -> io::Result<()> {
+fn addr_fields(
+    g: &mut Grid,
+    w: &mut impl Write,
+    addr: &[u8],
+    delim: &str,
+    port: &[u8],
+) -> io::Result<()> {
     g.out(addr);
     g.out_str(delim);
     g.next(w)?;
@@ -595,9 +602,7 @@ impl RowContext<'_> {
                 if !v6only && a.is_unspecified() {
                     return "*".to_string();
                 }
-                let text = self
-                    .resolved(addr)
-                    .unwrap_or_else(|| crate::addr::ntop6(a));
+                let text = self.resolved(addr).unwrap_or_else(|| crate::addr::ntop6(a));
                 if text.contains(':') {
                     format!("[{text}]")
                 } else {
@@ -658,9 +663,21 @@ pub fn inet_row(
         local.push('%');
         local.push_str(&(ctx.ifname)(s.iface));
     }
-    addr_fields(g, w, local.as_bytes(), ":", ctx.service(sock.local_port, table).as_bytes())?;
+    addr_fields(
+        g,
+        w,
+        local.as_bytes(),
+        ":",
+        ctx.service(sock.local_port, table).as_bytes(),
+    )?;
     let remote = ctx.host(&sock.remote, v6only);
-    addr_fields(g, w, remote.as_bytes(), ":", ctx.service(sock.remote_port, table).as_bytes())?;
+    addr_fields(
+        g,
+        w,
+        remote.as_bytes(),
+        ":",
+        ctx.service(sock.remote_port, table).as_bytes(),
+    )?;
     users(g, ctx, sock.inode);
     // Details (-o/-e/-m/-i/--tos/--cgroup: timer:(...), uid/ino/sk, skmem:(...), the
     // tcp_info line) follow users:(...) in this same field; render::ss_detail appends
@@ -799,12 +816,24 @@ mod tests {
         row(
             &mut g,
             &mut out,
-            &["", "LISTEN", "0     ", "128   ", "0.0.0.0", "2024", "0.0.0.0", "*", ""],
+            &[
+                "", "LISTEN", "0     ", "128   ", "0.0.0.0", "2024", "0.0.0.0", "*", "",
+            ],
         );
         row(
             &mut g,
             &mut out,
-            &["", "TIME-WAIT", "0     ", "0     ", "192.0.2.2", "54266", "203.0.113.80", "80", ""],
+            &[
+                "",
+                "TIME-WAIT",
+                "0     ",
+                "0     ",
+                "192.0.2.2",
+                "54266",
+                "203.0.113.80",
+                "80",
+                "",
+            ],
         );
         g.render(&mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
