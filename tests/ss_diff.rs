@@ -230,21 +230,13 @@ fn named_namespace_matches_ss() {
         with_n.extend_from_slice(args);
         let mut last = String::new();
         let same = (0..3).any(|_| {
-            let ss = std::process::Command::new("ss")
-                .args(&with_n)
-                .output()
-                .unwrap();
-            let ours = std::process::Command::new(ss_support::rss())
-                .args(&with_n)
-                .output()
-                .unwrap();
-            last = format!(
-                "{with_n:?}\n--- ss\n{}\n--- rss\n{}",
-                String::from_utf8_lossy(&ss.stdout),
-                String::from_utf8_lossy(&ours.stdout)
-            );
-            (ss.stdout, ss.stderr, ss.status.code())
-                == (ours.stdout, ours.stderr, ours.status.code())
+            scene.quiesce();
+            let ss = ss_support::run_here("ss", &with_n);
+            scene.quiesce();
+            let ours = ss_support::run_here(ss_support::rss(), &with_n);
+            let (a, b) = (ss.comparable(), ours.comparable());
+            last = format!("{with_n:?}\n--- ss\n{a:?}\n--- rss\n{b:?}");
+            a == b
         });
         assert!(same, "{last}");
     }

@@ -55,6 +55,8 @@ pub struct Scene {
     dir: PathBuf,
     /// The python process; its network namespace is the scene's.
     pub pid: u32,
+    /// "sockets: used" once the scene is ready: the scene's own sockets.
+    baseline: u64,
 }
 
 impl Scene {
@@ -87,6 +89,7 @@ impl Scene {
             stdin,
             dir,
             pid: 0,
+            baseline: 0,
         };
         let mut line = String::new();
         BufReader::new(stdout)
@@ -95,7 +98,28 @@ impl Scene {
         let mut f = line.split_whitespace();
         assert_eq!(f.next(), Some("ready"), "scene did not start: {line:?}");
         scene.pid = f.next().and_then(|p| p.parse().ok()).expect("scene pid");
+        scene.baseline = scene.sockets_used().unwrap_or(u64::MAX);
         scene
+    }
+
+    /// "sockets: used" of the scene's namespace.
+    fn sockets_used(&self) -> Option<u64> {
+        let text = std::fs::read_to_string(format!("/proc/{}/net/sockstat", self.pid)).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("sockets: used "))
+            .and_then(|n| n.trim().parse().ok())
+    }
+
+    /// Waits (at most 2 s) until the sockets of the previous tool run are released:
+    /// the kernel frees a closed netlink socket a little after its process exits, and
+    /// `-s` counts it until then.
+    pub fn quiesce(&self) {
+        for _ in 0..100 {
+            if self.sockets_used() <= Some(self.baseline) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// `tool args...` inside the scene's namespace.
@@ -130,6 +154,25 @@ impl Drop for Scene {
     }
 }
 
+/// `tool args...` in the test's own namespace.
+pub fn run_here(tool: &str, args: &[&str]) -> Run {
+    let child = Command::new(tool)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tool runs");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("tool output");
+    Run {
+        pid,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: out.status.code(),
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct Run {
     pub pid: u32,
@@ -158,9 +201,31 @@ impl Run {
                 && words[words.len() - 4..] == ["*", words[words.len() - 3], "*", "0"];
             diag || rpc_client
         };
-        let stdout: Vec<&str> = self.stdout.lines().filter(|l| !own(l)).collect();
+        let stdout: Vec<String> = self
+            .stdout
+            .lines()
+            .filter(|l| !own(l))
+            .map(summary_tcp_line)
+            .collect();
         (stdout.join("\n"), self.stderr.clone(), self.status)
     }
+}
+
+/// `-s`'s TCP line, `TCP:   X (estab E, closed C, orphaned O, timewait T)`, with X and
+/// C (both counted from the kernel's TCP allocation counter, which is global: every
+/// other process on the machine moves it) replaced by X - C, the sockets hashed in
+/// this namespace.
+fn summary_tcp_line(line: &str) -> String {
+    let parse = || -> Option<String> {
+        let rest = line.strip_prefix("TCP:   ")?;
+        let (x, rest) = rest.split_once(" (estab ")?;
+        let (e, rest) = rest.split_once(", closed ")?;
+        let (c, rest) = rest.split_once(", orphaned ")?;
+        let x: i64 = x.parse().ok()?;
+        let c: i64 = c.parse().ok()?;
+        Some(format!("TCP: hashed {} (estab {e}, orphaned {rest}", x - c))
+    };
+    parse().unwrap_or_else(|| line.to_string())
 }
 
 /// Runs ss and rss with `args` in the scene and compares stdout (byte for byte,
@@ -170,7 +235,9 @@ impl Run {
 pub fn compare(scene: &Scene, args: &[&str]) -> Result<(), String> {
     let mut last = String::new();
     for _ in 0..3 {
+        scene.quiesce();
         let ss = scene.run("ss", args);
+        scene.quiesce();
         let ours = scene.run(rss(), args);
         let (a, b) = (ss.comparable(), ours.comparable());
         if a == b {
