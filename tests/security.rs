@@ -123,7 +123,10 @@ struct NetNs(String);
 impl NetNs {
     fn new(tag: &str) -> NetNs {
         let name = format!("rnt-sec-{tag}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
         assert!(Command::new("ip")
             .args(["netns", "add", &name])
             .status()
@@ -597,6 +600,10 @@ fn no_thread_to_spare_is_no_panic() {
         let got = limited(args);
         assert_no_crash(&format!("{args:?}"), &got);
     }
+    // rss too (ss itself starts no thread).
+    let got = limited(&[env!("CARGO_BIN_EXE_rss"), "-tanp"]);
+    assert_no_crash("rss -tanp", &got);
+    assert!(got.status.success(), "{}", text(&got.stderr));
     for args in [&[RLSOF, "-nP"][..], &[RLSOF, "-nP", "-i"]] {
         let got = limited(args);
         assert_no_crash(&format!("{args:?}"), &got);
@@ -947,4 +954,49 @@ fn offline_rlsof_takes_owners_and_stats_from_the_capture() {
         .output()
         .unwrap();
     assert_eq!(text(&by_user.stdout), live_text);
+}
+
+// ---------------------------------------------------------------------------------
+// 8. rlsof's arguments as lsof 4.95 takes them.
+
+#[test]
+fn lsof_arguments_as_lsof_takes_them() {
+    if !have("lsof") || !is_root() {
+        return skip("lsof_arguments", "needs root and lsof");
+    }
+    let mut sleeper = Command::new("sleep").arg("600").spawn().unwrap();
+    let pid = sleeper.id().to_string();
+    let first_err = |o: &Output| {
+        text(&o.stderr)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_once(": ")
+            .map(|(_, m)| m.to_string())
+            .unwrap_or_default()
+    };
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["-r", "0", "-a", "-p", &pid, "-d", "cwd"],
+        vec!["+r", "0", "-a", "-p", &pid, "-d", "cwd"],
+        vec!["-p", "", "-p", &pid, "-a", "-d", "cwd"],
+        vec!["-u", "", "-a", "-p", &pid, "-d", "cwd"],
+        vec!["-u", "4294967296", "-a", "-p", &pid, "-d", "cwd"],
+        vec!["-i", "@0x7f.1"],
+        vec!["-d", "-1", "-a", "-p", &pid],
+        vec!["-d", "3-3", "-a", "-p", &pid],
+    ];
+    for args in cases {
+        let want = run_bounded(Command::new("lsof").args(&args), Duration::from_secs(60)).unwrap();
+        let got = run_bounded(Command::new(RLSOF).args(&args), Duration::from_secs(60)).unwrap();
+        assert_no_crash(&format!("{args:?}"), &got);
+        assert_eq!(text(&got.stdout), text(&want.stdout), "{args:?}");
+        assert_eq!(first_err(&got), first_err(&want), "{args:?}");
+        assert_eq!(got.status.success(), want.status.success(), "{args:?}");
+    }
+    // A bad regex says why, as lsof does (regerror's text), not a return code.
+    let got = Command::new(RLSOF).args(["-c", "/a(/"]).output().unwrap();
+    let want = Command::new("lsof").args(["-c", "/a(/"]).output().unwrap();
+    assert_eq!(first_err(&got), first_err(&want));
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
 }

@@ -176,6 +176,16 @@ pub fn run(
         let Some(repeat) = &config.repeat else {
             return Ok(status);
         };
+        // lsof 4.95 repeats only for a non-zero delay: `-r 0` runs once, and `+r 0`
+        // too, ending with status 1 where a plain run would give 0 (+r's "nothing
+        // listed" status is only cleared by a pass of the repeat loop).
+        if repeat.seconds == 0 {
+            return Ok(if repeat.until_empty {
+                status.max(1)
+            } else {
+                status
+            });
+        }
         // An item found in any pass counts as found.
         best_status = best_status.min(status);
         if repeat.until_empty && !listed {

@@ -443,9 +443,9 @@ pub fn dec_i64(s: &[u8]) -> Option<i64> {
     Some(if negative { -magnitude } else { magnitude })
 }
 
-/// Serializes kernel bytes (interface names) as text for JSON, invalid UTF-8 replaced.
+/// Serializes kernel bytes (interface names) as JSON text ([`crate::escape::json_text`]).
 pub fn serialize_lossy<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&String::from_utf8_lossy(bytes))
+    s.serialize_str(&crate::escape::json_text(bytes))
 }
 
 /// Splits on ASCII whitespace without allocating.
