@@ -8,7 +8,7 @@ use super::sockets::Listability;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-fn sockopt_int(fd: &OwnedFd, level: i32, name: i32) -> Option<i32> {
+pub(crate) fn sockopt_int(fd: &impl AsRawFd, level: i32, name: i32) -> Option<i32> {
     let mut v: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: v and len are valid for writes of the sizes given.
@@ -56,21 +56,24 @@ fn port_of(ss: &libc::sockaddr_storage) -> u16 {
     }
 }
 
-fn duplicate(pid: u32, fd: u32) -> Option<OwnedFd> {
+/// A duplicate of descriptor `fd` of process `pid` (pidfd_open + pidfd_getfd, which
+/// need ptrace access to it: root, or the same user under a permissive Yama scope).
+/// Shared with the queue dump (src/queues.rs).
+pub(crate) fn duplicate(pid: u32, fd: u32) -> std::io::Result<OwnedFd> {
     // SAFETY: raw syscalls with integer arguments; results are checked.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     if pidfd < 0 {
-        return None;
+        return Err(std::io::Error::last_os_error());
     }
     // SAFETY: pidfd is a fresh descriptor we own.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
     // SAFETY: as above.
     let dup = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd as i32, 0) };
     if dup < 0 {
-        return None;
+        return Err(std::io::Error::last_os_error());
     }
     // SAFETY: pidfd_getfd returned a new descriptor in our table (close-on-exec).
-    Some(unsafe { OwnedFd::from_raw_fd(dup as i32) })
+    Ok(unsafe { OwnedFd::from_raw_fd(dup as i32) })
 }
 
 fn classify(fd: &OwnedFd) -> Listability {
@@ -140,7 +143,7 @@ fn classify(fd: &OwnedFd) -> Listability {
 
 /// Classifies descriptor `fd` of `pid`; `proc_root` is used for the xattr fallback.
 pub fn listability(proc_root: &std::path::Path, pid: u32, fd: u32) -> Listability {
-    if let Some(dup) = duplicate(pid, fd) {
+    if let Ok(dup) = duplicate(pid, fd) {
         return classify(&dup);
     }
     // Kinds listed from creation on need no state: their protocol name suffices.
