@@ -26,10 +26,12 @@
 //! would need TCP_REPAIR, which freezes the connection): its size only.
 
 use crate::audit::fdprobe;
+use crate::outdir::OutDir;
+use crate::snapshot::InodeMap;
 use nix::errno::Errno;
 use nix::sys::socket::{recvmsg, MsgFlags, SockaddrLike, SockaddrStorage};
-use serde::Serialize;
-use std::io::IoSliceMut;
+use serde::{Deserialize, Serialize};
+use std::io::{self, IoSliceMut, Read, Write};
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 
@@ -39,7 +41,7 @@ pub const DEFAULT_CAP: usize = 4 << 20;
 const MAX_DATAGRAMS: u64 = 1 << 16;
 
 /// How the receive file is laid out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Framing {
     /// The queued bytes as they are.
@@ -390,6 +392,162 @@ pub fn peek_held(pid: u32, fd: u32, inode: u64, cap: usize) -> Result<Peeked, St
         ));
     }
     peek(dup.as_fd(), cap)
+}
+
+/// The dump's subdirectory, its manifest (one JSON object per line, one line per
+/// socket) and its summary.
+pub const DIR: &str = "queues";
+pub const MANIFEST: &str = "manifest.jsonl";
+pub const SUMMARY: &str = "summary.json";
+
+/// One socket of the dump: a receive file was written, or queued data could not be.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestLine {
+    /// The process and descriptor read through (`null`: no holder was visible).
+    pub pid: Option<u32>,
+    pub fd: Option<u32>,
+    /// Its argv[0], escaped.
+    pub program: Option<String>,
+    pub inode: u64,
+    pub netns: Option<u64>,
+    pub netns_name: Option<String>,
+    /// `tcp`, `tcp6`, `udp`, ..., `unix`.
+    pub protocol: String,
+    /// `stream`, `dgram`, `seqpacket`, `raw`.
+    pub socket_type: String,
+    pub local: String,
+    pub remote: String,
+    pub state: String,
+    /// Recv-Q and Send-Q as the /proc table gave them (`null` for unix sockets,
+    /// whose table has none).
+    pub recv_q: Option<u64>,
+    pub send_q: Option<u64>,
+    /// SIOCINQ and SIOCOUTQ on the socket when it was read.
+    pub siocinq: Option<i64>,
+    pub siocoutq: Option<i64>,
+    /// The receive file, relative to the dump's directory.
+    pub file: Option<String>,
+    pub framing: Option<Framing>,
+    /// Payload bytes in the file.
+    pub bytes: u64,
+    pub datagrams: Option<u64>,
+    /// Everything queued when it was read is in the file.
+    pub complete: bool,
+    /// The cap cut it.
+    pub cut: bool,
+    pub notes: Vec<String>,
+}
+
+impl ManifestLine {
+    /// Fills in what a peek found.
+    pub fn record(&mut self, p: &Peeked) {
+        self.siocinq = p.inq;
+        self.siocoutq = p.outq;
+        self.framing = Some(p.framing);
+        self.bytes = p.bytes;
+        self.datagrams = p.datagrams;
+        self.complete = p.complete;
+        self.cut = p.cut;
+        self.notes.extend(p.notes.iter().cloned());
+    }
+
+    /// Whether the peek found data worth a file.
+    pub fn has_data(p: &Peeked) -> bool {
+        !p.data.is_empty()
+    }
+
+    /// `receive.PID.FD`, as Volatility's linux_pkt_queues names them.
+    pub fn file_name(pid: u32, fd: u32) -> String {
+        format!("receive.{pid}.{fd}")
+    }
+}
+
+/// The writing side of a dump: `queues/` below `parent`, created fresh.
+pub struct Writer {
+    dir: OutDir,
+    manifest: io::BufWriter<std::fs::File>,
+}
+
+impl Writer {
+    pub fn create(parent: &OutDir) -> io::Result<Writer> {
+        let dir = parent.create_subdir(DIR)?;
+        let manifest = io::BufWriter::new(dir.create_file(MANIFEST)?);
+        Ok(Writer { dir, manifest })
+    }
+
+    /// Writes the receive file (when there is data) and the socket's manifest line.
+    pub fn add(&mut self, line: &mut ManifestLine, data: &[u8]) -> io::Result<()> {
+        if let (Some(pid), Some(fd), false) = (line.pid, line.fd, data.is_empty()) {
+            let name = ManifestLine::file_name(pid, fd);
+            let mut f = self.dir.create_file(&name)?;
+            f.write_all(data)?;
+            f.sync_all()?;
+            line.file = Some(format!("{DIR}/{name}"));
+        }
+        serde_json::to_writer(&mut self.manifest, line)?;
+        self.manifest.write_all(b"\n")
+    }
+
+    pub fn finish(mut self, summary: &serde_json::Value) -> io::Result<()> {
+        self.manifest.flush()?;
+        self.manifest.get_ref().sync_all()?;
+        let mut f = self.dir.create_file(SUMMARY)?;
+        writeln!(f, "{summary:#}")?;
+        f.sync_all()
+    }
+}
+
+/// Bounds for reading a dump back: it is a file anyone could have planted.
+const MANIFEST_LIMIT: u64 = 64 << 20;
+
+/// The manifest beside a captured proc tree (`DIR/queues/manifest.jsonl` for
+/// `--proc-root DIR/proc`), by socket inode: `None` when there is none. Lines that do
+/// not parse are counted, not fatal.
+pub fn read_manifest(proc_root: &std::path::Path) -> Option<(InodeMap<ManifestLine>, usize)> {
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::{fstat, Mode, SFlag};
+    use std::os::fd::AsFd;
+    let path = proc_root.parent()?.join(DIR).join(MANIFEST);
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let fd = open(&path, flags, Mode::empty()).ok()?;
+    let st = fstat(fd.as_fd()).ok()?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        return None;
+    }
+    let mut data = Vec::new();
+    std::fs::File::from(fd)
+        .take(MANIFEST_LIMIT)
+        .read_to_end(&mut data)
+        .ok()?;
+    let mut map = InodeMap::default();
+    let mut bad = 0;
+    for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        match serde_json::from_slice::<ManifestLine>(line) {
+            Ok(m) if m.file.is_some() => {
+                map.insert(m.inode, m);
+            }
+            Ok(_) => {}
+            Err(_) => bad += 1,
+        }
+    }
+    Some((map, bad))
+}
+
+/// The tag a listing puts after a row whose queue was captured.
+pub fn row_tag(m: &ManifestLine) -> String {
+    let file = m.file.as_deref().unwrap_or("-");
+    let state = if m.cut {
+        ", cut"
+    } else if !m.complete {
+        ", incomplete"
+    } else {
+        ""
+    };
+    format!(
+        "[queued: {}, {} bytes{state}]",
+        crate::escape::escape(file.as_bytes()),
+        m.bytes
+    )
 }
 
 #[cfg(test)]

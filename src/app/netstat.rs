@@ -118,7 +118,19 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
                 return Ok(super::audit::run(&opts, config.json, out));
             }
             Mode::Interfaces => interfaces_mode(config, first, out)?,
-            Mode::Capture => capture(config, root)?,
+            Mode::Capture => {
+                let status = capture(config, root)?;
+                match (&config.queues, config.capture_dir.as_deref()) {
+                    (Some(q), Some(dir)) if status == 0 => {
+                        return Ok(super::queues::run_in_capture(config, q, dir))
+                    }
+                    _ => status,
+                }
+            }
+            Mode::Queues => match &config.queues {
+                Some(q) => return Ok(super::queues::run_alone(config, q)),
+                None => 2,
+            },
             Mode::Statistics => statistics_mode(config, out)?,
             Mode::Route | Mode::Arp => {
                 let mut route_names = super::route::Names {
@@ -358,9 +370,9 @@ fn program_notice(owners: &Owners, root: &ProcRoot) {
 
 /// What one namespace's selected tables gave, kept until their turn to be printed so
 /// warnings and errors come out where netstat puts them.
-struct NsTables {
-    inet: Vec<(Proto, bool, io::Result<Table<InetSocket>>)>,
-    unix: Option<io::Result<Table<UnixSocket>>>,
+pub(super) struct NsTables {
+    pub(super) inet: Vec<(Proto, bool, io::Result<Table<InetSocket>>)>,
+    pub(super) unix: Option<io::Result<Table<UnixSocket>>>,
 }
 
 /// sock_diag only for columns both sources fill alike: -o's timers come in other
@@ -381,7 +393,12 @@ fn table_source(config: &Config) -> TableSource {
     TableSource::for_namespace(&config.root, own, tcp_states)
 }
 
-fn read_tables(root: &ProcRoot, dir: &str, sel: &Selection, source: TableSource) -> NsTables {
+pub(super) fn read_tables(
+    root: &ProcRoot,
+    dir: &str,
+    sel: &Selection,
+    source: TableSource,
+) -> NsTables {
     let wanted: Vec<(Proto, bool)> = Proto::ALL
         .into_iter()
         .filter(|&p| wants(sel, p))
@@ -414,7 +431,7 @@ fn read_tables(root: &ProcRoot, dir: &str, sel: &Selection, source: TableSource)
 
 /// The namespaces a run reads; the first is the one whose missing tables are errors
 /// (the own namespace, or the one --netns names).
-fn target_namespaces(config: &Config) -> Result<Vec<NetNs>, String> {
+pub(super) fn target_namespaces(config: &Config) -> Result<Vec<NetNs>, String> {
     let root = &config.root;
     match &config.netns {
         NetnsChoice::Own => Ok(vec![NetNs::own(root)]),
