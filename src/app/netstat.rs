@@ -567,6 +567,18 @@ fn socket_view(
         );
     }
     let labels: Vec<String> = namespaces.iter().map(NetNs::label).collect();
+    // A capture made with --queues: rows whose receive queue was dumped say so.
+    let captured = match root.is_live() {
+        true => None,
+        false => crate::queues::read_manifest(root.path()),
+    };
+    if let Some((_, bad)) = captured.as_ref().filter(|(_, bad)| *bad > 0) {
+        output::warn(
+            PROG,
+            format_args!("{bad} lines of the queue manifest could not be read"),
+        );
+    }
+    let queue_of = |inode: u64| captured.as_ref().and_then(|(m, _)| m.get(&inode));
     let mut ctx = RowContext {
         services: &names.services,
         hosts: &names.hosts,
@@ -581,7 +593,7 @@ fn socket_view(
             status = collect_unix(&mut tables, sel, opts, &mut unix_rows).0;
         }
         let group_rows = groups.as_ref().map_or(&[][..], |g| &g.rows[..]);
-        let doc = json::socket_document(
+        let mut doc = json::socket_document(
             &namespaces,
             json::SocketRows {
                 inet: &rows,
@@ -591,6 +603,12 @@ fn socket_view(
             opts,
             &mut ctx,
         );
+        for row in &mut doc.inet {
+            row.queue = queue_of(row.inode).and_then(json::QueueCapture::from_manifest);
+        }
+        for row in &mut doc.unix {
+            row.queue = queue_of(row.inode).and_then(json::QueueCapture::from_manifest);
+        }
         json::write_line(out, &doc)?;
         return Ok(status);
     }
@@ -599,7 +617,10 @@ fn socket_view(
         view::write_inet_header(out, opts)?;
         for (index, s) in &rows {
             ctx.netns = labels.get(*index).map(String::as_str);
-            view::write_inet_row(out, s, opts, &mut ctx)?;
+            match queue_of(s.inode) {
+                Some(m) => with_queue_tag(out, m, |l| view::write_inet_row(l, s, opts, &mut ctx))?,
+                None => view::write_inet_row(out, s, opts, &mut ctx)?,
+            }
         }
     }
     if status != 0 {
@@ -630,7 +651,10 @@ fn socket_view(
         (status, broken_lines) = collect_unix(&mut tables, sel, opts, &mut unix_rows);
         for (index, s) in &unix_rows {
             ctx.netns = labels.get(*index).map(String::as_str);
-            view::write_unix_row(out, s, opts, &mut ctx)?;
+            match queue_of(s.inode) {
+                Some(m) => with_queue_tag(out, m, |l| view::write_unix_row(l, s, opts, &mut ctx))?,
+                None => view::write_unix_row(out, s, opts, &mut ctx)?,
+            }
         }
         // rnetstat joins such a line to its row (the path is cut at the newline in
         // this view, as netstat prints it); the warnings are netstat's all the same.
@@ -704,6 +728,23 @@ fn read_groups(config: &Config, namespaces: &[NetNs]) -> io::Result<TaggedGroups
         }
     }
     Ok(found)
+}
+
+/// Writes one row with the tag of its captured receive queue before the newline.
+fn with_queue_tag(
+    out: &mut impl Write,
+    m: &crate::queues::ManifestLine,
+    render: impl FnOnce(&mut Vec<u8>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut line = Vec::with_capacity(160);
+    render(&mut line)?;
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    line.push(b' ');
+    line.extend_from_slice(crate::queues::row_tag(m).as_bytes());
+    line.push(b'\n');
+    out.write_all(&line)
 }
 
 /// Writes one line a renderer produced, with the namespace tag (--all-netns) put
