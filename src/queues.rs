@@ -29,11 +29,9 @@ use crate::audit::fdprobe;
 use crate::outdir::OutDir;
 use crate::snapshot::InodeMap;
 use nix::errno::Errno;
-use nix::sys::socket::{recvmsg, MsgFlags, SockaddrLike, SockaddrStorage};
 use serde::{Deserialize, Serialize};
-use std::io::{self, IoSliceMut, Read, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::os::unix::ffi::OsStrExt;
 
 /// Bytes kept per socket unless `--queue-cap` says otherwise.
 pub const DEFAULT_CAP: usize = 4 << 20;
@@ -140,52 +138,87 @@ impl Drop for PeekOffset<'_> {
     }
 }
 
-fn peek_flags() -> MsgFlags {
-    MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT
-}
+const PEEK: libc::c_int = libc::MSG_PEEK | libc::MSG_DONTWAIT;
 
 /// One peek into `buf`: the length the kernel reports (the datagram's full length
-/// with MSG_TRUNC) and the source address.
+/// with MSG_TRUNC) and the source address as text. Hand-written over libc: nix's
+/// recvmsg builds a UnixAddr from the zero-length address the kernel gives for an
+/// unnamed sender, which then panics when read.
 fn peek_into(
     fd: BorrowedFd<'_>,
     buf: &mut [u8],
-    flags: MsgFlags,
-) -> Result<(usize, Option<SockaddrStorage>), Errno> {
-    let mut iov = [IoSliceMut::new(buf)];
-    let msg = recvmsg::<SockaddrStorage>(fd.as_raw_fd(), &mut iov, None, flags)?;
-    Ok((msg.bytes, msg.address))
+    flags: libc::c_int,
+    unix: bool,
+) -> Result<(usize, String), Errno> {
+    // SAFETY: an all-zero sockaddr_storage and msghdr are valid values.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: as above.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut ss as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    // SAFETY: msg points at the storage and the one iovec above, which cover
+    // exactly the memory of `ss` and `buf` and outlive the call; no control buffer.
+    let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags) };
+    if n < 0 {
+        return Err(Errno::last());
+    }
+    let len = (msg.msg_namelen as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
+    // SAFETY: `len` bytes of `ss` are initialised (all of it is, zeroed above).
+    let name = unsafe {
+        std::slice::from_raw_parts((&ss as *const libc::sockaddr_storage).cast::<u8>(), len)
+    };
+    Ok((n as usize, source_text(name, unix)))
 }
 
-/// A datagram's source as text: `ADDR:PORT`, `[ADDR6]:PORT`, `unix:PATH` (escaped;
-/// `unix:@NAME` abstract, `unix:-` unnamed), `ifindex:N` (packet), `-` (none).
-pub fn source_text(addr: Option<&SockaddrStorage>) -> String {
-    let Some(addr) = addr else {
-        return "-".to_string();
+/// A datagram's source from the raw socket address the kernel wrote: `ADDR:PORT`,
+/// `[ADDR6]:PORT`, `unix:PATH` (escaped), `unix:@NAME` (abstract), `unix:-` (unnamed),
+/// `ifindex:N` (packet), `family:N` (other), `-` (none).
+pub fn source_text(name: &[u8], unix: bool) -> String {
+    let family = match name.get(..2) {
+        Some(f) => u16::from_ne_bytes([f[0], f[1]]) as i32,
+        None if unix => return "unix:-".to_string(),
+        None => return "-".to_string(),
     };
-    if let Some(sin) = addr.as_sockaddr_in() {
-        return format!("{}:{}", sin.ip(), sin.port());
-    }
-    if let Some(sin6) = addr.as_sockaddr_in6() {
-        return format!("[{}]:{}", crate::addr::ntop6(&sin6.ip()), sin6.port());
-    }
-    if let Some(un) = addr.as_unix_addr() {
-        if let Some(path) = un.path() {
-            return format!(
-                "unix:{}",
-                crate::escape::escape(path.as_os_str().as_bytes())
-            );
+    let port = || name.get(2..4).map(|p| u16::from_be_bytes([p[0], p[1]]));
+    match family {
+        libc::AF_INET => match (port(), name.get(4..8)) {
+            (Some(port), Some(a)) => format!("{}.{}.{}.{}:{port}", a[0], a[1], a[2], a[3]),
+            _ => "-".to_string(),
+        },
+        libc::AF_INET6 => match (
+            port(),
+            name.get(8..24).and_then(|a| <[u8; 16]>::try_from(a).ok()),
+        ) {
+            (Some(port), Some(a)) => {
+                format!(
+                    "[{}]:{port}",
+                    crate::addr::ntop6(&std::net::Ipv6Addr::from(a))
+                )
+            }
+            _ => "-".to_string(),
+        },
+        libc::AF_UNIX => {
+            let path = &name[2..];
+            match path.first() {
+                None => "unix:-".to_string(),
+                Some(0) => format!("unix:@{}", crate::escape::escape(&path[1..])),
+                Some(_) => {
+                    let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+                    format!("unix:{}", crate::escape::escape(&path[..end]))
+                }
+            }
         }
-        if let Some(name) = un.as_abstract() {
-            return format!("unix:@{}", crate::escape::escape(name));
-        }
-        return "unix:-".to_string();
-    }
-    if let Some(ll) = addr.as_link_addr() {
-        return format!("ifindex:{}", ll.ifindex());
-    }
-    match addr.family() {
-        Some(f) => format!("family:{f:?}"),
-        None => "-".to_string(),
+        libc::AF_PACKET => match name.get(4..8) {
+            Some(i) => format!("ifindex:{}", i32::from_ne_bytes([i[0], i[1], i[2], i[3]])),
+            None => "-".to_string(),
+        },
+        other => format!("family:{other}"),
     }
 }
 
@@ -238,7 +271,7 @@ fn peek_stream(
     // One byte beyond the cap tells a full queue from a cut one. Zeroed pages are not
     // touched until the kernel writes them.
     let mut buf = vec![0u8; cap.saturating_add(1)];
-    let mut got = match peek_into(fd, &mut buf, peek_flags()) {
+    let mut got = match peek_into(fd, &mut buf, PEEK, false) {
         Ok((n, _)) => n.min(buf.len()),
         Err(Errno::EAGAIN) => 0,
         // A listening or unconnected stream socket has no data queue.
@@ -251,7 +284,7 @@ fn peek_stream(
             let offset =
                 PeekOffset::set(fd, at).map_err(|e| format!("SO_PEEK_OFF: {}", e.desc()))?;
             while got < buf.len() {
-                match peek_into(fd, &mut buf[got..], peek_flags()) {
+                match peek_into(fd, &mut buf[got..], PEEK, false) {
                     Ok((0, _)) | Err(Errno::EAGAIN) => break,
                     Ok((n, _)) => got += n,
                     Err(e) => {
@@ -306,6 +339,7 @@ fn peek_datagrams(
     p: &mut Peeked,
 ) -> Result<(), String> {
     let mut buf = vec![0u8; cap];
+    let unix = fdprobe::sockopt_int(&fd, libc::SOL_SOCKET, libc::SO_DOMAIN) == Some(libc::AF_UNIX);
     let offset = if offset_supported {
         Some(PeekOffset::set(fd, 0).map_err(|e| format!("SO_PEEK_OFF: {}", e.desc()))?)
     } else {
@@ -321,17 +355,11 @@ fn peek_datagrams(
             break;
         }
         let room = cap - used;
-        let flags = peek_flags() | MsgFlags::MSG_TRUNC;
-        match peek_into(fd, &mut buf[..room], flags) {
+        let flags = PEEK | libc::MSG_TRUNC;
+        match peek_into(fd, &mut buf[..room], flags, unix) {
             Ok((len, from)) => {
                 let kept = len.min(room);
-                frame(
-                    &mut p.data,
-                    len,
-                    kept,
-                    &source_text(from.as_ref()),
-                    &buf[..kept],
-                );
+                frame(&mut p.data, len, kept, &from, &buf[..kept]);
                 count += 1;
                 used += kept;
                 if kept < len {
@@ -605,7 +633,7 @@ mod tests {
             a.as_raw_fd(),
             &[std::io::IoSlice::new(b"def")],
             &cmsg,
-            MsgFlags::empty(),
+            nix::sys::socket::MsgFlags::empty(),
             None,
         )
         .unwrap();
@@ -645,6 +673,30 @@ mod tests {
             p.data
         );
         assert_eq!(peek_off(b.as_fd()), Ok(-1));
+    }
+
+    #[test]
+    fn source_addresses_never_panic() {
+        assert_eq!(source_text(&[], true), "unix:-");
+        assert_eq!(source_text(&[], false), "-");
+        let unix = (libc::AF_UNIX as u16).to_ne_bytes();
+        assert_eq!(source_text(&unix, true), "unix:-");
+        let mut abs = unix.to_vec();
+        abs.extend_from_slice(b"\0x\n");
+        assert_eq!(source_text(&abs, true), "unix:@x\\n");
+        let mut path = unix.to_vec();
+        path.extend_from_slice(b"/run/a\0junk");
+        assert_eq!(source_text(&path, true), "unix:/run/a");
+        let mut v4 = (libc::AF_INET as u16).to_ne_bytes().to_vec();
+        v4.extend_from_slice(&[0x13, 0x88, 192, 0, 2, 1]);
+        assert_eq!(source_text(&v4, false), "192.0.2.1:5000");
+        assert_eq!(source_text(&v4[..5], false), "-");
+        let inet6 = (libc::AF_INET6 as u16).to_ne_bytes();
+        assert_eq!(source_text(&inet6, false), "-");
+        for len in 0..40 {
+            let bytes: Vec<u8> = (0..len as u8).collect();
+            let _ = source_text(&bytes, len % 2 == 0);
+        }
     }
 
     #[test]
