@@ -245,21 +245,22 @@ fn expected_frames(v: &Value) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// rnetstat inside the holder's namespace (so only its sockets are in the tables),
-/// optionally as nobody.
-fn rnetstat_in(holder: &Holder, bin: &Path, args: &[&str], as_nobody: bool) -> Output {
-    let mut cmd = Command::new("nsenter");
-    cmd.arg(format!("--net=/proc/{}/ns/net", holder.pid));
-    if as_nobody {
-        cmd.args([
+/// rnetstat as nobody inside the holder's namespace (so only its sockets are in the
+/// tables).
+fn rnetstat_as_nobody_in(holder: &Holder, bin: &Path, args: &[&str]) -> Output {
+    Command::new("nsenter")
+        .arg(format!("--net=/proc/{}/ns/net", holder.pid))
+        .args([
             "setpriv",
             "--reuid=65534",
             "--regid=65534",
             "--clear-groups",
             "--",
-        ]);
-    }
-    cmd.arg(bin).args(args).output().expect("rnetstat runs")
+        ])
+        .arg(bin)
+        .args(args)
+        .output()
+        .expect("rnetstat runs")
 }
 
 fn manifest(dir: &Path) -> Vec<Value> {
@@ -298,19 +299,13 @@ fn queues_are_dumped_exactly_and_left_in_place() {
     let cap_dir = tmp.0.join("cap");
     let cap_arg = CAP.to_string();
     let cap_dir_s = cap_dir.to_str().unwrap();
-    let out = rnetstat_in(
-        &holder,
-        Path::new(bin),
-        &[
-            "--capture",
-            cap_dir_s,
-            "--queues",
-            "--queue-cap",
-            &cap_arg,
-            "-a",
-        ],
-        false,
-    );
+    // From the host, through --netns: the sockets' namespace is not rnetstat's.
+    let pid_arg = holder.pid.to_string();
+    let out = Command::new(bin)
+        .args(["--capture", cap_dir_s, "--queues", "--queue-cap", &cap_arg])
+        .args(["-a", "--netns", &pid_arg])
+        .output()
+        .expect("rnetstat runs");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let lines = manifest(&cap_dir);
@@ -369,7 +364,13 @@ fn queues_are_dumped_exactly_and_left_in_place() {
     // 2. The reader: the listing of the capture tags exactly those rows.
     let proc_dir = cap_dir.join("proc");
     let listing = Command::new(bin)
-        .args(["--proc-root", proc_dir.to_str().unwrap(), "-anp"])
+        .args([
+            "--proc-root",
+            proc_dir.to_str().unwrap(),
+            "-anp",
+            "--netns",
+            &pid_arg,
+        ])
         .output()
         .unwrap();
     assert_eq!(listing.status.code(), Some(0));
@@ -390,6 +391,7 @@ fn queues_are_dumped_exactly_and_left_in_place() {
     }
     let json = Command::new(bin)
         .args(["--proc-root", proc_dir.to_str().unwrap(), "-an", "--json"])
+        .args(["--netns", &pid_arg])
         .output()
         .unwrap();
     let doc: Value = serde_json::from_slice(&json.stdout).expect("JSON");
@@ -416,12 +418,8 @@ fn queues_are_dumped_exactly_and_left_in_place() {
     std::fs::copy(bin, &local_bin).unwrap();
     std::fs::set_permissions(&tmp.0, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out_dir = nobody_dir.join("out");
-    let out = rnetstat_in(
-        &holder,
-        &local_bin,
-        &["--queues", out_dir.to_str().unwrap(), "-a"],
-        true,
-    );
+    let args = ["--queues", out_dir.to_str().unwrap(), "-a"];
+    let out = rnetstat_as_nobody_in(&holder, &local_bin, &args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("could not be read"), "{stderr}");
