@@ -7,6 +7,7 @@
 pub mod addr;
 pub mod app;
 pub mod audit;
+pub mod bpf;
 pub mod capture;
 pub mod cli;
 pub mod color;
@@ -22,4 +23,5 @@ pub mod render;
 pub mod resolve;
 pub mod select;
 pub mod snapshot;
+pub mod sockfilter;
 pub mod tables;

@@ -411,7 +411,7 @@ fn peek_datagrams(
 /// socket `inode` (the descriptor may have been closed and reused since the scan; a
 /// different socket is not ours to touch).
 pub fn peek_held(pid: u32, fd: u32, inode: u64, cap: usize) -> Result<Peeked, String> {
-    let dup = fdprobe::duplicate(pid, fd).map_err(|e| format!("pidfd_getfd: {e}"))?;
+    let dup = crate::sockfilter::duplicate(pid, fd).map_err(|e| format!("pidfd_getfd: {e}"))?;
     use std::os::fd::AsFd;
     let st = nix::sys::stat::fstat(dup.as_fd()).map_err(|e| format!("fstat: {}", e.desc()))?;
     if st.st_ino != inode {
