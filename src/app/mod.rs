@@ -7,4 +7,5 @@ pub mod netstat;
 pub mod output;
 pub mod queues;
 pub mod route;
+pub mod ss;
 pub mod stats;
