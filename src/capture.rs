@@ -16,14 +16,12 @@
 //! `"complete": false` until the last file is written; readers warn about (and exit
 //! non-zero on) a capture that was cut short.
 
+use crate::outdir::OutDir;
 use crate::proc::files::{self, FileStat};
 use crate::proc::{process, ProcRoot};
-use nix::fcntl::{openat, renameat, OFlag};
-use nix::sys::stat::{fchmod, fstat, mkdirat, Mode};
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::io::{self, Write};
-use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -75,110 +73,24 @@ pub struct CaptureSummary {
     pub fd_links: usize,
 }
 
-fn errno_io(e: nix::errno::Errno) -> io::Error {
-    io::Error::from_raw_os_error(e as i32)
+/// Copies the regular file `from` to a new `name` in `dir`, streaming (bounded by the
+/// reader's cap); `Ok(false)` when the source cannot be read (gone, not a regular file).
+fn copy_from(dir: &OutDir, from: &Path, name: impl AsRef<OsStr>) -> io::Result<bool> {
+    let Ok(mut src) = crate::proc::open_file(from) else {
+        return Ok(false);
+    };
+    let mut out = dir.create_file(name)?;
+    match io::copy(&mut src, &mut out) {
+        Ok(_) => Ok(true),
+        // A source that fails mid-read (a process exiting) is recorded as far as it
+        // went; a failed write (a full disk) ends the capture.
+        Err(e) if is_write_error(&e) => Err(e),
+        Err(_) => Ok(true),
+    }
 }
 
-/// A directory of the capture, held open: everything below it is made relative to it.
-struct OutDir {
-    fd: OwnedFd,
-}
-
-impl OutDir {
-    /// Creates DIR, which must not exist, as a private (0700) directory of ours.
-    fn create_new(dest: &Path) -> io::Result<OutDir> {
-        let name = dest
-            .file_name()
-            .filter(|n| !n.is_empty() && *n != ".." && *n != ".")
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a directory name"))?;
-        let parent = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        // The parent is the caller's choice; it is resolved once, then only used as fd.
-        let parent_fd = nix::fcntl::open(
-            parent,
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(errno_io)?;
-        mkdirat(&parent_fd, name, Mode::S_IRWXU).map_err(|e| match e {
-            nix::errno::Errno::EEXIST => io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "exists; a capture is written to a new directory only",
-            ),
-            e => errno_io(e),
-        })?;
-        let dir = OutDir::open_made(&parent_fd, name)?;
-        // Someone who can write the parent could have swapped in a directory of
-        // theirs between mkdir and open: ours is owned by us and private.
-        let st = fstat(&dir.fd).map_err(errno_io)?;
-        if st.st_uid != nix::unistd::geteuid().as_raw() {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                "was replaced by another user's directory while being created",
-            ));
-        }
-        fchmod(&dir.fd, Mode::S_IRWXU).map_err(errno_io)?;
-        Ok(dir)
-    }
-
-    fn open_made(parent: &impl AsFd, name: &OsStr) -> io::Result<OutDir> {
-        let fd = openat(
-            parent,
-            name,
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(errno_io)?;
-        Ok(OutDir { fd })
-    }
-
-    /// A new subdirectory (0700), or the one this capture already made.
-    fn subdir(&self, name: impl AsRef<OsStr>) -> io::Result<OutDir> {
-        let name = name.as_ref();
-        match mkdirat(&self.fd, name, Mode::S_IRWXU) {
-            Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
-            Err(e) => return Err(errno_io(e)),
-        }
-        OutDir::open_made(&self.fd, name)
-    }
-
-    /// Creates `name` (0600), which must not exist, for writing.
-    fn create(&self, name: impl AsRef<OsStr>) -> io::Result<std::fs::File> {
-        let fd = openat(
-            &self.fd,
-            name.as_ref(),
-            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-            Mode::S_IRUSR | Mode::S_IWUSR,
-        )
-        .map_err(errno_io)?;
-        Ok(std::fs::File::from(fd))
-    }
-
-    fn write(&self, name: impl AsRef<OsStr>, data: &[u8]) -> io::Result<()> {
-        self.create(name)?.write_all(data)
-    }
-
-    fn symlink(&self, name: impl AsRef<OsStr>, target: &[u8]) -> io::Result<()> {
-        nix::unistd::symlinkat(OsStr::from_bytes(target), &self.fd, name.as_ref()).map_err(errno_io)
-    }
-
-    /// Copies the regular file `from` to `name`, streaming (bounded by the reader's
-    /// cap); `Ok(false)` when the source cannot be read (gone, not a regular file).
-    fn copy_from(&self, from: &Path, name: impl AsRef<OsStr>) -> io::Result<bool> {
-        let Ok(mut src) = crate::proc::open_file(from) else {
-            return Ok(false);
-        };
-        let mut out = self.create(name)?;
-        match io::copy(&mut src, &mut out) {
-            Ok(_) => Ok(true),
-            // A source that fails mid-read (a process exiting) is recorded as far as
-            // it went; a failed write (a full disk) ends the capture.
-            Err(e) if is_write_error(&e) => Err(e),
-            Err(_) => Ok(true),
-        }
-    }
+fn write(dir: &OutDir, name: &str, data: &[u8]) -> io::Result<()> {
+    dir.create_file(name)?.write_all(data)
 }
 
 /// Whether an error of io::copy came from the writing side.
@@ -201,23 +113,23 @@ pub fn capture(root: &ProcRoot, dest: &Path) -> io::Result<CaptureSummary> {
         false,
         "manifest.json",
     )?;
-    let proc_out = top.subdir("proc")?;
+    let proc_out = top.create_subdir("proc")?;
     let mut summary = CaptureSummary::default();
     let mut namespaces = HashSet::new();
     let src = root.path();
 
     // The capturing process's own namespace doubles as the tree's top-level net/.
-    let net_out = proc_out.subdir("net")?;
+    let net_out = proc_out.create_subdir("net")?;
     for file in NET_FILES {
-        net_out.copy_from(&src.join("net").join(file), file)?;
+        copy_from(&net_out, &src.join("net").join(file), file)?;
     }
-    proc_out.copy_from(&src.join("locks"), "locks")?;
+    copy_from(&proc_out, &src.join("locks"), "locks")?;
     // `self` is the capturing process: readers take its namespace as their own.
     if let Ok(target) = std::fs::read_link(src.join("self/ns/net")) {
         proc_out
-            .subdir("self")?
-            .subdir("ns")?
-            .symlink("net", target.as_os_str().as_bytes())?;
+            .create_subdir("self")?
+            .create_subdir("ns")?
+            .create_symlink("net", target.as_os_str().as_bytes())?;
     }
 
     for pid in process::pids(root)? {
@@ -231,7 +143,7 @@ pub fn capture(root: &ProcRoot, dest: &Path) -> io::Result<CaptureSummary> {
     capture_netns_names(root, &top)?;
     // The complete manifest replaces the first one in one step.
     write_manifest(root, &top, &summary, true, "manifest.json.new")?;
-    renameat(&top.fd, "manifest.json.new", &top.fd, "manifest.json").map_err(errno_io)?;
+    top.rename("manifest.json.new", "manifest.json")?;
     Ok(summary)
 }
 
@@ -244,46 +156,42 @@ fn capture_process(
     namespaces: &mut HashSet<u64>,
 ) -> io::Result<bool> {
     let src = root.path().join(pid.to_string());
-    let pid_out = proc_out.subdir(pid.to_string())?;
+    let pid_out = proc_out.create_subdir(pid.to_string())?;
     let mut copied = false;
     for file in PROCESS_FILES {
-        copied |= pid_out.copy_from(&src.join(file), file)?;
+        copied |= copy_from(&pid_out, &src.join(file), file)?;
     }
     if !copied {
         // Gone before we looked: leave no empty pid directory behind.
         drop(pid_out);
-        let _ = nix::unistd::unlinkat(
-            &proc_out.fd,
-            pid.to_string().as_str(),
-            nix::unistd::UnlinkatFlags::RemoveDir,
-        );
+        let _ = proc_out.remove_empty_subdir(&pid.to_string());
         return Ok(false);
     }
     // The owner of /proc/PID (the euid, or root for a process that is not dumpable):
     // the copy's own directory belongs to whoever captured it.
     if let Ok(meta) = std::fs::symlink_metadata(&src) {
         use std::os::unix::fs::MetadataExt;
-        pid_out.write(OWNER_FILE, format!("{}\n", meta.uid()).as_bytes())?;
+        write(&pid_out, OWNER_FILE, format!("{}\n", meta.uid()).as_bytes())?;
     }
     let mut stats = Vec::new();
     for link in PROCESS_LINKS {
         if let Ok(target) = std::fs::read_link(src.join(link)) {
-            pid_out.symlink(link, target.as_os_str().as_bytes())?;
+            pid_out.create_symlink(link, target.as_os_str().as_bytes())?;
             record_stat(&mut stats, link, None, files::stat_path(&src.join(link)));
         }
     }
     if let Ok(target) = std::fs::read_link(src.join("ns/net")) {
         pid_out
-            .subdir("ns")?
-            .symlink("net", target.as_os_str().as_bytes())?;
+            .create_subdir("ns")?
+            .create_symlink("net", target.as_os_str().as_bytes())?;
     }
     // Mapped files by their position in maps (a path may hold any byte).
     for (index, m) in files::read_maps(root, pid).iter().enumerate() {
         let st = files::stat_path(Path::new(OsStr::from_bytes(&m.path)));
         record_stat(&mut stats, &format!("map/{index}"), None, st);
     }
-    let fd_out = pid_out.subdir("fd")?;
-    let fdinfo_out = pid_out.subdir("fdinfo")?;
+    let fd_out = pid_out.create_subdir("fd")?;
+    let fdinfo_out = pid_out.create_subdir("fdinfo")?;
     let mut entries = Vec::new();
     let _ = process::for_each_fd_entry(
         root,
@@ -297,8 +205,12 @@ fn capture_process(
     );
     for (fd, target, link_mode, stat) in entries {
         // Offsets and open flags (rlsof's SIZE/OFF and mode) live in fdinfo.
-        fdinfo_out.copy_from(&src.join(format!("fdinfo/{fd}")), fd.to_string())?;
-        fd_out.symlink(fd.to_string(), &target)?;
+        copy_from(
+            &fdinfo_out,
+            &src.join(format!("fdinfo/{fd}")),
+            fd.to_string(),
+        )?;
+        fd_out.create_symlink(fd.to_string(), &target)?;
         record_stat(
             &mut stats,
             &format!("fd/{fd}"),
@@ -307,13 +219,13 @@ fn capture_process(
         );
         summary.fd_links += 1;
     }
-    pid_out.write(STATS_FILE, &stats)?;
+    write(&pid_out, STATS_FILE, &stats)?;
     // One process per network namespace carries that namespace's tables.
     if let Some(ns) = process::netns_inode(root, pid) {
         if namespaces.insert(ns) {
-            let net_out = pid_out.subdir("net")?;
+            let net_out = pid_out.create_subdir("net")?;
             for file in NET_FILES {
-                net_out.copy_from(&src.join("net").join(file), file)?;
+                copy_from(&net_out, &src.join("net").join(file), file)?;
             }
         }
     }
@@ -393,16 +305,19 @@ fn capture_sys(root: &ProcRoot, top: &OutDir) -> io::Result<()> {
     let Ok(entries) = std::fs::read_dir(sys.join("class/net")) else {
         return Ok(());
     };
-    let class_out = top.subdir("sys")?.subdir("class")?.subdir("net")?;
+    let class_out = top
+        .create_subdir("sys")?
+        .create_subdir("class")?
+        .create_subdir("net")?;
     for entry in entries.flatten() {
         // Any bytes but '/' (readdir never gives one): non-UTF-8 names are kept.
         let name = entry.file_name();
-        let if_out = class_out.subdir(&name)?;
+        let if_out = class_out.create_subdir(&name)?;
         for file in crate::proc::dev::SYSFS_LINK_FILES
             .iter()
             .chain(SYS_NET_EXTRA)
         {
-            if_out.copy_from(&sys.join("class/net").join(&name).join(file), file)?;
+            copy_from(&if_out, &sys.join("class/net").join(&name).join(file), file)?;
         }
     }
     Ok(())
@@ -415,12 +330,12 @@ fn capture_netns_names(root: &ProcRoot, top: &OutDir) -> io::Result<()> {
     let Ok(entries) = std::fs::read_dir(root.run_netns()) else {
         return Ok(());
     };
-    let out = top.subdir("run")?.subdir("netns")?;
+    let out = top.create_subdir("run")?.create_subdir("netns")?;
     for entry in entries.flatten() {
         let Ok(meta) = std::fs::metadata(entry.path()) else {
             continue;
         };
-        out.symlink(
+        out.create_symlink(
             entry.file_name(),
             format!("net:[{}]", meta.ino()).as_bytes(),
         )?;
@@ -456,7 +371,7 @@ fn write_manifest(
         "fd_links": summary.fd_links,
         "read_with": "--proc-root <this directory>/proc",
     });
-    let mut f = top.create(name)?;
+    let mut f = top.create_file(name)?;
     writeln!(f, "{manifest:#}")?;
     f.sync_all()
 }
