@@ -185,7 +185,7 @@ capture, never from the disk the capture sits on.
         (
             "COMPATIBILITY",
             r#"
-Lines are identical to net\-tools netstat 2.10. Deliberate differences: control characters and invalid UTF\-8 in program names and paths are escaped (\fB^[\fR, \fB\\n\fR, \fB\\xff\fR) instead of printed raw; unparsable /proc lines give a warning naming the file and line; reverse lookups share a 2 second deadline.
+Lines are identical to net\-tools netstat 2.10. Deliberate differences: control characters and invalid UTF\-8 in program names and paths are escaped (\fB^[\fR, \fB\\n\fR, \fB\\xff\fR) instead of printed raw; unparsable /proc lines give a warning naming the file and line; reverse lookups share a 2 second deadline; rows of /proc/net/unix forged by a newline in a socket path are left out (the whole path comes from sock_diag) with a note on stderr; running out of file descriptors gives a note and exit status 1.
 "#,
         ),
         (
