@@ -60,9 +60,12 @@ fn run_bounded(cmd: &mut Command, limit: Duration) -> Result<Output, String> {
     let err = child.stderr.take();
     let read = |r: Option<Box<dyn std::io::Read + Send>>| {
         std::thread::spawn(move || {
+            // Everything is read (a reader that stops early would SIGPIPE the
+            // program); only the first 64 MiB are kept.
             let mut buf = Vec::new();
             if let Some(mut r) = r {
-                let _ = std::io::copy(&mut (&mut r).take(8 << 20), &mut buf);
+                let _ = std::io::copy(&mut (&mut r).take(64 << 20), &mut buf);
+                let _ = std::io::copy(&mut r, &mut std::io::sink());
             }
             buf
         })
