@@ -3,6 +3,7 @@
 //! the per-family request and record layouts live in `inet` and `unix`.
 
 pub mod inet;
+pub mod ss_attrs;
 pub mod unix;
 
 use std::io;

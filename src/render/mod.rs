@@ -8,5 +8,6 @@ pub mod json;
 pub mod lsof;
 pub mod netstat;
 pub mod route;
+pub mod ss_detail;
 pub mod stats;
 pub mod text;
