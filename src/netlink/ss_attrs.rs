@@ -559,6 +559,34 @@ impl<'a> PacketDiag<'a> {
     }
 }
 
+/// struct inet_diag_req_v2 for one family and protocol, the states in `states`
+/// (bit per TCP state) and the extensions in `ext` (see [`ext`]).
+pub fn inet_request(family: u8, protocol: u8, states: u32, ext: u8) -> [u8; 56] {
+    let mut req = [0u8; 56];
+    req[0] = family;
+    req[1] = protocol;
+    req[2] = ext;
+    req[4..8].copy_from_slice(&states.to_ne_bytes());
+    req
+}
+
+/// struct unix_diag_req for the states in `states` showing `show` (see [`udiag_show`]).
+pub fn unix_request(states: u32, show: u32) -> [u8; 24] {
+    let mut req = [0u8; 24];
+    req[0] = libc::AF_UNIX as u8;
+    req[4..8].copy_from_slice(&states.to_ne_bytes());
+    req[12..16].copy_from_slice(&show.to_ne_bytes());
+    req
+}
+
+/// struct packet_diag_req showing `show` ([`PACKET_SHOW_SS`] for what ss reads).
+pub fn packet_request(show: u32) -> [u8; 20] {
+    let mut req = [0u8; 20];
+    req[0] = libc::AF_PACKET as u8;
+    req[8..12].copy_from_slice(&show.to_ne_bytes());
+    req
+}
+
 /// How a `TCPDIAG_FILE` (an `ss -D` dump) ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileEnd {
