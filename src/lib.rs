@@ -12,6 +12,7 @@ pub mod cli;
 pub mod color;
 pub mod docs;
 pub mod escape;
+pub mod lsof;
 pub mod netlink;
 pub mod netns;
 pub mod proc;

@@ -15,7 +15,6 @@
 
 use crate::proc::{process, ProcRoot};
 use std::collections::HashMap;
-use std::ffi::CString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -162,32 +161,21 @@ impl NetNs {
 /// Moves the calling thread into the network namespace of `file`. Only the thread
 /// changes namespace, so callers run this on a thread of their own.
 pub fn enter(file: &Path) -> io::Result<()> {
-    let c_path = CString::new(file.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: c_path is NUL-terminated; the returned fd is closed below.
-    let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is an open namespace file; setns affects only this thread for CLONE_NEWNET.
-    let rc = unsafe { libc::setns(fd, libc::CLONE_NEWNET) };
-    let err = io::Error::last_os_error();
-    // SAFETY: fd is open and closed exactly once.
-    unsafe { libc::close(fd) };
-    if rc != 0 {
-        return Err(err);
-    }
-    Ok(())
+    let ns = std::fs::File::open(file)?;
+    nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
 }
+
+// NS_GET_NSTYPE is _IO(0xb7, 0x3) (linux/nsfs.h); nix offers no wrapper of its own.
+nix::ioctl_none!(ns_get_nstype, 0xb7, 3);
 
 /// Whether a namespace file is a network namespace (ioctl NS_GET_NSTYPE); `None`
 /// when the kernel cannot say.
 fn is_net_ns(path: &str) -> Option<bool> {
-    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
     let file = std::fs::File::open(path).ok()?;
-    // SAFETY: the fd is open for the duration of the call; the ioctl takes no argument.
-    let kind = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&file), NS_GET_NSTYPE) };
-    (kind >= 0).then_some(kind == libc::CLONE_NEWNET)
+    // SAFETY: the fd is open for the duration of the call; NS_GET_NSTYPE takes no
+    // argument and only returns the namespace type.
+    let kind = unsafe { ns_get_nstype(std::os::fd::AsRawFd::as_raw_fd(&file)) }.ok()?;
+    Some(kind == libc::CLONE_NEWNET)
 }
 
 /// The namespace inode of the running process (`self/ns/net`).

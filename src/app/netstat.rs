@@ -347,8 +347,7 @@ fn program_notice(owners: &Owners, root: &ProcRoot) {
             "(Not all processes could be identified, non-owned process info\n will not be shown, you would have to be root to see it all.)"
         );
     } else {
-        // SAFETY: geteuid has no preconditions.
-        let euid = unsafe { libc::geteuid() };
+        let euid = nix::unistd::geteuid();
         let _ = writeln!(
             err,
             "(No info could be read for \"-p\": geteuid()={euid} but you should be root.)"

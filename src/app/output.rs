@@ -5,10 +5,10 @@ use std::io::{self, Write};
 
 /// Lets a closed pipe end the process silently, as C tools do (`rnetstat | head -1`).
 pub fn reset_sigpipe() {
-    // SAFETY: restoring the default disposition of SIGPIPE has no preconditions.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    // SAFETY: nix marks signal() unsafe for the handlers it may install; SIG_DFL is
+    // none, so restoring the default disposition has no preconditions.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
 /// The buffered stdout every view writes through.

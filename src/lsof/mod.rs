@@ -1,0 +1,173 @@
+//! The lsof engine: one pass over /proc (socket tables, then each process's
+//! cwd/rtd/txt/maps/fds) → selection → names resolved in one batch → rows.
+//! `sockets` reads the tables, `scan` walks a process into the file model (`model`),
+//! `endpoints` links the ends of sockets and pipes, `name` turns a file into its row.
+
+mod endpoints;
+mod model;
+mod name;
+mod scan;
+mod sockets;
+
+use crate::cli::lsof::{Config, Endpoints};
+use crate::netns;
+use crate::proc::{files, process, ProcRoot};
+use crate::render::lsof::ProcessRows;
+use crate::resolve::{HostNames, Services, Users, HOST_DEADLINE};
+use endpoints::{add_endpoint_files, unix_holders, unix_links, Holders, UnixEndpoints};
+use model::{v4_view, Kind, ProcInfo};
+use name::build_row;
+use scan::PassContext;
+use sockets::{ForeignNetns, Sockets, Tables};
+use std::io;
+use std::sync::OnceLock;
+
+/// The name tables a run keeps across its passes.
+pub struct Names {
+    services: Services,
+    hosts: HostNames,
+    users: Users,
+}
+
+impl Names {
+    pub fn new(services: Services) -> Names {
+        Names {
+            services,
+            hosts: HostNames::default(),
+            users: Users::default(),
+        }
+    }
+}
+
+/// One pass: returns the rows and the exit status.
+pub fn pass(
+    config: &Config,
+    root: &ProcRoot,
+    names: &mut Names,
+) -> io::Result<(Vec<ProcessRows>, u8)> {
+    let sel = &config.selection;
+    let mut found = sel.new_found();
+    let sockets = OnceLock::new();
+    let own_netns = netns::own_inode(root);
+    let foreign = ForeignNetns::default();
+    let locks = root
+        .read("locks")
+        .map(|d| files::parse_locks(&d))
+        .unwrap_or_default();
+    // A run that can only list given pids looks at those alone.
+    let pid_only = config.endpoints.is_none()
+        && sel.flags() & crate::select::lsof::flag::PID != 0
+        && (sel.and || sel.flags() == crate::select::lsof::flag::PID);
+    let mut pids = if pid_only {
+        sel.pids
+            .iter()
+            .filter(|p| !p.exclude)
+            .map(|p| p.value)
+            .collect()
+    } else {
+        process::pids(root)?
+    };
+    pids.sort_unstable();
+    pids.dedup();
+    let endpoints = config.endpoints.is_some();
+    let tables = if !endpoints && sel.lists_only_inet_files() {
+        Tables::Inet
+    } else {
+        Tables::All
+    };
+    let context = PassContext {
+        config,
+        root,
+        sockets: &sockets,
+        tables,
+        own_netns,
+        foreign: &foreign,
+        own_pid: root.is_live().then(std::process::id),
+    };
+    let scanned = std::thread::scope(|scope| {
+        // A run over every process meets sockets: their tables are read beside
+        // the walk, not before it.
+        if !pid_only {
+            scope.spawn(|| sockets.get_or_init(|| Sockets::load(root, "net", tables)));
+        }
+        crate::snapshot::scan_in_parallel(&pids, 1, |pid| {
+            (context.own_pid != Some(pid)).then(|| context.process(pid))
+        })
+    });
+    let scanned = pids.iter().zip(scanned).map(|(&pid, scan)| {
+        if context.own_pid == Some(pid) {
+            Some(context.process(pid))
+        } else {
+            scan.flatten()
+        }
+    });
+    let mut procs: Vec<ProcInfo> = Vec::new();
+    // Socket and pipe files not selected, kept for -E/+E: they may be endpoints.
+    let mut spare: Vec<ProcInfo> = Vec::new();
+    for scan in scanned.flatten() {
+        procs.extend(scan.procs);
+        spare.extend(scan.spare);
+        found.merge(scan.found);
+    }
+    let status = if sel.all_found(&found) { 0 } else { 1 };
+    let links = if endpoints {
+        unix_links(sockets.get_or_init(|| Sockets::load(root, "net", Tables::All)))
+    } else {
+        UnixEndpoints::default()
+    };
+    let holders = if endpoints {
+        unix_holders(config.command_limit, procs.iter().chain(spare.iter()))
+    } else {
+        Holders::default()
+    };
+    if config.endpoints == Some(Endpoints::AlsoList) {
+        add_endpoint_files(&mut procs, spare.iter(), &links);
+    }
+
+    if !config.numeric_hosts && !config.terse {
+        let addrs = procs
+            .iter()
+            .flat_map(|p| &p.files)
+            .filter_map(|c| match &c.kind {
+                Kind::Inet(s) => Some(s),
+                _ => None,
+            })
+            .flat_map(|s| {
+                let (l, r) = v4_view(s);
+                [l, r].into_iter().flatten().map(|(ip, _)| ip)
+            })
+            .filter(|ip| !ip.is_unspecified());
+        names.hosts.resolve_all(addrs, HOST_DEADLINE);
+    }
+    let mut rows = Vec::with_capacity(procs.len());
+    for p in &procs {
+        let login = names.users.name(p.uid).map(str::to_string);
+        let user = match (&login, config.numeric_users) {
+            (Some(l), false) => l.clone(),
+            _ => format!("{:>8}", p.uid),
+        };
+        let files = p
+            .files
+            .iter()
+            .map(|c| build_row(c, p, config, names, root, &locks, &links, &holders))
+            .collect();
+        rows.push(ProcessRows {
+            pid: p.pid,
+            task: p.task.clone(),
+            ppid: p.ppid,
+            pgid: p.pgid,
+            uid: p.uid,
+            command: p.comm.clone(),
+            user,
+            login,
+            other_netns: p.netns.clone(),
+            files,
+            netns: config
+                .json
+                .then(|| crate::proc::process::netns_inode(root, p.pid))
+                .flatten(),
+        });
+    }
+    let _ = Endpoints::Annotate;
+    Ok((rows, status))
+}

@@ -1,0 +1,489 @@
+//! The walk over one process's (and its tasks') files: cwd/rtd/txt, maps, fds,
+//! each sorted into selected files and spare endpoint candidates.
+
+use super::model::{
+    access_from_link_mode, inet_facts, Candidate, Kind, OwnedFd, ProcInfo, ScanTarget,
+};
+use super::name::first_token;
+use super::sockets::{ForeignNetns, Sockets, Tables};
+use crate::cli::lsof::Config;
+use crate::proc::files::{self, FileStat};
+use crate::proc::process::{self, FdWanted};
+use crate::proc::ProcRoot;
+use crate::render::lsof::{FdName, ProcessNetns};
+use crate::select::lsof::{FdRef, FileFacts, Found, Selection};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::OnceLock;
+
+pub(crate) fn name_hit(sel: &Selection, dev: u64, ino: u64) -> Option<usize> {
+    sel.names.iter().position(|n| n.dev == dev && n.ino == ino)
+}
+
+/// A `(readlink: Permission denied)`-style NAME for a link lsof could not read.
+pub(crate) fn unreadable(path: &Path, errno: i32, op: &str) -> Vec<u8> {
+    let msg = io::Error::from_raw_os_error(errno).to_string();
+    let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
+    let mut name = path.as_os_str().as_bytes().to_vec();
+    name.extend_from_slice(format!(" ({op}: {msg})").as_bytes());
+    name
+}
+
+/// Looks at one process's (or task's) files and sorts them into selected ones
+/// and spare endpoint candidates.
+pub(crate) struct Scan<'a> {
+    pub(crate) sel: &'a Selection,
+    /// Read on the first socket met (or ahead, on a thread of its own): a run that
+    /// meets none never reads the tables.
+    pub(crate) sockets: &'a OnceLock<Sockets>,
+    pub(crate) tables: Tables,
+    pub(crate) root: &'a ProcRoot,
+    /// The process's network namespace when it is not ours, and those namespaces' tables.
+    pub(crate) netns: Option<&'a ProcessNetns>,
+    pub(crate) foreign: &'a ForeignNetns,
+    pub(crate) pid: u32,
+    /// The process-level selection verdict; `None` = excluded (scanned for
+    /// endpoints only).
+    pub(crate) verdict: Option<u8>,
+    pub(crate) endpoints: bool,
+    /// lsof lists unreadable links (with the error in NAME) only when warnings
+    /// are on; `-w` and `-t` drop them.
+    pub(crate) warnings: bool,
+}
+
+impl Scan<'_> {
+    pub(crate) fn our_sockets(&self) -> &Sockets {
+        self.sockets
+            .get_or_init(|| Sockets::load(self.root, "net", self.tables))
+    }
+
+    pub(crate) fn keep(
+        &self,
+        c: Candidate,
+        info: &mut ProcInfo,
+        spare: &mut Vec<Candidate>,
+        found: &mut Found,
+    ) {
+        let endpoint_kind = matches!(c.kind, Kind::Unix(_) | Kind::Inet(_))
+            || matches!(&c.kind, Kind::Path { stat: Some(st), name, .. }
+                if st.file_type() == libc::S_IFIFO && name.starts_with(b"pipe:"));
+        let Some(pflags) = self.verdict else {
+            if self.endpoints && endpoint_kind {
+                spare.push(c);
+            }
+            return;
+        };
+        let sel = self.sel;
+        let facts = match &c.kind {
+            Kind::Inet(s) => Some(inet_facts(s)),
+            _ => None,
+        };
+        let file_facts = match (&c.kind, &facts) {
+            (Kind::Inet(_), Some(f)) => FileFacts::Inet(f),
+            (Kind::Unix(u), _) => FileFacts::Unix {
+                path: u.path.as_deref(),
+            },
+            _ => FileFacts::Other,
+        };
+        let hit = match &c.kind {
+            Kind::Unix(u) => sel.names.iter().position(|n| {
+                u.path
+                    .as_deref()
+                    .is_some_and(|p| first_token(p) == n.text.as_bytes())
+            }),
+            Kind::Path { stat: Some(_), .. } => name_hit(sel, c.dev, c.inode),
+            _ => None,
+        };
+        let fd_text;
+        let fd = match c.fd {
+            FdName::Num(n) => FdRef::Num(n),
+            other => {
+                fd_text = other.text();
+                FdRef::Name(&fd_text)
+            }
+        };
+        if sel.file(pflags, file_facts, fd, hit, found) {
+            info.files.push(c);
+        } else if self.endpoints && endpoint_kind {
+            spare.push(c);
+        }
+    }
+
+    pub(crate) fn files(
+        &self,
+        root: &ProcRoot,
+        id: u32,
+        info: &mut ProcInfo,
+        spare: &mut Vec<Candidate>,
+        found: &mut Found,
+    ) {
+        let all_files = self
+            .verdict
+            .is_some_and(|pflags| self.sel.wants_all_files(pflags));
+        if all_files {
+            for (fd, link) in [
+                (FdName::Cwd, "cwd"),
+                (FdName::Rtd, "root"),
+                (FdName::Txt, "exe"),
+            ] {
+                let path = root.path().join(format!("{id}/{link}"));
+                let c = match std::fs::read_link(&path) {
+                    Ok(target) => {
+                        let st = files::stat_path(&path).ok();
+                        Candidate {
+                            netns: None,
+                            fd,
+                            access: b' ',
+                            inode: st.map_or(0, |s| s.ino),
+                            dev: st.map_or(0, |s| s.dev),
+                            kind: Kind::Path {
+                                fd,
+                                stat: st,
+                                name: target.as_os_str().as_bytes().to_vec(),
+                                is_fd: false,
+                            },
+                        }
+                    }
+                    Err(_) if !self.warnings => continue,
+                    Err(e) => {
+                        let errno = e.raw_os_error().unwrap_or(0);
+                        // A kernel thread has no executable: lsof names the link.
+                        let name = if fd == FdName::Txt && errno == libc::ENOENT && info.uid == 0 {
+                            path.as_os_str().as_bytes().to_vec()
+                        } else {
+                            unreadable(&path, errno, "readlink")
+                        };
+                        Candidate {
+                            netns: None,
+                            fd,
+                            access: b' ',
+                            inode: 0,
+                            dev: 0,
+                            kind: Kind::Path {
+                                fd,
+                                stat: None,
+                                name,
+                                is_fd: false,
+                            },
+                        }
+                    }
+                };
+                self.keep(c, info, spare, found);
+            }
+            let exe = files::stat_path(&root.path().join(format!("{id}/exe"))).ok();
+            for m in files::read_maps(root, id) {
+                if exe.is_some_and(|e| e.dev == m.dev && e.ino == m.inode) {
+                    continue;
+                }
+                let st = files::stat_path(Path::new(std::ffi::OsStr::from_bytes(&m.path)))
+                    .ok()
+                    .filter(|s| s.dev == m.dev && s.ino == m.inode);
+                let fd = if st.is_none() && m.deleted {
+                    FdName::Del
+                } else {
+                    FdName::Mem
+                };
+                // Without a matching stat lsof knows the device and inode only.
+                let stat = st.unwrap_or(FileStat {
+                    mode: libc::S_IFREG,
+                    dev: m.dev,
+                    ino: m.inode,
+                    size: -1,
+                    ..FileStat::default()
+                });
+                let c = Candidate {
+                    netns: None,
+                    fd,
+                    access: b' ',
+                    inode: m.inode,
+                    dev: m.dev,
+                    kind: Kind::Path {
+                        fd,
+                        stat: Some(stat),
+                        name: m.path,
+                        is_fd: false,
+                    },
+                };
+                self.keep(c, info, spare, found);
+            }
+        }
+        let mut entries: Vec<OwnedFd> = Vec::new();
+        let want_pipes = self.endpoints;
+        let walked = process::for_each_fd_entry(
+            root,
+            id,
+            |link| {
+                if let Some(ino) = process::socket_inode(link) {
+                    // No stat yet: the inode is in the link, and only a socket missing
+                    // from the tables needs one (for its DEVICE), which is told once
+                    // the tables are read, after the walk.
+                    return FdWanted::KnownSocket(ino);
+                }
+                if all_files
+                    || link.starts_with(b"socket:")
+                    || (want_pipes && link.starts_with(b"pipe:"))
+                {
+                    FdWanted::Full
+                } else {
+                    FdWanted::Skip
+                }
+            },
+            |e| entries.push((e.fd, e.link.to_vec(), e.link_mode, e.stat)),
+        );
+        if let Err(e) = walked {
+            // lsof reports an unreadable fd directory as a NOFD row; a process that
+            // vanished is skipped.
+            if all_files && self.warnings && e.kind() != io::ErrorKind::NotFound {
+                let path = root.path().join(format!("{id}/fd"));
+                let c = Candidate {
+                    netns: None,
+                    fd: FdName::NoFd,
+                    access: b' ',
+                    inode: 0,
+                    dev: 0,
+                    kind: Kind::Path {
+                        fd: FdName::NoFd,
+                        stat: None,
+                        name: unreadable(&path, e.raw_os_error().unwrap_or(0), "opendir"),
+                        is_fd: false,
+                    },
+                };
+                self.keep(c, info, spare, found);
+            }
+        }
+        entries.sort_by_key(|e| e.0);
+        // A foreign namespace's tables are read on its first socket too.
+        let foreign_tables = std::cell::OnceCell::new();
+        let foreign = || {
+            foreign_tables
+                .get_or_init(|| {
+                    self.netns.and_then(|ns| {
+                        Some((self.foreign.tables(self.root, ns.inode, self.pid)?, ns))
+                    })
+                })
+                .as_ref()
+        };
+        for (fd, link, mut link_mode, mut st) in entries {
+            if let Ok(s) = &st {
+                if s.file_type() == libc::S_IFSOCK {
+                    let ino = s.ino;
+                    let known = foreign().is_some_and(|(t, _)| t.contains(ino))
+                        || self.our_sockets().contains(ino);
+                    if !known {
+                        if self.tables == Tables::Inet {
+                            // Only TCP and UDP files can be listed.
+                            continue;
+                        }
+                        (link_mode, st) = process::restat_fd(root, id, fd, &link);
+                    }
+                }
+            }
+            let access = access_from_link_mode(link_mode);
+            let fdn = FdName::Num(fd);
+            let c = match st {
+                Ok(st) if st.file_type() == libc::S_IFSOCK => {
+                    let ino = st.ino;
+                    let foreign = foreign().and_then(|(t, ns)| Some((t.kind(ino)?, ns.label())));
+                    // A foreign process may still hold a socket of ours (made before
+                    // a setns, or passed over a unix socket): lsof decodes that one.
+                    let (kind, netns) = match foreign {
+                        Some((kind, label)) => (kind, Some(label)),
+                        None => {
+                            let kind = self
+                                .our_sockets()
+                                .kind(ino)
+                                .unwrap_or_else(|| Kind::Sock(sock_protocol(root, id, fd)));
+                            (kind, None)
+                        }
+                    };
+                    Candidate {
+                        netns,
+                        fd: fdn,
+                        access,
+                        inode: ino,
+                        dev: st.dev,
+                        kind,
+                    }
+                }
+                Ok(st) => Candidate {
+                    netns: None,
+                    fd: fdn,
+                    access,
+                    inode: st.ino,
+                    dev: st.dev,
+                    kind: Kind::Path {
+                        fd: fdn,
+                        stat: Some(st),
+                        name: link,
+                        is_fd: true,
+                    },
+                },
+                Err(_) if !self.warnings && link.is_empty() => continue,
+                Err(errno) => {
+                    let path = root.path().join(format!("{id}/fd/{fd}"));
+                    let (op, name) = if link.is_empty() {
+                        ("readlink", path.as_os_str().as_bytes().to_vec())
+                    } else {
+                        ("stat", link)
+                    };
+                    let mut full = name;
+                    if self.warnings {
+                        full.extend_from_slice(&unreadable(Path::new(""), errno, op));
+                    }
+                    Candidate {
+                        netns: None,
+                        fd: fdn,
+                        access,
+                        inode: 0,
+                        dev: 0,
+                        kind: Kind::Path {
+                            fd: fdn,
+                            stat: None,
+                            name: full,
+                            is_fd: true,
+                        },
+                    }
+                }
+            };
+            self.keep(c, info, spare, found);
+        }
+    }
+}
+
+/// What one process (with its tasks) contributed to a pass.
+pub(crate) struct PidScan {
+    pub(crate) procs: Vec<ProcInfo>,
+    pub(crate) spare: Vec<ProcInfo>,
+    pub(crate) found: Found,
+}
+
+/// What every process's scan of a pass shares (across the scanning threads).
+pub(crate) struct PassContext<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) root: &'a ProcRoot,
+    pub(crate) sockets: &'a OnceLock<Sockets>,
+    pub(crate) tables: Tables,
+    pub(crate) own_netns: Option<u64>,
+    pub(crate) foreign: &'a ForeignNetns,
+    /// This process, in a live /proc: scanned once the scanning threads are gone and
+    /// listed without tasks, so it looks as a single-threaded lsof's own entry does.
+    pub(crate) own_pid: Option<u32>,
+}
+
+impl PassContext<'_> {
+    pub(crate) fn process(&self, pid: u32) -> PidScan {
+        let (config, root) = (self.config, self.root);
+        let sel = &config.selection;
+        let mut out = PidScan {
+            procs: Vec::new(),
+            spare: Vec::new(),
+            found: sel.new_found(),
+        };
+        let found = &mut out.found;
+        let Some(stat) = files::read_stat(root, pid) else {
+            return out;
+        };
+        // lsof leaves zombies out.
+        if stat.state == b'Z' {
+            return out;
+        }
+        let Some(uid) = process::owner_uid(root, pid) else {
+            return out;
+        };
+        let endpoints = config.endpoints.is_some();
+        let verdict = sel.process(pid, uid, &stat.comm, found);
+        if verdict.is_none() && !endpoints {
+            return out;
+        }
+        let mut ids: Vec<ScanTarget> = vec![(root.clone(), pid, None)];
+        // Threads are listed only when nothing is selected (lsof without -K).
+        if sel.flags() == 0 && self.own_pid != Some(pid) {
+            let task_root = ProcRoot::new(root.join(&format!("{pid}/task")));
+            let mut tids = process::pids(&task_root).unwrap_or_default();
+            tids.sort_unstable();
+            for tid in tids.into_iter().filter(|&t| t != pid) {
+                match files::read_stat(&task_root, tid) {
+                    Some(t) if t.state != b'Z' => {
+                        ids.push((task_root.clone(), tid, Some((tid, t.comm))));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (id_root, id, task) in ids {
+            // Unknown (a capture without namespace links, a process we may not look
+            // at) counts as ours, as lsof sees it.
+            let netns = self
+                .own_netns
+                .and_then(|own| process::netns_inode(&id_root, id).filter(|&ns| ns != own))
+                .map(|inode| self.foreign.describe(root, inode));
+            let mut info = ProcInfo {
+                netns: netns.clone(),
+                pid,
+                ppid: stat.ppid,
+                pgid: stat.pgid,
+                uid,
+                comm: stat.comm.clone(),
+                task,
+                proc_root: id_root.clone(),
+                id,
+                files: Vec::new(),
+            };
+            let mut spare_files = Vec::new();
+            let scan = Scan {
+                netns: netns.as_ref(),
+                foreign: self.foreign,
+                pid,
+                sel,
+                sockets: self.sockets,
+                tables: self.tables,
+                root,
+                verdict,
+                endpoints,
+                warnings: config.warnings,
+            };
+            scan.files(&id_root, id, &mut info, &mut spare_files, found);
+            if !spare_files.is_empty() {
+                out.spare.push(ProcInfo {
+                    files: spare_files,
+                    comm: info.comm.clone(),
+                    task: info.task.clone(),
+                    netns: info.netns.clone(),
+                    proc_root: info.proc_root.clone(),
+                    ..info
+                });
+            }
+            if !info.files.is_empty() {
+                out.procs.push(info);
+            }
+        }
+        out
+    }
+}
+
+/// `protocol: TCP` from the socket's xattr, as lsof prints sockets it can't place.
+pub(crate) fn sock_protocol(root: &ProcRoot, pid: u32, fd: u32) -> Vec<u8> {
+    let path = root.path().join(format!("{pid}/fd/{fd}"));
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return Vec::new();
+    };
+    let mut buf = [0u8; 64];
+    // SAFETY: c is NUL-terminated; buf is writable for its length.
+    let n = unsafe {
+        libc::getxattr(
+            c.as_ptr(),
+            c"system.sockprotoname".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n <= 0 {
+        return Vec::new();
+    }
+    let v = &buf[..n as usize];
+    let v = v.strip_suffix(b"\0").unwrap_or(v);
+    let mut out = b"protocol: ".to_vec();
+    out.extend_from_slice(v);
+    out
+}
