@@ -1,5 +1,5 @@
 //! ss's detail text on live sockets: a holder process in a private network namespace
-//! (`unshare --net`) keeps unix, packet and TCP sockets; the real ss (`nsenter -n`)
+//! (`unshare --net`) keeps unix, packet, netlink and TCP sockets; the real ss (`nsenter -n`)
 //! and our formatter, fed by our own sock_diag dumps of that namespace, must print
 //! the same text for each socket. Unix and packet sockets are idle, so their text
 //! (column padding included) must match byte for byte; for TCP the fields that move
@@ -8,7 +8,7 @@
 
 mod common;
 
-use rnetstat::netlink::ss_attrs::{self, InetDiag, PacketDiag, UnixDiag};
+use rnetstat::netlink::ss_attrs::{self, InetDiag, NetlinkDiag, PacketDiag, UnixDiag};
 use rnetstat::netlink::DiagSocket;
 use rnetstat::proc::cgroup::CgroupPaths;
 use rnetstat::proc::ProcRoot;
@@ -108,7 +108,10 @@ fn skipped(test: &str) -> bool {
 }
 
 fn options(args: &[&str]) -> DetailOptions {
-    let has = |c: char| args.iter().any(|a| !a.starts_with("--") && a.contains(c));
+    let has = |c: char| {
+        args.iter()
+            .any(|a| a.starts_with('-') && !a.starts_with("--") && a.contains(c))
+    };
     let long = |l: &str| args.contains(&l);
     DetailOptions::from_flags(
         has('o'),
@@ -238,6 +241,79 @@ fn packet_details_match_ss() {
         let theirs = records(&h.ss(args));
         assert_eq!(theirs.len(), 2, "{args:?}: {theirs:#?}");
         assert_exact(&format!("ss {args:?}"), &theirs, &ours);
+    }
+}
+
+const NETLINK_CASES: &[&[&str]] = &[
+    &["-an", "-f", "netlink", "-e"],
+    &["-an", "-f", "netlink", "-m"],
+    &["-anO", "-f", "netlink", "-em"],
+];
+
+/// (protocol, port id, text) of every netlink socket but sock_diag ones (ss's own
+/// and our dump's differ), sorted: the kernel's sockets of the namespace and the
+/// holder's route socket, which the kernel lists twice (hash and multicast list).
+fn netlink_rows(rows: impl Iterator<Item = (u8, u32, String)>) -> Vec<(u8, u32, String)> {
+    const NETLINK_SOCK_DIAG: u8 = 4;
+    let mut v: Vec<_> = rows.filter(|r| r.0 != NETLINK_SOCK_DIAG).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn netlink_details_match_ss() {
+    if skipped("netlink_details_match_ss") {
+        return;
+    }
+    let h = Holder::start("netlink");
+    for args in NETLINK_CASES {
+        let opts = options(args);
+        let ours = netlink_rows(
+            h.dump(&ss_attrs::netlink_request())
+                .iter()
+                .filter_map(|p| NetlinkDiag::parse(p))
+                .map(|d| {
+                    let mut buf = Vec::new();
+                    ss_detail::netlink(&mut buf, &d, &opts);
+                    let text = String::from_utf8(buf).expect("UTF-8");
+                    (d.protocol, d.portid, text.trim_end().to_string())
+                }),
+        );
+        let text = h.ss(args);
+        let theirs = netlink_rows(records(&text).iter().map(|r| {
+            // State Recv-Q Send-Q PROTO:PORTID *, then the text.
+            let local = r.split_whitespace().nth(3).expect("local column");
+            let (proto, id) = local.split_once(':').expect("proto:portid");
+            let at = nth_token_end(r, 5);
+            (
+                proto.parse().expect("numeric protocol"),
+                id.parse().expect("numeric port id"),
+                r[at..].trim().to_string(),
+            )
+        }));
+        // The holder's route socket: protocol 0, a port id of its own.
+        assert!(
+            theirs.iter().any(|r| r.0 == 0 && r.1 != 0),
+            "{args:?}: the holder's socket is missing:\n{text}"
+        );
+        if opts.extended {
+            assert!(
+                theirs.iter().any(|r| r.2.contains("groups=0x00000011")),
+                "{text}"
+            );
+        }
+        if opts.memory {
+            assert!(theirs.iter().all(|r| r.2.contains("skmem:(")), "{text}");
+        }
+        let theirs: Vec<_> = theirs
+            .into_iter()
+            .map(|(p, i, t)| (p, i, t.trim_start().to_string()))
+            .collect();
+        let ours: Vec<_> = ours
+            .into_iter()
+            .map(|(p, i, t)| (p, i, t.trim_start().to_string()))
+            .collect();
+        assert_eq!(theirs, ours, "ss {args:?}");
     }
 }
 

@@ -1,10 +1,10 @@
 //! The sock_diag detail parser and ss's detail text over arbitrary and mutated
-//! replies: no panic, and no control character reaches the output apart from the
-//! `\n\t` that starts ss's second line (hostile names, such as a cgroup path
+//! replies: no panic, and no control character reaches the output apart from ss's
+//! own tabs and the `\n\t` that starts its second line (hostile names, such as a cgroup path
 //! with ESC or a newline, come out escaped).
 
 use proptest::prelude::*;
-use rnetstat::netlink::ss_attrs::{tcpdiag_file, InetDiag, PacketDiag, UnixDiag};
+use rnetstat::netlink::ss_attrs::{tcpdiag_file, InetDiag, NetlinkDiag, PacketDiag, UnixDiag};
 use rnetstat::proc::cgroup::CgroupPaths;
 use rnetstat::render::ss_detail::{self, DetailOptions};
 
@@ -25,14 +25,13 @@ fn hostile_cgroups() -> CgroupPaths {
     CgroupPaths::from_pairs((0..64u64).map(|id| (id, b"/a\x1b[2J\nb\xff".to_vec())))
 }
 
-/// Valid UTF-8 without control characters, except ss's `\n\t` line start.
+/// Valid UTF-8 without control characters, except ss's own tabs and the newlines
+/// that start its `\n\t` lines.
 fn assert_clean(out: &[u8]) {
     let text = std::str::from_utf8(out).expect("UTF-8");
     let chars: Vec<char> = text.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
-        let ok = !c.is_control()
-            || (c == '\n' && chars.get(i + 1) == Some(&'\t'))
-            || (c == '\t' && i > 0 && chars[i - 1] == '\n');
+        let ok = !c.is_control() || (c == '\n' && chars.get(i + 1) == Some(&'\t')) || c == '\t';
         assert!(ok, "{c:?} at {i} in {text:?}");
     }
 }
@@ -49,6 +48,9 @@ fn format_all(payload: &[u8], bits: u16) {
     }
     if let Some(d) = PacketDiag::parse(payload) {
         ss_detail::packet(&mut out, &d, &opts);
+    }
+    if let Some(d) = NetlinkDiag::parse(payload) {
+        ss_detail::netlink(&mut out, &d, &opts);
     }
     assert_clean(&out);
 }

@@ -559,6 +559,54 @@ impl<'a> PacketDiag<'a> {
     }
 }
 
+/// sizeof(struct netlink_diag_msg).
+pub const NETLINK_MSG_LEN: usize = 28;
+pub const NETLINK_DIAG_MEMINFO: u16 = 0;
+pub const NETLINK_DIAG_GROUPS: u16 = 1;
+
+/// struct netlink_diag_msg and the attributes ss reads.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NetlinkDiag<'a> {
+    pub protocol: u8,
+    pub state: u8,
+    pub portid: u32,
+    pub dst_portid: u32,
+    pub dst_group: u32,
+    pub inode: u32,
+    pub meminfo: Option<&'a [u8]>,
+    pub groups: Option<&'a [u8]>,
+}
+
+impl<'a> NetlinkDiag<'a> {
+    pub fn parse(data: &'a [u8]) -> Option<NetlinkDiag<'a>> {
+        let head = data.get(..NETLINK_MSG_LEN)?;
+        let mut d = NetlinkDiag {
+            protocol: head[2],
+            state: head[3],
+            portid: u32_at(head, 4),
+            dst_portid: u32_at(head, 8),
+            dst_group: u32_at(head, 12),
+            inode: u32_at(head, 16),
+            ..NetlinkDiag::default()
+        };
+        for (kind, value) in attributes(&data[NETLINK_MSG_LEN..]) {
+            let slot = match kind {
+                NETLINK_DIAG_MEMINFO => &mut d.meminfo,
+                NETLINK_DIAG_GROUPS => &mut d.groups,
+                _ => continue,
+            };
+            first(slot, value);
+        }
+        Some(d)
+    }
+
+    /// The first word of the group bitmap, as ss reads it (`*(unsigned long *)`,
+    /// then kept in an unsigned int): groups 1 to 32. 0 when the bitmap is empty.
+    pub fn groups(&self) -> u32 {
+        self.groups.map_or(0, |v| u64_at(v, 0) as u32)
+    }
+}
+
 /// struct inet_diag_req_v2 for one family and protocol, the states in `states`
 /// (bit per TCP state) and the extensions in `ext` (see [`ext`]).
 pub fn inet_request(family: u8, protocol: u8, states: u32, ext: u8) -> [u8; 56] {
@@ -584,6 +632,15 @@ pub fn packet_request(show: u32) -> [u8; 20] {
     let mut req = [0u8; 20];
     req[0] = libc::AF_PACKET as u8;
     req[8..12].copy_from_slice(&show.to_ne_bytes());
+    req
+}
+
+/// struct netlink_diag_req for every protocol with groups and meminfo, as ss asks.
+pub fn netlink_request() -> [u8; 20] {
+    let mut req = [0u8; 20];
+    req[0] = libc::AF_NETLINK as u8;
+    req[1] = 255; // NDIAG_PROTO_ALL
+    req[8..12].copy_from_slice(&3u32.to_ne_bytes()); // NDIAG_SHOW_MEMINFO | NDIAG_SHOW_GROUPS
     req
 }
 

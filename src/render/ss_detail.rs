@@ -10,8 +10,9 @@
 
 use crate::escape::escape;
 use crate::netlink::ss_attrs::{
-    u16_at, u32_at, u8_at, InetDiag, PacketDiag, SkMemInfo, TcpInfo, UnixDiag, TCPI_OPT_ECN,
-    TCPI_OPT_ECN_SEEN, TCPI_OPT_SACK, TCPI_OPT_SYN_DATA, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE,
+    u16_at, u32_at, u8_at, InetDiag, NetlinkDiag, PacketDiag, SkMemInfo, TcpInfo, UnixDiag,
+    TCPI_OPT_ECN, TCPI_OPT_ECN_SEEN, TCPI_OPT_SACK, TCPI_OPT_SYN_DATA, TCPI_OPT_TIMESTAMPS,
+    TCPI_OPT_WSCALE,
 };
 use crate::proc::cgroup::CgroupPaths;
 use std::io::Write;
@@ -742,6 +743,20 @@ pub fn packet(buf: &mut Vec<u8>, d: &PacketDiag, opts: &DetailOptions) {
         }
     }
     if opts.memory {
+        if let Some(v) = d.meminfo {
+            skmem(buf, &SkMemInfo::parse(v));
+        }
+    }
+}
+
+/// The details of one netlink socket: `-e` (ss has no kernel addresses from
+/// sock_diag, so `sk=0 cb=0`) and `-m`, which ss starts with a tab even with `-O`.
+pub fn netlink(buf: &mut Vec<u8>, d: &NetlinkDiag, opts: &DetailOptions) {
+    if opts.extended {
+        out!(buf, " sk=0 cb=0 groups=0x{:08x}", d.groups());
+    }
+    if opts.memory {
+        buf.push(b'\t');
         if let Some(v) = d.meminfo {
             skmem(buf, &SkMemInfo::parse(v));
         }

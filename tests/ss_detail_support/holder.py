@@ -2,7 +2,8 @@
 started in (`unshare --net`): unix stream/dgram/seqpacket sockets (a bound listener
 with one accepted and one waiting connection, a half-shut socketpair, an abstract
 datagram socket), packet sockets (raw on lo with TPACKET_V2 rx ring, fanout and a
-classic BPF filter; a plain dgram one) and TCP on loopback (a listener, an
+classic BPF filter; a plain dgram one), a netlink route socket in two multicast
+groups and TCP on loopback (a listener, an
 established pair with data, a half-closed pair). DIR is a fresh directory for the
 unix paths. Prints "ready PORT" and waits for stdin to close."""
 import ctypes
@@ -53,6 +54,10 @@ raw.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 keep.append(raw)
 pdg = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0806))
 keep.append(pdg)
+
+nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)  # NETLINK_ROUTE
+nl.bind((0, 0x11))  # RTMGRP_LINK | RTMGRP_IPV4_IFADDR
+keep.append(nl)
 
 tl = socket.socket()
 tl.bind(("127.0.0.1", 0))
