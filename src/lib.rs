@@ -7,6 +7,7 @@
 pub mod addr;
 pub mod app;
 pub mod audit;
+pub mod bpf;
 pub mod capture;
 pub mod cli;
 pub mod color;
@@ -20,4 +21,5 @@ pub mod render;
 pub mod resolve;
 pub mod select;
 pub mod snapshot;
+pub mod sockfilter;
 pub mod tables;

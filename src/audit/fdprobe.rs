@@ -6,7 +6,7 @@
 
 use super::sockets::Listability;
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 fn sockopt_int(fd: &OwnedFd, level: i32, name: i32) -> Option<i32> {
     let mut v: libc::c_int = 0;
@@ -54,23 +54,6 @@ fn port_of(ss: &libc::sockaddr_storage) -> u16 {
         }
         _ => 0,
     }
-}
-
-fn duplicate(pid: u32, fd: u32) -> Option<OwnedFd> {
-    // SAFETY: raw syscalls with integer arguments; results are checked.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    if pidfd < 0 {
-        return None;
-    }
-    // SAFETY: pidfd is a fresh descriptor we own.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
-    // SAFETY: as above.
-    let dup = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd as i32, 0) };
-    if dup < 0 {
-        return None;
-    }
-    // SAFETY: pidfd_getfd returned a new descriptor in our table (close-on-exec).
-    Some(unsafe { OwnedFd::from_raw_fd(dup as i32) })
 }
 
 fn classify(fd: &OwnedFd) -> Listability {
@@ -140,7 +123,7 @@ fn classify(fd: &OwnedFd) -> Listability {
 
 /// Classifies descriptor `fd` of `pid`; `proc_root` is used for the xattr fallback.
 pub fn listability(proc_root: &std::path::Path, pid: u32, fd: u32) -> Listability {
-    if let Some(dup) = duplicate(pid, fd) {
+    if let Ok(dup) = crate::sockfilter::duplicate(pid, fd) {
         return classify(&dup);
     }
     // Kinds listed from creation on need no state: their protocol name suffices.
@@ -187,6 +170,7 @@ fn sockprotoname(proc_root: &std::path::Path, pid: u32, fd: u32) -> Option<Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::FromRawFd;
 
     #[test]
     fn classifies_own_sockets() {

@@ -24,7 +24,7 @@ impl Severity {
     }
 }
 
-/// The nine checks, in the order the report lists them.
+/// The checks, in the order the report lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Check {
@@ -33,21 +33,25 @@ pub enum Check {
     UnownedSocket,
     GhostSocket,
     Sniffer,
+    SocketFilter,
     Promiscuous,
     Arp,
+    Ndp,
     Process,
     Preload,
 }
 
 impl Check {
-    pub const ALL: [Check; 9] = [
+    pub const ALL: [Check; 11] = [
         Check::CrossView,
         Check::PortProbe,
         Check::UnownedSocket,
         Check::GhostSocket,
         Check::Sniffer,
+        Check::SocketFilter,
         Check::Promiscuous,
         Check::Arp,
+        Check::Ndp,
         Check::Process,
         Check::Preload,
     ];
@@ -59,8 +63,10 @@ impl Check {
             Check::UnownedSocket => "unowned-socket",
             Check::GhostSocket => "ghost-socket",
             Check::Sniffer => "sniffer",
+            Check::SocketFilter => "socket-filter",
             Check::Promiscuous => "promiscuous",
             Check::Arp => "arp",
+            Check::Ndp => "ndp",
             Check::Process => "process",
             Check::Preload => "preload",
         }
@@ -87,6 +93,19 @@ pub struct Evidence {
     pub mac: Option<String>,
     pub addresses: Vec<String>,
     pub detail: Option<String>,
+    pub filter: Option<SocketFilter>,
+}
+
+/// A socket's attached BPF filter (check socket-filter).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct SocketFilter {
+    /// Whether the program could be read (a classic one); false for eBPF.
+    pub readable: bool,
+    pub instructions: Option<usize>,
+    /// `tcpdump -d` lines (crate::bpf::disassemble); empty when unreadable.
+    pub disassembly: Vec<String>,
+    /// Which packets it accepts, as far as the program shows (crate::bpf::analyse).
+    pub accepts: Option<String>,
 }
 
 impl Evidence {
@@ -152,6 +171,16 @@ impl Evidence {
         );
         push("netns", self.namespace.map(|p| p.to_string()));
         push("detail", self.detail.clone());
+        if let Some(f) = &self.filter {
+            push(
+                "filter",
+                Some(match f.instructions {
+                    Some(n) if f.readable => format!("{n} instructions"),
+                    _ => "unreadable".into(),
+                }),
+            );
+            push("accepts", f.accepts.clone());
+        }
         v
     }
 }

@@ -7,6 +7,7 @@
 pub mod arp;
 pub mod crossview;
 pub mod fdprobe;
+pub mod filters;
 pub mod finding;
 pub mod holders;
 pub mod iface;
@@ -128,6 +129,8 @@ struct Gathered {
     ifaces: Result<Vec<iface::InterfaceFlags>, String>,
     arp: Option<crate::proc::Table<crate::proc::arp::ArpEntry>>,
     gateways: HashSet<Ipv4Addr>,
+    neigh6: Result<Vec<crate::netlink::neigh::Neighbour6>, String>,
+    gateways6: HashSet<std::net::Ipv6Addr>,
     probe: Option<ProbeOutcome>,
     diag_error: Option<String>,
 }
@@ -169,12 +172,19 @@ fn gather(
     let gateways = crate::proc::route::read_route(proc_root, NET_DIR)
         .map(|t| arp::default_gateways(&t.rows))
         .unwrap_or_default();
+    let neigh6 = crate::netlink::neigh::read_neighbours6()
+        .map_err(|e| format!("IPv6 neighbours (RTM_GETNEIGH): {e}"));
+    let gateways6 = crate::proc::route::read_ipv6_route(proc_root, NET_DIR)
+        .map(|t| arp::default_gateways6(&t.rows))
+        .unwrap_or_default();
     let probe = probe.then(|| run_probe(proc_root, &views, diag.as_ref().ok(), root));
     Ok(Gathered {
         views,
         ifaces,
         arp,
         gateways,
+        neigh6,
+        gateways6,
         probe,
         diag_error,
     })
@@ -402,7 +412,11 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
             "not root: the descriptors of {} processes could not be read",
             holders_1.denied
         );
-        for check in [Check::UnownedSocket, Check::GhostSocket] {
+        for check in [
+            Check::UnownedSocket,
+            Check::GhostSocket,
+            Check::SocketFilter,
+        ] {
             report.not_done.push(NotDone {
                 check: Some(check),
                 namespace: None,
@@ -620,6 +634,17 @@ fn audit_namespace(
     let names: HashMap<i32, String> = ifaces.map(|l| iface::index_names(l)).unwrap_or_default();
     findings.extend(sockets::sniffers(&second.views, holders_2, netns, &names));
 
+    // 5b. filters on packet and raw sockets
+    let (filtered, unread) =
+        filters::socket_filters(&second.views, holders_2, netns, &names, filters::read_live);
+    findings.extend(filtered);
+    if unread > 0 {
+        skip(
+            Check::SocketFilter,
+            format!("the filters of {unread} packet/raw sockets could not be read (holder exited, or pidfd_getfd refused)"),
+        );
+    }
+
     // 6. promiscuous interfaces
     match &first.ifaces {
         Ok(list) => {
@@ -641,6 +666,12 @@ fn audit_namespace(
     match &first.arp {
         Some(t) => findings.extend(arp::shared_macs(&t.rows, &first.gateways, netns)),
         None => skip(Check::Arp, "/proc/net/arp could not be read".into()),
+    }
+
+    // 7b. IPv6 neighbours
+    match &first.neigh6 {
+        Ok(list) => findings.extend(arp::shared_macs6(list, &first.gateways6, &names, netns)),
+        Err(e) => skip(Check::Ndp, e.clone()),
     }
 
     // 8. processes

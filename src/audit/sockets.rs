@@ -250,6 +250,13 @@ pub fn sniffers(
 
 const WORLD_WRITABLE: [&[u8]; 3] = [b"/tmp/", b"/var/tmp/", b"/dev/shm/"];
 
+/// An exe link (/proc/PID/exe) that names a deleted file or one in a world-writable
+/// directory.
+pub fn suspicious_exe(exe: &[u8]) -> bool {
+    let path = exe.strip_suffix(b" (deleted)").unwrap_or(exe);
+    path.len() != exe.len() || WORLD_WRITABLE.iter().any(|d| path.starts_with(d))
+}
+
 fn basename(path: &[u8]) -> &[u8] {
     path.rsplit(|&b| b == b'/').next().unwrap_or(path)
 }

@@ -3,6 +3,7 @@
 //! the per-family request and record layouts live in `inet` and `unix`.
 
 pub mod inet;
+pub mod neigh;
 pub mod ss_attrs;
 pub mod unix;
 
@@ -39,12 +40,18 @@ pub struct DumpStatus {
 
 impl DiagSocket {
     pub fn open() -> io::Result<DiagSocket> {
+        Self::open_protocol(libc::NETLINK_SOCK_DIAG)
+    }
+
+    /// A netlink socket of another protocol (NETLINK_ROUTE for neighbours), with
+    /// the same dump walk.
+    pub fn open_protocol(protocol: i32) -> io::Result<DiagSocket> {
         // SAFETY: plain socket(2) call; the result is checked before use.
         let fd = unsafe {
             libc::socket(
                 libc::AF_NETLINK,
                 libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_SOCK_DIAG,
+                protocol,
             )
         };
         if fd < 0 {
@@ -68,6 +75,18 @@ impl DiagSocket {
     pub fn dump_as(
         &self,
         kind: u16,
+        request: &[u8],
+        f: impl FnMut(&[u8]),
+    ) -> io::Result<DumpStatus> {
+        self.dump_replies(kind, kind, request, f)
+    }
+
+    /// A dump whose replies carry type `reply_kind` (rtnetlink answers RTM_GET* with
+    /// RTM_NEW*).
+    pub fn dump_replies(
+        &self,
+        kind: u16,
+        reply_kind: u16,
         request: &[u8],
         mut f: impl FnMut(&[u8]),
     ) -> io::Result<DumpStatus> {
@@ -145,7 +164,7 @@ impl DiagSocket {
                         }
                         return Err(io::Error::from_raw_os_error(-code));
                     }
-                    reply if reply == kind => {
+                    reply if reply == reply_kind => {
                         status.messages += 1;
                         f(m.payload);
                     }

@@ -1,0 +1,185 @@
+//! A socket's attached filter, read from another process: its descriptor is
+//! duplicated with pidfd_getfd and getsockopt(SOL_SOCKET, SO_GET_FILTER) asked,
+//! first for the instruction count (length 0), then for the instructions. What the
+//! kernel tells (net/core/filter.c, sk_get_filter): no filter, length 0; a classic
+//! program, its instructions; an eBPF program (SO_ATTACH_BPF, which keeps no
+//! classic original), EACCES. nix offers neither pidfd_getfd nor SO_GET_FILTER, so
+//! both are raw calls here.
+
+use crate::bpf::{Insn, INSN_SIZE, MAX_INSNS};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// What a socket carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Filter {
+    None,
+    Classic(Vec<Insn>),
+    /// A program is attached but SO_GET_FILTER cannot return it (eBPF).
+    Unreadable(String),
+}
+
+/// Duplicates descriptor `fd` of process `pid` into ours (close-on-exec).
+pub fn duplicate(pid: u32, fd: u32) -> io::Result<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+    let fd = i32::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: a raw syscall with integer arguments; the result is checked.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if pidfd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pidfd_open returned a fresh descriptor that nothing else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
+    // SAFETY: as above; the pidfd is valid for the duration of the call.
+    let dup = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+    if dup < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pidfd_getfd returned a new descriptor in our table that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(dup as i32) })
+}
+
+/// SO_GET_FILTER with a buffer of `count` instructions: Ok(n) is the program's length
+/// (the optlen the kernel writes back, in instructions).
+fn get_filter(sock: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+    let mut len = (buf.len() / INSN_SIZE) as libc::socklen_t;
+    let ptr = if buf.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        buf.as_mut_ptr().cast()
+    };
+    // SAFETY: for SO_GET_FILTER optlen counts instructions: the kernel writes at
+    // most len * 8 bytes, which is buf's length (nothing when len is 0).
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_GET_FILTER,
+            ptr,
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(len as usize)
+}
+
+/// The filter of a socket descriptor we hold.
+pub fn read(sock: &OwnedFd) -> io::Result<Filter> {
+    // The program can be replaced between the two calls: a longer one makes the
+    // second fail with EINVAL, so count again (a few times, then give up).
+    for _ in 0..3 {
+        let count = match get_filter(sock, &mut []) {
+            Ok(0) => return Ok(Filter::None),
+            Ok(n) => n.min(MAX_INSNS),
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                return Ok(Filter::Unreadable(
+                    "eBPF program (SO_ATTACH_BPF): the kernel keeps no classic copy".into(),
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        let mut buf = vec![0u8; count * INSN_SIZE];
+        match get_filter(sock, &mut buf) {
+            Ok(0) => return Ok(Filter::None),
+            Ok(n) => {
+                buf.truncate(n.min(count) * INSN_SIZE);
+                return Ok(Filter::Classic(Insn::parse_all(&buf)));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => continue,
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                return Ok(Filter::Unreadable(
+                    "eBPF program (SO_ATTACH_BPF): the kernel keeps no classic copy".into(),
+                ))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other(
+        "the filter kept changing while it was read",
+    ))
+}
+
+/// The filter of descriptor `fd` of process `pid`.
+pub fn read_of(pid: u32, fd: u32) -> io::Result<Filter> {
+    read(&duplicate(pid, fd)?)
+}
+
+/// SO_BINDTODEVICE of a socket we hold: the interface it is bound to, if any.
+pub fn bound_device(sock: &OwnedFd) -> Option<Vec<u8>> {
+    let mut buf = [0u8; libc::IFNAMSIZ];
+    let mut len = buf.len() as libc::socklen_t;
+    // SAFETY: buf is writable for len bytes; the kernel writes at most len.
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            buf.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return None;
+    }
+    let name = buf.get(..len as usize)?;
+    let name = name.split(|&b| b == 0).next().unwrap_or(name);
+    (!name.is_empty()).then(|| name.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    fn attach(sock: &impl AsFd, prog: &[Insn]) {
+        let raw: Vec<libc::sock_filter> = prog
+            .iter()
+            .map(|i| libc::sock_filter {
+                code: i.code,
+                jt: i.jt,
+                jf: i.jf,
+                k: i.k,
+            })
+            .collect();
+        let fprog = libc::sock_fprog {
+            len: raw.len() as u16,
+            filter: raw.as_ptr() as *mut _,
+        };
+        // SAFETY: fprog points at raw, alive for the call.
+        let r = unsafe {
+            libc::setsockopt(
+                sock.as_fd().as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&fprog as *const libc::sock_fprog).cast(),
+                std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(r, 0, "{}", io::Error::last_os_error());
+    }
+
+    #[test]
+    fn reads_our_own_filter_through_a_duplicate() {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let me = std::process::id();
+        let fd = sock.as_raw_fd() as u32;
+        assert_eq!(read_of(me, fd).unwrap(), Filter::None);
+        let prog = [
+            Insn::new(0x28, 0, 0, 12),
+            Insn::new(0x15, 0, 1, 0x800),
+            Insn::new(0x06, 0, 0, 0xffff),
+            Insn::new(0x06, 0, 0, 0),
+        ];
+        attach(&sock, &prog);
+        // pidfd_getfd on our own process needs no privilege beyond ptrace of self.
+        match read_of(me, fd) {
+            Ok(f) => assert_eq!(f, Filter::Classic(prog.to_vec())),
+            Err(e) => panic!("{e}"),
+        }
+        let dup = duplicate(me, fd).unwrap();
+        assert_eq!(read(&dup).unwrap(), Filter::Classic(prog.to_vec()));
+        assert_eq!(bound_device(&dup), None);
+    }
+}
