@@ -8,6 +8,7 @@ pub mod json;
 pub mod lsof;
 pub mod netstat;
 pub mod route;
+pub mod ss;
 pub mod ss_detail;
 pub mod stats;
 pub mod text;
