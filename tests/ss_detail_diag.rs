@@ -9,7 +9,7 @@
 mod common;
 
 use rnetstat::netlink::ss_attrs::{self, InetDiag, NetlinkDiag, PacketDiag, UnixDiag};
-use rnetstat::netlink::DiagSocket;
+use rnetstat::netlink::{inet, nldiag, packet, unix, DiagSocket};
 use rnetstat::proc::cgroup::CgroupPaths;
 use rnetstat::proc::ProcRoot;
 use rnetstat::render::ss_detail::{self, DetailOptions};
@@ -180,9 +180,15 @@ fn unix_details_match_ss() {
     let h = Holder::start("unix");
     for args in UNIX_CASES {
         let opts = options(args);
-        let show = ss_attrs::udiag_show::for_options(opts.memory, opts.extended);
+        let mut show = unix::UDIAG_SHOW_NAME_PEER | unix::UDIAG_SHOW_RQLEN;
+        if opts.memory {
+            show |= unix::UDIAG_SHOW_MEMINFO;
+        }
+        if opts.extended {
+            show |= unix::UDIAG_SHOW_VFS | unix::UDIAG_SHOW_ICONS_BIT;
+        }
         let ours: HashMap<u32, String> = h
-            .dump(&ss_attrs::unix_request(u32::MAX, show))
+            .dump(&unix::ss_request(u32::MAX, show))
             .iter()
             .filter_map(|p| UnixDiag::parse(p))
             .map(|d| {
@@ -229,7 +235,7 @@ fn packet_details_match_ss() {
         let opts = options(args);
         // Both dumps list the sockets in the kernel's order.
         let ours: Vec<String> = h
-            .dump(&ss_attrs::packet_request(ss_attrs::PACKET_SHOW_SS))
+            .dump(&packet::request(packet::SS_SHOW))
             .iter()
             .filter_map(|p| PacketDiag::parse(p))
             .map(|d| {
@@ -269,7 +275,7 @@ fn netlink_details_match_ss() {
     for args in NETLINK_CASES {
         let opts = options(args);
         let ours = netlink_rows(
-            h.dump(&ss_attrs::netlink_request())
+            h.dump(&nldiag::request())
                 .iter()
                 .filter_map(|p| NetlinkDiag::parse(p))
                 .map(|d| {
@@ -360,12 +366,12 @@ const TCP_CASES: &[&[&str]] = &[
 ];
 
 /// One comparison of ss and ours on the holder's TCP sockets.
-fn tcp_attempt(h: &Holder, args: &[&str], cgroups: &mut CgroupPaths) -> Result<(), String> {
+fn tcp_attempt(h: &Holder, args: &[&str], cgroups: &CgroupPaths) -> Result<(), String> {
     let opts = options(args);
     let ext = ss_attrs::ext::for_options(opts.memory, opts.info, opts.tos);
     let mut ours: HashMap<(bool, u16, u16), String> = HashMap::new();
     for family in [libc::AF_INET as u8, libc::AF_INET6 as u8] {
-        let req = ss_attrs::inet_request(family, libc::IPPROTO_TCP as u8, u32::MAX, ext);
+        let req = inet::ss_request(family, libc::IPPROTO_TCP as u32, u32::MAX, ext);
         for p in h.dump(&req) {
             let d = InetDiag::parse(&p).expect("reply");
             let mut buf = Vec::new();
@@ -415,14 +421,14 @@ fn tcp_details_match_ss() {
         return;
     }
     let h = Holder::start("tcp");
-    let mut cgroups = CgroupPaths::new(&ProcRoot::default());
+    let cgroups = CgroupPaths::new(&ProcRoot::default());
     for args in TCP_CASES {
         // The two views are taken one after the other: while the kernel still
         // finishes the holder's handshakes and FIN exchange (a retransmit timer that
         // stops, a counter that moves) they can differ, so look again a few times.
         let mut result = Err(String::new());
         for _ in 0..5 {
-            result = tcp_attempt(&h, args, &mut cgroups);
+            result = tcp_attempt(&h, args, &cgroups);
             if result.is_ok() {
                 break;
             }

@@ -38,10 +38,10 @@ fn assert_clean(out: &[u8]) {
 
 fn format_all(payload: &[u8], bits: u16) {
     let opts = options(bits);
-    let mut cg = hostile_cgroups();
+    let cg = hostile_cgroups();
     let mut out = Vec::new();
     for proto in [6u8, 17, 255] {
-        ss_detail::inet_payload(&mut out, payload, proto, &opts, &mut cg);
+        ss_detail::inet_payload(&mut out, payload, proto, &opts, &cg);
     }
     if let Some(d) = UnixDiag::parse(payload) {
         ss_detail::unix(&mut out, &d, &opts);
@@ -100,11 +100,11 @@ proptest! {
             data[i] = byte;
         }
         let opts = options(bits);
-        let mut cg = hostile_cgroups();
+        let cg = hostile_cgroups();
         let mut out = Vec::new();
-        tcpdiag_file(&data, |payload| {
+        tcpdiag_file(&data[..], |payload| {
             if let Some(d) = InetDiag::parse(payload) {
-                ss_detail::inet(&mut out, &d, 6, &opts, &mut cg);
+                ss_detail::inet(&mut out, &d, 6, &opts, &cg);
                 let _ = d.tcp_info();
             }
         });
@@ -114,7 +114,7 @@ proptest! {
     #[test]
     fn arbitrary_tcpdiag_file(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let mut n = 0usize;
-        tcpdiag_file(&data, |_| n += 1);
+        tcpdiag_file(&data[..], |_| n += 1);
         prop_assert!(n <= data.len() / 16);
     }
 }
@@ -131,6 +131,6 @@ fn hostile_cgroup_path_is_escaped() {
         cgroup: true,
         ..DetailOptions::default()
     };
-    ss_detail::inet_payload(&mut out, &m, 6, &opts, &mut hostile_cgroups());
+    ss_detail::inet_payload(&mut out, &m, 6, &opts, &hostile_cgroups());
     assert_eq!(String::from_utf8(out).unwrap(), " cgroup:/a^[[2J\\nb\\xff");
 }

@@ -56,26 +56,6 @@ pub mod ext {
     }
 }
 
-/// UDIAG_SHOW_* bits of a unix_diag request: what ss asks for by default, and for
-/// `-m` and `-e`.
-pub mod udiag_show {
-    pub const NAME: u32 = 0x01;
-    pub const VFS: u32 = 0x02;
-    pub const PEER: u32 = 0x04;
-    pub const ICONS: u32 = 0x08;
-    pub const RQLEN: u32 = 0x10;
-    pub const MEMINFO: u32 = 0x20;
-
-    /// The udiag_show word ss 6.1 sends.
-    pub fn for_options(mem: bool, details: bool) -> u32 {
-        NAME | PEER | RQLEN | if mem { MEMINFO } else { 0 } | if details { VFS | ICONS } else { 0 }
-    }
-}
-
-/// PACKET_SHOW_* bits ss 6.1 always sends (info, meminfo, filter, ring config,
-/// fanout).
-pub const PACKET_SHOW_SS: u32 = 0x01 | 0x08 | 0x10 | 0x04 | 0x20;
-
 pub const UNIX_DIAG_NAME: u16 = 0;
 pub const UNIX_DIAG_VFS: u16 = 1;
 pub const UNIX_DIAG_PEER: u16 = 2;
@@ -607,45 +587,8 @@ impl<'a> NetlinkDiag<'a> {
     }
 }
 
-/// struct inet_diag_req_v2 for one family and protocol, the states in `states`
-/// (bit per TCP state) and the extensions in `ext` (see [`ext`]).
-pub fn inet_request(family: u8, protocol: u8, states: u32, ext: u8) -> [u8; 56] {
-    let mut req = [0u8; 56];
-    req[0] = family;
-    req[1] = protocol;
-    req[2] = ext;
-    req[4..8].copy_from_slice(&states.to_ne_bytes());
-    req
-}
-
-/// struct unix_diag_req for the states in `states` showing `show` (see [`udiag_show`]).
-pub fn unix_request(states: u32, show: u32) -> [u8; 24] {
-    let mut req = [0u8; 24];
-    req[0] = libc::AF_UNIX as u8;
-    req[4..8].copy_from_slice(&states.to_ne_bytes());
-    req[12..16].copy_from_slice(&show.to_ne_bytes());
-    req
-}
-
-/// struct packet_diag_req showing `show` ([`PACKET_SHOW_SS`] for what ss reads).
-pub fn packet_request(show: u32) -> [u8; 20] {
-    let mut req = [0u8; 20];
-    req[0] = libc::AF_PACKET as u8;
-    req[8..12].copy_from_slice(&show.to_ne_bytes());
-    req
-}
-
-/// struct netlink_diag_req for every protocol with groups and meminfo, as ss asks.
-pub fn netlink_request() -> [u8; 20] {
-    let mut req = [0u8; 20];
-    req[0] = libc::AF_NETLINK as u8;
-    req[1] = 255; // NDIAG_PROTO_ALL
-    req[8..12].copy_from_slice(&3u32.to_ne_bytes()); // NDIAG_SHOW_MEMINFO | NDIAG_SHOW_GROUPS
-    req
-}
-
 /// How a `TCPDIAG_FILE` (an `ss -D` dump) ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum FileEnd {
     /// NLMSG_DONE: the only clean end (ss stops at the first one, so a dump of
     /// both families shows only the IPv4 part).
@@ -656,42 +599,86 @@ pub enum FileEnd {
     /// An NLMSG_ERROR message: its errno (negated as the kernel sends it), or
     /// `None` when the message is too short to hold one ("ERROR truncated").
     Error(Option<i32>),
+    /// A message longer than [`MAX_FILE_MESSAGE`] (where ss overruns its 16 KiB
+    /// buffer); reading stops there.
+    TooLong,
+    /// Reading failed (ss: "Reading header from $TCPDIAG_FILE: ..." or
+    /// "Reading $TCPDIAG_FILE: ...", with `in_header` telling which).
+    Read {
+        error: std::io::Error,
+        in_header: bool,
+    },
 }
+
+/// The largest message read from a `TCPDIAG_FILE`: ss's buffer is 16 KiB.
+pub const MAX_FILE_MESSAGE: usize = 16384;
 
 /// The messages of a `TCPDIAG_FILE` as ss 6.1 reads them (tcp_show_netlink_file):
 /// a 16-byte nlmsghdr, then NLMSG_ALIGN(nlmsg_len - 16) bytes, until NLMSG_DONE.
 /// Calls `f` with each reply payload (every other message type is taken as an
-/// inet_diag reply, as ss does) and says how the file ended.
-pub fn tcpdiag_file(data: &[u8], mut f: impl FnMut(&[u8])) -> FileEnd {
+/// inet_diag reply, as ss does) and says how the file ended. Reads as it goes:
+/// the file may be large, or a pipe.
+pub fn tcpdiag_file(mut r: impl std::io::Read, mut f: impl FnMut(&[u8])) -> FileEnd {
+    use std::io::Read;
     const NLMSG_ERROR: u16 = 2;
     const NLMSG_DONE: u16 = 3;
-    let mut rest = data;
+    let mut buf = Vec::with_capacity(MAX_FILE_MESSAGE);
     loop {
-        let Some(head) = rest.get(..16) else {
-            return FileEnd::Eof;
-        };
-        let len = u32_at(head, 0);
-        let kind = u16_at(head, 4);
+        let mut head = [0u8; 16];
+        match read_full(&mut r, &mut head) {
+            Ok(true) => {}
+            Ok(false) => return FileEnd::Eof,
+            Err(error) => {
+                return FileEnd::Read {
+                    error,
+                    in_header: true,
+                }
+            }
+        }
+        let len = u32_at(&head, 0);
+        let kind = u16_at(&head, 4);
         // ss computes NLMSG_ALIGN(nlmsg_len - 16) in 64-bit unsigned arithmetic: a
-        // length under 13 wraps to a huge read that hits the end of the file, 13 to
-        // 16 round to an empty body.
+        // length under 13 wraps to a huge read, 13 to 16 round to an empty body.
         let body = u64::from(len).wrapping_sub(16).wrapping_add(3) & !3;
-        let body = usize::try_from(body).unwrap_or(usize::MAX);
-        let Some(payload) = rest.get(16..16usize.saturating_add(body)) else {
-            return FileEnd::Eof;
-        };
+        if body > (MAX_FILE_MESSAGE - 16) as u64 {
+            return FileEnd::TooLong;
+        }
+        buf.clear();
+        match (&mut r).take(body).read_to_end(&mut buf) {
+            Ok(n) if n as u64 == body => {}
+            Ok(_) => return FileEnd::Eof,
+            Err(error) => {
+                return FileEnd::Read {
+                    error,
+                    in_header: false,
+                }
+            }
+        }
         match kind {
             NLMSG_DONE => return FileEnd::Done,
             NLMSG_ERROR => {
-                return FileEnd::Error((len >= 16 + 4 + 16).then(|| u32_at(payload, 0) as i32))
+                return FileEnd::Error((len >= 16 + 4 + 16).then(|| u32_at(&buf, 0) as i32))
             }
             _ => {}
         }
         // The payload ss parses ends at nlmsg_len, not at the aligned read.
-        let end = (len as usize).saturating_sub(16).min(payload.len());
-        f(&payload[..end]);
-        rest = &rest[16 + body..];
+        let end = (len as usize).saturating_sub(16).min(buf.len());
+        f(&buf[..end]);
     }
+}
+
+/// Fills `out` completely (`Ok(true)`), or meets the end of the input first.
+fn read_full(r: &mut impl std::io::Read, out: &mut [u8]) -> std::io::Result<bool> {
+    let mut got = 0;
+    while got < out.len() {
+        match r.read(&mut out[got..]) {
+            Ok(0) => return Ok(false),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -744,6 +731,54 @@ mod tests {
         assert_eq!(d.cgroup(), 77);
         assert_eq!(d.mark(), 0);
         assert!(InetDiag::parse(&m[..71]).is_none());
+    }
+
+    fn message(kind: u16, payload: &[u8], len: Option<u32>) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend_from_slice(&len.unwrap_or(16 + payload.len() as u32).to_ne_bytes());
+        m.extend_from_slice(&kind.to_ne_bytes());
+        m.extend_from_slice(&[0; 10]);
+        m.extend_from_slice(payload);
+        while m.len() % 4 != 0 {
+            m.push(0);
+        }
+        m
+    }
+
+    #[test]
+    fn tcpdiag_file_ends_as_ss_reads_it() {
+        let read = |data: &[u8]| {
+            let mut payloads = Vec::new();
+            let end = tcpdiag_file(data, |p| payloads.push(p.to_vec()));
+            (payloads, end)
+        };
+        let mut data = message(20, &[1, 2, 3, 4, 5], None);
+        data.extend(message(3, &[0; 4], None));
+        data.extend(message(20, &[9], None));
+        let (p, end) = read(&data);
+        assert_eq!(p, vec![vec![1, 2, 3, 4, 5]]);
+        assert!(matches!(end, FileEnd::Done));
+        // Cut inside the second message.
+        let (p, end) = read(&data[..30]);
+        assert_eq!(p.len(), 1);
+        assert!(matches!(end, FileEnd::Eof));
+        let mut err = message(2, &(-2i32).to_ne_bytes(), Some(36));
+        err.extend([0; 16]);
+        assert!(matches!(read(&err).1, FileEnd::Error(Some(-2))));
+        assert!(matches!(
+            read(&message(2, &[], None)).1,
+            FileEnd::Error(None)
+        ));
+        // Lengths under 16: 13..=16 read no body, smaller ones a huge one.
+        assert!(matches!(read(&message(20, &[], Some(14))).1, FileEnd::Eof));
+        assert!(matches!(
+            read(&message(20, &[], Some(4))).1,
+            FileEnd::TooLong
+        ));
+        assert!(matches!(
+            read(&message(20, &[0; 20000], None)).1,
+            FileEnd::TooLong
+        ));
     }
 
     #[test]

@@ -17,7 +17,7 @@ const MAX_DIRS: usize = 200_000;
 #[derive(Debug, Default)]
 pub struct CgroupPaths {
     mounts: Option<PathBuf>,
-    map: Option<HashMap<u64, Vec<u8>>>,
+    map: std::cell::OnceCell<HashMap<u64, Vec<u8>>>,
 }
 
 impl CgroupPaths {
@@ -25,7 +25,7 @@ impl CgroupPaths {
     pub fn new(proc: &ProcRoot) -> Self {
         CgroupPaths {
             mounts: Some(proc.join("mounts")),
-            map: None,
+            map: std::cell::OnceCell::new(),
         }
     }
 
@@ -33,23 +33,23 @@ impl CgroupPaths {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (u64, Vec<u8>)>) -> Self {
         CgroupPaths {
             mounts: None,
-            map: Some(pairs.into_iter().collect()),
+            map: pairs.into_iter().collect::<HashMap<_, _>>().into(),
         }
     }
 
     /// The path of `id` relative to the cgroup2 mount ("/" for the root), or `None`
     /// when no directory has that id (ss then prints `unreachable:ID`).
-    pub fn path(&mut self, id: u64) -> Option<&[u8]> {
-        if self.map.is_none() {
-            let map = self
-                .mounts
-                .as_deref()
-                .and_then(cgroup2_mount)
-                .map(|mnt| walk(&mnt))
-                .unwrap_or_default();
-            self.map = Some(map);
-        }
-        self.map.as_ref()?.get(&id).map(Vec::as_slice)
+    pub fn path(&self, id: u64) -> Option<&[u8]> {
+        self.map
+            .get_or_init(|| {
+                self.mounts
+                    .as_deref()
+                    .and_then(cgroup2_mount)
+                    .map(|mnt| walk(&mnt))
+                    .unwrap_or_default()
+            })
+            .get(&id)
+            .map(Vec::as_slice)
     }
 }
 

@@ -105,7 +105,7 @@ pub fn inet_payload(
     payload: &[u8],
     protocol: u8,
     opts: &DetailOptions,
-    cgroups: &mut CgroupPaths,
+    cgroups: &CgroupPaths,
 ) {
     if let Some(d) = InetDiag::parse(payload) {
         inet(buf, &d, protocol, opts, cgroups);
@@ -118,7 +118,7 @@ pub fn inet(
     d: &InetDiag,
     protocol: u8,
     opts: &DetailOptions,
-    cgroups: &mut CgroupPaths,
+    cgroups: &CgroupPaths,
 ) {
     let protocol = d.protocol.map_or(protocol, |v| u8_at(v, 0));
     if opts.timers {
@@ -207,7 +207,7 @@ fn sock_details(
     cookie: u64,
     mark: u32,
     cgroup_id: u64,
-    cgroups: &mut CgroupPaths,
+    cgroups: &CgroupPaths,
 ) {
     if uid != 0 {
         out!(buf, " uid:{}", uid);
@@ -221,7 +221,7 @@ fn sock_details(
     }
 }
 
-fn cgroup(buf: &mut Vec<u8>, id: u64, cgroups: &mut CgroupPaths) {
+fn cgroup(buf: &mut Vec<u8>, id: u64, cgroups: &CgroupPaths) {
     match cgroups.path(id) {
         Some(p) => {
             buf.extend_from_slice(b" cgroup:");
@@ -664,7 +664,7 @@ pub fn packet(buf: &mut Vec<u8>, d: &PacketDiag, opts: &DetailOptions) {
             d.cookie,
             0,
             0,
-            &mut CgroupPaths::default(),
+            &CgroupPaths::default(),
         );
         if let Some(info) = d.info() {
             nl(buf, "");
