@@ -330,3 +330,79 @@ fn terminal_widths_match_ss() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// --all-netns: the scene's namespace gets its own block, `Netns: net:[INODE]` and then
+/// exactly what ss prints inside it; the own namespace comes first.
+#[test]
+fn all_namespaces_hold_what_ss_prints_inside() {
+    if skip("all_namespaces_hold_what_ss_prints_inside") {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let scene = Scene::start();
+    let inode = std::fs::metadata(format!("/proc/{}/ns/net", scene.pid))
+        .unwrap()
+        .ino();
+    let own = std::fs::metadata("/proc/self/ns/net").unwrap().ino();
+    let title = format!("Netns: net:[{inode}]");
+    let own_named = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.metadata().is_ok_and(|m| m.ino() == own))
+        })
+        .unwrap_or(false);
+    for args in [&["-tan"][..], &["-xa"], &["-uanp"]] {
+        let mut last = String::new();
+        let same = (0..3).any(|_| {
+            let mut all = vec!["--all-netns"];
+            all.extend_from_slice(args);
+            let ours = ss_support::run_here(ss_support::rss(), &all);
+            assert_eq!(ours.status, Some(0), "{}", ours.stderr);
+            // The own namespace first (its /run/netns name, if it has one, else its inode).
+            let first = ours.stdout.lines().next().unwrap_or_default();
+            assert!(
+                first == format!("Netns: net:[{own}]") || own_named,
+                "{}",
+                ours.stdout
+            );
+            let block: String = ours
+                .stdout
+                .split_inclusive('\n')
+                .skip_while(|l| l.trim_end() != title)
+                .skip(1)
+                .take_while(|l| !l.starts_with("Netns: "))
+                .collect();
+            let ss = scene.run("ss", args);
+            last = format!("{args:?}\n--- ss\n{}\n--- rss block\n{block}", ss.stdout);
+            block == ss.stdout
+        });
+        assert!(same, "{last}");
+    }
+}
+
+/// --color paints states and the header and nothing else: without the escapes the
+/// output is ss's; without the option there are none, also on a terminal.
+#[test]
+fn color_is_opt_in_and_keeps_the_layout() {
+    if skip("color_is_opt_in_and_keeps_the_layout") {
+        return;
+    }
+    let scene = Scene::start();
+    let mut last = String::new();
+    let same = (0..3).any(|_| {
+        let ss = scene.run("ss", &["-tan"]);
+        let colored = scene.run(ss_support::rss(), &["-tan", "--color"]);
+        assert!(colored.stdout.contains("\x1b["), "{}", colored.stdout);
+        let stripped = rnetstat::color::strip(&colored.stdout);
+        last = format!(
+            "--- ss\n{}\n--- rss --color, stripped\n{stripped}",
+            ss.stdout
+        );
+        stripped == ss.stdout
+    });
+    assert!(same, "{last}");
+    let plain = scene.run(ss_support::rss(), &["-tan", "--color=never"]);
+    assert!(!plain.stdout.contains('\x1b'));
+    let default = scene.run(ss_support::rss(), &["-tan"]);
+    assert!(!default.stdout.contains('\x1b'));
+}

@@ -130,6 +130,18 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
                 )
             })
         });
+        if o.all_netns {
+            let owners = owners.map(|handle| {
+                handle
+                    .join()
+                    .map_err(|_| io::Error::other("the process scan failed"))
+            });
+            let owners = match owners {
+                Some(joined) => Some(joined??),
+                None => None,
+            };
+            return all_namespaces(o, words, &root, owners.as_ref(), out);
+        }
         if o.summary {
             summary(out)?;
             if o.do_default && words.is_empty() {
@@ -162,6 +174,85 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
         render(o, &tables, &rows, owners.as_ref(), out)?;
         Ok(0)
     })
+}
+
+/// --all-netns: every network namespace, the own one first, each as a `Netns: NAME`
+/// line and then what `ss -N NAME ...` prints there. The dumps of a namespace run on
+/// a thread that entered it (sock_diag, interface names and /proc/thread-self/net
+/// follow the thread); the one fd scan serves them all, socket inodes being global.
+fn all_namespaces(
+    o: &Options,
+    words: &[OsString],
+    root: &ProcRoot,
+    owners: Option<&Owners>,
+    out: &mut impl Write,
+) -> io::Result<u8> {
+    // The filter language plugs in here too.
+    if !words.is_empty() || o.filter_file.is_some() {
+        out.flush()?;
+        let _ = io::stderr().lock().write_all(cli::USAGE.as_bytes());
+        return Ok(255);
+    }
+    let summary_only = o.summary && o.do_default;
+    let tables = if summary_only {
+        None
+    } else {
+        match cli::finish_tables(o, None) {
+            Ok(t) => Some(t),
+            Err(message) => {
+                out.flush()?;
+                eprintln!("{message}");
+                return Ok(0);
+            }
+        }
+    };
+    let one = |buf: &mut Vec<u8>| -> io::Result<()> {
+        if o.summary {
+            summary(buf)?;
+        }
+        if let Some(tables) = &tables {
+            let rows = dump_all(o, tables)?;
+            render(o, tables, &rows, owners, buf)?;
+        }
+        Ok(())
+    };
+    let mut status = 0;
+    for ns in crate::netns::discover(root)? {
+        let mut buf = Vec::new();
+        let done = if ns.own {
+            one(&mut buf)
+        } else {
+            match ns.enter_file(root) {
+                None => continue,
+                Some(file) => std::thread::scope(|scope| {
+                    scope
+                        .spawn(|| {
+                            crate::netns::enter(&file)?;
+                            one(&mut buf)
+                        })
+                        .join()
+                        .unwrap_or_else(|_| Err(io::Error::other("namespace reader failed")))
+                }),
+            }
+        };
+        match done {
+            // Its last process exited (or `ip netns del`) since the namespaces were
+            // listed: there is nothing left to show.
+            Err(e) if !ns.own && e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                out.flush()?;
+                output::warn(PROG, format_args!("{}: {e}", ns.label()));
+                status = 1;
+            }
+            Ok(()) => {
+                let palette = crate::color::Palette::for_stdout(o.color);
+                let label = palette.paint(crate::color::Role::Namespace, &ns.label());
+                writeln!(out, "Netns: {label}")?;
+                out.write_all(&buf)?;
+            }
+        }
+    }
+    Ok(status)
 }
 
 /// Dumps every table the selection names, in ss's order.
@@ -448,6 +539,7 @@ fn render(
     };
     let several = |mask: u32| mask & mask.wrapping_sub(1) != 0;
     let mut grid = Grid::new(several(t.dbs), several(t.states), screen_width());
+    grid.set_palette(crate::color::Palette::for_stdout(o.color));
     if o.show_header {
         grid.header(out)?;
     }
@@ -466,16 +558,17 @@ fn render(
 fn summary(out: &mut impl Write) -> io::Result<()> {
     let root = ProcRoot::default();
     let mut s = Sockstat::default();
-    match root.read("net/sockstat") {
+    // thread-self: the namespace of the calling thread (--all-netns enters per thread).
+    match root.read("thread-self/net/sockstat") {
         Ok(data) => {
             s.read(&data);
-            if let Ok(data6) = root.read("net/sockstat6") {
+            if let Ok(data6) = root.read("thread-self/net/sockstat6") {
                 s.read(&data6);
             }
         }
         Err(e) => eprintln!("ss: get_sockstat: {}", cli::strerror(&e)),
     }
-    let estab = match root.read("net/snmp") {
+    let estab = match root.read("thread-self/net/snmp") {
         Ok(data) => snmp_value(&data, b"Tcp:", b"CurrEstab"),
         Err(e) => {
             eprintln!("ss: get_snmpstat: {}", cli::strerror(&e));

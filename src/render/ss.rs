@@ -118,6 +118,10 @@ pub struct Grid {
     chunks: Chunks,
     /// Terminal width, `None` when stdout is not a terminal (compact output).
     screen_width: Option<usize>,
+    /// --color: states and the header painted at print time (widths count the text).
+    palette: crate::color::Palette,
+    /// Whether the next rendered row is the header.
+    header_pending: bool,
 }
 
 impl Grid {
@@ -134,7 +138,14 @@ impl Grid {
             start: 0,
             chunks: Chunks::default(),
             screen_width,
+            palette: crate::color::Palette::PLAIN,
+            header_pending: false,
         }
+    }
+
+    /// Colours for the printed text (ss has none; rss --color).
+    pub fn set_palette(&mut self, palette: crate::color::Palette) {
+        self.palette = palette;
     }
 
     /// Appends to the current field (nothing when its column is disabled).
@@ -200,6 +211,7 @@ impl Grid {
 
     /// The header row.
     pub fn header(&mut self, w: &mut impl Write) -> io::Result<()> {
+        self.header_pending = true;
         while self.current != COL_MAX - 1 {
             if !self.disabled[self.current] {
                 self.out_str(HEADER[self.current]);
@@ -311,7 +323,7 @@ impl Grid {
                     printed += s as usize;
                 }
             }
-            w.write_all(token)?;
+            self.write_token(w, f_, token)?;
             printed += token.len();
             if width[f_] > 0 && ALIGN[f_] == Align::Left && width[f_] > printed {
                 spaces(w, width[f_] - printed)?;
@@ -321,6 +333,7 @@ impl Grid {
                     w.write_all(b"\n")?;
                     f = 0;
                     line_started = false;
+                    self.header_pending = false;
                 } else {
                     f += 1;
                 }
@@ -783,6 +796,37 @@ pub fn netlink_row(
     }
     // Details (-e: sk=/cb=/groups=; -m: skmem) go here, from `s.raw`.
     Ok(())
+}
+
+impl Grid {
+    /// One field's text, painted when --color asks: the header bold, states by kind.
+    fn write_token(&self, w: &mut impl Write, col: usize, token: &[u8]) -> io::Result<()> {
+        use crate::color::Role;
+        if !self.palette.enabled() || token.is_empty() {
+            return w.write_all(token);
+        }
+        let text = String::from_utf8_lossy(token);
+        let role = if self.header_pending {
+            Role::Header
+        } else if col == COL_STATE {
+            // The palette knows states by netstat's names.
+            Role::State(match text.as_ref() {
+                "ESTAB" => "ESTABLISHED",
+                "SYN-SENT" => "SYN_SENT",
+                "SYN-RECV" => "SYN_RECV",
+                "FIN-WAIT-1" => "FIN_WAIT1",
+                "FIN-WAIT-2" => "FIN_WAIT2",
+                "TIME-WAIT" => "TIME_WAIT",
+                "CLOSE-WAIT" => "CLOSE_WAIT",
+                "LAST-ACK" => "LAST_ACK",
+                "UNCONN" => "",
+                other => other,
+            })
+        } else {
+            Role::Plain
+        };
+        w.write_all(self.palette.paint(role, &text).as_bytes())
+    }
 }
 
 fn spaces(w: &mut impl Write, n: usize) -> io::Result<()> {
