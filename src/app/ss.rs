@@ -113,6 +113,10 @@ enum Row {
 }
 
 pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<u8> {
+    if o.json && o.summary {
+        output::warn(PROG, "--json lists sockets; -s (the summary) is text only");
+        return Ok(2);
+    }
     let root = ProcRoot::default();
     let scan = o.show_processes || o.show_threads;
     std::thread::scope(|scope| {
@@ -171,9 +175,91 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
             ),
             None => None,
         };
-        render(o, &tables, &rows, owners.as_ref(), out)?;
+        if o.json {
+            let ns = crate::netns::NetNs::own(&root);
+            let sockets = json_rows(o, &rows, owners.as_ref(), &ns);
+            write_json(out, vec![namespace_json(&ns)], sockets)?;
+        } else {
+            render(o, &tables, &rows, owners.as_ref(), out)?;
+        }
         Ok(0)
     })
+}
+
+/// The `namespace` object of docs/json.md.
+fn namespace_json(ns: &crate::netns::NetNs) -> serde_json::Value {
+    serde_json::json!({
+        "inode": ns.inode,
+        "name": ns.name,
+        "pid": ns.pid,
+        "own": ns.own,
+    })
+}
+
+/// The rows as `ss_socket` objects, with the names the text view would print.
+fn json_rows(
+    o: &Options,
+    rows: &[Row],
+    owners: Option<&Owners>,
+    ns: &crate::netns::NetNs,
+) -> Vec<serde_json::Value> {
+    let services = if o.numeric {
+        Services::default()
+    } else {
+        Services::load(DuplicatePolicy::FirstWins)
+    };
+    let hosts = resolved_hosts(o, rows);
+    let ctx = RowContext {
+        numeric: o.numeric,
+        resolve: o.resolve,
+        services: &services,
+        hosts: &hosts,
+        ephemeral: ephemeral_range(),
+        owners,
+        show_threads: o.show_threads,
+        ifname: &ifname,
+        netlink_owner: &netlink_owner,
+    };
+    let tag = view::NamespaceTag {
+        inode: ns.inode,
+        name: ns.name.as_deref(),
+    };
+    rows.iter()
+        .map(|row| match row {
+            Row::Netlink(s) => view::netlink_json(s, &tag),
+            Row::Packet(s) => view::packet_json(&ctx, s, &tag),
+            Row::Unix(s) => view::unix_json(&ctx, s, &tag),
+            Row::Inet(s, table) => view::inet_json(&ctx, s, *table, &tag),
+        })
+        .collect()
+}
+
+/// The `ss` document: one line.
+fn write_json(
+    out: &mut impl Write,
+    namespaces: Vec<serde_json::Value>,
+    sockets: Vec<serde_json::Value>,
+) -> io::Result<()> {
+    let doc = serde_json::json!({
+        "schema": 1,
+        "view": "ss",
+        "namespaces": namespaces,
+        "sockets": sockets,
+    });
+    serde_json::to_writer(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+fn resolved_hosts(o: &Options, rows: &[Row]) -> HostNames {
+    let mut hosts = HostNames::default();
+    if o.resolve {
+        let addrs = rows.iter().flat_map(|r| match r {
+            Row::Inet(s, _) => [Some(s.sock.local), Some(s.sock.remote)],
+            _ => [None, None],
+        });
+        hosts.resolve_all(addrs.flatten().map(|a| view::lookup_key(&a)), HOST_DEADLINE);
+    }
+    hosts
 }
 
 /// --all-netns: every network namespace, the own one first, each as a `Netns: NAME`
@@ -206,21 +292,28 @@ fn all_namespaces(
             }
         }
     };
-    let one = |buf: &mut Vec<u8>| -> io::Result<()> {
-        if o.summary {
+    let mut json_namespaces = Vec::new();
+    let mut json_sockets = Vec::new();
+    let one = |buf: &mut Vec<u8>, json: &mut Vec<serde_json::Value>, ns: &crate::netns::NetNs| {
+        if o.summary && !o.json {
             summary(buf)?;
         }
         if let Some(tables) = &tables {
             let rows = dump_all(o, tables)?;
-            render(o, tables, &rows, owners, buf)?;
+            if o.json {
+                json.extend(json_rows(o, &rows, owners, ns));
+            } else {
+                render(o, tables, &rows, owners, buf)?;
+            }
         }
-        Ok(())
+        io::Result::Ok(())
     };
     let mut status = 0;
     for ns in crate::netns::discover(root)? {
         let mut buf = Vec::new();
+        let mut json = Vec::new();
         let done = if ns.own {
-            one(&mut buf)
+            one(&mut buf, &mut json, &ns)
         } else {
             match ns.enter_file(root) {
                 None => continue,
@@ -228,7 +321,7 @@ fn all_namespaces(
                     scope
                         .spawn(|| {
                             crate::netns::enter(&file)?;
-                            one(&mut buf)
+                            one(&mut buf, &mut json, &ns)
                         })
                         .join()
                         .unwrap_or_else(|_| Err(io::Error::other("namespace reader failed")))
@@ -244,6 +337,10 @@ fn all_namespaces(
                 output::warn(PROG, format_args!("{}: {e}", ns.label()));
                 status = 1;
             }
+            Ok(()) if o.json => {
+                json_namespaces.push(namespace_json(&ns));
+                json_sockets.append(&mut json);
+            }
             Ok(()) => {
                 let palette = crate::color::Palette::for_stdout(o.color);
                 let label = palette.paint(crate::color::Role::Namespace, &ns.label());
@@ -251,6 +348,9 @@ fn all_namespaces(
                 out.write_all(&buf)?;
             }
         }
+    }
+    if o.json {
+        write_json(out, json_namespaces, json_sockets)?;
     }
     Ok(status)
 }

@@ -829,6 +829,186 @@ impl Grid {
     }
 }
 
+// ---------------------------------------------------------------------------
+// --json: the rows of the text view as `ss_socket` objects (docs/json.md).
+// ---------------------------------------------------------------------------
+
+/// Where a row came from, for --json.
+pub struct NamespaceTag<'a> {
+    pub inode: Option<u64>,
+    pub name: Option<&'a str>,
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn holders_json(ctx: &RowContext<'_>, inode: u64) -> serde_json::Value {
+    let Some(owners) = ctx.owners.filter(|_| inode != 0) else {
+        return serde_json::Value::Array(Vec::new());
+    };
+    let list: Vec<serde_json::Value> = owners
+        .holders(inode)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .map(|(p, fd)| {
+            let comm = p.comm.as_deref().unwrap_or_default();
+            serde_json::json!({
+                "name": lossy(comm.split(|&b| b == b')').next().unwrap_or_default()),
+                "pid": p.pid,
+                "tid": if ctx.show_threads { Some(p.tid.unwrap_or(p.pid)) } else { None },
+                "fd": fd,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
+
+impl RowContext<'_> {
+    fn service_json(&self, port: u16, table: Table) -> Option<String> {
+        if port == 0 || self.numeric {
+            return None;
+        }
+        let name = match table {
+            Table::Raw => self.services.protocol(port),
+            _ if (self.ephemeral.0..=self.ephemeral.1).contains(&port) => None,
+            Table::Udp => self.services.udp(port),
+            Table::Tcp => self.services.tcp(port),
+        };
+        name.map(str::to_string)
+    }
+}
+
+pub fn inet_json(
+    ctx: &RowContext<'_>,
+    s: &SsInetSocket,
+    table: Table,
+    ns: &NamespaceTag<'_>,
+) -> serde_json::Value {
+    let sock = &s.sock;
+    let addr = |a: &IpAddr| match a {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => crate::addr::ntop6(v6),
+    };
+    serde_json::json!({
+        "netid": inet_netid(s.protocol),
+        "state": state_name(sock.state),
+        "state_code": sock.state,
+        "recv_queue": sock.rx_queue,
+        "send_queue": sock.tx_queue,
+        "local_address": addr(&sock.local),
+        "local_port": sock.local_port,
+        "local_host": ctx.resolved(&sock.local).map(|n| n.into_owned()),
+        "local_service": ctx.service_json(sock.local_port, table),
+        "peer_address": addr(&sock.remote),
+        "peer_port": sock.remote_port,
+        "peer_host": ctx.resolved(&sock.remote).map(|n| n.into_owned()),
+        "peer_service": ctx.service_json(sock.remote_port, table),
+        "interface": (s.iface != 0).then(|| (ctx.ifname)(s.iface)),
+        "v6only": s.v6only.filter(|_| sock.v6),
+        "inode": sock.inode,
+        "uid": Some(sock.uid),
+        "netns": ns.inode,
+        "netns_name": ns.name,
+        "processes": holders_json(ctx, sock.inode),
+    })
+}
+
+pub fn unix_json(
+    ctx: &RowContext<'_>,
+    s: &DiagUnixSocket,
+    ns: &NamespaceTag<'_>,
+) -> serde_json::Value {
+    let name = s.name.as_ref().map(|n| {
+        let at: Vec<u8> = n.iter().map(|&b| if b == 0 { b'@' } else { b }).collect();
+        lossy(&at)
+    });
+    serde_json::json!({
+        "netid": unix_netid(s.sock_type),
+        "state": state_name(s.state),
+        "state_code": s.state,
+        "recv_queue": s.rqueue,
+        "send_queue": s.wqueue,
+        "local_address": name,
+        "local_port": s.inode,
+        "local_host": null,
+        "local_service": null,
+        "peer_address": null,
+        "peer_port": s.peer.unwrap_or(0),
+        "peer_host": null,
+        "peer_service": null,
+        "interface": null,
+        "v6only": null,
+        "inode": s.inode,
+        "uid": null,
+        "netns": ns.inode,
+        "netns_name": ns.name,
+        "processes": holders_json(ctx, s.inode),
+    })
+}
+
+pub fn packet_json(
+    ctx: &RowContext<'_>,
+    s: &DiagPacketSocket,
+    ns: &NamespaceTag<'_>,
+) -> serde_json::Value {
+    let proto = (s.protocol != 3).then(|| {
+        LL_PROTOS
+            .iter()
+            .find(|(id, _)| *id == s.protocol)
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_else(|| format!("[{}]", s.protocol))
+    });
+    serde_json::json!({
+        "netid": if s.sock_type as i32 == libc::SOCK_RAW { "p_raw" } else { "p_dgr" },
+        "state": "UNCONN",
+        "state_code": 7,
+        "recv_queue": s.rmem_alloc.unwrap_or(0),
+        "send_queue": 0,
+        "local_address": proto,
+        "local_port": s.protocol,
+        "local_host": null,
+        "local_service": null,
+        "peer_address": null,
+        "peer_port": null,
+        "peer_host": null,
+        "peer_service": null,
+        "interface": (s.iface != 0).then(|| (ctx.ifname)(s.iface)),
+        "v6only": null,
+        "inode": s.inode,
+        "uid": Some(s.uid),
+        "netns": ns.inode,
+        "netns_name": ns.name,
+        "processes": holders_json(ctx, s.inode),
+    })
+}
+
+pub fn netlink_json(s: &DiagNetlinkSocket, ns: &NamespaceTag<'_>) -> serde_json::Value {
+    serde_json::json!({
+        "netid": "nl",
+        "state": "UNCONN",
+        "state_code": 7,
+        "recv_queue": s.rmem_alloc,
+        "send_queue": s.wmem_alloc,
+        "local_address": netlink_proto(s.protocol).map(str::to_string).unwrap_or_else(|| s.protocol.to_string()),
+        "local_port": s.portid as i32,
+        "local_host": null,
+        "local_service": null,
+        "peer_address": (s.state == 1).then(|| s.dst_group.to_string()),
+        "peer_port": (s.state == 1).then_some(s.dst_portid as i32),
+        "peer_host": null,
+        "peer_service": null,
+        "interface": null,
+        "v6only": null,
+        "inode": s.inode,
+        "uid": null,
+        "netns": ns.inode,
+        "netns_name": ns.name,
+        "processes": [],
+    })
+}
+
 fn spaces(w: &mut impl Write, n: usize) -> io::Result<()> {
     const SPACES: [u8; 64] = [b' '; 64];
     let mut left = n;
