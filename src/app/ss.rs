@@ -211,6 +211,9 @@ fn json_rows(
         show_threads: o.show_threads,
         ifname: &ifname,
         netlink_owner: &netlink_owner,
+        // The document carries no detail text.
+        details: DetailOptions::default(),
+        cgroups: &CgroupPaths::default(),
     };
     let tag = view::NamespaceTag {
         inode: ns.inode,
@@ -650,14 +653,7 @@ fn render(
     } else {
         Services::load(DuplicatePolicy::FirstWins)
     };
-    let mut hosts = HostNames::default();
-    if o.resolve {
-        let addrs = rows.iter().flat_map(|r| match r {
-            Row::Inet(s, _) => [Some(s.sock.local), Some(s.sock.remote)],
-            _ => [None, None],
-        });
-        hosts.resolve_all(addrs.flatten().map(|a| view::lookup_key(&a)), HOST_DEADLINE);
-    }
+    let hosts = resolved_hosts(o, rows);
     let ctx = RowContext {
         numeric: o.numeric,
         resolve: o.resolve,
