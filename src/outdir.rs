@@ -95,14 +95,7 @@ impl OutDir {
 }
 
 fn cwd() -> io::Result<OwnedFd> {
-    openat(
-        // SAFETY: AT_FDCWD is a valid "descriptor" for the *at calls.
-        unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) },
-        ".",
-        DIR_FLAGS,
-        Mode::empty(),
-    )
-    .map_err(|e| io_err(e, &"."))
+    openat(nix::fcntl::AT_FDCWD, ".", DIR_FLAGS, Mode::empty()).map_err(|e| io_err(e, &"."))
 }
 
 #[cfg(test)]
