@@ -78,6 +78,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return 1;
         }
     };
+    if config.avoid_blocking && config.warnings {
+        warn_avoided_mounts();
+    }
     for name in std::mem::take(&mut config.names) {
         match files::stat_path(Path::new(&name)) {
             Ok(st) => config.selection.names.push(NameArg {
@@ -85,6 +88,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
                 dev: st.dev,
                 ino: st.ino,
                 rdev: matches!(st.file_type(), libc::S_IFCHR | libc::S_IFBLK).then_some(st.rdev),
+            }),
+            // -Q: a name that cannot be found is no failure and not mentioned; it
+            // still selects (nothing), as in lsof.
+            Err(_) if config.quiet_search => config.selection.names.push(NameArg {
+                text: name.to_string_lossy().into_owned(),
+                dev: u64::MAX,
+                ino: u64::MAX,
+                rdev: None,
             }),
             Err(e) => {
                 let msg = e.to_string();
@@ -112,6 +123,29 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     };
     let _ = out.flush();
     status
+}
+
+/// `-b`: lsof avoids stat(2) and readlink(2) of every mounted file system, which
+/// might block, and says so for each (rlsof reads the mount table only).
+fn warn_avoided_mounts() {
+    for m in files::read_mounts(&ProcRoot::default()) {
+        let dir = crate::escape::escape_lsof(&m.dir, false);
+        output::warn(
+            PROG,
+            format_args!("avoiding readlink({dir}): -b was specified."),
+        );
+        output::warn(
+            PROG,
+            format_args!("avoiding stat({dir}): -b was specified."),
+        );
+        output::warn(
+            PROG,
+            format_args!(
+                "WARNING: can't stat() {} file system {dir}\n      Output information may be incomplete.",
+                m.fstype
+            ),
+        );
+    }
 }
 
 /// Closes descriptors 3 and up (nothing of ours is open yet). close_range(2) needs
@@ -160,6 +194,11 @@ pub fn run(
                 &TableOptions {
                     command_limit: config.command_limit,
                     size_title,
+                    ppid: config.ppid,
+                    pgid: config.pgid,
+                    nlink: config.nlink,
+                    file_flags: config.file_flags,
+                    offset_digits: config.offset_digits,
                 },
             )?;
         }

@@ -76,7 +76,17 @@ pub fn pass(
     } else {
         Tables::All
     };
+    let nfs_devs: Vec<u64> = if sel.nfs {
+        files::read_mounts(root)
+            .into_iter()
+            .filter(|m| m.fstype.starts_with("nfs"))
+            .map(|m| m.dev)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let context = PassContext {
+        nfs_devs: &nfs_devs,
         config,
         root,
         sockets: &sockets,
@@ -110,7 +120,17 @@ pub fn pass(
         spare.extend(scan.spare);
         found.merge(scan.found);
     }
-    let status = if sel.all_found(&found) { 0 } else { 1 };
+    if config.verbose_search {
+        for m in sel.not_found_messages(&found) {
+            crate::app::output::warn("rlsof", m);
+        }
+    }
+    // -Q: a search item not found is no failure.
+    let status = if sel.all_found(&found) || config.quiet_search {
+        0
+    } else {
+        1
+    };
     let links = if endpoints {
         unix_links(sockets.get_or_init(|| Sockets::load(root, "net", Tables::All)))
     } else {

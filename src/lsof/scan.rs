@@ -11,7 +11,7 @@ use crate::proc::files::{self, FileStat};
 use crate::proc::process::{self, FdWanted};
 use crate::proc::ProcRoot;
 use crate::render::lsof::{FdName, ProcessNetns};
-use crate::select::lsof::{FdRef, FileFacts, Found, Selection};
+use crate::select::lsof::{FdRef, FileFacts, FileMore, Found, Selection};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -45,7 +45,10 @@ pub(crate) struct Scan<'a> {
     pub(crate) pid: u32,
     /// The process-level selection verdict; `None` = excluded (scanned for
     /// endpoints only).
-    pub(crate) verdict: Option<u8>,
+    pub(crate) verdict: Option<u16>,
+    pub(crate) skip_inet: bool,
+    /// Devices of the NFS mounts (for `-N`).
+    pub(crate) nfs_devs: &'a [u64],
     pub(crate) endpoints: bool,
     /// lsof lists unreadable links (with the error in NAME) only when warnings
     /// are on; `-w` and `-t` drop them.
@@ -65,6 +68,10 @@ impl Scan<'_> {
         spare: &mut Vec<Candidate>,
         found: &mut Found,
     ) {
+        // -X: TCP, UDP and UDP-Lite files are not reported at all.
+        if self.skip_inet && matches!(c.kind, Kind::Inet(_)) {
+            return;
+        }
         let endpoint_kind = matches!(c.kind, Kind::Unix(_) | Kind::Inet(_))
             || matches!(&c.kind, Kind::Path { stat: Some(st), name, .. }
                 if st.file_type() == libc::S_IFIFO && name.starts_with(b"pipe:"));
@@ -103,7 +110,14 @@ impl Scan<'_> {
                 FdRef::Name(&fd_text)
             }
         };
-        if sel.file(pflags, file_facts, fd, hit, found) {
+        let more = match &c.kind {
+            Kind::Path { stat: Some(st), .. } => FileMore {
+                nlink: Some(st.nlink),
+                nfs: self.nfs_devs.contains(&st.dev),
+            },
+            _ => FileMore::default(),
+        };
+        if sel.file(pflags, file_facts, more, fd, hit, found) {
             info.files.push(c);
         } else if self.endpoints && endpoint_kind {
             spare.push(c);
@@ -369,6 +383,7 @@ pub(crate) struct PassContext<'a> {
     /// This process, in a live /proc: scanned once the scanning threads are gone and
     /// listed without tasks, so it looks as a single-threaded lsof's own entry does.
     pub(crate) own_pid: Option<u32>,
+    pub(crate) nfs_devs: &'a [u64],
 }
 
 impl PassContext<'_> {
@@ -392,13 +407,13 @@ impl PassContext<'_> {
             return out;
         };
         let endpoints = config.endpoints.is_some();
-        let verdict = sel.process(pid, uid, &stat.comm, found);
+        let verdict = sel.process(pid, stat.pgid, uid, &stat.comm, found);
         if verdict.is_none() && !endpoints {
             return out;
         }
         let mut ids: Vec<ScanTarget> = vec![(root.clone(), pid, None)];
         // Threads are listed only when nothing is selected (lsof without -K).
-        if sel.flags() == 0 && self.own_pid != Some(pid) {
+        if sel.flags() == 0 && self.own_pid != Some(pid) && !config.ignore_tasks {
             let task_root = ProcRoot::new(root.join(&format!("{pid}/task")));
             let mut tids = process::pids(&task_root).unwrap_or_default();
             tids.sort_unstable();
@@ -440,6 +455,8 @@ impl PassContext<'_> {
                 tables: self.tables,
                 root,
                 verdict,
+                nfs_devs: self.nfs_devs,
+                skip_inet: config.skip_inet,
                 endpoints,
                 warnings: config.warnings,
             };

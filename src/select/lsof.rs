@@ -523,15 +523,20 @@ pub struct NameArg {
 
 /// Selection categories (lsof's SEL* flags).
 pub mod flag {
-    pub const PID: u8 = 1;
-    pub const UID: u8 = 2;
-    pub const CMD: u8 = 4;
-    pub const NET: u8 = 8;
-    pub const NETADDR: u8 = 16;
-    pub const UNIX: u8 = 32;
-    pub const NAME: u8 = 64;
-    pub const FD: u8 = 128;
-    pub const PROCESS: u8 = PID | UID | CMD;
+    pub const PID: u16 = 1;
+    pub const UID: u16 = 2;
+    pub const CMD: u16 = 4;
+    pub const NET: u16 = 8;
+    pub const NETADDR: u16 = 16;
+    pub const UNIX: u16 = 32;
+    pub const NAME: u16 = 64;
+    pub const FD: u16 = 128;
+    pub const PGID: u16 = 256;
+    /// `+L N`: files with fewer than N links.
+    pub const NLINK: u16 = 512;
+    /// `-N`: files on NFS.
+    pub const NFS: u16 = 1024;
+    pub const PROCESS: u16 = PID | UID | CMD | PGID;
 }
 
 /// Everything the command line selects.
@@ -549,6 +554,23 @@ pub struct Selection {
     pub names: Vec<NameArg>,
     /// `-d`: descriptors to include or (`^`) exclude.
     pub fds: Vec<Item<FdSpec>>,
+    /// `-g LIST`: process groups to include or exclude.
+    pub pgids: Vec<Item<u32>>,
+    /// The `-c` arguments as given (for `-V`), one per `cmds` item.
+    pub cmd_texts: Vec<String>,
+    /// `+L N`: files whose link count is below N.
+    pub nlink_below: Option<u64>,
+    /// `-N`: files on NFS.
+    pub nfs: bool,
+}
+
+/// What a file offers to the selection besides its kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FileMore {
+    /// Its link count, when known.
+    pub nlink: Option<u64>,
+    /// Whether it is on an NFS file system.
+    pub nfs: bool,
 }
 
 /// An item of `-d`: a descriptor number, a range, or a name like `cwd`.
@@ -590,6 +612,8 @@ impl FdSpec {
     fn matches(&self, fd: FdRef<'_>) -> bool {
         match (self, fd) {
             (FdSpec::Range(lo, hi), FdRef::Num(n)) => (*lo..=*hi).contains(&n),
+            // `fd`: every numbered descriptor (lsof 4.95's keyword).
+            (FdSpec::Name(a), FdRef::Num(_)) => a == "fd",
             (FdSpec::Name(a), FdRef::Name(b)) => a.eq_ignore_ascii_case(b),
             _ => false,
         }
@@ -600,6 +624,7 @@ impl FdSpec {
 #[derive(Debug, Default, Clone)]
 pub struct Found {
     pub pids: Vec<bool>,
+    pub pgids: Vec<bool>,
     pub cmds: Vec<bool>,
     pub inet: Vec<bool>,
     pub states: Vec<u8>,
@@ -624,6 +649,7 @@ impl Found {
             }
         };
         or(&mut self.pids, other.pids);
+        or(&mut self.pgids, other.pgids);
         or(&mut self.cmds, other.cmds);
         or(&mut self.inet, other.inet);
         or(&mut self.names, other.names);
@@ -638,7 +664,7 @@ impl Found {
 
 impl Selection {
     /// The categories given (lsof's Selflags); 0 means "everything".
-    pub fn flags(&self) -> u8 {
+    pub fn flags(&self) -> u16 {
         let mut f = 0;
         if self.pids.iter().any(|p| !p.exclude) {
             f |= flag::PID;
@@ -664,12 +690,22 @@ impl Selection {
         if !self.fds.is_empty() {
             f |= flag::FD;
         }
+        if self.pgids.iter().any(|g| !g.exclude) {
+            f |= flag::PGID;
+        }
+        if self.nlink_below.is_some() {
+            f |= flag::NLINK;
+        }
+        if self.nfs {
+            f |= flag::NFS;
+        }
         f
     }
 
     pub fn new_found(&self) -> Found {
         Found {
             pids: vec![false; self.pids.len()],
+            pgids: vec![false; self.pgids.len()],
             cmds: vec![false; self.cmds.len()],
             inet: vec![false; self.inet.len()],
             states: Vec::new(),
@@ -697,9 +733,17 @@ impl Selection {
     }
 
     /// The process-level verdict: `None` if excluded, else the flags it earned.
-    pub fn process(&self, pid: u32, uid: u32, comm: &[u8], found: &mut Found) -> Option<u8> {
+    pub fn process(
+        &self,
+        pid: u32,
+        pgid: u32,
+        uid: u32,
+        comm: &[u8],
+        found: &mut Found,
+    ) -> Option<u16> {
         if self.uids.iter().any(|u| u.exclude && u.value == uid)
             || self.pids.iter().any(|p| p.exclude && p.value == pid)
+            || self.pgids.iter().any(|g| g.exclude && g.value == pgid)
             || self.cmds.iter().any(|c| c.exclude && c.value.matches(comm))
         {
             return None;
@@ -715,6 +759,14 @@ impl Selection {
                     *f = true;
                 }
                 got |= flag::PID;
+            }
+        }
+        for (i, g) in self.pgids.iter().enumerate() {
+            if !g.exclude && g.value == pgid {
+                if let Some(f) = found.pgids.get_mut(i) {
+                    *f = true;
+                }
+                got |= flag::PGID;
             }
         }
         if self.uids.iter().any(|u| !u.exclude && u.value == uid) {
@@ -739,9 +791,14 @@ impl Selection {
     }
 
     /// Whether this process needs its non-socket files looked at at all.
-    pub fn wants_all_files(&self, process_flags: u8) -> bool {
+    pub fn wants_all_files(&self, process_flags: u16) -> bool {
         let sel = self.flags();
-        if sel == 0 || !self.names.is_empty() || !self.fds.is_empty() {
+        if sel == 0
+            || !self.names.is_empty()
+            || !self.fds.is_empty()
+            || self.nlink_below.is_some()
+            || self.nfs
+        {
             return true;
         }
         if self.and {
@@ -754,13 +811,22 @@ impl Selection {
     /// The file-level verdict for a file of a process that earned `process_flags`.
     pub fn file(
         &self,
-        process_flags: u8,
+        process_flags: u16,
         facts: FileFacts<'_>,
+        more: FileMore,
         fd: FdRef<'_>,
         name_hit: Option<usize>,
         found: &mut Found,
     ) -> bool {
         let mut got = process_flags;
+        if let (Some(below), Some(n)) = (self.nlink_below, more.nlink) {
+            if n < below {
+                got |= flag::NLINK;
+            }
+        }
+        if self.nfs && more.nfs {
+            got |= flag::NFS;
+        }
         if !self.fds.is_empty() {
             if self.fds.iter().any(|i| i.exclude && i.value.matches(fd)) {
                 return false;
@@ -828,13 +894,56 @@ impl Selection {
         }
     }
 
+    /// `-V`: lsof's message for each inclusion item never met, in its order.
+    pub fn not_found_messages(&self, found: &Found) -> Vec<String> {
+        let mut out = Vec::new();
+        for (p, f) in self.pids.iter().zip(&found.pids) {
+            if !p.exclude && !f {
+                out.push(format!("process ID not located: {}", p.value));
+            }
+        }
+        for (g, f) in self.pgids.iter().zip(&found.pgids) {
+            if !g.exclude && !f {
+                out.push(format!("process group ID not located: {}", g.value));
+            }
+        }
+        for (i, f) in found.cmds.iter().enumerate() {
+            if !f {
+                let text = self.cmd_texts.get(i).map_or("", String::as_str);
+                out.push(format!("command not located: {text}"));
+            }
+        }
+        for (arg, f) in self.inet.iter().zip(&found.inet) {
+            if !f {
+                out.push(format!("Internet address not located: {}", arg.text));
+            }
+        }
+        if let Some(states) = &self.states {
+            for st in states.include.iter().filter(|s| !found.states.contains(s)) {
+                let name = TCP_STATE_NAMES.get(*st as usize).copied().unwrap_or("?");
+                out.push(format!("TCP state not located: {name}"));
+            }
+        }
+        for (n, f) in self.names.iter().zip(&found.names) {
+            if !f {
+                out.push(format!("no file use located: {}", n.text));
+            }
+        }
+        out
+    }
+
     /// lsof's exit status rule: 1 if any inclusion item was never met.
     pub fn all_found(&self, found: &Found) -> bool {
         let pids_ok = self
             .pids
             .iter()
             .zip(&found.pids)
-            .all(|(p, f)| p.exclude || *f);
+            .all(|(p, f)| p.exclude || *f)
+            && self
+                .pgids
+                .iter()
+                .zip(&found.pgids)
+                .all(|(g, f)| g.exclude || *f);
         // lsof 4.95 never marks a `-c ^name` exclusion as found, so it always exits 1
         // when one is given; we do the same.
         let cmds_ok = found.cmds.iter().all(|f| *f);
