@@ -470,6 +470,6 @@ fn named<'a>(config: &'a Config, st: &FileStat) -> Option<&'a str> {
         .selection
         .names
         .iter()
-        .find(|n| n.dev == st.dev && n.ino == st.ino)
+        .find(|n| !n.whole_fs && n.dev == st.dev && n.ino == st.ino)
         .map(|n| n.text.as_str())
 }

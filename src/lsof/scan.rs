@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 pub(crate) fn name_hit(sel: &Selection, dev: u64, ino: u64) -> Option<usize> {
-    sel.names.iter().position(|n| n.dev == dev && n.ino == ino)
+    sel.name_hit(dev, ino)
 }
 
 /// A `(readlink: Permission denied)`-style NAME for a link lsof could not read.

@@ -519,6 +519,8 @@ pub struct NameArg {
     pub ino: u64,
     /// For character and block devices lsof matches the device number too.
     pub rdev: Option<u64>,
+    /// A mount point: every file on that file system matches (by device).
+    pub whole_fs: bool,
 }
 
 /// Selection categories (lsof's SEL* flags).
@@ -556,6 +558,9 @@ pub struct Selection {
     pub fds: Vec<Item<FdSpec>>,
     /// `-g LIST`: process groups to include or exclude.
     pub pgids: Vec<Item<u32>>,
+    /// (device, inode) of each name that is not a whole file system, to its index:
+    /// `+D` can give hundreds of thousands of names.
+    pub name_index: std::collections::HashMap<(u64, u64), usize>,
     /// The `-c` arguments as given (for `-V`), one per `cmds` item.
     pub cmd_texts: Vec<String>,
     /// `+L N`: files whose link count is below N.
@@ -892,6 +897,25 @@ impl Selection {
         } else {
             got != 0
         }
+    }
+
+    /// Builds `name_index` once `names` is complete.
+    pub fn index_names(&mut self) {
+        self.name_index.clear();
+        for (i, n) in self.names.iter().enumerate() {
+            if !n.whole_fs {
+                self.name_index.entry((n.dev, n.ino)).or_insert(i);
+            }
+        }
+    }
+
+    /// The name argument a file (by device and inode) matches: itself, or the
+    /// mount point of its file system.
+    pub fn name_hit(&self, dev: u64, ino: u64) -> Option<usize> {
+        if let Some(&i) = self.name_index.get(&(dev, ino)) {
+            return Some(i);
+        }
+        self.names.iter().position(|n| n.whole_fs && n.dev == dev)
     }
 
     /// `-V`: lsof's message for each inclusion item never met, in its order.
