@@ -163,7 +163,10 @@ fn add_dir_names(names: &mut Vec<NameArg>, dir: &OsString, recursive: bool) -> R
     let top = match std::fs::symlink_metadata(dir) {
         Ok(m) if m.is_dir() => m,
         Ok(_) => {
-            output::warn(PROG, format_args!("not a directory: {}", dir.to_string_lossy()));
+            output::warn(
+                PROG,
+                format_args!("not a directory: {}", dir.to_string_lossy()),
+            );
             return Err(1);
         }
         Err(e) => {
@@ -197,7 +200,10 @@ fn add_dir_names(names: &mut Vec<NameArg>, dir: &OsString, recursive: bool) -> R
             if names.len() >= DIR_NAMES_MAX {
                 output::warn(
                     PROG,
-                    format_args!("WARNING: more than {DIR_NAMES_MAX} names under {}; the rest are left out", dir.to_string_lossy()),
+                    format_args!(
+                        "WARNING: more than {DIR_NAMES_MAX} names under {}; the rest are left out",
+                        dir.to_string_lossy()
+                    ),
                 );
                 return Ok(());
             }

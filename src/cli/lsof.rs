@@ -459,7 +459,11 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                             (letters, nul)
                         }
                     };
-                    cfg.fields = Some(FieldOptions { letters, nul });
+                    cfg.fields = Some(FieldOptions {
+                        letters,
+                        nul,
+                        offset_digits: 8,
+                    });
                 }
                 (b'-', b's') => match value {
                     None => cfg.sizes = true,
@@ -500,6 +504,9 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         }
     }
     cfg.names = args[i..].to_vec();
+    if let Some(f) = &mut cfg.fields {
+        f.offset_digits = cfg.offset_digits;
+    }
     if cross_dirs && cfg.dirs.is_empty() {
         return Err(CliError::usage("-x must accompany +d or +D"));
     }

@@ -85,8 +85,16 @@ pub fn pass(
     } else {
         Vec::new()
     };
+    // POSIX message queues are files of an mqueue mount: lsof calls them PSXMQ when
+    // one is mounted where it looks.
+    let mqueue_devs: Vec<u64> = files::read_mounts(root)
+        .into_iter()
+        .filter(|m| m.fstype == "mqueue")
+        .map(|m| m.dev)
+        .collect();
     let context = PassContext {
         nfs_devs: &nfs_devs,
+        mqueue_devs: &mqueue_devs,
         config,
         root,
         sockets: &sockets,
@@ -170,7 +178,19 @@ pub fn pass(
         let files = p
             .files
             .iter()
-            .map(|c| build_row(c, p, config, names, root, &locks, &links, &holders))
+            .map(|c| {
+                build_row(
+                    c,
+                    p,
+                    config,
+                    names,
+                    root,
+                    &locks,
+                    &links,
+                    &holders,
+                    &mqueue_devs,
+                )
+            })
             .collect();
         rows.push(ProcessRows {
             pid: p.pid,

@@ -2,7 +2,7 @@
 //! each sorted into selected files and spare endpoint candidates.
 
 use super::model::{
-    access_from_link_mode, inet_facts, Candidate, Kind, OwnedFd, ProcInfo, ScanTarget,
+    access_from_link_mode, inet_facts, Candidate, EndKey, Kind, OwnedFd, ProcInfo, ScanTarget,
 };
 use super::name::first_token;
 use super::sockets::{ForeignNetns, Sockets, Tables};
@@ -47,6 +47,11 @@ pub(crate) struct Scan<'a> {
     /// endpoints only).
     pub(crate) verdict: Option<u16>,
     pub(crate) skip_inet: bool,
+    /// Devices of mqueue mounts (PSXMQ files).
+    pub(crate) mqueue_devs: &'a [u64],
+    /// Where the files being scanned are (`/proc` or `/proc/PID/task`) and whose.
+    pub(crate) id_root: &'a ProcRoot,
+    pub(crate) id: u32,
     /// Devices of the NFS mounts (for `-N`).
     pub(crate) nfs_devs: &'a [u64],
     pub(crate) endpoints: bool,
@@ -61,9 +66,46 @@ impl Scan<'_> {
             .get_or_init(|| Sockets::load(self.root, "net", self.tables))
     }
 
+    /// The -E/+E key of a message queue, eventfd or pty descriptor.
+    fn end_key(&self, c: &Candidate) -> Option<EndKey> {
+        let (
+            FdName::Num(fd),
+            Kind::Path {
+                stat: Some(st),
+                name,
+                ..
+            },
+        ) = (c.fd, &c.kind)
+        else {
+            return None;
+        };
+        let ft = st.file_type();
+        if ft == libc::S_IFREG && self.mqueue_devs.contains(&st.dev) {
+            return Some(EndKey::Mqueue(st.ino));
+        }
+        if name == b"anon_inode:[eventfd]" {
+            let info = files::read_fdinfo(self.id_root, self.id, fd)?;
+            return info.eventfd_id.map(EndKey::Eventfd);
+        }
+        if ft == libc::S_IFCHR {
+            let (major, minor) = (files::dev_major(st.rdev), files::dev_minor(st.rdev));
+            if (major, minor) == (5, 2) {
+                let info = files::read_fdinfo(self.id_root, self.id, fd)?;
+                return info.tty_index.map(EndKey::PtyMaster);
+            }
+            // Unix98 pty slaves: majors 136-143, 256 minors each.
+            if (136..=143).contains(&major) && minor < 256 {
+                return u32::try_from((major - 136) * 256 + minor)
+                    .ok()
+                    .map(EndKey::PtySlave);
+            }
+        }
+        None
+    }
+
     pub(crate) fn keep(
         &self,
-        c: Candidate,
+        mut c: Candidate,
         info: &mut ProcInfo,
         spare: &mut Vec<Candidate>,
         found: &mut Found,
@@ -72,7 +114,11 @@ impl Scan<'_> {
         if self.skip_inet && matches!(c.kind, Kind::Inet(_)) {
             return;
         }
-        let endpoint_kind = matches!(c.kind, Kind::Unix(_) | Kind::Inet(_))
+        if self.endpoints {
+            c.end = self.end_key(&c);
+        }
+        let endpoint_kind = c.end.is_some()
+            || matches!(c.kind, Kind::Unix(_) | Kind::Inet(_))
             || matches!(&c.kind, Kind::Path { stat: Some(st), name, .. }
                 if st.file_type() == libc::S_IFIFO && name.starts_with(b"pipe:"));
         let Some(pflags) = self.verdict else {
@@ -146,6 +192,7 @@ impl Scan<'_> {
                     Ok(target) => {
                         let st = files::stat_path(&path).ok();
                         Candidate {
+                            end: None,
                             netns: None,
                             fd,
                             access: b' ',
@@ -169,6 +216,7 @@ impl Scan<'_> {
                             unreadable(&path, errno, "readlink")
                         };
                         Candidate {
+                            end: None,
                             netns: None,
                             fd,
                             access: b' ',
@@ -207,6 +255,7 @@ impl Scan<'_> {
                     ..FileStat::default()
                 });
                 let c = Candidate {
+                    end: None,
                     netns: None,
                     fd,
                     access: b' ',
@@ -234,10 +283,9 @@ impl Scan<'_> {
                     // the tables are read, after the walk.
                     return FdWanted::KnownSocket(ino);
                 }
-                if all_files
-                    || link.starts_with(b"socket:")
-                    || (want_pipes && link.starts_with(b"pipe:"))
-                {
+                // -E/+E: any descriptor may be the end of a listed pipe, message
+                // queue, eventfd or pty.
+                if all_files || want_pipes || link.starts_with(b"socket:") {
                     FdWanted::Full
                 } else {
                     FdWanted::Skip
@@ -251,6 +299,7 @@ impl Scan<'_> {
             if all_files && self.warnings && e.kind() != io::ErrorKind::NotFound {
                 let path = root.path().join(format!("{id}/fd"));
                 let c = Candidate {
+                    end: None,
                     netns: None,
                     fd: FdName::NoFd,
                     access: b' ',
@@ -312,6 +361,7 @@ impl Scan<'_> {
                         }
                     };
                     Candidate {
+                        end: None,
                         netns,
                         fd: fdn,
                         access,
@@ -321,6 +371,7 @@ impl Scan<'_> {
                     }
                 }
                 Ok(st) => Candidate {
+                    end: None,
                     netns: None,
                     fd: fdn,
                     access,
@@ -346,6 +397,7 @@ impl Scan<'_> {
                         full.extend_from_slice(&unreadable(Path::new(""), errno, op));
                     }
                     Candidate {
+                        end: None,
                         netns: None,
                         fd: fdn,
                         access,
@@ -384,6 +436,7 @@ pub(crate) struct PassContext<'a> {
     /// listed without tasks, so it looks as a single-threaded lsof's own entry does.
     pub(crate) own_pid: Option<u32>,
     pub(crate) nfs_devs: &'a [u64],
+    pub(crate) mqueue_devs: &'a [u64],
 }
 
 impl PassContext<'_> {
@@ -457,6 +510,9 @@ impl PassContext<'_> {
                 verdict,
                 nfs_devs: self.nfs_devs,
                 skip_inet: config.skip_inet,
+                mqueue_devs: self.mqueue_devs,
+                id_root: &id_root,
+                id,
                 endpoints,
                 warnings: config.warnings,
             };

@@ -242,7 +242,18 @@ pub struct FdInfo {
     /// open(2) flags (the file prints them in octal).
     pub flags: Option<u32>,
     pub eventfd_id: Option<u64>,
+    /// A pidfd's process (`Pid:`; -1 once it has been reaped).
+    pub pid: Option<i64>,
+    /// A pty master's index (`tty-index:`).
+    pub tty_index: Option<u32>,
+    /// An epoll fd's watched descriptors (`tfd:` lines): the first [`EPOLL_TFDS_MAX`]
+    /// as lsof keeps them, and how many lines there were.
+    pub tfds: [u32; EPOLL_TFDS_MAX],
+    pub tfd_count: usize,
 }
+
+/// lsof keeps 32 `tfd:` values and marks more with `...`.
+pub const EPOLL_TFDS_MAX: usize = 32;
 
 pub fn parse_fdinfo(data: &[u8]) -> FdInfo {
     let mut info = FdInfo::default();
@@ -257,6 +268,18 @@ pub fn parse_fdinfo(data: &[u8]) -> FdInfo {
                 info.flags = octal_u32(value);
             }
             b"eventfd-id:" => info.eventfd_id = dec_u64(value),
+            b"Pid:" => {
+                info.pid = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
+            }
+            b"tty-index:" => info.tty_index = dec_u64(value).and_then(|v| u32::try_from(v).ok()),
+            b"tfd:" => {
+                if let Some(fd) = dec_u64(value).and_then(|v| u32::try_from(v).ok()) {
+                    if let Some(slot) = info.tfds.get_mut(info.tfd_count) {
+                        *slot = fd;
+                    }
+                    info.tfd_count += 1;
+                }
+            }
             _ => {}
         }
     }

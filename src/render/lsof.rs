@@ -508,6 +508,8 @@ pub const ALL_FIELDS: &str = "pKMgRcuLfaltGDdsoikPnT";
 pub struct FieldOptions {
     pub letters: String,
     pub nul: bool,
+    /// `-o N` (8): longer offsets are written in hex.
+    pub offset_digits: u32,
 }
 
 impl FieldOptions {
@@ -594,8 +596,14 @@ pub fn write_fields(
             }
             match f.size_off {
                 SizeOff::Size(n) if opts.has('s') => put(out, 's', n.to_string().as_bytes())?,
-                SizeOff::Offset(n) if opts.has('o') => {
-                    put(out, 'o', format!("0t{n}").as_bytes())?;
+                SizeOff::Offset(_) if opts.has('o') => {
+                    put(
+                        out,
+                        'o',
+                        size_off_cell(f.size_off, opts.offset_digits)
+                            .as_str()
+                            .as_bytes(),
+                    )?;
                 }
                 _ => {}
             }
@@ -697,10 +705,7 @@ mod tests {
             name: None,
         });
         let mut out = Vec::new();
-        let opts = TableOptions {
-            command_limit: 9,
-            size_title: "SIZE/OFF",
-        };
+        let opts = TableOptions::default();
         write_table(&mut out, std::slice::from_ref(&p), &opts).unwrap();
         let text = String::from_utf8(out).unwrap();
         let line = text.lines().nth(1).unwrap();
@@ -713,6 +718,7 @@ mod tests {
         let fields = FieldOptions {
             letters: "n".into(),
             nul: false,
+            offset_digits: 8,
         };
         write_fields(&mut out, &[p], &fields).unwrap();
         assert_eq!(
@@ -725,10 +731,7 @@ mod tests {
     fn table_matches_lsof_layout() {
         let procs = vec![proc_rows(vec![file(FdName::Num(3), "localhost:52363")])];
         let mut out = Vec::new();
-        let opts = TableOptions {
-            command_limit: 9,
-            size_title: "SIZE/OFF",
-        };
+        let opts = TableOptions::default();
         write_table(&mut out, &procs, &opts).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
@@ -756,6 +759,7 @@ mod tests {
             &FieldOptions {
                 letters: "pfn".into(),
                 nul: false,
+                offset_digits: 8,
             },
         )
         .unwrap();
@@ -767,6 +771,7 @@ mod tests {
             &FieldOptions {
                 letters: "pn".into(),
                 nul: true,
+                offset_digits: 8,
             },
         )
         .unwrap();

@@ -1148,16 +1148,24 @@ mod tests {
             ..Selection::default()
         };
         let mut found = sel.new_found();
-        let pf = sel.process(10, 0, b"x", &mut found).unwrap();
+        let pf = sel.process(10, 0, 0, b"x", &mut found).unwrap();
         // The wildcard listener does not match a specific address.
         assert!(!sel.file(
             pf,
             FileFacts::Inet(&listen),
+            FileMore::default(),
             FdRef::Num(3),
             None,
             &mut found
         ));
-        assert!(sel.file(pf, FileFacts::Inet(&conn), FdRef::Num(3), None, &mut found));
+        assert!(sel.file(
+            pf,
+            FileFacts::Inet(&conn),
+            FileMore::default(),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
         assert!(sel.all_found(&found));
 
         sel.inet = vec![spec(":80")];
@@ -1167,18 +1175,33 @@ mod tests {
         }];
         sel.and = true;
         let mut found = sel.new_found();
-        assert_eq!(sel.process(11, 0, b"x", &mut found), None);
-        let pf = sel.process(10, 0, b"x", &mut found).unwrap();
+        assert_eq!(sel.process(11, 0, 0, b"x", &mut found), None);
+        let pf = sel.process(10, 0, 0, b"x", &mut found).unwrap();
         assert!(sel.file(
             pf,
             FileFacts::Inet(&listen),
+            FileMore::default(),
             FdRef::Num(3),
             None,
             &mut found
         ));
-        assert!(!sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
+        assert!(!sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
         sel.and = false;
-        assert!(sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
+        assert!(sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
         assert!(sel.wants_all_files(pf));
     }
 
@@ -1250,20 +1273,28 @@ mod tests {
             ..Selection::default()
         };
         let mut found = sel.new_found();
-        assert_eq!(sel.process(5, 0, b"x", &mut found), None);
-        let pf = sel.process(6, 0, b"x", &mut found).unwrap();
+        assert_eq!(sel.process(5, 0, 0, b"x", &mut found), None);
+        let pf = sel.process(6, 0, 0, b"x", &mut found).unwrap();
         let conn = facts(
             "127.0.0.1:5000",
             Some("127.0.0.1:80"),
             InetProto::Tcp,
             false,
         );
-        assert!(!sel.file(pf, FileFacts::Inet(&conn), FdRef::Num(3), None, &mut found));
+        assert!(!sel.file(
+            pf,
+            FileFacts::Inet(&conn),
+            FileMore::default(),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
         assert!(!sel.all_found(&found));
         let listen = facts("0.0.0.0:80", None, InetProto::Tcp, false);
         assert!(sel.file(
             pf,
             FileFacts::Inet(&listen),
+            FileMore::default(),
             FdRef::Num(3),
             None,
             &mut found
@@ -1282,13 +1313,48 @@ mod tests {
             ..Selection::default()
         };
         let mut found = sel.new_found();
-        let pf = sel.process(1, 0, b"x", &mut found).unwrap();
-        assert!(sel.file(pf, FileFacts::Other, FdRef::Num(1), None, &mut found));
-        assert!(sel.file(pf, FileFacts::Other, FdRef::Name("cwd"), None, &mut found));
-        assert!(!sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
+        let pf = sel.process(1, 0, 0, b"x", &mut found).unwrap();
+        assert!(sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Num(1),
+            None,
+            &mut found
+        ));
+        assert!(sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Name("cwd"),
+            None,
+            &mut found
+        ));
+        assert!(!sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
         sel.fds = parse_list("^1", FdSpec::parse).unwrap();
-        assert!(!sel.file(pf, FileFacts::Other, FdRef::Num(1), None, &mut found));
-        assert!(sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
+        assert!(!sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Num(1),
+            None,
+            &mut found
+        ));
+        assert!(sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
     }
 
     #[test]
