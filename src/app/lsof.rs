@@ -263,7 +263,7 @@ pub fn run(
     let mut best_status = 1;
     let mut passes = 0u64;
     loop {
-        let (procs, status) = pass(config, root, &mut names)?;
+        let (procs, status, not_found) = pass(config, root, &mut names)?;
         passes += 1;
         let listed = procs.iter().any(|p| !p.files.is_empty());
         if config.json {
@@ -296,6 +296,9 @@ pub fn run(
                     offset_digits: config.offset_digits,
                 },
             )?;
+        }
+        for m in &not_found {
+            writeln!(out, "{PROG}: {m}")?;
         }
         let Some(repeat) = &config.repeat else {
             return Ok(status);

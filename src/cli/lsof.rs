@@ -595,7 +595,8 @@ pub fn command() -> clap::Command {
         .disable_version_flag(true)
         .after_help(
             "Options may also start with '+': +c N sets the COMMAND width (0 = no limit), \
-             +E lists endpoint files too, +r repeats until a pass lists nothing, +w shows warnings.\n\n\
+             +E lists endpoint files too, +r repeats until a pass lists nothing, +w shows warnings, \
+             +d DIR selects DIR and the files in it, +D DIR the whole tree below it.\n\n\
              Examples:\n  rlsof -i :22              who uses port 22\n  \
              rlsof -iTCP -sTCP:LISTEN  listening TCP sockets\n  \
              rlsof -nP -p 1234         every file of process 1234\n  \
@@ -635,6 +636,22 @@ pub fn command() -> clap::Command {
                 .value_name("DIR")
                 .help("Read DIR instead of /proc (a tree written by rnetstat --capture DIR2, as DIR2/proc)"),
         )
+        .arg(flag("ppid", 'R', "Show the PPID column"))
+        .arg(optional("pgid", 'g', "PGID[,^PGID...]", "Show the PGID column; with a list, select those process groups"))
+        .arg(optional("offsets", 'o', "DIGITS", "Show OFFSET instead of SIZE/OFF; -o N: offsets up to N digits as 0t, longer as 0x"))
+        .arg(optional("links", 'L', "N", "+L: show the NLINK column; +L N: select files with fewer than N links (+L1: deleted files); -L: no NLINK"))
+        .arg(flag("nfs", 'N', "Select files on NFS"))
+        .arg(flag("no-inet", 'X', "Leave TCP, UDP and UDP-Lite files out"))
+        .arg(flag("quiet", 'Q', "A search item not found is no failure (exit 0)"))
+        .arg(flag("verbose", 'V', "Say which search items were not found"))
+        .arg(flag("avoid-blocking", 'b', "Warn, as lsof, that stat/readlink of mounts are avoided"))
+        .arg(flag("no-overhead", 'O', "Accepted (lsof: no helper process)"))
+        .arg(optional("timeout", 'S', "SECONDS", "Accepted (lsof: kernel function timeout)"))
+        .arg(optional("tasks", 'K', "i", "-K i: never list threads"))
+        .arg(optional("file-struct", 'f', "g|G", "-f: names are plain files; +f: names are file systems; +fg/+fG: FILE-FLAG column (names/hex)"))
+        .arg(optional("cross", 'x', "fl", "With +d/+D (accepted; the walk never follows links or crosses file systems)"))
+        .arg(value("exempt", 'e', "PATH", "Accepted for a mounted file system (lsof: exempt from blocking calls)"))
+        .arg(flag("portmap", 'M', "Accepted (+M: portmapper registrations, shown by lsof only with rpcbind running)"))
         .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, with --all-netns for processes outside ours; 0 = NUL terminators)"))
         .arg(optional("tcp-tpi", 'T', "[qs]", "TCP/TPI information in NAME: s state (default), q queues; -T alone: none"))
         .arg(optional("repeat", 'r', "SECONDS", "Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)"))

@@ -44,7 +44,7 @@ pub fn pass(
     config: &Config,
     root: &ProcRoot,
     names: &mut Names,
-) -> io::Result<(Vec<ProcessRows>, u8)> {
+) -> io::Result<(Vec<ProcessRows>, u8, Vec<String>)> {
     let sel = &config.selection;
     let mut found = sel.new_found();
     let sockets = OnceLock::new();
@@ -128,11 +128,12 @@ pub fn pass(
         spare.extend(scan.spare);
         found.merge(scan.found);
     }
-    if config.verbose_search {
-        for m in sel.not_found_messages(&found) {
-            crate::app::output::warn("rlsof", m);
-        }
-    }
+    // -V: written to standard output after the listing, as lsof does.
+    let not_found = if config.verbose_search {
+        sel.not_found_messages(&found)
+    } else {
+        Vec::new()
+    };
     // -Q: a search item not found is no failure.
     let status = if sel.all_found(&found) || config.quiet_search {
         0
@@ -210,5 +211,5 @@ pub fn pass(
         });
     }
     let _ = Endpoints::Annotate;
-    Ok((rows, status))
+    Ok((rows, status, not_found))
 }

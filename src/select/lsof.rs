@@ -635,6 +635,8 @@ pub struct Found {
     pub states: Vec<u8>,
     pub names: Vec<bool>,
     pub inet_files: bool,
+    /// `-N`: an NFS file was listed.
+    pub nfs_files: bool,
 }
 
 /// What a file offers to the selection.
@@ -664,6 +666,7 @@ impl Found {
             }
         }
         self.inet_files |= other.inet_files;
+        self.nfs_files |= other.nfs_files;
     }
 }
 
@@ -716,6 +719,7 @@ impl Selection {
             states: Vec::new(),
             names: vec![false; self.names.len()],
             inet_files: false,
+            nfs_files: false,
         }
     }
 
@@ -831,6 +835,7 @@ impl Selection {
         }
         if self.nfs && more.nfs {
             got |= flag::NFS;
+            found.nfs_files = true;
         }
         if !self.fds.is_empty() {
             if self.fds.iter().any(|i| i.exclude && i.value.matches(fd)) {
@@ -918,9 +923,39 @@ impl Selection {
         self.names.iter().position(|n| n.whole_fs && n.dev == dev)
     }
 
-    /// `-V`: lsof's message for each inclusion item never met, in its order.
+    /// `-V`: lsof's message for each inclusion item never met, in lsof's order
+    /// (names last given first, as lsof keeps them).
     pub fn not_found_messages(&self, found: &Found) -> Vec<String> {
         let mut out = Vec::new();
+        for (i, f) in found.cmds.iter().enumerate() {
+            if !f {
+                let text = self.cmd_texts.get(i).map_or("", String::as_str);
+                out.push(format!("command not located: {text}"));
+            }
+        }
+        for (n, f) in self.names.iter().zip(&found.names).rev() {
+            if !f {
+                let what = if n.whole_fs { "file system" } else { "file" };
+                out.push(format!("no {what} use located: {}", n.text));
+            }
+        }
+        for (arg, f) in self.inet.iter().zip(&found.inet) {
+            if !f {
+                out.push(format!("Internet address not located: {}", arg.text));
+            }
+        }
+        if self.inet_files.is_some() && !found.inet_files {
+            out.push("no Internet files located".to_string());
+        }
+        if let Some(states) = &self.states {
+            for st in states.include.iter().filter(|s| !found.states.contains(s)) {
+                let name = TCP_STATE_NAMES.get(*st as usize).copied().unwrap_or("?");
+                out.push(format!("TCP state not located: {name}"));
+            }
+        }
+        if self.nfs && !found.nfs_files {
+            out.push("no NFS files located".to_string());
+        }
         for (p, f) in self.pids.iter().zip(&found.pids) {
             if !p.exclude && !f {
                 out.push(format!("process ID not located: {}", p.value));
@@ -929,28 +964,6 @@ impl Selection {
         for (g, f) in self.pgids.iter().zip(&found.pgids) {
             if !g.exclude && !f {
                 out.push(format!("process group ID not located: {}", g.value));
-            }
-        }
-        for (i, f) in found.cmds.iter().enumerate() {
-            if !f {
-                let text = self.cmd_texts.get(i).map_or("", String::as_str);
-                out.push(format!("command not located: {text}"));
-            }
-        }
-        for (arg, f) in self.inet.iter().zip(&found.inet) {
-            if !f {
-                out.push(format!("Internet address not located: {}", arg.text));
-            }
-        }
-        if let Some(states) = &self.states {
-            for st in states.include.iter().filter(|s| !found.states.contains(s)) {
-                let name = TCP_STATE_NAMES.get(*st as usize).copied().unwrap_or("?");
-                out.push(format!("TCP state not located: {name}"));
-            }
-        }
-        for (n, f) in self.names.iter().zip(&found.names) {
-            if !f {
-                out.push(format!("no file use located: {}", n.text));
             }
         }
         out
@@ -984,7 +997,8 @@ impl Selection {
         });
         let names_ok = found.names.iter().all(|f| *f);
         let net_ok = self.inet_files.is_none() || found.inet_files;
-        pids_ok && cmds_ok && inet_ok && states_ok && names_ok && net_ok
+        let nfs_ok = !self.nfs || found.nfs_files;
+        pids_ok && cmds_ok && inet_ok && states_ok && names_ok && net_ok && nfs_ok
     }
 }
 
