@@ -33,6 +33,17 @@ pub fn try_spawn<'scope, 'env, T: Send + 'scope>(
     }
 }
 
+/// The result of work started with [`try_spawn`], wherever it ran: joined, or run
+/// here when no thread could be started. `None` when the helper panicked.
+pub fn finish<'scope, T>(
+    spawned: Result<ScopedJoinHandle<'scope, Option<T>>, RunHere<'scope, T>>,
+) -> Option<T> {
+    match spawned {
+        Ok(handle) => handle.join().ok().flatten(),
+        Err(run_here) => Some(run_here()),
+    }
+}
+
 #[cold]
 fn unreachable_closure<T>() -> T {
     // A helper that failed to start cannot have taken the closure; the slot is only

@@ -128,10 +128,9 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
             })
         });
         if o.all_netns {
-            let owners = owners.map(|handle| {
-                handle
-                    .join()
-                    .map_err(|_| io::Error::other("the process scan failed"))
+            let owners = owners.map(|spawned| {
+                crate::threads::finish(spawned)
+                    .ok_or_else(|| io::Error::other("the process scan failed"))
             });
             let owners = match owners {
                 Some(joined) => Some(joined??),
@@ -161,14 +160,10 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
         };
         let rows = dump_all(o, &tables)?;
         let owners = match owners {
-            Some(Ok(handle)) => Some(
-                handle
-                    .join()
-                    .ok()
-                    .flatten()
+            Some(spawned) => Some(
+                crate::threads::finish(spawned)
                     .ok_or_else(|| io::Error::other("the process scan failed"))??,
             ),
-            Some(Err(run_here)) => Some(run_here()?),
             None => None,
         };
         if o.json {
