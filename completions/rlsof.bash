@@ -23,7 +23,7 @@ _rlsof() {
 
     case "${cmd}" in
         rlsof)
-            opts="-? -h -v -a -n -P -l -t -U -w -E -i -d -p -u -c -s -F -T -r --json --proc-root"
+            opts="-? -h -v -a -n -P -l -t -U -w -E -i -d -p -u -c -s -F -T -r --json --all-netns --proc-root"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

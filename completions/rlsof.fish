@@ -5,7 +5,7 @@ complete -c rlsof -s u -d 'Select (or ^exclude) processes by login name or uid' 
 complete -c rlsof -s c -d 'Select processes whose command starts with PREFIX or matches REGEX (+c N: COMMAND width)' -r
 complete -c rlsof -s s -d 'Select TCP (and UDP by number) sockets by state; alone: print sizes' -r
 complete -c rlsof -l proc-root -d 'Read DIR instead of /proc (a tree written by rnetstat --capture DIR2, as DIR2/proc)' -r
-complete -c rlsof -s F -d 'Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, written for processes outside ours; 0 = NUL terminators)' -r
+complete -c rlsof -s F -d 'Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, with --all-netns for processes outside ours; 0 = NUL terminators)' -r
 complete -c rlsof -s T -d 'TCP/TPI information in NAME: s state (default), q queues; -T alone: none' -r
 complete -c rlsof -s r -d 'Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)' -r
 complete -c rlsof -s h -s ? -d 'Print help'
@@ -19,3 +19,4 @@ complete -c rlsof -s U -d 'Select unix domain socket files'
 complete -c rlsof -s w -d 'Suppress warnings (+w enables them)'
 complete -c rlsof -s E -d 'Show endpoint information of pipes and sockets (+E: list the endpoints too)'
 complete -c rlsof -l json -d 'One JSON document per pass, schema in docs/json.md'
+complete -c rlsof -l all-netns -d 'Decode, select (-i, -s) and tag sockets of processes in other network namespaces (lsof: `sock ... protocol: TCP`)'

@@ -45,12 +45,7 @@ fn escape_impl(bytes: &[u8], escape_space: bool, escape_backslash: bool) -> Cow<
             }
         }
         for &b in chunk.invalid() {
-            if b == 0xff && escape_backslash {
-                // lsof's spelling of byte 0xff.
-                out.push_str("^?");
-            } else {
-                let _ = write!(out, "\\x{b:02x}");
-            }
+            let _ = write!(out, "\\x{b:02x}");
         }
     }
     Cow::Owned(out)
@@ -97,7 +92,7 @@ mod tests {
         assert_eq!(escape_with(b"a b", true), "a\\x20b");
         assert_eq!(escape_lsof(b"a\\b c", true), "a\\\\b\\x20c");
         assert_eq!(escape(b"a\\b"), "a\\b");
-        assert_eq!(escape_lsof(b"\x7f\xff\xfe", false), "\\x7f^?\\xfe");
+        assert_eq!(escape_lsof(b"\x7f\xff\xfe", false), "\\x7f\\xff\\xfe");
     }
 
     #[test]

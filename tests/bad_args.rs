@@ -259,3 +259,52 @@ fn netstat_statuses_are_the_ones_we_copy() {
         assert_eq!(out.status.code(), Some(status), "netstat {args:?}");
     }
 }
+
+/// `-M` and `-Z` answer as netstat 2.10 does here: its message on stderr (with our
+/// program name for -M's), nothing on stdout, its exit status; combined with another
+/// view -M is a usage error (3), and -Z stops the run before any other check.
+#[test]
+fn masquerade_and_context_as_netstat() {
+    if Command::new("netstat").arg("-V").output().is_err() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("netstat is not installed (CI=true: a skip is a failure)");
+        }
+        eprintln!("SKIPPED: netstat is not installed");
+        return;
+    }
+    let mut failures = Vec::new();
+    for args in [
+        &["-M"][..],
+        &["--masquerade"],
+        &["-tlnM"],
+        &["-M", "-c"],
+        &["-Z"],
+        &["--context"],
+        &["-rZ"],
+        &["-tlpZ"],
+        &["-iM"],
+        &["-MM"],
+    ] {
+        let theirs = Command::new("netstat").args(args).output().unwrap();
+        let ours = Command::new(env!("CARGO_BIN_EXE_rnetstat"))
+            .args(args)
+            .output()
+            .unwrap();
+        let (t_err, o_err) = (
+            String::from_utf8_lossy(&theirs.stderr),
+            String::from_utf8_lossy(&ours.stderr),
+        );
+        let same_text = theirs.status.code() == Some(3) // usage texts differ by design
+            || o_err == t_err.replace("netstat: ", "rnetstat: ");
+        if ours.status.code() != theirs.status.code() || ours.stdout != theirs.stdout || !same_text
+        {
+            failures.push(format!(
+                "{args:?}: netstat {:?} {t_err:?}; rnetstat {:?} {o_err:?} {}",
+                theirs.status.code(),
+                ours.status.code(),
+                String::from_utf8_lossy(&ours.stdout)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -579,7 +579,7 @@ fn hostile_netns_and_interface_names() {
     }
     // rlsof marks the listener's socket with its namespace: text, -F and JSON.
     let label = rnetstat::escape::escape(name.as_bytes()).into_owned();
-    let out = run(RLSOF, &["-nP", "-i"]);
+    let out = run(RLSOF, &["--all-netns", "-nP", "-i"]);
     let port = port.trim();
     // The listener's own row: its pid and its address. Any other process listening on
     // the same port number (another namespace, another test) would also hold
@@ -604,8 +604,11 @@ fn hostile_netns_and_interface_names() {
         Some(&format!("[netns:{label}]")),
         "rlsof -nP -i: {f:?}"
     );
-    run(RLSOF, &["-F", "-nP", "-i"]);
-    let strings = json(&run(RLSOF, &["--json", "-nP", "-i"]), "rlsof --json -i");
+    run(RLSOF, &["--all-netns", "-F", "-nP", "-i"]);
+    let strings = json(
+        &run(RLSOF, &["--all-netns", "--json", "-nP", "-i"]),
+        "rlsof --json -i",
+    );
     assert!(strings.contains(&name), "netns name not in rlsof JSON");
     let _ = listener.kill();
     let _ = listener.wait();

@@ -548,9 +548,30 @@ fn other_netns_sockets() {
     let range = format!("{first}-{last}");
     let ns = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
     let note = format!(" [netns:{}]", ns.display());
+    // By default: lsof's rows, byte for byte; -i and -U find nothing, as in lsof.
     let table = ["-a", "-p", &pid, "-d", &range].map(String::from);
     let (want, got) = (run("lsof", &table), run(RLSOF, &table));
     assert_eq!((want.status, got.status), (0, 0));
+    assert_eq!(got.stdout, want.stdout);
+    let fields = ["-a", "-p", &pid, "-d", &range, "-F"].map(String::from);
+    let (want_f, got_f) = (run("lsof", &fields), run(RLSOF, &fields));
+    assert_eq!(got_f.stdout, want_f.stdout);
+    for flag in ["-i", "-U"] {
+        let args = ["-a", "-p", &pid, flag].map(String::from);
+        let (want, got) = (run("lsof", &args), run(RLSOF, &args));
+        // lsof exits 1 for an -i that found nothing, 0 for -U.
+        assert_eq!(want.stdout, "", "lsof {args:?}");
+        assert_eq!(
+            (got.status, got.stdout),
+            (want.status, want.stdout),
+            "rlsof {args:?}"
+        );
+    }
+
+    // --all-netns: decoded from the namespace's tables and tagged.
+    let table = ["--all-netns", "-a", "-p", &pid, "-d", &range].map(String::from);
+    let got = run(RLSOF, &table);
+    assert_eq!(got.status, 0);
     let want: Vec<&str> = want.stdout.lines().skip(1).collect();
     let got: Vec<&str> = got.stdout.lines().skip(1).collect();
     assert_eq!(want.len(), 3, "{want:?}");
@@ -568,7 +589,7 @@ fn other_netns_sockets() {
 
     let fields = run(
         RLSOF,
-        &["-a", "-p", &pid, "-d", &range, "-F"].map(String::from),
+        &["--all-netns", "-a", "-p", &pid, "-d", &range, "-F"].map(String::from),
     );
     assert!(
         fields
@@ -579,9 +600,8 @@ fn other_netns_sockets() {
     );
 
     for (flag, ty) in [("-i", " IPv4 "), ("-U", " unix ")] {
-        let args = ["-a", "-p", &pid, flag].map(String::from);
-        let (want, got) = (run("lsof", &args), run(RLSOF, &args));
-        assert_eq!(want.stdout, "", "lsof {args:?}");
+        let args = ["--all-netns", "-a", "-p", &pid, flag].map(String::from);
+        let got = run(RLSOF, &args);
         assert_eq!(got.status, 0, "rlsof {args:?}");
         let rows: Vec<&str> = got.stdout.lines().skip(1).collect();
         assert_eq!(rows.len(), 1, "{}", got.stdout);

@@ -1,8 +1,9 @@
 //! rlsof across network namespaces: a named one (`ip netns add`) and an unnamed one
 //! (`unshare --net`, like a container), each with a python3 listener and an established
 //! loopback connection. lsof 4.95 shows those sockets as `sock ... protocol: TCP` and
-//! `lsof -i` misses them; rlsof decodes them from the namespace's own tables and marks
-//! them (` [netns:LABEL]` after NAME, an `e` field in -F, `netns` in JSON).
+//! `lsof -i` misses them; so does rlsof by default. With `--all-netns` rlsof decodes
+//! them from the namespace's own tables and marks them (` [netns:LABEL]` after NAME, an
+//! `e` field in -F, `netns` in JSON).
 
 mod netns_support;
 
@@ -94,7 +95,7 @@ fn inet_selection_finds_listeners_inside_other_namespaces() {
         String::from_utf8_lossy(&theirs.stdout)
     );
 
-    let ours = rlsof(&["-nP", "-i", &spec]);
+    let ours = rlsof(&["--all-netns", "-nP", "-i", &spec]);
     assert_eq!(ours.status.code(), Some(0));
     let text = stdout(&ours);
     for (holder, label) in holders(&scene) {
@@ -125,6 +126,7 @@ fn inet_selection_finds_listeners_inside_other_namespaces() {
     }
     // Another port: neither namespace has it.
     let none = rlsof(&[
+        "--all-netns",
         "-nP",
         "-a",
         "-p",
@@ -144,7 +146,7 @@ fn process_listing_decodes_what_lsof_calls_protocol_tcp() {
     for (holder, label) in holders(&scene) {
         let pid = holder.pid.to_string();
         let theirs = stdout(&lsof(&["-nP", "-p", &pid]));
-        let ours_out = rlsof(&["-nP", "-p", &pid]);
+        let ours_out = rlsof(&["--all-netns", "-nP", "-p", &pid]);
         assert_eq!(ours_out.status.code(), Some(0));
         let ours = stdout(&ours_out);
         let fd_of = |l: &str| l.split_whitespace().nth(3).map(str::to_string);
@@ -201,7 +203,7 @@ fn field_output_and_json_carry_the_namespace() {
     let scene = scene("f");
     for (holder, label) in holders(&scene) {
         let pid = holder.pid.to_string();
-        let out = rlsof(&["-nP", "-F", "pn0", "-a", "-p", &pid, "-i"]);
+        let out = rlsof(&["--all-netns", "-nP", "-F", "pn0", "-a", "-p", &pid, "-i"]);
         assert_eq!(out.status.code(), Some(0));
         let fields: Vec<String> = String::from_utf8_lossy(&out.stdout)
             .split(['\0', '\n'])
@@ -216,7 +218,7 @@ fn field_output_and_json_carry_the_namespace() {
         );
         assert_eq!(fields.iter().filter(|f| f.starts_with('e')).count(), 1);
 
-        let out = rlsof(&["--json", "-nP", "-p", &pid]);
+        let out = rlsof(&["--all-netns", "--json", "-nP", "-p", &pid]);
         assert_eq!(out.status.code(), Some(0));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
         let procs = v["processes"].as_array().expect("processes");
@@ -239,4 +241,77 @@ fn field_output_and_json_carry_the_namespace() {
         assert_eq!(listener["socket"]["local_address"], "127.0.0.1");
         assert_eq!(listener["name"], format!("127.0.0.1:{}", scene.port));
     }
+}
+
+/// By default rlsof sees what lsof sees: run inside a namespace, `-i :PORT` does not
+/// find a listener of the host namespace on that port (a `-t ... | xargs kill` there
+/// must not reach it), and the listener's row is lsof's `sock ... protocol: TCP`
+/// with no namespace tag; `--all-netns` finds and tags it.
+#[test]
+fn default_inside_a_namespace_keeps_to_it() {
+    if skipped() {
+        return;
+    }
+    let pid = std::process::id();
+    let ns = NamedNs::add(format!("rnt-lns-d-{pid}"));
+    // The kernel picks a port free on the host; the fresh namespace has no socket at all.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let spec = format!(":{port}");
+    let me = pid.to_string();
+    let inside = |prog: &str, args: &[&str]| {
+        Command::new("ip")
+            .args(["netns", "exec", &ns.name, prog])
+            .args(args)
+            .output()
+            .expect("ip netns exec runs")
+    };
+    let rlsof_bin = env!("CARGO_BIN_EXE_rlsof");
+    for args in [
+        &["-nP", "-i", &spec][..],
+        &["-t", "-i", &spec],
+        &["-nP", "-a", "-p", &me, "-i", &spec],
+        &["-nP", "-F", "pfn", "-a", "-p", &me, "-i", &spec],
+    ] {
+        let theirs = inside("lsof", args);
+        let ours = inside(rlsof_bin, args);
+        assert_eq!(theirs.status.code(), Some(1), "lsof {args:?}");
+        assert_eq!(
+            ours.status.code(),
+            Some(1),
+            "rlsof {args:?}: {}",
+            stdout(&ours)
+        );
+        assert_eq!(stdout(&ours), stdout(&theirs), "{args:?}");
+    }
+    // The listener's own row: lsof's, byte for byte (the fd given by -d: no other
+    // file of this busy test process is compared).
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&listener).to_string();
+    for args in [
+        &["-nP", "-a", "-p", &me, "-d", &fd][..],
+        &["-nP", "-F", "pcfatDdin", "-a", "-p", &me, "-d", &fd],
+    ] {
+        let theirs = inside("lsof", args);
+        let ours = inside(rlsof_bin, args);
+        assert_eq!(theirs.status.code(), Some(0), "lsof {args:?}");
+        assert!(
+            stdout(&theirs).contains("protocol: TCP"),
+            "{}",
+            stdout(&theirs)
+        );
+        assert_eq!(stdout(&ours), stdout(&theirs), "{args:?}");
+        assert_eq!(ours.status.code(), Some(0));
+    }
+    let all = inside(
+        rlsof_bin,
+        &["--all-netns", "-nP", "-a", "-p", &me, "-i", &spec],
+    );
+    assert_eq!(all.status.code(), Some(0), "{}", stdout(&all));
+    let text = stdout(&all);
+    let tail = format!(" TCP 127.0.0.1:{port} (LISTEN) [netns:");
+    assert!(
+        lines_of(&text, pid).iter().any(|l| l.contains(&tail)),
+        "no `{tail}` row in:\n{text}"
+    );
+    drop(listener);
 }

@@ -31,6 +31,9 @@ impl Lookups for AppLookups<'_> {
 /// Parses the arguments and runs; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     output::reset_sigpipe();
+    // lsof closes every descriptor above 2 at start: one inherited from the caller
+    // is not a file of this process to list.
+    close_inherited();
     let args: Vec<OsString> = args.into_iter().skip(1).collect();
     // Hidden, as in rnetstat: man page and completions from the clap description.
     if let [flag, kind] = args.as_slice() {
@@ -48,12 +51,19 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     );
     let mut config = match parsed {
         Ok(Action::Run(c)) => c,
+        // lsof writes both to standard error.
         Ok(Action::Help) => {
-            let _ = writeln!(io::stdout(), "{}", cli::command().render_help());
+            let _ = writeln!(io::stderr(), "{}", cli::command().render_help());
             return 0;
         }
         Ok(Action::Version) => {
-            let _ = writeln!(io::stdout(), "rlsof {}", env!("CARGO_PKG_VERSION"));
+            // `revision:` is the lsof release whose output rlsof reproduces (scripts,
+            // lsof's own test suite among them, read it from this line).
+            let _ = writeln!(
+                io::stderr(),
+                "rlsof version information:\n    revision: 4.95.0\n    rlsof: {}",
+                env!("CARGO_PKG_VERSION")
+            );
             return 0;
         }
         Err(e) => {
@@ -102,6 +112,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     };
     let _ = out.flush();
     status
+}
+
+/// Closes descriptors 3 and up (nothing of ours is open yet). close_range(2) needs
+/// Linux 5.9; on older kernels inherited descriptors stay and are listed.
+fn close_inherited() {
+    // SAFETY: close_range only closes descriptors, and none above 2 is in use by us:
+    // main calls this first. (nix has no close_range.)
+    unsafe { libc::close_range(3, libc::c_uint::MAX, 0) };
 }
 
 /// Runs one pass, or repeats as `-r`/`+r` ask.

@@ -37,6 +37,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     }
     let mut config = match args.into_config() {
         Ok(c) => c,
+        Err(e) if e.bare => {
+            let _ = writeln!(io::stderr(), "{}", e.message);
+            return e.status;
+        }
         Err(e) => {
             output::warn(PROG, e.message);
             return e.status;
@@ -120,6 +124,10 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
             Mode::Interfaces => interfaces_mode(config, first, out)?,
             Mode::Capture => capture(config, root)?,
             Mode::Statistics => statistics_mode(config, out)?,
+            Mode::Masquerade => {
+                output::warn(PROG, "no support for `ip_masquerade' on this system.");
+                return Ok(1);
+            }
             Mode::Route | Mode::Arp => {
                 let mut route_names = super::route::Names {
                     hosts: &mut names.hosts,

@@ -63,6 +63,9 @@ pub struct Config {
     pub json: bool,
     /// `--proc-root DIR`: read a captured or recorded proc tree instead of /proc.
     pub proc_root: Option<std::path::PathBuf>,
+    /// `--all-netns`: decode, select and tag the sockets of processes in other
+    /// network namespaces (lsof shows them as `sock`, and `-i` misses them).
+    pub all_netns: bool,
 }
 
 #[derive(Debug)]
@@ -117,6 +120,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         names: Vec::new(),
         json: false,
         proc_root: None,
+        all_netns: false,
     };
     let mut inet_family: Option<Family> = None;
     let mut i = 0;
@@ -129,6 +133,11 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         // Our long options; lsof has none, so they cannot clash.
         if arg == b"--json" {
             cfg.json = true;
+            i += 1;
+            continue;
+        }
+        if arg == b"--all-netns" {
+            cfg.all_netns = true;
             i += 1;
             continue;
         }
@@ -438,12 +447,18 @@ pub fn command() -> clap::Command {
                 .help("One JSON document per pass, schema in docs/json.md"),
         )
         .arg(
+            Arg::new("all-netns")
+                .long("all-netns")
+                .action(ArgAction::SetTrue)
+                .help("Decode, select (-i, -s) and tag sockets of processes in other network namespaces (lsof: `sock ... protocol: TCP`)"),
+        )
+        .arg(
             Arg::new("proc-root")
                 .long("proc-root")
                 .value_name("DIR")
                 .help("Read DIR instead of /proc (a tree written by rnetstat --capture DIR2, as DIR2/proc)"),
         )
-        .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, written for processes outside ours; 0 = NUL terminators)"))
+        .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, with --all-netns for processes outside ours; 0 = NUL terminators)"))
         .arg(optional("tcp-tpi", 'T', "[qs]", "TCP/TPI information in NAME: s state (default), q queues; -T alone: none"))
         .arg(optional("repeat", 'r', "SECONDS", "Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)"))
         .arg(Arg::new("names").value_name("NAME").num_args(0..).help("Select processes that have these files open"))

@@ -91,6 +91,12 @@ pub struct NetstatArgs {
     /// Display the ARP (IPv4 neighbour) table as arp does (-n: as arp -n)
     #[arg(long = "arp", action = ArgAction::Count, help_heading = "Tables")]
     pub arp: u8,
+    /// Masqueraded connections: netstat 2.10 on Linux has no support for them here
+    #[arg(short = 'M', long = "masquerade", action = ArgAction::Count, help_heading = "Views")]
+    pub masquerade: u8,
+    /// SELinux security contexts: netstat answers that SELinux is not enabled
+    #[arg(short = 'Z', long = "context", help_heading = "Output")]
+    pub context: bool,
     /// With -r: display the routing cache instead of the FIB
     #[arg(short = 'C', long = "cache", help_heading = "Tables")]
     pub cache: bool,
@@ -246,12 +252,16 @@ pub enum NetnsChoice {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Sockets,
-    Audit { probe: bool },
+    Audit {
+        probe: bool,
+    },
     Interfaces,
     Capture,
     Statistics,
     Route,
     Arp,
+    /// `-M`: netstat's answer that masquerading is not supported.
+    Masquerade,
 }
 
 /// An address family of -r, in the order given (`-A inet6,inet` prints v6 first).
@@ -315,6 +325,8 @@ pub struct Config {
 pub struct UsageError {
     pub message: String,
     pub status: u8,
+    /// Printed as is, without the `rnetstat: ` prefix (netstat's own wording has none).
+    pub bare: bool,
 }
 
 impl NetstatArgs {
@@ -411,6 +423,15 @@ impl NetstatArgs {
     }
 
     pub fn into_config(self) -> Result<Config, UsageError> {
+        // netstat stops at -Z while reading its options (Debian's is built with
+        // SELinux support, and SELinux is not enabled).
+        if self.context {
+            return Err(UsageError {
+                message: "SELinux is not enabled on this machine.".to_string(),
+                status: 1,
+                bare: true,
+            });
+        }
         let stats = self.stats_options();
         let mut sel = Selection {
             tcp: self.tcp,
@@ -431,6 +452,7 @@ impl NetstatArgs {
                     return Err(UsageError {
                         message: format!("Unknown address family `{other}'."),
                         status: 1,
+                        bare: false,
                     })
                 }
             }
@@ -481,6 +503,7 @@ impl NetstatArgs {
                 return Err(UsageError {
                     message: format!("invalid delay `{d}': give a positive number of seconds"),
                     status: 3,
+                    bare: false,
                 })
             }
         };
@@ -492,6 +515,7 @@ impl NetstatArgs {
                         dir.display()
                     ),
                     status: 1,
+                    bare: false,
                 });
             }
         }
@@ -502,15 +526,23 @@ impl NetstatArgs {
             (self.interfaces > 0, Mode::Interfaces),
             (self.statistics > 0, Mode::Statistics),
             (self.arp > 0, Mode::Arp),
+            (self.masquerade > 0, Mode::Masquerade),
         ]
         .into_iter()
         .filter_map(|(on, mode)| on.then_some(mode))
         .collect();
-        let repeated = [self.route, self.arp, self.interfaces, self.statistics];
+        let repeated = [
+            self.route,
+            self.arp,
+            self.interfaces,
+            self.statistics,
+            self.masquerade,
+        ];
         if views.len() > 1 || repeated.iter().any(|&n| n > 1) {
             return Err(UsageError {
                 message: "only one of -r, -i, -M, -s and --arp can be given".to_string(),
                 status: 3,
+                bare: false,
             });
         }
         // The audit reads every table itself; a view beside it would be silently dropped.
@@ -518,6 +550,7 @@ impl NetstatArgs {
             return Err(UsageError {
                 message: "--audit cannot be combined with -r, -i, -s or --arp".to_string(),
                 status: 3,
+                bare: false,
             });
         }
         let mode = if self.audit {

@@ -48,7 +48,8 @@ pub fn pass(
     let sel = &config.selection;
     let mut found = sel.new_found();
     let sockets = OnceLock::new();
-    let own_netns = netns::own_inode(root);
+    // Without --all-netns every process counts as ours, as lsof sees them.
+    let own_netns = netns::own_inode(root).filter(|_| config.all_netns);
     let foreign = ForeignNetns::default();
     let locks = root
         .read("locks")

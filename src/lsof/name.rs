@@ -293,6 +293,9 @@ pub(crate) fn build_row(
                     (b"[eventfd]", Some(id)) => format!("[eventfd:{id}]").into_bytes(),
                     _ => rest.to_vec(),
                 }
+            } else if let Some(arg) = named(config, st) {
+                // A file named on the command line is printed as it was given.
+                arg.as_bytes().to_vec()
             } else {
                 head.to_vec()
             };
@@ -459,4 +462,14 @@ pub(crate) fn build_row(
         }
     }
     row
+}
+
+/// The command-line name argument that is this very file, if one is.
+fn named<'a>(config: &'a Config, st: &FileStat) -> Option<&'a str> {
+    config
+        .selection
+        .names
+        .iter()
+        .find(|n| n.dev == st.dev && n.ino == st.ino)
+        .map(|n| n.text.as_str())
 }

@@ -27,6 +27,8 @@ impl FdName {
             FdName::Mem => "mem".into(),
             FdName::Del => "DEL".into(),
             FdName::NoFd => "NOFD".into(),
+            // lsof's field holds 4 digits: `*` and the last three above that.
+            FdName::Num(n) if *n >= 10000 => format!("*{:03}", n % 1000),
             FdName::Num(n) => n.to_string(),
         }
     }
@@ -207,6 +209,7 @@ fn fd_cell(fd: FdName) -> ShortText {
     use std::fmt::Write as _;
     let mut t = ShortText::new();
     let _ = match fd {
+        FdName::Num(n) if n >= 10000 => write!(t, "*{:03}", n % 1000),
         FdName::Num(n) => write!(t, "{n}"),
         other => t.write_str(&other.text()),
     };
@@ -245,8 +248,15 @@ fn escaped_units(command: &[u8]) -> Vec<String> {
     units
 }
 
+/// The FD column width a row asks for: lsof keeps a descriptor number as `%4d` and
+/// cwd/rtd as ` cwd`/` rtd`, so those rows make the column 6 wide, txt/mem/DEL
+/// rows alone 5, and the title alone 2.
 fn fd_cell_len(f: &FileRow) -> usize {
-    fd_cell(f.fd).len + 2
+    let len = match f.fd {
+        FdName::Num(_) | FdName::Cwd | FdName::Rtd | FdName::NoFd => 4,
+        FdName::Txt | FdName::Mem | FdName::Del => 3,
+    };
+    len + 2
 }
 
 fn access_char(f: &FileRow) -> char {
@@ -266,7 +276,7 @@ pub fn write_table(
     let mut cmd_w = 7;
     let mut pid_w = 3;
     let mut user_w = 4;
-    let mut fd_w = 6;
+    let mut fd_w = 2;
     let mut type_w = 4;
     let mut dev_w = 6;
     let mut size_w = opts.size_title.len().max(8);
