@@ -207,3 +207,56 @@ Lines are those of lsof 4.95 for the \-i and \-U views and the full file list. D
         ),
     ],
 };
+
+/// The extra man page sections of rss.
+pub const RSS_MAN: ManExtras = ManExtras {
+    sections: &[
+        (
+            "EXAMPLES",
+            r#"
+.TP
+\fBrss \-tulpn\fR
+Listening TCP and UDP sockets, numeric, with every process holding them.
+.TP
+\fBrss \-tan\fR
+Every TCP socket, numeric.
+.TP
+\fBrss \-xap\fR
+Unix domain sockets with their processes.
+.TP
+\fBrss \-s\fR
+Summary of the socket tables.
+.TP
+\fBrss \-N blue \-tan\fR
+TCP sockets of the network namespace /run/netns/blue.
+"#,
+        ),
+        (
+            "COMPATIBILITY",
+            r#"
+rss prints what ss from iproute2 6.1 prints: the same rows, the same column widths
+(sized from the rows; on a terminal the screen width is shared out among the
+columns), the same header, messages and exit statuses. ss's own messages are printed
+verbatim, with their "ss:" prefix. Deliberate differences: control characters and
+invalid UTF\-8 in process names, unix socket paths and interface names are escaped
+(\\n, ^X, \\xNN) where ss prints them raw; \-V names rss; \-\-help prints this
+program's option list (\-h prints ss's usage text); \-K, \-E and \-D are not
+supported; vsock, tipc and xdp sockets are not listed.
+"#,
+        ),
+        (
+            "EXIT STATUS",
+            r#"
+.TP
+0
+Success, also when the options select no socket table (ss's "no socket tables to show" messages).
+.TP
+1
+\-N could not enter the namespace, \-Z/\-z without SELinux, or a socket table could not be read.
+.TP
+255
+A malformed command line (after ss's usage text).
+"#,
+        ),
+    ],
+};

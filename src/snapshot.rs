@@ -37,6 +37,11 @@ pub struct OwnerDetail {
     pub comm: bool,
     /// The network namespace inode.
     pub netns: bool,
+    /// Keep every holder of a socket, not only the first (ss's `users:(...)`).
+    pub all_holders: bool,
+    /// Also walk each thread's fd directory (/proc/TID/fd) as a holder of its own,
+    /// named by the thread's comm (ss -T).
+    pub threads: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -46,6 +51,8 @@ pub struct ProcessRecord {
     pub argv0: Option<Vec<u8>>,
     pub comm: Option<Vec<u8>>,
     pub netns: Option<u64>,
+    /// The thread this record is for, when threads are scanned (`None`: the process).
+    pub tid: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +68,8 @@ pub struct SocketOwner {
 pub struct Owners {
     pub processes: Vec<ProcessRecord>,
     by_inode: InodeMap<SocketOwner>,
+    /// The holders after the first, in scan order (only with [`OwnerDetail::all_holders`]).
+    more: InodeMap<Vec<SocketOwner>>,
     /// Processes whose fd directory we were not allowed to read.
     pub denied: usize,
 }
@@ -69,6 +78,17 @@ impl Owners {
     pub fn get(&self, inode: u64) -> Option<(&ProcessRecord, u32)> {
         let owner = self.by_inode.get(&inode)?;
         Some((self.processes.get(owner.process as usize)?, owner.fd))
+    }
+
+    /// Every holder of `inode` in scan order (pids in readdir order, each one's fds in
+    /// directory order, a process's threads after it): all of them with
+    /// [`OwnerDetail::all_holders`], else only the first.
+    pub fn holders(&self, inode: u64) -> impl Iterator<Item = (&ProcessRecord, u32)> + '_ {
+        let first = self.by_inode.get(&inode).into_iter();
+        let more = self.more.get(&inode).into_iter().flatten();
+        first
+            .chain(more)
+            .filter_map(|o| Some((self.processes.get(o.process as usize)?, o.fd)))
     }
 
     /// Whether any socket at all was attributed (netstat's notice depends on it).
@@ -101,36 +121,56 @@ impl Owners {
     pub fn scan(root: &ProcRoot, detail: OwnerDetail) -> io::Result<Owners> {
         let pids = process::pids(root)?;
         let scanned = scan_in_parallel(&pids, PIDS_PER_THREAD, |pid| {
-            scan_process(root, pid, detail)
+            let threads = if detail.threads {
+                scan_threads(root, pid, detail)
+            } else {
+                Vec::new()
+            };
+            (scan_process(root, pid, detail), threads)
         });
 
         let mut owners = Owners::default();
         let sockets: usize = scanned
             .iter()
             .flatten()
-            .map(|s| match s {
+            .map(|(s, _)| match s {
                 ProcessScan::Holds { sockets, .. } => sockets.len(),
                 _ => 0,
             })
             .sum();
         owners.by_inode.reserve(sockets);
-        for scan in scanned.into_iter().flatten() {
-            match scan {
-                ProcessScan::Denied => owners.denied += 1,
-                ProcessScan::Gone | ProcessScan::NoSockets => {}
-                ProcessScan::Holds { record, sockets } => {
-                    let process = owners.processes.len() as u32;
-                    owners.processes.push(record);
-                    for (inode, fd) in sockets {
-                        owners
-                            .by_inode
-                            .entry(inode)
-                            .or_insert(SocketOwner { process, fd });
+        for (scan, threads) in scanned.into_iter().flatten() {
+            for scan in std::iter::once(scan).chain(threads) {
+                owners.add(scan, detail.all_holders);
+            }
+        }
+        Ok(owners)
+    }
+}
+
+impl Owners {
+    fn add(&mut self, scan: ProcessScan, all_holders: bool) {
+        use std::collections::hash_map::Entry;
+        match scan {
+            ProcessScan::Denied => self.denied += 1,
+            ProcessScan::Gone | ProcessScan::NoSockets => {}
+            ProcessScan::Holds { record, sockets } => {
+                let process = self.processes.len() as u32;
+                self.processes.push(record);
+                for (inode, fd) in sockets {
+                    let owner = SocketOwner { process, fd };
+                    match self.by_inode.entry(inode) {
+                        Entry::Vacant(v) => {
+                            v.insert(owner);
+                        }
+                        Entry::Occupied(_) if all_holders => {
+                            self.more.entry(inode).or_default().push(owner)
+                        }
+                        Entry::Occupied(_) => {}
                     }
                 }
             }
         }
-        Ok(owners)
     }
 }
 
@@ -227,10 +267,43 @@ fn scan_process(root: &ProcRoot, pid: u32, detail: OwnerDetail) -> ProcessScan {
                     .netns
                     .then(|| process::netns_inode(root, pid))
                     .flatten(),
+                tid: detail.threads.then_some(pid),
             },
             sockets,
         },
     }
+}
+
+/// The threads of `pid` other than itself, each scanned through /proc/TID (its own fd
+/// directory and comm), as ss -T does.
+fn scan_threads(root: &ProcRoot, pid: u32, detail: OwnerDetail) -> Vec<ProcessScan> {
+    let Ok(dir) = std::fs::read_dir(root.join(&format!("{pid}/task"))) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in dir.flatten() {
+        use std::os::unix::ffi::OsStrExt;
+        let Some(tid) = crate::proc::dec_u64(entry.file_name().as_bytes())
+            .and_then(|t| u32::try_from(t).ok())
+            .filter(|&t| t != pid)
+        else {
+            continue;
+        };
+        let thread_detail = OwnerDetail {
+            threads: false,
+            ..detail
+        };
+        if let ProcessScan::Holds {
+            mut record,
+            sockets,
+        } = scan_process(root, tid, thread_detail)
+        {
+            record.pid = pid;
+            record.tid = Some(tid);
+            out.push(ProcessScan::Holds { record, sockets });
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -305,6 +378,7 @@ mod tests {
             argv0: None,
             comm: None,
             netns: None,
+            tid: None,
         });
         owners.by_inode.insert(7, SocketOwner { process: 0, fd: 3 });
         assert!(owners.identified_any());
@@ -334,6 +408,7 @@ mod tests {
                 argv0: true,
                 comm: true,
                 netns: true,
+                ..OwnerDetail::default()
             },
         )
         .unwrap();

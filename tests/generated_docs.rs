@@ -50,3 +50,8 @@ fn rnetstat_docs_are_current() {
 fn rlsof_docs_are_current() {
     check("rlsof", env!("CARGO_BIN_EXE_rlsof"));
 }
+
+#[test]
+fn rss_docs_are_current() {
+    check("rss", env!("CARGO_BIN_EXE_rss"));
+}

@@ -6,4 +6,5 @@ pub mod lsof;
 pub mod netstat;
 pub mod output;
 pub mod route;
+pub mod ss;
 pub mod stats;

@@ -2,3 +2,4 @@
 
 pub mod lsof;
 pub mod netstat;
+pub mod ss;

@@ -162,6 +162,131 @@ pub fn dump(sock: &DiagSocket, proto: Proto, v6: bool) -> io::Result<(Table<Inet
     Ok((table, status.interrupted))
 }
 
+/// An inet_diag reply as ss reads it: the socket in the one model ([`InetSocket`])
+/// plus what ss shows beyond /proc's columns. Send-Q is the kernel's wqueue as is
+/// (a listener's backlog limit, which ss prints and /proc does not).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SsInetSocket {
+    pub sock: InetSocket,
+    /// The protocol ss names the row by: INET_DIAG_PROTOCOL when the reply has it,
+    /// else the protocol of the request (IPPROTO_TCP, IPPROTO_UDP, IPPROTO_RAW ...).
+    pub protocol: u16,
+    /// idiag_if: the bound interface (printed as `%ifname`).
+    pub iface: u32,
+    /// INET_DIAG_SKV6ONLY of an IPv6 socket; `None` when the reply lacks it.
+    pub v6only: Option<bool>,
+    /// idiag_cookie as ss folds it (`sk:` with -e).
+    pub cookie: u64,
+    /// idiag_expires in milliseconds (ss's `timer:(...)`).
+    pub expires_ms: u32,
+    /// The whole reply (inet_diag_msg and attributes), kept when a detail view asks.
+    pub raw: Option<Box<[u8]>>,
+}
+
+/// INET_DIAG_PROTOCOL and INET_DIAG_SKV6ONLY attribute numbers.
+const INET_DIAG_PROTOCOL: u16 = 10;
+const INET_DIAG_SKV6ONLY: u16 = 11;
+/// INET_DIAG_REQ_PROTOCOL: the request attribute for protocols above 255 (MPTCP).
+const INET_DIAG_REQ_PROTOCOL: u16 = 2;
+/// DCCPDIAG_GETSOCK, the compat request type for DCCP.
+const DCCPDIAG_GETSOCK: u16 = 19;
+
+/// Parses a reply for ss; `protocol` is the IPPROTO number the request asked for.
+pub fn parse_ss_message(
+    data: &[u8],
+    protocol: u16,
+    keep_raw: bool,
+) -> Result<SsInetSocket, &'static str> {
+    let proto = match protocol as i32 {
+        libc::IPPROTO_UDP => Proto::Udp,
+        libc::IPPROTO_UDPLITE => Proto::UdpLite,
+        libc::IPPROTO_RAW => Proto::Raw,
+        _ => Proto::Tcp,
+    };
+    let mut sock = parse_message(data, proto)?;
+    // ss prints the queues as the kernel gives them (a listener's Send-Q is its backlog).
+    sock.tx_queue = read_u32(data, 60).unwrap_or(0) as u64;
+    let mut out = SsInetSocket {
+        sock,
+        protocol,
+        iface: read_u32(data, 40).unwrap_or(0),
+        v6only: None,
+        cookie: {
+            let lo = read_u32(data, 44).unwrap_or(0) as u64;
+            let hi = read_u32(data, 48).unwrap_or(0) as u64;
+            (hi << 32) | lo
+        },
+        expires_ms: read_u32(data, 52).unwrap_or(0),
+        raw: keep_raw.then(|| data.into()),
+    };
+    for (kind, value) in super::attributes(data.get(MSG_LEN..).unwrap_or_default()) {
+        match kind {
+            INET_DIAG_PROTOCOL => {
+                if let Some(&p) = value.first() {
+                    out.protocol = p as u16;
+                }
+            }
+            INET_DIAG_SKV6ONLY => out.v6only = value.first().map(|&b| b != 0),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// struct inet_diag_req_v2 as ss sends it: one family and protocol, the state mask
+/// and the extension bits (`ext`) its detail options ask for; protocols above 255
+/// go in an INET_DIAG_REQ_PROTOCOL attribute.
+pub fn ss_request(family: u8, protocol: u32, states: u32, ext: u8) -> Vec<u8> {
+    let mut req = vec![0u8; 56];
+    req[0] = family;
+    req[1] = protocol.min(255) as u8;
+    req[2] = ext;
+    req[4..8].copy_from_slice(&states.to_ne_bytes());
+    if protocol > 255 {
+        req.extend_from_slice(&8u16.to_ne_bytes());
+        req.extend_from_slice(&INET_DIAG_REQ_PROTOCOL.to_ne_bytes());
+        req.extend_from_slice(&protocol.to_ne_bytes());
+    }
+    req
+}
+
+/// The old struct inet_diag_req ss falls back to (family AF_INET, as ss sends it).
+fn ss_compat_request(states: u32, ext: u8) -> [u8; 60] {
+    let mut req = [0u8; 60];
+    req[0] = libc::AF_INET as u8;
+    req[3] = ext;
+    req[52..56].copy_from_slice(&states.to_ne_bytes());
+    req
+}
+
+/// One dump for ss: `family` AF_INET or AF_INET6, or AF_UNSPEC for the compat request
+/// (TCP and DCCP only; `Unsupported` for the others, as ss gives up there). Rows are
+/// passed to `f` as they arrive; a reply that does not parse is counted, not shown.
+pub fn dump_ss(
+    sock: &DiagSocket,
+    family: u8,
+    protocol: u32,
+    states: u32,
+    ext: u8,
+    keep_raw: bool,
+    mut f: impl FnMut(SsInetSocket),
+) -> io::Result<super::DumpStatus> {
+    let mut handle = |payload: &[u8]| {
+        if let Ok(s) = parse_ss_message(payload, protocol as u16, keep_raw) {
+            f(s)
+        }
+    };
+    if family == libc::AF_UNSPEC as u8 {
+        let kind = match protocol as i32 {
+            libc::IPPROTO_TCP => TCPDIAG_GETSOCK,
+            libc::IPPROTO_DCCP => DCCPDIAG_GETSOCK,
+            _ => return Err(io::ErrorKind::Unsupported.into()),
+        };
+        return sock.dump_as(kind, &ss_compat_request(states, ext), &mut handle);
+    }
+    sock.dump(&ss_request(family, protocol, states, ext), handle)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

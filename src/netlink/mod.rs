@@ -5,6 +5,8 @@
 pub mod destroy;
 pub mod inet;
 pub mod neigh;
+pub mod nldiag;
+pub mod packet;
 pub mod unix;
 
 use std::io;
@@ -36,6 +38,9 @@ pub struct DumpStatus {
     pub interrupted: bool,
     /// Replies too short to hold their own header, skipped.
     pub malformed: usize,
+    /// The (negative) errno an NLMSG_DONE carried: the dump ended early (ENOENT when
+    /// no diag module serves the protocol). 0 for a complete dump.
+    pub done_error: i32,
 }
 
 impl DiagSocket {
@@ -156,7 +161,10 @@ impl DiagSocket {
                 }
                 status.interrupted |= m.flags & NLM_F_DUMP_INTR != 0;
                 match m.kind {
-                    NLMSG_DONE => return Ok(status),
+                    NLMSG_DONE => {
+                        status.done_error = read_i32(m.payload, 0).unwrap_or(0).min(0);
+                        return Ok(status);
+                    }
                     NLMSG_ERROR => {
                         let code = read_i32(m.payload, 0).unwrap_or(0);
                         if code == 0 {

@@ -13,6 +13,13 @@ const UDIAG_SHOW_ICONS: u32 = 0x08;
 const UNIX_DIAG_NAME: u16 = 0;
 const UNIX_DIAG_PEER: u16 = 2;
 const UNIX_DIAG_ICONS: u16 = 3;
+const UNIX_DIAG_RQLEN: u16 = 4;
+/// udiag_show bits ss sets: RQLEN always, MEMINFO with -m, VFS and ICONS with -e.
+pub const UDIAG_SHOW_NAME_PEER: u32 = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER;
+pub const UDIAG_SHOW_VFS: u32 = 0x02;
+pub const UDIAG_SHOW_ICONS_BIT: u32 = UDIAG_SHOW_ICONS;
+pub const UDIAG_SHOW_RQLEN: u32 = 0x10;
+pub const UDIAG_SHOW_MEMINFO: u32 = 0x20;
 /// sizeof(struct unix_diag_msg).
 const MSG_LEN: usize = 16;
 
@@ -27,6 +34,11 @@ pub struct DiagUnixSocket {
     pub peer: Option<u64>,
     /// For a listener: inodes of the connections waiting to be accepted.
     pub incoming: Vec<u64>,
+    /// UNIX_DIAG_RQLEN: receive and send queue (a listener: backlog and its limit).
+    pub rqueue: u32,
+    pub wqueue: u32,
+    /// The whole reply (unix_diag_msg and attributes), kept when a detail view asks.
+    pub raw: Option<Box<[u8]>>,
 }
 
 /// struct unix_diag_req for every state, with names, peers and accept queues.
@@ -70,10 +82,41 @@ pub fn parse_message(data: &[u8]) -> Result<DiagUnixSocket, &'static str> {
                     .filter_map(|c| read_u32(c, 0).map(u64::from))
                     .collect()
             }
+            UNIX_DIAG_RQLEN => {
+                sock.rqueue = read_u32(value, 0).unwrap_or(0);
+                sock.wqueue = read_u32(value, 4).unwrap_or(0);
+            }
             _ => {}
         }
     }
     Ok(sock)
+}
+
+/// struct unix_diag_req as ss sends it: its state mask and `show` bits.
+pub fn ss_request(states: u32, show: u32) -> [u8; 24] {
+    let mut req = [0u8; 24];
+    req[0] = libc::AF_UNIX as u8;
+    req[4..8].copy_from_slice(&states.to_ne_bytes());
+    req[12..16].copy_from_slice(&show.to_ne_bytes());
+    req
+}
+
+/// A dump for ss: rows to `f` as they arrive, the raw reply kept when asked.
+pub fn dump_ss(
+    sock: &DiagSocket,
+    states: u32,
+    show: u32,
+    keep_raw: bool,
+    mut f: impl FnMut(DiagUnixSocket),
+) -> io::Result<super::DumpStatus> {
+    sock.dump(&ss_request(states, show), |payload| {
+        if let Ok(mut s) = parse_message(payload) {
+            if keep_raw {
+                s.raw = Some(payload.into());
+            }
+            f(s)
+        }
+    })
 }
 
 /// Dumps the namespace `sock` was opened in; the flag says the dump was interrupted.

@@ -8,5 +8,6 @@ pub mod json;
 pub mod lsof;
 pub mod netstat;
 pub mod route;
+pub mod ss;
 pub mod stats;
 pub mod text;

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(rnetstat::app::ss::main(std::env::args_os()))
+}

@@ -1,0 +1,857 @@
+//! ss's column layout: every field of every row is buffered, then the columns are
+//! sized from the longest field seen (plus the delimiter) and, on a terminal, the
+//! screen width is shared out among them, as iproute2 6.1's render() does.
+//!
+//! ss buffers in 1 MiB chunks and renders (and frees) what it has when a row ends
+//! with 5 or more chunks allocated; later rows keep the widths measured so far. The
+//! chunk arithmetic is replayed here so a large table breaks at the same rows.
+
+use std::io::{self, Write};
+
+pub const COL_NETID: usize = 0;
+pub const COL_STATE: usize = 1;
+pub const COL_RECVQ: usize = 2;
+pub const COL_SENDQ: usize = 3;
+pub const COL_ADDR: usize = 4;
+pub const COL_SERV: usize = 5;
+pub const COL_RADDR: usize = 6;
+pub const COL_RSERV: usize = 7;
+pub const COL_PROC: usize = 8;
+pub const COL_EXT: usize = 9;
+const COL_MAX: usize = 10;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Align {
+    Left,
+    Right,
+}
+
+const ALIGN: [Align; COL_MAX] = [
+    Align::Left,
+    Align::Left,
+    Align::Left,
+    Align::Left,
+    Align::Right,
+    Align::Left,
+    Align::Right,
+    Align::Left,
+    Align::Left,
+    Align::Left,
+];
+const HEADER: [&str; COL_MAX] = [
+    "Netid",
+    "State",
+    "Recv-Q",
+    "Send-Q",
+    "Local Address:",
+    "Port",
+    "Peer Address:",
+    "Port",
+    "Process",
+    "",
+];
+const LDELIM: [&str; COL_MAX] = ["", " ", " ", " ", " ", "", " ", "", "", ""];
+
+/// BUF_CHUNK minus the chunk header (next and end pointers).
+const CHUNK_ROOM: usize = 1024 * 1024 - 16;
+const CHUNKS_MAX: usize = 5;
+
+/// ss's chunk bookkeeping, without the memory: how full the tail chunk is.
+#[derive(Default)]
+struct Chunks {
+    /// Allocated since the last render; 0 = no buffer at all.
+    count: usize,
+    /// Bytes of the tail chunk in use, including the current token's length field.
+    used: usize,
+    /// Whether the current token is the first in its chunk.
+    first: bool,
+}
+
+impl Chunks {
+    fn new_chunk(&mut self) {
+        self.count += 1;
+        self.used = 2;
+        self.first = true;
+    }
+
+    /// out(): `len` more bytes for the current token of length `cur`.
+    fn out(&mut self, cur: usize, len: usize) {
+        if self.count == 0 {
+            self.new_chunk();
+        }
+        let avail = CHUNK_ROOM - self.used;
+        if len < avail || self.first {
+            self.used += len.min(avail);
+            return;
+        }
+        // The token moves to a new chunk and is printed again there.
+        self.new_chunk();
+        self.used += cur;
+        let avail = CHUNK_ROOM - self.used;
+        self.used += len.min(avail);
+    }
+
+    /// field_flush(): the token of length `cur` ends.
+    fn flush(&mut self, cur: usize) {
+        let pad = cur % 2;
+        let avail = CHUNK_ROOM - self.used;
+        if avail < pad + 2 {
+            self.new_chunk();
+            return;
+        }
+        self.used += pad + 2;
+        self.first = false;
+    }
+}
+
+/// The buffered table: fields in order, each a token of bytes.
+pub struct Grid {
+    disabled: [bool; COL_MAX],
+    max_len: [usize; COL_MAX],
+    /// Fields since the last render, back to back; `ends[i]` is where field i ends.
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+    /// The column of the field being written.
+    current: usize,
+    /// Where the field being written starts in `buf`.
+    start: usize,
+    chunks: Chunks,
+    /// Terminal width, `None` when stdout is not a terminal (compact output).
+    screen_width: Option<usize>,
+}
+
+impl Grid {
+    pub fn new(show_netid: bool, show_state: bool, screen_width: Option<usize>) -> Grid {
+        let mut disabled = [false; COL_MAX];
+        disabled[COL_NETID] = !show_netid;
+        disabled[COL_STATE] = !show_state;
+        Grid {
+            disabled,
+            max_len: [0; COL_MAX],
+            buf: Vec::with_capacity(1 << 20),
+            ends: Vec::with_capacity(1 << 14),
+            current: 0,
+            start: 0,
+            chunks: Chunks::default(),
+            screen_width,
+        }
+    }
+
+    /// Appends to the current field (nothing when its column is disabled).
+    pub fn out(&mut self, bytes: &[u8]) {
+        if self.disabled[self.current] {
+            return;
+        }
+        self.chunks.out(self.buf.len() - self.start, bytes.len());
+        self.buf.extend_from_slice(bytes);
+    }
+
+    pub fn out_str(&mut self, s: &str) {
+        self.out(s.as_bytes());
+    }
+
+    /// `write!` into the current field.
+    pub fn out_fmt(&mut self, args: std::fmt::Arguments<'_>) {
+        if self.disabled[self.current] {
+            return;
+        }
+        let before = self.buf.len();
+        let _ = self.buf.write_fmt(args);
+        let len = self.buf.len() - before;
+        self.chunks.out(before - self.start, len);
+    }
+
+    fn flush_field(&mut self) {
+        if self.disabled[self.current] {
+            return;
+        }
+        let len = self.buf.len() - self.start;
+        if self.chunks.count == 0 {
+            self.chunks.new_chunk();
+        }
+        self.max_len[self.current] = self.max_len[self.current].max(len);
+        self.chunks.flush(len);
+        self.ends.push(self.buf.len());
+        self.start = self.buf.len();
+    }
+
+    /// field_next(): ends the field; at the end of a row with 5 chunks in use, ss
+    /// renders what it has instead.
+    pub fn next(&mut self, w: &mut impl Write) -> io::Result<()> {
+        if self.current == COL_MAX - 1 && self.chunks.count >= CHUNKS_MAX {
+            return self.render(w);
+        }
+        self.flush_field();
+        self.current = if self.current == COL_MAX - 1 {
+            0
+        } else {
+            self.current + 1
+        };
+        Ok(())
+    }
+
+    /// field_set(): moves on to column `col` (possibly in the next row).
+    pub fn set(&mut self, col: usize, w: &mut impl Write) -> io::Result<()> {
+        while self.current != col {
+            self.next(w)?;
+        }
+        Ok(())
+    }
+
+    /// The header row.
+    pub fn header(&mut self, w: &mut impl Write) -> io::Result<()> {
+        while self.current != COL_MAX - 1 {
+            if !self.disabled[self.current] {
+                self.out_str(HEADER[self.current]);
+            }
+            self.next(w)?;
+        }
+        Ok(())
+    }
+
+    /// render_calc_width(): each column's width from what it held.
+    fn widths(&self) -> [usize; COL_MAX] {
+        let mut width = [0usize; COL_MAX];
+        let screen = self.screen_width.unwrap_or(usize::MAX);
+        let mut first = true;
+        for c in 0..COL_MAX {
+            if self.disabled[c] {
+                continue;
+            }
+            width[c] = if !first && self.max_len[c] > 0 {
+                self.max_len[c] + LDELIM[c].len()
+            } else {
+                self.max_len[c]
+            };
+            width[c] = width[c].min(screen);
+            if width[c] > 0 {
+                first = false;
+            }
+        }
+        if self.screen_width.is_none() {
+            return width;
+        }
+        // Share the screen out among the columns of each line, favouring the left.
+        let mut eol: isize = -1;
+        let (mut len, mut linecols) = (0usize, 0usize);
+        let mut c: isize = 0;
+        while (c as usize) < COL_MAX {
+            let cu = c as usize;
+            if width[cu] == 0 {
+                c += 1;
+                continue;
+            }
+            linecols += 1;
+            len += width[cu];
+            let last = !(cu + 1..COL_MAX).any(|t| width[t] > 0);
+            if !last && len < screen {
+                c += 1;
+                continue;
+            }
+            if len != screen {
+                if len > screen {
+                    len -= width[cu];
+                    c -= 1;
+                    linecols -= 1;
+                }
+                let pad = screen.saturating_sub(len);
+                if let Some(spacing) = pad.checked_div(linecols) {
+                    let mut rem = pad % linecols;
+                    let mut t = c;
+                    while t > eol {
+                        let tu = t as usize;
+                        if width[tu] > 0 {
+                            width[tu] += spacing;
+                            if rem > 0 {
+                                width[tu] += 1;
+                                rem -= 1;
+                            }
+                        }
+                        t -= 1;
+                    }
+                }
+            }
+            eol = c;
+            len = 0;
+            linecols = 0;
+            c += 1;
+        }
+        width
+    }
+
+    /// render(): prints the buffered fields with their spacing and frees them.
+    pub fn render(&mut self, w: &mut impl Write) -> io::Result<()> {
+        if self.chunks.count == 0 {
+            self.current = 0;
+            return Ok(());
+        }
+        // The field being written ends the buffer, unmeasured (ss does not flush it).
+        self.ends.push(self.buf.len());
+        let width = self.widths();
+        let mut f = 0;
+        while f < COL_MAX && width[f] == 0 {
+            f += 1;
+        }
+        let mut line_started = false;
+        let mut begin = 0;
+        for &end in &self.ends {
+            let f_ = f.min(COL_MAX - 1);
+            let token = &self.buf[begin..end];
+            begin = end;
+            let mut printed = 0;
+            if line_started {
+                w.write_all(LDELIM[f_].as_bytes())?;
+                printed = LDELIM[f_].len();
+            }
+            line_started = true;
+            if width[f_] > 0 && ALIGN[f_] == Align::Right {
+                let s = width[f_] as isize - token.len() as isize - printed as isize;
+                if s > 0 {
+                    spaces(w, s as usize)?;
+                    printed += s as usize;
+                }
+            }
+            w.write_all(token)?;
+            printed += token.len();
+            if width[f_] > 0 && ALIGN[f_] == Align::Left && width[f_] > printed {
+                spaces(w, width[f_] - printed)?;
+            }
+            loop {
+                if f == COL_MAX - 1 {
+                    w.write_all(b"\n")?;
+                    f = 0;
+                    line_started = false;
+                } else {
+                    f += 1;
+                }
+                if !self.disabled[f] {
+                    break;
+                }
+            }
+        }
+        if line_started {
+            w.write_all(b"\n")?;
+        }
+        self.buf.clear();
+        self.ends.clear();
+        self.start = 0;
+        self.chunks = Chunks::default();
+        self.current = 0;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Rows: what ss prints in each field, family by family.
+// ---------------------------------------------------------------------------
+
+use crate::netlink::inet::SsInetSocket;
+use crate::netlink::nldiag::DiagNetlinkSocket;
+use crate::netlink::packet::DiagPacketSocket;
+use crate::netlink::unix::DiagUnixSocket;
+use crate::resolve::{HostNames, Services};
+use crate::snapshot::Owners;
+use std::net::IpAddr;
+
+/// ss's state names, by kernel state number.
+const STATE_NAMES: [&str; 12] = [
+    "UNKNOWN",
+    "ESTAB",
+    "SYN-SENT",
+    "SYN-RECV",
+    "FIN-WAIT-1",
+    "FIN-WAIT-2",
+    "TIME-WAIT",
+    "UNCONN",
+    "CLOSE-WAIT",
+    "LAST-ACK",
+    "LISTEN",
+    "CLOSING",
+];
+
+pub fn state_name(state: u8) -> &'static str {
+    STATE_NAMES
+        .get(state as usize)
+        .copied()
+        .unwrap_or("UNKNOWN")
+}
+
+/// proto_name(): the Netid of an inet row.
+pub fn inet_netid(protocol: u16) -> &'static str {
+    match protocol {
+        0 => "raw",
+        17 => "udp",
+        6 => "tcp",
+        262 => "mptcp",
+        132 => "sctp",
+        33 => "dccp",
+        58 => "icmp6",
+        _ => "???",
+    }
+}
+
+pub fn unix_netid(sock_type: u8) -> &'static str {
+    match sock_type as i32 {
+        libc::SOCK_STREAM => "u_str",
+        libc::SOCK_SEQPACKET => "u_seq",
+        _ => "u_dgr",
+    }
+}
+
+/// ll_proto_n2a's names of ethertypes (first match wins, as in iproute2's table).
+const LL_PROTOS: &[(u16, &str)] = &[
+    (0x0060, "loop"),
+    (0x0200, "pup"),
+    (0x0201, "pupat"),
+    (0x0800, "ip"),
+    (0x0805, "x25"),
+    (0x0806, "arp"),
+    (0x08ff, "bpq"),
+    (0x0a00, "ieeepup"),
+    (0x0a01, "ieeepupat"),
+    (0x6000, "dec"),
+    (0x6001, "dna_dl"),
+    (0x6002, "dna_rc"),
+    (0x6003, "dna_rt"),
+    (0x6004, "lat"),
+    (0x6005, "diag"),
+    (0x6006, "cust"),
+    (0x6007, "sca"),
+    (0x8035, "rarp"),
+    (0x809b, "atalk"),
+    (0x80f3, "aarp"),
+    (0x8137, "ipx"),
+    (0x86dd, "ipv6"),
+    (0x8863, "ppp_disc"),
+    (0x8864, "ppp_ses"),
+    (0x884c, "atmmpoa"),
+    (0x8884, "atmfate"),
+    (0x0001, "802_3"),
+    (0x0002, "ax25"),
+    (0x0003, "all"),
+    (0x0004, "802_2"),
+    (0x0005, "snap"),
+    (0x0006, "ddcmp"),
+    (0x0007, "wan_ppp"),
+    (0x0008, "ppp_mp"),
+    (0x0009, "localtalk"),
+    (0x000c, "can"),
+    (0x0010, "ppptalk"),
+    (0x0011, "tr_802_2"),
+    (0x0015, "mobitex"),
+    (0x0016, "control"),
+    (0x0017, "irda"),
+    (0x0018, "econet"),
+    (0x88ca, "tipc"),
+    (0x8892, "profinet"),
+    (0x88a2, "aoe"),
+    (0x88a4, "ethercat"),
+    (0x8100, "802.1Q"),
+    (0x88a8, "802.1ad"),
+    (0x8847, "mpls_uc"),
+    (0x8848, "mpls_mc"),
+    (0x6558, "teb"),
+    (0x8100, "802.1Q"),
+    (0x88cc, "LLDP"),
+    (0x0800, "ipv4"),
+];
+
+/// nl_proto_n2a's names (iproute2's table, which /etc/iproute2/nl_protos repeats).
+fn netlink_proto(proto: u8) -> Option<&'static str> {
+    Some(match proto {
+        0 => "rtnl",
+        1 => "unused",
+        2 => "usersock",
+        3 => "fw",
+        4 => "tcpdiag",
+        5 => "nflog",
+        6 => "xfrm",
+        7 => "selinux",
+        8 => "iscsi",
+        9 => "audit",
+        10 => "fiblookup",
+        11 => "connector",
+        12 => "nft",
+        13 => "ip6fw",
+        14 => "dec-rt",
+        15 => "uevent",
+        16 => "genl",
+        18 => "scsi-trans",
+        19 => "ecryptfs",
+        20 => "rdma",
+        21 => "crypto",
+        _ => return None,
+    })
+}
+
+/// Which names a row's fields get.
+pub struct RowContext<'a> {
+    pub numeric: bool,
+    pub resolve: bool,
+    pub services: &'a Services,
+    pub hosts: &'a HostNames,
+    /// ip_local_port_range: ports in it are never given service names.
+    pub ephemeral: (u16, u16),
+    /// With -p/-T: every holder of each socket.
+    pub owners: Option<&'a Owners>,
+    pub show_threads: bool,
+    /// Interface index → name, for `%ifname` and packet sockets.
+    pub ifname: &'a dyn Fn(u32) -> String,
+    /// Netlink port id → `comm/pid` (reads /proc/PID/stat, as ss does).
+    pub netlink_owner: &'a dyn Fn(u32) -> Option<Vec<u8>>,
+}
+
+/// sock_state_print(): Netid, State and the queues, then on to the address.
+fn state_fields(
+    g: &mut Grid,
+    w: &mut impl Write,
+    netid: &str,
+    state: u8,
+    rq: u32,
+    wq: u32,
+) -> io::Result<()> {
+    g.set(COL_NETID, w)?;
+    g.out_str(netid);
+    g.set(COL_STATE, w)?;
+    g.out_str(state_name(state));
+    g.set(COL_RECVQ, w)?;
+    g.out_fmt(format_args!("{:<6}", rq as i32));
+    g.set(COL_SENDQ, w)?;
+    g.out_fmt(format_args!("{:<6}", wq as i32));
+    g.set(COL_ADDR, w)
+}
+
+/// sock_addr_print(): `addr` + delimiter in one field, the port in the next.
+fn addr_fields(
+    g: &mut Grid,
+    w: &mut impl Write,
+    addr: &[u8],
+    delim: &str,
+    port: &[u8],
+) -> io::Result<()> {
+    g.out(addr);
+    g.out_str(delim);
+    g.next(w)?;
+    g.out(port);
+    g.next(w)
+}
+
+/// ` users:((...),...)`: every holder, the last found first, as ss's hash chain
+/// lists them. Process names are escaped (ss prints them raw).
+fn users(g: &mut Grid, ctx: &RowContext<'_>, inode: u64) {
+    let Some(owners) = ctx.owners else { return };
+    if inode == 0 {
+        return;
+    }
+    let holders: Vec<_> = owners.holders(inode).collect();
+    if holders.is_empty() {
+        return;
+    }
+    g.out_str(" users:(");
+    for (i, (process, fd)) in holders.iter().rev().enumerate() {
+        if i > 0 {
+            g.out_str(",");
+        }
+        let comm = process.comm.as_deref().unwrap_or_default();
+        // ss reads the name from /proc/PID/stat as `(%[^)])`.
+        let comm = comm.split(|&b| b == b')').next().unwrap_or_default();
+        g.out_str("(\"");
+        g.out_str(&crate::escape::escape(comm));
+        g.out_fmt(format_args!("\",pid={},", process.pid));
+        if ctx.show_threads {
+            g.out_fmt(format_args!("tid={},", process.tid.unwrap_or(process.pid)));
+        }
+        g.out_fmt(format_args!("fd={})", fd));
+    }
+    g.out_str(")");
+}
+
+impl RowContext<'_> {
+    /// resolve_service(): `*` for 0, a service name unless numeric or ephemeral, a
+    /// protocol name for raw sockets.
+    fn service(&self, port: u16, table: Table) -> String {
+        if port == 0 {
+            return "*".to_string();
+        }
+        if self.numeric {
+            return port.to_string();
+        }
+        if table == Table::Raw {
+            return match self.services.protocol(port) {
+                Some(name) => name.to_string(),
+                None => format!("ipproto-{port}"),
+            };
+        }
+        if !(self.ephemeral.0..=self.ephemeral.1).contains(&port) {
+            let name = match table {
+                Table::Udp => self.services.udp(port),
+                _ => self.services.tcp(port),
+            };
+            if let Some(name) = name {
+                return name.to_string();
+            }
+        }
+        port.to_string()
+    }
+
+    /// inet_addr_print()'s host part.
+    fn host(&self, addr: &IpAddr, v6only: bool) -> String {
+        match addr {
+            IpAddr::V4(a) => self.resolved(addr).unwrap_or_else(|| a.to_string()),
+            IpAddr::V6(a) => {
+                if !v6only && a.is_unspecified() {
+                    return "*".to_string();
+                }
+                let text = self.resolved(addr).unwrap_or_else(|| crate::addr::ntop6(a));
+                if text.contains(':') {
+                    format!("[{text}]")
+                } else {
+                    text
+                }
+            }
+        }
+    }
+
+    fn resolved(&self, addr: &IpAddr) -> Option<String> {
+        if !self.resolve {
+            return None;
+        }
+        self.hosts
+            .get(&lookup_key(addr))
+            .map(|n| crate::escape::escape(n.as_bytes()).into_owned())
+    }
+}
+
+/// The address ss asks the resolver about: v4-mapped IPv6 as IPv4.
+pub fn lookup_key(addr: &IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => *addr,
+        },
+        v4 => *v4,
+    }
+}
+
+/// Which table a row came from; decides service names (ss's dg_proto).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    Tcp,
+    Udp,
+    Raw,
+}
+
+pub fn inet_row(
+    g: &mut Grid,
+    w: &mut impl Write,
+    ctx: &RowContext<'_>,
+    s: &SsInetSocket,
+    table: Table,
+) -> io::Result<()> {
+    let sock = &s.sock;
+    state_fields(
+        g,
+        w,
+        inet_netid(s.protocol),
+        sock.state,
+        sock.rx_queue as u32,
+        sock.tx_queue as u32,
+    )?;
+    let v6only = s.v6only.unwrap_or(false) && sock.v6;
+    let mut local = ctx.host(&sock.local, v6only);
+    if s.iface != 0 {
+        local.push('%');
+        local.push_str(&(ctx.ifname)(s.iface));
+    }
+    addr_fields(
+        g,
+        w,
+        local.as_bytes(),
+        ":",
+        ctx.service(sock.local_port, table).as_bytes(),
+    )?;
+    let remote = ctx.host(&sock.remote, v6only);
+    addr_fields(
+        g,
+        w,
+        remote.as_bytes(),
+        ":",
+        ctx.service(sock.remote_port, table).as_bytes(),
+    )?;
+    users(g, ctx, sock.inode);
+    // Details (-o/-e/-m/-i/--tos/--cgroup: timer:(...), uid/ino/sk, skmem:(...), the
+    // tcp_info line) follow users:(...) in this same field; render::ss_detail appends
+    // them from `s.raw` here.
+    Ok(())
+}
+
+pub fn unix_row(
+    g: &mut Grid,
+    w: &mut impl Write,
+    ctx: &RowContext<'_>,
+    s: &DiagUnixSocket,
+) -> io::Result<()> {
+    state_fields(g, w, unix_netid(s.sock_type), s.state, s.rqueue, s.wqueue)?;
+    let name = match &s.name {
+        // An abstract name: every NUL shows as '@'.
+        Some(n) if n.first() == Some(&0) => {
+            let at: Vec<u8> = n.iter().map(|&b| if b == 0 { b'@' } else { b }).collect();
+            crate::escape::escape(&at).into_owned()
+        }
+        Some(n) => crate::escape::escape(n).into_owned(),
+        None => "*".to_string(),
+    };
+    let ino = (s.inode as u32 as i32).to_string();
+    addr_fields(g, w, name.as_bytes(), " ", ino.as_bytes())?;
+    let peer = (s.peer.unwrap_or(0) as u32 as i32).to_string();
+    addr_fields(g, w, b"*", " ", peer.as_bytes())?;
+    users(g, ctx, s.inode);
+    // Details (-e: shutdown marks, ino/dev, peers; -m: skmem) go here, from `s.raw`.
+    Ok(())
+}
+
+pub fn packet_row(
+    g: &mut Grid,
+    w: &mut impl Write,
+    ctx: &RowContext<'_>,
+    s: &DiagPacketSocket,
+) -> io::Result<()> {
+    let netid = if s.sock_type as i32 == libc::SOCK_RAW {
+        "p_raw"
+    } else {
+        "p_dgr"
+    };
+    state_fields(g, w, netid, 7, s.rmem_alloc.unwrap_or(0), 0)?;
+    let addr = if s.protocol == 3 {
+        "*".to_string()
+    } else {
+        let name = (!ctx.numeric)
+            .then(|| LL_PROTOS.iter().find(|(id, _)| *id == s.protocol))
+            .flatten();
+        match name {
+            Some((_, name)) => name.to_string(),
+            None => format!("[{}]", s.protocol),
+        }
+    };
+    let port = if s.iface == 0 {
+        "*".to_string()
+    } else {
+        (ctx.ifname)(s.iface)
+    };
+    addr_fields(g, w, addr.as_bytes(), ":", port.as_bytes())?;
+    addr_fields(g, w, b"", "*", b"")?;
+    users(g, ctx, s.inode);
+    // Details (-e: uid/ino/sk, ver, rings, fanout; -b: the filter) go here, from `s.raw`.
+    Ok(())
+}
+
+pub fn netlink_row(
+    g: &mut Grid,
+    w: &mut impl Write,
+    ctx: &RowContext<'_>,
+    s: &DiagNetlinkSocket,
+) -> io::Result<()> {
+    state_fields(g, w, "nl", 7, s.rmem_alloc, s.wmem_alloc)?;
+    let proto = match netlink_proto(s.protocol).filter(|_| !ctx.numeric) {
+        Some(name) => name.to_string(),
+        None => s.protocol.to_string(),
+    };
+    let pid = s.portid as i32;
+    let owner: Vec<u8> = if pid == -1 {
+        b"*".to_vec()
+    } else if ctx.numeric || pid < 0 {
+        pid.to_string().into_bytes()
+    } else if pid == 0 {
+        b"kernel".to_vec()
+    } else {
+        match (ctx.netlink_owner)(pid as u32) {
+            Some(comm) => {
+                let mut v = crate::escape::escape(&comm).into_owned().into_bytes();
+                v.extend_from_slice(format!("/{pid}").as_bytes());
+                v
+            }
+            None => pid.to_string().into_bytes(),
+        }
+    };
+    addr_fields(g, w, proto.as_bytes(), ":", &owner)?;
+    if s.state == 1 {
+        let group = (s.dst_group as i32).to_string();
+        let port = (s.dst_portid as i32).to_string();
+        addr_fields(g, w, group.as_bytes(), ":", port.as_bytes())?;
+    } else {
+        addr_fields(g, w, b"", "*", b"")?;
+    }
+    // Details (-e: sk=/cb=/groups=; -m: skmem) go here, from `s.raw`.
+    Ok(())
+}
+
+fn spaces(w: &mut impl Write, n: usize) -> io::Result<()> {
+    const SPACES: [u8; 64] = [b' '; 64];
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(SPACES.len());
+        w.write_all(&SPACES[..k])?;
+        left -= k;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(g: &mut Grid, out: &mut Vec<u8>, fields: &[&str]) {
+        g.set(COL_NETID, out).unwrap();
+        for (i, f) in fields.iter().enumerate() {
+            g.set(i, out).unwrap();
+            g.out_str(f);
+        }
+    }
+
+    #[test]
+    fn compact_widths_as_ss_prints_them() {
+        let mut out = Vec::new();
+        let mut g = Grid::new(false, true, None);
+        g.header(&mut out).unwrap();
+        row(
+            &mut g,
+            &mut out,
+            &[
+                "", "LISTEN", "0     ", "128   ", "0.0.0.0:", "2024", "0.0.0.0:", "*", "",
+            ],
+        );
+        row(
+            &mut g,
+            &mut out,
+            &[
+                "",
+                "TIME-WAIT",
+                "0     ",
+                "0     ",
+                "192.0.2.2:",
+                "54266",
+                "203.0.113.80:",
+                "80",
+                "",
+            ],
+        );
+        g.render(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "State     Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n\
+             LISTEN    0      128          0.0.0.0:2024       0.0.0.0:*          \n\
+             TIME-WAIT 0      0          192.0.2.2:54266 203.0.113.80:80         \n"
+        );
+    }
+
+    #[test]
+    fn terminal_width_is_shared_out() {
+        let mut out = Vec::new();
+        let mut g = Grid::new(false, true, Some(100));
+        g.header(&mut out).unwrap();
+        g.render(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.trim_end_matches('\n').len(), 100, "{text:?}");
+    }
+}
