@@ -17,6 +17,21 @@ pub mod groups {
     pub const INET6_UDP_DESTROY: u32 = 1 << 3;
 }
 
+/// struct inet_diag_req_v2 for SOCK_DESTROY of the socket an inet_diag_msg (`msg`)
+/// describes, as ss's kill_inet_sock builds it: the reply's family and id, the
+/// request's protocol (a u8: MPTCP's 262 is cut as ss cuts it) and, for raw sockets,
+/// the socket's own protocol in sdiag_raw_protocol.
+pub fn inet_request(msg: &[u8], protocol: u32, raw_protocol: u8) -> Option<[u8; 56]> {
+    let mut req = [0u8; 56];
+    req[0] = *msg.first()?;
+    req[1] = protocol as u8;
+    if protocol == libc::IPPROTO_RAW as u32 {
+        req[3] = raw_protocol;
+    }
+    req[8..56].copy_from_slice(msg.get(4..52)?);
+    Some(req)
+}
+
 const NLMSG_HDRLEN: usize = 16;
 const NLMSG_ERROR: u16 = 2;
 const NLM_F_REQUEST: u16 = 1;

@@ -499,6 +499,10 @@ pub struct RowContext<'a> {
     pub ifname: &'a dyn Fn(u32) -> String,
     /// Netlink port id → `comm/pid` (reads /proc/PID/stat, as ss does).
     pub netlink_owner: &'a dyn Fn(u32) -> Option<Vec<u8>>,
+    /// -b: packet sockets' classic filters as ss prints them.
+    pub show_bpf: bool,
+    /// -O: details on the socket's line rather than a tab-indented one.
+    pub oneline: bool,
 }
 
 /// sock_state_print(): Netid, State and the queues, then on to the address.
@@ -585,6 +589,7 @@ impl RowContext<'_> {
         if !(self.ephemeral.0..=self.ephemeral.1).contains(&port) {
             let name = match table {
                 Table::Udp => self.services.udp(port),
+                Table::Any => self.services.tcp(port).or_else(|| self.services.udp(port)),
                 _ => self.services.tcp(port),
             };
             if let Some(name) = name {
@@ -639,6 +644,8 @@ pub enum Table {
     Tcp,
     Udp,
     Raw,
+    /// No table (-E: ss's dg_proto is still unset): a name of either protocol.
+    Any,
 }
 
 pub fn inet_row(
@@ -741,8 +748,22 @@ pub fn packet_row(
     addr_fields(g, w, addr.as_bytes(), ":", port.as_bytes())?;
     addr_fields(g, w, b"", "*", b"")?;
     users(g, ctx, s.inode);
-    // Details (-e: uid/ino/sk, ver, rings, fanout; -b: the filter) go here, from `s.raw`.
+    // Details (-e: uid/ino/sk, ver, rings, fanout) go here, from `s.raw`.
+    if ctx.show_bpf {
+        if let Some(filter) = &s.filter {
+            bpf_filter(g, ctx.oneline, filter);
+        }
+    }
     Ok(())
+}
+
+/// ` bpf filter (N):  0x28 0 0 12, 0x15 0 1 2048, ...` (packet_show_sock with -b).
+fn bpf_filter(g: &mut Grid, oneline: bool, filter: &[crate::bpf::Insn]) {
+    let sep = if oneline { " " } else { "\n\t" };
+    g.out_fmt(format_args!("{sep}bpf filter ({}): ", filter.len()));
+    for i in filter {
+        g.out_fmt(format_args!(" 0x{:02x} {} {} {},", i.code, i.jt, i.jf, i.k));
+    }
 }
 
 pub fn netlink_row(
