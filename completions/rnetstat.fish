@@ -1,6 +1,8 @@
 complete -c rnetstat -s A -l protocol -d 'Address families, comma separated: inet, inet6, unix' -r
 complete -c rnetstat -l proc-root -d 'Read DIR instead of /proc (a captured snapshot or recorded files)' -r -F
 complete -c rnetstat -l capture -d 'Write the /proc and /sys files the tools read to DIR (read back with --proc-root DIR/proc)' -r -F
+complete -c rnetstat -l queues -d 'Peek the unread receive queue of every selected socket (never consuming it) into queues/receive.PID.FD: with --capture DIR, inside its capture; alone, into a new directory DIR' -r -F
+complete -c rnetstat -l queue-cap -d 'With --queues: bytes kept per socket, suffix K, M or G (default 4M)' -r
 complete -c rnetstat -l generate -d 'Print a man page or a shell completion script (man, complete-bash, ...)' -r
 complete -c rnetstat -l netns -d 'One network namespace: a name from /run/netns, a PID, or a namespace file path' -r
 complete -c rnetstat -l color -l colour -d 'Colour states, listening ports and unknown owners (auto: terminals only, not with NO_COLOR)' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR is not set'

@@ -84,6 +84,9 @@ Unix domain sockets with their programs.
 .TP
 \fBrnetstat \-\-proc\-root /evidence/proc \-anp\fR
 Read a snapshot written by \fBrnetstat \-\-capture /evidence\fR on another host.
+.TP
+\fBrnetstat \-\-capture /evidence \-\-queues \-a \-\-all\-netns\fR
+A snapshot plus the unread receive queue of every socket of every namespace.
 "#,
         ),
         (
@@ -98,6 +101,43 @@ A requested protocol is not supported by the kernel, an address family is unknow
 .TP
 3
 Bad command line (as netstat).
+.PP
+With \fB\-\-queues\fR: 0 when every selected socket with queued data was dumped (a cut
+at \fB\-\-queue\-cap\fR included); 1 when some queued data could not be read in full
+(no visible holder, descriptors of other users, the first datagram only); 2 when the dump
+could not be written (the directory exists, no permission).
+"#,
+        ),
+        (
+            "SOCKET QUEUES",
+            r#"
+\fB\-\-queues\fR writes, for every socket the same options would list (\fB\-a\fR,
+\fB\-t\fR, \fB\-x\fR, \fB\-\-netns\fR, \fB\-\-all\-netns\fR ...) that has data
+received and not yet read by its owner, \fBqueues/receive.PID.FD\fR with that data, and
+one line per socket in \fBqueues/manifest.jsonl\fR: pid, fd, program, inode, namespace,
+protocol, addresses, state, Recv\-Q and Send\-Q from the table, SIOCINQ and SIOCOUTQ,
+the file, bytes, datagrams, whether it is complete or cut, and notes on what could not be
+read. The descriptor is duplicated with pidfd_getfd and read with MSG_PEEK|MSG_DONTWAIT,
+so the owner still reads every byte, in order; nothing blocks.
+.PP
+Stream sockets (TCP, unix stream): the bytes as queued, up to \fB\-\-queue\-cap\fR
+(default 4M). Datagram sockets (UDP, unix datagram): every queued datagram in order,
+walked with SO_PEEK_OFF, each framed as a line \fBdatagram LEN from SOURCE\fR, the
+payload and a newline. Raw sockets have no SO_PEEK_OFF: the first datagram only, marked
+incomplete. A socket whose owner uses SO_PEEK_OFF itself is not touched. The offset is set
+back to \-1 right after the walk; during those microseconds an owner's own MSG_PEEK would
+start at our offset. A zero\-length datagram that was peeked before (by an earlier dump
+or by its owner) is skipped by the kernel's offset walk.
+.PP
+Send queues: size only. Their content could only be read by putting the connection into
+TCP_REPAIR, which freezes it; rnetstat never does. (Volatility's linux_pkt_queues reads
+both queues from a memory image; live, only the receive queue can be read safely.)
+.PP
+The data is what other processes received: passwords, session keys, private messages.
+The directory is created new with mode 0700 and the files 0600, each relative to the
+directory's descriptor with O_NOFOLLOW|O_EXCL; an existing name is refused. Reading other
+users' sockets needs root. \fBrnetstat \-\-proc\-root DIR/proc \-anp\fR on a capture
+tags the rows whose queue was dumped; \fB\-\-json\fR gives a \fBqueue\fR object.
 "#,
         ),
         (

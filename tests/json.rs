@@ -142,6 +142,7 @@ fn schema_document_is_complete() {
         "inet",
         "unix",
         "owner",
+        "queue",
         "timer",
         "group",
         "interfaces",

@@ -5,6 +5,7 @@ pub mod iface;
 pub mod lsof;
 pub mod netstat;
 pub mod output;
+pub mod queues;
 pub mod route;
 pub mod ss;
 pub mod stats;

@@ -122,7 +122,19 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
                 return Ok(super::audit::run(&opts, config.json, out));
             }
             Mode::Interfaces => interfaces_mode(config, first, out)?,
-            Mode::Capture => capture(config, root)?,
+            Mode::Capture => {
+                let status = capture(config, root)?;
+                match (&config.queues, config.capture_dir.as_deref()) {
+                    (Some(q), Some(dir)) if status == 0 => {
+                        return Ok(super::queues::run_in_capture(config, q, dir))
+                    }
+                    _ => status,
+                }
+            }
+            Mode::Queues => match &config.queues {
+                Some(q) => return Ok(super::queues::run_alone(config, q)),
+                None => 2,
+            },
             Mode::Statistics => statistics_mode(config, out)?,
             Mode::Masquerade => {
                 output::warn(PROG, "no support for `ip_masquerade' on this system.");
@@ -365,9 +377,9 @@ fn program_notice(owners: &Owners, root: &ProcRoot) {
 
 /// What one namespace's selected tables gave, kept until their turn to be printed so
 /// warnings and errors come out where netstat puts them.
-struct NsTables {
-    inet: Vec<(Proto, bool, io::Result<Table<InetSocket>>)>,
-    unix: Option<io::Result<Table<UnixSocket>>>,
+pub(super) struct NsTables {
+    pub(super) inet: Vec<(Proto, bool, io::Result<Table<InetSocket>>)>,
+    pub(super) unix: Option<io::Result<Table<UnixSocket>>>,
 }
 
 /// sock_diag only for columns both sources fill alike: -o's timers come in other
@@ -388,7 +400,12 @@ fn table_source(config: &Config) -> TableSource {
     TableSource::for_namespace(&config.root, own, tcp_states)
 }
 
-fn read_tables(root: &ProcRoot, dir: &str, sel: &Selection, source: TableSource) -> NsTables {
+pub(super) fn read_tables(
+    root: &ProcRoot,
+    dir: &str,
+    sel: &Selection,
+    source: TableSource,
+) -> NsTables {
     let wanted: Vec<(Proto, bool)> = Proto::ALL
         .into_iter()
         .filter(|&p| wants(sel, p))
@@ -421,7 +438,7 @@ fn read_tables(root: &ProcRoot, dir: &str, sel: &Selection, source: TableSource)
 
 /// The namespaces a run reads; the first is the one whose missing tables are errors
 /// (the own namespace, or the one --netns names).
-fn target_namespaces(config: &Config) -> Result<Vec<NetNs>, String> {
+pub(super) fn target_namespaces(config: &Config) -> Result<Vec<NetNs>, String> {
     let root = &config.root;
     match &config.netns {
         NetnsChoice::Own => Ok(vec![NetNs::own(root)]),
@@ -557,6 +574,18 @@ fn socket_view(
         );
     }
     let labels: Vec<String> = namespaces.iter().map(NetNs::label).collect();
+    // A capture made with --queues: rows whose receive queue was dumped say so.
+    let captured = match root.is_live() {
+        true => None,
+        false => crate::queues::read_manifest(root.path()),
+    };
+    if let Some((_, bad)) = captured.as_ref().filter(|(_, bad)| *bad > 0) {
+        output::warn(
+            PROG,
+            format_args!("{bad} lines of the queue manifest could not be read"),
+        );
+    }
+    let queue_of = |inode: u64| captured.as_ref().and_then(|(m, _)| m.get(&inode));
     let mut ctx = RowContext {
         services: &names.services,
         hosts: &names.hosts,
@@ -571,7 +600,7 @@ fn socket_view(
             status = collect_unix(&mut tables, sel, opts, &mut unix_rows).0;
         }
         let group_rows = groups.as_ref().map_or(&[][..], |g| &g.rows[..]);
-        let doc = json::socket_document(
+        let mut doc = json::socket_document(
             &namespaces,
             json::SocketRows {
                 inet: &rows,
@@ -581,6 +610,12 @@ fn socket_view(
             opts,
             &mut ctx,
         );
+        for row in &mut doc.inet {
+            row.queue = queue_of(row.inode).and_then(json::QueueCapture::from_manifest);
+        }
+        for row in &mut doc.unix {
+            row.queue = queue_of(row.inode).and_then(json::QueueCapture::from_manifest);
+        }
         json::write_line(out, &doc)?;
         return Ok(status);
     }
@@ -589,7 +624,10 @@ fn socket_view(
         view::write_inet_header(out, opts)?;
         for (index, s) in &rows {
             ctx.netns = labels.get(*index).map(String::as_str);
-            view::write_inet_row(out, s, opts, &mut ctx)?;
+            match queue_of(s.inode) {
+                Some(m) => with_queue_tag(out, m, |l| view::write_inet_row(l, s, opts, &mut ctx))?,
+                None => view::write_inet_row(out, s, opts, &mut ctx)?,
+            }
         }
     }
     if status != 0 {
@@ -620,7 +658,10 @@ fn socket_view(
         (status, broken_lines) = collect_unix(&mut tables, sel, opts, &mut unix_rows);
         for (index, s) in &unix_rows {
             ctx.netns = labels.get(*index).map(String::as_str);
-            view::write_unix_row(out, s, opts, &mut ctx)?;
+            match queue_of(s.inode) {
+                Some(m) => with_queue_tag(out, m, |l| view::write_unix_row(l, s, opts, &mut ctx))?,
+                None => view::write_unix_row(out, s, opts, &mut ctx)?,
+            }
         }
         // rnetstat joins such a line to its row (the path is cut at the newline in
         // this view, as netstat prints it); the warnings are netstat's all the same.
@@ -694,6 +735,23 @@ fn read_groups(config: &Config, namespaces: &[NetNs]) -> io::Result<TaggedGroups
         }
     }
     Ok(found)
+}
+
+/// Writes one row with the tag of its captured receive queue before the newline.
+fn with_queue_tag(
+    out: &mut impl Write,
+    m: &crate::queues::ManifestLine,
+    render: impl FnOnce(&mut Vec<u8>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut line = Vec::with_capacity(160);
+    render(&mut line)?;
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    line.push(b' ');
+    line.extend_from_slice(crate::queues::row_tag(m).as_bytes());
+    line.push(b'\n');
+    out.write_all(&line)
 }
 
 /// Writes one line a renderer produced, with the namespace tag (--all-netns) put

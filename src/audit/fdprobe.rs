@@ -8,7 +8,7 @@ use super::sockets::Listability;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-fn sockopt_int(fd: &OwnedFd, level: i32, name: i32) -> Option<i32> {
+pub(crate) fn sockopt_int(fd: &impl AsRawFd, level: i32, name: i32) -> Option<i32> {
     let mut v: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: v and len are valid for writes of the sizes given.

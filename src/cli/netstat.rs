@@ -167,6 +167,26 @@ pub struct NetstatArgs {
     #[arg(long = "capture", value_name = "DIR", help_heading = "Beyond netstat")]
     pub capture: Option<PathBuf>,
 
+    /// Peek the unread receive queue of every selected socket (never consuming it)
+    /// into queues/receive.PID.FD: with --capture DIR, inside its capture; alone,
+    /// into a new directory DIR
+    #[arg(
+        long = "queues",
+        value_name = "DIR",
+        num_args = 0..=1,
+        help_heading = "Beyond netstat"
+    )]
+    pub queues: Option<Option<PathBuf>>,
+    /// With --queues: bytes kept per socket, suffix K, M or G (default 4M)
+    #[arg(
+        long = "queue-cap",
+        value_name = "SIZE",
+        requires = "queues",
+        value_parser = parse_size,
+        help_heading = "Beyond netstat"
+    )]
+    pub queue_cap: Option<usize>,
+
     /// Print a man page or a shell completion script (man, complete-bash, ...)
     #[arg(long = "generate", value_name = "KIND", hide = true)]
     pub generate: Option<String>,
@@ -213,6 +233,35 @@ pub struct NetstatArgs {
     pub delay: Option<f64>,
 }
 
+/// `--queue-cap`: a byte count, optionally with a binary K, M or G suffix.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_uppercase()),
+        _ => (text, 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("unknown unit in `{text}' (K, M or G)")),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("`{text}' is not a size"))?;
+    n.checked_mul(1 << shift)
+        .filter(|&n| n > 0 && n <= i32::MAX as usize)
+        .ok_or_else(|| format!("`{text}': give 1 byte to 2G"))
+}
+
+/// `--queues`: where the dump goes and how much of each queue it keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuesConfig {
+    /// A new directory of its own (`--queues DIR`); `None`: the capture's directory.
+    pub dir: Option<PathBuf>,
+    pub cap: usize,
+}
+
 /// The socket families and protocols a run shows, after netstat's defaulting rules.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Selection {
@@ -257,6 +306,8 @@ pub enum Mode {
     },
     Interfaces,
     Capture,
+    /// `--queues DIR` alone: a queue dump without the rest of a capture.
+    Queues,
     Statistics,
     Route,
     Arp,
@@ -305,6 +356,7 @@ pub struct StatsOptions {
 pub struct Config {
     pub mode: Mode,
     pub capture_dir: Option<PathBuf>,
+    pub queues: Option<QueuesConfig>,
     pub selection: Selection,
     pub sockets: SocketOptions,
     pub route: RouteConfig,
@@ -553,12 +605,48 @@ impl NetstatArgs {
                 bare: false,
             });
         }
+        let queues = match (&self.queues, &self.capture) {
+            (None, _) => None,
+            (Some(Some(_)), Some(_)) => {
+                return Err(UsageError {
+                    message: "--queues takes no directory with --capture DIR (the dump goes \
+                              into the capture)"
+                        .to_string(),
+                    status: 3,
+                    bare: false,
+                })
+            }
+            (Some(None), None) => {
+                return Err(UsageError {
+                    message: "--queues needs a directory: --queues DIR, or --capture DIR --queues"
+                        .to_string(),
+                    status: 3,
+                    bare: false,
+                })
+            }
+            (Some(dir), _) => Some(QueuesConfig {
+                dir: dir.clone(),
+                cap: self.queue_cap.unwrap_or(crate::queues::DEFAULT_CAP),
+            }),
+        };
+        let other = self.audit || !views.is_empty() || self.proc_root.is_some() || self.continuous;
+        if queues.is_some() && other {
+            return Err(UsageError {
+                message: "--queues reads the live sockets once; it cannot be combined with \
+                          --audit, -r, -i, -s, -M, --arp, -c or --proc-root"
+                    .to_string(),
+                status: 3,
+                bare: false,
+            });
+        }
         let mode = if self.audit {
             Mode::Audit {
                 probe: !self.no_probe,
             }
         } else if self.capture.is_some() {
             Mode::Capture
+        } else if queues.is_some() {
+            Mode::Queues
         } else {
             views.first().copied().unwrap_or(Mode::Sockets)
         };
@@ -574,6 +662,7 @@ impl NetstatArgs {
         Ok(Config {
             mode,
             capture_dir: self.capture,
+            queues,
             selection: sel,
             sockets: SocketOptions {
                 rows,
@@ -685,6 +774,47 @@ mod tests {
             .unwrap()
             .into_config()
             .is_err());
+    }
+
+    #[test]
+    fn queues_options() {
+        let q = cfg(&["--queues", "out", "-tan"]);
+        assert_eq!(q.mode, Mode::Queues);
+        assert_eq!(
+            q.queues,
+            Some(QueuesConfig {
+                dir: Some("out".into()),
+                cap: crate::queues::DEFAULT_CAP
+            })
+        );
+        let c = cfg(&["--capture", "cap", "--queues", "--queue-cap", "64K"]);
+        assert_eq!(c.mode, Mode::Capture);
+        assert_eq!(c.queues.unwrap().cap, 64 << 10);
+        assert_eq!(
+            cfg(&["--queues", "o", "--queue-cap", "100"])
+                .queues
+                .unwrap()
+                .cap,
+            100
+        );
+        for bad in [
+            &["--queues"][..],
+            &["--capture", "c", "--queues", "d"],
+            &["--queues", "d", "-r"],
+            &["--queues", "d", "--audit"],
+        ] {
+            let mut v = vec!["rnetstat"];
+            v.extend_from_slice(bad);
+            let e = NetstatArgs::try_parse_from(v)
+                .unwrap()
+                .into_config()
+                .unwrap_err();
+            assert_eq!(e.status, 3, "{bad:?}");
+        }
+        for bad in ["0", "3X", "9G", "K"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert!(NetstatArgs::try_parse_from(["rnetstat", "--queue-cap", "1"]).is_err());
     }
 
     #[test]

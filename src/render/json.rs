@@ -98,6 +98,30 @@ pub struct InetRow {
     pub netns: Option<u64>,
     pub netns_name: Option<String>,
     pub owner: Option<Owner>,
+    /// Read back from a capture made with --queues: the socket's receive-queue dump.
+    pub queue: Option<QueueCapture>,
+}
+
+/// A receive queue captured with `--capture DIR --queues` (see src/queues.rs).
+#[derive(Serialize, Debug)]
+pub struct QueueCapture {
+    pub file: String,
+    pub bytes: u64,
+    pub datagrams: Option<u64>,
+    pub complete: bool,
+    pub cut: bool,
+}
+
+impl QueueCapture {
+    pub fn from_manifest(m: &crate::queues::ManifestLine) -> Option<QueueCapture> {
+        Some(QueueCapture {
+            file: m.file.clone()?,
+            bytes: m.bytes,
+            datagrams: m.datagrams,
+            complete: m.complete,
+            cut: m.cut,
+        })
+    }
 }
 
 #[derive(Serialize, Debug)]
@@ -115,6 +139,7 @@ pub struct UnixRow {
     pub netns: Option<u64>,
     pub netns_name: Option<String>,
     pub owner: Option<Owner>,
+    pub queue: Option<QueueCapture>,
 }
 
 /// Kernel bytes as a JSON string; invalid UTF-8 becomes U+FFFD (JSON escapes the rest).
@@ -228,6 +253,7 @@ pub fn inet_row(
         netns: ns.0,
         netns_name: ns.1,
         owner: owner(s.inode, ctx, opts.numeric_users),
+        queue: None,
     }
 }
 
@@ -268,6 +294,7 @@ pub fn unix_row(
         netns: ns.0,
         netns_name: ns.1,
         owner: owner(s.inode, ctx, opts.numeric_users),
+        queue: None,
     }
 }
 
