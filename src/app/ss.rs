@@ -324,6 +324,14 @@ fn inet_table(
         let failed = refused || result.as_ref().map_or(true, |s| s.done_error != 0);
         report(result, protocol);
         if failed {
+            if refused
+                && family != unspec
+                && matches!(protocol as i32, libc::IPPROTO_TCP | libc::IPPROTO_DCCP)
+            {
+                // ss left the aborted dump's NLMSG_DONE unread; its compat request
+                // reads that and ends at once, successfully, with no rows.
+                return;
+            }
             if family != unspec {
                 family = unspec;
                 continue;
