@@ -7,10 +7,13 @@ use crate::netlink::destroy;
 use crate::netlink::inet::{self, SsInetSocket};
 use crate::netlink::nldiag::{self, DiagNetlinkSocket};
 use crate::netlink::packet::{self, DiagPacketSocket};
+use crate::netlink::ss_attrs;
 use crate::netlink::unix::{self, DiagUnixSocket};
 use crate::netlink::DiagSocket;
+use crate::proc::cgroup::CgroupPaths;
 use crate::proc::ProcRoot;
 use crate::render::ss::{self as view, Grid, RowContext, Table};
+use crate::render::ss_detail::DetailOptions;
 use crate::resolve::{DuplicatePolicy, HostNames, Services, HOST_DEADLINE};
 use crate::snapshot::{OwnerDetail, Owners};
 use std::ffi::{OsStr, OsString};
@@ -79,18 +82,7 @@ fn enter_netns(name: &OsStr) -> Result<(), String> {
 
 /// The ext bits of inet_diag requests for the detail options, as ss sets them.
 fn inet_ext(o: &Options) -> u8 {
-    let bit = |attr: u8| 1u8 << (attr - 1);
-    let mut ext = 0;
-    if o.show_mem {
-        ext |= bit(1) | bit(7); // INET_DIAG_MEMINFO, INET_DIAG_SKMEMINFO
-    }
-    if o.show_tcpinfo {
-        ext |= bit(2) | bit(3) | bit(4); // INFO, VEGASINFO, CONG
-    }
-    if o.show_tos {
-        ext |= bit(5) | bit(6); // TOS, TCLASS
-    }
-    ext
+    ss_attrs::ext::for_options(o.show_mem, o.show_tcpinfo, o.show_tos)
 }
 
 /// Whether a detail view will want each row's raw reply.
@@ -217,7 +209,14 @@ fn dump_all(o: &Options, t: &Tables) -> io::Result<Vec<Row>> {
     ];
     for (db, protocol, table) in inet_tables {
         if t.has_db(db) {
-            inet_table(o, t, &sock, protocol, table, keep, &mut rows);
+            match std::env::var_os("TCPDIAG_FILE") {
+                Some(file) if db == cli::TCP_DB => {
+                    if t.has_af(cli::AF_INET) || t.has_af(cli::AF_INET6) {
+                        tcp_file(&file, keep, &mut rows);
+                    }
+                }
+                _ => inet_table(o, t, &sock, protocol, table, keep, &mut rows),
+            }
         }
     }
     // vsock, tipc and xdp have no diag module on the kernels rss is measured on;
@@ -226,6 +225,39 @@ fn dump_all(o: &Options, t: &Tables) -> io::Result<Vec<Row>> {
         inet_table(o, t, &sock, 262, Table::Tcp, keep, &mut rows);
     }
     Ok(rows)
+}
+
+/// tcp_show_netlink_file(): with TCPDIAG_FILE set, ss prints the TCP sockets of a
+/// recorded dump (`ss -D FILE`) instead of asking the kernel, every reply up to the
+/// first NLMSG_DONE, whatever its family or state, with ss's messages on stderr.
+fn tcp_file(file: &OsStr, keep: bool, rows: &mut Vec<Row>) {
+    use ss_attrs::FileEnd;
+    let reader = match std::fs::File::open(file) {
+        Ok(f) => io::BufReader::new(f),
+        Err(e) => {
+            eprintln!("fopen($TCPDIAG_FILE): {}", cli::strerror(&e));
+            return;
+        }
+    };
+    let end = ss_attrs::tcpdiag_file(reader, |payload| {
+        if let Ok(s) = inet::parse_ss_message(payload, libc::IPPROTO_TCP as u16, keep) {
+            rows.push(Row::Inet(s, Table::Tcp));
+        }
+    });
+    match end {
+        FileEnd::Done => {}
+        FileEnd::Eof | FileEnd::TooLong => eprint!("Unexpected EOF reading $TCPDIAG_FILE"),
+        FileEnd::Error(None) => eprintln!("ERROR truncated"),
+        FileEnd::Error(Some(code)) => eprintln!(
+            "TCPDIAG answered: {}",
+            cli::strerror(&io::Error::from_raw_os_error(code.wrapping_neg()))
+        ),
+        FileEnd::Read { error, in_header } => eprintln!(
+            "Reading {}$TCPDIAG_FILE: {}",
+            if in_header { "header from " } else { "" },
+            cli::strerror(&error)
+        ),
+    }
 }
 
 /// inet_show_netlink(): AF_INET then AF_INET6 (only one of them with -4/-6 last),
@@ -496,8 +528,8 @@ fn render(
         show_threads: o.show_threads,
         ifname: &ifname,
         netlink_owner: &netlink_owner,
-        show_bpf: o.show_bpf,
-        oneline: o.oneline,
+        details: detail_options(o),
+        cgroups: &CgroupPaths::new(&ProcRoot::default()),
     };
     let several = |mask: u32| mask & mask.wrapping_sub(1) != 0;
     let mut grid = Grid::new(several(t.dbs), several(t.states), screen_width());
@@ -513,6 +545,22 @@ fn render(
         }
     }
     grid.render(out)
+}
+
+/// What the detail options (-o -e -m -i --tos --cgroup --inet-sockopt -b) ask rows for.
+fn detail_options(o: &Options) -> DetailOptions {
+    DetailOptions {
+        timers: o.show_options,
+        extended: o.show_details > 0,
+        memory: o.show_mem,
+        info: o.show_tcpinfo,
+        tos: o.show_tos,
+        cgroup: o.show_cgroup,
+        inet_sockopt: o.show_inet_sockopt,
+        bpf: o.show_bpf,
+        oneline: o.oneline,
+        numeric: o.numeric,
+    }
 }
 
 /// `-E`, handle_follow_request(): the sock_diag destroy groups of the tables and
@@ -557,11 +605,13 @@ fn follow(o: &Options, t: &Tables, out: &mut impl Write) -> io::Result<u8> {
     if o.show_header {
         grid.header(out)?;
     }
+    let cgroups = CgroupPaths::new(&ProcRoot::default());
+    let keep = wants_details(o);
     // ss names these rows with IPPROTO_MAX unless the reply carries INET_DIAG_PROTOCOL.
     const IPPROTO_MAX: u16 = 263;
     loop {
         let mut batch = Vec::new();
-        events.next(|payload| batch.push(inet::parse_ss_message(payload, IPPROTO_MAX, false)))?;
+        events.next(|payload| batch.push(inet::parse_ss_message(payload, IPPROTO_MAX, keep)))?;
         for s in batch {
             if let Ok(s) = &s {
                 let af = if s.sock.v6 {
@@ -584,8 +634,8 @@ fn follow(o: &Options, t: &Tables, out: &mut impl Write) -> io::Result<u8> {
                         show_threads: o.show_threads,
                         ifname: &ifname,
                         netlink_owner: &netlink_owner,
-                        show_bpf: o.show_bpf,
-                        oneline: o.oneline,
+                        details: detail_options(o),
+                        cgroups: &cgroups,
                     };
                     view::inet_row(&mut grid, out, &ctx, s, Table::Any)?;
                 }

@@ -18,7 +18,6 @@ pub const SS_SHOW: u32 = PACKET_SHOW_INFO
 const PACKET_DIAG_INFO: u16 = 0;
 const PACKET_DIAG_UID: u16 = 5;
 const PACKET_DIAG_MEMINFO: u16 = 6;
-const PACKET_DIAG_FILTER: u16 = 7;
 /// sizeof(struct packet_diag_msg).
 const MSG_LEN: usize = 16;
 
@@ -36,9 +35,6 @@ pub struct DiagPacketSocket {
     /// SK_MEMINFO_RMEM_ALLOC: what ss prints as Recv-Q. `None` without MEMINFO, where
     /// ss stops trusting the dump.
     pub rmem_alloc: Option<u32>,
-    /// The classic filter (PACKET_DIAG_FILTER, root only); None without one. An eBPF
-    /// program is not reported by the kernel here.
-    pub filter: Option<Vec<crate::bpf::Insn>>,
     /// The whole reply, kept when a detail view asks.
     pub raw: Option<Box<[u8]>>,
 }
@@ -69,7 +65,6 @@ pub fn parse_message(data: &[u8]) -> Result<DiagPacketSocket, &'static str> {
             PACKET_DIAG_INFO => s.iface = read_u32(value, 0).unwrap_or(0),
             PACKET_DIAG_UID => s.uid = read_u32(value, 0).unwrap_or(0),
             PACKET_DIAG_MEMINFO => s.rmem_alloc = Some(read_u32(value, 0).unwrap_or(0)),
-            PACKET_DIAG_FILTER => s.filter = Some(crate::bpf::Insn::parse_all(value)),
             _ => {}
         }
     }
