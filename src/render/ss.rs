@@ -920,6 +920,7 @@ impl RowContext<'_> {
             _ if (self.ephemeral.0..=self.ephemeral.1).contains(&port) => None,
             Table::Udp => self.services.udp(port),
             Table::Tcp => self.services.tcp(port),
+            Table::Any => self.services.tcp(port).or_else(|| self.services.udp(port)),
         };
         name.map(str::to_string)
     }
