@@ -205,7 +205,8 @@ BASELINE_RLSOF = None  # (label, path) of an older rlsof, likewise
 def rss_commands():
     r = rss()
     cmds = []
-    for args in (["-tanp"], ["-tan"], ["-xap"], ["-s"]):
+    # -tanoemi and -xaem: the per-socket details (tcp_info, skmem, timers).
+    for args in (["-tanp"], ["-tan"], ["-xap"], ["-s"], ["-tanoemi"], ["-xaem"]):
         if r:
             cmds.append((f"rss {' '.join(args)}", [r, *args]))
         cmds.append((f"ss {' '.join(args)}", ["ss", *args]))
@@ -406,6 +407,8 @@ REFERENCE = {
     "rss -tan": "ss -tan",
     "rss -xap": "ss -xap",
     "rss -s": "ss -s",
+    "rss -tanoemi": "ss -tanoemi",
+    "rss -xaem": "ss -xaem",
 }
 
 

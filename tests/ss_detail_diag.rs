@@ -23,6 +23,21 @@ struct Holder {
     stdin: Option<ChildStdin>,
     dir: PathBuf,
     pid: u32,
+    /// A cgroup v2 directory of the test's own, which the holder runs in (so `-e`
+    /// and `--cgroup` name a path other than `/`), when one could be made.
+    cgroup: Option<PathBuf>,
+}
+
+/// Makes `NAME` in the first cgroup2 mount.
+fn make_cgroup(name: &str) -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    let mnt = mounts.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        (f.get(2) == Some(&"cgroup2")).then(|| f[1].to_string())
+    })?;
+    let dir = PathBuf::from(mnt).join(name);
+    std::fs::create_dir(&dir).ok()?;
+    Some(dir)
 }
 
 impl Holder {
@@ -34,9 +49,11 @@ impl Holder {
             env!("CARGO_MANIFEST_DIR"),
             "/tests/ss_detail_support/holder.py"
         );
+        let cgroup = make_cgroup(&format!("rss-detail-{test}-{}", std::process::id()));
         let mut child = Command::new("unshare")
             .args(["--net", "python3", script])
             .arg(&dir)
+            .arg(cgroup.as_deref().unwrap_or(std::path::Path::new("-")))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -53,6 +70,7 @@ impl Holder {
             child,
             stdin,
             dir,
+            cgroup,
         }
     }
 
@@ -89,6 +107,10 @@ impl Drop for Holder {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(cg) = &self.cgroup {
+            // Empty once the holder is gone.
+            let _ = std::fs::remove_dir(cg);
+        }
     }
 }
 
@@ -437,6 +459,12 @@ fn tcp_details_match_ss() {
         if let Err(why) = result {
             panic!("{why}");
         }
+    }
+    // The holder's cgroup is named (not `/`): the id → path walk was exercised.
+    if let Some(cg) = &h.cgroup {
+        let name = cg.file_name().and_then(|n| n.to_str()).expect("name");
+        let text = h.ss(&["-tan", "--cgroup"]);
+        assert!(text.contains(&format!(" cgroup:/{name}")), "{text}");
     }
 }
 

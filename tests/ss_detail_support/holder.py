@@ -5,7 +5,9 @@ datagram socket), packet sockets (raw on lo with TPACKET_V2 rx ring, fanout and 
 classic BPF filter; a plain dgram one), a netlink route socket in two multicast
 groups and TCP on loopback (a listener, an
 established pair with data, a half-closed pair). DIR is a fresh directory for the
-unix paths. Prints "ready PORT" and waits for stdin to close."""
+unix paths; CGROUP, when not "-", a cgroup v2 directory the holder moves into first
+(its sockets then carry that cgroup). Prints "ready PORT" and waits for stdin to
+close."""
 import ctypes
 import os
 import socket
@@ -14,6 +16,9 @@ import subprocess
 import sys
 
 d = sys.argv[1]
+if len(sys.argv) > 2 and sys.argv[2] != "-":
+    with open(os.path.join(sys.argv[2], "cgroup.procs"), "w") as f:
+        f.write(str(os.getpid()))
 subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 keep = []
 
