@@ -523,6 +523,8 @@ fn inet_table(
             if !t.has_af(af) || refused {
                 return;
             }
+            // When filter words plug in, they must decide here, before the kill: ss
+            // runs run_ssfilter() before kill_inet_sock(). Until then rss refuses them.
             if let Some(killer) = &killer {
                 let raw_protocol = if s.protocol == libc::IPPROTO_RAW as u16 {
                     0
