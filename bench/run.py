@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark rnetstat (and rlsof, once it exists) against netstat, ss and lsof.
 
-    sudo bench/run.py [--section after] [--runs 7] [--only main,scale,procs,resolver]
+    sudo bench/run.py [--section after] [--runs 7] [--only main,scale,procs,resolver,rss]
 
 Holds socket populations with ../shared/bench/sockfarm.py (relative to the repository
 root), each case in fresh network, pid and mount namespaces (`unshare`), so other work
@@ -46,6 +46,8 @@ POPULATIONS = {
     "scale10k": (["--tcp", "4000", "--udp", "200", "--unix", "1000", "--procs", "8"], "10k sockets"),
     "scale100k": (["--tcp", "40000", "--udp", "2000", "--unix", "10000", "--procs", "8"], "100k sockets"),
     "procs500": (["--tcp", "5000", "--procs", "500"], "500 processes x 20 sockets"),
+    # issue 12: rss beside ss at the same 51,000 sockets as "main".
+    "rss": (["--tcp", "20000", "--udp", "1000", "--unix", "5000", "--procs", "8"], "rss beside ss, issue 12's population"),
 }
 
 
@@ -67,6 +69,11 @@ def have(path_or_name):
 
 def rnetstat():
     return os.path.join(RELEASE, "rnetstat")
+
+
+def rss():
+    path = os.path.join(RELEASE, "rss")
+    return path if os.access(path, os.X_OK) else None
 
 
 def rlsof():
@@ -195,7 +202,19 @@ BASELINE = None  # (label, path) of an older rnetstat to time beside the current
 BASELINE_RLSOF = None  # (label, path) of an older rlsof, likewise
 
 
+def rss_commands():
+    r = rss()
+    cmds = []
+    for args in (["-tanp"], ["-tan"], ["-xap"], ["-s"]):
+        if r:
+            cmds.append((f"rss {' '.join(args)}", [r, *args]))
+        cmds.append((f"ss {' '.join(args)}", ["ss", *args]))
+    return [c for c in cmds if have(c[1][0])]
+
+
 def socket_commands(population):
+    if population == "rss":
+        return rss_commands()
     r = rnetstat()
     cmds = [
         ("rnetstat -anp", [r, "-anp"]),
@@ -279,6 +298,46 @@ def run_resolver_case(runs):
             s.close()
 
 
+def run_names_case(runs):
+    """In the private namespaces (see run_isolated): the resolver population, with an
+    /etc/hosts (bind-mounted, this mount namespace only) naming every peer address, so
+    each reverse lookup answers from files; resolv.conf still names the silent socket,
+    so no query leaves even if one misses. Times the paths issue 16 moved to crates:
+    host names (dns-lookup), user names (nix), and the -c regex, before and after."""
+    held = hold_resolver_population()
+    try:
+        resolv = os.path.join(WORK, "resolv.conf")
+        with open(resolv, "w") as f:
+            f.write(f"nameserver {DEAD_RESOLVER}\n")
+        hosts = os.path.join(WORK, "hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1\tlocalhost\n")
+            for i in range(RESOLVER_PEERS):
+                f.write(f"127.77.{i // 250}.{i % 250 + 1}\tpeer-{i}.example\n")
+        for src, dst in ((resolv, "/etc/resolv.conf"), (hosts, "/etc/hosts")):
+            subprocess.run(["mount", "--bind", src, dst], check=True)
+        with open("/etc/resolv.conf") as f:
+            if DEAD_RESOLVER not in f.read():
+                sys.exit("bench: resolv.conf bind mount did not take effect; refusing to resolve")
+        r, rl = rnetstat(), rlsof()
+        me = str(os.getpid())
+        cmds = [("netstat -at", ["netstat", "-at"]), ("rnetstat -at", [r, "-at"])]
+        if BASELINE:
+            cmds.append((f"{BASELINE[0]} -at", [BASELINE[1], "-at"]))
+        lsof_args = [("-i -P", ["-i", "-P"]), ("-c /^pyth?on/ -P", ["-c", "/^pyth?on/", "-P"]), ("-u root -a -p PID", ["-u", "root", "-a", "-p", me])]
+        for label, argv in lsof_args:
+            cmds.append((f"lsof {label}", ["lsof", *argv]))
+            if rl:
+                cmds.append((f"rlsof {label}", [rl, *argv]))
+            if BASELINE_RLSOF:
+                cmds.append((f"{BASELINE_RLSOF[0]} {label}", [BASELINE_RLSOF[1], *argv]))
+        results = measure([c for c in cmds if have(c[1][0])], runs)
+        return {"name": "names", "results": results}
+    finally:
+        for s in held:
+            s.close()
+
+
 def run_isolated(case, args):
     """Runs one case in new network, pid and mount namespaces: the tables hold only the
     case's sockets, /proc only its processes (not those of others sharing the machine),
@@ -312,6 +371,8 @@ def inside(case, args):
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     if case == "resolver":
         result = run_resolver_case(args.runs)
+    elif case == "names":
+        result = run_names_case(args.runs)
     else:
         result = run_population(case, os.path.abspath(args.farm), args.runs)
     with open(args.inner_out, "w") as f:
@@ -339,6 +400,10 @@ REFERENCE = {
     "rnetstat-proctext -an": "ss -an",
     "rlsof -i -nP": "lsof -i -nP",
     "rlsof -nP": "lsof -nP",
+    "rss -tanp": "ss -tanp",
+    "rss -tan": "ss -tan",
+    "rss -xap": "ss -xap",
+    "rss -s": "ss -s",
 }
 
 
@@ -383,11 +448,15 @@ def target_lines(pops, resolver):
     ratio("rnetstat -an / ss -an", med("main", "rnetstat -an"), med("main", "ss -an"), 0.8)
     ratio("rlsof -i -nP / lsof -i -nP", med("main", "rlsof -i -nP"), med("main", "lsof -i -nP"), 0.2)
     ratio("rlsof -nP / lsof -nP", med("main", "rlsof -nP"), med("main", "lsof -nP"), 0.3)
+    ratio("rss -tanp / ss -tanp", med("rss", "rss -tanp"), med("rss", "ss -tanp"), 0.2)
+    ratio("rss -tan / ss -tan", med("rss", "rss -tan"), med("rss", "ss -tan"), 0.8)
+    ratio("rss -xap / ss -xap", med("rss", "rss -xap"), med("rss", "ss -xap"), 0.2)
+    ratio("rss -s / ss -s", med("rss", "rss -s"), med("rss", "ss -s"), 1.0)
     ours = [
         (f"{pop}: {label}", r["rss_kib"])
         for pop, p in pops.items()
         for label, r in p["results"].items()
-        if label.startswith(("rnetstat", "rlsof"))
+        if label.startswith(("rnetstat", "rlsof", "rss "))
     ]
     if ours:
         worst = max(ours, key=lambda x: x[1])
@@ -438,7 +507,7 @@ def machine_line():
     )
 
 
-def render(section, title, pops, resolver, runs, started, machine):
+def render(section, title, pops, resolver, runs, started, machine, names=None):
     lines = [
         f"### {title}",
         "",
@@ -466,6 +535,20 @@ def render(section, title, pops, resolver, runs, started, machine):
             "| --- | ---: | ---: |",
         ]
         for label, v in r.items():
+            lines.append(f"| `{label}` | {fmt_secs(v['median'])} | {fmt_mib(v['rss_kib'])} |")
+        lines.append("")
+    if names:
+        lines += [
+            "#### Names (hosts, users, -c regex)",
+            "",
+            f"{RESOLVER_PEERS:,} loopback connections from distinct 127.77.x.y addresses, each named in a "
+            "bind-mounted /etc/hosts (private mount and network namespaces; resolv.conf names a silent "
+            "loopback socket). Baselines (`--baseline`, `--baseline-rlsof`) ran round-robin with the rest.",
+            "",
+            "| command | median | peak RSS |",
+            "| --- | ---: | ---: |",
+        ]
+        for label, v in names["results"].items():
             lines.append(f"| `{label}` | {fmt_secs(v['median'])} | {fmt_mib(v['rss_kib'])} |")
         lines.append("")
     body = "\n".join(lines)
@@ -499,7 +582,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--farm", default=os.path.join(ROOT, "..", "shared", "bench", "sockfarm.py"))
     p.add_argument("--runs", type=int, default=7, help="timed runs per command (default 7)")
-    p.add_argument("--only", default="main,scale,procs,resolver", help="comma list of main, scale, procs, resolver")
+    p.add_argument("--only", default="main,scale,procs,resolver,rss", help="comma list of main, scale, procs, resolver, names, rss")
     p.add_argument("--section", default="latest", help="marker name in docs/PERFORMANCE.md")
     p.add_argument("--title", help="heading of the section (default: the section name)")
     p.add_argument("--no-build", action="store_true", help="use the binaries already in target/release")
@@ -523,7 +606,7 @@ def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (namespaces, and netstat -p, ss -p and lsof see every process only then)")
     only = set(args.only.split(","))
-    if only - {"resolver"} and not os.path.exists(args.farm):
+    if only - {"resolver", "names"} and not os.path.exists(args.farm):
         sys.exit(f"bench: no sockfarm at {os.path.abspath(args.farm)} (pass --farm)")
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
@@ -539,6 +622,7 @@ def main():
     machine = machine_line()
     pops = {}
     resolver = None
+    names = None
     os.makedirs(WORK, exist_ok=True)
     try:
         for name in POPULATIONS:
@@ -547,14 +631,16 @@ def main():
                 pops[name] = run_isolated(name, args)
         if "resolver" in only:
             resolver = run_isolated("resolver", args)
+        if "names" in only:
+            names = run_isolated("names", args)
     except Stop as e:
         sys.exit(f"bench: stopped by {e}")
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
     raw = os.path.join(ROOT, "target", "bench", f"{args.section}.json")
     with open(raw, "w") as f:
-        json.dump({"pops": pops, "resolver": resolver}, f, indent=1)
-    block = render(args.section, args.title or args.section, pops, resolver, args.runs, started, machine)
+        json.dump({"pops": pops, "resolver": resolver, "names": names}, f, indent=1)
+    block = render(args.section, args.title or args.section, pops, resolver, args.runs, started, machine, names)
     write_report(args.section, block)
     print(block)
 

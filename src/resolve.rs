@@ -118,31 +118,9 @@ impl Users {
 }
 
 fn lookup_user(uid: u32) -> Option<String> {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        // SAFETY: passwd is plain data; getpwuid_r writes into pwd and buf only.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = unsafe {
-            libc::getpwuid_r(
-                uid,
-                &mut pwd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        if rc == libc::ERANGE && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
-        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-            return None;
-        }
-        // SAFETY: pw_name points into buf and is NUL-terminated.
-        let name = unsafe { CStr::from_ptr(pwd.pw_name) };
-        return Some(name.to_string_lossy().into_owned());
-    }
+    // nix grows the buffer on ERANGE (to 1 MiB) and takes the name lossily, as before.
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok()??;
+    Some(user.name)
 }
 
 /// uid for a login name or a decimal uid (lsof's `-u`).
@@ -150,57 +128,25 @@ pub fn uid_of(user: &str) -> Option<u32> {
     if let Ok(uid) = user.parse::<u32>() {
         return Some(uid);
     }
-    let name = std::ffi::CString::new(user).ok()?;
-    let mut buf = vec![0u8; 16384];
-    // SAFETY: as in lookup_user.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    let rc = unsafe {
-        libc::getpwnam_r(
-            name.as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    (rc == 0 && !result.is_null()).then_some(pwd.pw_uid)
+    let user = nix::unistd::User::from_name(user).ok()??;
+    Some(user.uid.as_raw())
 }
 
 /// Addresses of a host name in one family (lsof's `-i @host`), via getaddrinfo.
 pub fn host_addresses(name: &str, v6: bool) -> Vec<IpAddr> {
-    let Ok(c) = std::ffi::CString::new(name) else {
+    let hints = dns_lookup::AddrInfoHints {
+        address: if v6 { libc::AF_INET6 } else { libc::AF_INET },
+        socktype: libc::SOCK_STREAM,
+        ..Default::default()
+    };
+    let Ok(found) = dns_lookup::getaddrinfo(Some(name), None, Some(hints)) else {
         return Vec::new();
     };
-    // SAFETY: addrinfo is plain data used as hints.
-    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
-    hints.ai_family = if v6 { libc::AF_INET6 } else { libc::AF_INET };
-    hints.ai_socktype = libc::SOCK_STREAM;
-    let mut res: *mut libc::addrinfo = std::ptr::null_mut();
-    // SAFETY: c and hints are valid; res is freed below.
-    if unsafe { libc::getaddrinfo(c.as_ptr(), std::ptr::null(), &hints, &mut res) } != 0 {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    let mut cur = res;
-    while !cur.is_null() {
-        // SAFETY: cur walks the list getaddrinfo returned.
-        let ai = unsafe { &*cur };
-        if !ai.ai_addr.is_null() {
-            if ai.ai_family == libc::AF_INET {
-                // SAFETY: AF_INET entries carry a sockaddr_in.
-                let sin = unsafe { &*(ai.ai_addr as *const libc::sockaddr_in) };
-                out.push(IpAddr::from(sin.sin_addr.s_addr.to_ne_bytes()));
-            } else if ai.ai_family == libc::AF_INET6 {
-                // SAFETY: AF_INET6 entries carry a sockaddr_in6.
-                let sin6 = unsafe { &*(ai.ai_addr as *const libc::sockaddr_in6) };
-                out.push(IpAddr::from(sin6.sin6_addr.s6_addr));
-            }
-        }
-        cur = ai.ai_next;
-    }
-    // SAFETY: res came from getaddrinfo.
-    unsafe { libc::freeaddrinfo(res) };
+    let mut out: Vec<IpAddr> = found
+        .filter_map(Result::ok)
+        .filter(|ai| ai.address == hints.address)
+        .map(|ai| ai.sockaddr.ip())
+        .collect();
     out.dedup();
     out
 }
@@ -345,75 +291,16 @@ fn network_lookup(_net: Ipv4Addr) -> Option<String> {
 
 /// getnameinfo as netstat calls it: IPv4 must resolve to a name (gethostbyaddr), IPv6
 /// is asked without flags and counts as resolved only if the answer is not numeric.
+/// NI_NUMERICSERV: dns-lookup always asks for the service too, which would otherwise
+/// look port 0 up in /etc/services on every call. A name that is not UTF-8 (possible
+/// only from /etc/hosts) stays numeric.
 fn reverse_lookup(addr: IpAddr) -> Option<String> {
-    let sa = sockaddr_bytes(SocketAddr::new(addr, 0));
-    let mut host = [0 as libc::c_char; 1025];
-    let flags = if addr.is_ipv4() { libc::NI_NAMEREQD } else { 0 };
-    // SAFETY: sa is a valid sockaddr of the given length; host is writable.
-    let rc = unsafe {
-        libc::getnameinfo(
-            sa.0.as_ptr().cast(),
-            sa.1,
-            host.as_mut_ptr(),
-            host.len() as libc::socklen_t,
-            std::ptr::null_mut(),
-            0,
-            flags,
-        )
-    };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: getnameinfo NUL-terminates host on success.
-    let name = unsafe { CStr::from_ptr(host.as_ptr()) }
-        .to_string_lossy()
-        .into_owned();
+    let flags = libc::NI_NUMERICSERV | if addr.is_ipv4() { libc::NI_NAMEREQD } else { 0 };
+    let (name, _) = dns_lookup::getnameinfo(&SocketAddr::new(addr, 0), flags).ok()?;
     if name.parse::<IpAddr>().is_ok() {
         return None;
     }
     Some(name)
-}
-
-/// A sockaddr_in/sockaddr_in6 as bytes plus its length.
-fn sockaddr_bytes(addr: SocketAddr) -> ([u8; 28], libc::socklen_t) {
-    let mut buf = [0u8; 28];
-    match addr {
-        SocketAddr::V4(a) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(a.ip().octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            let len = std::mem::size_of::<libc::sockaddr_in>();
-            // SAFETY: sockaddr_in is plain old data of `len` bytes, len <= 28.
-            let bytes = unsafe {
-                std::slice::from_raw_parts((&sin as *const libc::sockaddr_in).cast(), len)
-            };
-            buf[..len].copy_from_slice(bytes);
-            (buf, len as libc::socklen_t)
-        }
-        SocketAddr::V6(a) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: a.port().to_be(),
-                sin6_flowinfo: 0,
-                sin6_addr: libc::in6_addr {
-                    s6_addr: a.ip().octets(),
-                },
-                sin6_scope_id: 0,
-            };
-            let len = std::mem::size_of::<libc::sockaddr_in6>();
-            // SAFETY: as above; sockaddr_in6 is 28 bytes.
-            let bytes = unsafe {
-                std::slice::from_raw_parts((&sin6 as *const libc::sockaddr_in6).cast(), len)
-            };
-            buf[..len].copy_from_slice(bytes);
-            (buf, len as libc::socklen_t)
-        }
-    }
 }
 
 #[cfg(test)]

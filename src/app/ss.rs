@@ -378,6 +378,30 @@ fn inet_table(
         inet4
     };
     let ext = inet_ext(o);
+    // TCP of both families: one walk of the hash tables instead of ss's two, the rows
+    // filed by family so they print in the order of ss's two dumps.
+    if protocol == libc::IPPROTO_TCP as u32
+        && o.preferred_family != cli::AF_INET
+        && o.preferred_family != cli::AF_INET6
+    {
+        let mut v6_rows = Vec::new();
+        let result = inet::dump_ss_tcp_both(sock, t.states, ext, keep, |s| {
+            if s.sock.v6 {
+                if t.has_af(cli::AF_INET6) {
+                    v6_rows.push(Row::Inet(s, table));
+                }
+            } else if t.has_af(cli::AF_INET) {
+                rows.push(Row::Inet(s, table));
+            }
+        });
+        if matches!(&result, Ok(status) if status.done_error == 0) {
+            rows.append(&mut v6_rows);
+            report(result, protocol);
+            return;
+        }
+        // Not served: ss's own way, family by family, from the start.
+        rows.retain(|r| !matches!(r, Row::Inet(_, Table::Tcp)));
+    }
     loop {
         let code = inet.bytecode;
         let keep = inet.keep;

@@ -289,6 +289,25 @@ fn ss_compat_request(states: u32, ext: u8) -> [u8; 60] {
     req
 }
 
+/// Both families' TCP sockets in one walk of the kernel's hash tables (the compat
+/// request with AF_UNSPEC), where ss walks them once per family: the rows of each
+/// family come in the order that family's own dump gives them. `f` gets every row.
+pub fn dump_ss_tcp_both(
+    sock: &DiagSocket,
+    states: u32,
+    ext: u8,
+    keep_raw: bool,
+    mut f: impl FnMut(SsInetSocket),
+) -> io::Result<super::DumpStatus> {
+    let mut req = tcp_request_both_families(states);
+    req[3] = ext;
+    sock.dump_as(TCPDIAG_GETSOCK, &req, |payload| {
+        if let Ok(s) = parse_ss_message(payload, libc::IPPROTO_TCP as u16, keep_raw) {
+            f(s)
+        }
+    })
+}
+
 /// One dump for ss: `family` AF_INET or AF_INET6, or AF_UNSPEC for the compat request
 /// (TCP and DCCP only; `Unsupported` for the others, as ss gives up there). Rows are
 /// passed to `f` as they arrive; a reply that does not parse is counted, not shown.

@@ -567,19 +567,19 @@ fn users(g: &mut Grid, ctx: &RowContext<'_>, inode: u64) {
 }
 
 impl RowContext<'_> {
-    /// resolve_service(): `*` for 0, a service name unless numeric or ephemeral, a
-    /// protocol name for raw sockets.
-    fn service(&self, port: u16, table: Table) -> String {
+    /// resolve_service(), written into the current field: `*` for 0, a service name
+    /// unless numeric or ephemeral, a protocol name for raw sockets.
+    fn service(&self, g: &mut Grid, port: u16, table: Table) {
         if port == 0 {
-            return "*".to_string();
+            return g.out_str("*");
         }
         if self.numeric {
-            return port.to_string();
+            return g.out_fmt(format_args!("{port}"));
         }
         if table == Table::Raw {
             return match self.services.protocol(port) {
-                Some(name) => name.to_string(),
-                None => format!("ipproto-{port}"),
+                Some(name) => g.out_str(name),
+                None => g.out_fmt(format_args!("ipproto-{port}")),
             };
         }
         if !(self.ephemeral.0..=self.ephemeral.1).contains(&port) {
@@ -588,37 +588,39 @@ impl RowContext<'_> {
                 _ => self.services.tcp(port),
             };
             if let Some(name) = name {
-                return name.to_string();
+                return g.out_str(name);
             }
         }
-        port.to_string()
+        g.out_fmt(format_args!("{port}"))
     }
 
-    /// inet_addr_print()'s host part.
-    fn host(&self, addr: &IpAddr, v6only: bool) -> String {
+    /// inet_addr_print()'s host part, written into the current field.
+    fn host(&self, g: &mut Grid, addr: &IpAddr, v6only: bool) {
+        if let Some(name) = self.resolved(addr) {
+            // A name has no ':'; an IPv6 address the resolver gave back would.
+            if addr.is_ipv6() && name.contains(':') {
+                return g.out_fmt(format_args!("[{name}]"));
+            }
+            return g.out_str(&name);
+        }
         match addr {
-            IpAddr::V4(a) => self.resolved(addr).unwrap_or_else(|| a.to_string()),
+            IpAddr::V4(a) => g.out_fmt(format_args!("{a}")),
             IpAddr::V6(a) => {
                 if !v6only && a.is_unspecified() {
-                    return "*".to_string();
+                    return g.out_str("*");
                 }
-                let text = self.resolved(addr).unwrap_or_else(|| crate::addr::ntop6(a));
-                if text.contains(':') {
-                    format!("[{text}]")
-                } else {
-                    text
-                }
+                g.out_fmt(format_args!("[{}]", crate::addr::ntop6(a)))
             }
         }
     }
 
-    fn resolved(&self, addr: &IpAddr) -> Option<String> {
+    fn resolved(&self, addr: &IpAddr) -> Option<std::borrow::Cow<'_, str>> {
         if !self.resolve {
             return None;
         }
         self.hosts
             .get(&lookup_key(addr))
-            .map(|n| crate::escape::escape(n.as_bytes()).into_owned())
+            .map(|n| crate::escape::escape(n.as_bytes()))
     }
 }
 
@@ -658,26 +660,20 @@ pub fn inet_row(
         sock.tx_queue as u32,
     )?;
     let v6only = s.v6only.unwrap_or(false) && sock.v6;
-    let mut local = ctx.host(&sock.local, v6only);
+    ctx.host(g, &sock.local, v6only);
     if s.iface != 0 {
-        local.push('%');
-        local.push_str(&(ctx.ifname)(s.iface));
+        g.out_str("%");
+        g.out_str(&(ctx.ifname)(s.iface));
     }
-    addr_fields(
-        g,
-        w,
-        local.as_bytes(),
-        ":",
-        ctx.service(sock.local_port, table).as_bytes(),
-    )?;
-    let remote = ctx.host(&sock.remote, v6only);
-    addr_fields(
-        g,
-        w,
-        remote.as_bytes(),
-        ":",
-        ctx.service(sock.remote_port, table).as_bytes(),
-    )?;
+    g.out_str(":");
+    g.next(w)?;
+    ctx.service(g, sock.local_port, table);
+    g.next(w)?;
+    ctx.host(g, &sock.remote, v6only);
+    g.out_str(":");
+    g.next(w)?;
+    ctx.service(g, sock.remote_port, table);
+    g.next(w)?;
     users(g, ctx, sock.inode);
     // Details (-o/-e/-m/-i/--tos/--cgroup: timer:(...), uid/ino/sk, skmem:(...), the
     // tcp_info line) follow users:(...) in this same field; render::ss_detail appends
@@ -692,19 +688,23 @@ pub fn unix_row(
     s: &DiagUnixSocket,
 ) -> io::Result<()> {
     state_fields(g, w, unix_netid(s.sock_type), s.state, s.rqueue, s.wqueue)?;
-    let name = match &s.name {
+    match &s.name {
         // An abstract name: every NUL shows as '@'.
         Some(n) if n.first() == Some(&0) => {
             let at: Vec<u8> = n.iter().map(|&b| if b == 0 { b'@' } else { b }).collect();
-            crate::escape::escape(&at).into_owned()
+            g.out_str(&crate::escape::escape(&at));
         }
-        Some(n) => crate::escape::escape(n).into_owned(),
-        None => "*".to_string(),
-    };
-    let ino = (s.inode as u32 as i32).to_string();
-    addr_fields(g, w, name.as_bytes(), " ", ino.as_bytes())?;
-    let peer = (s.peer.unwrap_or(0) as u32 as i32).to_string();
-    addr_fields(g, w, b"*", " ", peer.as_bytes())?;
+        Some(n) => g.out_str(&crate::escape::escape(n)),
+        None => g.out_str("*"),
+    }
+    g.out_str(" ");
+    g.next(w)?;
+    g.out_fmt(format_args!("{}", s.inode as u32 as i32));
+    g.next(w)?;
+    g.out_str("* ");
+    g.next(w)?;
+    g.out_fmt(format_args!("{}", s.peer.unwrap_or(0) as u32 as i32));
+    g.next(w)?;
     users(g, ctx, s.inode);
     // Details (-e: shutdown marks, ino/dev, peers; -m: skmem) go here, from `s.raw`.
     Ok(())
