@@ -385,7 +385,11 @@ fn inet_table(
         && o.preferred_family != cli::AF_INET6
     {
         let mut v6_rows = Vec::new();
-        let result = inet::dump_ss_tcp_both(sock, t.states, ext, keep, |s| {
+        let (keep, code) = (inet.keep, inet.bytecode);
+        let result = inet::dump_ss_tcp_both(sock, t.states, ext, keep, code, |s| {
+            if !inet.filter.matches(&inet_subject(&s)) {
+                return;
+            }
             if s.sock.v6 {
                 if t.has_af(cli::AF_INET6) {
                     v6_rows.push(Row::Inet(s, table));

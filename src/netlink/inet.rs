@@ -297,10 +297,15 @@ pub fn dump_ss_tcp_both(
     states: u32,
     ext: u8,
     keep_raw: bool,
+    bytecode: Option<&[u8]>,
     mut f: impl FnMut(SsInetSocket),
 ) -> io::Result<super::DumpStatus> {
-    let mut req = tcp_request_both_families(states);
+    let mut req = tcp_request_both_families(states).to_vec();
     req[3] = ext;
+    // The filter program applies to both families alike, as to each of ss's dumps.
+    if let Some(code) = bytecode {
+        req.extend_from_slice(&bytecode_attribute(code));
+    }
     sock.dump_as(TCPDIAG_GETSOCK, &req, |payload| {
         if let Ok(s) = parse_ss_message(payload, libc::IPPROTO_TCP as u16, keep_raw) {
             f(s)
