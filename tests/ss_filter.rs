@@ -146,13 +146,18 @@ fn corpus() -> Vec<Case> {
 
 /// One tool run in the scene's network namespace only (nsenter leaves the mount
 /// namespace alone, so both tools see the same cgroup mounts), with -H -n.
-fn run_in(ns: &str, program: &str, args: &[String]) -> Output {
+/// `stdin`: a file to read as standard input (for `-F -`).
+fn run_in(ns: &str, program: &str, args: &[String], stdin: Option<&std::path::Path>) -> Output {
+    let input = match stdin {
+        Some(path) => Stdio::from(std::fs::File::open(path).expect("stdin file")),
+        None => Stdio::null(),
+    };
     Command::new("nsenter")
         .arg(format!("--net=/run/netns/{ns}"))
         .arg(program)
         .arg("-Hn")
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(input)
         .output()
         .expect("tool runs")
 }
@@ -205,17 +210,22 @@ fn corpus_matches_ss() {
         std::fs::write(&path, content).expect("filter file");
         let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         a.splice(1..1, ["-F".to_string(), path.display().to_string()]);
-        cases_and_files.push((format!("-F {name} {args:?}"), a));
+        cases_and_files.push((format!("-F {name} {args:?}"), a, None));
     }
+    // -F - reads standard input.
+    let stdin = scene.dir.join("stdin-filter");
+    std::fs::write(&stdin, b"sport = :8080 or\nsport = :8443\n").expect("stdin filter");
+    let args: Vec<String> = ["-ta", "-F", "-"].iter().map(|s| s.to_string()).collect();
+    cases_and_files.push(("-F - (stdin)".to_string(), args, Some(stdin)));
     let mut failures = Vec::new();
     let (mut errors, mut selecting, mut empty) = (0, 0, 0);
-    for (line, args) in &cases_and_files {
+    for (line, args, stdin) in &cases_and_files {
         let mut last = None;
         // A row can change between the two runs (the SYN-SENT socket gives up in the
         // end); a real difference persists.
         for _ in 0..3 {
-            let want = shown(&run_in(&scene.ns, "ss", args));
-            let got = shown(&run_in(&scene.ns, rss, args));
+            let want = shown(&run_in(&scene.ns, "ss", args, stdin.as_deref()));
+            let got = shown(&run_in(&scene.ns, rss, args, stdin.as_deref()));
             if got == want {
                 match &want {
                     (Some(0), out, _) if out.is_empty() => empty += 1,

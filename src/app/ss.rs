@@ -213,7 +213,9 @@ fn parse_filter(o: &Options, words: &[&[u8]], scope: &mut Scope) -> Result<Filte
         }
         Some(cli::FilterFile::Path(path)) => {
             // Opened again (the option loop checked it as ss's fopen does); lines are
-            // read 1023 bytes at most at a time, as ss's fgets does.
+            // read 1023 bytes at most at a time, as ss's fgets does. The path is the
+            // user's own and a symlink is followed as fopen follows it (`-F <(...)`
+            // names /dev/fd/N, itself a link).
             let file = std::fs::File::open(path).map_err(|e| SsError {
                 message: format!("fopen filter file: {}\n", cli::strerror(&e)).into_bytes(),
                 status: 255,
