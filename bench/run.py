@@ -205,7 +205,8 @@ BASELINE_RLSOF = None  # (label, path) of an older rlsof, likewise
 def rss_commands():
     r = rss()
     cmds = []
-    for args in (["-tanp"], ["-tan"], ["-xap"], ["-s"]):
+    # -tanoemi and -xaem: the per-socket details (tcp_info, skmem, timers).
+    for args in (["-tanp"], ["-tan"], ["-xap"], ["-s"], ["-tanoemi"], ["-xaem"]):
         if r:
             cmds.append((f"rss {' '.join(args)}", [r, *args]))
         cmds.append((f"ss {' '.join(args)}", ["ss", *args]))
@@ -311,7 +312,9 @@ def run_names_case(runs):
             f.write(f"nameserver {DEAD_RESOLVER}\n")
         hosts = os.path.join(WORK, "hosts")
         with open(hosts, "w") as f:
-            f.write("127.0.0.1\tlocalhost\n")
+            # Every address a listing shows has a name, the silent resolver's own
+            # included, so no lookup waits for the deadline.
+            f.write(f"127.0.0.1\tlocalhost\n{DEAD_RESOLVER}\tresolver.example\n")
             for i in range(RESOLVER_PEERS):
                 f.write(f"127.77.{i // 250}.{i % 250 + 1}\tpeer-{i}.example\n")
         for src, dst in ((resolv, "/etc/resolv.conf"), (hosts, "/etc/hosts")):
@@ -404,6 +407,8 @@ REFERENCE = {
     "rss -tan": "ss -tan",
     "rss -xap": "ss -xap",
     "rss -s": "ss -s",
+    "rss -tanoemi": "ss -tanoemi",
+    "rss -xaem": "ss -xaem",
 }
 
 
@@ -464,6 +469,8 @@ def target_lines(pops, resolver):
     if resolver:
         added = resolver["results"]["rnetstat -at"]["median"] - resolver["results"]["rnetstat -ant"]["median"]
         checks.append(("dead resolver, 1,000 remote addresses: added time", f"{added:.2f} s", "<= 2 s", added <= 2.0))
+    if not checks:
+        return []
     lines = ["| target | measured | limit | met |", "| --- | ---: | --- | --- |"]
     lines += [f"| {n} | {m} | {l} | {'yes' if ok else '**no**'} |" for n, m, l, ok in checks]
     return lines + [""]

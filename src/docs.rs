@@ -281,7 +281,20 @@ verbatim, with their "ss:" prefix. Deliberate differences: control characters an
 invalid UTF\-8 in process names, unix socket paths and interface names are escaped
 (\\n, ^X, \\xNN) where ss prints them raw; \-V names rss; \-\-help prints this
 program's option list (\-h prints ss's usage text); \-K, \-E and \-D are not
-supported; vsock, tipc and xdp sockets are not listed.
+supported; vsock, tipc and xdp sockets are not listed. In the detail text (\-e,
+\-i, \-\-cgroup) cgroup paths and congestion control and ULP names are escaped the
+same way; TCP MD5 keys (which ss writes outside its columns) and MPTCP subflow
+details are not shown.
+"#,
+        ),
+        (
+            "ENVIRONMENT",
+            r#"
+.TP
+TCPDIAG_FILE
+As with ss: the TCP sockets are read from this file, a dump recorded by
+\fBss \-D\fR FILE, instead of from the kernel; every reply up to the first end of
+dump is shown, whatever its family or state.
 "#,
         ),
         (

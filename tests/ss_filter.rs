@@ -201,9 +201,10 @@ fn corpus_matches_ss() {
         ("unix", b"src unix:*.sock\n", &["-xa"]),
         ("nul", b"\0\n", &["-ta"]),
     ];
-    let mut cases_and_files: Vec<(String, Vec<String>)> = cases
+    type Run = (String, Vec<String>, Option<std::path::PathBuf>);
+    let mut cases_and_files: Vec<Run> = cases
         .iter()
-        .map(|c| (c.line.clone(), c.args.clone()))
+        .map(|c| (c.line.clone(), c.args.clone(), None))
         .collect();
     for (name, content, args) in files {
         let path = scene.dir.join(format!("filter-{name}"));

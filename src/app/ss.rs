@@ -6,10 +6,13 @@ use crate::cli::ss::{self as cli, Options, Parsed, Tables};
 use crate::netlink::inet::{self, SsInetSocket};
 use crate::netlink::nldiag::{self, DiagNetlinkSocket};
 use crate::netlink::packet::{self, DiagPacketSocket};
+use crate::netlink::ss_attrs;
 use crate::netlink::unix::{self, DiagUnixSocket};
 use crate::netlink::DiagSocket;
+use crate::proc::cgroup::CgroupPaths;
 use crate::proc::ProcRoot;
 use crate::render::ss::{self as view, Grid, RowContext, Table};
+use crate::render::ss_detail::DetailOptions;
 use crate::resolve::{DuplicatePolicy, HostNames, Services, HOST_DEADLINE};
 use crate::select::ss_filter::{self, Env, Filter, Scope, SsError, Subject};
 use crate::snapshot::{OwnerDetail, Owners};
@@ -79,18 +82,7 @@ fn enter_netns(name: &OsStr) -> Result<(), String> {
 
 /// The ext bits of inet_diag requests for the detail options, as ss sets them.
 fn inet_ext(o: &Options) -> u8 {
-    let bit = |attr: u8| 1u8 << (attr - 1);
-    let mut ext = 0;
-    if o.show_mem {
-        ext |= bit(1) | bit(7); // INET_DIAG_MEMINFO, INET_DIAG_SKMEMINFO
-    }
-    if o.show_tcpinfo {
-        ext |= bit(2) | bit(3) | bit(4); // INFO, VEGASINFO, CONG
-    }
-    if o.show_tos {
-        ext |= bit(5) | bit(6); // TOS, TCLASS
-    }
-    ext
+    ss_attrs::ext::for_options(o.show_mem, o.show_tcpinfo, o.show_tos)
 }
 
 /// Whether a detail view will want each row's raw reply.
@@ -340,7 +332,14 @@ fn dump_all(o: &Options, t: &Tables, filter: &Filter) -> io::Result<Vec<Row>> {
     };
     for (db, protocol, table) in inet_tables {
         if t.has_db(db) {
-            inet_table(o, t, &sock, protocol, table, &inet, &mut rows);
+            match std::env::var_os("TCPDIAG_FILE") {
+                Some(file) if db == cli::TCP_DB => {
+                    if t.has_af(cli::AF_INET) || t.has_af(cli::AF_INET6) {
+                        tcp_file(&file, keep, filter, &mut rows);
+                    }
+                }
+                _ => inet_table(o, t, &sock, protocol, table, &inet, &mut rows),
+            }
         }
     }
     // vsock, tipc and xdp have no diag module on the kernels rss is measured on;
@@ -357,6 +356,41 @@ struct InetDump<'a> {
     keep: bool,
     filter: &'a Filter,
     bytecode: Option<&'a [u8]>,
+}
+
+/// tcp_show_netlink_file(): with TCPDIAG_FILE set, ss prints the TCP sockets of a
+/// recorded dump (`ss -D FILE`) instead of asking the kernel, every reply up to the
+/// first NLMSG_DONE, whatever its family or state, with ss's messages on stderr.
+fn tcp_file(file: &OsStr, keep: bool, filter: &Filter, rows: &mut Vec<Row>) {
+    use ss_attrs::FileEnd;
+    let reader = match std::fs::File::open(file) {
+        Ok(f) => io::BufReader::new(f),
+        Err(e) => {
+            eprintln!("fopen($TCPDIAG_FILE): {}", cli::strerror(&e));
+            return;
+        }
+    };
+    let end = ss_attrs::tcpdiag_file(reader, |payload| {
+        if let Ok(s) = inet::parse_ss_message(payload, libc::IPPROTO_TCP as u16, keep) {
+            if filter.matches(&inet_subject(&s)) {
+                rows.push(Row::Inet(s, Table::Tcp));
+            }
+        }
+    });
+    match end {
+        FileEnd::Done => {}
+        FileEnd::Eof | FileEnd::TooLong => eprint!("Unexpected EOF reading $TCPDIAG_FILE"),
+        FileEnd::Error(None) => eprintln!("ERROR truncated"),
+        FileEnd::Error(Some(code)) => eprintln!(
+            "TCPDIAG answered: {}",
+            cli::strerror(&io::Error::from_raw_os_error(code.wrapping_neg()))
+        ),
+        FileEnd::Read { error, in_header } => eprintln!(
+            "Reading {}$TCPDIAG_FILE: {}",
+            if in_header { "header from " } else { "" },
+            cli::strerror(&error)
+        ),
+    }
 }
 
 /// inet_show_netlink(): AF_INET then AF_INET6 (only one of them with -4/-6 last),
@@ -589,6 +623,19 @@ fn render(
         show_threads: o.show_threads,
         ifname: &ifname,
         netlink_owner: &netlink_owner,
+        details: DetailOptions {
+            timers: o.show_options,
+            extended: o.show_details > 0,
+            memory: o.show_mem,
+            info: o.show_tcpinfo,
+            tos: o.show_tos,
+            cgroup: o.show_cgroup,
+            inet_sockopt: o.show_inet_sockopt,
+            bpf: o.show_bpf,
+            oneline: o.oneline,
+            numeric: o.numeric,
+        },
+        cgroups: &CgroupPaths::new(&ProcRoot::default()),
     };
     let several = |mask: u32| mask & mask.wrapping_sub(1) != 0;
     let mut grid = Grid::new(several(t.dbs), several(t.states), screen_width());

@@ -6,6 +6,7 @@ pub mod inet;
 pub mod neigh;
 pub mod nldiag;
 pub mod packet;
+pub mod ss_attrs;
 pub mod unix;
 
 use std::io;

@@ -3,6 +3,7 @@
 //! records plus warnings; they never print.
 
 pub mod arp;
+pub mod cgroup;
 pub mod dev;
 pub mod files;
 pub mod igmp;

@@ -52,9 +52,10 @@ pub fn write_text(w: &mut impl Write, report: &Report) -> io::Result<()> {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
             writeln!(w, "{:<24} {}", "", pairs.join(" "))?;
-            // A filter's program, one tcpdump -d line each, under its finding.
+            // A filter's program, one tcpdump -d line each, under its finding. tcpdump's
+            // tab before `jf` becomes a space: the report carries no control bytes.
             for line in f.evidence.filter.iter().flat_map(|f| &f.disassembly) {
-                writeln!(w, "{:<24}   {line}", "")?;
+                writeln!(w, "{:<24}   {}", "", line.replace('\t', " "))?;
             }
         }
     }

@@ -9,5 +9,6 @@ pub mod lsof;
 pub mod netstat;
 pub mod route;
 pub mod ss;
+pub mod ss_detail;
 pub mod stats;
 pub mod text;

@@ -6,6 +6,9 @@
 //! with 5 or more chunks allocated; later rows keep the widths measured so far. The
 //! chunk arithmetic is replayed here so a large table breaks at the same rows.
 
+use crate::netlink::ss_attrs::{NetlinkDiag, PacketDiag, UnixDiag};
+use crate::proc::cgroup::CgroupPaths;
+use crate::render::ss_detail::{self, DetailOptions};
 use std::io::{self, Write};
 
 pub const COL_NETID: usize = 0;
@@ -144,6 +147,18 @@ impl Grid {
         }
         self.chunks.out(self.buf.len() - self.start, bytes.len());
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// Lets `f` append to the current field in place (ss's detail text, written by
+    /// render::ss_detail without a buffer of its own).
+    pub fn out_with(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        if self.disabled[self.current] {
+            return;
+        }
+        let before = self.buf.len();
+        f(&mut self.buf);
+        let len = self.buf.len() - before;
+        self.chunks.out(before - self.start, len);
     }
 
     pub fn out_str(&mut self, s: &str) {
@@ -499,6 +514,10 @@ pub struct RowContext<'a> {
     pub ifname: &'a dyn Fn(u32) -> String,
     /// Netlink port id → `comm/pid` (reads /proc/PID/stat, as ss does).
     pub netlink_owner: &'a dyn Fn(u32) -> Option<Vec<u8>>,
+    /// -o/-e/-m/-i/--tos/--cgroup/--inet-sockopt/-b, written from each row's raw reply.
+    pub details: DetailOptions,
+    /// cgroup v2 ids → paths for `cgroup:` (walked on first use).
+    pub cgroups: &'a CgroupPaths,
 }
 
 /// sock_state_print(): Netid, State and the queues, then on to the address.
@@ -675,9 +694,11 @@ pub fn inet_row(
     ctx.service(g, sock.remote_port, table);
     g.next(w)?;
     users(g, ctx, sock.inode);
-    // Details (-o/-e/-m/-i/--tos/--cgroup: timer:(...), uid/ino/sk, skmem:(...), the
-    // tcp_info line) follow users:(...) in this same field; render::ss_detail appends
-    // them from `s.raw` here.
+    // Details follow users:(...) in the same field.
+    if let Some(raw) = s.raw.as_deref().filter(|_| ctx.details.any()) {
+        let protocol = s.protocol.min(255) as u8;
+        g.out_with(|buf| ss_detail::inet_payload(buf, raw, protocol, &ctx.details, ctx.cgroups));
+    }
     Ok(())
 }
 
@@ -706,7 +727,14 @@ pub fn unix_row(
     g.out_fmt(format_args!("{}", s.peer.unwrap_or(0) as u32 as i32));
     g.next(w)?;
     users(g, ctx, s.inode);
-    // Details (-e: shutdown marks, ino/dev, peers; -m: skmem) go here, from `s.raw`.
+    if let Some(d) = s
+        .raw
+        .as_deref()
+        .filter(|_| ctx.details.any())
+        .and_then(UnixDiag::parse)
+    {
+        g.out_with(|buf| ss_detail::unix(buf, &d, &ctx.details));
+    }
     Ok(())
 }
 
@@ -741,7 +769,14 @@ pub fn packet_row(
     addr_fields(g, w, addr.as_bytes(), ":", port.as_bytes())?;
     addr_fields(g, w, b"", "*", b"")?;
     users(g, ctx, s.inode);
-    // Details (-e: uid/ino/sk, ver, rings, fanout; -b: the filter) go here, from `s.raw`.
+    if let Some(d) = s
+        .raw
+        .as_deref()
+        .filter(|_| ctx.details.any())
+        .and_then(PacketDiag::parse)
+    {
+        g.out_with(|buf| ss_detail::packet(buf, &d, &ctx.details));
+    }
     Ok(())
 }
 
@@ -781,7 +816,14 @@ pub fn netlink_row(
     } else {
         addr_fields(g, w, b"", "*", b"")?;
     }
-    // Details (-e: sk=/cb=/groups=; -m: skmem) go here, from `s.raw`.
+    if let Some(d) = s
+        .raw
+        .as_deref()
+        .filter(|_| ctx.details.any())
+        .and_then(NetlinkDiag::parse)
+    {
+        g.out_with(|buf| ss_detail::netlink(buf, &d, &ctx.details));
+    }
     Ok(())
 }
 
