@@ -137,6 +137,9 @@ if child == 0:
 a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 receiver = os.fork()
 if receiver == 0:
+    # Only the parent holds the pipe's write end: when it goes (even killed), both
+    # children read end-of-file and exit instead of outliving the test.
+    os.close(w)
     a.close()
     msg, fds, _, _ = socket.recv_fds(b, 1, 1)
     moved = os.dup2(fds[0], 77)
