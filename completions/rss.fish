@@ -3,7 +3,7 @@ complete -c rss -s f -l family -d 'Display sockets of type FAMILY: inet, inet6, 
 complete -c rss -s A -l query -l socket -d 'Socket tables: all, inet, tcp, mptcp, udp, raw, unix, unix_dgram, unix_stream, unix_seqpacket, packet, packet_raw, packet_dgram, netlink, dccp, sctp, vsock_stream, vsock_dgram, tipc, xdp (comma-separated, `!` to exclude)' -r
 complete -c rss -s D -l diag -d 'Dump raw information about TCP sockets to FILE (not supported by rss)' -r
 complete -c rss -s F -l filter -d 'Read filter information from FILE (- for stdin)' -r
-complete -c rss -l color -l colour -d 'Colour states and listening ports (auto: terminals only, not with NO_COLOR)' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR is not set'
+complete -c rss -l color -l colour -d 'Colour states and the header: always (the default of a bare --color), auto (terminals only, not with NO_COLOR) or never (without --color)' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c rss -l generate -d 'Print a man page or shell completion: man, complete-bash, complete-zsh, complete-fish' -r

@@ -81,8 +81,7 @@ impl OutDir {
     /// open by someone with write access to the parent).
     fn checked(fd: OwnedFd, what: &dyn std::fmt::Display) -> io::Result<OutDir> {
         let st = fstat(fd.as_fd()).map_err(|e| io_err(e, what))?;
-        // SAFETY: geteuid has no preconditions.
-        let euid = unsafe { libc::geteuid() };
+        let euid = nix::unistd::geteuid().as_raw();
         let is_dir = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR;
         if !is_dir || st.st_uid != euid {
             return Err(io::Error::new(
@@ -96,14 +95,7 @@ impl OutDir {
 }
 
 fn cwd() -> io::Result<OwnedFd> {
-    openat(
-        // SAFETY: AT_FDCWD is a valid "descriptor" for the *at calls.
-        unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) },
-        ".",
-        DIR_FLAGS,
-        Mode::empty(),
-    )
-    .map_err(|e| io_err(e, &"."))
+    openat(nix::fcntl::AT_FDCWD, ".", DIR_FLAGS, Mode::empty()).map_err(|e| io_err(e, &"."))
 }
 
 #[cfg(test)]

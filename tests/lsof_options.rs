@@ -185,3 +185,358 @@ fn inherited_descriptors_are_not_listed() {
         assert!(o.stdout.is_empty(), "{bin}: {o:?}");
     }
 }
+
+/// The options that change columns, fields, selection and status, on a process of
+/// ours (a regular file on stdin, /dev/null on stdout and stderr), compared whole.
+#[test]
+fn options_on_a_process() {
+    if lsof_missing() {
+        return;
+    }
+    let dir = Dir::new("opts");
+    let f = dir.0.join("f");
+    std::fs::write(&f, vec![b'x'; 5000]).unwrap();
+    let p = Proc::sleep_on(&dir.0, &f);
+    let pid = p.pid();
+    for extra in [
+        &["-R"][..],
+        &["-g"],
+        &["-R", "-g"],
+        &["+L"],
+        &["-L"],
+        &["-o"],
+        &["-o", "3", "-o"],
+        &["-oo2"],
+        &["+fg"],
+        &["+fG"],
+        &["-f"],
+        &["-d", "fd"],
+        &["-d", "^fd"],
+        &["-d", "fd,cwd"],
+        &["-X"],
+        &["-K", "i"],
+        &["-N"],
+        &["+L1"],
+        &["-b", "-w"],
+        &["-O"],
+        &["-S", "5"],
+        &["-Q"],
+        &["-V"],
+        &["-s"],
+        &["-F", "pRgcfkPtDsin"],
+        &["-F0", "pRgo"],
+        &["-F", "pfG"],
+        &["-F", "o", "-o", "1"],
+        &["-R", "-g", "+L", "+fg", "-o", "-F"],
+    ] {
+        let mut args = vec!["-a", "-p", &pid];
+        args.extend_from_slice(extra);
+        same(&dir.0, &args);
+    }
+    // -g with a process group list: ours (sleep runs in the test's group) and none.
+    let pgid = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap()
+        .rsplit(") ")
+        .next()
+        .and_then(|rest| rest.split_whitespace().nth(2).map(str::to_string))
+        .unwrap();
+    same(&dir.0, &["-a", "-p", &pid, "-g", &pgid]);
+    same(&dir.0, &["-a", "-p", &pid, "-g", "^1"]);
+    same(&dir.0, &["-a", "-p", &pid, "-g", "999999"]);
+    same(&dir.0, &["-Q", "-a", "-p", &pid, "-g", "999999"]);
+}
+
+/// Errors lsof 4.95 gives for options that do not apply on Linux or lack a partner:
+/// both exit 1 with lsof's message first.
+#[test]
+fn option_errors_as_lsof() {
+    if lsof_missing() {
+        return;
+    }
+    let tmp = std::env::temp_dir();
+    for args in [
+        &["-Z"][..],
+        &["-x"],
+        &["-m", "/nonexistent"],
+        &["-e", "/nonexistent-rnt"],
+        &["-L", "1"],
+        &["-K", "x"],
+    ] {
+        let (theirs, t_err) = run_in("lsof", &tmp, args);
+        let (ours, o_err) = run_in(RLSOF, &tmp, args);
+        assert_eq!(ours.status, theirs.status, "rlsof {args:?}");
+        assert_eq!(ours.stdout, theirs.stdout, "rlsof {args:?}");
+        let first = |e: &[u8]| {
+            String::from_utf8_lossy(e)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .replacen("rlsof: ", "", 1)
+                .replacen("lsof: ", "", 1)
+        };
+        assert_eq!(first(&o_err), first(&t_err), "rlsof {args:?}");
+    }
+}
+
+/// A deleted file still open: +L1 lists it with NLINK 0, `(deleted)` in NAME.
+#[test]
+fn deleted_files_with_link_counts() {
+    if lsof_missing() {
+        return;
+    }
+    let dir = Dir::new("deleted");
+    let f = dir.0.join("gone");
+    std::fs::write(&f, b"data").unwrap();
+    let p = Proc::sleep_on(&dir.0, &f);
+    std::fs::remove_file(&f).unwrap();
+    let pid = p.pid();
+    for extra in [
+        &["+L1"][..],
+        &["+L1", "-F", "pfkn"],
+        &["+L"],
+        &["+L", "-d", "0"],
+        &["+L2", "-d", "0-2"],
+    ] {
+        let mut args = vec!["-a", "-p", &pid];
+        args.extend_from_slice(extra);
+        same(&dir.0, &args);
+    }
+}
+
+/// Runs `script` with sh in a private mount namespace (`unshare -m`): what it mounts
+/// disappears with it. None when unshare is not there (a failure under CI=true).
+fn in_mount_ns(script: &str) -> Option<String> {
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script])
+        .output();
+    let out = match out {
+        Ok(o) if o.status.success() => o,
+        other => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "unshare -m failed (CI=true: a skip is a failure): {other:?}"
+            );
+            eprintln!("SKIPPED: unshare -m failed: {other:?}");
+            return None;
+        }
+    };
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Names that are mount points (every file open on that file system), +f/-f, and
+/// +d/+D directory trees, on a tmpfs mounted in a private mount namespace where a
+/// process of ours has its cwd and a file open. Each argument set runs lsof then
+/// rlsof; the script prints both outputs and statuses for the comparison.
+#[test]
+fn mount_points_and_directory_trees() {
+    if lsof_missing() {
+        return;
+    }
+    let dir = Dir::new("mnt");
+    let mnt = dir.0.join("m");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let m = mnt.to_str().unwrap();
+    let sets = [
+        m.to_string(),
+        format!("{m}/"),
+        format!("-f -- {m}"),
+        format!("+f -- {m}"),
+        format!("+f -- {m}/d"),
+        format!("{m}/d"),
+        format!("{m}/d/a"),
+        format!("+D {m}"),
+        format!("+d {m}"),
+        format!("+d {m}/d"),
+        format!("+D {m}/d -F pfn"),
+        format!("-V +D {m}"),
+        format!("-t {m}"),
+        format!("-a -d 0 {m}"),
+    ];
+    let mut script = format!(
+        "set -u; mount -t tmpfs rnt-test {m} || exit 9; mkdir {m}/d {m}/d/e; \
+         echo hi > {m}/d/a; echo x > {m}/d/e/b; \
+         (cd {m}/d && exec sleep 600 < {m}/d/a) & holder=$!; \
+         trap 'kill $holder' EXIT; \
+         i=0; while [ ! -e /proc/$holder/fd/0 ] || [ \"$(readlink /proc/$holder/cwd)\" != {m}/d ]; do \
+           i=$((i+1)); [ $i -gt 500 ] && exit 8; sleep 0.01; done; "
+    );
+    let err = dir.0.join("err");
+    let err = err.to_str().unwrap();
+    for (i, set) in sets.iter().enumerate() {
+        for (who, bin) in [("lsof", "lsof"), ("rlsof", RLSOF)] {
+            // stdout and status, then stderr, our program name read as lsof's.
+            script.push_str(&format!(
+                "echo '@@ {i} {who}'; {{ {bin} {set} 2>{err}; echo \"-- status $?\"; }} \
+                 | sed 's/^rlsof: /lsof: /'; echo '-- stderr'; sed 's/^rlsof: /lsof: /' {err}; "
+            ));
+        }
+    }
+    let Some(out) = in_mount_ns(&script) else {
+        return;
+    };
+    let mut failures = Vec::new();
+    let sections: Vec<&str> = out.split("@@ ").collect();
+    for (i, set) in sets.iter().enumerate() {
+        let find = |who: &str| {
+            let tag = format!("{i} {who}\n");
+            sections
+                .iter()
+                .find(|s| s.starts_with(&tag))
+                .map(|s| s[tag.len()..].to_string())
+                .unwrap_or_default()
+        };
+        let (theirs, ours) = (find("lsof"), find("rlsof"));
+        assert!(
+            !theirs.is_empty() || set.contains("+f -- "),
+            "lsof {set}: nothing"
+        );
+        if theirs != ours {
+            failures.push(format!("{set}:\n--- lsof\n{theirs}--- rlsof\n{ours}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A process holding one of each kind lsof names specially, and a child sharing them
+/// (the other end for -E/+E): an eventfd, an epoll fd watching a pipe and the eventfd,
+/// a pidfd, a pty pair, and with `mq` a POSIX message queue. It writes
+/// `PARENT CHILD` to the file given, then waits; the child ends with the parent.
+const KINDS_HOLDER: &str = r#"
+import ctypes, os, select, sys, time
+# Descriptors inherited from whoever runs the tests (a pipe shared with other
+# processes) would be -E ends that come and go: only ours stay.
+os.closerange(3, 65536)
+out, want_mq = sys.argv[1], len(sys.argv) > 2
+r, w = os.pipe()
+efd = os.eventfd(0)
+ep = select.epoll()
+ep.register(r)
+ep.register(efd)
+pfd = os.pidfd_open(os.getpid())
+master, slave = os.openpty()
+if want_mq:
+    rt = ctypes.CDLL("librt.so.1", use_errno=True)
+    rt.mq_open.restype = ctypes.c_int
+    name = ("/rnt-mq-%d" % os.getpid()).encode()
+    mq = rt.mq_open(name, os.O_CREAT | os.O_RDWR, 0o600, None)
+    if mq < 0:
+        sys.exit("mq_open: %d" % ctypes.get_errno())
+    rt.mq_unlink(name)
+parent = os.getpid()
+child = os.fork()
+if child == 0:
+    while os.getppid() == parent:
+        time.sleep(0.05)
+    os._exit(0)
+with open(out + ".tmp", "w") as f:
+    f.write("%d %d\n" % (parent, child))
+os.rename(out + ".tmp", out)
+time.sleep(600)
+"#;
+
+/// Starts KINDS_HOLDER (stdin, stdout, stderr on /dev/null: nothing of the test's own
+/// is an endpoint) and waits for its pids.
+fn kinds_holder(dir: &Path, mq: bool) -> (Proc, String, String) {
+    let out = dir.join("pids");
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", KINDS_HOLDER])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if mq {
+        cmd.arg("mq");
+    }
+    let p = Proc(cmd.spawn().unwrap());
+    for _ in 0..1000 {
+        if let Ok(s) = std::fs::read_to_string(&out) {
+            let mut it = s.split_whitespace();
+            if let (Some(a), Some(b)) = (it.next(), it.next()) {
+                return (p, a.to_string(), b.to_string());
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the kinds holder did not start");
+}
+
+/// `[eventfd:ID]`, `[eventpoll:FD,FD]`, `[pidfd:PID]`, ptmx/pts, and their -E/+E
+/// ends (the other holders, `->/dev/pts/N`), as lsof prints them.
+#[test]
+fn special_file_kinds_and_their_ends() {
+    if lsof_missing() {
+        return;
+    }
+    let dir = Dir::new("kinds");
+    let (_holder, parent, child) = kinds_holder(&dir.0, false);
+    let both = format!("{parent},{child}");
+    for args in [
+        &["-a", "-p", &parent][..],
+        &["-a", "-p", &parent, "-F", "pftn"],
+        &["-a", "-p", &both],
+        &["-E", "-a", "-p", &parent],
+        &["+E", "-a", "-p", &parent],
+        &["-E", "-a", "-p", &child],
+        &["+E", "-p", &parent],
+        &["+E", "-a", "-p", &parent, "-d", "0-20"],
+    ] {
+        same(&dir.0, args);
+    }
+}
+
+/// POSIX message queues: PSXMQ when an mqueue file system is mounted (here in a
+/// private mount namespace), with -E/+E ends.
+#[test]
+fn message_queues() {
+    if lsof_missing() {
+        return;
+    }
+    let dir = Dir::new("mq");
+    let pids = dir.0.join("pids");
+    let (d, p) = (dir.0.to_str().unwrap(), pids.to_str().unwrap());
+    let err = format!("{d}/err");
+    let mut script = format!(
+        "set -u; mkdir {d}/mq && mount -t mqueue none {d}/mq || exit 9; \
+         python3 -c '{}' {p} mq </dev/null >/dev/null 2>&1 & holder=$!; \
+         trap 'kill $holder' EXIT; i=0; while [ ! -e {p} ]; do \
+           i=$((i+1)); [ $i -gt 1000 ] && exit 8; sleep 0.01; done; \
+         read parent child < {p}; ",
+        KINDS_HOLDER.replace('\'', "'\\''")
+    );
+    let sets = [
+        "-a -p $parent",
+        "-a -p $parent -F pftn",
+        "-E -a -p $parent",
+        "+E -a -p $parent",
+        "+E -a -p $child",
+    ];
+    for (i, set) in sets.iter().enumerate() {
+        for (who, bin) in [("lsof", "lsof"), ("rlsof", RLSOF)] {
+            script.push_str(&format!(
+                "echo '@@ {i} {who}'; {{ {bin} {set} 2>{err}; echo \"-- status $?\"; }}; \
+                 echo '-- stderr'; sed 's/^rlsof: /lsof: /' {err}; "
+            ));
+        }
+    }
+    let Some(out) = in_mount_ns(&script) else {
+        return;
+    };
+    let sections: Vec<&str> = out.split("@@ ").collect();
+    let mut failures = Vec::new();
+    for (i, set) in sets.iter().enumerate() {
+        let find = |who: &str| {
+            let tag = format!("{i} {who}\n");
+            sections
+                .iter()
+                .find(|s| s.starts_with(&tag))
+                .map(|s| s[tag.len()..].to_string())
+                .unwrap_or_default()
+        };
+        let (theirs, ours) = (find("lsof"), find("rlsof"));
+        assert!(theirs.contains("PSXMQ"), "lsof {set}: {theirs}");
+        if theirs != ours {
+            failures.push(format!("{set}:\n--- lsof\n{theirs}--- rlsof\n{ours}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -134,8 +134,7 @@ struct Holder {
 }
 
 impl Holder {
-    fn start(tag: &str) -> Holder {
-        let script = HOLDER.replace("%BIG%", &BIG.to_string());
+    fn start(script: &str, tag: &str) -> Holder {
         let mut child = Command::new("unshare")
             .args(["--net", "sh", "-c"])
             .arg(r#"ip link set lo up && exec python3 -c "$0" "$1""#)
@@ -270,6 +269,92 @@ fn manifest(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// One raw socket (protocol 253, for experiments) that has received two datagrams.
+const RAW_HOLDER: &str = r#"
+import json, os, socket, sys
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, 253); r.bind(("127.0.0.1", 0))
+for payload in [b"one", b"two"]:
+    r.sendto(payload, ("127.0.0.1", 0))
+print(json.dumps({"pid": os.getpid(), "sockets": {"raw": {"fd": r.fileno()}}}), flush=True)
+sys.stdin.readline()
+r.setblocking(False)
+got = []
+while True:
+    try: got.append(r.recv(1 << 16).hex())
+    except BlockingIOError: break
+print(json.dumps({"raw": got}), flush=True)
+sys.stdin.readline()
+"#;
+
+/// Raw sockets have no SO_PEEK_OFF: only the first datagram can be read without
+/// consuming it. The dump holds exactly that one, says it is incomplete, and the run
+/// exits 1; the owner still reads both.
+#[test]
+fn raw_socket_gives_its_first_datagram_only() {
+    const TEST: &str = "raw_socket_gives_its_first_datagram_only";
+    if !is_root() {
+        return skip(
+            TEST,
+            "needs root for a private network namespace and raw sockets",
+        );
+    }
+    for tool in ["unshare", "python3", "ip"] {
+        if !have(tool) {
+            return skip(TEST, &format!("{tool} is not installed"));
+        }
+    }
+    let me = std::process::id();
+    let tmp = TempDir(std::env::temp_dir().join(format!("rnt-queues-raw-{me}")));
+    let _ = std::fs::remove_dir_all(&tmp.0);
+    std::fs::create_dir(&tmp.0).unwrap();
+    let mut holder = Holder::start(RAW_HOLDER, "raw");
+    let dir = tmp.0.join("out");
+    let pid_arg = holder.pid.to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_rnetstat"))
+        .args([
+            "--queues",
+            dir.to_str().unwrap(),
+            "-aw",
+            "--netns",
+            &pid_arg,
+        ])
+        .output()
+        .expect("rnetstat runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not read in full"), "{stderr}");
+    let lines = manifest(&dir);
+    let fd = holder.fd("raw");
+    let line = lines
+        .iter()
+        .find(|l| l["pid"].as_u64() == Some(holder.pid as u64) && l["fd"].as_u64() == Some(fd))
+        .unwrap_or_else(|| panic!("no manifest line for the raw socket: {lines:?}"));
+    assert_eq!(line["protocol"], "raw");
+    assert_eq!(line["datagrams"].as_u64(), Some(1), "{line}");
+    assert_eq!(line["complete"], false, "{line}");
+    assert!(
+        line["notes"].to_string().contains("first datagram only"),
+        "{line}"
+    );
+    let dumped = std::fs::read(dir.join(line["file"].as_str().unwrap())).unwrap();
+    let dumped = frames(&dumped);
+    assert_eq!(dumped.len(), 1);
+    assert_eq!(dumped[0].0, "127.0.0.1:0");
+    let drained = holder.drain();
+    let got: Vec<Vec<u8>> = drained["raw"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| hex(h.as_str().unwrap()))
+        .collect();
+    assert_eq!(got.len(), 2, "the owner still has both datagrams");
+    assert_eq!(
+        dumped[0].1, got[0],
+        "the dump is the first datagram, IP header and all"
+    );
+    assert!(got[0].ends_with(b"one") && got[1].ends_with(b"two"));
+}
+
 #[test]
 fn queues_are_dumped_exactly_and_left_in_place() {
     const TEST: &str = "queues_are_dumped_exactly_and_left_in_place";
@@ -288,7 +373,8 @@ fn queues_are_dumped_exactly_and_left_in_place() {
     let tmp = TempDir(std::env::temp_dir().join(format!("rnt-queues-{me}")));
     let _ = std::fs::remove_dir_all(&tmp.0);
     std::fs::create_dir(&tmp.0).unwrap();
-    let mut holder = Holder::start(&me.to_string());
+    let script = HOLDER.replace("%BIG%", &BIG.to_string());
+    let mut holder = Holder::start(&script, &me.to_string());
     let names: Vec<String> = holder.sockets.keys().cloned().collect();
     if !names.iter().any(|n| n == "tcp6") {
         eprintln!("{TEST}: no IPv6 loopback in a new namespace here; tcp6 not covered");

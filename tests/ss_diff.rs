@@ -330,3 +330,147 @@ fn terminal_widths_match_ss() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// --all-netns: the scene's namespace gets its own block, `Netns: net:[INODE]` and then
+/// exactly what ss prints inside it; the own namespace comes first.
+#[test]
+fn all_namespaces_hold_what_ss_prints_inside() {
+    if skip("all_namespaces_hold_what_ss_prints_inside") {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let scene = Scene::start();
+    let inode = std::fs::metadata(format!("/proc/{}/ns/net", scene.pid))
+        .unwrap()
+        .ino();
+    let own = std::fs::metadata("/proc/self/ns/net").unwrap().ino();
+    let title = format!("Netns: net:[{inode}]");
+    let own_named = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.metadata().is_ok_and(|m| m.ino() == own))
+        })
+        .unwrap_or(false);
+    for args in [&["-tan"][..], &["-xa"], &["-uanp"]] {
+        let mut last = String::new();
+        let same = (0..3).any(|_| {
+            let mut all = vec!["--all-netns"];
+            all.extend_from_slice(args);
+            let ours = ss_support::run_here(ss_support::rss(), &all);
+            assert_eq!(ours.status, Some(0), "{}", ours.stderr);
+            // The own namespace first (its /run/netns name, if it has one, else its inode).
+            let first = ours.stdout.lines().next().unwrap_or_default();
+            assert!(
+                first == format!("Netns: net:[{own}]") || own_named,
+                "{}",
+                ours.stdout
+            );
+            let block: String = ours
+                .stdout
+                .split_inclusive('\n')
+                .skip_while(|l| l.trim_end() != title)
+                .skip(1)
+                .take_while(|l| !l.starts_with("Netns: "))
+                .collect();
+            let ss = scene.run("ss", args);
+            last = format!("{args:?}\n--- ss\n{}\n--- rss block\n{block}", ss.stdout);
+            block == ss.stdout
+        });
+        assert!(same, "{last}");
+    }
+}
+
+/// --color paints states and the header and nothing else: without the escapes the
+/// output is ss's; without the option there are none, also on a terminal.
+#[test]
+fn color_is_opt_in_and_keeps_the_layout() {
+    if skip("color_is_opt_in_and_keeps_the_layout") {
+        return;
+    }
+    let scene = Scene::start();
+    let mut last = String::new();
+    let same = (0..3).any(|_| {
+        let ss = scene.run("ss", &["-tan"]);
+        let colored = scene.run(ss_support::rss(), &["-tan", "--color"]);
+        assert!(colored.stdout.contains("\x1b["), "{}", colored.stdout);
+        let stripped = rnetstat::color::strip(&colored.stdout);
+        last = format!(
+            "--- ss\n{}\n--- rss --color, stripped\n{stripped}",
+            ss.stdout
+        );
+        stripped == ss.stdout
+    });
+    assert!(same, "{last}");
+    let plain = scene.run(ss_support::rss(), &["-tan", "--color=never"]);
+    assert!(!plain.stdout.contains('\x1b'));
+    let default = scene.run(ss_support::rss(), &["-tan"]);
+    assert!(!default.stdout.contains('\x1b'));
+}
+
+/// --json: one document with the rows of the text view, in its order, and the fields
+/// of the sockets the scene made.
+#[test]
+fn json_rows_are_the_text_rows() {
+    if skip("json_rows_are_the_text_rows") {
+        return;
+    }
+    let scene = Scene::start();
+    for args in [&["-tanp"][..], &["-xa"], &["-uan"], &["-0a"]] {
+        let mut last = String::new();
+        let same = (0..3).any(|_| {
+            let text = scene.run("ss", args);
+            let mut with_json = args.to_vec();
+            with_json.push("--json");
+            let json = scene.run(ss_support::rss(), &with_json);
+            let doc: serde_json::Value =
+                serde_json::from_str(&json.stdout).expect("one JSON document");
+            assert_eq!(doc["view"], "ss");
+            assert_eq!(doc["namespaces"].as_array().map(Vec::len), Some(1));
+            let sockets = doc["sockets"].as_array().expect("sockets").clone();
+            // Text rows (without the header) against JSON rows: same count, and each
+            // row's Recv-Q, Send-Q and local port column match.
+            let rows: Vec<&str> = text.stdout.lines().skip(1).collect();
+            last = format!("{args:?}\n{}\n{}", text.stdout, json.stdout);
+            rows.len() == sockets.len()
+                && rows.iter().zip(&sockets).all(|(row, s)| {
+                    let f: Vec<&str> = row.split_whitespace().collect();
+                    let at = f.iter().position(|w| w.parse::<i64>().is_ok()).unwrap_or(0);
+                    f.get(at) == Some(&s["recv_queue"].to_string().as_str())
+                        && f.get(at + 1) == Some(&s["send_queue"].to_string().as_str())
+                })
+        });
+        assert!(same, "{last}");
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(&scene.run(ss_support::rss(), &["-tlnp", "--json"]).stdout).unwrap();
+    let l22 = doc["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["local_address"] == "127.0.0.1" && s["local_port"] == 22)
+        .expect("the 127.0.0.1:22 listener");
+    assert_eq!(l22["netid"], "tcp");
+    assert_eq!(l22["state"], "LISTEN");
+    assert_eq!(l22["send_queue"], 16);
+    assert_eq!(l22["local_service"], serde_json::Value::Null, "-n");
+    let holders = l22["processes"].as_array().unwrap();
+    assert_eq!(holders.len(), 5, "{holders:?}");
+    assert!(holders
+        .iter()
+        .any(|h| h["fd"] == 77 && h["name"] == "python3"));
+    let dev = doc["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["local_port"] == 2226)
+        .expect("the listener bound to v0");
+    assert_eq!(dev["interface"], "v0");
+    let v6 = doc["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["local_port"] == 8081)
+        .expect("the v6only listener");
+    assert_eq!(v6["v6only"], true);
+    assert_eq!(v6["local_address"], "::");
+}

@@ -11,6 +11,8 @@ use crate::select::lsof::{Lookups, NameArg};
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::net::IpAddr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 const PROG: &str = "rlsof";
@@ -78,13 +80,37 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return 1;
         }
     };
+    if config.avoid_blocking && config.warnings {
+        warn_avoided_mounts();
+    }
+    let mounts = files::read_mounts(&ProcRoot::default());
     for name in std::mem::take(&mut config.names) {
         match files::stat_path(Path::new(&name)) {
-            Ok(st) => config.selection.names.push(NameArg {
+            Ok(st) => {
+                let text = name.to_string_lossy().into_owned();
+                let mount_point = st.file_type() == libc::S_IFDIR && is_mount_point(&mounts, &name);
+                // +f: names must be file systems; -f: a mount point is just a directory.
+                if config.names_are_fs == Some(true) && !mount_point {
+                    output::warn(PROG, format_args!("not a file system: {text}"));
+                    return 1;
+                }
+                config.selection.names.push(NameArg {
+                    text,
+                    dev: st.dev,
+                    ino: st.ino,
+                    rdev: matches!(st.file_type(), libc::S_IFCHR | libc::S_IFBLK)
+                        .then_some(st.rdev),
+                    whole_fs: mount_point && config.names_are_fs != Some(false),
+                });
+            }
+            // -Q: a name that cannot be found is no failure and not mentioned; it
+            // still selects (nothing), as in lsof.
+            Err(_) if config.quiet_search => config.selection.names.push(NameArg {
                 text: name.to_string_lossy().into_owned(),
-                dev: st.dev,
-                ino: st.ino,
-                rdev: matches!(st.file_type(), libc::S_IFCHR | libc::S_IFBLK).then_some(st.rdev),
+                dev: u64::MAX,
+                ino: u64::MAX,
+                rdev: None,
+                whole_fs: false,
             }),
             Err(e) => {
                 let msg = e.to_string();
@@ -97,6 +123,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             }
         }
     }
+    for (dir, recursive) in std::mem::take(&mut config.dirs) {
+        if let Err(status) = add_dir_names(&mut config.selection.names, &dir, recursive) {
+            return status;
+        }
+    }
+    config.selection.index_names();
     let mut out = output::stdout();
     let root = config
         .proc_root
@@ -112,6 +144,103 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     };
     let _ = out.flush();
     status
+}
+
+/// Whether `path` (as given, or resolved) is where a file system is mounted.
+fn is_mount_point(mounts: &[files::Mount], path: &OsString) -> bool {
+    let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
+    let want = resolved.as_os_str().as_bytes();
+    mounts.iter().any(|m| m.dir == want)
+}
+
+/// Most names `+d`/`+D` enter, so a hostile tree cannot exhaust memory.
+const DIR_NAMES_MAX: usize = 1_000_000;
+
+/// `+d DIR` / `+D DIR`: DIR and the files in it (in the whole tree with `+D`) become
+/// name arguments, as lsof enters them: each one not open makes the exit status 1.
+/// Symbolic links are not followed and other file systems are not entered.
+fn add_dir_names(names: &mut Vec<NameArg>, dir: &OsString, recursive: bool) -> Result<(), u8> {
+    let top = match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => m,
+        Ok(_) => {
+            output::warn(
+                PROG,
+                format_args!("not a directory: {}", dir.to_string_lossy()),
+            );
+            return Err(1);
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
+            output::warn(
+                PROG,
+                format_args!("WARNING: can't stat({}): {msg}", dir.to_string_lossy()),
+            );
+            return Err(1);
+        }
+    };
+    let push = |names: &mut Vec<NameArg>, path: &Path, m: &std::fs::Metadata| {
+        let ft = m.file_type();
+        names.push(NameArg {
+            text: path.to_string_lossy().into_owned(),
+            dev: m.dev(),
+            ino: m.ino(),
+            rdev: (ft.is_char_device() || ft.is_block_device()).then(|| m.rdev()),
+            whole_fs: false,
+        });
+    };
+    let top_path = Path::new(dir).to_path_buf();
+    push(names, &top_path, &top);
+    let mut pending = vec![top_path];
+    while let Some(d) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if names.len() >= DIR_NAMES_MAX {
+                output::warn(
+                    PROG,
+                    format_args!(
+                        "WARNING: more than {DIR_NAMES_MAX} names under {}; the rest are left out",
+                        dir.to_string_lossy()
+                    ),
+                );
+                return Ok(());
+            }
+            let path = e.path();
+            let Ok(m) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            push(names, &path, &m);
+            if recursive && m.is_dir() && m.dev() == top.dev() {
+                pending.push(path);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `-b`: lsof avoids stat(2) and readlink(2) of every mounted file system, which
+/// might block, and says so for each (rlsof reads the mount table only).
+fn warn_avoided_mounts() {
+    for m in files::read_mounts(&ProcRoot::default()) {
+        let dir = crate::escape::escape_lsof(&m.dir, false);
+        output::warn(
+            PROG,
+            format_args!("avoiding readlink({dir}): -b was specified."),
+        );
+        output::warn(
+            PROG,
+            format_args!("avoiding stat({dir}): -b was specified."),
+        );
+        output::warn(
+            PROG,
+            format_args!(
+                "WARNING: can't stat() {} file system {dir}\n      Output information may be incomplete.",
+                m.fstype
+            ),
+        );
+    }
 }
 
 /// Closes descriptors 3 and up (nothing of ours is open yet). close_range(2) needs
@@ -134,7 +263,7 @@ pub fn run(
     let mut best_status = 1;
     let mut passes = 0u64;
     loop {
-        let (procs, status) = pass(config, root, &mut names)?;
+        let (procs, status, not_found) = pass(config, root, &mut names)?;
         passes += 1;
         let listed = procs.iter().any(|p| !p.files.is_empty());
         if config.json {
@@ -160,8 +289,16 @@ pub fn run(
                 &TableOptions {
                     command_limit: config.command_limit,
                     size_title,
+                    ppid: config.ppid,
+                    pgid: config.pgid,
+                    nlink: config.nlink,
+                    file_flags: config.file_flags,
+                    offset_digits: config.offset_digits,
                 },
             )?;
+        }
+        for m in &not_found {
+            writeln!(out, "{PROG}: {m}")?;
         }
         let Some(repeat) = &config.repeat else {
             return Ok(status);

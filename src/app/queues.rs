@@ -118,24 +118,12 @@ fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
             return 2;
         }
     };
-    let owners = match Owners::scan(
-        root,
-        OwnerDetail {
-            argv0: true,
-            ..OwnerDetail::default()
-        },
-    ) {
-        Ok(o) => o,
-        Err(e) => {
-            output::warn(PROG, format_args!("{}: {e}", root.path().display()));
-            return 2;
-        }
-    };
-    let mut counts = Counts::default();
-    let mut degraded = owners.denied > 0;
-    let mut failure = None;
     let sel = &config.selection;
     let rows = config.sockets.rows;
+    let mut degraded = false;
+    // Tables first, then the owner scan: a socket in a table then has its holder in
+    // the scan unless it was closed in between (and then it has no queue to read).
+    let mut found: Vec<(usize, Vec<ManifestLine>, Vec<UnixSocket>)> = Vec::new();
     for (index, ns) in namespaces.iter().enumerate() {
         let tables = match ns.read(root, |dir| read_tables(root, dir, sel, TableSource::Proc)) {
             Ok(Some(t)) => t,
@@ -146,10 +134,10 @@ fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
                 continue;
             }
         };
-        let mut candidates: Vec<ManifestLine> = Vec::new();
+        let mut inet: Vec<ManifestLine> = Vec::new();
         for (proto, v6, table) in tables.inet {
             match table {
-                Ok(t) => candidates.extend(
+                Ok(t) => inet.extend(
                     t.rows
                         .iter()
                         .filter(|s| view::inet_selected(s, rows))
@@ -165,17 +153,43 @@ fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
                 Err(_) => {}
             }
         }
-        if let Some(Ok(t)) = tables.unix {
-            for s in t.rows.iter().filter(|s| view::unix_selected(s, rows)) {
-                if s.is_listening() {
-                    continue;
-                }
-                if owners.get(s.inode).is_none() {
-                    counts.unix_without_holder += 1;
-                    continue;
-                }
-                candidates.push(unix_line(s));
+        let unix = match tables.unix {
+            Some(Ok(t)) => t
+                .rows
+                .into_iter()
+                .filter(|s| view::unix_selected(s, rows) && !s.is_listening())
+                .collect(),
+            _ => Vec::new(),
+        };
+        found.push((index, inet, unix));
+    }
+    let owners = match Owners::scan(
+        root,
+        OwnerDetail {
+            argv0: true,
+            ..OwnerDetail::default()
+        },
+    ) {
+        Ok(o) => o,
+        Err(e) => {
+            output::warn(PROG, format_args!("{}: {e}", root.path().display()));
+            return 2;
+        }
+    };
+    degraded |= owners.denied > 0;
+    let mut counts = Counts::default();
+    let mut failure = None;
+    for (index, mut candidates, unix) in found {
+        let Some(ns) = namespaces.get(index) else {
+            continue;
+        };
+        for s in &unix {
+            // Without a holder a unix socket's queue is unknown: its table has no Recv-Q.
+            if owners.get(s.inode).is_none() {
+                counts.unix_without_holder += 1;
+                continue;
             }
+            candidates.push(unix_line(s));
         }
         for mut line in candidates {
             line.netns = ns.inode;
@@ -263,9 +277,14 @@ fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
 /// Reads one socket through its holder; the data for its receive file.
 fn read_one(owners: &Owners, cap: usize, line: &mut ManifestLine, counts: &mut Counts) -> Vec<u8> {
     let Some((process, fd)) = owners.get(line.inode) else {
+        let root = nix::unistd::geteuid().is_root();
         line.notes.push(
-            "no process holding it is visible (reading another user's descriptors needs root)"
-                .to_string(),
+            if root {
+                "no process holds it (closed since the table was read, or only in flight)"
+            } else {
+                "no process holding it is visible (reading another user's descriptors needs root)"
+            }
+            .to_string(),
         );
         return Vec::new();
     };

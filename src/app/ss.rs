@@ -105,6 +105,10 @@ enum Row {
 }
 
 pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<u8> {
+    if o.json && o.summary {
+        output::warn(PROG, "--json lists sockets; -s (the summary) is text only");
+        return Ok(2);
+    }
     let root = ProcRoot::default();
     let scan = o.show_processes || o.show_threads;
     std::thread::scope(|scope| {
@@ -122,6 +126,18 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
                 )
             })
         });
+        if o.all_netns {
+            let owners = owners.map(|handle| {
+                handle
+                    .join()
+                    .map_err(|_| io::Error::other("the process scan failed"))
+            });
+            let owners = match owners {
+                Some(joined) => Some(joined??),
+                None => None,
+            };
+            return all_namespaces(o, words, &root, owners.as_ref(), out);
+        }
         if o.summary {
             summary(out)?;
             if o.do_default && words.is_empty() {
@@ -151,9 +167,187 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
             ),
             None => None,
         };
-        render(o, &tables, &rows, owners.as_ref(), out)?;
+        if o.json {
+            let ns = crate::netns::NetNs::own(&root);
+            let sockets = json_rows(o, &rows, owners.as_ref(), &ns);
+            write_json(out, vec![namespace_json(&ns)], sockets)?;
+        } else {
+            render(o, &tables, &rows, owners.as_ref(), out)?;
+        }
         Ok(0)
     })
+}
+
+/// The `namespace` object of docs/json.md.
+fn namespace_json(ns: &crate::netns::NetNs) -> serde_json::Value {
+    serde_json::json!({
+        "inode": ns.inode,
+        "name": ns.name,
+        "pid": ns.pid,
+        "own": ns.own,
+    })
+}
+
+/// The rows as `ss_socket` objects, with the names the text view would print.
+fn json_rows(
+    o: &Options,
+    rows: &[Row],
+    owners: Option<&Owners>,
+    ns: &crate::netns::NetNs,
+) -> Vec<serde_json::Value> {
+    let services = if o.numeric {
+        Services::default()
+    } else {
+        Services::load(DuplicatePolicy::FirstWins)
+    };
+    let hosts = resolved_hosts(o, rows);
+    let ctx = RowContext {
+        numeric: o.numeric,
+        resolve: o.resolve,
+        services: &services,
+        hosts: &hosts,
+        ephemeral: ephemeral_range(),
+        owners,
+        show_threads: o.show_threads,
+        ifname: &ifname,
+        netlink_owner: &netlink_owner,
+        // The document carries no detail text.
+        details: DetailOptions::default(),
+        cgroups: &CgroupPaths::default(),
+    };
+    let tag = view::NamespaceTag {
+        inode: ns.inode,
+        name: ns.name.as_deref(),
+    };
+    rows.iter()
+        .map(|row| match row {
+            Row::Netlink(s) => view::netlink_json(s, &tag),
+            Row::Packet(s) => view::packet_json(&ctx, s, &tag),
+            Row::Unix(s) => view::unix_json(&ctx, s, &tag),
+            Row::Inet(s, table) => view::inet_json(&ctx, s, *table, &tag),
+        })
+        .collect()
+}
+
+/// The `ss` document: one line.
+fn write_json(
+    out: &mut impl Write,
+    namespaces: Vec<serde_json::Value>,
+    sockets: Vec<serde_json::Value>,
+) -> io::Result<()> {
+    let doc = serde_json::json!({
+        "schema": 1,
+        "view": "ss",
+        "namespaces": namespaces,
+        "sockets": sockets,
+    });
+    serde_json::to_writer(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+fn resolved_hosts(o: &Options, rows: &[Row]) -> HostNames {
+    let mut hosts = HostNames::default();
+    if o.resolve {
+        let addrs = rows.iter().flat_map(|r| match r {
+            Row::Inet(s, _) => [Some(s.sock.local), Some(s.sock.remote)],
+            _ => [None, None],
+        });
+        hosts.resolve_all(addrs.flatten().map(|a| view::lookup_key(&a)), HOST_DEADLINE);
+    }
+    hosts
+}
+
+/// --all-netns: every network namespace, the own one first, each as a `Netns: NAME`
+/// line and then what `ss -N NAME ...` prints there. The dumps of a namespace run on
+/// a thread that entered it (sock_diag, interface names and /proc/thread-self/net
+/// follow the thread); the one fd scan serves them all, socket inodes being global.
+fn all_namespaces(
+    o: &Options,
+    words: &[OsString],
+    root: &ProcRoot,
+    owners: Option<&Owners>,
+    out: &mut impl Write,
+) -> io::Result<u8> {
+    // The filter language plugs in here too.
+    if !words.is_empty() || o.filter_file.is_some() {
+        out.flush()?;
+        let _ = io::stderr().lock().write_all(cli::USAGE.as_bytes());
+        return Ok(255);
+    }
+    let summary_only = o.summary && o.do_default;
+    let tables = if summary_only {
+        None
+    } else {
+        match cli::finish_tables(o, None) {
+            Ok(t) => Some(t),
+            Err(message) => {
+                out.flush()?;
+                eprintln!("{message}");
+                return Ok(0);
+            }
+        }
+    };
+    let mut json_namespaces = Vec::new();
+    let mut json_sockets = Vec::new();
+    let one = |buf: &mut Vec<u8>, json: &mut Vec<serde_json::Value>, ns: &crate::netns::NetNs| {
+        if o.summary && !o.json {
+            summary(buf)?;
+        }
+        if let Some(tables) = &tables {
+            let rows = dump_all(o, tables)?;
+            if o.json {
+                json.extend(json_rows(o, &rows, owners, ns));
+            } else {
+                render(o, tables, &rows, owners, buf)?;
+            }
+        }
+        io::Result::Ok(())
+    };
+    let mut status = 0;
+    for ns in crate::netns::discover(root)? {
+        let mut buf = Vec::new();
+        let mut json = Vec::new();
+        let done = if ns.own {
+            one(&mut buf, &mut json, &ns)
+        } else {
+            match ns.enter_file(root) {
+                None => continue,
+                Some(file) => std::thread::scope(|scope| {
+                    scope
+                        .spawn(|| {
+                            crate::netns::enter(&file)?;
+                            one(&mut buf, &mut json, &ns)
+                        })
+                        .join()
+                        .unwrap_or_else(|_| Err(io::Error::other("namespace reader failed")))
+                }),
+            }
+        };
+        match done {
+            // Its last process exited (or `ip netns del`) since the namespaces were
+            // listed: there is nothing left to show.
+            Err(e) if !ns.own && e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                out.flush()?;
+                output::warn(PROG, format_args!("{}: {e}", ns.label()));
+                status = 1;
+            }
+            Ok(()) if o.json => {
+                json_namespaces.push(namespace_json(&ns));
+                json_sockets.append(&mut json);
+            }
+            Ok(()) => {
+                let palette = crate::color::Palette::for_stdout(o.color);
+                let label = palette.paint(crate::color::Role::Namespace, &ns.label());
+                writeln!(out, "Netns: {label}")?;
+                out.write_all(&buf)?;
+            }
+        }
+    }
+    if o.json {
+        write_json(out, json_namespaces, json_sockets)?;
+    }
+    Ok(status)
 }
 
 /// Dumps every table the selection names, in ss's order.
@@ -459,14 +653,7 @@ fn render(
     } else {
         Services::load(DuplicatePolicy::FirstWins)
     };
-    let mut hosts = HostNames::default();
-    if o.resolve {
-        let addrs = rows.iter().flat_map(|r| match r {
-            Row::Inet(s, _) => [Some(s.sock.local), Some(s.sock.remote)],
-            _ => [None, None],
-        });
-        hosts.resolve_all(addrs.flatten().map(|a| view::lookup_key(&a)), HOST_DEADLINE);
-    }
+    let hosts = resolved_hosts(o, rows);
     let ctx = RowContext {
         numeric: o.numeric,
         resolve: o.resolve,
@@ -493,6 +680,7 @@ fn render(
     };
     let several = |mask: u32| mask & mask.wrapping_sub(1) != 0;
     let mut grid = Grid::new(several(t.dbs), several(t.states), screen_width());
+    grid.set_palette(crate::color::Palette::for_stdout(o.color));
     if o.show_header {
         grid.header(out)?;
     }
@@ -513,16 +701,17 @@ fn render(
 fn summary(out: &mut impl Write) -> io::Result<()> {
     let root = ProcRoot::default();
     let mut s = Sockstat::default();
-    match root.read("net/sockstat") {
+    // thread-self: the namespace of the calling thread (--all-netns enters per thread).
+    match root.read("thread-self/net/sockstat") {
         Ok(data) => {
             s.read(&data);
-            if let Ok(data6) = root.read("net/sockstat6") {
+            if let Ok(data6) = root.read("thread-self/net/sockstat6") {
                 s.read(&data6);
             }
         }
         Err(e) => eprintln!("ss: get_sockstat: {}", cli::strerror(&e)),
     }
-    let estab = match root.read("net/snmp") {
+    let estab = match root.read("thread-self/net/snmp") {
         Ok(data) => snmp_value(&data, b"Tcp:", b"CurrEstab"),
         Err(e) => {
             eprintln!("ss: get_snmpstat: {}", cli::strerror(&e));

@@ -66,6 +66,30 @@ pub struct Config {
     /// `--all-netns`: decode, select and tag the sockets of processes in other
     /// network namespaces (lsof shows them as `sock`, and `-i` misses them).
     pub all_netns: bool,
+    /// `-R`: the PPID column.
+    pub ppid: bool,
+    /// `-g`: the PGID column.
+    pub pgid: bool,
+    /// `+L`: the NLINK column.
+    pub nlink: bool,
+    /// `+fg` (false) / `+fG` (true, hex): the FILE-FLAG column.
+    pub file_flags: Option<bool>,
+    /// `-o N`: digits of a `0t` offset before lsof switches to `0x` (8).
+    pub offset_digits: u32,
+    /// `-V`: say which search items were not found.
+    pub verbose_search: bool,
+    /// `-Q`: a search item not found is no failure.
+    pub quiet_search: bool,
+    /// `-X`: TCP, UDP and UDP-Lite files are not reported.
+    pub skip_inet: bool,
+    /// `-b`: lsof avoids kernel calls that may block (stat/readlink of mounts) and warns.
+    pub avoid_blocking: bool,
+    /// `-K i`: threads are never listed.
+    pub ignore_tasks: bool,
+    /// `+d DIR` (false) / `+D DIR` (true, the whole tree): files in DIR.
+    pub dirs: Vec<(OsString, bool)>,
+    /// `+f` (Some(true)): names are file systems; `-f` (Some(false)): plain files.
+    pub names_are_fs: Option<bool>,
 }
 
 #[derive(Debug)]
@@ -94,9 +118,12 @@ impl CliError {
 pub const USAGE: &str = "usage: [-?abhlnPtUvw] [-T [t]] [+|-c c] [-d s] [+|-E] [-F [f]] [-i [i]] [-p s] [+|-r [t]] [-s [p:s]] [-u s] [+|-w] [--] [names]";
 
 /// Options that take a value whether attached or next.
-const NEEDS_VALUE: &[u8] = b"cdpu";
+const NEEDS_VALUE: &[u8] = b"cdpuDem";
 /// Options whose value is optional.
-const OPTIONAL_VALUE: &[u8] = b"iFsrT";
+const OPTIONAL_VALUE: &[u8] = b"iFsrTgoLKSxZ";
+/// Optional values that are taken only when they start with a digit (lsof pushes
+/// anything else back as the next argument).
+const DIGIT_VALUE: &[u8] = b"roLS";
 
 /// Scans the arguments (without the program name).
 pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliError> {
@@ -121,7 +148,20 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         json: false,
         proc_root: None,
         all_netns: false,
+        ppid: false,
+        pgid: false,
+        nlink: false,
+        file_flags: None,
+        offset_digits: 8,
+        verbose_search: false,
+        quiet_search: false,
+        skip_inet: false,
+        avoid_blocking: false,
+        ignore_tasks: false,
+        dirs: Vec::new(),
+        names_are_fs: None,
     };
+    let mut cross_dirs = false;
     let mut inet_family: Option<Family> = None;
     let mut i = 0;
     while i < args.len() {
@@ -168,7 +208,8 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
             let opt = arg[pos];
             pos += 1;
             let attached = (pos < arg.len()).then(|| &arg[pos..]);
-            let known = b"?abhlnPtTUvwcdpuiFsrEN".contains(&opt);
+            let mut value: Option<String> = None;
+            let known = b"?abhlnPtTUvwcdpuiFsrENRgoOLKSXxbMVQZfDem".contains(&opt);
             if !known {
                 return Err(CliError::usage(format!(
                     "illegal option character: {}",
@@ -176,23 +217,49 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 )));
             }
             // Fetch a value: the rest of this argument, or the next argument.
-            let takes = NEEDS_VALUE.contains(&opt) || OPTIONAL_VALUE.contains(&opt);
-            let mut value: Option<String> = None;
-            if takes {
+            // `+d`/`+D` take a directory; `-D` (the device cache) is not on Linux,
+            // `+m` takes an optional file and `-f`/`+f` only attached letters.
+            let needs = match (sign, opt) {
+                (b'-', b'D') => false,
+                (b'+', b'm') => false,
+                _ => NEEDS_VALUE.contains(&opt),
+            };
+            let takes = needs || (OPTIONAL_VALUE.contains(&opt) && !(sign == b'+' && opt == b'g'));
+            if opt == b'f' {
                 if let Some(v) = attached {
                     value = Some(String::from_utf8_lossy(v).into_owned());
                     pos = arg.len();
+                }
+            }
+            if takes {
+                let digit_only = DIGIT_VALUE.contains(&opt) && !needs;
+                if let Some(v) = attached {
+                    if digit_only && !v[0].is_ascii_digit() && opt != b'r' {
+                        // `-ad0`-style: the rest is more options.
+                    } else if opt == b'x' && !v.iter().all(|c| b"fl".contains(c)) {
+                    } else {
+                        value = Some(String::from_utf8_lossy(v).into_owned());
+                        pos = arg.len();
+                    }
                 } else if let Some(next) = args.get(i) {
                     let nb = next.as_bytes();
-                    let optional_refused = OPTIONAL_VALUE.contains(&opt)
-                        && (nb.first() == Some(&b'-') || nb.first() == Some(&b'+'));
-                    let r_refused = opt == b'r' && !nb.first().is_some_and(u8::is_ascii_digit);
-                    if nb != b"--" && !optional_refused && !r_refused {
+                    let optional_refused =
+                        !needs && (nb.first() == Some(&b'-') || nb.first() == Some(&b'+'));
+                    let digit_refused = digit_only && !nb.first().is_some_and(u8::is_ascii_digit);
+                    let x_refused =
+                        opt == b'x' && (nb.is_empty() || !nb.iter().all(|c| b"fl".contains(c)));
+                    let z_refused = opt == b'Z';
+                    if nb != b"--"
+                        && !optional_refused
+                        && !digit_refused
+                        && !x_refused
+                        && !z_refused
+                    {
                         value = Some(String::from_utf8_lossy(nb).into_owned());
                         i += 1;
                     }
                 }
-                if NEEDS_VALUE.contains(&opt) && value.is_none() {
+                if needs && value.is_none() {
                     return Err(CliError::usage(missing_value(sign, opt)));
                 }
             }
@@ -200,7 +267,97 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 (b'-', b'?') | (b'-', b'h') => return Ok(Action::Help),
                 (b'-', b'v') => return Ok(Action::Version),
                 (b'-', b'a') => cfg.selection.and = true,
-                (b'-', b'b') | (b'-', b'N') => {}
+                (b'-', b'b') => cfg.avoid_blocking = true,
+                (b'-', b'N') => cfg.selection.nfs = true,
+                (b'-', b'R') => cfg.ppid = true,
+                (b'-', b'g') => {
+                    cfg.pgid = true;
+                    if let Some(v) = value {
+                        let list = parse_list(&v, |s| {
+                            s.parse::<u32>()
+                                .map_err(|_| format!("illegal process group ID: {s}"))
+                        })
+                        .map_err(CliError::usage)?;
+                        cfg.selection.pgids.extend(list);
+                    }
+                }
+                (b'-', b'o') => match value {
+                    Some(v) => {
+                        cfg.offset_digits = v.parse().map_err(|_| {
+                            CliError::usage(format!("-o not followed by a number: {v}"))
+                        })?
+                    }
+                    None => cfg.offsets = true,
+                },
+                (b'-', b'O') | (b'+', b'O') | (b'-', b'S') | (b'-', b'M') | (b'+', b'M') => {}
+                (b'-', b'X') => cfg.skip_inet = true,
+                (b'-', b'V') => cfg.verbose_search = true,
+                (b'-', b'Q') => cfg.quiet_search = true,
+                (b'+', b'L') => {
+                    cfg.nlink = true;
+                    if let Some(v) = value {
+                        let n = v.parse::<u64>().map_err(|_| {
+                            CliError::usage(format!("+L not followed by a number: {v}"))
+                        })?;
+                        cfg.selection.nlink_below = Some(n);
+                    }
+                }
+                (b'-', b'L') => {
+                    if value.is_some() {
+                        return Err(CliError::usage("no number may follow -L"));
+                    }
+                    cfg.nlink = false;
+                }
+                (b'-', b'K') => match value.as_deref() {
+                    None => {
+                        return Err(CliError::usage(
+                            "-K (list tasks) is not implemented; -K i is",
+                        ))
+                    }
+                    Some(v) if v.eq_ignore_ascii_case("i") => cfg.ignore_tasks = true,
+                    Some(v) => {
+                        return Err(CliError::usage(format!(
+                            "-K not followed by i (but by {v})"
+                        )))
+                    }
+                },
+                (b'-', b'x') => cross_dirs = true,
+                (b'+', b'd') | (b'+', b'D') => {
+                    let v = value.map(OsString::from).unwrap_or_default();
+                    cfg.dirs.push((v, opt == b'D'));
+                }
+                (b'-', b'Z') => return Err(CliError::usage("-Z limited to SELinux")),
+                (b'-', b'm') => return Err(CliError::usage("-m not supported")),
+                (b'-', b'e') => {
+                    let v = value.unwrap_or_default();
+                    if !is_mount_point(&v) {
+                        return Err(CliError::usage(format!(
+                            "\"-e {v}\" is not a mounted file system."
+                        )));
+                    }
+                }
+                (_, b'f') => {
+                    let letters = value.unwrap_or_default();
+                    if letters.is_empty() {
+                        cfg.names_are_fs = Some(sign == b'+');
+                    }
+                    for c in letters.chars() {
+                        match c {
+                            'g' | 'G' if sign == b'+' => cfg.file_flags = Some(c == 'G'),
+                            'g' | 'G' => cfg.file_flags = None,
+                            'c' | 'f' | 'n' => {
+                                return Err(CliError::usage(format!(
+                                    "unknown file struct option: {c}"
+                                )))
+                            }
+                            _ => {
+                                return Err(CliError::usage(format!(
+                                    "unknown file struct option: {c}"
+                                )))
+                            }
+                        }
+                    }
+                }
                 (b'-', b'l') => cfg.numeric_users = true,
                 (b'-', b'n') => cfg.numeric_hosts = true,
                 (b'-', b'P') => cfg.numeric_ports = true,
@@ -220,6 +377,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                         None => (false, v.as_str()),
                     };
                     let pattern = parse_cmd(text).map_err(CliError::usage)?;
+                    cfg.selection.cmd_texts.push(v.clone());
                     cfg.selection.cmds.push(Item {
                         value: pattern,
                         exclude,
@@ -289,7 +447,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                             for c in v.chars() {
                                 if c == '0' {
                                     nul = true;
-                                } else if "acdDefgGiklLnNoprRsStTuzZKMmCF".contains(c) {
+                                } else if "acdDefgGiklLnNoPprRsStTuzZKMmCF".contains(c) {
                                     letters.push(c);
                                 } else {
                                     return Err(CliError::usage(format!("unknown field: {c}")));
@@ -301,7 +459,11 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                             (letters, nul)
                         }
                     };
-                    cfg.fields = Some(FieldOptions { letters, nul });
+                    cfg.fields = Some(FieldOptions {
+                        letters,
+                        nul,
+                        offset_digits: 8,
+                    });
                 }
                 (b'-', b's') => match value {
                     None => cfg.sizes = true,
@@ -342,6 +504,12 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         }
     }
     cfg.names = args[i..].to_vec();
+    if let Some(f) = &mut cfg.fields {
+        f.offset_digits = cfg.offset_digits;
+    }
+    if cross_dirs && cfg.dirs.is_empty() {
+        return Err(CliError::usage("-x must accompany +d or +D"));
+    }
     if cfg.terse && cfg.fields.is_some() {
         return Err(CliError::usage("-F and -t are mutually exclusive"));
     }
@@ -349,6 +517,15 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         return Err(CliError::usage("no select options to AND via -a"));
     }
     Ok(Action::Run(Box::new(cfg)))
+}
+
+/// Whether `path` is where a file system is mounted (lsof's -e check).
+fn is_mount_point(path: &str) -> bool {
+    let want = path.trim_end_matches('/');
+    let want = if want.is_empty() { "/" } else { want };
+    crate::proc::files::read_mounts(&crate::proc::ProcRoot::default())
+        .iter()
+        .any(|m| m.dir == want.as_bytes())
 }
 
 /// `-r [t[c<count>][m<fmt>]]`.
@@ -418,7 +595,8 @@ pub fn command() -> clap::Command {
         .disable_version_flag(true)
         .after_help(
             "Options may also start with '+': +c N sets the COMMAND width (0 = no limit), \
-             +E lists endpoint files too, +r repeats until a pass lists nothing, +w shows warnings.\n\n\
+             +E lists endpoint files too, +r repeats until a pass lists nothing, +w shows warnings, \
+             +d DIR selects DIR and the files in it, +D DIR the whole tree below it.\n\n\
              Examples:\n  rlsof -i :22              who uses port 22\n  \
              rlsof -iTCP -sTCP:LISTEN  listening TCP sockets\n  \
              rlsof -nP -p 1234         every file of process 1234\n  \
@@ -458,6 +636,22 @@ pub fn command() -> clap::Command {
                 .value_name("DIR")
                 .help("Read DIR instead of /proc (a tree written by rnetstat --capture DIR2, as DIR2/proc)"),
         )
+        .arg(flag("ppid", 'R', "Show the PPID column"))
+        .arg(optional("pgid", 'g', "PGID[,^PGID...]", "Show the PGID column; with a list, select those process groups"))
+        .arg(optional("offsets", 'o', "DIGITS", "Show OFFSET instead of SIZE/OFF; -o N: offsets up to N digits as 0t, longer as 0x"))
+        .arg(optional("links", 'L', "N", "+L: show the NLINK column; +L N: select files with fewer than N links (+L1: deleted files); -L: no NLINK"))
+        .arg(flag("nfs", 'N', "Select files on NFS"))
+        .arg(flag("no-inet", 'X', "Leave TCP, UDP and UDP-Lite files out"))
+        .arg(flag("quiet", 'Q', "A search item not found is no failure (exit 0)"))
+        .arg(flag("verbose", 'V', "Say which search items were not found"))
+        .arg(flag("avoid-blocking", 'b', "Warn, as lsof, that stat/readlink of mounts are avoided"))
+        .arg(flag("no-overhead", 'O', "Accepted (lsof: no helper process)"))
+        .arg(optional("timeout", 'S', "SECONDS", "Accepted (lsof: kernel function timeout)"))
+        .arg(optional("tasks", 'K', "i", "-K i: never list threads"))
+        .arg(optional("file-struct", 'f', "g|G", "-f: names are plain files; +f: names are file systems; +fg/+fG: FILE-FLAG column (names/hex)"))
+        .arg(optional("cross", 'x', "fl", "With +d/+D (accepted; the walk never follows links or crosses file systems)"))
+        .arg(value("exempt", 'e', "PATH", "Accepted for a mounted file system (lsof: exempt from blocking calls)"))
+        .arg(flag("portmap", 'M', "Accepted (+M: portmapper registrations, shown by lsof only with rpcbind running)"))
         .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, with --all-netns for processes outside ours; 0 = NUL terminators)"))
         .arg(optional("tcp-tpi", 'T', "[qs]", "TCP/TPI information in NAME: s state (default), q queues; -T alone: none"))
         .arg(optional("repeat", 'r', "SECONDS", "Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)"))

@@ -182,7 +182,8 @@ pub struct SsArgs {
     /// One JSON document (docs/json.md, sockets schema with the ss fields)
     #[arg(long = "json", help_heading = "Beyond ss")]
     pub json: bool,
-    /// Colour states and listening ports (auto: terminals only, not with NO_COLOR)
+    /// Colour states and the header: always (the default of a bare --color), auto
+    /// (terminals only, not with NO_COLOR) or never (without --color)
     #[arg(
         long = "color",
         visible_alias = "colour",
@@ -749,6 +750,8 @@ pub fn apply(
     let mut o = Options {
         do_default: true,
         show_header: true,
+        // ss has no colour: only --color (always) or --color=auto brings it.
+        color: ColorChoice::Never,
         ..Options::default()
     };
     let mut saw_query = false;

@@ -1,7 +1,7 @@
 //! `-E`/`+E`: who is at the other end of a unix socket, a pipe or a local TCP/UDP
 //! connection, and the endpoint files `+E` adds to the listing.
 
-use super::model::{Candidate, Kind, ProcInfo};
+use super::model::{Candidate, EndKey, Kind, ProcInfo};
 use super::sockets::Sockets;
 use crate::proc::inet::Proto;
 use crate::render::lsof::FdName;
@@ -97,6 +97,8 @@ pub(crate) struct Holders {
     pub(crate) unix: InodeMap<Vec<(u32, u32, String)>>,
     pub(crate) pipes: InodeMap<Vec<(u32, u32, String)>>,
     pub(crate) inet: InodeMap<Vec<(u32, u32, String)>>,
+    /// Message queues, eventfds and both ends of ptys, in pid/fd order.
+    pub(crate) ends: std::collections::HashMap<EndKey, Vec<(u32, u32, String)>>,
 }
 
 pub(crate) fn unix_holders<'a>(
@@ -105,6 +107,7 @@ pub(crate) fn unix_holders<'a>(
 ) -> Holders {
     // (pid, fd, inode, 0 unix / 1 pipe / 2 inet, text)
     let mut all: Vec<(u32, u32, u64, u8, String)> = Vec::new();
+    let mut ends: Vec<(u32, u32, EndKey, String)> = Vec::new();
     let limit = if command_limit == 0 {
         usize::MAX
     } else {
@@ -117,7 +120,7 @@ pub(crate) fn unix_holders<'a>(
             let is_pipe = matches!(&c.kind, Kind::Path { stat: Some(st), name, .. }
                 if st.file_type() == libc::S_IFIFO && name.starts_with(b"pipe:"));
             let is_inet = matches!(c.kind, Kind::Inet(_));
-            if !is_unix && !is_pipe && !is_inet {
+            if !is_unix && !is_pipe && !is_inet && c.end.is_none() {
                 continue;
             }
             let comm: Vec<u8> = p.comm.iter().copied().take(limit).collect();
@@ -128,6 +131,10 @@ pub(crate) fn unix_holders<'a>(
                 fd,
                 c.access as char
             );
+            if let Some(key) = c.end {
+                ends.push((p.pid, fd, key, text));
+                continue;
+            }
             let kind = if is_unix {
                 0
             } else if is_pipe {
@@ -155,6 +162,11 @@ pub(crate) fn unix_holders<'a>(
             2 => h.inet.entry(inode).or_default().push((pid, fd, text)),
             _ => {}
         }
+    }
+    ends.sort_by_key(|(pid, fd, ..)| (*pid, *fd));
+    ends.dedup_by_key(|(pid, fd, ..)| (*pid, *fd));
+    for (pid, fd, key, text) in ends {
+        h.ends.entry(key).or_default().push((pid, fd, text));
     }
     h
 }
@@ -186,9 +198,21 @@ pub(crate) fn add_endpoint_files<'a>(
             .filter(|c| is_pipe(c))
             .map(|c| c.inode),
     );
+    // Message queues, eventfds and ptys: the files with the same key (the other end's,
+    // for a pty).
+    let wanted_ends: std::collections::HashSet<EndKey> = procs
+        .iter()
+        .flat_map(|p| &p.files)
+        .filter_map(|c| c.end.map(EndKey::other))
+        .collect();
     for sp in spare {
-        for c in sp.files.iter().filter(|c| wanted.contains(&c.inode)) {
+        let is_wanted = |c: &&Candidate| match c.end {
+            Some(k) => wanted_ends.contains(&k),
+            None => wanted.contains(&c.inode),
+        };
+        for c in sp.files.iter().filter(is_wanted) {
             let copy = Candidate {
+                end: c.end,
                 netns: c.netns.clone(),
                 fd: c.fd,
                 access: c.access,

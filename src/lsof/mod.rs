@@ -44,7 +44,7 @@ pub fn pass(
     config: &Config,
     root: &ProcRoot,
     names: &mut Names,
-) -> io::Result<(Vec<ProcessRows>, u8)> {
+) -> io::Result<(Vec<ProcessRows>, u8, Vec<String>)> {
     let sel = &config.selection;
     let mut found = sel.new_found();
     let sockets = OnceLock::new();
@@ -76,7 +76,25 @@ pub fn pass(
     } else {
         Tables::All
     };
+    let nfs_devs: Vec<u64> = if sel.nfs {
+        files::read_mounts(root)
+            .into_iter()
+            .filter(|m| m.fstype.starts_with("nfs"))
+            .map(|m| m.dev)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // POSIX message queues are files of an mqueue mount: lsof calls them PSXMQ when
+    // one is mounted where it looks.
+    let mqueue_devs: Vec<u64> = files::read_mounts(root)
+        .into_iter()
+        .filter(|m| m.fstype == "mqueue")
+        .map(|m| m.dev)
+        .collect();
     let context = PassContext {
+        nfs_devs: &nfs_devs,
+        mqueue_devs: &mqueue_devs,
         config,
         root,
         sockets: &sockets,
@@ -110,7 +128,18 @@ pub fn pass(
         spare.extend(scan.spare);
         found.merge(scan.found);
     }
-    let status = if sel.all_found(&found) { 0 } else { 1 };
+    // -V: written to standard output after the listing, as lsof does.
+    let not_found = if config.verbose_search {
+        sel.not_found_messages(&found)
+    } else {
+        Vec::new()
+    };
+    // -Q: a search item not found is no failure.
+    let status = if sel.all_found(&found) || config.quiet_search {
+        0
+    } else {
+        1
+    };
     let links = if endpoints {
         unix_links(sockets.get_or_init(|| Sockets::load(root, "net", Tables::All)))
     } else {
@@ -150,7 +179,19 @@ pub fn pass(
         let files = p
             .files
             .iter()
-            .map(|c| build_row(c, p, config, names, root, &locks, &links, &holders))
+            .map(|c| {
+                build_row(
+                    c,
+                    p,
+                    config,
+                    names,
+                    root,
+                    &locks,
+                    &links,
+                    &holders,
+                    &mqueue_devs,
+                )
+            })
             .collect();
         rows.push(ProcessRows {
             pid: p.pid,
@@ -170,5 +211,5 @@ pub fn pass(
         });
     }
     let _ = Endpoints::Annotate;
-    Ok((rows, status))
+    Ok((rows, status, not_found))
 }

@@ -32,7 +32,33 @@ pub(crate) type ScanTarget = (ProcRoot, u32, Option<(u32, Vec<u8>)>);
 /// An fd entry copied out of the walk: fd, link, link mode, stat.
 pub(crate) type OwnedFd = (u32, Vec<u8>, Option<u32>, Result<FileStat, i32>);
 
+/// What joins the ends of a file that is not a socket or pipe, for `-E`/`+E`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum EndKey {
+    /// A POSIX message queue, by inode.
+    Mqueue(u64),
+    /// An eventfd, by its eventfd-id.
+    Eventfd(u64),
+    /// /dev/ptmx, by the index of its pty.
+    PtyMaster(u32),
+    /// /dev/pts/N.
+    PtySlave(u32),
+}
+
+impl EndKey {
+    /// The key of the files at the other end.
+    pub(crate) fn other(self) -> EndKey {
+        match self {
+            EndKey::PtyMaster(i) => EndKey::PtySlave(i),
+            EndKey::PtySlave(i) => EndKey::PtyMaster(i),
+            k => k,
+        }
+    }
+}
+
 pub(crate) struct Candidate {
+    /// Set under -E/+E for message queues, eventfds and ptys.
+    pub(crate) end: Option<EndKey>,
     /// The namespace label of a socket found in another namespace's tables.
     pub(crate) netns: Option<String>,
     pub(crate) fd: FdName,

@@ -2,7 +2,7 @@
 //! model becomes the row lsof prints for it.
 
 use super::endpoints::{is_pipe, Holders, UnixEndpoints};
-use super::model::{inet_proto, split_link, v4_view, Candidate, Kind, ProcInfo};
+use super::model::{inet_proto, split_link, v4_view, Candidate, EndKey, Kind, ProcInfo};
 use super::Names;
 use crate::addr::lsof_host;
 use crate::cli::lsof::Config;
@@ -180,6 +180,7 @@ pub(crate) fn build_row(
     locks: &[FileLock],
     links: &UnixEndpoints,
     holders: &Holders,
+    mqueue_devs: &[u64],
 ) -> FileRow {
     let _ = root;
     // A socket's file offset is always 0 (sockets cannot seek and reads do not move
@@ -288,17 +289,20 @@ pub(crate) fn build_row(
                 row.name = n;
                 return row;
             }
+            if mqueue_devs.contains(&st.dev) && ft == libc::S_IFREG {
+                row.file_type = "PSXMQ".into();
+            }
             row.name = if row.file_type == "a_inode" && !rest.is_empty() {
-                match (rest, fdinfo.and_then(|i| i.eventfd_id)) {
-                    (b"[eventfd]", Some(id)) => format!("[eventfd:{id}]").into_bytes(),
-                    _ => rest.to_vec(),
-                }
+                anon_inode_name(rest, fdinfo.as_ref())
             } else if let Some(arg) = named(config, st) {
                 // A file named on the command line is printed as it was given.
                 arg.as_bytes().to_vec()
             } else {
                 head.to_vec()
             };
+            if let (Some(key), true) = (c.end, config.endpoints.is_some()) {
+                append_ends(&mut row.name, key, c, p, holders);
+            }
         }
         Kind::Inet(s) => {
             let proto = inet_proto(s.proto);
@@ -464,12 +468,61 @@ pub(crate) fn build_row(
     row
 }
 
+/// `-E`: a message queue's or eventfd's other holders, a pty master's slave
+/// (`->/dev/pts/N`) and its holders, a pty slave's master holders.
+fn append_ends(name: &mut Vec<u8>, key: EndKey, c: &Candidate, p: &ProcInfo, holders: &Holders) {
+    if let EndKey::PtyMaster(i) = key {
+        name.extend_from_slice(format!(" ->/dev/pts/{i}").as_bytes());
+    }
+    let me = match c.fd {
+        FdName::Num(fd) => Some(fd),
+        _ => None,
+    };
+    for (pid, fd, w) in holders.ends.get(&key.other()).into_iter().flatten() {
+        if *pid == p.pid && Some(*fd) == me {
+            continue;
+        }
+        name.push(b' ');
+        name.extend_from_slice(w.as_bytes());
+    }
+}
+
+/// lsof's names of anonymous inodes: `[eventfd:ID]`, `[pidfd:PID]`,
+/// `[eventpoll:FD,FD]` (sorted, `...` past 32) from fdinfo; others as the link says.
+fn anon_inode_name(rest: &[u8], info: Option<&files::FdInfo>) -> Vec<u8> {
+    match (rest, info) {
+        (
+            b"[eventfd]",
+            Some(files::FdInfo {
+                eventfd_id: Some(id),
+                ..
+            }),
+        ) => format!("[eventfd:{id}]").into_bytes(),
+        (b"[pidfd]", Some(files::FdInfo { pid: Some(pid), .. })) => {
+            format!("[pidfd:{pid}]").into_bytes()
+        }
+        (b"[eventpoll]", Some(i)) if i.tfd_count > 0 => {
+            let kept = i.tfd_count.min(files::EPOLL_TFDS_MAX);
+            let mut fds = i.tfds[..kept].to_vec();
+            fds.sort_unstable();
+            let list: Vec<String> = fds.iter().map(u32::to_string).collect();
+            let more = if i.tfd_count > files::EPOLL_TFDS_MAX {
+                "..."
+            } else {
+                ""
+            };
+            format!("[eventpoll:{}{more}]", list.join(",")).into_bytes()
+        }
+        _ => rest.to_vec(),
+    }
+}
+
 /// The command-line name argument that is this very file, if one is.
 fn named<'a>(config: &'a Config, st: &FileStat) -> Option<&'a str> {
     config
         .selection
         .names
         .iter()
-        .find(|n| n.dev == st.dev && n.ino == st.ino)
+        .find(|n| !n.whole_fs && n.dev == st.dev && n.ino == st.ino)
         .map(|n| n.text.as_str())
 }

@@ -2,7 +2,7 @@
 //! each sorted into selected files and spare endpoint candidates.
 
 use super::model::{
-    access_from_link_mode, inet_facts, Candidate, Kind, OwnedFd, ProcInfo, ScanTarget,
+    access_from_link_mode, inet_facts, Candidate, EndKey, Kind, OwnedFd, ProcInfo, ScanTarget,
 };
 use super::name::first_token;
 use super::sockets::{ForeignNetns, Sockets, Tables};
@@ -11,14 +11,14 @@ use crate::proc::files::{self, FileStat};
 use crate::proc::process::{self, FdWanted};
 use crate::proc::ProcRoot;
 use crate::render::lsof::{FdName, ProcessNetns};
-use crate::select::lsof::{FdRef, FileFacts, Found, Selection};
+use crate::select::lsof::{FdRef, FileFacts, FileMore, Found, Selection};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::OnceLock;
 
 pub(crate) fn name_hit(sel: &Selection, dev: u64, ino: u64) -> Option<usize> {
-    sel.names.iter().position(|n| n.dev == dev && n.ino == ino)
+    sel.name_hit(dev, ino)
 }
 
 /// A `(readlink: Permission denied)`-style NAME for a link lsof could not read.
@@ -45,7 +45,15 @@ pub(crate) struct Scan<'a> {
     pub(crate) pid: u32,
     /// The process-level selection verdict; `None` = excluded (scanned for
     /// endpoints only).
-    pub(crate) verdict: Option<u8>,
+    pub(crate) verdict: Option<u16>,
+    pub(crate) skip_inet: bool,
+    /// Devices of mqueue mounts (PSXMQ files).
+    pub(crate) mqueue_devs: &'a [u64],
+    /// Where the files being scanned are (`/proc` or `/proc/PID/task`) and whose.
+    pub(crate) id_root: &'a ProcRoot,
+    pub(crate) id: u32,
+    /// Devices of the NFS mounts (for `-N`).
+    pub(crate) nfs_devs: &'a [u64],
     pub(crate) endpoints: bool,
     /// lsof lists unreadable links (with the error in NAME) only when warnings
     /// are on; `-w` and `-t` drop them.
@@ -58,14 +66,59 @@ impl Scan<'_> {
             .get_or_init(|| Sockets::load(self.root, "net", self.tables))
     }
 
+    /// The -E/+E key of a message queue, eventfd or pty descriptor.
+    fn end_key(&self, c: &Candidate) -> Option<EndKey> {
+        let (
+            FdName::Num(fd),
+            Kind::Path {
+                stat: Some(st),
+                name,
+                ..
+            },
+        ) = (c.fd, &c.kind)
+        else {
+            return None;
+        };
+        let ft = st.file_type();
+        if ft == libc::S_IFREG && self.mqueue_devs.contains(&st.dev) {
+            return Some(EndKey::Mqueue(st.ino));
+        }
+        if name == b"anon_inode:[eventfd]" {
+            let info = files::read_fdinfo(self.id_root, self.id, fd)?;
+            return info.eventfd_id.map(EndKey::Eventfd);
+        }
+        if ft == libc::S_IFCHR {
+            let (major, minor) = (files::dev_major(st.rdev), files::dev_minor(st.rdev));
+            if (major, minor) == (5, 2) {
+                let info = files::read_fdinfo(self.id_root, self.id, fd)?;
+                return info.tty_index.map(EndKey::PtyMaster);
+            }
+            // Unix98 pty slaves: majors 136-143, 256 minors each.
+            if (136..=143).contains(&major) && minor < 256 {
+                return u32::try_from((major - 136) * 256 + minor)
+                    .ok()
+                    .map(EndKey::PtySlave);
+            }
+        }
+        None
+    }
+
     pub(crate) fn keep(
         &self,
-        c: Candidate,
+        mut c: Candidate,
         info: &mut ProcInfo,
         spare: &mut Vec<Candidate>,
         found: &mut Found,
     ) {
-        let endpoint_kind = matches!(c.kind, Kind::Unix(_) | Kind::Inet(_))
+        // -X: TCP, UDP and UDP-Lite files are not reported at all.
+        if self.skip_inet && matches!(c.kind, Kind::Inet(_)) {
+            return;
+        }
+        if self.endpoints {
+            c.end = self.end_key(&c);
+        }
+        let endpoint_kind = c.end.is_some()
+            || matches!(c.kind, Kind::Unix(_) | Kind::Inet(_))
             || matches!(&c.kind, Kind::Path { stat: Some(st), name, .. }
                 if st.file_type() == libc::S_IFIFO && name.starts_with(b"pipe:"));
         let Some(pflags) = self.verdict else {
@@ -103,7 +156,14 @@ impl Scan<'_> {
                 FdRef::Name(&fd_text)
             }
         };
-        if sel.file(pflags, file_facts, fd, hit, found) {
+        let more = match &c.kind {
+            Kind::Path { stat: Some(st), .. } => FileMore {
+                nlink: Some(st.nlink),
+                nfs: self.nfs_devs.contains(&st.dev),
+            },
+            _ => FileMore::default(),
+        };
+        if sel.file(pflags, file_facts, more, fd, hit, found) {
             info.files.push(c);
         } else if self.endpoints && endpoint_kind {
             spare.push(c);
@@ -132,6 +192,7 @@ impl Scan<'_> {
                     Ok(target) => {
                         let st = files::stat_path(&path).ok();
                         Candidate {
+                            end: None,
                             netns: None,
                             fd,
                             access: b' ',
@@ -155,6 +216,7 @@ impl Scan<'_> {
                             unreadable(&path, errno, "readlink")
                         };
                         Candidate {
+                            end: None,
                             netns: None,
                             fd,
                             access: b' ',
@@ -193,6 +255,7 @@ impl Scan<'_> {
                     ..FileStat::default()
                 });
                 let c = Candidate {
+                    end: None,
                     netns: None,
                     fd,
                     access: b' ',
@@ -220,10 +283,9 @@ impl Scan<'_> {
                     // the tables are read, after the walk.
                     return FdWanted::KnownSocket(ino);
                 }
-                if all_files
-                    || link.starts_with(b"socket:")
-                    || (want_pipes && link.starts_with(b"pipe:"))
-                {
+                // -E/+E: any descriptor may be the end of a listed pipe, message
+                // queue, eventfd or pty.
+                if all_files || want_pipes || link.starts_with(b"socket:") {
                     FdWanted::Full
                 } else {
                     FdWanted::Skip
@@ -237,6 +299,7 @@ impl Scan<'_> {
             if all_files && self.warnings && e.kind() != io::ErrorKind::NotFound {
                 let path = root.path().join(format!("{id}/fd"));
                 let c = Candidate {
+                    end: None,
                     netns: None,
                     fd: FdName::NoFd,
                     access: b' ',
@@ -298,6 +361,7 @@ impl Scan<'_> {
                         }
                     };
                     Candidate {
+                        end: None,
                         netns,
                         fd: fdn,
                         access,
@@ -307,6 +371,7 @@ impl Scan<'_> {
                     }
                 }
                 Ok(st) => Candidate {
+                    end: None,
                     netns: None,
                     fd: fdn,
                     access,
@@ -332,6 +397,7 @@ impl Scan<'_> {
                         full.extend_from_slice(&unreadable(Path::new(""), errno, op));
                     }
                     Candidate {
+                        end: None,
                         netns: None,
                         fd: fdn,
                         access,
@@ -369,6 +435,8 @@ pub(crate) struct PassContext<'a> {
     /// This process, in a live /proc: scanned once the scanning threads are gone and
     /// listed without tasks, so it looks as a single-threaded lsof's own entry does.
     pub(crate) own_pid: Option<u32>,
+    pub(crate) nfs_devs: &'a [u64],
+    pub(crate) mqueue_devs: &'a [u64],
 }
 
 impl PassContext<'_> {
@@ -392,13 +460,13 @@ impl PassContext<'_> {
             return out;
         };
         let endpoints = config.endpoints.is_some();
-        let verdict = sel.process(pid, uid, &stat.comm, found);
+        let verdict = sel.process(pid, stat.pgid, uid, &stat.comm, found);
         if verdict.is_none() && !endpoints {
             return out;
         }
         let mut ids: Vec<ScanTarget> = vec![(root.clone(), pid, None)];
         // Threads are listed only when nothing is selected (lsof without -K).
-        if sel.flags() == 0 && self.own_pid != Some(pid) {
+        if sel.flags() == 0 && self.own_pid != Some(pid) && !config.ignore_tasks {
             let task_root = ProcRoot::new(root.join(&format!("{pid}/task")));
             let mut tids = process::pids(&task_root).unwrap_or_default();
             tids.sort_unstable();
@@ -440,6 +508,11 @@ impl PassContext<'_> {
                 tables: self.tables,
                 root,
                 verdict,
+                nfs_devs: self.nfs_devs,
+                skip_inet: config.skip_inet,
+                mqueue_devs: self.mqueue_devs,
+                id_root: &id_root,
+                id,
                 endpoints,
                 warnings: config.warnings,
             };

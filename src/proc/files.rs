@@ -45,6 +45,75 @@ pub fn dev_minor(dev: u64) -> u64 {
     ((dev >> 12) & 0xffff_ff00) | (dev & 0xff)
 }
 
+/// A mounted file system, from a line of /proc/self/mountinfo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    pub dev: u64,
+    /// The mount point, unescaped.
+    pub dir: Vec<u8>,
+    pub fstype: String,
+}
+
+/// The mount table of this process's mount namespace, in mount order; empty when
+/// unreadable. Bounded like every proc read.
+pub fn read_mounts(root: &ProcRoot) -> Vec<Mount> {
+    root.read("self/mountinfo")
+        .map(|d| parse_mountinfo(&d))
+        .unwrap_or_default()
+}
+
+/// `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS`.
+pub fn parse_mountinfo(data: &[u8]) -> Vec<Mount> {
+    let mut out = Vec::new();
+    for line in data.split(|&b| b == b'\n') {
+        let fields: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+        let Some(sep) = fields.iter().position(|f| *f == b"-") else {
+            continue;
+        };
+        let (Some(devf), Some(dir), Some(fstype)) =
+            (fields.get(2), fields.get(4), fields.get(sep + 1))
+        else {
+            continue;
+        };
+        let devf = String::from_utf8_lossy(devf);
+        let Some((maj, min)) = devf.split_once(':') else {
+            continue;
+        };
+        let (Ok(maj), Ok(min)) = (maj.parse::<u64>(), min.parse::<u64>()) else {
+            continue;
+        };
+        out.push(Mount {
+            dev: make_dev(maj, min),
+            dir: unescape_mount(dir),
+            fstype: String::from_utf8_lossy(fstype).into_owned(),
+        });
+    }
+    out
+}
+
+/// The kernel writes space, tab, newline and backslash in mount paths as `\ooo`.
+pub fn unescape_mount(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let oct = b
+            .get(i + 1..i + 4)
+            .filter(|o| b[i] == b'\\' && o.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match oct {
+            Some(o) => {
+                let v = o.iter().fold(0u32, |a, c| a * 8 + u32::from(c - b'0'));
+                out.push(v as u8);
+                i += 4;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// glibc's makedev().
 pub fn make_dev(major: u64, minor: u64) -> u64 {
     ((major & 0xffff_f000) << 32)
@@ -173,7 +242,18 @@ pub struct FdInfo {
     /// open(2) flags (the file prints them in octal).
     pub flags: Option<u32>,
     pub eventfd_id: Option<u64>,
+    /// A pidfd's process (`Pid:`; -1 once it has been reaped).
+    pub pid: Option<i64>,
+    /// A pty master's index (`tty-index:`).
+    pub tty_index: Option<u32>,
+    /// An epoll fd's watched descriptors (`tfd:` lines): the first [`EPOLL_TFDS_MAX`]
+    /// as lsof keeps them, and how many lines there were.
+    pub tfds: [u32; EPOLL_TFDS_MAX],
+    pub tfd_count: usize,
 }
+
+/// lsof keeps 32 `tfd:` values and marks more with `...`.
+pub const EPOLL_TFDS_MAX: usize = 32;
 
 pub fn parse_fdinfo(data: &[u8]) -> FdInfo {
     let mut info = FdInfo::default();
@@ -188,6 +268,18 @@ pub fn parse_fdinfo(data: &[u8]) -> FdInfo {
                 info.flags = octal_u32(value);
             }
             b"eventfd-id:" => info.eventfd_id = dec_u64(value),
+            b"Pid:" => {
+                info.pid = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
+            }
+            b"tty-index:" => info.tty_index = dec_u64(value).and_then(|v| u32::try_from(v).ok()),
+            b"tfd:" => {
+                if let Some(fd) = dec_u64(value).and_then(|v| u32::try_from(v).ok()) {
+                    if let Some(slot) = info.tfds.get_mut(info.tfd_count) {
+                        *slot = fd;
+                    }
+                    info.tfd_count += 1;
+                }
+            }
             _ => {}
         }
     }

@@ -154,11 +154,85 @@ pub struct TableOptions {
     pub command_limit: usize,
     /// SIZE/OFF title: `SIZE/OFF`, `SIZE` or `OFFSET`.
     pub size_title: &'static str,
+    /// `-R`, `-g`, `+L`: the PPID, PGID and NLINK columns.
+    pub ppid: bool,
+    pub pgid: bool,
+    pub nlink: bool,
+    /// `+fg` / `+fG` (hex): the FILE-FLAG column.
+    pub file_flags: Option<bool>,
+    /// `-o N`: an offset up to N decimal digits prints as `0t`, a longer one as `0x`.
+    pub offset_digits: u32,
+}
+
+impl Default for TableOptions {
+    fn default() -> TableOptions {
+        TableOptions {
+            command_limit: 9,
+            size_title: "SIZE/OFF",
+            ppid: false,
+            pgid: false,
+            nlink: false,
+            file_flags: None,
+            offset_digits: 8,
+        }
+    }
+}
+
+/// lsof's Linux names of open flags (dialects/linux/dstore.c's table, in its order),
+/// `,`-separated; bits without a name, or every value with `+fG`, in hex.
+pub fn file_flag_text(flags: u32, hex: bool) -> String {
+    const NAMES: &[(u32, &str)] = &[
+        (0o1, "W"),
+        (0o2, "RW"),
+        (0o100, "CR"),
+        (0o200, "EXCL"),
+        (0o400, "NTTY"),
+        (0o1000, "TR"),
+        (0o2000, "AP"),
+        (0o4000, "ND"),
+        (0o4010000, "SYN"),
+        (0o20000, "ASYN"),
+        (0o40000, "DIR"),
+        (0o200000, "DTY"),
+        (0o400000, "NFLK"),
+        (0o1000000, "NATM"),
+        (0o10000, "DSYN"),
+        (0o4010000, "RSYN"),
+        (0o100000, "LG"),
+        (0o2000000, "CX"),
+        (0o10000000, "PATH"),
+        (0o20200000, "TMPF"),
+    ];
+    let mut out = String::new();
+    let mut left = flags;
+    if !hex {
+        for (bits, name) in NAMES {
+            if left & bits != 0 {
+                if !out.is_empty() {
+                    out.push(',');
+                }
+                out.push_str(name);
+                left &= !bits;
+            }
+        }
+    }
+    if left != 0 || hex {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&format!("{left:#x}"));
+    }
+    // lsof's second table (process open-file flags) is empty on Linux: with +fG it
+    // prints its value too.
+    if hex {
+        out.push_str(";0x0");
+    }
+    out
 }
 
 #[cfg(test)]
 fn size_off_text(s: SizeOff) -> String {
-    size_off_cell(s).as_str().to_string()
+    size_off_cell(s, 8).as_str().to_string()
 }
 
 /// A table cell short enough for the stack (a number and its prefix): the table
@@ -192,14 +266,16 @@ impl std::fmt::Write for ShortText {
     }
 }
 
-fn size_off_cell(s: SizeOff) -> ShortText {
+fn size_off_cell(s: SizeOff, digits: u32) -> ShortText {
     use std::fmt::Write as _;
     let mut t = ShortText::new();
     let _ = match s {
         SizeOff::None => Ok(()),
         SizeOff::Size(n) => write!(t, "{n}"),
-        // lsof switches to hex when the decimal form has more than 8 digits.
-        SizeOff::Offset(n) if n >= 100_000_000 => write!(t, "{n:#x}"),
+        // lsof switches to hex when the decimal form has more than `digits` digits.
+        SizeOff::Offset(n) if u128::from(n) >= 10u128.pow(digits.min(30)) => {
+            write!(t, "{n:#x}")
+        }
         SizeOff::Offset(n) => write!(t, "0t{n}"),
     };
     t
@@ -279,7 +355,11 @@ pub fn write_table(
     let mut fd_w = 2;
     let mut type_w = 4;
     let mut dev_w = 6;
-    let mut size_w = opts.size_title.len().max(8);
+    let mut size_w = opts.size_title.len();
+    let mut ppid_w = 4;
+    let mut pgid_w = 4;
+    let mut nlink_w = 5;
+    let mut flag_w = 9;
     let mut node_w = 4;
     let mut tid_w = 3;
     let mut task_w = 7;
@@ -304,6 +384,8 @@ pub fn write_table(
         }
         if !p.files.is_empty() {
             any = true;
+            ppid_w = ppid_w.max(p.ppid.to_string().len());
+            pgid_w = pgid_w.max(p.pgid.to_string().len());
             cmd_w = cmd_w.max(len);
             pid_w = pid_w.max(p.pid.to_string().len());
             user_w = user_w.max(p.user.len());
@@ -312,7 +394,13 @@ pub fn write_table(
             fd_w = fd_w.max(fd_cell_len(f));
             type_w = type_w.max(f.file_type.len());
             dev_w = dev_w.max(f.device.len());
-            size_w = size_w.max(size_off_cell(f.size_off).len);
+            size_w = size_w.max(size_off_cell(f.size_off, opts.offset_digits).len);
+            if let Some(n) = f.nlink {
+                nlink_w = nlink_w.max(n.to_string().len());
+            }
+            if let Some(hex) = opts.file_flags {
+                flag_w = flag_w.max(flag_cell(f, hex).len());
+            }
             node_w = node_w.max(f.node.len());
         }
     }
@@ -324,9 +412,26 @@ pub fn write_table(
     } else {
         String::new()
     };
+    let mut ids_title = String::new();
+    if opts.ppid {
+        ids_title.push_str(&format!(" {:>ppid_w$}", "PPID"));
+    }
+    if opts.pgid {
+        ids_title.push_str(&format!(" {:>pgid_w$}", "PGID"));
+    }
+    let flag_title = if opts.file_flags.is_some() {
+        format!(" {:>flag_w$}", "FILE-FLAG")
+    } else {
+        String::new()
+    };
+    let nlink_title = if opts.nlink {
+        format!(" {:>nlink_w$}", "NLINK")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{:<cmd_w$} {:>pid_w$}{task_title} {:>user_w$} {:>fdn$}   {:>type_w$} {:>dev_w$} {:>size_w$} {:>node_w$} NAME",
+        "{:<cmd_w$} {:>pid_w$}{task_title}{ids_title} {:>user_w$} {:>fdn$}   {:>type_w$}{flag_title} {:>dev_w$} {:>size_w$}{nlink_title} {:>node_w$} NAME",
         "COMMAND",
         "PID",
         "USER",
@@ -344,10 +449,26 @@ pub fn write_table(
             (Some((tid, tcmd)), true) => format!(" {tid:>tid_w$} {}", command_cell(tcmd, task_w)),
             (None, true) => format!(" {:>tid_w$} {:task_w$}", "", ""),
         };
+        let mut id_cells = String::new();
+        if opts.ppid {
+            id_cells.push_str(&format!(" {:>ppid_w$}", p.ppid));
+        }
+        if opts.pgid {
+            id_cells.push_str(&format!(" {:>pgid_w$}", p.pgid));
+        }
         for f in &p.files {
+            let flag_cells = match opts.file_flags {
+                Some(hex) => format!(" {:>flag_w$}", flag_cell(f, hex)),
+                None => String::new(),
+            };
+            let nlink_cells = match (opts.nlink, f.nlink) {
+                (false, _) => String::new(),
+                (true, Some(n)) => format!(" {n:>nlink_w$}"),
+                (true, None) => format!(" {:>nlink_w$}", ""),
+            };
             writeln!(
                 out,
-                "{cmd} {:>pid_w$}{task_cells} {:>user_w$} {:>fdn$}{}{} {:>type_w$} {:>dev_w$} {:>size_w$} {:>node_w$} {}{}{}",
+                "{cmd} {:>pid_w$}{task_cells}{id_cells} {:>user_w$} {:>fdn$}{}{} {:>type_w$}{flag_cells} {:>dev_w$} {:>size_w$}{nlink_cells} {:>node_w$} {}{}{}",
                 p.pid,
                 p.user,
                 fd_cell(f.fd).as_str(),
@@ -355,7 +476,7 @@ pub fn write_table(
                 f.lock as char,
                 f.file_type,
                 f.device,
-                size_off_cell(f.size_off).as_str(),
+                size_off_cell(f.size_off, opts.offset_digits).as_str(),
                 f.node,
                 escape_lsof(&f.name, false),
                 f.name_suffix,
@@ -370,6 +491,15 @@ pub fn write_table(
     Ok(())
 }
 
+/// The FILE-FLAG cell: lsof leaves it empty for a file without flags (all but
+/// descriptors; O_RDONLY alone) unless `+fG` asks for hex.
+fn flag_cell(f: &FileRow, hex: bool) -> String {
+    match f.flags {
+        Some(fl) if fl != 0 || hex => file_flag_text(fl, hex),
+        _ => String::new(),
+    }
+}
+
 /// `-F` field letters lsof 4.95 writes for a bare `-F` (all but `r`).
 pub const ALL_FIELDS: &str = "pKMgRcuLfaltGDdsoikPnT";
 
@@ -378,6 +508,8 @@ pub const ALL_FIELDS: &str = "pKMgRcuLfaltGDdsoikPnT";
 pub struct FieldOptions {
     pub letters: String,
     pub nul: bool,
+    /// `-o N` (8): longer offsets are written in hex.
+    pub offset_digits: u32,
 }
 
 impl FieldOptions {
@@ -464,8 +596,14 @@ pub fn write_fields(
             }
             match f.size_off {
                 SizeOff::Size(n) if opts.has('s') => put(out, 's', n.to_string().as_bytes())?,
-                SizeOff::Offset(n) if opts.has('o') => {
-                    put(out, 'o', format!("0t{n}").as_bytes())?;
+                SizeOff::Offset(_) if opts.has('o') => {
+                    put(
+                        out,
+                        'o',
+                        size_off_cell(f.size_off, opts.offset_digits)
+                            .as_str()
+                            .as_bytes(),
+                    )?;
                 }
                 _ => {}
             }
@@ -567,10 +705,7 @@ mod tests {
             name: None,
         });
         let mut out = Vec::new();
-        let opts = TableOptions {
-            command_limit: 9,
-            size_title: "SIZE/OFF",
-        };
+        let opts = TableOptions::default();
         write_table(&mut out, std::slice::from_ref(&p), &opts).unwrap();
         let text = String::from_utf8(out).unwrap();
         let line = text.lines().nth(1).unwrap();
@@ -583,6 +718,7 @@ mod tests {
         let fields = FieldOptions {
             letters: "n".into(),
             nul: false,
+            offset_digits: 8,
         };
         write_fields(&mut out, &[p], &fields).unwrap();
         assert_eq!(
@@ -595,10 +731,7 @@ mod tests {
     fn table_matches_lsof_layout() {
         let procs = vec![proc_rows(vec![file(FdName::Num(3), "localhost:52363")])];
         let mut out = Vec::new();
-        let opts = TableOptions {
-            command_limit: 9,
-            size_title: "SIZE/OFF",
-        };
+        let opts = TableOptions::default();
         write_table(&mut out, &procs, &opts).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
@@ -626,6 +759,7 @@ mod tests {
             &FieldOptions {
                 letters: "pfn".into(),
                 nul: false,
+                offset_digits: 8,
             },
         )
         .unwrap();
@@ -637,6 +771,7 @@ mod tests {
             &FieldOptions {
                 letters: "pn".into(),
                 nul: true,
+                offset_digits: 8,
             },
         )
         .unwrap();

@@ -121,6 +121,10 @@ pub struct Grid {
     chunks: Chunks,
     /// Terminal width, `None` when stdout is not a terminal (compact output).
     screen_width: Option<usize>,
+    /// --color: states and the header painted at print time (widths count the text).
+    palette: crate::color::Palette,
+    /// Whether the next rendered row is the header.
+    header_pending: bool,
 }
 
 impl Grid {
@@ -137,7 +141,14 @@ impl Grid {
             start: 0,
             chunks: Chunks::default(),
             screen_width,
+            palette: crate::color::Palette::PLAIN,
+            header_pending: false,
         }
+    }
+
+    /// Colours for the printed text (ss has none; rss --color).
+    pub fn set_palette(&mut self, palette: crate::color::Palette) {
+        self.palette = palette;
     }
 
     /// Appends to the current field (nothing when its column is disabled).
@@ -215,6 +226,7 @@ impl Grid {
 
     /// The header row.
     pub fn header(&mut self, w: &mut impl Write) -> io::Result<()> {
+        self.header_pending = true;
         while self.current != COL_MAX - 1 {
             if !self.disabled[self.current] {
                 self.out_str(HEADER[self.current]);
@@ -326,7 +338,7 @@ impl Grid {
                     printed += s as usize;
                 }
             }
-            w.write_all(token)?;
+            self.write_token(w, f_, token)?;
             printed += token.len();
             if width[f_] > 0 && ALIGN[f_] == Align::Left && width[f_] > printed {
                 spaces(w, width[f_] - printed)?;
@@ -336,6 +348,7 @@ impl Grid {
                     w.write_all(b"\n")?;
                     f = 0;
                     line_started = false;
+                    self.header_pending = false;
                 } else {
                     f += 1;
                 }
@@ -825,6 +838,217 @@ pub fn netlink_row(
         g.out_with(|buf| ss_detail::netlink(buf, &d, &ctx.details));
     }
     Ok(())
+}
+
+impl Grid {
+    /// One field's text, painted when --color asks: the header bold, states by kind.
+    fn write_token(&self, w: &mut impl Write, col: usize, token: &[u8]) -> io::Result<()> {
+        use crate::color::Role;
+        if !self.palette.enabled() || token.is_empty() {
+            return w.write_all(token);
+        }
+        let text = String::from_utf8_lossy(token);
+        let role = if self.header_pending {
+            Role::Header
+        } else if col == COL_STATE {
+            // The palette knows states by netstat's names.
+            Role::State(match text.as_ref() {
+                "ESTAB" => "ESTABLISHED",
+                "SYN-SENT" => "SYN_SENT",
+                "SYN-RECV" => "SYN_RECV",
+                "FIN-WAIT-1" => "FIN_WAIT1",
+                "FIN-WAIT-2" => "FIN_WAIT2",
+                "TIME-WAIT" => "TIME_WAIT",
+                "CLOSE-WAIT" => "CLOSE_WAIT",
+                "LAST-ACK" => "LAST_ACK",
+                "UNCONN" => "",
+                other => other,
+            })
+        } else {
+            Role::Plain
+        };
+        w.write_all(self.palette.paint(role, &text).as_bytes())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// --json: the rows of the text view as `ss_socket` objects (docs/json.md).
+// ---------------------------------------------------------------------------
+
+/// Where a row came from, for --json.
+pub struct NamespaceTag<'a> {
+    pub inode: Option<u64>,
+    pub name: Option<&'a str>,
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn holders_json(ctx: &RowContext<'_>, inode: u64) -> serde_json::Value {
+    let Some(owners) = ctx.owners.filter(|_| inode != 0) else {
+        return serde_json::Value::Array(Vec::new());
+    };
+    let list: Vec<serde_json::Value> = owners
+        .holders(inode)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .map(|(p, fd)| {
+            let comm = p.comm.as_deref().unwrap_or_default();
+            serde_json::json!({
+                "name": lossy(comm.split(|&b| b == b')').next().unwrap_or_default()),
+                "pid": p.pid,
+                "tid": if ctx.show_threads { Some(p.tid.unwrap_or(p.pid)) } else { None },
+                "fd": fd,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
+
+impl RowContext<'_> {
+    fn service_json(&self, port: u16, table: Table) -> Option<String> {
+        if port == 0 || self.numeric {
+            return None;
+        }
+        let name = match table {
+            Table::Raw => self.services.protocol(port),
+            _ if (self.ephemeral.0..=self.ephemeral.1).contains(&port) => None,
+            Table::Udp => self.services.udp(port),
+            Table::Tcp => self.services.tcp(port),
+        };
+        name.map(str::to_string)
+    }
+}
+
+pub fn inet_json(
+    ctx: &RowContext<'_>,
+    s: &SsInetSocket,
+    table: Table,
+    ns: &NamespaceTag<'_>,
+) -> serde_json::Value {
+    let sock = &s.sock;
+    let addr = |a: &IpAddr| match a {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => crate::addr::ntop6(v6),
+    };
+    serde_json::json!({
+        "netid": inet_netid(s.protocol),
+        "state": state_name(sock.state),
+        "state_code": sock.state,
+        "recv_queue": sock.rx_queue,
+        "send_queue": sock.tx_queue,
+        "local_address": addr(&sock.local),
+        "local_port": sock.local_port,
+        "local_host": ctx.resolved(&sock.local).map(|n| n.into_owned()),
+        "local_service": ctx.service_json(sock.local_port, table),
+        "peer_address": addr(&sock.remote),
+        "peer_port": sock.remote_port,
+        "peer_host": ctx.resolved(&sock.remote).map(|n| n.into_owned()),
+        "peer_service": ctx.service_json(sock.remote_port, table),
+        "interface": (s.iface != 0).then(|| (ctx.ifname)(s.iface)),
+        "v6only": s.v6only.filter(|_| sock.v6),
+        "inode": sock.inode,
+        "uid": Some(sock.uid),
+        "netns": ns.inode,
+        "netns_name": ns.name,
+        "processes": holders_json(ctx, sock.inode),
+    })
+}
+
+pub fn unix_json(
+    ctx: &RowContext<'_>,
+    s: &DiagUnixSocket,
+    ns: &NamespaceTag<'_>,
+) -> serde_json::Value {
+    let name = s.name.as_ref().map(|n| {
+        let at: Vec<u8> = n.iter().map(|&b| if b == 0 { b'@' } else { b }).collect();
+        lossy(&at)
+    });
+    serde_json::json!({
+        "netid": unix_netid(s.sock_type),
+        "state": state_name(s.state),
+        "state_code": s.state,
+        "recv_queue": s.rqueue,
+        "send_queue": s.wqueue,
+        "local_address": name,
+        "local_port": s.inode,
+        "local_host": null,
+        "local_service": null,
+        "peer_address": null,
+        "peer_port": s.peer.unwrap_or(0),
+        "peer_host": null,
+        "peer_service": null,
+        "interface": null,
+        "v6only": null,
+        "inode": s.inode,
+        "uid": null,
+        "netns": ns.inode,
+        "netns_name": ns.name,
+        "processes": holders_json(ctx, s.inode),
+    })
+}
+
+pub fn packet_json(
+    ctx: &RowContext<'_>,
+    s: &DiagPacketSocket,
+    ns: &NamespaceTag<'_>,
+) -> serde_json::Value {
+    let proto = (s.protocol != 3).then(|| {
+        LL_PROTOS
+            .iter()
+            .find(|(id, _)| *id == s.protocol)
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_else(|| format!("[{}]", s.protocol))
+    });
+    serde_json::json!({
+        "netid": if s.sock_type as i32 == libc::SOCK_RAW { "p_raw" } else { "p_dgr" },
+        "state": "UNCONN",
+        "state_code": 7,
+        "recv_queue": s.rmem_alloc.unwrap_or(0),
+        "send_queue": 0,
+        "local_address": proto,
+        "local_port": s.protocol,
+        "local_host": null,
+        "local_service": null,
+        "peer_address": null,
+        "peer_port": null,
+        "peer_host": null,
+        "peer_service": null,
+        "interface": (s.iface != 0).then(|| (ctx.ifname)(s.iface)),
+        "v6only": null,
+        "inode": s.inode,
+        "uid": Some(s.uid),
+        "netns": ns.inode,
+        "netns_name": ns.name,
+        "processes": holders_json(ctx, s.inode),
+    })
+}
+
+pub fn netlink_json(s: &DiagNetlinkSocket, ns: &NamespaceTag<'_>) -> serde_json::Value {
+    serde_json::json!({
+        "netid": "nl",
+        "state": "UNCONN",
+        "state_code": 7,
+        "recv_queue": s.rmem_alloc,
+        "send_queue": s.wmem_alloc,
+        "local_address": netlink_proto(s.protocol).map(str::to_string).unwrap_or_else(|| s.protocol.to_string()),
+        "local_port": s.portid as i32,
+        "local_host": null,
+        "local_service": null,
+        "peer_address": (s.state == 1).then(|| s.dst_group.to_string()),
+        "peer_port": (s.state == 1).then_some(s.dst_portid as i32),
+        "peer_host": null,
+        "peer_service": null,
+        "interface": null,
+        "v6only": null,
+        "inode": s.inode,
+        "uid": null,
+        "netns": ns.inode,
+        "netns_name": ns.name,
+        "processes": [],
+    })
 }
 
 fn spaces(w: &mut impl Write, n: usize) -> io::Result<()> {

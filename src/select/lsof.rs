@@ -519,19 +519,26 @@ pub struct NameArg {
     pub ino: u64,
     /// For character and block devices lsof matches the device number too.
     pub rdev: Option<u64>,
+    /// A mount point: every file on that file system matches (by device).
+    pub whole_fs: bool,
 }
 
 /// Selection categories (lsof's SEL* flags).
 pub mod flag {
-    pub const PID: u8 = 1;
-    pub const UID: u8 = 2;
-    pub const CMD: u8 = 4;
-    pub const NET: u8 = 8;
-    pub const NETADDR: u8 = 16;
-    pub const UNIX: u8 = 32;
-    pub const NAME: u8 = 64;
-    pub const FD: u8 = 128;
-    pub const PROCESS: u8 = PID | UID | CMD;
+    pub const PID: u16 = 1;
+    pub const UID: u16 = 2;
+    pub const CMD: u16 = 4;
+    pub const NET: u16 = 8;
+    pub const NETADDR: u16 = 16;
+    pub const UNIX: u16 = 32;
+    pub const NAME: u16 = 64;
+    pub const FD: u16 = 128;
+    pub const PGID: u16 = 256;
+    /// `+L N`: files with fewer than N links.
+    pub const NLINK: u16 = 512;
+    /// `-N`: files on NFS.
+    pub const NFS: u16 = 1024;
+    pub const PROCESS: u16 = PID | UID | CMD | PGID;
 }
 
 /// Everything the command line selects.
@@ -549,6 +556,26 @@ pub struct Selection {
     pub names: Vec<NameArg>,
     /// `-d`: descriptors to include or (`^`) exclude.
     pub fds: Vec<Item<FdSpec>>,
+    /// `-g LIST`: process groups to include or exclude.
+    pub pgids: Vec<Item<u32>>,
+    /// (device, inode) of each name that is not a whole file system, to its index:
+    /// `+D` can give hundreds of thousands of names.
+    pub name_index: std::collections::HashMap<(u64, u64), usize>,
+    /// The `-c` arguments as given (for `-V`), one per `cmds` item.
+    pub cmd_texts: Vec<String>,
+    /// `+L N`: files whose link count is below N.
+    pub nlink_below: Option<u64>,
+    /// `-N`: files on NFS.
+    pub nfs: bool,
+}
+
+/// What a file offers to the selection besides its kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FileMore {
+    /// Its link count, when known.
+    pub nlink: Option<u64>,
+    /// Whether it is on an NFS file system.
+    pub nfs: bool,
 }
 
 /// An item of `-d`: a descriptor number, a range, or a name like `cwd`.
@@ -590,6 +617,8 @@ impl FdSpec {
     fn matches(&self, fd: FdRef<'_>) -> bool {
         match (self, fd) {
             (FdSpec::Range(lo, hi), FdRef::Num(n)) => (*lo..=*hi).contains(&n),
+            // `fd`: every numbered descriptor (lsof 4.95's keyword).
+            (FdSpec::Name(a), FdRef::Num(_)) => a == "fd",
             (FdSpec::Name(a), FdRef::Name(b)) => a.eq_ignore_ascii_case(b),
             _ => false,
         }
@@ -600,11 +629,14 @@ impl FdSpec {
 #[derive(Debug, Default, Clone)]
 pub struct Found {
     pub pids: Vec<bool>,
+    pub pgids: Vec<bool>,
     pub cmds: Vec<bool>,
     pub inet: Vec<bool>,
     pub states: Vec<u8>,
     pub names: Vec<bool>,
     pub inet_files: bool,
+    /// `-N`: an NFS file was listed.
+    pub nfs_files: bool,
 }
 
 /// What a file offers to the selection.
@@ -624,6 +656,7 @@ impl Found {
             }
         };
         or(&mut self.pids, other.pids);
+        or(&mut self.pgids, other.pgids);
         or(&mut self.cmds, other.cmds);
         or(&mut self.inet, other.inet);
         or(&mut self.names, other.names);
@@ -633,12 +666,13 @@ impl Found {
             }
         }
         self.inet_files |= other.inet_files;
+        self.nfs_files |= other.nfs_files;
     }
 }
 
 impl Selection {
     /// The categories given (lsof's Selflags); 0 means "everything".
-    pub fn flags(&self) -> u8 {
+    pub fn flags(&self) -> u16 {
         let mut f = 0;
         if self.pids.iter().any(|p| !p.exclude) {
             f |= flag::PID;
@@ -664,17 +698,28 @@ impl Selection {
         if !self.fds.is_empty() {
             f |= flag::FD;
         }
+        if self.pgids.iter().any(|g| !g.exclude) {
+            f |= flag::PGID;
+        }
+        if self.nlink_below.is_some() {
+            f |= flag::NLINK;
+        }
+        if self.nfs {
+            f |= flag::NFS;
+        }
         f
     }
 
     pub fn new_found(&self) -> Found {
         Found {
             pids: vec![false; self.pids.len()],
+            pgids: vec![false; self.pgids.len()],
             cmds: vec![false; self.cmds.len()],
             inet: vec![false; self.inet.len()],
             states: Vec::new(),
             names: vec![false; self.names.len()],
             inet_files: false,
+            nfs_files: false,
         }
     }
 
@@ -697,9 +742,17 @@ impl Selection {
     }
 
     /// The process-level verdict: `None` if excluded, else the flags it earned.
-    pub fn process(&self, pid: u32, uid: u32, comm: &[u8], found: &mut Found) -> Option<u8> {
+    pub fn process(
+        &self,
+        pid: u32,
+        pgid: u32,
+        uid: u32,
+        comm: &[u8],
+        found: &mut Found,
+    ) -> Option<u16> {
         if self.uids.iter().any(|u| u.exclude && u.value == uid)
             || self.pids.iter().any(|p| p.exclude && p.value == pid)
+            || self.pgids.iter().any(|g| g.exclude && g.value == pgid)
             || self.cmds.iter().any(|c| c.exclude && c.value.matches(comm))
         {
             return None;
@@ -715,6 +768,14 @@ impl Selection {
                     *f = true;
                 }
                 got |= flag::PID;
+            }
+        }
+        for (i, g) in self.pgids.iter().enumerate() {
+            if !g.exclude && g.value == pgid {
+                if let Some(f) = found.pgids.get_mut(i) {
+                    *f = true;
+                }
+                got |= flag::PGID;
             }
         }
         if self.uids.iter().any(|u| !u.exclude && u.value == uid) {
@@ -739,9 +800,14 @@ impl Selection {
     }
 
     /// Whether this process needs its non-socket files looked at at all.
-    pub fn wants_all_files(&self, process_flags: u8) -> bool {
+    pub fn wants_all_files(&self, process_flags: u16) -> bool {
         let sel = self.flags();
-        if sel == 0 || !self.names.is_empty() || !self.fds.is_empty() {
+        if sel == 0
+            || !self.names.is_empty()
+            || !self.fds.is_empty()
+            || self.nlink_below.is_some()
+            || self.nfs
+        {
             return true;
         }
         if self.and {
@@ -754,13 +820,23 @@ impl Selection {
     /// The file-level verdict for a file of a process that earned `process_flags`.
     pub fn file(
         &self,
-        process_flags: u8,
+        process_flags: u16,
         facts: FileFacts<'_>,
+        more: FileMore,
         fd: FdRef<'_>,
         name_hit: Option<usize>,
         found: &mut Found,
     ) -> bool {
         let mut got = process_flags;
+        if let (Some(below), Some(n)) = (self.nlink_below, more.nlink) {
+            if n < below {
+                got |= flag::NLINK;
+            }
+        }
+        if self.nfs && more.nfs {
+            got |= flag::NFS;
+            found.nfs_files = true;
+        }
         if !self.fds.is_empty() {
             if self.fds.iter().any(|i| i.exclude && i.value.matches(fd)) {
                 return false;
@@ -828,13 +904,83 @@ impl Selection {
         }
     }
 
+    /// Builds `name_index` once `names` is complete.
+    pub fn index_names(&mut self) {
+        self.name_index.clear();
+        for (i, n) in self.names.iter().enumerate() {
+            if !n.whole_fs {
+                self.name_index.entry((n.dev, n.ino)).or_insert(i);
+            }
+        }
+    }
+
+    /// The name argument a file (by device and inode) matches: itself, or the
+    /// mount point of its file system.
+    pub fn name_hit(&self, dev: u64, ino: u64) -> Option<usize> {
+        if let Some(&i) = self.name_index.get(&(dev, ino)) {
+            return Some(i);
+        }
+        self.names.iter().position(|n| n.whole_fs && n.dev == dev)
+    }
+
+    /// `-V`: lsof's message for each inclusion item never met, in lsof's order
+    /// (names last given first, as lsof keeps them).
+    pub fn not_found_messages(&self, found: &Found) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, f) in found.cmds.iter().enumerate() {
+            if !f {
+                let text = self.cmd_texts.get(i).map_or("", String::as_str);
+                out.push(format!("command not located: {text}"));
+            }
+        }
+        for (n, f) in self.names.iter().zip(&found.names).rev() {
+            if !f {
+                let what = if n.whole_fs { "file system" } else { "file" };
+                out.push(format!("no {what} use located: {}", n.text));
+            }
+        }
+        for (arg, f) in self.inet.iter().zip(&found.inet) {
+            if !f {
+                out.push(format!("Internet address not located: {}", arg.text));
+            }
+        }
+        if self.inet_files.is_some() && !found.inet_files {
+            out.push("no Internet files located".to_string());
+        }
+        if let Some(states) = &self.states {
+            for st in states.include.iter().filter(|s| !found.states.contains(s)) {
+                let name = TCP_STATE_NAMES.get(*st as usize).copied().unwrap_or("?");
+                out.push(format!("TCP state not located: {name}"));
+            }
+        }
+        if self.nfs && !found.nfs_files {
+            out.push("no NFS files located".to_string());
+        }
+        for (p, f) in self.pids.iter().zip(&found.pids) {
+            if !p.exclude && !f {
+                out.push(format!("process ID not located: {}", p.value));
+            }
+        }
+        for (g, f) in self.pgids.iter().zip(&found.pgids) {
+            if !g.exclude && !f {
+                out.push(format!("process group ID not located: {}", g.value));
+            }
+        }
+        out
+    }
+
     /// lsof's exit status rule: 1 if any inclusion item was never met.
     pub fn all_found(&self, found: &Found) -> bool {
         let pids_ok = self
             .pids
             .iter()
             .zip(&found.pids)
-            .all(|(p, f)| p.exclude || *f);
+            .all(|(p, f)| p.exclude || *f)
+            && self
+                .pgids
+                .iter()
+                .zip(&found.pgids)
+                .all(|(g, f)| g.exclude || *f);
         // lsof 4.95 never marks a `-c ^name` exclusion as found, so it always exits 1
         // when one is given; we do the same.
         let cmds_ok = found.cmds.iter().all(|f| *f);
@@ -851,7 +997,8 @@ impl Selection {
         });
         let names_ok = found.names.iter().all(|f| *f);
         let net_ok = self.inet_files.is_none() || found.inet_files;
-        pids_ok && cmds_ok && inet_ok && states_ok && names_ok && net_ok
+        let nfs_ok = !self.nfs || found.nfs_files;
+        pids_ok && cmds_ok && inet_ok && states_ok && names_ok && net_ok && nfs_ok
     }
 }
 
@@ -1015,16 +1162,24 @@ mod tests {
             ..Selection::default()
         };
         let mut found = sel.new_found();
-        let pf = sel.process(10, 0, b"x", &mut found).unwrap();
+        let pf = sel.process(10, 0, 0, b"x", &mut found).unwrap();
         // The wildcard listener does not match a specific address.
         assert!(!sel.file(
             pf,
             FileFacts::Inet(&listen),
+            FileMore::default(),
             FdRef::Num(3),
             None,
             &mut found
         ));
-        assert!(sel.file(pf, FileFacts::Inet(&conn), FdRef::Num(3), None, &mut found));
+        assert!(sel.file(
+            pf,
+            FileFacts::Inet(&conn),
+            FileMore::default(),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
         assert!(sel.all_found(&found));
 
         sel.inet = vec![spec(":80")];
@@ -1034,18 +1189,33 @@ mod tests {
         }];
         sel.and = true;
         let mut found = sel.new_found();
-        assert_eq!(sel.process(11, 0, b"x", &mut found), None);
-        let pf = sel.process(10, 0, b"x", &mut found).unwrap();
+        assert_eq!(sel.process(11, 0, 0, b"x", &mut found), None);
+        let pf = sel.process(10, 0, 0, b"x", &mut found).unwrap();
         assert!(sel.file(
             pf,
             FileFacts::Inet(&listen),
+            FileMore::default(),
             FdRef::Num(3),
             None,
             &mut found
         ));
-        assert!(!sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
+        assert!(!sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
         sel.and = false;
-        assert!(sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
+        assert!(sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
         assert!(sel.wants_all_files(pf));
     }
 
@@ -1117,20 +1287,28 @@ mod tests {
             ..Selection::default()
         };
         let mut found = sel.new_found();
-        assert_eq!(sel.process(5, 0, b"x", &mut found), None);
-        let pf = sel.process(6, 0, b"x", &mut found).unwrap();
+        assert_eq!(sel.process(5, 0, 0, b"x", &mut found), None);
+        let pf = sel.process(6, 0, 0, b"x", &mut found).unwrap();
         let conn = facts(
             "127.0.0.1:5000",
             Some("127.0.0.1:80"),
             InetProto::Tcp,
             false,
         );
-        assert!(!sel.file(pf, FileFacts::Inet(&conn), FdRef::Num(3), None, &mut found));
+        assert!(!sel.file(
+            pf,
+            FileFacts::Inet(&conn),
+            FileMore::default(),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
         assert!(!sel.all_found(&found));
         let listen = facts("0.0.0.0:80", None, InetProto::Tcp, false);
         assert!(sel.file(
             pf,
             FileFacts::Inet(&listen),
+            FileMore::default(),
             FdRef::Num(3),
             None,
             &mut found
@@ -1149,13 +1327,48 @@ mod tests {
             ..Selection::default()
         };
         let mut found = sel.new_found();
-        let pf = sel.process(1, 0, b"x", &mut found).unwrap();
-        assert!(sel.file(pf, FileFacts::Other, FdRef::Num(1), None, &mut found));
-        assert!(sel.file(pf, FileFacts::Other, FdRef::Name("cwd"), None, &mut found));
-        assert!(!sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
+        let pf = sel.process(1, 0, 0, b"x", &mut found).unwrap();
+        assert!(sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Num(1),
+            None,
+            &mut found
+        ));
+        assert!(sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Name("cwd"),
+            None,
+            &mut found
+        ));
+        assert!(!sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
         sel.fds = parse_list("^1", FdSpec::parse).unwrap();
-        assert!(!sel.file(pf, FileFacts::Other, FdRef::Num(1), None, &mut found));
-        assert!(sel.file(pf, FileFacts::Other, FdRef::Num(3), None, &mut found));
+        assert!(!sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Num(1),
+            None,
+            &mut found
+        ));
+        assert!(sel.file(
+            pf,
+            FileFacts::Other,
+            FileMore::default(),
+            FdRef::Num(3),
+            None,
+            &mut found
+        ));
     }
 
     #[test]

@@ -384,7 +384,11 @@ impl Fixture {
         };
         match proto {
             "unix" => self.owns_unix_line(line, &toks),
-            "tcp" | "tcp6" => inet_ports_match(&toks, &self.tcp_ports),
+            // The fixture closes nothing, so a TIME_WAIT row on one of its ports is a
+            // stranger's (an earlier connection that used the same port number).
+            "tcp" | "tcp6" => {
+                toks.get(5) != Some(&"TIME_WAIT") && inet_ports_match(&toks, &self.tcp_ports)
+            }
             "udp" | "udp6" | "udpl" | "udpl6" => inet_ports_match(&toks, &self.udp_ports),
             "raw" | "raw6" => self.has_raw() && raw_line_matches(proto, &toks),
             _ => false,
