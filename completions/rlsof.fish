@@ -9,7 +9,7 @@ complete -c rlsof -s g -d 'Show the PGID column; with a list, select those proce
 complete -c rlsof -s o -d 'Show OFFSET instead of SIZE/OFF; -o N: offsets up to N digits as 0t, longer as 0x' -r
 complete -c rlsof -s L -d '+L: show the NLINK column; +L N: select files with fewer than N links (+L1: deleted files); -L: no NLINK' -r
 complete -c rlsof -s S -d 'Accepted (lsof: kernel function timeout)' -r
-complete -c rlsof -s K -d '-K i: never list threads' -r
+complete -c rlsof -s K -d '-K: list threads (TID, TASKCMD) and select their files; -K i: never list threads' -r
 complete -c rlsof -s f -d '-f: names are plain files; +f: names are file systems; +fg/+fG: FILE-FLAG column (names/hex)' -r
 complete -c rlsof -s x -d 'With +d/+D (accepted; the walk never follows links or crosses file systems)' -r
 complete -c rlsof -s e -d 'Accepted for a mounted file system (lsof: exempt from blocking calls)' -r

@@ -336,8 +336,11 @@ fn holds(op: u16, v: u32, k: u32) -> bool {
 impl State {
     /// Whether the path's earlier conditions already decide `val op k`.
     fn decided(&self, val: &Val, op: u16, k: u32) -> Option<bool> {
-        if let Val::Const(v) = val {
-            return Some(holds(op, *v, k));
+        match val {
+            Val::Const(v) => return Some(holds(op, *v, k)),
+            // Two unknown values are not the same value.
+            Val::Unknown => return None,
+            _ => {}
         }
         for c in &self.conds {
             if &c.val != val {
@@ -386,8 +389,22 @@ fn alu(op: u16, a: &Val, b: &Val) -> Val {
 
 /// Which packets `prog` accepts, seen at `layer`.
 pub fn analyse(prog: &[Insn], layer: Layer) -> Accepts {
+    match walk(prog) {
+        Err(a) => a,
+        Ok(accepting) if accepting.is_empty() => Accepts::Nothing,
+        Ok(accepting) => {
+            let mut paths: Vec<Vec<String>> =
+                accepting.iter().map(|c| describe(c, layer)).collect();
+            paths.dedup();
+            Accepts::Paths(paths)
+        }
+    }
+}
+
+/// The conditions of every path that ends in a non-zero return.
+fn walk(prog: &[Insn]) -> Result<Vec<Vec<Cond>>, Accepts> {
     if let Err(why) = validate(prog) {
-        return Accepts::Invalid(why);
+        return Err(Accepts::Invalid(why));
     }
     let unknown: [Val; 16] = std::array::from_fn(|_| Val::Unknown);
     let mut stack = vec![(
@@ -405,11 +422,11 @@ pub fn analyse(prog: &[Insn], layer: Layer) -> Accepts {
         loop {
             steps += 1;
             if steps > MAX_STEPS || accepting.len() > MAX_PATHS {
-                return Accepts::TooComplex;
+                return Err(Accepts::TooComplex);
             }
             // validate() guarantees pc is in range and the program ends with a return.
             let Some(&i) = prog.get(pc) else {
-                return Accepts::Invalid(format!("runs past the end at {pc}"));
+                return Err(Accepts::Invalid(format!("runs past the end at {pc}")));
             };
             let k = i.k;
             let class = i.code & 0x07;
@@ -557,12 +574,7 @@ pub fn analyse(prog: &[Insn], layer: Layer) -> Accepts {
             }
         }
     }
-    if accepting.is_empty() {
-        return Accepts::Nothing;
-    }
-    let mut paths: Vec<Vec<String>> = accepting.iter().map(|c| describe(c, layer)).collect();
-    paths.dedup();
-    Accepts::Paths(paths)
+    Ok(accepting)
 }
 
 /// Names that the conditions of one path give to offsets: the ethertype and IP
@@ -813,6 +825,234 @@ fn describe(conds: &[Cond], layer: Layer) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The kernel's classic interpreter, as far as the generated programs need it:
+    /// Some(return value), None when a load fell outside the packet (which returns 0).
+    fn run(prog: &[Insn], pkt: &[u8]) -> Option<u32> {
+        let load = |off: u32, size: u8| -> Option<u32> {
+            let at = off as usize;
+            let bytes = pkt.get(at..at.checked_add(size as usize)?)?;
+            Some(bytes.iter().fold(0u32, |v, &b| v << 8 | b as u32))
+        };
+        let (mut a, mut x, mut mem, mut pc) = (0u32, 0u32, [0u32; 16], 0usize);
+        loop {
+            let i = prog[pc];
+            let size = match i.code & 0x18 {
+                W => 4,
+                H => 2,
+                _ => 1,
+            };
+            pc += 1;
+            match i.code & 0x07 {
+                LD | LDX => {
+                    let v = match i.code & 0xe0 {
+                        IMM => i.k,
+                        ABS => load(i.k, size)?,
+                        IND => load(x.wrapping_add(i.k), size)?,
+                        MEM => mem[i.k as usize],
+                        LEN => pkt.len() as u32,
+                        _ => 4 * (load(i.k, 1)? & 0xf),
+                    };
+                    if i.code & 0x07 == LD {
+                        a = v
+                    } else {
+                        x = v
+                    }
+                }
+                ST => mem[i.k as usize] = a,
+                STX => mem[i.k as usize] = x,
+                ALU => {
+                    let b = if i.code & X != 0 { x } else { i.k };
+                    a = match i.code & 0xf0 {
+                        0x00 => a.wrapping_add(b),
+                        0x10 => a.wrapping_sub(b),
+                        0x20 => a.wrapping_mul(b),
+                        0x30 => a.checked_div(b).unwrap_or(0),
+                        0x90 => a.checked_rem(b).unwrap_or(0),
+                        0x50 => a & b,
+                        0x40 => a | b,
+                        0xa0 => a ^ b,
+                        0x60 => a.checked_shl(b).unwrap_or(0),
+                        0x70 => a.checked_shr(b).unwrap_or(0),
+                        _ => a.wrapping_neg(),
+                    }
+                }
+                JMP if i.code & 0xf0 == JA => pc += i.k as usize,
+                JMP => {
+                    let b = if i.code & X != 0 { x } else { i.k };
+                    pc += if holds(i.code & 0xf0, a, b) {
+                        i.jt as usize
+                    } else {
+                        i.jf as usize
+                    };
+                }
+                RET => {
+                    return Some(match i.code & 0x18 {
+                        K => i.k,
+                        A => a,
+                        _ => x,
+                    })
+                }
+                _ => {
+                    if i.code & 0xf8 == TXA {
+                        a = x
+                    } else {
+                        x = a
+                    }
+                }
+            }
+        }
+    }
+
+    /// A value on a packet; None when unknown or outside the packet.
+    fn eval(v: &Val, pkt: &[u8]) -> Option<u32> {
+        let byte = |at: u32| pkt.get(at as usize).copied();
+        match v {
+            Val::Const(c) => Some(*c),
+            Val::Len => Some(pkt.len() as u32),
+            Val::Msh(off) => Some(4 * (byte(*off)? as u32 & 0xf)),
+            Val::Masked(inner, m) => Some(eval(inner, pkt)? & m),
+            Val::Unknown => None,
+            Val::Load { msh, off, size } => {
+                let base = match msh {
+                    Some(m) => 4 * (byte(*m)? as u32 & 0xf),
+                    None => 0,
+                };
+                let at = base.wrapping_add(*off) as usize;
+                let bytes = pkt.get(at..at.checked_add(*size as usize)?)?;
+                Some(bytes.iter().fold(0u32, |v, &b| v << 8 | b as u32))
+            }
+        }
+    }
+
+    /// Valid programs by construction: blocks of a load, an optional operation and a
+    /// test (what filters are made of), some of them anything; loads near the start
+    /// of the packet; forward jumps within the program; a return at the end.
+    fn program() -> impl Strategy<Value = Vec<Insn>> {
+        let load = prop::sample::select(vec![
+            0x30u16, 0x28, 0x20, 0x50, 0x48, 0x40, 0xb1, 0x00, 0x01, 0x80, 0x60, 0x61, 0x87,
+        ]);
+        let alu = prop::sample::select(vec![
+            0x54u16, 0x44, 0xa4, 0x04, 0x14, 0x24, 0x34, 0x94, 0x64, 0x74, 0x84, 0x0c, 0x1c, 0x5c,
+            0x4c, 0x07, 0x02, 0x03,
+        ]);
+        let jump = prop::sample::select(vec![
+            0x15u16, 0x25, 0x35, 0x45, 0x1d, 0x2d, 0x3d, 0x4d, 0x05, 0x06, 0x16,
+        ]);
+        let k = || prop_oneof![4 => 0u32..4, 1 => 0u32..24, 1 => Just(0x40)];
+        // Each block loads one of two values chosen for the program, so that a value
+        // is often tested more than once.
+        let pool = prop::collection::vec((load, prop_oneof![3 => 0u32..2, 1 => 0u32..24]), 2);
+        let block = (
+            any::<bool>(),
+            prop::option::weighted(0.4, alu),
+            jump,
+            k(),
+            0u8..6,
+            0u8..6,
+        );
+        (pool, prop::collection::vec(block, 1..8)).prop_map(|(pool, blocks)| {
+            let mut raw = Vec::new();
+            for (second, op, j, k2, jt, jf) in blocks {
+                let (ld, k1) = pool[second as usize];
+                raw.push(Insn::new(ld, 0, 0, k1));
+                if let Some(op) = op {
+                    raw.push(Insn::new(op, 0, 0, k2));
+                }
+                raw.push(Insn::new(j, jt, jf, k2));
+            }
+            let n = raw.len();
+            let mut prog: Vec<Insn> = raw
+                .into_iter()
+                .enumerate()
+                .map(|(at, i)| {
+                    // Instructions after this one, the final return included.
+                    let room = (n - at) as u8;
+                    let k = match i.code {
+                        0x60 | 0x61 | 0x02 | 0x03 => i.k % 16,
+                        0x34 | 0x94 => i.k.max(1),
+                        0x05 => i.k % room as u32,
+                        0x06 => i.k % 3,
+                        _ => i.k,
+                    };
+                    Insn::new(i.code, i.jt % room, i.jf % room, k)
+                })
+                .collect();
+            prog.push(Insn::new(0x06, 0, 0, 1));
+            prog
+        })
+    }
+
+    /// Every packet the program accepts satisfies one of the paths the analyser
+    /// reports (a condition it cannot evaluate counts as met), and a packet that meets
+    /// every condition of a path is accepted (unless a load that is not a condition
+    /// fell off the packet, which the analyser does not model).
+    fn check(prog: &[Insn], pkts: &[Vec<u8>]) -> Result<(), String> {
+        let Ok(paths) = walk(prog) else {
+            return Ok(());
+        };
+        let listing = || disassemble(prog).join("\n");
+        for pkt in pkts {
+            let meets = |p: &Vec<Cond>| -> Vec<Option<bool>> {
+                p.iter()
+                    .map(|c| eval(&c.val, pkt).map(|v| holds(c.op, v, c.k) == c.taken))
+                    .collect()
+            };
+            let accepted = run(prog, pkt);
+            if accepted.is_some_and(|r| r != 0)
+                && !paths
+                    .iter()
+                    .any(|p| meets(p).iter().all(|m| *m != Some(false)))
+            {
+                return Err(format!("accepted but on no path: {pkt:?}\n{}", listing()));
+            }
+            let on_a_path = paths
+                .iter()
+                .any(|p| meets(p).iter().all(|m| *m == Some(true)));
+            if accepted == Some(0) && on_a_path {
+                return Err(format!("on a path but rejected: {pkt:?}\n{}", listing()));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_check_sees_a_wrong_path() {
+        // The same byte tested twice: the second test is decided by the first.
+        let prog = [
+            Insn::new(0x30, 0, 0, 0),
+            Insn::new(0x15, 0, 3, 1),
+            Insn::new(0x30, 0, 0, 0),
+            Insn::new(0x15, 0, 1, 1),
+            Insn::new(0x06, 0, 0, 1),
+            Insn::new(0x06, 0, 0, 0),
+        ];
+        check(&prog, &[vec![1], vec![0], vec![]]).unwrap();
+        assert_eq!(analyse(&prog, Layer::Unknown).describe(), "pkt[0:1] = 0x1");
+        // The same test twice.
+        let mut prog = prog;
+        prog[1].code = 0x25;
+        prog[3].code = 0x25;
+        check(&prog, &[vec![1], vec![2], vec![]]).unwrap();
+        assert_eq!(analyse(&prog, Layer::Unknown).describe(), "pkt[0:1] > 0x1");
+    }
+
+    proptest! {
+        #[test]
+        fn paths_are_what_the_program_accepts(
+            prog in program(),
+            pkts in prop::collection::vec(
+                prop::collection::vec(prop_oneof![4 => 0u8..4, 1 => any::<u8>()], 0..32),
+                1..32,
+            ),
+        ) {
+            prop_assume!(validate(&prog).is_ok());
+            if let Err(e) = check(&prog, &pkts) {
+                prop_assert!(false, "{}", e);
+            }
+        }
+    }
 
     /// `tcpdump -dd 'udp and port 53 and udp[8:4] = 0x5254'` (BPFDoor-like).
     pub const MAGIC: [Insn; 15] = [
@@ -888,6 +1128,33 @@ mod tests {
             a.describe(),
             "(udp and not a fragment and udp src port 53 and udp[8:4] = 0x5254) or \
              (udp and not a fragment and udp src port != 53 and udp dst port 53 and udp[8:4] = 0x5254)"
+        );
+    }
+
+    #[test]
+    fn unknown_values_are_not_one_value() {
+        // Two computed values (A + X), each compared with 5: four ways, two accept.
+        let prog = [
+            Insn::new(0x30, 0, 0, 0),
+            Insn::new(0x0c, 0, 0, 0),
+            Insn::new(0x15, 0, 3, 5),
+            Insn::new(0x30, 0, 0, 1),
+            Insn::new(0x0c, 0, 0, 0),
+            Insn::new(0x15, 0, 1, 5),
+            Insn::new(0x06, 0, 0, 0),
+            Insn::new(0x06, 0, 0, 1),
+        ];
+        // Accepts when the first is 5 and the second is not: the second test must not
+        // be taken as decided by the first.
+        let Accepts::Paths(paths) = analyse(&prog, Layer::Unknown) else {
+            panic!()
+        };
+        assert_eq!(
+            paths,
+            vec![vec![
+                "a computed value = 0x5".to_string(),
+                "a computed value != 0x5".to_string()
+            ]]
         );
     }
 

@@ -328,6 +328,31 @@ mod tests {
     }
 
     #[test]
+    fn loopback_names_through_the_c_library() {
+        // /etc/hosts names 127.0.0.1 localhost on every machine this runs on; no name
+        // here may reach DNS (a test sends no traffic off the machine).
+        assert!(host_addresses("localhost", false).contains(&IpAddr::from([127, 0, 0, 1])));
+        assert!(host_addresses("localhost", false)
+            .iter()
+            .all(IpAddr::is_ipv4));
+        assert!(host_addresses("bad\0name", false).is_empty());
+        assert_eq!(
+            reverse_lookup(IpAddr::from([127, 0, 0, 1])).as_deref(),
+            Some("localhost")
+        );
+        let mut names = HostNames::default();
+        names.resolve_all([IpAddr::from([127, 0, 0, 1])], HOST_DEADLINE);
+        assert_eq!(names.get(&IpAddr::from([127, 0, 0, 1])), Some("localhost"));
+    }
+
+    #[test]
+    fn unknown_users_are_none() {
+        assert_eq!(uid_of("rnt-no-such-user"), None);
+        assert_eq!(uid_of("bad\0name"), None);
+        assert_eq!(Users::default().name(4_000_000_123), None);
+    }
+
+    #[test]
     fn root_is_uid_zero() {
         assert_eq!(Users::default().name(0), Some("root"));
         assert_eq!(uid_of("root"), Some(0));

@@ -3,12 +3,12 @@
 //! first for the instruction count (length 0), then for the instructions. What the
 //! kernel tells (net/core/filter.c, sk_get_filter): no filter, length 0; a classic
 //! program, its instructions; an eBPF program (SO_ATTACH_BPF, which keeps no
-//! classic original), EACCES. nix offers neither pidfd_getfd nor SO_GET_FILTER, so
-//! both are raw calls here.
+//! classic original), EACCES. pidfd_open/pidfd_getfd come from rustix (nix has
+//! neither); nix does not offer SO_GET_FILTER either, so that is a raw call here.
 
 use crate::bpf::{Insn, INSN_SIZE, MAX_INSNS};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// What a socket carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,22 +21,14 @@ pub enum Filter {
 
 /// Duplicates descriptor `fd` of process `pid` into ours (close-on-exec).
 pub fn duplicate(pid: u32, fd: u32) -> io::Result<OwnedFd> {
-    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+    use rustix::process::{pidfd_getfd, pidfd_open, Pid, PidfdFlags, PidfdGetfdFlags};
+    let pid = i32::try_from(pid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))?;
     let fd = i32::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
-    // SAFETY: a raw syscall with integer arguments; the result is checked.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if pidfd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pidfd_open returned a fresh descriptor that nothing else owns.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
-    // SAFETY: as above; the pidfd is valid for the duration of the call.
-    let dup = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
-    if dup < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pidfd_getfd returned a new descriptor in our table that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(dup as i32) })
+    let pidfd = pidfd_open(pid, PidfdFlags::empty())?;
+    Ok(pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty())?)
 }
 
 /// SO_GET_FILTER with a buffer of `count` instructions: Ok(n) is the program's length

@@ -540,3 +540,64 @@ fn message_queues() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `-K`: threads listed with TID and TASKCMD (and `-F K M`), selected with -a; `-K i`
+/// never lists them. The process is a python3 of ours with one named thread.
+#[test]
+fn tasks() {
+    if lsof_missing() {
+        return;
+    }
+    let dir = Dir::new("tasks");
+    let out = dir.0.join("pid");
+    let script = r#"
+import os, sys, threading, time
+os.closerange(3, 65536)
+threading.Thread(target=time.sleep, args=(600,), name="rnt-worker", daemon=True).start()
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % os.getpid())
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(600)
+"#;
+    let p = Proc(
+        Command::new("python3")
+            .args(["-c", script])
+            .arg(&out)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut pid = String::new();
+    for _ in 0..1000 {
+        if let Ok(s) = std::fs::read_to_string(&out) {
+            pid = s.trim().to_string();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!pid.is_empty(), "the threaded holder did not start");
+    for args in [
+        &["-K", "-a", "-p", &pid][..],
+        &["-K", "-a", "-p", &pid, "-d", "0-2"],
+        &["-K", "-a", "-p", &pid, "-F", "pKMcf"],
+        &["-K", "i", "-a", "-p", &pid],
+        &["-Ki", "-a", "-p", &pid, "-d", "txt"],
+        &["-K", "-a", "-p", &pid, "-d", "99"],
+        &["-K", "-a", "-p", &pid, "-V"],
+    ] {
+        same(&dir.0, args);
+    }
+    // A single-threaded process has no task: -a -K lists nothing of it (exit 1).
+    let f = dir.0.join("f");
+    std::fs::write(&f, b"x").unwrap();
+    let single = Proc::sleep_on(&dir.0, &f);
+    let spid = single.pid();
+    same(&dir.0, &["-K", "-a", "-p", &spid]);
+    same(
+        &dir.0,
+        &["-K", "-a", "-p", &format!("{pid},{spid}"), "-d", "0"],
+    );
+    drop(p);
+}

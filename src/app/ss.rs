@@ -3,6 +3,7 @@
 
 use super::output;
 use crate::cli::ss::{self as cli, Options, Parsed, Tables};
+use crate::netlink::destroy;
 use crate::netlink::inet::{self, SsInetSocket};
 use crate::netlink::nldiag::{self, DiagNetlinkSocket};
 use crate::netlink::packet::{self, DiagPacketSocket};
@@ -158,6 +159,9 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
                 return Ok(0);
             }
         };
+        if o.events {
+            return follow(o, &tables, out);
+        }
         let rows = dump_all(o, &tables)?;
         let owners = match owners {
             Some(handle) => Some(
@@ -354,7 +358,8 @@ fn all_namespaces(
 fn dump_all(o: &Options, t: &Tables) -> io::Result<Vec<Row>> {
     let mut rows = Vec::new();
     let sock = DiagSocket::open()?;
-    let keep = wants_details(o);
+    // -K needs each reply's socket id for its SOCK_DESTROY request.
+    let keep = wants_details(o) || o.kill;
     let states = t.states;
     if t.has_db(cli::NETLINK_DB) && t.has_af(cli::AF_NETLINK) && states & (1 << cli::SS_CLOSE) != 0
     {
@@ -472,7 +477,9 @@ fn inet_table(
     let ext = inet_ext(o);
     // TCP of both families: one walk of the hash tables instead of ss's two, the rows
     // filed by family so they print in the order of ss's two dumps.
+    // -K follows ss's dumps family by family (its errors restart them there).
     if protocol == libc::IPPROTO_TCP as u32
+        && !o.kill
         && o.preferred_family != cli::AF_INET
         && o.preferred_family != cli::AF_INET6
     {
@@ -494,20 +501,65 @@ fn inet_table(
         // Not served: ss's own way, family by family, from the start.
         rows.retain(|r| !matches!(r, Row::Inet(_, Table::Tcp)));
     }
+    // -K: ss kills on a second sock_diag socket as the rows come.
+    let killer = if o.kill {
+        match DiagSocket::open() {
+            Ok(k) => Some(k),
+            Err(_) => return,
+        }
+    } else {
+        None
+    };
     loop {
+        // A refusal other than "no such socket" / "cannot be closed" ends the dump
+        // as a failure, after ss's message (show_one_inet_sock returns -1).
+        let mut refused = false;
         let result = inet::dump_ss(sock, family, protocol, t.states, ext, keep, |s| {
             let af = if s.sock.v6 {
                 cli::AF_INET6
             } else {
                 cli::AF_INET
             };
-            if t.has_af(af) {
-                rows.push(Row::Inet(s, table));
+            if !t.has_af(af) || refused {
+                return;
             }
+            // When filter words plug in, they must decide here, before the kill: ss
+            // runs run_ssfilter() before kill_inet_sock(). Until then rss refuses them.
+            if let Some(killer) = &killer {
+                let raw_protocol = if s.protocol == libc::IPPROTO_RAW as u16 {
+                    0
+                } else {
+                    s.protocol as u8
+                };
+                let Some(req) = s
+                    .raw
+                    .as_deref()
+                    .and_then(|m| destroy::inet_request(m, protocol, raw_protocol))
+                else {
+                    return;
+                };
+                if let Err(e) = killer.request_ack(destroy::SOCK_DESTROY, &req) {
+                    let code = e.raw_os_error().unwrap_or(0);
+                    if code != libc::EOPNOTSUPP && code != libc::ENOENT {
+                        eprintln!("SOCK_DESTROY answers: {}", cli::strerror(&e));
+                        refused = true;
+                    }
+                    return;
+                }
+            }
+            rows.push(Row::Inet(s, table));
         });
-        let failed = result.as_ref().map_or(true, |s| s.done_error != 0);
+        let failed = refused || result.as_ref().map_or(true, |s| s.done_error != 0);
         report(result, protocol);
         if failed {
+            if refused
+                && family != unspec
+                && matches!(protocol as i32, libc::IPPROTO_TCP | libc::IPPROTO_DCCP)
+            {
+                // ss left the aborted dump's NLMSG_DONE unread; its compat request
+                // reads that and ends at once, successfully, with no rows.
+                return;
+            }
             if family != unspec {
                 family = unspec;
                 continue;
@@ -538,6 +590,7 @@ fn proc_fallback(t: &Tables, protocol: u32, table: Table, rows: &mut Vec<Row>) {
         Table::Tcp => Proto::Tcp,
         Table::Udp => Proto::Udp,
         Table::Raw => Proto::Raw,
+        Table::Any => return,
     };
     let root = ProcRoot::default();
     for (v6, af) in [(false, cli::AF_INET), (true, cli::AF_INET6)] {
@@ -664,18 +717,7 @@ fn render(
         show_threads: o.show_threads,
         ifname: &ifname,
         netlink_owner: &netlink_owner,
-        details: DetailOptions {
-            timers: o.show_options,
-            extended: o.show_details > 0,
-            memory: o.show_mem,
-            info: o.show_tcpinfo,
-            tos: o.show_tos,
-            cgroup: o.show_cgroup,
-            inet_sockopt: o.show_inet_sockopt,
-            bpf: o.show_bpf,
-            oneline: o.oneline,
-            numeric: o.numeric,
-        },
+        details: detail_options(o),
         cgroups: &CgroupPaths::new(&ProcRoot::default()),
     };
     let several = |mask: u32| mask & mask.wrapping_sub(1) != 0;
@@ -695,6 +737,106 @@ fn render(
         ctx.cgroups.drain_messages(|m| eprintln!("{m}"));
     }
     grid.render(out)
+}
+
+/// What the detail options (-o -e -m -i --tos --cgroup --inet-sockopt -b) ask rows for.
+fn detail_options(o: &Options) -> DetailOptions {
+    DetailOptions {
+        timers: o.show_options,
+        extended: o.show_details > 0,
+        memory: o.show_mem,
+        info: o.show_tcpinfo,
+        tos: o.show_tos,
+        cgroup: o.show_cgroup,
+        inet_sockopt: o.show_inet_sockopt,
+        bpf: o.show_bpf,
+        oneline: o.oneline,
+        numeric: o.numeric,
+    }
+}
+
+/// `-E`, handle_follow_request(): the sock_diag destroy groups of the tables and
+/// families asked for; each socket the kernel reports is printed (and flushed) as it
+/// comes, until a signal (SIGINT, SIGPIPE on a closed pipe: the default dispositions,
+/// as ss has them) ends rss. Statuses: 255 when no group applies or the socket
+/// cannot be bound (ss's exit(-1)).
+fn follow(o: &Options, t: &Tables, out: &mut impl Write) -> io::Result<u8> {
+    use destroy::groups;
+    let tcp = t.has_db(cli::TCP_DB);
+    let udp = t.has_db(cli::UDP_DB);
+    let (v4, v6) = (t.has_af(cli::AF_INET), t.has_af(cli::AF_INET6));
+    let mut mask = 0;
+    for (on, bit) in [
+        (v4 && tcp, groups::INET_TCP_DESTROY),
+        (v4 && udp, groups::INET_UDP_DESTROY),
+        (v6 && tcp, groups::INET6_TCP_DESTROY),
+        (v6 && udp, groups::INET6_UDP_DESTROY),
+    ] {
+        if on {
+            mask |= bit;
+        }
+    }
+    if mask == 0 {
+        return Ok(255);
+    }
+    let mut events = match destroy::EventSocket::open(mask) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("Cannot bind netlink socket: {}", cli::strerror(&e));
+            return Ok(255);
+        }
+    };
+    let services = if o.numeric {
+        Services::default()
+    } else {
+        Services::load(DuplicatePolicy::FirstWins)
+    };
+    let mut hosts = HostNames::default();
+    let several = |mask: u32| mask & mask.wrapping_sub(1) != 0;
+    let mut grid = Grid::new(several(t.dbs), several(t.states), screen_width());
+    if o.show_header {
+        grid.header(out)?;
+    }
+    let cgroups = CgroupPaths::new(&ProcRoot::default());
+    let keep = wants_details(o);
+    // ss names these rows with IPPROTO_MAX unless the reply carries INET_DIAG_PROTOCOL.
+    const IPPROTO_MAX: u16 = 263;
+    loop {
+        let mut batch = Vec::new();
+        events.next(|payload| batch.push(inet::parse_ss_message(payload, IPPROTO_MAX, keep)))?;
+        for s in batch {
+            if let Ok(s) = &s {
+                let af = if s.sock.v6 {
+                    cli::AF_INET6
+                } else {
+                    cli::AF_INET
+                };
+                if t.has_af(af) {
+                    if o.resolve {
+                        let addrs = [s.sock.local, s.sock.remote].map(|a| view::lookup_key(&a));
+                        hosts.resolve_all(addrs, HOST_DEADLINE);
+                    }
+                    let ctx = RowContext {
+                        numeric: o.numeric,
+                        resolve: o.resolve,
+                        services: &services,
+                        hosts: &hosts,
+                        ephemeral: ephemeral_range(),
+                        owners: None,
+                        show_threads: o.show_threads,
+                        ifname: &ifname,
+                        netlink_owner: &netlink_owner,
+                        details: detail_options(o),
+                        cgroups: &cgroups,
+                    };
+                    view::inet_row(&mut grid, out, &ctx, s, Table::Any)?;
+                }
+            }
+            // generic_show_sock() renders after every message, shown or not.
+            grid.render(out)?;
+            out.flush()?;
+        }
+    }
 }
 
 /// `ss -s`: /proc/net/sockstat{,6} and Tcp CurrEstab of /proc/net/snmp.

@@ -310,11 +310,13 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 }
                 (b'-', b'K') => match value.as_deref() {
                     None => {
-                        return Err(CliError::usage(
-                            "-K (list tasks) is not implemented; -K i is",
-                        ))
+                        cfg.selection.tasks = true;
+                        cfg.ignore_tasks = false;
                     }
-                    Some(v) if v.eq_ignore_ascii_case("i") => cfg.ignore_tasks = true,
+                    Some(v) if v.eq_ignore_ascii_case("i") => {
+                        cfg.selection.tasks = false;
+                        cfg.ignore_tasks = true;
+                    }
                     Some(v) => {
                         return Err(CliError::usage(format!(
                             "-K not followed by i (but by {v})"
@@ -647,7 +649,7 @@ pub fn command() -> clap::Command {
         .arg(flag("avoid-blocking", 'b', "Warn, as lsof, that stat/readlink of mounts are avoided"))
         .arg(flag("no-overhead", 'O', "Accepted (lsof: no helper process)"))
         .arg(optional("timeout", 'S', "SECONDS", "Accepted (lsof: kernel function timeout)"))
-        .arg(optional("tasks", 'K', "i", "-K i: never list threads"))
+        .arg(optional("tasks", 'K', "i", "-K: list threads (TID, TASKCMD) and select their files; -K i: never list threads"))
         .arg(optional("file-struct", 'f', "g|G", "-f: names are plain files; +f: names are file systems; +fg/+fG: FILE-FLAG column (names/hex)"))
         .arg(optional("cross", 'x', "fl", "With +d/+D (accepted; the walk never follows links or crosses file systems)"))
         .arg(value("exempt", 'e', "PATH", "Accepted for a mounted file system (lsof: exempt from blocking calls)"))

@@ -66,8 +66,8 @@ pub struct SsArgs {
     /// Show bpf filter socket information
     #[arg(short = 'b', long = "bpf", help_heading = "Details")]
     pub bpf: bool,
-    /// Continually display sockets as they are destroyed (not supported by rss)
-    #[arg(short = 'E', long = "events", help_heading = "Not supported")]
+    /// Continually display sockets as they are destroyed (until interrupted)
+    #[arg(short = 'E', long = "events", help_heading = "Actions")]
     pub events: bool,
     /// Display task SELinux security contexts (as ss without SELinux: an error)
     #[arg(short = 'Z', long = "context", help_heading = "Output")]
@@ -130,8 +130,8 @@ pub struct SsArgs {
         help_heading = "Selection"
     )]
     pub family: Vec<String>,
-    /// Forcibly close sockets (not supported by rss)
-    #[arg(short = 'K', long = "kill", help_heading = "Not supported")]
+    /// Forcibly close sockets, display what was closed (SOCK_DESTROY; root)
+    #[arg(short = 'K', long = "kill", help_heading = "Actions")]
     pub kill: bool,
     /// Suppress header line
     #[arg(short = 'H', long = "no-header", help_heading = "Output")]
@@ -703,6 +703,10 @@ pub struct Options {
     pub show_header: bool,
     pub oneline: bool,
     pub summary: bool,
+    /// -K: close every socket shown (SOCK_DESTROY) before showing it.
+    pub kill: bool,
+    /// -E: show sockets as the kernel destroys them.
+    pub events: bool,
     pub netns: Option<OsString>,
     pub filter_file: Option<FilterFile>,
     pub all_netns: bool,
@@ -783,9 +787,7 @@ pub fn apply(
                 o.show_options = true;
                 o.show_bpf = true;
             }
-            Opt::Short('E') => {
-                return Parsed::Fail("rss: -E (--events) is not supported\n".to_string(), 1)
-            }
+            Opt::Short('E') => o.events = true,
             Opt::Short('d') => {
                 t.db_set(DCCP_DB, true);
                 o.do_default = false;
@@ -886,9 +888,7 @@ pub fn apply(
             Opt::TipcInfo => o.show_tipcinfo = true,
             Opt::Tos => o.show_tos = true,
             Opt::Cgroup => o.show_cgroup = true,
-            Opt::Short('K') => {
-                return Parsed::Fail("rss: -K (--kill) is not supported\n".to_string(), 1)
-            }
+            Opt::Short('K') => o.kill = true,
             Opt::Short('H') => o.show_header = false,
             Opt::Short('O') => o.oneline = true,
             Opt::InetSockopt => o.show_inet_sockopt = true,

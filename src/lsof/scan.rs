@@ -460,13 +460,27 @@ impl PassContext<'_> {
             return out;
         };
         let endpoints = config.endpoints.is_some();
-        let verdict = sel.process(pid, stat.pgid, uid, &stat.comm, found);
-        if verdict.is_none() && !endpoints {
+        // A process excluded even as a task (-K) is looked at for endpoints only. (With
+        // -K the test runs on a copy: it must not count as a task located.)
+        let mut probe_found = if sel.tasks {
+            Some(sel.new_found())
+        } else {
+            None
+        };
+        let probe = sel.process(
+            pid,
+            stat.pgid,
+            uid,
+            &stat.comm,
+            sel.tasks,
+            probe_found.as_mut().unwrap_or(found),
+        );
+        if probe.is_none() && !endpoints {
             return out;
         }
         let mut ids: Vec<ScanTarget> = vec![(root.clone(), pid, None)];
-        // Threads are listed only when nothing is selected (lsof without -K).
-        if sel.flags() == 0 && self.own_pid != Some(pid) && !config.ignore_tasks {
+        // Threads are listed when nothing is selected (lsof without -K), and with -K.
+        if (sel.flags() == 0 || sel.tasks) && self.own_pid != Some(pid) && !config.ignore_tasks {
             let task_root = ProcRoot::new(root.join(&format!("{pid}/task")));
             let mut tids = process::pids(&task_root).unwrap_or_default();
             tids.sort_unstable();
@@ -479,7 +493,11 @@ impl PassContext<'_> {
                 }
             }
         }
+        // -a -K: the main entry of a process with tasks counts as a task (lsof lists
+        // it along with them); a single-threaded one does not.
+        let main_as_task = sel.and && ids.len() > 1;
         for (id_root, id, task) in ids {
+            let is_task = task.is_some();
             // Unknown (a capture without namespace links, a process we may not look
             // at) counts as ours, as lsof sees it.
             let netns = self
@@ -507,7 +525,14 @@ impl PassContext<'_> {
                 sockets: self.sockets,
                 tables: self.tables,
                 root,
-                verdict,
+                verdict: sel.process(
+                    pid,
+                    stat.pgid,
+                    uid,
+                    &stat.comm,
+                    is_task || main_as_task,
+                    found,
+                ),
                 nfs_devs: self.nfs_devs,
                 skip_inet: config.skip_inet,
                 mqueue_devs: self.mqueue_devs,

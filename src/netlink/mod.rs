@@ -2,6 +2,7 @@
 //! This module only opens the socket, sends a dump request and walks the replies;
 //! the per-family request and record layouts live in `inet` and `unix`.
 
+pub mod destroy;
 pub mod inet;
 pub mod neigh;
 pub mod nldiag;

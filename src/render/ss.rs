@@ -617,6 +617,7 @@ impl RowContext<'_> {
         if !(self.ephemeral.0..=self.ephemeral.1).contains(&port) {
             let name = match table {
                 Table::Udp => self.services.udp(port),
+                Table::Any => self.services.tcp(port).or_else(|| self.services.udp(port)),
                 _ => self.services.tcp(port),
             };
             if let Some(name) = name {
@@ -673,6 +674,8 @@ pub enum Table {
     Tcp,
     Udp,
     Raw,
+    /// No table (-E: ss's dg_proto is still unset): a name of either protocol.
+    Any,
 }
 
 pub fn inet_row(
@@ -917,6 +920,7 @@ impl RowContext<'_> {
             _ if (self.ephemeral.0..=self.ephemeral.1).contains(&port) => None,
             Table::Udp => self.services.udp(port),
             Table::Tcp => self.services.tcp(port),
+            Table::Any => self.services.tcp(port).or_else(|| self.services.udp(port)),
         };
         name.map(str::to_string)
     }

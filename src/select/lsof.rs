@@ -538,7 +538,10 @@ pub mod flag {
     pub const NLINK: u16 = 512;
     /// `-N`: files on NFS.
     pub const NFS: u16 = 1024;
-    pub const PROCESS: u16 = PID | UID | CMD | PGID;
+    /// `-K`: threads (tasks). Earned by a task entry, and under -a by the main entry
+    /// of a process that has tasks (lsof lists it with them).
+    pub const TASK: u16 = 2048;
+    pub const PROCESS: u16 = PID | UID | CMD | PGID | TASK;
 }
 
 /// Everything the command line selects.
@@ -567,6 +570,8 @@ pub struct Selection {
     pub nlink_below: Option<u64>,
     /// `-N`: files on NFS.
     pub nfs: bool,
+    /// `-K`: list threads (tasks) and select their files.
+    pub tasks: bool,
 }
 
 /// What a file offers to the selection besides its kind.
@@ -637,6 +642,8 @@ pub struct Found {
     pub inet_files: bool,
     /// `-N`: an NFS file was listed.
     pub nfs_files: bool,
+    /// `-K`: a task was looked at.
+    pub tasks: bool,
 }
 
 /// What a file offers to the selection.
@@ -667,6 +674,7 @@ impl Found {
         }
         self.inet_files |= other.inet_files;
         self.nfs_files |= other.nfs_files;
+        self.tasks |= other.tasks;
     }
 }
 
@@ -707,6 +715,9 @@ impl Selection {
         if self.nfs {
             f |= flag::NFS;
         }
+        if self.tasks {
+            f |= flag::TASK;
+        }
         f
     }
 
@@ -720,6 +731,7 @@ impl Selection {
             names: vec![false; self.names.len()],
             inet_files: false,
             nfs_files: false,
+            tasks: false,
         }
     }
 
@@ -738,6 +750,7 @@ impl Selection {
             && !self.unix
             && self.names.is_empty()
             && self.fds.is_empty()
+            && !self.tasks
             && no_process_wants_all
     }
 
@@ -748,6 +761,7 @@ impl Selection {
         pgid: u32,
         uid: u32,
         comm: &[u8],
+        as_task: bool,
         found: &mut Found,
     ) -> Option<u16> {
         if self.uids.iter().any(|u| u.exclude && u.value == uid)
@@ -769,6 +783,10 @@ impl Selection {
                 }
                 got |= flag::PID;
             }
+        }
+        if self.tasks && as_task {
+            got |= flag::TASK;
+            found.tasks = true;
         }
         for (i, g) in self.pgids.iter().enumerate() {
             if !g.exclude && g.value == pgid {
@@ -961,6 +979,9 @@ impl Selection {
                 out.push(format!("process ID not located: {}", p.value));
             }
         }
+        if self.tasks && !found.tasks {
+            out.push("no tasks located".to_string());
+        }
         for (g, f) in self.pgids.iter().zip(&found.pgids) {
             if !g.exclude && !f {
                 out.push(format!("process group ID not located: {}", g.value));
@@ -998,7 +1019,8 @@ impl Selection {
         let names_ok = found.names.iter().all(|f| *f);
         let net_ok = self.inet_files.is_none() || found.inet_files;
         let nfs_ok = !self.nfs || found.nfs_files;
-        pids_ok && cmds_ok && inet_ok && states_ok && names_ok && net_ok && nfs_ok
+        let tasks_ok = !self.tasks || found.tasks;
+        pids_ok && cmds_ok && inet_ok && states_ok && names_ok && net_ok && nfs_ok && tasks_ok
     }
 }
 
@@ -1162,7 +1184,7 @@ mod tests {
             ..Selection::default()
         };
         let mut found = sel.new_found();
-        let pf = sel.process(10, 0, 0, b"x", &mut found).unwrap();
+        let pf = sel.process(10, 0, 0, b"x", false, &mut found).unwrap();
         // The wildcard listener does not match a specific address.
         assert!(!sel.file(
             pf,
@@ -1189,8 +1211,8 @@ mod tests {
         }];
         sel.and = true;
         let mut found = sel.new_found();
-        assert_eq!(sel.process(11, 0, 0, b"x", &mut found), None);
-        let pf = sel.process(10, 0, 0, b"x", &mut found).unwrap();
+        assert_eq!(sel.process(11, 0, 0, b"x", false, &mut found), None);
+        let pf = sel.process(10, 0, 0, b"x", false, &mut found).unwrap();
         assert!(sel.file(
             pf,
             FileFacts::Inet(&listen),
@@ -1287,8 +1309,8 @@ mod tests {
             ..Selection::default()
         };
         let mut found = sel.new_found();
-        assert_eq!(sel.process(5, 0, 0, b"x", &mut found), None);
-        let pf = sel.process(6, 0, 0, b"x", &mut found).unwrap();
+        assert_eq!(sel.process(5, 0, 0, b"x", false, &mut found), None);
+        let pf = sel.process(6, 0, 0, b"x", false, &mut found).unwrap();
         let conn = facts(
             "127.0.0.1:5000",
             Some("127.0.0.1:80"),
@@ -1327,7 +1349,7 @@ mod tests {
             ..Selection::default()
         };
         let mut found = sel.new_found();
-        let pf = sel.process(1, 0, 0, b"x", &mut found).unwrap();
+        let pf = sel.process(1, 0, 0, b"x", false, &mut found).unwrap();
         assert!(sel.file(
             pf,
             FileFacts::Other,

@@ -1,0 +1,207 @@
+//! Closing sockets and watching them close, as `ss -K` and `ss -E` do: SOCK_DESTROY
+//! requests (the kernel needs CONFIG_INET_DIAG_DESTROY and CAP_NET_ADMIN) and the
+//! sock_diag multicast groups the kernel reports destroyed TCP/UDP sockets to.
+
+use super::{read_i32, DiagSocket, Messages, SOCK_DIAG_BY_FAMILY};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// SOCK_DESTROY (linux/sock_diag.h).
+pub const SOCK_DESTROY: u16 = 21;
+
+/// Multicast groups (SKNLGRP_*) as bits of sockaddr_nl.nl_groups: 1 << (group - 1).
+pub mod groups {
+    pub const INET_TCP_DESTROY: u32 = 1 << 0;
+    pub const INET_UDP_DESTROY: u32 = 1 << 1;
+    pub const INET6_TCP_DESTROY: u32 = 1 << 2;
+    pub const INET6_UDP_DESTROY: u32 = 1 << 3;
+}
+
+/// struct inet_diag_req_v2 for SOCK_DESTROY of the socket an inet_diag_msg (`msg`)
+/// describes, as ss's kill_inet_sock builds it: the reply's family and id, the
+/// request's protocol (a u8: MPTCP's 262 is cut as ss cuts it) and, for raw sockets,
+/// the socket's own protocol in sdiag_raw_protocol.
+pub fn inet_request(msg: &[u8], protocol: u32, raw_protocol: u8) -> Option<[u8; 56]> {
+    let mut req = [0u8; 56];
+    req[0] = *msg.first()?;
+    req[1] = protocol as u8;
+    if protocol == libc::IPPROTO_RAW as u32 {
+        req[3] = raw_protocol;
+    }
+    req[8..56].copy_from_slice(msg.get(4..52)?);
+    Some(req)
+}
+
+const NLMSG_HDRLEN: usize = 16;
+const NLMSG_ERROR: u16 = 2;
+const NLM_F_REQUEST: u16 = 1;
+const NLM_F_ACK: u16 = 4;
+
+impl DiagSocket {
+    /// Sends one request of type `kind` asking for an acknowledgement: Ok when the
+    /// kernel answers 0, its error otherwise.
+    pub fn request_ack(&self, kind: u16, request: &[u8]) -> io::Result<()> {
+        let seq = self.seq.get().wrapping_add(1);
+        self.seq.set(seq);
+        let len = NLMSG_HDRLEN + request.len();
+        let mut msg = Vec::with_capacity(len);
+        msg.extend_from_slice(&(len as u32).to_ne_bytes());
+        msg.extend_from_slice(&kind.to_ne_bytes());
+        msg.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+        msg.extend_from_slice(&seq.to_ne_bytes());
+        msg.extend_from_slice(&0u32.to_ne_bytes());
+        msg.extend_from_slice(request);
+        // SAFETY: an all-zero sockaddr_nl addresses the kernel.
+        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        // SAFETY: msg and kernel outlive the call; lengths are theirs.
+        let sent = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                msg.as_ptr().cast(),
+                msg.len(),
+                0,
+                (&kernel as *const libc::sockaddr_nl).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut buf = vec![0u8; 8192];
+        loop {
+            let n = recv(&self.fd, &mut buf)?;
+            for m in Messages::new(&buf[..n]) {
+                let Some(m) = m else {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "malformed netlink acknowledgement",
+                    ));
+                };
+                if m.seq != seq || m.kind != NLMSG_ERROR {
+                    continue;
+                }
+                return match read_i32(m.payload, 0) {
+                    Some(0) => Ok(()),
+                    Some(code) => Err(io::Error::from_raw_os_error(code.saturating_neg())),
+                    None => Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "short netlink acknowledgement",
+                    )),
+                };
+            }
+        }
+    }
+}
+
+fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: buf is writable for buf.len() bytes.
+        let n = unsafe {
+            libc::recv(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_TRUNC,
+            )
+        };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        let n = n as usize;
+        if n > buf.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "netlink message larger than the receive buffer",
+            ));
+        }
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        return Ok(n);
+    }
+}
+
+/// A NETLINK_SOCK_DIAG socket subscribed to destroy groups (bits of [`groups`]).
+pub struct EventSocket {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+}
+
+impl EventSocket {
+    pub fn open(groups: u32) -> io::Result<EventSocket> {
+        // SAFETY: plain socket(2) call; the result is checked before use.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_SOCK_DIAG,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd is a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: an all-zero sockaddr_nl is valid; the kernel picks our port id.
+        let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        addr.nl_groups = groups;
+        // SAFETY: addr outlives the call and the length is its size.
+        let r = unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                (&addr as *const libc::sockaddr_nl).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(EventSocket {
+            fd,
+            buf: vec![0u8; 64 * 1024],
+        })
+    }
+
+    /// Waits for the next datagram and calls `f` with the inet_diag_msg payload of
+    /// each socket it reports. Returns how many malformed messages were skipped.
+    pub fn next(&mut self, mut f: impl FnMut(&[u8])) -> io::Result<usize> {
+        let n = recv(&self.fd, &mut self.buf)?;
+        let mut malformed = 0;
+        for m in Messages::new(&self.buf[..n]) {
+            match m {
+                Some(m) if m.kind == SOCK_DIAG_BY_FAMILY => f(m.payload),
+                Some(_) => {}
+                None => malformed += 1,
+            }
+        }
+        Ok(malformed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A destroy request for a socket that does not exist: ENOENT (or, without the
+    /// kernel option or privilege, EOPNOTSUPP / EPERM), never a hang or a panic.
+    #[test]
+    fn destroying_a_missing_socket_is_refused() {
+        let sock = DiagSocket::open().unwrap();
+        let mut req = [0u8; 56];
+        req[0] = libc::AF_INET as u8;
+        req[1] = libc::IPPROTO_TCP as u8;
+        req[4..8].copy_from_slice(&u32::MAX.to_ne_bytes());
+        let err = sock.request_ack(SOCK_DESTROY, &req).unwrap_err();
+        let code = err.raw_os_error().unwrap();
+        assert!(
+            [libc::ENOENT, libc::EOPNOTSUPP, libc::EPERM].contains(&code),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,432 @@
+//! rss -b, -K and -E against ss (iproute2 6.1), each in private network namespaces
+//! the test makes and removes:
+//! - -b: packet sockets with classic filters the test attaches (PACKET_DIAG_FILTER),
+//!   both tools in the same namespace, byte for byte.
+//! - -K: two identical scenes (sockets on fixed ports in a namespace "near", their
+//!   peers in a namespace "far" over a veth pair, so closing one end never closes
+//!   another row), ss kills in one, rss in the other; the printed lines and what is
+//!   left afterwards must be the same. Row order follows each namespace's hash seed,
+//!   so lines are compared sorted (the widths do not depend on the order).
+//! - -E: a scripted sequence of sockets closing while each tool watches; the same
+//!   lines, and both end by SIGINT.
+
+mod ss_support;
+
+use ss_support::{rss, skip};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn sh(args: &[&str]) {
+    let st = Command::new(args[0]).args(&args[1..]).status().unwrap();
+    assert!(st.success(), "{args:?} failed");
+}
+
+/// A named namespace, removed on drop.
+struct Ns(String);
+
+impl Ns {
+    fn new(tag: &str) -> Ns {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "rss-k-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        sh(&["ip", "netns", "add", &name]);
+        sh(&["ip", "-n", &name, "link", "set", "lo", "up"]);
+        Ns(name)
+    }
+
+    fn ip(&self, args: &str) {
+        let mut v = vec!["ip", "-n", &self.0];
+        v.extend(args.split_whitespace());
+        sh(&v);
+    }
+
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0, program]);
+        c
+    }
+
+    /// `tool args` in the namespace: stdout, stderr, status.
+    fn run(&self, tool: &str, args: &[&str]) -> (String, String, Option<i32>) {
+        let out = self.cmd(tool).args(args).output().unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code(),
+        )
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// A python holder in a namespace: prints a line when ready, ends when stdin closes.
+struct Holder {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl Holder {
+    fn start(ns: &Ns, script: &str, args: &[&str]) -> Holder {
+        let mut child = ns
+            .cmd("python3")
+            .args(["-c", script])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("ready"), "holder said {line:?}");
+        let stdin = child.stdin.take();
+        Holder { child, stdin }
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const PACKET_FILTERS: &str = r#"
+import ctypes, socket, struct, sys
+def attach(s, prog):
+    raw = b"".join(struct.pack("HBBI", *i) for i in prog)
+    buf = ctypes.create_string_buffer(raw)
+    s.setsockopt(socket.SOL_SOCKET, 26, struct.pack("HL", len(prog), ctypes.addressof(buf)))
+keep = []
+# tcpdump -dd 'udp and port 53 and udp[8:4] = 0x5254'
+magic = [(0x28,0,0,0xc),(0x15,0,12,0x800),(0x30,0,0,0x17),(0x15,0,10,0x11),(0x28,0,0,0x14),
+         (0x45,8,0,0x1fff),(0xb1,0,0,0xe),(0x48,0,0,0xe),(0x15,2,0,0x35),(0x48,0,0,0x10),
+         (0x15,0,3,0x35),(0x40,0,0,0x16),(0x15,0,1,0x5254),(0x6,0,0,0x40000),(0x6,0,0,0)]
+for proto, kind, prog in [(0x0800, socket.SOCK_RAW, magic), (3, socket.SOCK_DGRAM, [(0x6,0,0,0xffffffff)]),
+                          (0x86dd, socket.SOCK_RAW, None)]:
+    s = socket.socket(socket.AF_PACKET, kind, socket.htons(proto))
+    if prog:
+        attach(s, prog)
+    keep.append(s)
+v0 = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88cc))
+v0.bind(("v0", 0x88cc))
+attach(v0, [(0x28,0,0,12),(0x15,0,1,0x88cc),(0x6,0,0,1500),(0x6,0,0,0)])
+keep.append(v0)
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
+#[test]
+fn bpf_filters_of_packet_sockets_match_ss() {
+    if skip("bpf_filters_of_packet_sockets_match_ss") {
+        return;
+    }
+    let ns = Ns::new("b");
+    ns.ip("link add v0 type veth peer name v1");
+    ns.ip("link set v0 up");
+    let _holder = Holder::start(&ns, PACKET_FILTERS, &[]);
+    let mut failures = Vec::new();
+    for args in [
+        &["-0", "-b"][..],
+        &["-0b", "-O"],
+        &["-b", "-0", "-n"],
+        &["-b", "-f", "link", "-H"],
+        &["-0"],
+    ] {
+        let ss = ns.run("ss", args);
+        let ours = ns.run(rss(), args);
+        if ss != ours {
+            failures.push(format!("{args:?}\n--- ss\n{ss:?}\n--- rss\n{ours:?}"));
+        }
+        if args.contains(&"-b") {
+            assert!(ss.0.contains("bpf filter (15):  0x28 0 0 12,"), "{}", ss.0);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The -K scene: in "near" a listener (its clients in "far"), clients of a listener
+/// in "far", UDP sockets bound and connected; fixed ports, so both copies of the
+/// scene print the same addresses.
+const NEAR: &str = r#"
+import socket, sys
+keep = []
+def s(fam, typ):
+    x = socket.socket(fam, typ); x.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); keep.append(x); return x
+l = s(socket.AF_INET, socket.SOCK_STREAM); l.bind(("192.0.2.1", 5555)); l.listen(8)
+for port in (41001, 41002):
+    c = s(socket.AF_INET, socket.SOCK_STREAM); c.bind(("192.0.2.1", port)); c.connect(("192.0.2.2", 7777))
+l6 = s(socket.AF_INET6, socket.SOCK_STREAM); l6.bind(("2001:db8::1", 5560)); l6.listen(8)
+c = s(socket.AF_INET6, socket.SOCK_STREAM); c.bind(("2001:db8::1", 41003)); c.connect(("2001:db8::2", 7778))
+u = s(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("192.0.2.1", 5556)); u.connect(("192.0.2.2", 5557))
+u = s(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("192.0.2.1", 5558))
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
+const FAR: &str = r#"
+import socket, sys, time
+keep = []
+def s(fam, typ):
+    x = socket.socket(fam, typ); x.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); keep.append(x); return x
+l = s(socket.AF_INET, socket.SOCK_STREAM); l.bind(("192.0.2.2", 7777)); l.listen(8)
+l6 = s(socket.AF_INET6, socket.SOCK_STREAM); l6.bind(("2001:db8::2", 7778)); l6.listen(8)
+print("ready", flush=True)
+sys.stdin.readline()
+for port in (42001, 42002):
+    c = s(socket.AF_INET, socket.SOCK_STREAM); c.bind(("192.0.2.2", port)); c.connect(("192.0.2.1", 5555))
+sys.stdin.read()
+"#;
+
+/// Two namespaces joined by a veth pair, "near" 192.0.2.1 / 2001:db8::1 and "far"
+/// .2 / ::2, with the scene's holders.
+struct KillScene {
+    _far_holder: Holder,
+    _near_holder: Holder,
+    near: Ns,
+    _far: Ns,
+}
+
+impl KillScene {
+    fn start() -> KillScene {
+        let near = Ns::new("n");
+        let far = Ns::new("f");
+        near.ip(&format!(
+            "link add v0 type veth peer name v1 netns {}",
+            far.0
+        ));
+        near.ip("addr add 192.0.2.1/24 dev v0");
+        near.ip("-6 addr add 2001:db8::1/64 dev v0 nodad");
+        far.ip("addr add 192.0.2.2/24 dev v1");
+        far.ip("-6 addr add 2001:db8::2/64 dev v1 nodad");
+        near.ip("link set v0 up");
+        far.ip("link set v1 up");
+        let mut far_holder = Holder::start(&far, FAR, &[]);
+        let near_holder = Holder::start(&near, NEAR, &[]);
+        // Now that near listens, far connects to it.
+        use std::io::Write;
+        let stdin = far_holder.stdin.as_mut().unwrap();
+        stdin.write_all(b"go\n").unwrap();
+        stdin.flush().unwrap();
+        // The far clients' connections are accepted by the kernel (backlog) on their own.
+        for _ in 0..100 {
+            let (out, _, _) = near.run("ss", &["-tnH", "state", "established"]);
+            if out.lines().count() >= 5 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        KillScene {
+            _far_holder: far_holder,
+            _near_holder: near_holder,
+            near,
+            _far: far,
+        }
+    }
+}
+
+/// Header first, then the rows sorted.
+fn sorted(text: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header = if lines.first().is_some_and(|l| l.contains("Local Address")) {
+        Some(lines.remove(0))
+    } else {
+        None
+    };
+    lines.sort_unstable();
+    header
+        .into_iter()
+        .chain(lines)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn kill_closes_the_same_sockets_as_ss() {
+    if skip("kill_closes_the_same_sockets_as_ss") {
+        return;
+    }
+    let mut failures = Vec::new();
+    for args in [
+        &["-K", "-t"][..],
+        &["-K", "-t", "-n"],
+        &["-K", "-ta"],
+        &["-K", "-u", "-a"],
+        &["-K", "-6", "-t", "-a"],
+        &["-K", "-4", "-O"],
+        &["-K", "-tH", "-n"],
+        &["-K"],
+    ] {
+        let mut runs = Vec::new();
+        for tool in ["ss", rss()] {
+            let scene = KillScene::start();
+            let (out, err, status) = scene.near.run(tool, args);
+            let (left, _, _) = scene.near.run("ss", &["-tuan"]);
+            runs.push((sorted(&out), err, status, sorted(&left)));
+        }
+        if runs[0] != runs[1] {
+            failures.push(format!(
+                "{args:?}\n--- ss\n{:#?}\n--- rss\n{:#?}",
+                runs[0], runs[1]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn kill_without_privilege_answers_as_ss() {
+    if skip("kill_without_privilege_answers_as_ss") {
+        return;
+    }
+    if !ss_support::have("setpriv") {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("setpriv missing (CI=true: a skipped test fails)");
+        }
+        return;
+    }
+    let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+    let mut failures = Vec::new();
+    for args in [&["-K", "-t"][..], &["-K", "-u", "-a"], &["-K", "-t", "-a"]] {
+        let mut runs = Vec::new();
+        for tool in ["ss", rss()] {
+            let scene = KillScene::start();
+            let mut all = nobody.to_vec();
+            all.push(tool);
+            all.extend(args);
+            let (out, err, status) = scene.near.run("setpriv", &all);
+            let (left, _, _) = scene.near.run("ss", &["-tuan"]);
+            runs.push((sorted(&out), err, status, sorted(&left)));
+        }
+        if runs[0] != runs[1] {
+            failures.push(format!(
+                "{args:?}\n--- ss\n{:#?}\n--- rss\n{:#?}",
+                runs[0], runs[1]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Watches with `tool args` while sockets open and close on fixed ports, then
+/// interrupts it: stdout and how it ended. ss writes through stdio, so it runs under
+/// `stdbuf -oL` to have its lines out before the signal.
+const WATCH: &str = r#"
+import signal, socket, subprocess, sys, time
+base = int(sys.argv[1]); tool = sys.argv[2:]
+if tool[0] == "ss":
+    tool = ["stdbuf", "-oL"] + tool
+p = subprocess.Popen(tool, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+time.sleep(0.5)
+def s(fam, typ):
+    x = socket.socket(fam, typ); x.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); return x
+def pause():
+    time.sleep(0.1)
+l = s(socket.AF_INET, socket.SOCK_STREAM); l.bind(("127.0.0.1", base)); l.listen(8)
+c = s(socket.AF_INET, socket.SOCK_STREAM); c.bind(("127.0.0.1", base + 1)); c.connect(("127.0.0.1", base)); a, _ = l.accept()
+c.close(); pause(); a.close(); pause()
+u = s(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::1", base + 2)); u.close(); pause()
+u = s(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", base + 3)); u.connect(("127.0.0.1", 9)); u.close(); pause()
+l6 = s(socket.AF_INET6, socket.SOCK_STREAM); l6.bind(("::1", base + 4)); l6.listen(8); l6.close(); pause()
+x = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); x.close(); pause()
+l.close()
+time.sleep(0.5)
+p.send_signal(signal.SIGINT)
+out, err = p.communicate()
+print("status", p.returncode)
+sys.stdout.write(out.decode())
+print("stderr:", err.decode())
+"#;
+
+#[test]
+fn events_print_the_same_lines_as_ss() {
+    if skip("events_print_the_same_lines_as_ss") || !ss_support::have("stdbuf") {
+        return;
+    }
+    let mut failures = Vec::new();
+    for args in [
+        &["-E"][..],
+        &["-E", "-t", "-n"],
+        &["-E", "-6"],
+        &["-E", "-u", "-H"],
+        &["-E", "-4", "-O"],
+        &["-E", "-x"],
+    ] {
+        let mut runs = Vec::new();
+        for tool in ["ss", rss()] {
+            let ns = Ns::new("e");
+            let out = ns
+                .cmd("python3")
+                .args(["-c", WATCH, "5555", tool])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            runs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        if runs[0] != runs[1] {
+            failures.push(format!(
+                "{args:?}\n--- ss\n{}\n--- rss\n{}",
+                runs[0], runs[1]
+            ));
+        }
+        if args == ["-E"] {
+            // Interrupted (SIGINT), with every socket that closed.
+            assert!(runs[1].starts_with("status -2\n"), "{}", runs[1]);
+            assert_eq!(runs[1].lines().count(), 9, "{}", runs[1]);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A closed pipe ends -E as it ends ss: by SIGPIPE at the next line, nothing on stderr.
+#[test]
+fn events_end_on_a_closed_pipe() {
+    if skip("events_end_on_a_closed_pipe") {
+        return;
+    }
+    let ns = Ns::new("p");
+    let mut child = ns
+        .cmd(rss())
+        .arg("-E")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(child.stdout.take());
+    // Sockets closing in the namespace make rss write (twice: header, then a row).
+    let script = "import socket\nfor i in range(3):\n    s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1); s.close()\n";
+    for _ in 0..3 {
+        let st = ns.cmd("python3").args(["-c", script]).status().unwrap();
+        assert!(st.success());
+    }
+    let mut status = None;
+    for _ in 0..200 {
+        if let Some(st) = child.try_wait().unwrap() {
+            status = Some(st);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.and_then(|s| s.signal()), Some(libc::SIGPIPE));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(err, "");
+}
