@@ -12,7 +12,7 @@
 use rnetstat::netlink::{inet, DiagSocket};
 use rnetstat::proc::inet::Proto;
 use rnetstat::resolve::{DuplicatePolicy, Services};
-use rnetstat::select::ss_filter::{self, db, Env, Selection, Subject};
+use rnetstat::select::ss_filter::{self, Env, Scope, Subject};
 use std::time::Instant;
 
 fn main() {
@@ -31,11 +31,14 @@ fn main() {
         host: &ss_filter::system_host,
         cgroup: &ss_filter::system_cgroup,
     };
-    let mut sel = Selection::new();
-    sel.db_set(db::TCP, true);
-    sel.all_states();
+    let mut sel = Scope {
+        dbs: 1 << rnetstat::cli::ss::TCP_DB,
+        families: (1 << libc::AF_INET) | (1 << libc::AF_INET6),
+        preferred_family: libc::AF_UNSPEC,
+    };
     let words: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    let used = sel.finish(&words).unwrap_or_else(|e| fail(&e.message));
+    let (states, used) = ss_filter::state_words(&words).unwrap_or_else(|e| fail(&e.message));
+    let states = states.unwrap_or((1 << 12) - 1);
     let filter =
         ss_filter::parse(&words[used..], None, &mut sel, &env).unwrap_or_else(|e| fail(&e.message));
     let code = filter.inet_bytecode();
@@ -47,9 +50,9 @@ fn main() {
             let mut req = vec![0u8; 56];
             req[0] = family as u8;
             req[1] = libc::IPPROTO_TCP as u8;
-            req[4..8].copy_from_slice(&sel.states.to_ne_bytes());
+            req[4..8].copy_from_slice(&states.to_ne_bytes());
             if let (true, Some(c)) = (with, &code) {
-                req.extend_from_slice(&ss_filter::bytecode_attribute(c));
+                req.extend_from_slice(&inet::bytecode_attribute(c));
             }
             sock.dump(&req, |msg| {
                 seen += 1;

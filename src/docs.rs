@@ -97,10 +97,10 @@ A snapshot plus the unread receive queue of every socket of every namespace.
 Success.
 .TP
 1
-A requested protocol is not supported by the kernel, an address family is unknown, or /proc could not be read.
+A requested protocol is not supported by the kernel, an address family is unknown, /proc could not be read, the process ran out of file descriptors (owners missing), or a \-\-proc\-root capture was cut short.
 .TP
 3
-Bad command line (as netstat).
+Bad command line (as netstat). With \-\-audit: 0 clean, 1 findings, 2 the audit could not run, 3 no findings but some checks could not be done (not root, hidepid).
 .PP
 With \fB\-\-queues\fR: 0 when every selected socket with queued data was dumped (a cut
 at \fB\-\-queue\-cap\fR included); 1 when some queued data could not be read in full
@@ -162,9 +162,30 @@ same rows in the same order for less work.
 "#,
         ),
         (
+            "CAPTURES",
+            r#"
+\fBrnetstat \-\-capture DIR\fR creates DIR, which must not exist (an existing DIR, or a
+symlink in its place, is refused: write each capture to a fresh directory), with mode
+0700, and every file in it with mode 0600, each made relative to its directory's
+descriptor with O_NOFOLLOW|O_EXCL, so nothing is written through a link another user
+prepared. It holds every network namespace's /proc/net tables, /proc/locks, each
+process's comm, cmdline, status, stat, maps, fdinfo, owner, exe/cwd/root/ns links and
+fd links (as symlinks with the link text), the stat results of those link targets and
+of mapped files (PID/stats), interface attributes from /sys (any name, UTF\-8 or not),
+/run/netns names and manifest.json. That is every process's command line, memory map
+and open files, including those hidepid would hide: only root may read it; keep it so.
+manifest.json says "complete": false until the capture ends; a reader given such a
+capture (\fB\-\-proc\-root DIR/proc\fR) warns that it was cut short and exits 1.
+Readers open every file with O_NOFOLLOW|O_NONBLOCK, take regular files only and stop
+at 512 MiB a file (1 MiB a line): a hostile capture's FIFOs, devices and links to
+/dev/zero are errors, not hangs. Offline runs take owners and stat results from the
+capture, never from the disk the capture sits on.
+"#,
+        ),
+        (
             "COMPATIBILITY",
             r#"
-Lines are identical to net\-tools netstat 2.10. Deliberate differences: control characters and invalid UTF\-8 in program names and paths are escaped (\fB^[\fR, \fB\\n\fR, \fB\\xff\fR) instead of printed raw; unparsable /proc lines give a warning naming the file and line; reverse lookups share a 2 second deadline.
+Lines are identical to net\-tools netstat 2.10. Deliberate differences: control characters and invalid UTF\-8 in program names and paths are escaped (\fB^[\fR, \fB\\n\fR, \fB\\xff\fR) instead of printed raw; unparsable /proc lines give a warning naming the file and line; reverse lookups share a 2 second deadline; rows of /proc/net/unix forged by a newline in a socket path are left out (the whole path comes from sock_diag) with a note on stderr; running out of file descriptors gives a note and exit status 1.
 "#,
         ),
         (
@@ -233,6 +254,27 @@ same rows in the same order for less work.
 /proc/PID/fd, /proc/PID/fdinfo, /proc/PID/maps, /proc/PID/stat, /proc/locks,
 /proc/net/tcp, tcp6, udp, udp6, udplite, udplite6, raw, raw6, unix, netlink, packet;
 /etc/services, /etc/hosts, /etc/passwd.
+"#,
+        ),
+        (
+            "CAPTURES",
+            r#"
+\fBrnetstat \-\-capture DIR\fR creates DIR, which must not exist (an existing DIR, or a
+symlink in its place, is refused: write each capture to a fresh directory), with mode
+0700, and every file in it with mode 0600, each made relative to its directory's
+descriptor with O_NOFOLLOW|O_EXCL, so nothing is written through a link another user
+prepared. It holds every network namespace's /proc/net tables, /proc/locks, each
+process's comm, cmdline, status, stat, maps, fdinfo, owner, exe/cwd/root/ns links and
+fd links (as symlinks with the link text), the stat results of those link targets and
+of mapped files (PID/stats), interface attributes from /sys (any name, UTF\-8 or not),
+/run/netns names and manifest.json. That is every process's command line, memory map
+and open files, including those hidepid would hide: only root may read it; keep it so.
+manifest.json says "complete": false until the capture ends; a reader given such a
+capture (\fB\-\-proc\-root DIR/proc\fR) warns that it was cut short and exits 1.
+Readers open every file with O_NOFOLLOW|O_NONBLOCK, take regular files only and stop
+at 512 MiB a file (1 MiB a line): a hostile capture's FIFOs, devices and links to
+/dev/zero are errors, not hangs. Offline runs take owners and stat results from the
+capture, never from the disk the capture sits on.
 "#,
         ),
         (

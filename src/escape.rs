@@ -75,9 +75,39 @@ fn push_char(out: &mut String, c: char, escape_space: bool) {
     }
 }
 
+/// The JSON form of untrusted bytes: valid UTF-8 as it is (JSON escapes control
+/// characters itself), each byte of an invalid sequence as `\xNN`, and a backslash
+/// doubled so the two cannot be confused: the bytes can be recovered exactly
+/// (docs/json.md). Borrows when the bytes are UTF-8 without a backslash.
+pub fn json_text(bytes: &[u8]) -> Cow<'_, str> {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        if !s.contains('\\') {
+            return Cow::Borrowed(s);
+        }
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "\\\\"));
+        for &b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_text_keeps_every_byte() {
+        assert!(matches!(json_text("é/a b\\".as_bytes()), Cow::Owned(_)));
+        assert!(matches!(
+            json_text("é/a b".as_bytes()),
+            Cow::Borrowed("é/a b")
+        ));
+        assert_eq!(json_text(b"a\\x41\xff\n"), "a\\\\x41\\xff\n");
+    }
 
     #[test]
     fn plain_text_is_borrowed() {

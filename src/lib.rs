@@ -25,3 +25,4 @@ pub mod select;
 pub mod snapshot;
 pub mod sockfilter;
 pub mod tables;
+pub mod threads;

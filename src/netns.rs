@@ -27,8 +27,8 @@ pub struct NetNs {
     pub inode: Option<u64>,
     /// The first process found inside (readdir order).
     pub pid: Option<u32>,
-    /// Its name under /run/netns, when `ip netns` named it: UTF-8 (invalid bytes as
-    /// U+FFFD) and not escaped; text output goes through [`NetNs::label`].
+    /// Its name under /run/netns, when `ip netns` named it, in JSON's lossless form
+    /// (escape::json_text); text output goes through [`NetNs::label`].
     pub name: Option<String>,
     /// The namespace rnetstat itself runs in.
     pub own: bool,
@@ -107,14 +107,9 @@ impl NetNs {
                 if !root.is_live() {
                     return Ok(None);
                 }
-                std::thread::scope(|scope| {
-                    let worker = scope.spawn(|| {
-                        enter(&file)?;
-                        Ok(Some(read("thread-self/net")))
-                    });
-                    worker
-                        .join()
-                        .unwrap_or_else(|_| Err(io::Error::other("namespace reader failed")))
+                crate::threads::on_own_thread(|| {
+                    enter(&file)?;
+                    Ok(Some(read("thread-self/net")))
                 })
             }
         }
@@ -146,14 +141,9 @@ impl NetNs {
         let Some(file) = self.ns_file(root).filter(|f| f.exists()) else {
             return Ok(None);
         };
-        std::thread::scope(|scope| {
-            let worker = scope.spawn(|| {
-                enter(&file)?;
-                Ok(Some(f("thread-self/net")))
-            });
-            worker
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("namespace reader failed")))
+        crate::threads::on_own_thread(|| {
+            enter(&file)?;
+            Ok(Some(f("thread-self/net")))
         })
     }
 }
@@ -214,9 +204,9 @@ fn named_files(root: &ProcRoot) -> Vec<(u64, String, PathBuf)> {
             if dev.is_some_and(|d| d != meta.dev()) {
                 return None;
             }
-            // Kept as text (JSON's form, invalid bytes as U+FFFD); label() escapes it
+            // Kept in JSON's form (escape::json_text); label() escapes it
             // for a terminal.
-            let name = String::from_utf8_lossy(entry.file_name().as_bytes()).into_owned();
+            let name = crate::escape::json_text(entry.file_name().as_bytes()).into_owned();
             Some((meta.ino(), name, path))
         })
         .collect();

@@ -7,6 +7,7 @@
 use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{fchmod, fstat, mkdirat, Mode, SFlag};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -55,21 +56,45 @@ impl OutDir {
         Ok(OutDir { fd })
     }
 
-    /// A new subdirectory (mode 0700), refused when the name exists.
-    pub fn create_subdir(&self, name: &str) -> io::Result<OutDir> {
-        mkdirat(self.fd.as_fd(), name, private()).map_err(|e| io_err(e, &name))?;
+    /// A new subdirectory (mode 0700), refused when the name exists. Names are bytes
+    /// (an interface name need not be UTF-8).
+    pub fn create_subdir(&self, name: impl AsRef<OsStr>) -> io::Result<OutDir> {
+        let name = name.as_ref();
+        let shown = Path::new(name).display();
+        mkdirat(self.fd.as_fd(), name, private()).map_err(|e| io_err(e, &shown))?;
         let fd = openat(self.fd.as_fd(), name, DIR_FLAGS, Mode::empty())
-            .map_err(|e| io_err(e, &name))?;
-        OutDir::checked(fd, &name)
+            .map_err(|e| io_err(e, &shown))?;
+        OutDir::checked(fd, &shown)
     }
 
     /// A new file (mode 0600) for writing; refused when the name exists in any form.
-    pub fn create_file(&self, name: &str) -> io::Result<File> {
+    pub fn create_file(&self, name: impl AsRef<OsStr>) -> io::Result<File> {
+        let name = name.as_ref();
         let flags =
             OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         let fd = openat(self.fd.as_fd(), name, flags, Mode::S_IRUSR | Mode::S_IWUSR)
-            .map_err(|e| io_err(e, &name))?;
+            .map_err(|e| io_err(e, &Path::new(name).display()))?;
         Ok(File::from(fd))
+    }
+
+    /// A new symlink `name` with the link text `target` (recorded, never followed).
+    pub fn create_symlink(&self, name: impl AsRef<OsStr>, target: &[u8]) -> io::Result<()> {
+        use std::os::unix::ffi::OsStrExt;
+        let name = name.as_ref();
+        nix::unistd::symlinkat(OsStr::from_bytes(target), self.fd.as_fd(), name)
+            .map_err(|e| io_err(e, &Path::new(name).display()))
+    }
+
+    /// Renames `from` to `to` inside this directory, replacing `to` (a file finished
+    /// under a temporary name appears whole).
+    pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        nix::fcntl::renameat(self.fd.as_fd(), from, self.fd.as_fd(), to).map_err(|e| io_err(e, &to))
+    }
+
+    /// Removes the empty subdirectory `name` (one made for nothing).
+    pub fn remove_empty_subdir(&self, name: &str) -> io::Result<()> {
+        nix::unistd::unlinkat(self.fd.as_fd(), name, nix::unistd::UnlinkatFlags::RemoveDir)
+            .map_err(|e| io_err(e, &name))
     }
 
     pub fn as_fd(&self) -> BorrowedFd<'_> {

@@ -72,6 +72,9 @@ pub struct Owners {
     more: InodeMap<Vec<SocketOwner>>,
     /// Processes whose fd directory we were not allowed to read.
     pub denied: usize,
+    /// Processes whose fd directory could not be opened for want of descriptors or
+    /// memory (EMFILE, ENFILE, ENOMEM): not gone, just not seen.
+    pub exhausted: usize,
 }
 
 impl Owners {
@@ -153,6 +156,7 @@ impl Owners {
         use std::collections::hash_map::Entry;
         match scan {
             ProcessScan::Denied => self.denied += 1,
+            ProcessScan::Exhausted => self.exhausted += 1,
             ProcessScan::Gone | ProcessScan::NoSockets => {}
             ProcessScan::Holds { record, sockets } => {
                 let process = self.processes.len() as u32;
@@ -213,7 +217,11 @@ where
         }
     };
     let scanned: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        // A helper that cannot be started (no threads left on a fork-bombed host)
+        // leaves its share to the others and this thread.
+        let helpers: Vec<_> = (1..threads)
+            .map_while(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+            .collect();
         let mut all = work();
         for helper in helpers {
             all.extend(helper.join().unwrap_or_default());
@@ -235,6 +243,8 @@ enum ProcessScan {
     Denied,
     /// It exited (or its fds could not be read for another reason).
     Gone,
+    /// Its fd directory could not be opened: we are out of descriptors or memory.
+    Exhausted,
     NoSockets,
     /// Socket inodes and their fds, in fd-directory order.
     Holds {
@@ -252,6 +262,7 @@ fn scan_process(root: &ProcRoot, pid: u32, detail: OwnerDetail) -> ProcessScan {
     });
     match walked {
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => ProcessScan::Denied,
+        Err(e) if process::is_exhaustion(&e) => ProcessScan::Exhausted,
         Err(_) => ProcessScan::Gone,
         Ok(()) if sockets.is_empty() => ProcessScan::NoSockets,
         Ok(()) => ProcessScan::Holds {

@@ -3,7 +3,7 @@
 //! bytes) and a file with such a name. Every text view must print no raw control byte
 //! (a newline only as the line end), keep each socket or file on one line with its
 //! columns where they belong, and JSON must parse and carry the names as docs/json.md
-//! says (UTF-8, invalid bytes as U+FFFD). Interface and group names the kernel would
+//! says (UTF-8, invalid bytes as `\xNN`). Interface and group names the kernel would
 //! refuse come from a --proc-root copy of the interface fixtures.
 
 use std::ffi::OsStr;
@@ -170,8 +170,17 @@ fn only_line_of(out: &Output, proto: &str, local: &str, what: &str) -> Vec<Strin
     hits[0].split_whitespace().map(str::to_string).collect()
 }
 
+/// The JSON form docs/json.md specifies for untrusted bytes: valid UTF-8 as it is, a
+/// backslash doubled, each byte of an invalid sequence as `\xNN`.
 fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    let mut out = String::new();
+    for chunk in b.utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "\\\\"));
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
 }
 
 fn json_strings(v: &serde_json::Value, out: &mut Vec<String>) {

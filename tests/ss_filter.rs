@@ -1,25 +1,18 @@
 //! ss's filter language against iproute2 6.1's ss itself: every line of
-//! tests/fixtures/ss_filters.txt runs through the real `ss` and through
-//! `rnetstat::select::ss_filter` inside a private network namespace whose sockets
-//! are all the test's own (tests/support/ss_filter_scene.py: a veth pair with
-//! documentation addresses, TCP v4/v6 in several states, UDP, unix sockets).
-//! An invalid filter must give ss's message and exit status; a valid one must select
-//! the same sockets (compared by inode) from the namespace's sock_diag dumps, with
-//! the inet_diag bytecode ss sends attached to ours as well.
+//! tests/fixtures/ss_filters.txt, and a few `-F FILE`s, run through the real `ss`
+//! and through `rss` inside a private network namespace whose sockets are all the
+//! test's own (tests/support/ss_filter_scene.py: a veth pair with documentation
+//! addresses, TCP v4/v6 in several states, UDP, unix sockets). Standard output,
+//! standard error and exit status must be the same bytes: an invalid filter gives
+//! ss's message and status, a valid one selects the same rows.
 
 mod netns_support;
 
 use netns_support::{have, is_root};
-use rnetstat::netlink::{attributes, inet, unix, DiagSocket};
-use rnetstat::proc::inet::Proto;
 use rnetstat::resolve::{DuplicatePolicy, Services};
-use rnetstat::select::ss_filter::{
-    self, db, parse, system_cgroup, system_host, system_if_index, Env, Filter, Selection, SsError,
-    Subject,
-};
-use std::collections::BTreeSet;
+use rnetstat::select::ss_filter::{parse, system_cgroup, system_host, system_if_index, Env, Scope};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// Under CI=true a test that cannot run fails instead of skipping.
 fn cannot_run(why: &str) {
@@ -130,8 +123,7 @@ fn scene() -> Scene {
 
 struct Case {
     line: String,
-    opts: Vec<String>,
-    words: Vec<String>,
+    args: Vec<String>,
 }
 
 fn corpus() -> Vec<Case> {
@@ -142,207 +134,41 @@ fn corpus() -> Vec<Case> {
             let (o, f) = l.split_once("%%").expect("OPTIONS %% FILTER");
             Case {
                 line: l.to_string(),
-                opts: o.split_whitespace().map(String::from).collect(),
-                words: f.split_whitespace().map(String::from).collect(),
+                args: o
+                    .split_whitespace()
+                    .chain(f.split_whitespace())
+                    .map(String::from)
+                    .collect(),
             }
         })
         .collect()
 }
 
-/// The options of a corpus line applied to a Selection in order, as ss's getopt loop.
-fn apply_options(opts: &[String], sel: &mut Selection) -> Result<(), SsError> {
-    let mut it = opts.iter();
-    while let Some(o) = it.next() {
-        let flags = o.strip_prefix('-').expect("option");
-        for c in flags.chars() {
-            match c {
-                't' => sel.db_set(db::TCP, true),
-                'u' => sel.db_set(db::UDP, true),
-                'w' => sel.db_set(db::RAW, true),
-                'x' => sel.af_set(libc::AF_UNIX),
-                '4' => sel.af_set(libc::AF_INET),
-                '6' => sel.af_set(libc::AF_INET6),
-                '0' => sel.af_set(libc::AF_PACKET),
-                'a' => sel.all_states(),
-                'l' => sel.listening(),
-                'A' => sel.query_option(it.next().expect("-A arg").as_bytes())?,
-                'f' => {
-                    sel.family_option(it.next().expect("-f arg").as_bytes())?;
-                }
-                'n' | 'H' | 'e' => {}
-                other => panic!("corpus option -{other} not handled by the test"),
-            }
-        }
-    }
-    Ok(())
-}
-
-/// What our side decides for one line: an error, or the selected inodes.
-#[derive(Debug, PartialEq, Eq)]
-enum Outcome {
-    Error {
-        message: String,
-        status: i32,
-        usage: bool,
-    },
-    Rows(BTreeSet<u64>),
-}
-
-const INET_DIAG_MARK: u16 = 15;
-const INET_DIAG_CGROUP_ID: u16 = 21;
-
-/// inet_diag_req_v2 for one family/protocol and state mask, with ss's bytecode.
-fn inet_request(family: i32, proto: i32, states: u32, code: Option<&[u8]>) -> Vec<u8> {
-    let mut req = vec![0u8; 56];
-    req[0] = family as u8;
-    req[1] = proto as u8;
-    req[4..8].copy_from_slice(&states.to_ne_bytes());
-    if let Some(code) = code {
-        req.extend_from_slice(&ss_filter::bytecode_attribute(code));
-    }
-    req
-}
-
-fn ours(case: &Case, services: &Services) -> Outcome {
-    let err = |e: SsError| Outcome::Error {
-        message: String::from_utf8_lossy(&e.message).into_owned(),
-        status: e.status,
-        usage: e.usage,
+/// One tool run in the scene's network namespace only (nsenter leaves the mount
+/// namespace alone, so both tools see the same cgroup mounts), with -H -n.
+/// `stdin`: a file to read as standard input (for `-F -`).
+fn run_in(ns: &str, program: &str, args: &[String], stdin: Option<&std::path::Path>) -> Output {
+    let input = match stdin {
+        Some(path) => Stdio::from(std::fs::File::open(path).expect("stdin file")),
+        None => Stdio::null(),
     };
-    let mut sel = Selection::new();
-    if let Err(e) = apply_options(&case.opts, &mut sel) {
-        return err(e);
-    }
-    let words: Vec<&[u8]> = case.words.iter().map(|w| w.as_bytes()).collect();
-    let used = match sel.finish(&words) {
-        Ok(n) => n,
-        Err(e) => return err(e),
-    };
-    let env = Env {
-        services,
-        if_index: &system_if_index,
-        host: &system_host,
-        cgroup: &system_cgroup,
-    };
-    let mut filter: Filter = match parse(&words[used..], None, &mut sel, &env) {
-        Ok(f) => f,
-        Err(e) => return err(e),
-    };
-    let (min, max) = ss_filter::ephemeral_range(std::path::Path::new("/proc"));
-    filter.set_ephemeral_range(min, max);
-    let sock = DiagSocket::open().expect("sock_diag socket");
-    let code = filter.inet_bytecode();
-    let mut rows = BTreeSet::new();
-    let pref = sel.preferred_family;
-    for (family, dump_it) in [
-        (libc::AF_INET, pref != libc::AF_INET6),
-        (libc::AF_INET6, pref != libc::AF_INET),
-    ] {
-        if !dump_it || !sel.has_family(family) {
-            continue;
-        }
-        for (d, proto, p) in [
-            (db::TCP, libc::IPPROTO_TCP, Proto::Tcp),
-            (db::UDP, libc::IPPROTO_UDP, Proto::Udp),
-        ] {
-            if !sel.has_db(d) {
-                continue;
-            }
-            let req = inet_request(family, proto, sel.states, code.as_deref());
-            sock.dump(&req, |msg| {
-                let Ok(s) = inet::parse_message(msg, p) else {
-                    return;
-                };
-                let mut subject = Subject::inet(s.local, s.local_port, s.remote, s.remote_port);
-                subject.iface = msg
-                    .get(40..44)
-                    .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                    .unwrap_or(0);
-                for (kind, value) in attributes(msg.get(72..).unwrap_or_default()) {
-                    match (kind, value.len()) {
-                        (INET_DIAG_MARK, 4) => {
-                            subject.mark = u32::from_ne_bytes(value.try_into().unwrap())
-                        }
-                        (INET_DIAG_CGROUP_ID, 8) => {
-                            subject.cgroup_id = u64::from_ne_bytes(value.try_into().unwrap())
-                        }
-                        _ => {}
-                    }
-                }
-                if filter.matches(&subject) {
-                    rows.insert(s.inode);
-                }
-            })
-            .expect("inet dump");
-        }
-    }
-    if sel.has_family(libc::AF_UNIX) {
-        let (table, _) = unix::dump_with(&sock).expect("unix dump");
-        for u in &table.rows {
-            let d = match u.sock_type as i32 {
-                libc::SOCK_STREAM => db::UNIX_ST,
-                libc::SOCK_DGRAM => db::UNIX_DG,
-                libc::SOCK_SEQPACKET => db::UNIX_SQ,
-                _ => continue,
-            };
-            if !sel.has_db(d) || sel.states & (1 << u.state) == 0 {
-                continue;
-            }
-            let subject = Subject::unix(
-                u.name.as_deref(),
-                u.inode as u32,
-                u.peer.unwrap_or(0) as u32,
-            );
-            if filter.matches(&subject) {
-                rows.insert(u.inode);
-            }
-        }
-    }
-    Outcome::Rows(rows)
-}
-
-/// ss's answer for one line: its error, or the inodes of its rows (`-e` output:
-/// `ino:` for inet rows, which also carry `sk:`; the unix inode after the name).
-fn theirs(ns: &str, case: &Case) -> (Outcome, String) {
-    // nsenter switches only the network namespace, as our reader thread does
-    // (`ip netns exec` also remounts /sys, which hides the cgroup mounts).
-    let out = Command::new("nsenter")
+    Command::new("nsenter")
         .arg(format!("--net=/run/netns/{ns}"))
-        .args(["ss", "-Hne"])
-        .args(&case.opts)
-        .args(&case.words)
+        .arg(program)
+        .arg("-Hn")
+        .args(args)
+        .stdin(input)
         .output()
-        .expect("ss runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let status = out.status.code().unwrap_or(-1);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if status != 0 || (stdout.is_empty() && !stderr.is_empty() && !stderr.contains("RTNETLINK")) {
-        let usage = stderr.contains("Usage: ss [ OPTIONS ]");
-        let message = match stderr.find("Usage: ss [ OPTIONS ]") {
-            Some(i) => stderr[..i].to_string(),
-            None => stderr.clone(),
-        };
-        return (
-            Outcome::Error {
-                message,
-                status,
-                usage,
-            },
-            stdout.into_owned(),
-        );
-    }
-    let mut rows = BTreeSet::new();
-    for line in stdout.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.iter().any(|t| t.starts_with("sk:")) {
-            let ino = f.iter().find_map(|t| t.strip_prefix("ino:"));
-            rows.insert(ino.and_then(|i| i.parse().ok()).expect("inet row inode"));
-        } else if let Some(first_num) = f.iter().position(|t| t.parse::<u64>().is_ok()) {
-            let ino = f.get(first_num + 3).and_then(|t| t.parse().ok());
-            rows.insert(ino.expect("unix row inode"));
-        }
-    }
-    (Outcome::Rows(rows), stdout.into_owned())
+        .expect("tool runs")
+}
+
+/// What a comparison needs of a run: status, stdout and stderr as text.
+fn shown(o: &Output) -> (Option<i32>, String, String) {
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -355,40 +181,62 @@ fn corpus_matches_ss() {
             return cannot_run("ip, ss, nsenter or python3 missing");
         }
     }
+    let rss = env!("CARGO_BIN_EXE_rss");
     let cases = corpus();
     assert!(cases.len() >= 100, "corpus has {} lines", cases.len());
     let scene = scene();
-    let services = Services::load(DuplicatePolicy::FirstWins);
-    let nsfile = format!("/run/netns/{}", scene.ns);
+    // -F files beside the corpus: comments, blank and '0' lines, argv words first.
+    let files: [(&str, &[u8], &[&str]); 5] = [
+        (
+            "ok",
+            b"# comment\nsport = :8080\n\n  or dport = :8080\n",
+            &["-ta"],
+        ),
+        (
+            "zero",
+            b"0 sport = :1\nsport = :2222\n",
+            &["-ta", "dport", "=", ":40000"],
+        ),
+        ("syntax", b"sport = :22 )\n", &["-ta"]),
+        ("unix", b"src unix:*.sock\n", &["-xa"]),
+        ("nul", b"\0\n", &["-ta"]),
+    ];
+    type Run = (String, Vec<String>, Option<std::path::PathBuf>);
+    let mut cases_and_files: Vec<Run> = cases
+        .iter()
+        .map(|c| (c.line.clone(), c.args.clone(), None))
+        .collect();
+    for (name, content, args) in files {
+        let path = scene.dir.join(format!("filter-{name}"));
+        std::fs::write(&path, content).expect("filter file");
+        let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        a.splice(1..1, ["-F".to_string(), path.display().to_string()]);
+        cases_and_files.push((format!("-F {name} {args:?}"), a, None));
+    }
+    // -F - reads standard input.
+    let stdin = scene.dir.join("stdin-filter");
+    std::fs::write(&stdin, b"sport = :8080 or\nsport = :8443\n").expect("stdin filter");
+    let args: Vec<String> = ["-ta", "-F", "-"].iter().map(|s| s.to_string()).collect();
+    cases_and_files.push(("-F - (stdin)".to_string(), args, Some(stdin)));
     let mut failures = Vec::new();
     let (mut errors, mut selecting, mut empty) = (0, 0, 0);
-    for case in &cases {
+    for (line, args, stdin) in &cases_and_files {
         let mut last = None;
-        // A row can change state between the two reads (the SYN-SENT socket gives up
-        // eventually); a real difference persists.
+        // A row can change between the two runs (the SYN-SENT socket gives up in the
+        // end); a real difference persists.
         for _ in 0..3 {
-            let (want, text) = theirs(&scene.ns, case);
-            let got = std::thread::scope(|s| {
-                s.spawn(|| {
-                    rnetstat::netns::enter(std::path::Path::new(&nsfile)).expect("setns");
-                    ours(case, &services)
-                })
-                .join()
-                .expect("our side")
-            });
+            let want = shown(&run_in(&scene.ns, "ss", args, stdin.as_deref()));
+            let got = shown(&run_in(&scene.ns, rss, args, stdin.as_deref()));
             if got == want {
                 match &want {
-                    Outcome::Error { .. } => errors += 1,
-                    Outcome::Rows(r) if r.is_empty() => empty += 1,
-                    Outcome::Rows(_) => selecting += 1,
+                    (Some(0), out, _) if out.is_empty() => empty += 1,
+                    (Some(0), _, _) => selecting += 1,
+                    _ => errors += 1,
                 }
                 last = None;
                 break;
             }
-            last = Some(format!(
-                "{}\n  ss:   {want:?}\n  ours: {got:?}\n  ss output:\n{text}",
-                case.line
-            ));
+            last = Some(format!("{line}\n  ss:  {want:?}\n  rss: {got:?}"));
         }
         if let Some(f) = last {
             failures.push(f);
@@ -396,21 +244,22 @@ fn corpus_matches_ss() {
     }
     assert!(
         failures.is_empty(),
-        "{} of {} corpus lines differ from ss:\n{}",
+        "{} of {} filters differ from ss:\n{}",
         failures.len(),
-        cases.len(),
+        cases_and_files.len(),
         failures.join("\n")
     );
     // The corpus is meant to exercise all three outcomes.
     assert!(
         errors >= 30 && selecting >= 60 && empty >= 5,
-        "{errors} {selecting} {empty}"
+        "{errors} errors, {selecting} selecting, {empty} empty"
     );
 }
 
-/// `-F FILE` lines and argv words together, against ss reading the same file.
+/// Filter files the parser must refuse as ss does (message and status), without
+/// any sockets involved: long lines, NUL bytes, syntax after argv words.
 #[test]
-fn filter_file_matches_ss() {
+fn filter_file_errors_match_ss() {
     if !is_root() || !have("ss") {
         return cannot_run("needs root and ss");
     }
@@ -444,38 +293,39 @@ fn filter_file_matches_ss() {
         ("backslash", b"sport\\ = :22\n".to_vec()),
         ("tail", b"sport = :22".to_vec()),
     ];
+    let mut checked = 0;
     for (name, content) in files {
         let path = dir.join(name);
         std::fs::write(&path, &content).unwrap();
         for argv in [&[][..], &["dport", "=", ":80"][..]] {
+            // Only errors are compared here (stdout would be the host's sockets).
             let out = Command::new("ss")
-                .args(["-Htn", "-F"])
+                .args(["-Htn", "state", "bucket", "-F"])
                 .arg(&path)
                 .args(argv)
                 .output()
                 .unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-            let mut sel = Selection::new();
-            sel.db_set(db::TCP, true);
-            sel.finish(&[]).unwrap();
+            let mut scope = Scope {
+                dbs: 1 << rnetstat::cli::ss::TCP_DB,
+                families: (1 << libc::AF_INET) | (1 << libc::AF_INET6),
+                preferred_family: libc::AF_UNSPEC,
+            };
             let words: Vec<&[u8]> = argv.iter().map(|w| w.as_bytes()).collect();
             let mut file: &[u8] = &content;
-            let got = parse(&words, Some(&mut file), &mut sel, &env);
-            match got {
-                Ok(_) => assert_eq!(
-                    out.status.code(),
-                    Some(0),
-                    "{name} {argv:?}: ss failed: {stderr}"
-                ),
+            match parse(&words, Some(&mut file), &mut scope, &env) {
+                Ok(_) => assert_eq!(out.status.code(), Some(0), "{name} {argv:?}: {stderr}"),
                 Err(e) => {
                     let msg = String::from_utf8_lossy(&e.message).into_owned();
                     assert!(
                         stderr.starts_with(&msg),
-                        "{name} {argv:?}: ss said {stderr:?}, we {msg:?}"
+                        "{name} {argv:?}: ss {stderr:?}, we {msg:?}"
                     );
                     assert_eq!(out.status.code(), Some(e.status), "{name} {argv:?}");
+                    checked += 1;
                 }
             }
         }
     }
+    assert!(checked >= 6, "only {checked} error cases");
 }

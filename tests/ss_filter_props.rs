@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use rnetstat::resolve::{DuplicatePolicy, Services};
-use rnetstat::select::ss_filter::{db, parse, Env, Selection, Subject};
+use rnetstat::select::ss_filter::{parse, state_words, Env, Scope, Subject};
 use std::net::IpAddr;
 
 const VOCAB: &[&str] = &[
@@ -102,22 +102,19 @@ fn env_check(words: &[Vec<u8>], file: Option<&[u8]>, opts: u8) -> bool {
         host: &host,
         cgroup: &cgroup,
     };
-    let mut sel = Selection::new();
-    if opts & 1 != 0 {
-        sel.db_set(db::TCP, true);
-    }
-    if opts & 2 != 0 {
-        sel.db_set(db::UDP, true);
-    }
-    if opts & 4 != 0 {
-        sel.af_set(libc::AF_UNIX);
-    }
-    if opts & 8 != 0 {
-        sel.af_set(libc::AF_INET6);
-    }
+    let mut sel = Scope {
+        dbs: u32::from(opts & 0x0f) | (u32::from(opts & 0x30) << 2),
+        families: (1 << libc::AF_INET) | (1 << libc::AF_INET6) | (1 << libc::AF_UNIX),
+        preferred_family: match opts >> 6 {
+            0 => libc::AF_UNSPEC,
+            1 => libc::AF_UNIX,
+            2 => libc::AF_INET6,
+            _ => libc::AF_PACKET,
+        },
+    };
     let refs: Vec<&[u8]> = words.iter().map(|w| w.as_slice()).collect();
-    let used = match sel.finish(&refs) {
-        Ok(n) => n,
+    let used = match state_words(&refs) {
+        Ok((_, n)) => n,
         Err(e) => {
             assert!(!e.message.is_empty());
             return false;

@@ -1,5 +1,6 @@
 //! `rnetstat --audit`: run the checks, print the report, map the outcome to the exit
-//! status scripts alert on: 0 clean, 1 findings, 2 the audit could not run.
+//! status scripts alert on: 0 clean, 1 findings, 2 the audit could not run, 3 no
+//! findings but some checks could not be done (not root, hidepid, ...).
 
 use super::output;
 use crate::audit::{self, AuditOptions};
@@ -28,9 +29,16 @@ pub fn run(opts: &AuditOptions, json: bool, out: &mut impl Write) -> u8 {
     if written.and_then(|()| out.flush()).is_err() {
         return 2;
     }
-    if report.clean {
-        0
-    } else {
+    if !report.findings.is_empty() {
         1
+    } else if report.partial() {
+        // Nothing found, but not everything could be looked at: not a clean bill.
+        output::warn(
+            "rnetstat",
+            "audit incomplete: no findings in what could be checked (see Not done)",
+        );
+        3
+    } else {
+        0
     }
 }

@@ -135,6 +135,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         .clone()
         .map(ProcRoot::new)
         .unwrap_or_default();
+    // A capture cut short is still read, but the answer says it may be partial.
+    let incomplete = crate::capture::incomplete_reason(&root);
+    if let Some(why) = &incomplete {
+        output::warn(PROG, why);
+    }
     let status = match run(&config, &root, services, &mut out) {
         Ok(s) => s,
         Err(e) => {
@@ -143,7 +148,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     let _ = out.flush();
-    status
+    let status = if incomplete.is_some() {
+        status.max(1)
+    } else {
+        status
+    };
+    output::exhaustion_status(PROG, status)
 }
 
 /// Whether `path` (as given, or resolved) is where a file system is mounted.
@@ -303,6 +313,16 @@ pub fn run(
         let Some(repeat) = &config.repeat else {
             return Ok(status);
         };
+        // lsof 4.95 repeats only for a non-zero delay: `-r 0` runs once, and `+r 0`
+        // too, ending with status 1 where a plain run would give 0 (+r's "nothing
+        // listed" status is only cleared by a pass of the repeat loop).
+        if repeat.seconds == 0 {
+            return Ok(if repeat.until_empty {
+                status.max(1)
+            } else {
+                status
+            });
+        }
         // An item found in any pass counts as found.
         best_status = best_status.min(status);
         if repeat.until_empty && !listed {

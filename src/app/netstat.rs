@@ -50,6 +50,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         config.sockets.palette = Palette::for_stdout(config.color);
     }
     let mut out = output::stdout();
+    // A capture cut short is still read, but the answer says it may be partial.
+    let incomplete = crate::capture::incomplete_reason(&config.root);
+    if let Some(why) = &incomplete {
+        output::warn(PROG, why);
+    }
     let status = match run(&config, &mut out) {
         Ok(status) => status,
         Err(e) => {
@@ -58,7 +63,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     let _ = out.flush();
-    status
+    if incomplete.is_some() && status == 0 {
+        return 1;
+    }
+    output::exhaustion_status(PROG, status)
 }
 
 /// Long-lived state of a run: name caches survive refreshes with -c.
@@ -123,7 +131,7 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
             }
             Mode::Interfaces => interfaces_mode(config, first, out)?,
             Mode::Capture => {
-                let status = capture(config, root)?;
+                let status = capture(config, root, out)?;
                 match (&config.queues, config.capture_dir.as_deref()) {
                     (Some(q), Some(dir)) if status == 0 => {
                         return Ok(super::queues::run_in_capture(config, q, dir))
@@ -328,12 +336,23 @@ fn statistics_mode(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     Ok(status)
 }
 
-fn capture(config: &Config, root: &ProcRoot) -> io::Result<u8> {
+fn capture(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result<u8> {
     let Some(dir) = config.capture_dir.as_deref() else {
         return Ok(2);
     };
     let summary = crate::capture::capture(root, dir)
         .map_err(|e| io::Error::new(e.kind(), format!("capture to {}: {e}", dir.display())))?;
+    if config.json {
+        let doc = serde_json::json!({
+            "capture": crate::escape::json_text(dir.as_os_str().as_encoded_bytes()),
+            "complete": true,
+            "processes": summary.processes,
+            "namespaces": summary.namespaces,
+            "fd_links": summary.fd_links,
+        });
+        writeln!(out, "{doc}")?;
+        return Ok(0);
+    }
     output::warn(
         PROG,
         format_args!(
@@ -400,6 +419,33 @@ fn table_source(config: &Config) -> TableSource {
     TableSource::for_namespace(&config.root, own, tcp_states)
 }
 
+/// /proc/net/unix of `dir`, with rows forged by newlines in bound paths repaired from
+/// sock_diag where a dump describes that namespace (the live own one, or one this
+/// thread entered).
+fn read_unix(root: &ProcRoot, dir: &str) -> io::Result<Table<UnixSocket>> {
+    let mut table = unix::read_table(root, dir)?;
+    if root.is_live() && (dir == "net" || dir.starts_with("thread-self")) {
+        match netlink::unix::repair_with_dump(&mut table.rows) {
+            Ok(0) => {}
+            Ok(n) => output::warn(
+                PROG,
+                format_args!(
+                    "{n} line(s) of {dir}/unix came from a socket path with a newline; \
+                     left out (sock_diag has the whole path)"
+                ),
+            ),
+            Err(e) => output::warn(
+                PROG,
+                format_args!(
+                    "sock_diag could not be read to check {dir}/unix for rows forged by \
+                     newlines in socket paths ({e})"
+                ),
+            ),
+        }
+    }
+    Ok(table)
+}
+
 pub(super) fn read_tables(
     root: &ProcRoot,
     dir: &str,
@@ -419,21 +465,15 @@ pub(super) fn read_tables(
     let (tcp, rest) = wanted.split_at(wanted.partition_point(|&(p, _)| p == Proto::Tcp));
     if dir.starts_with("thread-self") {
         let inet = read_inet(&wanted);
-        let unix = sel.unix.then(|| unix::read_table(root, dir));
+        let unix = sel.unix.then(|| read_unix(root, dir));
         return NsTables { inet, unix };
     }
-    std::thread::scope(|scope| {
-        let others = scope.spawn(|| {
-            let inet = read_inet(rest);
-            (inet, sel.unix.then(|| unix::read_table(root, dir)))
-        });
-        let mut inet = read_inet(tcp);
-        let (rest, unix) = others
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        inet.extend(rest);
-        NsTables { inet, unix }
-    })
+    let ((rest, unix), mut inet) = crate::threads::join(
+        || (read_inet(rest), sel.unix.then(|| read_unix(root, dir))),
+        || read_inet(tcp),
+    );
+    inet.extend(rest);
+    NsTables { inet, unix }
 }
 
 /// The namespaces a run reads; the first is the one whose missing tables are errors
@@ -490,20 +530,16 @@ fn socket_view(
     // The fd scan and the table reads are both mostly kernel time: on two cores
     // they overlap.
     let (owners, (mut tables, unreachable)) = if opts.programs || config.json {
-        std::thread::scope(|scope| {
-            let reader = scope.spawn(read_all);
-            let owners = Owners::scan(
+        let (tables, owners) = crate::threads::join(read_all, || {
+            Owners::scan(
                 root,
                 OwnerDetail {
                     argv0: true,
                     ..OwnerDetail::default()
                 },
-            );
-            let tables = reader
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (Some(owners), tables)
-        })
+            )
+        });
+        (Some(owners), tables)
     } else {
         (None, read_all())
     };
@@ -810,6 +846,12 @@ fn collect_unix(
                         .filter(|s| view::unix_selected(s, opts.rows))
                         .map(|s| (*index, s)),
                 );
+            }
+            // A table that is there but refused (a FIFO or a link in a capture, one
+            // over the size cap) is an error that says why, not a missing family.
+            Some(Err(e)) if e.kind() == io::ErrorKind::InvalidData => {
+                output::warn(PROG, format_args!("unix socket table: {e}"));
+                return (1, broken_lines);
             }
             Some(Err(_)) if *index == 0 && sel.explicit => {
                 output::warn(PROG, "no support for `AF UNIX' on this system.");

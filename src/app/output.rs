@@ -21,6 +21,25 @@ pub fn warn(prog: &str, message: impl std::fmt::Display) {
     let _ = writeln!(io::stderr().lock(), "{prog}: {message}");
 }
 
+/// The exit status of a run after any read failed for want of descriptors or memory
+/// (EMFILE, ENFILE, ENOMEM): such a file was not "gone", so the answer is incomplete;
+/// said on stderr, and at least 1.
+pub fn exhaustion_status(prog: &str, status: u8) -> u8 {
+    match crate::proc::exhaustion_count() {
+        0 => status,
+        n => {
+            warn(
+                prog,
+                format_args!(
+                    "ran out of file descriptors or memory ({n} files could not be opened): \
+                     the answer is incomplete (raise the limit: ulimit -n)"
+                ),
+            );
+            status.max(1)
+        }
+    }
+}
+
 /// Reports the lines a reader could not parse, one `prog: warning: FILE:LINE: why` each.
 /// The file name comes from the proc root and is escaped like any untrusted text.
 pub fn parse_warnings(prog: &str, warnings: &[crate::proc::ParseWarning]) {

@@ -15,6 +15,7 @@ use crate::proc::ProcRoot;
 use crate::render::ss::{self as view, Grid, RowContext, Table};
 use crate::render::ss_detail::DetailOptions;
 use crate::resolve::{DuplicatePolicy, HostNames, Services, HOST_DEADLINE};
+use crate::select::ss_filter::{self, Env, Filter, Scope, SsError, Subject};
 use crate::snapshot::{OwnerDetail, Owners};
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
@@ -114,8 +115,9 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
     let scan = o.show_processes || o.show_threads;
     std::thread::scope(|scope| {
         // ss reads every /proc/PID/fd before it dumps; the scan runs meanwhile here.
+        // No thread to spare (a fork-bombed host): the scan runs here after the dump.
         let owners = scan.then(|| {
-            scope.spawn(|| {
+            crate::threads::try_spawn(scope, || {
                 Owners::scan(
                     &root,
                     OwnerDetail {
@@ -128,10 +130,9 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
             })
         });
         if o.all_netns {
-            let owners = owners.map(|handle| {
-                handle
-                    .join()
-                    .map_err(|_| io::Error::other("the process scan failed"))
+            let owners = owners.map(|spawned| {
+                crate::threads::finish(spawned)
+                    .ok_or_else(|| io::Error::other("the process scan failed"))
             });
             let owners = match owners {
                 Some(joined) => Some(joined??),
@@ -145,13 +146,14 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
                 return Ok(0);
             }
         }
-        // The filter language (state/exclude words, expressions, -F) plugs in here.
-        if !words.is_empty() || o.filter_file.is_some() {
-            out.flush()?;
-            let _ = io::stderr().lock().write_all(cli::USAGE.as_bytes());
-            return Ok(255);
-        }
-        let tables = match cli::finish_tables(o, None) {
+        // The filter: leading state/exclude words, ss's defaults, then the expression
+        // (argv words, then -F lines), which may narrow the families.
+        let word_refs: Vec<&[u8]> = words.iter().map(|w| w.as_encoded_bytes()).collect();
+        let (word_states, used) = match ss_filter::state_words(&word_refs) {
+            Ok(x) => x,
+            Err(e) => return fail(out, &e),
+        };
+        let mut tables = match cli::finish_tables(o, word_states) {
             Ok(t) => t,
             Err(message) => {
                 out.flush()?;
@@ -159,15 +161,34 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
                 return Ok(0);
             }
         };
+        let mut scope = Scope {
+            dbs: tables.dbs,
+            families: tables.families,
+            preferred_family: o.preferred_family as i32,
+        };
+        let filter = match parse_filter(o, &word_refs[used..], &mut scope) {
+            Ok(f) => f,
+            Err(e) => return fail(out, &e),
+        };
+        tables.families = scope.families;
+        // ss's later dumps follow the family the filter's addresses chose last.
+        let narrowed = Options {
+            preferred_family: scope.preferred_family as u32,
+            ..o.clone()
+        };
+        let o = &narrowed;
         if o.events {
+            if !filter.is_empty() {
+                output::warn(PROG, "-E with a filter expression is not supported yet");
+                return Ok(1);
+            }
             return follow(o, &tables, out);
         }
-        let rows = dump_all(o, &tables)?;
+        let rows = dump_all(o, &tables, &filter)?;
         let owners = match owners {
-            Some(handle) => Some(
-                handle
-                    .join()
-                    .map_err(|_| io::Error::other("the process scan failed"))??,
+            Some(spawned) => Some(
+                crate::threads::finish(spawned)
+                    .ok_or_else(|| io::Error::other("the process scan failed"))??,
             ),
             None => None,
         };
@@ -180,6 +201,96 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
         }
         Ok(0)
     })
+}
+
+/// ss's exit for a bad filter: its message (and usage text) on stderr.
+fn fail(out: &mut impl Write, e: &SsError) -> io::Result<u8> {
+    out.flush()?;
+    let mut err = io::stderr().lock();
+    let _ = err.write_all(&e.message);
+    if e.usage {
+        let _ = err.write_all(cli::USAGE.as_bytes());
+    }
+    Ok(e.status.clamp(0, 255) as u8)
+}
+
+/// The expression after the state words, then -F's lines (stdin for `-F -`).
+fn parse_filter(o: &Options, words: &[&[u8]], scope: &mut Scope) -> Result<Filter, SsError> {
+    if words.is_empty() && o.filter_file.is_none() {
+        return Ok(Filter::empty());
+    }
+    let services = Services::load(DuplicatePolicy::FirstWins);
+    let env = Env {
+        services: &services,
+        if_index: &ss_filter::system_if_index,
+        host: &ss_filter::system_host,
+        cgroup: &ss_filter::system_cgroup,
+    };
+    match &o.filter_file {
+        None => ss_filter::parse(words, None, scope, &env),
+        Some(cli::FilterFile::Stdin) => {
+            let mut stdin = io::stdin().lock();
+            ss_filter::parse(words, Some(&mut stdin), scope, &env)
+        }
+        Some(cli::FilterFile::Path(path)) => {
+            // Opened again (the option loop checked it as ss's fopen does); lines are
+            // read 1023 bytes at most at a time, as ss's fgets does. The path is the
+            // user's own and a symlink is followed as fopen follows it (`-F <(...)`
+            // names /dev/fd/N, itself a link).
+            let file = std::fs::File::open(path).map_err(|e| SsError {
+                message: format!("fopen filter file: {}\n", cli::strerror(&e)).into_bytes(),
+                status: 255,
+                usage: false,
+            })?;
+            let mut reader = io::BufReader::new(file);
+            ss_filter::parse(words, Some(&mut reader), scope, &env)
+        }
+    }
+}
+
+/// A netlink socket as ss's filter sees it (port id, protocol as the address).
+fn netlink_subject(s: &DiagNetlinkSocket) -> Subject<'static> {
+    let mut local = [0u8; 16];
+    local[..4].copy_from_slice(&u32::from(s.protocol).to_ne_bytes());
+    Subject {
+        family: libc::AF_NETLINK,
+        local,
+        remote: [0; 16],
+        unix_name: None,
+        lport: s.portid as i32,
+        rport: -1,
+        iface: 0,
+        mark: 0,
+        cgroup_id: 0,
+    }
+}
+
+/// A packet socket as ss's filter sees it (the interface is its "port").
+fn packet_subject(s: &DiagPacketSocket) -> Subject<'static> {
+    Subject {
+        family: libc::AF_PACKET,
+        local: [0; 16],
+        remote: [0; 16],
+        unix_name: None,
+        lport: s.iface as i32,
+        rport: 0,
+        iface: s.iface,
+        mark: 0,
+        cgroup_id: 0,
+    }
+}
+
+fn inet_subject(s: &SsInetSocket) -> Subject<'_> {
+    let mut subject = Subject::inet(
+        s.sock.local,
+        s.sock.local_port,
+        s.sock.remote,
+        s.sock.remote_port,
+    );
+    subject.iface = s.iface;
+    subject.mark = s.mark;
+    subject.cgroup_id = s.cgroup_id;
+    subject
 }
 
 /// The `namespace` object of docs/json.md.
@@ -272,25 +383,43 @@ fn all_namespaces(
     owners: Option<&Owners>,
     out: &mut impl Write,
 ) -> io::Result<u8> {
-    // The filter language plugs in here too.
-    if !words.is_empty() || o.filter_file.is_some() {
-        out.flush()?;
-        let _ = io::stderr().lock().write_all(cli::USAGE.as_bytes());
-        return Ok(255);
-    }
-    let summary_only = o.summary && o.do_default;
-    let tables = if summary_only {
-        None
+    // The filter is read once, in the own namespace (a `dev NAME` names an
+    // interface there), and applied in every namespace.
+    let word_refs: Vec<&[u8]> = words.iter().map(|w| w.as_encoded_bytes()).collect();
+    let (word_states, used) = match ss_filter::state_words(&word_refs) {
+        Ok(x) => x,
+        Err(e) => return fail(out, &e),
+    };
+    let summary_only = o.summary && o.do_default && words.is_empty();
+    let (tables, filter, narrowed) = if summary_only {
+        (None, Filter::empty(), o.clone())
     } else {
-        match cli::finish_tables(o, None) {
-            Ok(t) => Some(t),
+        let mut t = match cli::finish_tables(o, word_states) {
+            Ok(t) => t,
             Err(message) => {
                 out.flush()?;
                 eprintln!("{message}");
                 return Ok(0);
             }
-        }
+        };
+        let mut scope = Scope {
+            dbs: t.dbs,
+            families: t.families,
+            preferred_family: o.preferred_family as i32,
+        };
+        let filter = match parse_filter(o, &word_refs[used..], &mut scope) {
+            Ok(f) => f,
+            Err(e) => return fail(out, &e),
+        };
+        t.families = scope.families;
+        let narrowed = Options {
+            preferred_family: scope.preferred_family as u32,
+            ..o.clone()
+        };
+        (Some(t), filter, narrowed)
     };
+    let o = &narrowed;
+    let filter = &filter;
     let mut json_namespaces = Vec::new();
     let mut json_sockets = Vec::new();
     let one = |buf: &mut Vec<u8>, json: &mut Vec<serde_json::Value>, ns: &crate::netns::NetNs| {
@@ -298,7 +427,7 @@ fn all_namespaces(
             summary(buf)?;
         }
         if let Some(tables) = &tables {
-            let rows = dump_all(o, tables)?;
+            let rows = dump_all(o, tables, filter)?;
             if o.json {
                 json.extend(json_rows(o, &rows, owners, ns));
             } else {
@@ -354,8 +483,9 @@ fn all_namespaces(
     Ok(status)
 }
 
-/// Dumps every table the selection names, in ss's order.
-fn dump_all(o: &Options, t: &Tables) -> io::Result<Vec<Row>> {
+/// Dumps every table the selection names, in ss's order, keeping what `filter`
+/// selects (inet dumps carry its bytecode, as ss's do).
+fn dump_all(o: &Options, t: &Tables, filter: &Filter) -> io::Result<Vec<Row>> {
     let mut rows = Vec::new();
     let sock = DiagSocket::open()?;
     // -K needs each reply's socket id for its SOCK_DESTROY request.
@@ -363,14 +493,22 @@ fn dump_all(o: &Options, t: &Tables) -> io::Result<Vec<Row>> {
     let states = t.states;
     if t.has_db(cli::NETLINK_DB) && t.has_af(cli::AF_NETLINK) && states & (1 << cli::SS_CLOSE) != 0
     {
-        let r = nldiag::dump(&sock, keep, |s| rows.push(Row::Netlink(s)));
+        let r = nldiag::dump(&sock, keep, |s| {
+            if filter.matches(&netlink_subject(&s)) {
+                rows.push(Row::Netlink(s))
+            }
+        });
         report(r, 0);
     }
     if t.dbs & cli::PACKET_DBM != 0
         && t.has_af(cli::AF_PACKET)
         && states & (1 << cli::SS_CLOSE) != 0
     {
-        let r = packet::dump(&sock, keep, |s| rows.push(Row::Packet(s)));
+        let r = packet::dump(&sock, keep, |s| {
+            if filter.matches(&packet_subject(&s)) {
+                rows.push(Row::Packet(s))
+            }
+        });
         report(r, 0);
     }
     if t.dbs & cli::UNIX_DBM != 0 && t.has_af(cli::AF_UNIX) {
@@ -388,7 +526,12 @@ fn dump_all(o: &Options, t: &Tables) -> io::Result<Vec<Row>> {
                 libc::SOCK_SEQPACKET => !t.has_db(cli::UNIX_SQ_DB),
                 _ => false,
             };
-            if !skip {
+            let subject = Subject::unix(
+                s.name.as_deref(),
+                s.inode as u32,
+                s.peer.unwrap_or(0) as u32,
+            );
+            if !skip && filter.matches(&subject) {
                 rows.push(Row::Unix(s));
             }
         });
@@ -401,30 +544,44 @@ fn dump_all(o: &Options, t: &Tables) -> io::Result<Vec<Row>> {
         (cli::DCCP_DB, libc::IPPROTO_DCCP as u32, Table::Tcp),
         (cli::SCTP_DB, libc::IPPROTO_SCTP as u32, Table::Tcp),
     ];
+    let code = filter.inet_bytecode();
+    let inet = InetDump {
+        keep,
+        filter,
+        bytecode: code.as_deref(),
+    };
     for (db, protocol, table) in inet_tables {
         if t.has_db(db) {
             match std::env::var_os("TCPDIAG_FILE") {
                 Some(file) if db == cli::TCP_DB => {
                     if t.has_af(cli::AF_INET) || t.has_af(cli::AF_INET6) {
-                        tcp_file(&file, keep, &mut rows);
+                        tcp_file(&file, keep, filter, &mut rows);
                     }
                 }
-                _ => inet_table(o, t, &sock, protocol, table, keep, &mut rows),
+                _ => inet_table(o, t, &sock, protocol, table, &inet, &mut rows),
             }
         }
     }
     // vsock, tipc and xdp have no diag module on the kernels rss is measured on;
     // like ss there, rss shows none of them.
     if t.has_db(cli::MPTCP_DB) {
-        inet_table(o, t, &sock, 262, Table::Tcp, keep, &mut rows);
+        inet_table(o, t, &sock, 262, Table::Tcp, &inet, &mut rows);
     }
     Ok(rows)
+}
+
+/// What every inet dump of a run shares: whether rows keep their raw reply, and the
+/// filter (its bytecode for the kernel, then the expression).
+struct InetDump<'a> {
+    keep: bool,
+    filter: &'a Filter,
+    bytecode: Option<&'a [u8]>,
 }
 
 /// tcp_show_netlink_file(): with TCPDIAG_FILE set, ss prints the TCP sockets of a
 /// recorded dump (`ss -D FILE`) instead of asking the kernel, every reply up to the
 /// first NLMSG_DONE, whatever its family or state, with ss's messages on stderr.
-fn tcp_file(file: &OsStr, keep: bool, rows: &mut Vec<Row>) {
+fn tcp_file(file: &OsStr, keep: bool, filter: &Filter, rows: &mut Vec<Row>) {
     use ss_attrs::FileEnd;
     let reader = match std::fs::File::open(file) {
         Ok(f) => io::BufReader::new(f),
@@ -435,7 +592,9 @@ fn tcp_file(file: &OsStr, keep: bool, rows: &mut Vec<Row>) {
     };
     let end = ss_attrs::tcpdiag_file(reader, |payload| {
         if let Ok(s) = inet::parse_ss_message(payload, libc::IPPROTO_TCP as u16, keep) {
-            rows.push(Row::Inet(s, Table::Tcp));
+            if filter.matches(&inet_subject(&s)) {
+                rows.push(Row::Inet(s, Table::Tcp));
+            }
         }
     });
     match end {
@@ -462,7 +621,7 @@ fn inet_table(
     sock: &DiagSocket,
     protocol: u32,
     table: Table,
-    keep: bool,
+    inet: &InetDump,
     rows: &mut Vec<Row>,
 ) {
     if !t.has_af(cli::AF_INET) && !t.has_af(cli::AF_INET6) {
@@ -484,7 +643,11 @@ fn inet_table(
         && o.preferred_family != cli::AF_INET6
     {
         let mut v6_rows = Vec::new();
-        let result = inet::dump_ss_tcp_both(sock, t.states, ext, keep, |s| {
+        let (keep, code) = (inet.keep, inet.bytecode);
+        let result = inet::dump_ss_tcp_both(sock, t.states, ext, keep, code, |s| {
+            if !inet.filter.matches(&inet_subject(&s)) {
+                return;
+            }
             if s.sock.v6 {
                 if t.has_af(cli::AF_INET6) {
                     v6_rows.push(Row::Inet(s, table));
@@ -511,20 +674,22 @@ fn inet_table(
         None
     };
     loop {
+        let code = inet.bytecode;
+        let keep = inet.keep;
         // A refusal other than "no such socket" / "cannot be closed" ends the dump
         // as a failure, after ss's message (show_one_inet_sock returns -1).
         let mut refused = false;
-        let result = inet::dump_ss(sock, family, protocol, t.states, ext, keep, |s| {
+        let result = inet::dump_ss(sock, family, protocol, t.states, ext, keep, code, |s| {
             let af = if s.sock.v6 {
                 cli::AF_INET6
             } else {
                 cli::AF_INET
             };
-            if !t.has_af(af) || refused {
+            // The filter decides before the kill, as ss runs run_ssfilter() before
+            // kill_inet_sock().
+            if !t.has_af(af) || refused || !inet.filter.matches(&inet_subject(&s)) {
                 return;
             }
-            // When filter words plug in, they must decide here, before the kill: ss
-            // runs run_ssfilter() before kill_inet_sock(). Until then rss refuses them.
             if let Some(killer) = &killer {
                 let raw_protocol = if s.protocol == libc::IPPROTO_RAW as u16 {
                     0
@@ -570,7 +735,7 @@ fn inet_table(
                     libc::IPPROTO_TCP | libc::IPPROTO_UDP | libc::IPPROTO_RAW
                 )
             {
-                proc_fallback(t, protocol, table, rows);
+                proc_fallback(t, protocol, table, inet.filter, rows);
             }
             return;
         }
@@ -584,7 +749,7 @@ fn inet_table(
 
 /// tcp_show()/udp_show()/raw_show() without netlink: /proc/net/{tcp,udp,raw}{,6},
 /// the state filter applied here.
-fn proc_fallback(t: &Tables, protocol: u32, table: Table, rows: &mut Vec<Row>) {
+fn proc_fallback(t: &Tables, protocol: u32, table: Table, filter: &Filter, rows: &mut Vec<Row>) {
     use crate::proc::inet::{read_table, Proto};
     let proto = match table {
         Table::Tcp => Proto::Tcp,
@@ -609,18 +774,20 @@ fn proc_fallback(t: &Tables, protocol: u32, table: Table, rows: &mut Vec<Row>) {
             } else {
                 protocol as u16
             };
-            rows.push(Row::Inet(
-                SsInetSocket {
-                    sock,
-                    protocol: raw_protocol,
-                    iface: 0,
-                    v6only: None,
-                    cookie: 0,
-                    expires_ms: 0,
-                    raw: None,
-                },
-                table,
-            ));
+            let s = SsInetSocket {
+                sock,
+                protocol: raw_protocol,
+                iface: 0,
+                v6only: None,
+                cookie: 0,
+                expires_ms: 0,
+                raw: None,
+                mark: 0,
+                cgroup_id: 0,
+            };
+            if filter.matches(&inet_subject(&s)) {
+                rows.push(Row::Inet(s, table));
+            }
         }
     }
 }

@@ -59,7 +59,8 @@ pub struct InterfaceFlags {
 }
 
 fn read_dec_file(path: &Path) -> Option<i32> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    let data = crate::proc::read_file_max(path, 4096).ok()?;
+    std::str::from_utf8(&data).ok()?.trim().parse().ok()
 }
 
 /// Reads both sources for every interface of the namespace (the caller's).

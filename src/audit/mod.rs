@@ -123,6 +123,18 @@ pub struct Report {
     pub warnings: Vec<String>,
 }
 
+impl Report {
+    /// Whether a check was not done for a reason other than `--no-probe`.
+    pub fn partial(&self) -> bool {
+        self.not_done
+            .iter()
+            .any(|n| !(n.check == Some(Check::PortProbe) && n.reason == NO_PROBE))
+    }
+}
+
+/// The `not_done` reason of a probe switched off by the caller.
+const NO_PROBE: &str = "disabled (--no-probe)";
+
 /// Everything one namespace thread brings back.
 struct Gathered {
     views: Views,
@@ -335,7 +347,7 @@ pub fn preload(
             e,
         ));
     }
-    if let Ok(data) = std::fs::read(preload_file) {
+    if let Ok(data) = crate::proc::read_file(preload_file) {
         let e = Evidence {
             exe: Some(preload_file.display().to_string()),
             detail: Some(format!(
@@ -397,7 +409,7 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
         report.not_done.push(NotDone {
             check: Some(Check::PortProbe),
             namespace: None,
-            reason: "disabled (--no-probe)".into(),
+            reason: NO_PROBE.into(),
         });
     }
     report.findings.extend(preload(
@@ -521,7 +533,9 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
     report.findings.dedup();
     report.warnings.sort();
     report.warnings.dedup();
-    report.clean = report.findings.is_empty();
+    // No findings is not "clean" when checks were left out for a reason the caller
+    // did not choose (not root, hidepid, a namespace that could not be entered).
+    report.clean = report.findings.is_empty() && !report.partial();
     Ok(report)
 }
 
@@ -582,6 +596,11 @@ fn audit_namespace(
                 e.protocol = Some(space.proto.file(space.v6).to_string());
                 e.address = Some(if space.v6 { "::" } else { "0.0.0.0" }.to_string());
                 e.port = Some(port);
+                e.detail = Some(
+                    "can be wrong: a process binding and closing this port in a loop, \
+                     between the probe and the views, looks the same"
+                        .to_string(),
+                );
                 findings.push(Finding::new(
                     Severity::High,
                     Check::PortProbe,

@@ -64,17 +64,35 @@ pub fn run_in<T: Send>(
     remount_sys: bool,
     f: impl FnOnce(Entered) -> T + Send,
 ) -> io::Result<T> {
+    // Set when the work runs on the calling thread, which must not remount /sys.
+    let here = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
-        scope
-            .spawn(move || {
-                if let Some(path) = path {
-                    crate::netns::enter(path)?;
-                }
-                let own_sysfs = remount_sys && private_sysfs().is_ok();
-                Ok(f(Entered { own_sysfs }))
-            })
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
+        let here = &here;
+        let inside = move || {
+            if let Some(path) = path {
+                crate::netns::enter(path)?;
+            }
+            let own_thread = !here.load(std::sync::atomic::Ordering::Relaxed);
+            let own_sysfs = remount_sys && own_thread && private_sysfs().is_ok();
+            Ok(f(Entered { own_sysfs }))
+        };
+        match crate::threads::try_spawn(scope, inside) {
+            Ok(handle) => handle
+                .join()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(io::Error::other("namespace thread panicked"))),
+            // Entering another namespace would move this thread for good.
+            Err(_) if path.is_some() => Err(io::Error::other(
+                "cannot start a thread to enter the namespace",
+            )),
+            // No thread to spare (a fork-bombed host): the own namespace is read here,
+            // without a private sysfs.
+            Err(run_here) => {
+                here.store(true, std::sync::atomic::Ordering::Relaxed);
+                run_here()
+            }
+        }
     })
 }
 

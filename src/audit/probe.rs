@@ -71,6 +71,24 @@ impl Prober {
         }
         // SAFETY: fresh descriptor.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        if self.space.proto == Proto::Tcp {
+            // A listening socket conflicts whatever SO_REUSEADDR says, so this hides
+            // no listener; it keeps the probe's own short bind from failing another
+            // process's bind of a port set SO_REUSEADDR too (a loop of bind/close
+            // could otherwise make the probe report that port at will). Not for UDP,
+            // where it would hide bound sockets that set it.
+            let one: libc::c_int = 1;
+            // SAFETY: one lives across the call; length is its size.
+            unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_REUSEADDR,
+                    (&one as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+        }
         if self.space.v6 {
             // v6-only, so the v4 space is probed on its own and a dual-stack bind
             // does not collide with v4 sockets.
@@ -164,16 +182,27 @@ pub fn sweep(space: Space, first: u16) -> io::Result<Sweep> {
 /// Sweeps the four spaces on parallel threads (they inherit the caller's namespace).
 pub fn sweep_all(first: u16) -> Vec<(Space, io::Result<Sweep>)> {
     std::thread::scope(|scope| {
+        // A space whose thread cannot be started is swept here, after the others.
         let handles: Vec<_> = SPACES
             .iter()
-            .map(|&space| (space, scope.spawn(move || sweep(space, first))))
+            .map(|&space| {
+                (
+                    space,
+                    crate::threads::try_spawn(scope, move || sweep(space, first)),
+                )
+            })
             .collect();
         handles
             .into_iter()
             .map(|(space, h)| {
-                let r = h
-                    .join()
-                    .unwrap_or_else(|_| Err(io::Error::other("probe thread panicked")));
+                let r = match h {
+                    Ok(h) => h
+                        .join()
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| Err(io::Error::other("probe thread panicked"))),
+                    Err(run_here) => run_here(),
+                };
                 (space, r)
             })
             .collect()

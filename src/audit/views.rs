@@ -78,6 +78,17 @@ impl Views {
         }
         if let Some(diag) = diag {
             v.dump_diag(diag);
+            // A newline in a bound path makes /proc/net/unix show rows that do not
+            // exist: not a rootkit hiding sockets from sock_diag.
+            if let Some(dumped) = &v.diag_unix {
+                let forged = netlink::unix::repair_proc_rows(&mut v.proc_unix, dumped);
+                if forged > 0 {
+                    v.warnings.push(format!(
+                        "{net_dir}/unix: {forged} line(s) came from socket paths with newlines \
+                         (repaired from sock_diag)"
+                    ));
+                }
+            }
         }
         Ok(v)
     }
@@ -126,7 +137,7 @@ impl Views {
     pub fn load_recorded(dir: &Path) -> io::Result<Views> {
         let root = ProcRoot::new(dir);
         let mut v = Views::read(&root, ".", None)?;
-        let inet_data = std::fs::read(dir.join("diag_inet"))?;
+        let inet_data = crate::proc::read_file(&dir.join("diag_inet"))?;
         let mut rows = Vec::new();
         for (tag, payload) in recorded_records(&inet_data) {
             let proto = if tag == libc::IPPROTO_UDP as u8 {
@@ -140,7 +151,7 @@ impl Views {
             }
         }
         v.diag_inet = Some(rows);
-        let unix_data = std::fs::read(dir.join("diag_unix"))?;
+        let unix_data = crate::proc::read_file(&dir.join("diag_unix"))?;
         let mut rows = Vec::new();
         for (_, payload) in recorded_records(&unix_data) {
             match netlink::unix::parse_message(payload) {

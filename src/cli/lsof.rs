@@ -403,6 +403,9 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                     let list = parse_list(&v, FdSpec::parse).map_err(CliError::usage)?;
                     cfg.selection.fds.extend(list);
                 }
+                // An empty list selects nothing and is no error, as in lsof.
+                (b'-', b'p') if value.as_deref() == Some("") => {}
+                (b'-', b'u') if value.as_deref() == Some("") => {}
                 (b'-', b'p') => {
                     let v = value.unwrap_or_default();
                     let list = parse_list(&v, parse_pid).map_err(CliError::usage)?;
@@ -411,6 +414,12 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 (b'-', b'u') => {
                     let v = value.unwrap_or_default();
                     let list = parse_list(&v, |u| {
+                        // lsof adds digits up in a uid_t: a number wraps at 2^32.
+                        if !u.is_empty() && u.bytes().all(|b| b.is_ascii_digit()) {
+                            return Ok(u.bytes().fold(0u32, |uid, b| {
+                                uid.wrapping_mul(10).wrapping_add(u32::from(b - b'0'))
+                            }));
+                        }
                         crate::resolve::uid_of(u).ok_or_else(|| format!("can't get UID for {u}"))
                     })
                     .map_err(|m| CliError {

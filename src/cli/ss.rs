@@ -16,7 +16,7 @@ use std::os::unix::ffi::OsStrExt;
     name = "rss",
     version,
     about = "Print socket statistics, as ss from iproute2 6.1 does (same options, same lines)",
-    after_help = "Examples:\n  rss -tulpn               listening TCP/UDP sockets with their processes\n  rss -tan                 every TCP socket, numeric\n  rss -xap                 unix sockets with every process holding them\n  rss -s                   summary of the socket tables\n  rss -N blue -tan         TCP sockets of network namespace 'blue'\n  rss --all-netns -tlpn    listeners of every network namespace\n  rss -tan --json          TCP sockets as JSON (docs/json.md)\n\n-h prints ss's own usage text; ss's messages are printed verbatim (with their 'ss:' prefix).",
+    after_help = "Examples:\n  rss -tulpn               listening TCP/UDP sockets with their processes\n  rss -tan                 every TCP socket, numeric\n  rss -xap                 unix sockets with every process holding them\n  rss -s                   summary of the socket tables\n  rss -tn state established '( dport = :443 or sport = :443 )'\n                           HTTPS connections (ss's filter language)\n  rss -xa src 'unix:/run/*' unix sockets bound under /run\n  rss -N blue -tan         TCP sockets of network namespace 'blue'\n  rss --all-netns -tlpn    listeners of every network namespace\n  rss -tan --json          TCP sockets as JSON (docs/json.md)\n\n-h prints ss's own usage text; ss's messages are printed verbatim (with their 'ss:' prefix).",
     disable_help_flag = true,
     disable_version_flag = true
 )]

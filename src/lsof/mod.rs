@@ -106,8 +106,11 @@ pub fn pass(
     let scanned = std::thread::scope(|scope| {
         // A run over every process meets sockets: their tables are read beside
         // the walk, not before it.
+        // No thread to spare: the first socket met loads them instead.
         if !pid_only {
-            scope.spawn(|| sockets.get_or_init(|| Sockets::load(root, "net", tables)));
+            let _ = crate::threads::try_spawn(scope, || {
+                sockets.get_or_init(|| Sockets::load(root, "net", tables));
+            });
         }
         crate::snapshot::scan_in_parallel(&pids, 1, |pid| {
             (context.own_pid != Some(pid)).then(|| context.process(pid))

@@ -190,7 +190,7 @@ impl Scan<'_> {
                 let path = root.path().join(format!("{id}/{link}"));
                 let c = match std::fs::read_link(&path) {
                     Ok(target) => {
-                        let st = files::stat_path(&path).ok();
+                        let st = process::stat_link(root, id, link);
                         Candidate {
                             end: None,
                             netns: None,
@@ -233,13 +233,12 @@ impl Scan<'_> {
                 };
                 self.keep(c, info, spare, found);
             }
-            let exe = files::stat_path(&root.path().join(format!("{id}/exe"))).ok();
-            for m in files::read_maps(root, id) {
+            let exe = process::stat_link(root, id, "exe");
+            for (index, m) in files::read_maps(root, id).into_iter().enumerate() {
                 if exe.is_some_and(|e| e.dev == m.dev && e.ino == m.inode) {
                     continue;
                 }
-                let st = files::stat_path(Path::new(std::ffi::OsStr::from_bytes(&m.path)))
-                    .ok()
+                let st = process::stat_mapped(root, id, index, &m.path)
                     .filter(|s| s.dev == m.dev && s.ino == m.inode);
                 let fd = if st.is_none() && m.deleted {
                     FdName::Del

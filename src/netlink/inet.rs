@@ -181,11 +181,19 @@ pub struct SsInetSocket {
     pub expires_ms: u32,
     /// The whole reply (inet_diag_msg and attributes), kept when a detail view asks.
     pub raw: Option<Box<[u8]>>,
+    /// INET_DIAG_MARK (SO_MARK; the kernel reports it to CAP_NET_ADMIN), else 0.
+    pub mark: u32,
+    /// INET_DIAG_CGROUP_ID, else 0.
+    pub cgroup_id: u64,
 }
 
 /// INET_DIAG_PROTOCOL and INET_DIAG_SKV6ONLY attribute numbers.
 const INET_DIAG_PROTOCOL: u16 = 10;
 const INET_DIAG_SKV6ONLY: u16 = 11;
+const INET_DIAG_MARK: u16 = 15;
+const INET_DIAG_CGROUP_ID: u16 = 21;
+/// INET_DIAG_REQ_BYTECODE: the request attribute carrying a filter program.
+const INET_DIAG_REQ_BYTECODE: u16 = 1;
 /// INET_DIAG_REQ_PROTOCOL: the request attribute for protocols above 255 (MPTCP).
 const INET_DIAG_REQ_PROTOCOL: u16 = 2;
 /// DCCPDIAG_GETSOCK, the compat request type for DCCP.
@@ -218,6 +226,8 @@ pub fn parse_ss_message(
         },
         expires_ms: read_u32(data, 52).unwrap_or(0),
         raw: keep_raw.then(|| data.into()),
+        mark: 0,
+        cgroup_id: 0,
     };
     for (kind, value) in super::attributes(data.get(MSG_LEN..).unwrap_or_default()) {
         match kind {
@@ -227,6 +237,12 @@ pub fn parse_ss_message(
                 }
             }
             INET_DIAG_SKV6ONLY => out.v6only = value.first().map(|&b| b != 0),
+            INET_DIAG_MARK => out.mark = read_u32(value, 0).unwrap_or(0),
+            INET_DIAG_CGROUP_ID => {
+                if let Some(b) = value.get(..8) {
+                    out.cgroup_id = u64::from_ne_bytes(b.try_into().unwrap_or_default());
+                }
+            }
             _ => {}
         }
     }
@@ -250,6 +266,20 @@ pub fn ss_request(family: u8, protocol: u32, states: u32, ext: u8) -> Vec<u8> {
     req
 }
 
+/// The INET_DIAG_REQ_BYTECODE attribute for `code` (an inet_diag filter program, as
+/// `select::ss_filter` compiles it), to follow a request.
+pub fn bytecode_attribute(code: &[u8]) -> Vec<u8> {
+    let len = (4 + code.len()).min(u16::MAX as usize) as u16;
+    let mut v = Vec::with_capacity(4 + code.len() + 3);
+    v.extend_from_slice(&len.to_ne_bytes());
+    v.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+    v.extend_from_slice(code);
+    while v.len() % 4 != 0 {
+        v.push(0);
+    }
+    v
+}
+
 /// The old struct inet_diag_req ss falls back to (family AF_INET, as ss sends it).
 fn ss_compat_request(states: u32, ext: u8) -> [u8; 60] {
     let mut req = [0u8; 60];
@@ -267,10 +297,15 @@ pub fn dump_ss_tcp_both(
     states: u32,
     ext: u8,
     keep_raw: bool,
+    bytecode: Option<&[u8]>,
     mut f: impl FnMut(SsInetSocket),
 ) -> io::Result<super::DumpStatus> {
-    let mut req = tcp_request_both_families(states);
+    let mut req = tcp_request_both_families(states).to_vec();
     req[3] = ext;
+    // The filter program applies to both families alike, as to each of ss's dumps.
+    if let Some(code) = bytecode {
+        req.extend_from_slice(&bytecode_attribute(code));
+    }
     sock.dump_as(TCPDIAG_GETSOCK, &req, |payload| {
         if let Ok(s) = parse_ss_message(payload, libc::IPPROTO_TCP as u16, keep_raw) {
             f(s)
@@ -281,6 +316,8 @@ pub fn dump_ss_tcp_both(
 /// One dump for ss: `family` AF_INET or AF_INET6, or AF_UNSPEC for the compat request
 /// (TCP and DCCP only; `Unsupported` for the others, as ss gives up there). Rows are
 /// passed to `f` as they arrive; a reply that does not parse is counted, not shown.
+/// `bytecode`: ss's filter program, sent with either request as ss sends it.
+#[allow(clippy::too_many_arguments)]
 pub fn dump_ss(
     sock: &DiagSocket,
     family: u8,
@@ -288,8 +325,10 @@ pub fn dump_ss(
     states: u32,
     ext: u8,
     keep_raw: bool,
+    bytecode: Option<&[u8]>,
     mut f: impl FnMut(SsInetSocket),
 ) -> io::Result<super::DumpStatus> {
+    let attr = bytecode.map(bytecode_attribute).unwrap_or_default();
     let mut handle = |payload: &[u8]| {
         if let Ok(s) = parse_ss_message(payload, protocol as u16, keep_raw) {
             f(s)
@@ -301,9 +340,17 @@ pub fn dump_ss(
             libc::IPPROTO_DCCP => DCCPDIAG_GETSOCK,
             _ => return Err(io::ErrorKind::Unsupported.into()),
         };
-        return sock.dump_as(kind, &ss_compat_request(states, ext), &mut handle);
+        let mut req = ss_compat_request(states, ext).to_vec();
+        req.extend_from_slice(&attr);
+        return sock.dump_as(kind, &req, &mut handle);
     }
-    sock.dump(&ss_request(family, protocol, states, ext), handle)
+    // ss puts the bytecode before the protocol attribute.
+    let full = ss_request(family, protocol, states, ext);
+    let (head, tail) = full.split_at(56.min(full.len()));
+    let mut req = head.to_vec();
+    req.extend_from_slice(&attr);
+    req.extend_from_slice(tail);
+    sock.dump(&req, handle)
 }
 
 #[cfg(test)]

@@ -146,10 +146,127 @@ pub fn peers() -> io::Result<InodeMap<u64>> {
         .collect())
 }
 
+/// The name as /proc/net/unix prints it: an abstract name's NULs (the leading one
+/// included) as `@`.
+fn proc_form(name: &[u8]) -> Vec<u8> {
+    match name.first() {
+        Some(0) => name
+            .iter()
+            .map(|&b| if b == 0 { b'@' } else { b })
+            .collect(),
+        _ => name.to_vec(),
+    }
+}
+
+/// Repairs rows of /proc/net/unix that a bound path holding newlines broke up: the
+/// kernel prints the path raw, so a path like `x\n0000...: ... 31337 @FAKE` makes a
+/// reader see a socket 31337 that does not exist and a path cut at `x`. sock_diag
+/// (`diag`, dumped in the same namespace) has the whole name; each row whose name goes
+/// on past a newline gets it back, and the rows made of the rest of its lines are
+/// dropped. Returns how many forged rows were dropped. Rows sock_diag does not list
+/// (closed in between) are left as they are.
+pub fn repair_proc_rows(
+    rows: &mut Vec<crate::proc::unix::UnixSocket>,
+    diag: &[DiagUnixSocket],
+) -> usize {
+    let names: crate::snapshot::InodeMap<&[u8]> = diag
+        .iter()
+        .filter_map(|s| Some((s.inode, s.name.as_deref()?)))
+        .filter(|(_, n)| n.contains(&b'\n'))
+        .collect();
+    if names.is_empty() {
+        return 0;
+    }
+    let newlines = |p: &[u8]| p.iter().filter(|&&b| b == b'\n').count();
+    let mut out = Vec::with_capacity(rows.len());
+    let mut dropped = 0;
+    // Lines of the current row's true name not yet accounted for by rows seen.
+    let mut swallow = 0usize;
+    for row in rows.drain(..) {
+        let row_lines = 1 + row.path.as_deref().map_or(0, newlines);
+        if swallow > 0 {
+            swallow = swallow.saturating_sub(row_lines);
+            dropped += 1;
+            continue;
+        }
+        let mut row = row;
+        if let (Some(path), Some(name)) = (row.path.as_ref(), names.get(&row.inode)) {
+            let whole = proc_form(name);
+            // Only a continuation of what /proc showed: never a different name.
+            if whole.len() > path.len()
+                && whole.starts_with(path)
+                && whole.get(path.len()) == Some(&b'\n')
+            {
+                swallow = newlines(&whole) - newlines(path);
+                row.path = Some(whole);
+            }
+        }
+        out.push(row);
+    }
+    *rows = out;
+    dropped
+}
+
+/// [`repair_proc_rows`] with a dump of the calling thread's namespace, made when some
+/// row has a name (a forged row looks like any other, so any named row may be followed
+/// by one). `Err` when the dump failed: the rows could then not be checked.
+pub fn repair_with_dump(rows: &mut Vec<crate::proc::unix::UnixSocket>) -> io::Result<usize> {
+    if !rows.iter().any(|r| r.path.is_some()) {
+        return Ok(0);
+    }
+    let diag = dump()?;
+    Ok(repair_proc_rows(rows, &diag))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn forged_rows_are_dropped_and_the_path_made_whole() {
+        let table = crate::proc::unix::parse_table(
+            b"Num       RefCount Protocol Flags    Type St Inode Path\n\
+              0000000000000000: 00000002 00000000 00010000 0001 01 10 x\n\
+              0000000000000000: 00000002 00000000 00010000 0001 01 31337 @FAKE.sock\n\
+              0000000000000000: 00000002 00000000 00000000 0001 01 11 /real\n",
+            "unix",
+        );
+        let mut rows = table.rows;
+        assert_eq!(rows.len(), 3);
+        let diag = vec![
+            DiagUnixSocket {
+                inode: 10,
+                name: Some(
+                    b"x\n0000000000000000: 00000002 00000000 00010000 0001 01 31337 @FAKE.sock"
+                        .to_vec(),
+                ),
+                ..Default::default()
+            },
+            DiagUnixSocket {
+                inode: 11,
+                name: Some(b"/real".to_vec()),
+                ..Default::default()
+            },
+        ];
+        assert_eq!(repair_proc_rows(&mut rows, &diag), 1);
+        let inodes: Vec<u64> = rows.iter().map(|r| r.inode).collect();
+        assert_eq!(inodes, vec![10, 11]);
+        assert_eq!(rows[0].path.as_deref(), diag[0].name.as_deref());
+        // A name that is not a continuation of the row's path changes nothing.
+        let mut rows = vec![crate::proc::unix::UnixSocket {
+            kernel_addr: 0,
+            refcnt: 2,
+            protocol: 0,
+            flags: 0,
+            sock_type: 1,
+            state: 1,
+            inode: 10,
+            path: Some(b"y".to_vec()),
+        }];
+        assert_eq!(repair_proc_rows(&mut rows, &diag), 0);
+        assert_eq!(rows[0].path.as_deref(), Some(&b"y"[..]));
+    }
 
     #[test]
     fn parses_name_peer_and_queue() {

@@ -27,9 +27,9 @@ pub const IFF_PORTSEL: u16 = 0x2000;
 pub const IFF_AUTOMEDIA: u16 = 0x4000;
 pub const IFF_DYNAMIC: u16 = 0x8000;
 
-/// Serializes kernel bytes (interface names) as text, invalid UTF-8 replaced.
+/// Serializes kernel bytes (interface names) as JSON text ([`crate::escape::json_text`]).
 pub fn serialize_lossy<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&String::from_utf8_lossy(bytes))
+    s.serialize_str(&crate::escape::json_text(bytes))
 }
 
 /// The counters of one /proc/net/dev line. Older layouts lack some columns; those are 0.
@@ -394,7 +394,7 @@ fn sysfs_value(dir: &Path, name: &[u8], attr: &str) -> io::Result<Vec<u8>> {
         return Err(io::Error::from_raw_os_error(libc::ENODEV));
     }
     let path = dir.join(std::ffi::OsStr::from_bytes(name)).join(attr);
-    let mut data = std::fs::read(path)?;
+    let mut data = super::read_file_max(&path, 64 * 1024)?;
     while data.last().is_some_and(u8::is_ascii_whitespace) {
         data.pop();
     }

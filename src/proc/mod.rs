@@ -49,6 +49,13 @@ impl ProcRoot {
         self.root == Path::new("/proc")
     }
 
+    /// Whether this is a copy (a capture, fixtures) rather than /proc or a part of it
+    /// (`/proc/PID/task` trees are live too): a copy's owners and stat results come
+    /// from what it recorded, never from the filesystem it sits on.
+    pub fn is_copy(&self) -> bool {
+        !self.root.starts_with("/proc")
+    }
+
     /// The sysfs tree that matches this proc tree: `/sys` for the live system, and
     /// `sys` beside the proc directory of a capture (`DIR/proc` ↔ `DIR/sys`).
     pub fn sys(&self) -> PathBuf {
@@ -71,15 +78,131 @@ impl ProcRoot {
         }
     }
 
-    /// Reads a whole file below the root (e.g. `net/tcp`).
+    /// Reads a whole file below the root (e.g. `net/tcp`) with [`read_file`].
     pub fn read(&self, rel: &str) -> io::Result<Vec<u8>> {
-        std::fs::read(self.join(rel))
+        read_file(&self.join(rel))
     }
 
-    /// Opens a file below the root for streaming with [`for_each_line`].
-    pub fn open(&self, rel: &str) -> io::Result<std::fs::File> {
-        std::fs::File::open(self.join(rel))
+    /// Opens a file below the root for streaming with [`for_each_line`], as
+    /// [`open_file`] does.
+    pub fn open(&self, rel: &str) -> io::Result<BoundedFile> {
+        open_file(&self.join(rel))
     }
+}
+
+/// The most [`read_file`] reads of one file: a /proc/net table of a million sockets
+/// is 150 MB; a captured "table" that is bigger is not one.
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
+/// The longest line [`for_each_line`] accepts: the longest real line (a unix socket
+/// path, a maps entry) is a few kilobytes.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// How many opens failed for want of descriptors or memory, in this process.
+static EXHAUSTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether an error means this process ran out of descriptors or memory (EMFILE,
+/// ENFILE, ENOMEM), which says nothing about the file: never "process gone".
+pub fn is_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOMEM)
+    )
+}
+
+/// Counts `e` when it is an [`is_exhaustion`] error. Readers that take a failed open
+/// for "gone" call this, so the runner can say the answer is incomplete.
+pub fn note_error(e: &io::Error) {
+    if is_exhaustion(e) {
+        EXHAUSTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// How many reads failed for want of descriptors or memory so far (see [`note_error`]).
+pub fn exhaustion_count() -> usize {
+    EXHAUSTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Opens a file that must be a regular file: the final component is not followed
+/// (O_NOFOLLOW), a FIFO does not block the open (O_NONBLOCK), and fstat must say
+/// regular file, so a captured table that is a symlink to /dev/zero, a FIFO or a
+/// device is an error, not an endless read or a hang. Reads stop with an error past
+/// [`MAX_FILE_BYTES`]. THE way every file of /proc, /sys or a capture is opened.
+pub fn open_file(path: &Path) -> io::Result<BoundedFile> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .inspect_err(note_error)
+        .map_err(|e| match e.raw_os_error() {
+            // O_NOFOLLOW on a symlink.
+            Some(libc::ELOOP) => io::Error::new(io::ErrorKind::InvalidData, "is a symbolic link"),
+            _ => e,
+        })?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    // /proc files say 0; a copied file says its size, so a huge one is refused unread.
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_long());
+    }
+    Ok(BoundedFile {
+        file,
+        left: MAX_FILE_BYTES,
+    })
+}
+
+/// Reads a whole file opened with [`open_file`]: at most [`MAX_FILE_BYTES`].
+pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    read_file_max(path, MAX_FILE_BYTES)
+}
+
+/// [`read_file`] with a smaller cap, for files that are small by nature.
+pub fn read_file_max(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use io::Read;
+    let mut file = open_file(path)?;
+    file.left = file.left.min(max);
+    let mut data = Vec::new();
+    file.read_to_end(&mut data)?;
+    Ok(data)
+}
+
+/// A file opened by [`open_file`]: reading past its cap is an error (never a silent cut).
+#[derive(Debug)]
+pub struct BoundedFile {
+    file: std::fs::File,
+    left: u64,
+}
+
+impl io::Read for BoundedFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // At the cap: one byte more means the file is too long.
+            let mut probe = [0u8; 1];
+            return match self.file.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(too_long()),
+            };
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.file.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+fn too_long() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("longer than {} MiB", MAX_FILE_BYTES >> 20),
+    )
 }
 
 /// [`for_each_line`] with the reading done on a helper thread: the kernel formats a
@@ -93,10 +216,22 @@ pub fn for_each_line_read_ahead<E: From<io::Error>>(
     if !several_cores() {
         return for_each_line(reader, f);
     }
+    // The reader goes back to this thread when no helper can be started.
+    let slot = std::sync::Mutex::new(Some(reader));
+    let take = || slot.lock().unwrap_or_else(|e| e.into_inner()).take();
     std::thread::scope(|scope| {
         let (full_tx, full_rx) = mpsc::sync_channel(IN_FLIGHT);
         let (empty_tx, empty_rx) = mpsc::channel();
-        scope.spawn(move || pump_chunks(reader, full_tx, empty_rx));
+        let pump = std::thread::Builder::new().spawn_scoped(scope, move || {
+            if let Some(reader) = take() {
+                pump_chunks(reader, full_tx, empty_rx)
+            }
+        });
+        if pump.is_err() {
+            if let Some(reader) = take() {
+                return for_each_line(reader, f);
+            }
+        }
         let chunks = Chunks {
             full: full_rx,
             empty: empty_tx,
@@ -201,8 +336,16 @@ pub fn for_each_line<E: From<io::Error>>(
     let mut number = 0;
     loop {
         if filled == buf.len() {
-            // One line longer than the buffer: grow until it fits.
-            buf.resize(buf.len() * 2, 0);
+            // One line longer than the buffer: grow until it fits, up to a cap (a
+            // hostile capture's table can be one endless line).
+            if buf.len() >= MAX_LINE_BYTES {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("line {} longer than {MAX_LINE_BYTES} bytes", number + 1),
+                )
+                .into());
+            }
+            buf.resize((buf.len() * 2).min(MAX_LINE_BYTES), 0);
         }
         let n = match reader.read(&mut buf[filled..]) {
             Ok(0) => break,
@@ -301,9 +444,9 @@ pub fn dec_i64(s: &[u8]) -> Option<i64> {
     Some(if negative { -magnitude } else { magnitude })
 }
 
-/// Serializes kernel bytes (interface names) as text for JSON, invalid UTF-8 replaced.
+/// Serializes kernel bytes (interface names) as JSON text ([`crate::escape::json_text`]).
 pub fn serialize_lossy<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&String::from_utf8_lossy(bytes))
+    s.serialize_str(&crate::escape::json_text(bytes))
 }
 
 /// Splits on ASCII whitespace without allocating.

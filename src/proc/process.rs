@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 /// Pids under the root in readdir order (netstat's "first process wins" follows it).
 pub fn pids(root: &ProcRoot) -> io::Result<Vec<u32>> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(root.path())? {
+    for entry in std::fs::read_dir(root.path()).inspect_err(super::note_error)? {
         let Ok(entry) = entry else { continue };
         if let Some(pid) = dec_u64(entry.file_name().as_bytes()).filter(|&p| p <= u32::MAX as u64) {
             out.push(pid as u32);
@@ -102,7 +102,7 @@ pub fn for_each_fd_entry(
                     ..FileStat::default()
                 }),
             ),
-            _ => stat_fd_entry(root, dir_fd, name, link),
+            _ => stat_fd_entry(root, pid, dir_fd, name, fd, link),
         };
         f(FdEntry {
             fd,
@@ -117,10 +117,20 @@ pub fn for_each_fd_entry(
 /// The link mode (lstat) and target stat of `name` in the fd directory `dir_fd`.
 fn stat_fd_entry(
     root: &ProcRoot,
+    pid: u32,
     dir_fd: libc::c_int,
     name: &std::ffi::CStr,
+    fd: u32,
     link: &[u8],
 ) -> (Option<u32>, Result<FileStat, i32>) {
+    // A copy answers from its records, never from the analyst's disk: its links
+    // point there, or wherever whoever made the copy wanted root to look.
+    if root.is_copy() {
+        return match recorded_stat(root, pid, &format!("fd/{fd}")) {
+            Some(rec) => (rec.link_mode, rec.stat),
+            None => (None, pseudo_file_stat(link).ok_or(libc::ENOENT)),
+        };
+    }
     let stat_at = |flags: libc::c_int| {
         // SAFETY: stat64 is plain data; name is NUL-terminated; dir_fd is open (or
         // AT_FDCWD with an absolute or relative path).
@@ -152,7 +162,7 @@ pub fn restat_fd(
 ) -> (Option<u32>, Result<FileStat, i32>) {
     let path = root.path().join(format!("{pid}/fd/{fd}"));
     match CString::new(path.as_os_str().as_bytes()) {
-        Ok(c_path) => stat_fd_entry(root, libc::AT_FDCWD, &c_path, link),
+        Ok(c_path) => stat_fd_entry(root, pid, libc::AT_FDCWD, &c_path, fd, link),
         Err(_) => (None, Err(libc::EINVAL)),
     }
 }
@@ -187,11 +197,13 @@ fn walk_fd_dir(
     let dir_fd = unsafe {
         libc::open(
             c_path.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
         )
     };
     if dir_fd < 0 {
-        return Err(io::Error::last_os_error());
+        let e = io::Error::last_os_error();
+        super::note_error(&e);
+        return Err(e);
     }
     // SAFETY: dir_fd is an open directory descriptor; fdopendir takes ownership.
     let dir = unsafe { libc::fdopendir(dir_fd) };
@@ -231,6 +243,8 @@ fn walk_fd_dir(
     Ok(())
 }
 
+pub use super::is_exhaustion;
+
 /// The inode of a socket fd link: `socket:[12345]` (or the old `[0000]:12345`).
 pub fn socket_inode(link: &[u8]) -> Option<u64> {
     if let Some(rest) = link.strip_prefix(b"socket:[") {
@@ -252,7 +266,7 @@ pub fn comm(root: &ProcRoot, pid: u32) -> Option<Vec<u8>> {
 /// read (netstat reads 511). Empty for kernel threads.
 pub fn argv0(root: &ProcRoot, pid: u32, limit: usize) -> Option<Vec<u8>> {
     use std::io::Read;
-    let file = std::fs::File::open(root.path().join(format!("{pid}/cmdline"))).ok()?;
+    let file = root.open(&format!("{pid}/cmdline")).ok()?;
     let mut buf = Vec::with_capacity(limit.min(512));
     file.take(limit as u64).read_to_end(&mut buf).ok()?;
     if let Some(nul) = buf.iter().position(|&b| b == 0) {
@@ -261,11 +275,81 @@ pub fn argv0(root: &ProcRoot, pid: u32, limit: usize) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// The effective uid that owns /proc/PID (what lsof reports as USER).
+/// The effective uid that owns /proc/PID (what lsof reports as USER). A captured tree
+/// belongs to whoever wrote it, so there the recorded owner (or the effective uid of
+/// the captured `status`) answers.
 pub fn owner_uid(root: &ProcRoot, pid: u32) -> Option<u32> {
-    std::fs::metadata(root.path().join(pid.to_string()))
+    if root.is_copy() {
+        let recorded = root
+            .read(&format!("{pid}/{}", crate::capture::OWNER_FILE))
+            .ok()
+            .and_then(|d| dec_u64(d.trim_ascii()))
+            .and_then(|u| u32::try_from(u).ok());
+        if let Some(uid) = recorded.or_else(|| status_euid(root, pid)) {
+            return Some(uid);
+        }
+    }
+    // lstat: a captured pid "directory" that is a symlink names some other file.
+    std::fs::symlink_metadata(root.path().join(pid.to_string()))
         .ok()
         .map(|m| m.uid())
+}
+
+/// The effective uid from the `Uid:` line of /proc/PID/status (real, effective, saved, fs).
+fn status_euid(root: &ProcRoot, pid: u32) -> Option<u32> {
+    let data = root.read(&format!("{pid}/status")).ok()?;
+    let line = super::numbered_lines(&data)
+        .map(|(_, l)| l)
+        .find(|l| l.starts_with(b"Uid:"))?;
+    let euid = super::fields(line).nth(2)?;
+    u32::try_from(dec_u64(euid)?).ok()
+}
+
+/// In a capture, the stat results recorded for `key` of `pid` (`fd/N`, `cwd`, `root`,
+/// `exe`, `map/I`); the last process looked up is kept, since a walk asks once per fd.
+/// `None` live, and for trees without recorded stats (fixtures).
+pub fn recorded_stat(root: &ProcRoot, pid: u32, key: &str) -> Option<crate::capture::RecordedStat> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    type Cached = (
+        std::path::PathBuf,
+        u32,
+        HashMap<String, crate::capture::RecordedStat>,
+    );
+    thread_local! {
+        static LAST: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    }
+    if !root.is_copy() {
+        return None;
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        let fresh = !matches!(&*last, Some((r, p, _)) if r == root.path() && *p == pid);
+        if fresh {
+            let stats = crate::capture::read_stats(root, pid).into_iter().collect();
+            *last = Some((root.path().to_path_buf(), pid, stats));
+        }
+        last.as_ref()
+            .and_then(|(_, _, stats)| stats.get(key).copied())
+    })
+}
+
+/// stat(2) of what /proc/PID/`link` (cwd, root, exe) points to; in a copy, the
+/// recorded result or nothing.
+pub fn stat_link(root: &ProcRoot, pid: u32, link: &str) -> Option<FileStat> {
+    if root.is_copy() {
+        return recorded_stat(root, pid, link).and_then(|r| r.stat.ok());
+    }
+    super::files::stat_path(&root.path().join(format!("{pid}/{link}"))).ok()
+}
+
+/// stat(2) of the file at `index` of [`super::files::read_maps`]; in a copy, the
+/// recorded result or nothing.
+pub fn stat_mapped(root: &ProcRoot, pid: u32, index: usize, path: &[u8]) -> Option<FileStat> {
+    if root.is_copy() {
+        return recorded_stat(root, pid, &format!("map/{index}")).and_then(|r| r.stat.ok());
+    }
+    super::files::stat_path(std::path::Path::new(std::ffi::OsStr::from_bytes(path))).ok()
 }
 
 /// The inode of the process's network namespace (`net:[4026531840]`).
@@ -283,7 +367,7 @@ pub fn exe(root: &ProcRoot, pid: u32) -> Option<Vec<u8>> {
 /// The NUL-separated arguments of /proc/PID/cmdline, at most `limit` bytes read.
 pub fn cmdline_args(root: &ProcRoot, pid: u32, limit: usize) -> Option<Vec<Vec<u8>>> {
     use std::io::Read;
-    let file = std::fs::File::open(root.path().join(format!("{pid}/cmdline"))).ok()?;
+    let file = root.open(&format!("{pid}/cmdline")).ok()?;
     let mut buf = Vec::with_capacity(limit.min(4096));
     file.take(limit as u64).read_to_end(&mut buf).ok()?;
     let buf = buf.strip_suffix(b"\0").unwrap_or(&buf);

@@ -39,7 +39,7 @@ pub struct Section {
 }
 
 fn lossy_text<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&String::from_utf8_lossy(bytes))
+    s.serialize_str(&crate::escape::json_text(bytes))
 }
 
 /// The separators netstat splits keys at (the newline is already gone).

@@ -142,9 +142,10 @@ pub struct UnixRow {
     pub queue: Option<QueueCapture>,
 }
 
-/// Kernel bytes as a JSON string; invalid UTF-8 becomes U+FFFD (JSON escapes the rest).
+/// Kernel bytes as a JSON string in the one lossless form ([`crate::escape::json_text`]:
+/// invalid UTF-8 as `\\xNN`, a backslash doubled; JSON escapes control characters).
 fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    crate::escape::json_text(bytes).into_owned()
 }
 
 /// The numeric address, IPv6 in inet_ntop's form.

@@ -145,6 +145,10 @@ pub fn parse_inet(
         } else {
             let end = r.find(':').unwrap_or(r.len());
             let host = &r[..end];
+            // lsof's resolver takes no hex or other inet_aton forms (0x7f.1).
+            if looks_like_hex_address(host) {
+                return Err(format!("unknown host name ({host}) in: -i {text}"));
+            }
             if let Some(v4) = parse_dotted(host) {
                 if family == Some(Family::V6) {
                     return Err(format!("IPv4 addresses are prohibited: -i {text}"));
@@ -206,6 +210,21 @@ pub fn parse_inet(
         text: text.to_string(),
         patterns,
     }))
+}
+
+/// `0x7f.1`, `0X7F000001`: a numeric host with a hex part, which getaddrinfo would
+/// take (inet_aton) and lsof does not.
+fn looks_like_hex_address(s: &str) -> bool {
+    s.split('.').any(|part| {
+        let lower = part.to_ascii_lowercase();
+        lower
+            .strip_prefix("0x")
+            .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    }) && s.split('.').all(|p| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b'x' || b == b'X')
+    })
 }
 
 fn parse_dotted(s: &str) -> Option<std::net::Ipv4Addr> {
@@ -435,7 +454,7 @@ pub fn parse_cmd(text: &str) -> Result<CmdPattern, String> {
             let flags = &body[close + 1..];
             if flags.bytes().all(|b| b"bix".contains(&b)) {
                 let re = PosixRegex::new(&body[..close], !flags.contains('b'), flags.contains('i'))
-                    .map_err(|e| format!("regexp error: {e}: {text}"))?;
+                    .map_err(|e| format!("regexp error: {text}: {e}"))?;
                 return Ok(CmdPattern::Regex(re));
             }
         }
@@ -484,7 +503,18 @@ impl PosixRegex {
         // SAFETY: re points to writable storage, c is NUL-terminated.
         let rc = unsafe { libc::regcomp(&mut *re, c.as_ptr(), flags) };
         if rc != 0 {
-            return Err(format!("regcomp failed ({rc})"));
+            // regerror's reason, as lsof prints it ("Unmatched ( or \\(").
+            let mut msg = [0u8; 256];
+            // SAFETY: re was passed to regcomp; msg is writable for its length.
+            let n = unsafe { libc::regerror(rc, &*re, msg.as_mut_ptr().cast(), msg.len()) };
+            let text = msg.get(..n.saturating_sub(1)).unwrap_or_default();
+            let reason =
+                String::from_utf8_lossy(text.split(|&b| b == 0).next().unwrap_or_default());
+            return Err(if reason.is_empty() {
+                format!("regcomp error {rc}")
+            } else {
+                reason.into_owned()
+            });
         }
         Ok(PosixRegex { re })
     }
@@ -602,19 +632,33 @@ impl FdSpec {
         if s.is_empty() {
             return Err("-d not followed by fd list".into());
         }
+        // As lsof: an item with a dash is a range, LOW-HIGH, digits only, low < high
+        // (so `-1` and `3-3` are refused).
+        if let Some(dash) = s.rfind('-') {
+            let (lo, hi) = (&s[..dash], &s[dash + 1..]);
+            if lo.is_empty() || hi.is_empty() {
+                return Err(format!("illegal FD range for -d: {s}"));
+            }
+            let num = |t: &str| {
+                if !t.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("non-digit in -d FD range: {s}"));
+                }
+                t.parse::<u32>()
+                    .map_err(|_| format!("illegal FD number or range: {s}"))
+            };
+            let (lo, hi) = (num(lo)?, num(hi)?);
+            if lo >= hi {
+                return Err(format!("-d FD range's low >= its high: {s}"));
+            }
+            return Ok(FdSpec::Range(lo, hi));
+        }
         if s.as_bytes()[0].is_ascii_digit() {
             let num = |t: &str| {
                 t.parse::<u32>()
                     .map_err(|_| format!("illegal FD number or range: {s}"))
             };
-            let (lo, hi) = match s.split_once('-') {
-                Some((a, b)) => (num(a)?, num(b)?),
-                None => (num(s)?, num(s)?),
-            };
-            if hi < lo {
-                return Err(format!("illegal FD range: {s}"));
-            }
-            return Ok(FdSpec::Range(lo, hi));
+            let n = num(s)?;
+            return Ok(FdSpec::Range(n, n));
         }
         Ok(FdSpec::Name(s.to_string()))
     }
@@ -1344,6 +1388,13 @@ mod tests {
     fn fd_sets() {
         assert_eq!(FdSpec::parse("3-5"), Ok(FdSpec::Range(3, 5)));
         assert!(FdSpec::parse("5-3").is_err());
+        // lsof 4.95 refuses these (arg.c ckfd_range).
+        assert_eq!(
+            FdSpec::parse("-1").unwrap_err(),
+            "illegal FD range for -d: -1"
+        );
+        assert!(FdSpec::parse("3-3").is_err());
+        assert!(FdSpec::parse("a-3").is_err());
         let mut sel = Selection {
             fds: parse_list("0-2,cwd", FdSpec::parse).unwrap(),
             ..Selection::default()

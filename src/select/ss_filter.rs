@@ -2,8 +2,8 @@
 //! parse_hostcond and run_ssfilter in misc/ss.c), learnt from its behaviour and source.
 //!
 //! Three parts:
-//! - [`Selection`]: the tables (ss's "dbs"), families and TCP states the options and
-//!   the leading `state`/`exclude` words ask for, combined as ss combines them.
+//! - [`state_words`]: the leading `state`/`exclude` words and ss's state groups (the
+//!   tables and families the options choose are `cli::ss::Tables`).
 //! - [`parse`]: the expression after them (argv words, then `-F FILE` lines), with
 //!   ss's lexer quirks (a word is split at blanks, `\` escapes, the last keyword
 //!   decides how a bare word is read), its left-to-right `and`/`or` without
@@ -32,39 +32,13 @@
 
 pub mod cnum;
 
+use crate::cli::ss::{TCP_DB, UDP_DB};
 use crate::resolve::Services;
 use std::ffi::CString;
 use std::io::BufRead;
 use std::net::IpAddr;
 
-/// ss's socket tables ("dbs"), as bit numbers of [`Selection::dbs`].
-pub mod db {
-    pub const TCP: u32 = 0;
-    pub const MPTCP: u32 = 1;
-    pub const DCCP: u32 = 2;
-    pub const UDP: u32 = 3;
-    pub const RAW: u32 = 4;
-    pub const UNIX_DG: u32 = 5;
-    pub const UNIX_ST: u32 = 6;
-    pub const UNIX_SQ: u32 = 7;
-    pub const PACKET_DG: u32 = 8;
-    pub const PACKET_R: u32 = 9;
-    pub const NETLINK: u32 = 10;
-    pub const SCTP: u32 = 11;
-    pub const VSOCK_ST: u32 = 12;
-    pub const VSOCK_DG: u32 = 13;
-    pub const TIPC: u32 = 14;
-    pub const XDP: u32 = 15;
-    pub const MAX: u32 = 16;
-    pub const UNIX_MASK: u32 = (1 << UNIX_DG) | (1 << UNIX_ST) | (1 << UNIX_SQ);
-    pub const PACKET_MASK: u32 = (1 << PACKET_DG) | (1 << PACKET_R);
-    pub const VSOCK_MASK: u32 = (1 << VSOCK_ST) | (1 << VSOCK_DG);
-    pub const INET_L4_MASK: u32 =
-        (1 << TCP) | (1 << MPTCP) | (1 << UDP) | (1 << DCCP) | (1 << SCTP);
-    pub const INET_MASK: u32 = INET_L4_MASK | (1 << RAW);
-}
-
-/// TCP states as ss numbers them (the kernel's), bits of [`Selection::states`].
+/// TCP states as ss numbers them (the kernel's): bit numbers of a state mask.
 pub mod state {
     pub const ESTABLISHED: u32 = 1;
     pub const SYN_SENT: u32 = 2;
@@ -82,7 +56,6 @@ pub mod state {
     /// ss's default: everything but listening, closed, time-wait and syn-recv.
     pub const CONN: u32 =
         ALL & !((1 << LISTEN) | (1 << CLOSE) | (1 << TIME_WAIT) | (1 << SYN_RECV));
-    const TIPC_CONN: u32 = (1 << ESTABLISHED) | (1 << LISTEN) | (1 << CLOSE);
 
     /// ss's scan_state: a state name or group, case-insensitive; `None` if unknown.
     pub fn scan(name: &[u8]) -> Option<u32> {
@@ -127,24 +100,6 @@ pub mod state {
         ];
         NAMES.iter().position(|n| is(n)).map(|i| 1 << i)
     }
-
-    pub(super) fn default_for_db(d: u32) -> u32 {
-        use super::db;
-        match d {
-            db::UDP | db::RAW => 1 << ESTABLISHED,
-            db::UNIX_DG | db::PACKET_DG | db::PACKET_R | db::NETLINK | db::XDP => 1 << CLOSE,
-            db::TIPC => TIPC_CONN,
-            _ => CONN,
-        }
-    }
-
-    pub(super) fn default_for_af(af: i32) -> u32 {
-        match af {
-            libc::AF_PACKET | libc::AF_NETLINK | libc::AF_XDP => 1 << CLOSE,
-            libc::AF_TIPC => TIPC_CONN,
-            _ => CONN,
-        }
-    }
 }
 
 /// A reason ss stops: what it prints on stderr, its exit status, and whether it
@@ -174,332 +129,65 @@ impl SsError {
     }
 }
 
-fn family_mask(af: i32) -> u64 {
-    if (0..64).contains(&af) {
-        1u64 << af
-    } else {
-        0
-    }
-}
-
-fn db_families(d: u32) -> u64 {
-    match d {
-        db::UNIX_DG | db::UNIX_ST | db::UNIX_SQ => family_mask(libc::AF_UNIX),
-        db::PACKET_DG | db::PACKET_R => family_mask(libc::AF_PACKET),
-        db::NETLINK => family_mask(libc::AF_NETLINK),
-        db::VSOCK_ST | db::VSOCK_DG => family_mask(libc::AF_VSOCK),
-        db::TIPC => family_mask(libc::AF_TIPC),
-        db::XDP => family_mask(libc::AF_XDP),
-        _ => family_mask(libc::AF_INET) | family_mask(libc::AF_INET6),
-    }
-}
-
-fn af_dbs(af: i32) -> u32 {
-    match af {
-        libc::AF_INET | libc::AF_INET6 => db::INET_MASK,
-        libc::AF_UNIX => db::UNIX_MASK,
-        libc::AF_PACKET => db::PACKET_MASK,
-        libc::AF_NETLINK => 1 << db::NETLINK,
-        libc::AF_VSOCK => db::VSOCK_MASK,
-        libc::AF_TIPC => 1 << db::TIPC,
-        libc::AF_XDP => 1 << db::XDP,
-        _ => 0,
-    }
-}
-
-/// What ss is asked to list: its `struct filter` minus the expression, plus the
-/// option state that decides how the trailing words combine with it. Call the
-/// option methods in command-line order (ss applies options as getopt meets them,
-/// and the last family option is the one a bare address is read in), then
-/// [`Selection::finish`] with the trailing words.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Selection {
-    /// Bit `db::X` set: table X is listed.
+/// What the parser reads and changes of ss's `struct filter` (the runner's
+/// `cli::ss::Tables` after ss's defaults): the tables, which decide where a service
+/// name is looked up; the families, which an address form narrows (`unix:...` lists
+/// unix sockets only); and the family a bare address is read in (the last of
+/// -4/-6/-0/-x/-f, then of the address forms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scope {
     pub dbs: u32,
-    /// Bit `AF_X` set: family X is listed.
     pub families: u64,
-    /// Bit `state::X` set: sockets in state X are listed.
-    pub states: u32,
-    /// The family of the last -4/-6/-0/-x/-f (or `unix:`-style address): how a
-    /// filter address without a prefix is read. AF_UNSPEC (0) when none.
     pub preferred_family: i32,
-    do_default: bool,
-    state_filter: u32,
-    saw_query: bool,
 }
 
-impl Default for Selection {
-    fn default() -> Self {
-        Selection::new()
-    }
-}
-
-/// ss's -A table names and the tables each stands for.
-const TABLE_NAMES: &[(&str, &[u32])] = &[
-    (
-        "all",
-        &[
-            db::UDP,
-            db::DCCP,
-            db::TCP,
-            db::MPTCP,
-            db::RAW,
-            db::UNIX_ST,
-            db::UNIX_DG,
-            db::UNIX_SQ,
-            db::PACKET_R,
-            db::PACKET_DG,
-            db::NETLINK,
-            db::SCTP,
-            db::VSOCK_ST,
-            db::VSOCK_DG,
-            db::XDP,
-        ],
-    ),
-    (
-        "inet",
-        &[db::UDP, db::DCCP, db::TCP, db::MPTCP, db::SCTP, db::RAW],
-    ),
-    ("udp", &[db::UDP]),
-    ("dccp", &[db::DCCP]),
-    ("tcp", &[db::TCP]),
-    ("mptcp", &[db::MPTCP]),
-    ("sctp", &[db::SCTP]),
-    ("raw", &[db::RAW]),
-    ("unix", &[db::UNIX_ST, db::UNIX_DG, db::UNIX_SQ]),
-    ("unix_stream", &[db::UNIX_ST]),
-    ("u_str", &[db::UNIX_ST]),
-    ("unix_dgram", &[db::UNIX_DG]),
-    ("u_dgr", &[db::UNIX_DG]),
-    ("unix_seqpacket", &[db::UNIX_SQ]),
-    ("u_seq", &[db::UNIX_SQ]),
-    ("packet", &[db::PACKET_R, db::PACKET_DG]),
-    ("packet_raw", &[db::PACKET_R]),
-    ("p_raw", &[db::PACKET_R]),
-    ("packet_dgram", &[db::PACKET_DG]),
-    ("p_dgr", &[db::PACKET_DG]),
-    ("netlink", &[db::NETLINK]),
-    ("tipc", &[db::TIPC]),
-    ("vsock", &[db::VSOCK_ST, db::VSOCK_DG]),
-    ("vsock_stream", &[db::VSOCK_ST]),
-    ("v_str", &[db::VSOCK_ST]),
-    ("vsock_dgram", &[db::VSOCK_DG]),
-    ("v_dgr", &[db::VSOCK_DG]),
-    ("xdp", &[db::XDP]),
-];
-
-impl Selection {
-    pub fn new() -> Selection {
-        Selection {
-            dbs: 0,
-            families: 0,
-            states: 0,
-            preferred_family: libc::AF_UNSPEC,
-            do_default: true,
-            state_filter: 0,
-            saw_query: false,
-        }
+impl Scope {
+    fn has_db(&self, d: u32) -> bool {
+        d < 32 && self.dbs & (1 << d) != 0
     }
 
-    /// -t -u -w -d -S -M: one table on.
-    pub fn db_set(&mut self, d: u32, enable: bool) {
-        if d >= db::MAX {
-            return;
-        }
-        if enable {
-            self.states |= state::default_for_db(d);
-            self.dbs |= 1 << d;
-        } else {
-            self.dbs &= !(1 << d);
-        }
-        self.do_default = false;
-    }
-
-    /// -4 -6 -0 -x --vsock --tipc --xdp and -f: one family on, and the family a bare
-    /// filter address is read in.
-    pub fn af_set(&mut self, af: i32) {
-        self.states |= state::default_for_af(af);
-        self.families |= family_mask(af);
-        self.do_default = false;
-        self.preferred_family = af;
-    }
-
-    /// -a
-    pub fn all_states(&mut self) {
-        self.state_filter = state::ALL;
-    }
-
-    /// -l
-    pub fn listening(&mut self) {
-        self.state_filter = (1 << state::LISTEN) | (1 << state::CLOSE);
-    }
-
-    /// -f NAME. `Ok(false)` for `-f help` (ss prints its usage on stdout, exit 0).
-    pub fn family_option(&mut self, name: &[u8]) -> Result<bool, SsError> {
-        let af = match name {
-            b"inet" => libc::AF_INET,
-            b"inet6" => libc::AF_INET6,
-            b"link" => libc::AF_PACKET,
-            b"unix" => libc::AF_UNIX,
-            b"netlink" => libc::AF_NETLINK,
-            b"tipc" => libc::AF_TIPC,
-            b"vsock" => libc::AF_VSOCK,
-            b"xdp" => libc::AF_XDP,
-            b"help" => return Ok(false),
-            _ => {
-                let mut m = b"ss: \"".to_vec();
-                m.extend_from_slice(name);
-                m.extend_from_slice(b"\" is invalid family\n");
-                return Err(SsError::with_usage(m));
-            }
-        };
-        self.af_set(af);
-        Ok(true)
-    }
-
-    /// -A QUERY (comma-separated table names, `!` before one turns it off).
-    pub fn query_option(&mut self, arg: &[u8]) -> Result<(), SsError> {
-        if !self.saw_query {
-            self.dbs = 0;
-            if self.state_filter == 0 {
-                self.state_filter = state::CONN;
-            }
-            self.saw_query = true;
-            self.do_default = false;
-        }
-        for part in arg.split(|&b| b == b',') {
-            let (enable, name) = match part.strip_prefix(b"!") {
-                Some(rest) => (false, rest),
-                None => (true, part),
-            };
-            let Some((_, tables)) = TABLE_NAMES.iter().find(|(n, _)| n.as_bytes() == name) else {
-                let mut m = b"ss: \"".to_vec();
-                m.extend_from_slice(part);
-                m.extend_from_slice(b"\" is illegal socket table id\n");
-                return Err(SsError::with_usage(m));
-            };
-            for &d in tables.iter() {
-                self.db_set(d, enable);
-            }
-        }
-        Ok(())
-    }
-
-    /// True while no option chose tables or families (ss then lists everything).
-    pub fn is_default(&self) -> bool {
-        self.do_default
-    }
-
-    /// After the options: takes the leading `state X` / `exclude X` words of `words`,
-    /// applies ss's defaults and merges tables with families. Returns how many words
-    /// were taken (the rest is the filter expression). `Err` with status 0 is one of
-    /// ss's "no ... to show" notices (printed, nothing listed).
-    pub fn finish(&mut self, words: &[&[u8]]) -> Result<usize, SsError> {
-        let mut i = 0;
-        let mut saw_states = false;
-        while i < words.len() {
-            let w = words[i];
-            let exclude = match w {
-                b"state" => false,
-                b"exclude" | b"excl" => true,
-                _ => break,
-            };
-            let Some(&name) = words.get(i + 1) else {
-                return Err(SsError::new(
-                    "Command line is not complete. Try option \"help\"\n",
-                    255,
-                ));
-            };
-            let Some(bits) = state::scan(name) else {
-                let mut m = b"ss: wrong state name: ".to_vec();
-                m.extend_from_slice(name);
-                m.push(b'\n');
-                return Err(SsError::new(m, 255));
-            };
-            if exclude {
-                if !saw_states {
-                    self.state_filter = state::ALL;
-                }
-                self.state_filter &= !bits;
-            } else {
-                if !saw_states {
-                    self.state_filter = 0;
-                }
-                self.state_filter |= bits;
-            }
-            saw_states = true;
-            i += 2;
-        }
-        if self.do_default {
-            if self.state_filter == 0 {
-                self.state_filter = state::CONN;
-            }
-            self.query_all_tables();
-        }
-        if self.state_filter != 0 {
-            self.states = self.state_filter;
-        }
-        self.merge_defaults();
-        if self.dbs == 0 {
-            return Err(SsError::new(
-                "ss: no socket tables to show with such filter.\n",
-                0,
-            ));
-        }
-        if self.families == 0 {
-            return Err(SsError::new(
-                "ss: no families to show with such filter.\n",
-                0,
-            ));
-        }
-        if self.states == 0 {
-            return Err(SsError::new(
-                "ss: no socket states to show with such filter.\n",
-                0,
-            ));
-        }
-        Ok(i)
-    }
-
-    fn query_all_tables(&mut self) {
-        let (_, tables) = TABLE_NAMES[0];
-        for &d in tables {
-            self.db_set(d, true);
-        }
-    }
-
-    fn merge_defaults(&mut self) {
-        for d in 0..db::MAX {
-            if self.dbs & (1 << d) != 0 && db_families(d) & self.families == 0 {
-                self.families |= db_families(d);
-            }
-        }
-        for af in 0..64 {
-            if self.families & (1u64 << af) != 0 && af_dbs(af) & self.dbs == 0 {
-                self.dbs |= af_dbs(af);
-            }
-        }
-    }
-
-    /// Whether family `af` is listed (after the filter narrowed it).
-    pub fn has_family(&self, af: i32) -> bool {
-        self.families & family_mask(af) != 0
-    }
-
-    /// Whether table `d` is listed.
-    pub fn has_db(&self, d: u32) -> bool {
-        d < db::MAX && self.dbs & (1 << d) != 0
-    }
-
-    /// A filter address in family `fam` narrows the listing to that family.
+    /// ss's parse_hostcond: an address in family `fam` lists that family only.
     fn narrow_to(&mut self, fam: i32) {
-        let states = self.states;
-        self.families = 0;
-        self.af_set(fam);
-        if states != 0 {
-            self.states = states;
-        }
+        self.families = if (0..64).contains(&fam) {
+            1u64 << fam
+        } else {
+            0
+        };
+        self.preferred_family = fam;
     }
+}
+
+/// The leading `state X` / `exclude X` (`excl X`) words, as ss's main loop takes
+/// them: the state mask they give (`None` without any) and how many words they are.
+pub fn state_words(words: &[&[u8]]) -> Result<(Option<u32>, usize), SsError> {
+    let mut i = 0;
+    let mut mask: Option<u32> = None;
+    while i < words.len() {
+        let exclude = match words[i] {
+            b"state" => false,
+            b"exclude" | b"excl" => true,
+            _ => break,
+        };
+        let Some(&name) = words.get(i + 1) else {
+            return Err(SsError::new(
+                "Command line is not complete. Try option \"help\"\n",
+                255,
+            ));
+        };
+        let Some(bits) = state::scan(name) else {
+            let mut m = b"ss: wrong state name: ".to_vec();
+            m.extend_from_slice(name);
+            m.push(b'\n');
+            return Err(SsError::new(m, 255));
+        };
+        mask = Some(if exclude {
+            mask.unwrap_or(state::ALL) & !bits
+        } else {
+            mask.unwrap_or(0) | bits
+        });
+        i += 2;
+    }
+    Ok((mask, i))
 }
 
 /// cgroup v2 path → id, or the lines ss prints when it cannot get one.
@@ -819,7 +507,7 @@ const STACK_LIMIT: usize = 9999;
 
 struct Parser<'a, 'w, 'f> {
     lex: Lexer<'w, 'f>,
-    sel: &'a mut Selection,
+    sel: &'a mut Scope,
     env: &'a Env<'a>,
     nodes: Vec<Node>,
     depth: usize,
@@ -1103,12 +791,12 @@ impl<'a, 'w, 'f> Parser<'a, 'w, 'f> {
     fn service_port(&self, name: &[u8]) -> Result<i32, Vec<u8>> {
         let name_s = std::str::from_utf8(name).ok();
         let lookup = |udp: bool| name_s.and_then(|n| self.env.services.port_of(n, udp));
-        let udp = if self.sel.has_db(db::UDP) {
+        let udp = if self.sel.has_db(UDP_DB) {
             lookup(true)
         } else {
             None
         };
-        let tcp = if self.sel.has_db(db::TCP) {
+        let tcp = if self.sel.has_db(TCP_DB) {
             lookup(false)
         } else {
             None
@@ -1546,11 +1234,11 @@ fn netmask(s: &[u8]) -> Option<u32> {
 }
 
 /// Parses the filter expression of `words` (the words after the `state`/`exclude`
-/// ones) and then of `file` (`-F`), as ss does, narrowing `sel` as ss does.
+/// ones) and then of `file` (`-F`), as ss does, narrowing `scope` as ss does.
 pub fn parse(
     words: &[&[u8]],
     file: Option<&mut dyn BufRead>,
-    sel: &mut Selection,
+    sel: &mut Scope,
     env: &Env,
 ) -> Result<Filter, SsError> {
     let mut p = Parser {
@@ -1960,21 +1648,6 @@ fn leaf_bytecode(l: &Leaf) -> Option<Vec<u8>> {
             v
         }
     })
-}
-
-/// The netlink attribute carrying a bytecode (rtattr header + code), to append to
-/// an inet_diag_req_v2.
-pub fn bytecode_attribute(code: &[u8]) -> Vec<u8> {
-    const INET_DIAG_REQ_BYTECODE: u16 = 1;
-    let len = (4 + code.len()) as u16;
-    let mut v = Vec::with_capacity(4 + code.len());
-    v.extend_from_slice(&len.to_ne_bytes());
-    v.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
-    v.extend_from_slice(code);
-    while v.len() % 4 != 0 {
-        v.push(0);
-    }
-    v
 }
 
 /// ss's ephemeral range for `autobound`: ip_local_port_range under `proc_root`.

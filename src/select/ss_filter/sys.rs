@@ -105,7 +105,10 @@ pub fn cgroup_id(path: &[u8]) -> Result<u64, Vec<u8>> {
 
 /// The first cgroup2 mount point in /proc/mounts (bounded read).
 fn cgroup2_mount() -> Option<Vec<u8>> {
-    let data = crate::proc::ProcRoot::new("/proc").read("mounts").ok()?;
+    // self/mounts: /proc/mounts is a symlink, which the one reader does not follow.
+    let data = crate::proc::ProcRoot::new("/proc")
+        .read("self/mounts")
+        .ok()?;
     data.split(|&b| b == b'\n').find_map(|line| {
         let mut f = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
         let _dev = f.next()?;

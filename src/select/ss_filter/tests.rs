@@ -1,6 +1,6 @@
 use super::*;
 
-fn env_parse(words: &[&str], sel: &mut Selection) -> Result<Filter, SsError> {
+fn env_parse(words: &[&str], sel: &mut Scope) -> Result<Filter, SsError> {
     let services = Services::parse(
         b"ssh 22/tcp\nhttp 80/tcp www\nhttp 80/udp\ndomain 53/tcp\ndomain 53/udp\nodd 100/tcp\nodd 101/udp\n",
         b"",
@@ -33,11 +33,12 @@ fn env_parse(words: &[&str], sel: &mut Selection) -> Result<Filter, SsError> {
     parse(&w, None, sel, &env)
 }
 
-fn tcp_sel() -> Selection {
-    let mut s = Selection::new();
-    s.db_set(db::TCP, true);
-    s.finish(&[]).unwrap();
-    s
+fn tcp_sel() -> Scope {
+    Scope {
+        dbs: 1 << TCP_DB,
+        families: (1 << libc::AF_INET) | (1 << libc::AF_INET6),
+        preferred_family: libc::AF_UNSPEC,
+    }
 }
 
 fn p(words: &[&str]) -> Result<Filter, SsError> {
@@ -170,10 +171,10 @@ fn addresses_and_prefixes() {
 
 #[test]
 fn unix_names_and_families() {
-    let mut sel = Selection::new();
-    sel.af_set(libc::AF_UNIX);
-    sel.db_set(db::TCP, true);
-    sel.finish(&[]).unwrap();
+    let mut sel = Scope {
+        preferred_family: libc::AF_UNIX,
+        ..tcp_sel()
+    };
     let f = env_parse(&["src", "/tmp/*"], &mut sel).unwrap();
     assert!(f.matches(&Subject::unix(Some(b"/TMP/x"), 5, 0)));
     assert!(!f.matches(&Subject::unix(Some(b"/var/x"), 5, 0)));
@@ -191,41 +192,27 @@ fn unix_names_and_families() {
 }
 
 #[test]
-fn states_and_defaults() {
-    let mut s = Selection::new();
-    s.db_set(db::TCP, true);
-    let used = s
-        .finish(&[b"state", b"established", b"state", b"listening", b"sport"])
-        .unwrap();
+fn state_words_as_ss_takes_them() {
+    let (mask, used) =
+        state_words(&[b"state", b"established", b"state", b"listening", b"sport"]).unwrap();
     assert_eq!(used, 4);
-    assert_eq!(s.states, (1 << state::ESTABLISHED) | (1 << state::LISTEN));
-    let mut s = Selection::new();
-    s.listening();
-    s.db_set(db::TCP, true);
-    s.finish(&[b"exclude", b"bucket"]).unwrap();
+    assert_eq!(mask, Some((1 << state::ESTABLISHED) | (1 << state::LISTEN)));
+    let (mask, _) = state_words(&[b"exclude", b"bucket"]).unwrap();
     assert_eq!(
-        s.states,
-        state::ALL & !((1 << state::SYN_RECV) | (1 << state::TIME_WAIT))
+        mask,
+        Some(state::ALL & !((1 << state::SYN_RECV) | (1 << state::TIME_WAIT)))
     );
-    let mut s = Selection::new();
-    let e = s.finish(&[b"state", b"bogus"]).unwrap_err();
+    assert_eq!(state_words(&[b"sport"]).unwrap(), (None, 0));
+    let e = state_words(&[b"state", b"bogus"]).unwrap_err();
     assert_eq!(e.message, b"ss: wrong state name: bogus\n");
     assert_eq!(e.status, 255);
-    let e = Selection::new().finish(&[b"state"]).unwrap_err();
+    let e = state_words(&[b"excl"]).unwrap_err();
     assert_eq!(
         e.message,
         b"Command line is not complete. Try option \"help\"\n"
     );
-    let mut s = Selection::new();
-    s.query_option(b"tcp,!tcp").unwrap();
-    assert_eq!(
-        s.finish(&[]).unwrap_err().message,
-        b"ss: no socket tables to show with such filter.\n"
-    );
-    let mut s = Selection::new();
-    s.finish(&[]).unwrap();
-    assert!(s.has_db(db::UNIX_ST) && s.has_db(db::TCP) && s.has_family(libc::AF_NETLINK));
-    assert_eq!(s.states, state::CONN);
+    assert_eq!(state::scan(b"SYN-RCV"), Some(1 << state::SYN_RECV));
+    assert_eq!(state::scan(b"unconnected"), Some(1 << state::CLOSE));
 }
 
 #[test]
