@@ -3,7 +3,8 @@
 //! - live, in the private namespace of tests/ss_support whose every socket is known
 //!   (unix, packet, netlink, UDP, raw and TCP), for what does not move while the two
 //!   tools run one after the other;
-//! - on recorded TCP dumps (tests/fixtures/ss/*.bin, `ss -D`) through TCPDIAG_FILE,
+//! - on recorded and crafted TCP dumps (tests/fixtures/ss/*.bin: `ss -D`, craft.py)
+//!   through TCPDIAG_FILE,
 //!   which both tools honour, for tcp_info (-i), whose clocks (lastsnd, lastrcv,
 //!   lastack) move between two live runs; a live -i run is compared with those
 //!   three fields and the timers' remaining time normalised.
@@ -92,6 +93,7 @@ const FILE_CASES: &[&[&str]] = &[
     &["-t", "--cgroup"],
     &["-4t", "-e"],
     &["-6tni"],
+    &["-tn", "--cgroup", "--inet-sockopt"],
 ];
 
 #[test]
@@ -100,7 +102,7 @@ fn tcp_details_match_ss_on_recorded_dumps() {
         return;
     }
     let mut failures = Vec::new();
-    for file in ["v4.bin", "v6.bin"] {
+    for file in ["v4.bin", "v6.bin", "crafted.bin"] {
         let path = fixture(file);
         for args in FILE_CASES {
             let theirs = with_file("ss", &path, args);

@@ -900,6 +900,8 @@ fn render(
             Row::Unix(s) => view::unix_row(&mut grid, out, &ctx, s)?,
             Row::Inet(s, table) => view::inet_row(&mut grid, out, &ctx, s, *table)?,
         }
+        // ss complains about a cgroup id it cannot name as it formats the row.
+        ctx.cgroups.drain_messages(|m| eprintln!("{m}"));
     }
     grid.render(out)
 }

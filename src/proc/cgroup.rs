@@ -18,6 +18,10 @@ const MAX_DIRS: usize = 200_000;
 pub struct CgroupPaths {
     mounts: Option<PathBuf>,
     map: std::cell::OnceCell<HashMap<u64, Vec<u8>>>,
+    /// Whether the mount table names a cgroup2 mount (known after the first lookup).
+    mounted: std::cell::Cell<bool>,
+    /// ss's stderr lines for the lookups so far, for the caller to print.
+    messages: std::cell::RefCell<Vec<&'static str>>,
 }
 
 impl CgroupPaths {
@@ -25,31 +29,55 @@ impl CgroupPaths {
     pub fn new(proc: &ProcRoot) -> Self {
         CgroupPaths {
             mounts: Some(proc.join("mounts")),
-            map: std::cell::OnceCell::new(),
+            ..CgroupPaths::default()
         }
     }
 
     /// A map built from known pairs (fixtures, tests).
     pub fn from_pairs(pairs: impl IntoIterator<Item = (u64, Vec<u8>)>) -> Self {
         CgroupPaths {
-            mounts: None,
             map: pairs.into_iter().collect::<HashMap<_, _>>().into(),
+            mounted: true.into(),
+            ..CgroupPaths::default()
         }
     }
 
     /// The path of `id` relative to the cgroup2 mount ("/" for the root), or `None`
-    /// when no directory has that id (ss then prints `unreachable:ID`).
+    /// when no directory has that id (ss then prints `unreachable:ID`). Queues the
+    /// complaints ss writes to stderr on the way (see [`Self::drain_messages`]).
     pub fn path(&self, id: u64) -> Option<&[u8]> {
-        self.map
-            .get_or_init(|| {
-                self.mounts
-                    .as_deref()
-                    .and_then(cgroup2_mount)
-                    .map(|mnt| walk(&mnt))
-                    .unwrap_or_default()
-            })
-            .get(&id)
-            .map(Vec::as_slice)
+        const NO_MOUNT: &str = "Failed to find cgroup2 mount";
+        let map = self
+            .map
+            .get_or_init(|| match self.mounts.as_deref().and_then(cgroup2_mount) {
+                Some(mnt) => {
+                    self.mounted.set(true);
+                    walk(&mnt)
+                }
+                None => {
+                    self.messages.borrow_mut().push(NO_MOUNT);
+                    HashMap::new()
+                }
+            });
+        let found = map.get(&id).map(Vec::as_slice);
+        if found.is_none() {
+            // ss then asks open_by_handle_at, which fails for an id no directory has.
+            self.messages
+                .borrow_mut()
+                .push(match (id, self.mounted.get()) {
+                    (0, _) => "Invalid cgroup2 ID",
+                    (_, false) => NO_MOUNT,
+                    (_, true) => "Failed to open cgroup2 by ID",
+                });
+        }
+        found
+    }
+
+    /// Hands each queued stderr line (without its newline) to `f`, oldest first.
+    pub fn drain_messages(&self, mut f: impl FnMut(&str)) {
+        for m in self.messages.borrow_mut().drain(..) {
+            f(m);
+        }
     }
 }
 
