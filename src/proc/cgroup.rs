@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// lookup unbounded.
 const MAX_DIRS: usize = 200_000;
 
-/// Lazily built id → path map of the first cgroup2 mount in `/proc/mounts`.
+/// Lazily built id → path map of the first cgroup2 mount in `/proc/self/mounts`.
 #[derive(Debug, Default)]
 pub struct CgroupPaths {
     mounts: Option<PathBuf>,
@@ -28,7 +28,8 @@ impl CgroupPaths {
     /// Resolves against the mount table of `proc` (read on the first lookup).
     pub fn new(proc: &ProcRoot) -> Self {
         CgroupPaths {
-            mounts: Some(proc.join("mounts")),
+            // /proc/mounts is a symlink, which the one reader does not follow.
+            mounts: Some(proc.join("self/mounts")),
             ..CgroupPaths::default()
         }
     }
@@ -83,7 +84,7 @@ impl CgroupPaths {
 
 /// The mount point of the first `cgroup2` line of a mounts file.
 fn cgroup2_mount(mounts: &Path) -> Option<PathBuf> {
-    let data = std::fs::read(mounts).ok()?;
+    let data = super::read_file(mounts).ok()?;
     data.split(|&b| b == b'\n').find_map(|line| {
         let mut f = line.split(|&b| b == b' ');
         let (_, dir, fstype) = (f.next()?, f.next()?, f.next()?);
