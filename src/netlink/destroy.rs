@@ -2,7 +2,7 @@
 //! requests (the kernel needs CONFIG_INET_DIAG_DESTROY and CAP_NET_ADMIN) and the
 //! sock_diag multicast groups the kernel reports destroyed TCP/UDP sockets to.
 
-use super::{read_i32, DiagSocket, Messages, SOCK_DIAG_BY_FAMILY};
+use super::{read_i32, DiagSocket, Messages, NLMSG_ERROR, NLM_F_REQUEST, SOCK_DIAG_BY_FAMILY};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -32,42 +32,13 @@ pub fn inet_request(msg: &[u8], protocol: u32, raw_protocol: u8) -> Option<[u8; 
     Some(req)
 }
 
-const NLMSG_HDRLEN: usize = 16;
-const NLMSG_ERROR: u16 = 2;
-const NLM_F_REQUEST: u16 = 1;
 const NLM_F_ACK: u16 = 4;
 
 impl DiagSocket {
     /// Sends one request of type `kind` asking for an acknowledgement: Ok when the
     /// kernel answers 0, its error otherwise.
     pub fn request_ack(&self, kind: u16, request: &[u8]) -> io::Result<()> {
-        let seq = self.seq.get().wrapping_add(1);
-        self.seq.set(seq);
-        let len = NLMSG_HDRLEN + request.len();
-        let mut msg = Vec::with_capacity(len);
-        msg.extend_from_slice(&(len as u32).to_ne_bytes());
-        msg.extend_from_slice(&kind.to_ne_bytes());
-        msg.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
-        msg.extend_from_slice(&seq.to_ne_bytes());
-        msg.extend_from_slice(&0u32.to_ne_bytes());
-        msg.extend_from_slice(request);
-        // SAFETY: an all-zero sockaddr_nl addresses the kernel.
-        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        // SAFETY: msg and kernel outlive the call; lengths are theirs.
-        let sent = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                msg.as_ptr().cast(),
-                msg.len(),
-                0,
-                (&kernel as *const libc::sockaddr_nl).cast(),
-                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let seq = self.send(kind, NLM_F_REQUEST | NLM_F_ACK, request)?;
         let mut buf = vec![0u8; 8192];
         loop {
             let n = recv(&self.fd, &mut buf)?;

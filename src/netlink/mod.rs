@@ -87,22 +87,16 @@ impl DiagSocket {
         self.dump_replies(kind, kind, request, f)
     }
 
-    /// A dump whose replies carry type `reply_kind` (rtnetlink answers RTM_GET* with
-    /// RTM_NEW*).
-    pub fn dump_replies(
-        &self,
-        kind: u16,
-        reply_kind: u16,
-        request: &[u8],
-        mut f: impl FnMut(&[u8]),
-    ) -> io::Result<DumpStatus> {
+    /// Sends one request of type `kind` with `flags` to the kernel; returns its sequence
+    /// number.
+    fn send(&self, kind: u16, flags: u16, request: &[u8]) -> io::Result<u32> {
         let seq = self.seq.get().wrapping_add(1);
         self.seq.set(seq);
         let len = NLMSG_HDRLEN + request.len();
         let mut msg = Vec::with_capacity(len);
         msg.extend_from_slice(&(len as u32).to_ne_bytes());
         msg.extend_from_slice(&kind.to_ne_bytes());
-        msg.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+        msg.extend_from_slice(&flags.to_ne_bytes());
         msg.extend_from_slice(&seq.to_ne_bytes());
         msg.extend_from_slice(&0u32.to_ne_bytes());
         msg.extend_from_slice(request);
@@ -123,6 +117,19 @@ impl DiagSocket {
         if sent < 0 {
             return Err(io::Error::last_os_error());
         }
+        Ok(seq)
+    }
+
+    /// A dump whose replies carry type `reply_kind` (rtnetlink answers RTM_GET* with
+    /// RTM_NEW*).
+    pub fn dump_replies(
+        &self,
+        kind: u16,
+        reply_kind: u16,
+        request: &[u8],
+        mut f: impl FnMut(&[u8]),
+    ) -> io::Result<DumpStatus> {
+        let seq = self.send(kind, NLM_F_REQUEST | NLM_F_DUMP, request)?;
         let mut status = DumpStatus::default();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
