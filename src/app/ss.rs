@@ -146,35 +146,13 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
                 return Ok(0);
             }
         }
-        // The filter: leading state/exclude words, ss's defaults, then the expression
-        // (argv words, then -F lines), which may narrow the families.
-        let word_refs: Vec<&[u8]> = words.iter().map(|w| w.as_encoded_bytes()).collect();
-        let (word_states, used) = match ss_filter::state_words(&word_refs) {
-            Ok(x) => x,
-            Err(e) => return fail(out, &e),
-        };
-        let mut tables = match cli::finish_tables(o, word_states) {
-            Ok(t) => t,
-            Err(message) => {
-                out.flush()?;
-                eprintln!("{message}");
-                return Ok(0);
-            }
-        };
-        let mut scope = Scope {
-            dbs: tables.dbs,
-            families: tables.families,
-            preferred_family: o.preferred_family as i32,
-        };
-        let filter = match parse_filter(o, &word_refs[used..], &mut scope) {
-            Ok(f) => f,
-            Err(e) => return fail(out, &e),
-        };
-        tables.families = scope.families;
-        // ss's later dumps follow the family the filter's addresses chose last.
-        let narrowed = Options {
-            preferred_family: scope.preferred_family as u32,
-            ..o.clone()
+        let Selection {
+            tables,
+            filter,
+            options: narrowed,
+        } = match select(o, words, out)? {
+            Ok(selection) => selection,
+            Err(status) => return Ok(status),
         };
         let o = &narrowed;
         if o.events {
@@ -201,6 +179,57 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
         }
         Ok(0)
     })
+}
+
+/// What the command line selects: the tables after ss's defaults and the state words,
+/// the filter expression, and the options with the family its addresses chose last
+/// (ss's later dumps follow it).
+struct Selection {
+    tables: Tables,
+    filter: Filter,
+    options: Options,
+}
+
+/// The filter words in ss's order: leading state/exclude words, ss's defaults, then
+/// the expression (argv words, then -F lines), which may narrow the families.
+/// `Err(status)`: the run ends here, its message already printed.
+fn select(
+    o: &Options,
+    words: &[OsString],
+    out: &mut impl Write,
+) -> io::Result<Result<Selection, u8>> {
+    let word_refs: Vec<&[u8]> = words.iter().map(|w| w.as_encoded_bytes()).collect();
+    let (word_states, used) = match ss_filter::state_words(&word_refs) {
+        Ok(x) => x,
+        Err(e) => return fail(out, &e).map(Err),
+    };
+    let mut tables = match cli::finish_tables(o, word_states) {
+        Ok(t) => t,
+        Err(message) => {
+            out.flush()?;
+            eprintln!("{message}");
+            return Ok(Err(0));
+        }
+    };
+    let mut scope = Scope {
+        dbs: tables.dbs,
+        families: tables.families,
+        preferred_family: o.preferred_family as i32,
+    };
+    let filter = match parse_filter(o, &word_refs[used..], &mut scope) {
+        Ok(f) => f,
+        Err(e) => return fail(out, &e).map(Err),
+    };
+    tables.families = scope.families;
+    let options = Options {
+        preferred_family: scope.preferred_family as u32,
+        ..o.clone()
+    };
+    Ok(Ok(Selection {
+        tables,
+        filter,
+        options,
+    }))
 }
 
 /// ss's exit for a bad filter: its message (and usage text) on stderr.
@@ -385,38 +414,14 @@ fn all_namespaces(
 ) -> io::Result<u8> {
     // The filter is read once, in the own namespace (a `dev NAME` names an
     // interface there), and applied in every namespace.
-    let word_refs: Vec<&[u8]> = words.iter().map(|w| w.as_encoded_bytes()).collect();
-    let (word_states, used) = match ss_filter::state_words(&word_refs) {
-        Ok(x) => x,
-        Err(e) => return fail(out, &e),
-    };
     let summary_only = o.summary && o.do_default && words.is_empty();
     let (tables, filter, narrowed) = if summary_only {
         (None, Filter::empty(), o.clone())
     } else {
-        let mut t = match cli::finish_tables(o, word_states) {
-            Ok(t) => t,
-            Err(message) => {
-                out.flush()?;
-                eprintln!("{message}");
-                return Ok(0);
-            }
-        };
-        let mut scope = Scope {
-            dbs: t.dbs,
-            families: t.families,
-            preferred_family: o.preferred_family as i32,
-        };
-        let filter = match parse_filter(o, &word_refs[used..], &mut scope) {
-            Ok(f) => f,
-            Err(e) => return fail(out, &e),
-        };
-        t.families = scope.families;
-        let narrowed = Options {
-            preferred_family: scope.preferred_family as u32,
-            ..o.clone()
-        };
-        (Some(t), filter, narrowed)
+        match select(o, words, out)? {
+            Ok(s) => (Some(s.tables), s.filter, s.options),
+            Err(status) => return Ok(status),
+        }
     };
     let o = &narrowed;
     let filter = &filter;
