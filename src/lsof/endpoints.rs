@@ -213,6 +213,7 @@ pub(crate) fn add_endpoint_files<'a>(
         for c in sp.files.iter().filter(is_wanted) {
             let copy = Candidate {
                 end: c.end,
+                fdinfo: c.fdinfo.clone(),
                 netns: c.netns.clone(),
                 fd: c.fd,
                 access: c.access,

@@ -17,7 +17,7 @@ use crate::resolve::{HostNames, Services, Users, HOST_DEADLINE};
 use endpoints::{add_endpoint_files, unix_holders, unix_links, Holders, UnixEndpoints};
 use model::{v4_view, Kind, ProcInfo};
 use name::build_row;
-use scan::PassContext;
+use scan::{MappedStats, PassContext};
 use sockets::{ForeignNetns, Sockets, Tables};
 use std::io;
 use std::sync::OnceLock;
@@ -92,7 +92,9 @@ pub fn pass(
         .filter(|m| m.fstype == "mqueue")
         .map(|m| m.dev)
         .collect();
+    let mapped = MappedStats::default();
     let context = PassContext {
+        mapped: &mapped,
         nfs_devs: &nfs_devs,
         mqueue_devs: &mqueue_devs,
         config,

@@ -1,7 +1,7 @@
 //! The file model: a process (or task) and the files found open in it, before
 //! names are resolved and rows are built.
 
-use crate::proc::files::{FileStat, PacketSocket};
+use crate::proc::files::{FdInfo, FileStat, PacketSocket};
 use crate::proc::inet::{InetSocket, Proto};
 use crate::proc::{unix, ProcRoot};
 use crate::render::lsof::{FdName, ProcessNetns};
@@ -59,6 +59,9 @@ impl EndKey {
 pub(crate) struct Candidate {
     /// Set under -E/+E for message queues, eventfds and ptys.
     pub(crate) end: Option<EndKey>,
+    /// A selected descriptor's fdinfo, read once in the scan (its flags gave the
+    /// access mode); `None` when the row reads it, if it needs it.
+    pub(crate) fdinfo: Option<Box<FdInfo>>,
     /// The namespace label of a socket found in another namespace's tables.
     pub(crate) netns: Option<String>,
     pub(crate) fd: FdName,
@@ -82,6 +85,20 @@ pub(crate) struct ProcInfo {
     pub(crate) proc_root: ProcRoot,
     pub(crate) id: u32,
     pub(crate) files: Vec<Candidate>,
+}
+
+/// The access mode fdinfo's open flags give: what the fd link's owner bits say
+/// (the kernel sets those from the same O_ACCMODE; an O_PATH file has neither).
+pub(crate) fn access_from_flags(flags: u32) -> u8 {
+    if flags & libc::O_PATH as u32 != 0 {
+        return b' ';
+    }
+    match flags & libc::O_ACCMODE as u32 {
+        f if f == libc::O_RDONLY as u32 => b'r',
+        f if f == libc::O_WRONLY as u32 => b'w',
+        f if f == libc::O_RDWR as u32 => b'u',
+        _ => b' ',
+    }
 }
 
 pub(crate) fn access_from_link_mode(mode: Option<u32>) -> u8 {

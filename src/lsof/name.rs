@@ -193,6 +193,7 @@ pub(crate) fn build_row(
             pos: Some(0),
             ..files::FdInfo::default()
         }),
+        FdName::Num(_) if c.fdinfo.is_some() => c.fdinfo.as_deref().copied(),
         FdName::Num(fd) => files::read_fdinfo(&p.proc_root, p.id, fd),
         _ => None,
     };

@@ -2,20 +2,22 @@
 //! each sorted into selected files and spare endpoint candidates.
 
 use super::model::{
-    access_from_link_mode, inet_facts, Candidate, EndKey, Kind, OwnedFd, ProcInfo, ScanTarget,
+    access_from_flags, access_from_link_mode, inet_facts, Candidate, EndKey, Kind, OwnedFd,
+    ProcInfo, ScanTarget,
 };
 use super::name::first_token;
 use super::sockets::{ForeignNetns, Sockets, Tables};
 use crate::cli::lsof::Config;
-use crate::proc::files::{self, FileStat};
+use crate::proc::files::{self, FileStat, MapEntry};
 use crate::proc::process::{self, FdWanted};
 use crate::proc::ProcRoot;
 use crate::render::lsof::{FdName, ProcessNetns};
 use crate::select::lsof::{FdRef, FileFacts, FileMore, Found, Selection};
+use std::collections::HashMap;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 pub(crate) fn name_hit(sel: &Selection, dev: u64, ino: u64) -> Option<usize> {
     sel.name_hit(dev, ino)
@@ -55,9 +57,46 @@ pub(crate) struct Scan<'a> {
     /// Devices of the NFS mounts (for `-N`).
     pub(crate) nfs_devs: &'a [u64],
     pub(crate) endpoints: bool,
+    /// Descriptors are walked without lstat: a selected one's fdinfo flags give its
+    /// access mode (live, and without -E, whose spare files need theirs unread).
+    pub(crate) fdinfo_access: bool,
     /// lsof lists unreadable links (with the error in NAME) only when warnings
     /// are on; `-w` and `-t` drop them.
     pub(crate) warnings: bool,
+    /// stat results of mapped files, shared by the pass.
+    pub(crate) mapped: &'a MappedStats,
+}
+
+/// stat(2) of mapped files by (device, inode), shared by a pass's scanning threads:
+/// most processes map the same libraries, and one stat answers for all of them.
+#[derive(Default)]
+pub(crate) struct MappedStats(Mutex<HashMap<(u64, u64), (Box<[u8]>, Option<FileStat>)>>);
+
+impl MappedStats {
+    /// The stat of mapping `index` of `id`'s maps, when it is still the mapped file.
+    fn stat(&self, root: &ProcRoot, id: u32, index: usize, m: &MapEntry) -> Option<FileStat> {
+        let key = (m.dev, m.inode);
+        let fresh = || {
+            process::stat_mapped(root, id, index, &m.path)
+                .filter(|s| s.dev == m.dev && s.ino == m.inode)
+        };
+        // A copy answers by the mapping's index, from its own records.
+        if root.is_copy() {
+            return fresh();
+        }
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((path, st)) = lock().get(&key) {
+            if **path == *m.path {
+                return *st;
+            }
+        }
+        // Not under the lock: the other thread goes on meanwhile.
+        let st = fresh();
+        lock()
+            .entry(key)
+            .or_insert_with(|| (m.path.clone().into_boxed_slice(), st));
+        st
+    }
 }
 
 impl Scan<'_> {
@@ -164,9 +203,36 @@ impl Scan<'_> {
             _ => FileMore::default(),
         };
         if sel.file(pflags, file_facts, more, fd, hit, found) {
+            if self.fdinfo_access {
+                self.add_fdinfo(&mut c);
+            }
             info.files.push(c);
         } else if self.endpoints && endpoint_kind {
             spare.push(c);
+        }
+    }
+
+    /// A selected descriptor walked without lstat: its fdinfo (which its row needs
+    /// for the offset and flags) gives the access mode, else the lstat is made now.
+    fn add_fdinfo(&self, c: &mut Candidate) {
+        let (
+            FdName::Num(fd),
+            Kind::Path {
+                name, is_fd: true, ..
+            },
+        ) = (c.fd, &c.kind)
+        else {
+            return;
+        };
+        match files::read_fdinfo(self.id_root, self.id, fd) {
+            Some(info) if info.flags.is_some() => {
+                c.access = access_from_flags(info.flags.unwrap_or(0));
+                c.fdinfo = Some(Box::new(info));
+            }
+            _ => {
+                let (link_mode, _) = process::restat_fd(self.id_root, self.id, fd, name);
+                c.access = access_from_link_mode(link_mode);
+            }
         }
     }
 
@@ -182,6 +248,7 @@ impl Scan<'_> {
             .verdict
             .is_some_and(|pflags| self.sel.wants_all_files(pflags));
         if all_files {
+            let mut exe = None;
             for (fd, link) in [
                 (FdName::Cwd, "cwd"),
                 (FdName::Rtd, "root"),
@@ -191,8 +258,12 @@ impl Scan<'_> {
                 let c = match std::fs::read_link(&path) {
                     Ok(target) => {
                         let st = process::stat_link(root, id, link);
+                        if fd == FdName::Txt {
+                            exe = st;
+                        }
                         Candidate {
                             end: None,
+                            fdinfo: None,
                             netns: None,
                             fd,
                             access: b' ',
@@ -217,6 +288,7 @@ impl Scan<'_> {
                         };
                         Candidate {
                             end: None,
+                            fdinfo: None,
                             netns: None,
                             fd,
                             access: b' ',
@@ -233,13 +305,12 @@ impl Scan<'_> {
                 };
                 self.keep(c, info, spare, found);
             }
-            let exe = process::stat_link(root, id, "exe");
+            // The txt row's stat: a mapping of the executable is not listed again.
             for (index, m) in files::read_maps(root, id).into_iter().enumerate() {
                 if exe.is_some_and(|e| e.dev == m.dev && e.ino == m.inode) {
                     continue;
                 }
-                let st = process::stat_mapped(root, id, index, &m.path)
-                    .filter(|s| s.dev == m.dev && s.ino == m.inode);
+                let st = self.mapped.stat(root, id, index, &m);
                 let fd = if st.is_none() && m.deleted {
                     FdName::Del
                 } else {
@@ -255,6 +326,7 @@ impl Scan<'_> {
                 });
                 let c = Candidate {
                     end: None,
+                    fdinfo: None,
                     netns: None,
                     fd,
                     access: b' ',
@@ -285,7 +357,11 @@ impl Scan<'_> {
                 // -E/+E: any descriptor may be the end of a listed pipe, message
                 // queue, eventfd or pty.
                 if all_files || want_pipes || link.starts_with(b"socket:") {
-                    FdWanted::Full
+                    if self.fdinfo_access {
+                        FdWanted::Stat
+                    } else {
+                        FdWanted::Full
+                    }
                 } else {
                     FdWanted::Skip
                 }
@@ -299,6 +375,7 @@ impl Scan<'_> {
                 let path = root.path().join(format!("{id}/fd"));
                 let c = Candidate {
                     end: None,
+                    fdinfo: None,
                     netns: None,
                     fd: FdName::NoFd,
                     access: b' ',
@@ -361,6 +438,7 @@ impl Scan<'_> {
                     };
                     Candidate {
                         end: None,
+                        fdinfo: None,
                         netns,
                         fd: fdn,
                         access,
@@ -371,6 +449,7 @@ impl Scan<'_> {
                 }
                 Ok(st) => Candidate {
                     end: None,
+                    fdinfo: None,
                     netns: None,
                     fd: fdn,
                     access,
@@ -397,6 +476,7 @@ impl Scan<'_> {
                     }
                     Candidate {
                         end: None,
+                        fdinfo: None,
                         netns: None,
                         fd: fdn,
                         access,
@@ -436,6 +516,7 @@ pub(crate) struct PassContext<'a> {
     pub(crate) own_pid: Option<u32>,
     pub(crate) nfs_devs: &'a [u64],
     pub(crate) mqueue_devs: &'a [u64],
+    pub(crate) mapped: &'a MappedStats,
 }
 
 impl PassContext<'_> {
@@ -479,7 +560,12 @@ impl PassContext<'_> {
         }
         let mut ids: Vec<ScanTarget> = vec![(root.clone(), pid, None)];
         // Threads are listed when nothing is selected (lsof without -K), and with -K.
-        if (sel.flags() == 0 || sel.tasks) && self.own_pid != Some(pid) && !config.ignore_tasks {
+        // A process of one thread has no other task: its task directory is not read.
+        if (sel.flags() == 0 || sel.tasks)
+            && self.own_pid != Some(pid)
+            && !config.ignore_tasks
+            && stat.threads != Some(1)
+        {
             let task_root = ProcRoot::new(root.join(&format!("{pid}/task")));
             let mut tids = process::pids(&task_root).unwrap_or_default();
             tids.sort_unstable();
@@ -538,7 +624,9 @@ impl PassContext<'_> {
                 id_root: &id_root,
                 id,
                 endpoints,
+                fdinfo_access: !endpoints && !id_root.is_copy(),
                 warnings: config.warnings,
+                mapped: self.mapped,
             };
             scan.files(&id_root, id, &mut info, &mut spare_files, found);
             if !spare_files.is_empty() {

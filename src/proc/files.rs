@@ -141,6 +141,8 @@ pub struct ProcStat {
     pub state: u8,
     pub ppid: u32,
     pub pgid: u32,
+    /// num_threads, when the line has it: a process of one thread has no task to list.
+    pub threads: Option<u64>,
 }
 
 /// Parses /proc/PID/stat: the command sits between the first `(` and the last `)`.
@@ -152,16 +154,52 @@ pub fn parse_stat(data: &[u8]) -> Option<ProcStat> {
     let state = *rest.next()?.first()?;
     let ppid = dec_u64(rest.next()?)?;
     let pgid = dec_u64(rest.next()?)?;
+    // session .. nice come between pgrp and num_threads.
+    let threads = rest.nth(14).and_then(dec_u64);
     Some(ProcStat {
         comm,
         state,
         ppid: u32::try_from(ppid).ok()?,
         pgid: u32::try_from(pgid).ok()?,
+        threads,
     })
 }
 
 pub fn read_stat(root: &ProcRoot, pid: u32) -> Option<ProcStat> {
-    parse_stat(&root.read(&format!("{pid}/stat")).ok()?)
+    with_small_file(
+        &root.join(&format!("{pid}/stat")),
+        64 << 10,
+        true,
+        parse_stat,
+    )?
+}
+
+/// Reads a small file with [`super::read_file_into`] into a buffer this thread keeps,
+/// so the walk over every process allocates none per file.
+fn with_small_file<R>(
+    path: &Path,
+    max: usize,
+    one_record: bool,
+    parse: impl FnOnce(&[u8]) -> R,
+) -> Option<R> {
+    use std::cell::RefCell;
+    thread_local! {
+        static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    BUF.with(|buf| {
+        // A parser never reads another file, so the buffer is never borrowed twice;
+        // should that change, a fresh one is used rather than a panic.
+        let mut own = Vec::new();
+        let mut guard = buf.try_borrow_mut();
+        let buf = guard.as_deref_mut().unwrap_or(&mut own);
+        super::read_file_into(path, buf, max, one_record).ok()?;
+        let out = parse(buf);
+        // A rare huge file (a long maps) does not keep its buffer.
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        Some(out)
+    })
 }
 
 /// A file mapped into a process, as /proc/PID/maps names it.
@@ -230,9 +268,13 @@ fn parse_map_line(line: &[u8]) -> Option<MapEntry> {
 }
 
 pub fn read_maps(root: &ProcRoot, pid: u32) -> Vec<MapEntry> {
-    root.read(&format!("{pid}/maps"))
-        .map(|d| parse_maps(&d))
-        .unwrap_or_default()
+    with_small_file(
+        &root.join(&format!("{pid}/maps")),
+        super::MAX_FILE_BYTES as usize,
+        false,
+        parse_maps,
+    )
+    .unwrap_or_default()
 }
 
 /// /proc/PID/fdinfo/FD.
@@ -303,22 +345,13 @@ fn octal_u32(s: &[u8]) -> Option<u32> {
 /// Reads into a stack buffer first: fdinfo of sockets, pipes and files is a few
 /// hundred bytes, and `fs::read` would add an fstat and an allocation per fd.
 pub fn read_fdinfo(root: &ProcRoot, pid: u32, fd: u32) -> Option<FdInfo> {
-    use std::io::Read;
-    let mut file = root.open(&format!("{pid}/fdinfo/{fd}")).ok()?;
-    let mut small = [0u8; 1024];
-    let mut len = 0;
-    while len < small.len() {
-        match file.read(small.get_mut(len..)?) {
-            Ok(0) => return Some(parse_fdinfo(small.get(..len)?)),
-            Ok(n) => len += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
-    // Long ones (epoll, inotify, fanotify lists) go on to the heap.
-    let mut data = small.to_vec();
-    file.read_to_end(&mut data).ok()?;
-    Some(parse_fdinfo(&data))
+    // Long ones (epoll, inotify, fanotify lists) grow the buffer.
+    with_small_file(
+        &root.join(&format!("{pid}/fdinfo/{fd}")),
+        super::MAX_FILE_BYTES as usize,
+        true,
+        parse_fdinfo,
+    )
 }
 
 /// One lock holder of /proc/locks (waiters, `->` lines, are left out).
@@ -450,6 +483,9 @@ mod tests {
         let s = parse_stat(b"15912 (py (x) 3) S 1 15906 5866 0 -1").unwrap();
         assert_eq!(s.comm, b"py (x) 3");
         assert_eq!((s.state, s.ppid, s.pgid), (b'S', 1, 15906));
+        assert_eq!(s.threads, None);
+        let line = b"7 (a) S 1 7 7 0 -1 4194560 98 0 0 0 0 0 0 0 20 0 3 0 1234 5";
+        assert_eq!(parse_stat(line).unwrap().threads, Some(3));
         assert_eq!(parse_stat(b"12 (x"), None);
         assert_eq!(parse_stat(b""), None);
     }

@@ -129,6 +129,15 @@ pub fn exhaustion_count() -> usize {
 /// device is an error, not an endless read or a hang. Reads stop with an error past
 /// [`MAX_FILE_BYTES`]. THE way every file of /proc, /sys or a capture is opened.
 pub fn open_file(path: &Path) -> io::Result<BoundedFile> {
+    let (file, _) = open_checked(path)?;
+    Ok(BoundedFile {
+        file,
+        left: MAX_FILE_BYTES,
+    })
+}
+
+/// [`open_file`]'s open and checks; also gives the fstat it made.
+fn open_checked(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .read(true)
@@ -151,10 +160,7 @@ pub fn open_file(path: &Path) -> io::Result<BoundedFile> {
     if meta.len() > MAX_FILE_BYTES {
         return Err(too_long());
     }
-    Ok(BoundedFile {
-        file,
-        left: MAX_FILE_BYTES,
-    })
+    Ok((file, meta))
 }
 
 /// Reads a whole file opened with [`open_file`]: at most [`MAX_FILE_BYTES`].
@@ -170,6 +176,61 @@ pub fn read_file_max(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     let mut data = Vec::new();
     file.read_to_end(&mut data)?;
     Ok(data)
+}
+
+/// Reads a file as [`read_file_max`] does, but into `buf` (cleared first, its
+/// allocation reused) with as few reads as the file allows, and gives the fstat
+/// made on opening. A copy's file is read up to the size fstat gave. A /proc file
+/// that is `one_record` (stat, fdinfo: the kernel hands all of it to a read that is
+/// big enough) is whole after a short read; others (maps, which the kernel hands out
+/// a page at a time) are read until the end.
+pub fn read_file_into(
+    path: &Path,
+    buf: &mut Vec<u8>,
+    max: usize,
+    one_record: bool,
+) -> io::Result<std::fs::Metadata> {
+    use io::Read;
+    let (mut file, meta) = open_checked(path)?;
+    let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+    // One byte past `max` says the file is too long.
+    let limit = max.saturating_add(1);
+    let first = if size > 0 {
+        size.saturating_add(1)
+    } else {
+        4096
+    };
+    buf.clear();
+    buf.resize(first.clamp(1, limit), 0);
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            if filled >= limit {
+                buf.clear();
+                return Err(too_long());
+            }
+            buf.resize(filled.saturating_mul(2).min(limit), 0);
+        }
+        let n = match file.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                buf.clear();
+                return Err(e);
+            }
+        };
+        let short = filled + n < buf.len();
+        filled += n;
+        if n == 0 || (size > 0 && filled >= size) || (size == 0 && one_record && short) {
+            break;
+        }
+    }
+    buf.truncate(filled);
+    if filled > max {
+        buf.clear();
+        return Err(too_long());
+    }
+    Ok(meta)
 }
 
 /// A file opened by [`open_file`]: reading past its cap is an error (never a silent cut).

@@ -56,6 +56,9 @@ pub enum FdWanted {
     Skip,
     /// readlink, lstat and stat.
     Full,
+    /// readlink and stat, no lstat (`link_mode` is `None`): for a caller that reads the
+    /// descriptor's fdinfo anyway, whose open flags tell the access mode.
+    Stat,
     /// A `socket:[N]` link whose inode the caller already knows: no lstat or stat;
     /// the stat of the target is made up from the link text (mode S_IFSOCK, inode
     /// N, everything else 0) and the link mode is `rw`. Saves two syscalls per
@@ -102,7 +105,8 @@ pub fn for_each_fd_entry(
                     ..FileStat::default()
                 }),
             ),
-            _ => stat_fd_entry(root, pid, dir_fd, name, fd, link),
+            FdWanted::Stat => stat_fd_entry(root, pid, dir_fd, name, fd, link, false),
+            _ => stat_fd_entry(root, pid, dir_fd, name, fd, link, true),
         };
         f(FdEntry {
             fd,
@@ -122,6 +126,7 @@ fn stat_fd_entry(
     name: &std::ffi::CStr,
     fd: u32,
     link: &[u8],
+    want_link_mode: bool,
 ) -> (Option<u32>, Result<FileStat, i32>) {
     // A copy answers from its records, never from the analyst's disk: its links
     // point there, or wherever whoever made the copy wanted root to look.
@@ -141,7 +146,11 @@ fn stat_fd_entry(
             Err(io::Error::last_os_error().raw_os_error().unwrap_or(0))
         }
     };
-    let link_mode = stat_at(libc::AT_SYMLINK_NOFOLLOW).ok().map(|s| s.mode);
+    let link_mode = if want_link_mode {
+        stat_at(libc::AT_SYMLINK_NOFOLLOW).ok().map(|s| s.mode)
+    } else {
+        None
+    };
     let stat = match stat_at(0) {
         // In a capture the link is a plain symlink whose target text names a
         // kernel object; its type and inode are in that text.
@@ -162,7 +171,7 @@ pub fn restat_fd(
 ) -> (Option<u32>, Result<FileStat, i32>) {
     let path = root.path().join(format!("{pid}/fd/{fd}"));
     match CString::new(path.as_os_str().as_bytes()) {
-        Ok(c_path) => stat_fd_entry(root, pid, libc::AT_FDCWD, &c_path, fd, link),
+        Ok(c_path) => stat_fd_entry(root, pid, libc::AT_FDCWD, &c_path, fd, link, true),
         Err(_) => (None, Err(libc::EINVAL)),
     }
 }
