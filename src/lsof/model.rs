@@ -87,17 +87,18 @@ pub(crate) struct ProcInfo {
     pub(crate) files: Vec<Candidate>,
 }
 
-/// The access mode fdinfo's open flags give: what the fd link's owner bits say
-/// (the kernel sets those from the same O_ACCMODE; an O_PATH file has neither).
-pub(crate) fn access_from_flags(flags: u32) -> u8 {
+/// The access mode fdinfo's open flags give, where they surely say what the fd
+/// link's owner bits say (the kernel sets both from O_ACCMODE). An O_PATH file's link
+/// says `u` whatever its flags, and O_ACCMODE 3 is no mode: those need the lstat.
+pub(crate) fn access_from_flags(flags: u32) -> Option<u8> {
     if flags & libc::O_PATH as u32 != 0 {
-        return b' ';
+        return None;
     }
     match flags & libc::O_ACCMODE as u32 {
-        f if f == libc::O_RDONLY as u32 => b'r',
-        f if f == libc::O_WRONLY as u32 => b'w',
-        f if f == libc::O_RDWR as u32 => b'u',
-        _ => b' ',
+        f if f == libc::O_RDONLY as u32 => Some(b'r'),
+        f if f == libc::O_WRONLY as u32 => Some(b'w'),
+        f if f == libc::O_RDWR as u32 => Some(b'u'),
+        _ => None,
     }
 }
 

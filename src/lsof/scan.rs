@@ -224,16 +224,15 @@ impl Scan<'_> {
         else {
             return;
         };
-        match files::read_fdinfo(self.id_root, self.id, fd) {
-            Some(info) if info.flags.is_some() => {
-                c.access = access_from_flags(info.flags.unwrap_or(0));
-                c.fdinfo = Some(Box::new(info));
-            }
-            _ => {
+        let info = files::read_fdinfo(self.id_root, self.id, fd);
+        match info.and_then(|i| access_from_flags(i.flags?)) {
+            Some(access) => c.access = access,
+            None => {
                 let (link_mode, _) = process::restat_fd(self.id_root, self.id, fd, name);
                 c.access = access_from_link_mode(link_mode);
             }
         }
+        c.fdinfo = info.map(Box::new);
     }
 
     pub(crate) fn files(
