@@ -39,6 +39,58 @@ impl Names {
     }
 }
 
+/// What turning a process's selected files into rows needs besides them.
+pub(crate) struct RowContext<'a> {
+    config: &'a Config,
+    names: &'a Names,
+    root: &'a ProcRoot,
+    locks: &'a [files::FileLock],
+    links: &'a UnixEndpoints,
+    holders: &'a Holders,
+    mqueue_devs: &'a [u64],
+}
+
+impl RowContext<'_> {
+    /// The rows of one process (or task); USER and login are filled in later, from
+    /// the one user cache.
+    pub(crate) fn rows(&self, p: &ProcInfo) -> ProcessRows {
+        let files = p
+            .files
+            .iter()
+            .map(|c| {
+                build_row(
+                    c,
+                    p,
+                    self.config,
+                    self.names,
+                    self.root,
+                    self.locks,
+                    self.links,
+                    self.holders,
+                    self.mqueue_devs,
+                )
+            })
+            .collect();
+        ProcessRows {
+            pid: p.pid,
+            task: p.task.clone(),
+            ppid: p.ppid,
+            pgid: p.pgid,
+            uid: p.uid,
+            command: p.comm.clone(),
+            user: String::new(),
+            login: None,
+            other_netns: p.netns.clone(),
+            files,
+            netns: self
+                .config
+                .json
+                .then(|| crate::proc::process::netns_inode(self.root, p.pid))
+                .flatten(),
+        }
+    }
+}
+
 /// One pass: returns the rows and the exit status.
 pub fn pass(
     config: &Config,
@@ -93,6 +145,19 @@ pub fn pass(
         .map(|m| m.dev)
         .collect();
     let mapped = MappedStats::default();
+    let no_links = UnixEndpoints::default();
+    let no_holders = Holders::default();
+    // Without -E and names to resolve, a process's rows need nothing from the others.
+    let early = RowContext {
+        config,
+        names,
+        root,
+        locks: &locks,
+        links: &no_links,
+        holders: &no_holders,
+        mqueue_devs: &mqueue_devs,
+    };
+    let early_rows = !endpoints && (config.numeric_hosts || config.terse);
     let context = PassContext {
         mapped: &mapped,
         nfs_devs: &nfs_devs,
@@ -104,6 +169,7 @@ pub fn pass(
         own_netns,
         foreign: &foreign,
         own_pid: root.is_live().then(std::process::id),
+        rows: early_rows.then_some(&early),
     };
     let scanned = std::thread::scope(|scope| {
         // A run over every process meets sockets: their tables are read beside
@@ -125,11 +191,13 @@ pub fn pass(
             scan.flatten()
         }
     });
+    let mut rows: Vec<ProcessRows> = Vec::new();
     let mut procs: Vec<ProcInfo> = Vec::new();
     // Socket and pipe files not selected, kept for -E/+E: they may be endpoints.
     let mut spare: Vec<ProcInfo> = Vec::new();
     for scan in scanned.flatten() {
         procs.extend(scan.procs);
+        rows.extend(scan.rows);
         spare.extend(scan.spare);
         found.merge(scan.found);
     }
@@ -174,46 +242,27 @@ pub fn pass(
             .filter(|ip| !ip.is_unspecified());
         names.hosts.resolve_all(addrs, HOST_DEADLINE);
     }
-    let mut rows = Vec::with_capacity(procs.len());
-    for p in &procs {
-        let login = names.users.name(p.uid).map(str::to_string);
-        let user = match (&login, config.numeric_users) {
+    let late = RowContext {
+        config,
+        names,
+        root,
+        locks: &locks,
+        links: &links,
+        holders: &holders,
+        mqueue_devs: &mqueue_devs,
+    };
+    rows.reserve(procs.len());
+    // Each process's files go as its rows are made.
+    for p in procs {
+        rows.push(late.rows(&p));
+    }
+    for r in &mut rows {
+        let login = names.users.name(r.uid).map(str::to_string);
+        r.user = match (&login, config.numeric_users) {
             (Some(l), false) => l.clone(),
-            _ => format!("{:>8}", p.uid),
+            _ => format!("{:>8}", r.uid),
         };
-        let files = p
-            .files
-            .iter()
-            .map(|c| {
-                build_row(
-                    c,
-                    p,
-                    config,
-                    names,
-                    root,
-                    &locks,
-                    &links,
-                    &holders,
-                    &mqueue_devs,
-                )
-            })
-            .collect();
-        rows.push(ProcessRows {
-            pid: p.pid,
-            task: p.task.clone(),
-            ppid: p.ppid,
-            pgid: p.pgid,
-            uid: p.uid,
-            command: p.comm.clone(),
-            user,
-            login,
-            other_netns: p.netns.clone(),
-            files,
-            netns: config
-                .json
-                .then(|| crate::proc::process::netns_inode(root, p.pid))
-                .flatten(),
-        });
+        r.login = login;
     }
     let _ = Endpoints::Annotate;
     Ok((rows, status, not_found))

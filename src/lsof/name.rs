@@ -9,7 +9,7 @@ use crate::cli::lsof::Config;
 use crate::proc::files::{self, FileLock, FileStat};
 use crate::proc::inet::InetSocket;
 use crate::proc::{unix, ProcRoot};
-use crate::render::lsof::{DeviceField, FdName, FileRow, SizeOff};
+use crate::render::lsof::{Device, FdName, FileRow, Node, RowExtra, SizeOff};
 use crate::select::lsof::{InetProto, TCP_STATE_NAMES};
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -21,10 +21,6 @@ pub(crate) fn first_token(p: &[u8]) -> &[u8] {
         .position(|b| b.is_ascii_whitespace())
         .unwrap_or(p.len());
     &p[..end]
-}
-
-pub(crate) fn dev_text(dev: u64) -> String {
-    format!("{},{}", files::dev_major(dev), files::dev_minor(dev))
 }
 
 pub(crate) fn type_name(st: &FileStat, link_head: &[u8]) -> Cow<'static, str> {
@@ -46,12 +42,17 @@ pub(crate) fn tcp_tpi_suffix(
     config: &Config,
     state: Option<&str>,
     queues: Option<(u64, u64)>,
-) -> String {
+) -> Cow<'static, str> {
     let t = config.tcp_tpi;
     if !t.state && !t.queues {
-        return String::new();
+        return Cow::Borrowed("");
     }
-    // One allocation: this runs for every socket row.
+    // The default (the state alone) borrows: this runs for every socket row.
+    if !t.queues {
+        if let Some(s) = state.and_then(state_suffix) {
+            return Cow::Borrowed(s);
+        }
+    }
     let mut out = String::with_capacity(32);
     out.push_str(" (");
     if let (true, Some(st)) = (t.state, state) {
@@ -64,10 +65,34 @@ pub(crate) fn tcp_tpi_suffix(
         let _ = write!(out, "QR={rq} QS={sq}");
     }
     if out.len() == 2 {
-        return " ".into();
+        return Cow::Borrowed(" ");
     }
     out.push(')');
-    out
+    Cow::Owned(out)
+}
+
+/// ` (STATE)` for the TCP and unix state names.
+fn state_suffix(state: &str) -> Option<&'static str> {
+    Some(match state {
+        "CLOSED" => " (CLOSED)",
+        "ESTABLISHED" => " (ESTABLISHED)",
+        "SYN_SENT" => " (SYN_SENT)",
+        "SYN_RECV" => " (SYN_RECV)",
+        "FIN_WAIT1" => " (FIN_WAIT1)",
+        "FIN_WAIT2" => " (FIN_WAIT2)",
+        "TIME_WAIT" => " (TIME_WAIT)",
+        "CLOSE" => " (CLOSE)",
+        "CLOSE_WAIT" => " (CLOSE_WAIT)",
+        "LAST_ACK" => " (LAST_ACK)",
+        "LISTEN" => " (LISTEN)",
+        "CLOSING" => " (CLOSING)",
+        "UNCONNECTED" => " (UNCONNECTED)",
+        "CONNECTING" => " (CONNECTING)",
+        "CONNECTED" => " (CONNECTED)",
+        "DISCONNECTING" => " (DISCONNECTING)",
+        "UNKNOWN" => " (UNKNOWN)",
+        _ => return None,
+    })
 }
 
 pub(crate) fn unix_type(t: u16) -> &'static str {
@@ -204,19 +229,23 @@ pub(crate) fn build_row(
         access: c.access,
         lock: b' ',
         file_type: Cow::Borrowed(""),
-        device: String::new(),
-        device_field: DeviceField::None,
+        device: Device::None,
+        device_field: Device::None,
         size_off: SizeOff::None,
-        node: Cow::Borrowed(""),
+        node: Node::Text(Cow::Borrowed("")),
         inode: None,
         protocol: None,
         nlink: None,
         flags: fdinfo.and_then(|i| i.flags),
         name: Vec::new(),
-        name_suffix: String::new(),
-        tcp_info: Vec::new(),
+        name_suffix: Cow::Borrowed(""),
         socket: None,
-        netns: c.netns.clone(),
+        extra: c.netns.as_ref().map(|ns| {
+            Box::new(RowExtra {
+                netns: Some(ns.clone()),
+                ..RowExtra::default()
+            })
+        }),
     };
     let socket_offset = || {
         if config.sizes {
@@ -243,10 +272,10 @@ pub(crate) fn build_row(
             row.file_type = type_name(st, head);
             let ft = st.file_type();
             let is_dev = ft == libc::S_IFCHR || ft == libc::S_IFBLK;
-            row.device = dev_text(if is_dev { st.rdev } else { st.dev });
-            row.device_field = DeviceField::Number(st.dev);
+            row.device = Device::Number(if is_dev { st.rdev } else { st.dev });
+            row.device_field = Device::Number(st.dev);
             row.inode = Some(st.ino);
-            row.node = st.ino.to_string().into();
+            row.node = Node::Inode(st.ino);
             if *is_fd || st.size >= 0 {
                 row.nlink = (st.nlink > 0 || *is_fd || c.fd == FdName::Mem).then_some(st.nlink);
             }
@@ -308,12 +337,12 @@ pub(crate) fn build_row(
         Kind::Inet(s) => {
             let proto = inet_proto(s.proto);
             row.file_type = if s.v6 { "IPv6" } else { "IPv4" }.into();
-            row.device = c.inode.to_string();
+            row.device = Device::Inode(c.inode);
             if for_fields {
-                row.device_field = DeviceField::Chars(c.inode.to_string());
+                row.device_field = Device::Inode(c.inode);
             }
             row.size_off = socket_offset();
-            row.node = proto.name().into();
+            row.node = Node::Text(proto.name().into());
             row.protocol = Some(proto.name());
             let (local, remote) = v4_view(s);
             let endpoint = |name: &mut String, (ip, port): (IpAddr, u16)| {
@@ -353,11 +382,12 @@ pub(crate) fn build_row(
             row.name_suffix =
                 tcp_tpi_suffix(config, state.as_deref(), Some((s.rx_queue, s.tx_queue)));
             if for_fields {
+                let info = &mut row.extra_mut().tcp_info;
                 if let Some(st) = &state {
-                    row.tcp_info.push(format!("ST={st}"));
+                    info.push(format!("ST={st}"));
                 }
-                row.tcp_info.push(format!("QR={}", s.rx_queue));
-                row.tcp_info.push(format!("QS={}", s.tx_queue));
+                info.push(format!("QR={}", s.rx_queue));
+                info.push(format!("QS={}", s.tx_queue));
             }
             if config.json {
                 let detail = |(ip, port): (IpAddr, u16)| {
@@ -389,13 +419,13 @@ pub(crate) fn build_row(
         }
         Kind::Unix(u) => {
             row.file_type = "unix".into();
-            let dev = format!("0x{:016x}", u.kernel_addr);
+            let dev = Device::Address(u.kernel_addr);
             if for_fields {
-                row.device_field = DeviceField::Chars(dev.clone());
+                row.device_field = dev;
             }
             row.device = dev;
             row.size_off = socket_offset();
-            row.node = c.inode.to_string().into();
+            row.node = Node::Inode(c.inode);
             row.inode = Some(c.inode);
             let mut name = Vec::new();
             if let Some(path) = &u.path {
@@ -417,36 +447,36 @@ pub(crate) fn build_row(
             let st = unix_state(u);
             row.name_suffix = tcp_tpi_suffix(config, Some(st), None);
             if for_fields {
-                row.tcp_info.push(format!("ST={st}"));
+                row.extra_mut().tcp_info.push(format!("ST={st}"));
             }
         }
         Kind::Raw(s) => {
             row.file_type = if s.v6 { "raw6" } else { "raw" }.into();
             row.size_off = socket_offset();
-            row.node = c.inode.to_string().into();
+            row.node = Node::Inode(c.inode);
             row.inode = Some(c.inode);
             row.name = format!("{} st={:02X}", hex_endpoints(s), s.state).into_bytes();
         }
         Kind::Icmp(s) => {
             row.file_type = "icmp".into();
             row.size_off = socket_offset();
-            row.node = c.inode.to_string().into();
+            row.node = Node::Inode(c.inode);
             row.inode = Some(c.inode);
             row.name = hex_endpoints(s).into_bytes();
         }
         Kind::Netlink(proto) => {
             row.file_type = "netlink".into();
             row.size_off = socket_offset();
-            row.node = c.inode.to_string().into();
+            row.node = Node::Inode(c.inode);
             row.inode = Some(c.inode);
             row.name = netlink_name(*proto).into_bytes();
         }
         Kind::Packet(pk) => {
             row.file_type = "pack".into();
-            row.device = c.inode.to_string();
-            row.device_field = DeviceField::Chars(c.inode.to_string());
+            row.device = Device::Inode(c.inode);
+            row.device_field = Device::Inode(c.inode);
             row.size_off = socket_offset();
-            row.node = ethertype_name(pk.protocol).into();
+            row.node = Node::Text(ethertype_name(pk.protocol).into());
             let ty = match pk.sock_type {
                 1 => "SOCK_STREAM".to_string(),
                 2 => "SOCK_DGRAM".to_string(),
@@ -458,10 +488,10 @@ pub(crate) fn build_row(
         }
         Kind::Sock(proto) => {
             row.file_type = "sock".into();
-            row.device = dev_text(c.dev);
-            row.device_field = DeviceField::Number(c.dev);
+            row.device = Device::Number(c.dev);
+            row.device_field = Device::Number(c.dev);
             row.size_off = socket_offset();
-            row.node = c.inode.to_string().into();
+            row.node = Node::Inode(c.inode);
             row.inode = Some(c.inode);
             row.name = proto.clone();
         }

@@ -7,11 +7,12 @@ use super::model::{
 };
 use super::name::first_token;
 use super::sockets::{ForeignNetns, Sockets, Tables};
+use super::RowContext;
 use crate::cli::lsof::Config;
 use crate::proc::files::{self, FileStat, MapEntry};
 use crate::proc::process::{self, FdWanted};
 use crate::proc::ProcRoot;
-use crate::render::lsof::{FdName, ProcessNetns};
+use crate::render::lsof::{FdName, ProcessNetns, ProcessRows};
 use crate::select::lsof::{FdRef, FileFacts, FileMore, Found, Selection};
 use std::collections::HashMap;
 use std::io;
@@ -498,6 +499,8 @@ impl Scan<'_> {
 /// What one process (with its tasks) contributed to a pass.
 pub(crate) struct PidScan {
     pub(crate) procs: Vec<ProcInfo>,
+    /// The rows of `procs`, when the pass builds them in the scan.
+    pub(crate) rows: Vec<ProcessRows>,
     pub(crate) spare: Vec<ProcInfo>,
     pub(crate) found: Found,
 }
@@ -516,6 +519,9 @@ pub(crate) struct PassContext<'a> {
     pub(crate) nfs_devs: &'a [u64],
     pub(crate) mqueue_devs: &'a [u64],
     pub(crate) mapped: &'a MappedStats,
+    /// Set when a process's rows can be built as soon as it is scanned (no -E, no
+    /// names to resolve first): its files are then never held for the whole pass.
+    pub(crate) rows: Option<&'a RowContext<'a>>,
 }
 
 impl PassContext<'_> {
@@ -524,6 +530,7 @@ impl PassContext<'_> {
         let sel = &config.selection;
         let mut out = PidScan {
             procs: Vec::new(),
+            rows: Vec::new(),
             spare: Vec::new(),
             found: sel.new_found(),
         };
@@ -639,7 +646,10 @@ impl PassContext<'_> {
                 });
             }
             if !info.files.is_empty() {
-                out.procs.push(info);
+                match self.rows {
+                    Some(ctx) => out.rows.push(ctx.rows(&info)),
+                    None => out.procs.push(info),
+                }
             }
         }
         out

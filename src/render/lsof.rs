@@ -42,12 +42,75 @@ pub enum SizeOff {
     Offset(u64),
 }
 
-/// `-F D` (a device number) or `-F d` (device characters, e.g. a socket inode).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DeviceField {
+/// A device as lsof prints it: in the DEVICE column, and as `-F D` (a number,
+/// written in hex) or `-F d` (characters: a socket's inode or kernel address).
+/// Numbers, not text: a listing holds one or two per row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
     None,
+    /// `MAJOR,MINOR` in the column.
     Number(u64),
-    Chars(String),
+    /// A socket inode in decimal.
+    Inode(u64),
+    /// A unix socket's kernel address, `0x` and 16 hex digits.
+    Address(u64),
+}
+
+impl Device {
+    fn cell(self) -> ShortText {
+        use std::fmt::Write as _;
+        let mut t = ShortText::new();
+        let _ = match self {
+            Device::None => Ok(()),
+            Device::Number(d) => write!(
+                t,
+                "{},{}",
+                crate::proc::files::dev_major(d),
+                crate::proc::files::dev_minor(d)
+            ),
+            Device::Inode(i) => write!(t, "{i}"),
+            Device::Address(a) => write!(t, "0x{a:016x}"),
+        };
+        t
+    }
+
+    /// The DEVICE column text (empty when unknown).
+    pub fn text(self) -> String {
+        self.cell().as_str().to_string()
+    }
+}
+
+/// The NODE column: an inode, or a protocol name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    Inode(u64),
+    Text(Cow<'static, str>),
+}
+
+impl Node {
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Node::Inode(i) => i.to_string().into(),
+            Node::Text(t) => Cow::Borrowed(t),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Node::Inode(i) => i.checked_ilog10().map_or(1, |d| d as usize + 1),
+            Node::Text(t) => t.len(),
+        }
+    }
+}
+
+/// What few rows have: kept apart so the others do not pay for it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RowExtra {
+    /// `-F T` entries: `ST=LISTEN`, `QR=0`, `QS=0`.
+    pub tcp_info: Vec<String>,
+    /// The namespace label of a socket read from another network namespace's tables:
+    /// the table appends ` [netns:LABEL]` after NAME (lsof has no such rows).
+    pub netns: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,12 +121,12 @@ pub struct FileRow {
     /// Lock character or space.
     pub lock: u8,
     pub file_type: Cow<'static, str>,
-    /// The DEVICE column text (empty when unknown).
-    pub device: String,
-    pub device_field: DeviceField,
+    /// The DEVICE column.
+    pub device: Device,
+    /// `-F D` (a [`Device::Number`]) or `-F d` (the others).
+    pub device_field: Device,
     pub size_off: SizeOff,
-    /// The NODE column text: an inode or a protocol name.
-    pub node: Cow<'static, str>,
+    pub node: Node,
     /// `-F i`.
     pub inode: Option<u64>,
     /// `-F P`.
@@ -75,14 +138,25 @@ pub struct FileRow {
     /// NAME bytes, escaped when printed.
     pub name: Vec<u8>,
     /// What the table appends to NAME: ` (LISTEN)`, or a lone space for UDP.
-    pub name_suffix: String,
-    /// `-F T` entries: `ST=LISTEN`, `QR=0`, `QS=0`.
-    pub tcp_info: Vec<String>,
+    pub name_suffix: Cow<'static, str>,
     /// An internet socket's endpoints kept apart, for `--json`.
     pub socket: Option<Box<SocketDetail>>,
-    /// The namespace label of a socket read from another network namespace's tables:
-    /// the table appends ` [netns:LABEL]` after NAME (lsof has no such rows).
-    pub netns: Option<String>,
+    pub extra: Option<Box<RowExtra>>,
+}
+
+impl FileRow {
+    pub fn tcp_info(&self) -> &[String] {
+        self.extra.as_ref().map_or(&[], |e| &e.tcp_info)
+    }
+
+    pub fn netns(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.netns.as_deref())
+    }
+
+    /// The rarely used parts, made on first use.
+    pub fn extra_mut(&mut self) -> &mut RowExtra {
+        self.extra.get_or_insert_with(Box::default)
+    }
 }
 
 /// One side of an internet socket: the numbers and, when resolved, the names.
@@ -393,7 +467,7 @@ pub fn write_table(
         for f in &p.files {
             fd_w = fd_w.max(fd_cell_len(f));
             type_w = type_w.max(f.file_type.len());
-            dev_w = dev_w.max(f.device.len());
+            dev_w = dev_w.max(f.device.cell().len);
             size_w = size_w.max(size_off_cell(f.size_off, opts.offset_digits).len);
             if let Some(n) = f.nlink {
                 nlink_w = nlink_w.max(n.to_string().len());
@@ -475,13 +549,12 @@ pub fn write_table(
                 access_char(f),
                 f.lock as char,
                 f.file_type,
-                f.device,
+                f.device.cell().as_str(),
                 size_off_cell(f.size_off, opts.offset_digits).as_str(),
-                f.node,
+                NodeCell(&f.node),
                 escape_lsof(&f.name, false),
                 f.name_suffix,
-                f.netns
-                    .as_deref()
+                f.netns()
                     .map(|label| format!(" [netns:{label}]"))
                     .unwrap_or_default(),
                 fdn = fd_w - 2,
@@ -489,6 +562,18 @@ pub fn write_table(
         }
     }
     Ok(())
+}
+
+/// The NODE cell, written without a String for an inode.
+struct NodeCell<'a>(&'a Node);
+
+impl std::fmt::Display for NodeCell<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Node::Inode(i) => std::fmt::Display::fmt(i, f),
+            Node::Text(t) => f.pad(t),
+        }
+    }
 }
 
 /// The FILE-FLAG cell: lsof leaves it empty for a file without flags (all but
@@ -587,12 +672,18 @@ pub fn write_fields(
                     put(out, 'G', format!("{flags:#x};0x0").as_bytes())?;
                 }
             }
-            match &f.device_field {
-                DeviceField::Number(d) if opts.has('D') => {
-                    put(out, 'D', format!("{d:#x}").as_bytes())?;
+            match f.device_field {
+                Device::None => {}
+                Device::Number(d) => {
+                    if opts.has('D') {
+                        put(out, 'D', format!("{d:#x}").as_bytes())?;
+                    }
                 }
-                DeviceField::Chars(s) if opts.has('d') => put(out, 'd', s.as_bytes())?,
-                _ => {}
+                chars => {
+                    if opts.has('d') {
+                        put(out, 'd', chars.cell().as_str().as_bytes())?;
+                    }
+                }
             }
             match f.size_off {
                 SizeOff::Size(n) if opts.has('s') => put(out, 's', n.to_string().as_bytes())?,
@@ -626,7 +717,7 @@ pub fn write_fields(
                 put(out, 'n', escape_lsof(&f.name, false).as_bytes())?;
             }
             if opts.has('T') {
-                for t in &f.tcp_info {
+                for t in f.tcp_info() {
                     put(out, 'T', t.as_bytes())?;
                 }
             }
@@ -663,19 +754,21 @@ mod tests {
             access: b'u',
             lock: b' ',
             file_type: "IPv4".into(),
-            device: "163372".into(),
-            device_field: DeviceField::Chars("163372".into()),
+            device: Device::Inode(163372),
+            device_field: Device::Inode(163372),
             size_off: SizeOff::Offset(0),
-            node: "TCP".into(),
+            node: Node::Text("TCP".into()),
             inode: None,
             protocol: Some("TCP"),
             nlink: None,
             flags: Some(0x80002),
             name: name.as_bytes().to_vec(),
             name_suffix: " (LISTEN)".into(),
-            tcp_info: vec!["ST=LISTEN".into()],
             socket: None,
-            netns: None,
+            extra: Some(Box::new(RowExtra {
+                tcp_info: vec!["ST=LISTEN".into()],
+                netns: None,
+            })),
         }
     }
 
@@ -698,7 +791,7 @@ mod tests {
     #[test]
     fn foreign_namespace_rows_are_annotated_after_name() {
         let mut f = file(FdName::Num(3), "127.0.0.1:4000");
-        f.netns = Some("rnt-x".into());
+        f.extra_mut().netns = Some("rnt-x".into());
         let mut p = proc_rows(vec![f]);
         p.other_netns = Some(ProcessNetns {
             inode: 4026532301,
