@@ -13,14 +13,63 @@ use crate::tables::{read_inet_tables, TableSource};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// Records sorted by inode, found by binary search: the big tables (tens of thousands
+/// of TCP and unix sockets) cost their records alone, not a hash table's spare room
+/// beside them, and are never held twice while they are built.
+pub(crate) struct ByInode<T>(Vec<T>);
+
+pub(crate) trait HasInode {
+    fn inode(&self) -> u64;
+}
+
+impl HasInode for InetSocket {
+    fn inode(&self) -> u64 {
+        self.inode
+    }
+}
+
+impl HasInode for unix::UnixSocket {
+    fn inode(&self) -> u64 {
+        self.inode
+    }
+}
+
+impl<T> Default for ByInode<T> {
+    fn default() -> Self {
+        ByInode(Vec::new())
+    }
+}
+
+impl<T: HasInode> ByInode<T> {
+    fn new(mut records: Vec<T>) -> Self {
+        records.sort_unstable_by_key(T::inode);
+        records.dedup_by_key(|r| r.inode());
+        records.shrink_to_fit();
+        ByInode(records)
+    }
+
+    pub(crate) fn get(&self, inode: &u64) -> Option<&T> {
+        let i = self.0.binary_search_by_key(inode, T::inode).ok()?;
+        self.0.get(i)
+    }
+
+    pub(crate) fn contains_key(&self, inode: &u64) -> bool {
+        self.get(inode).is_some()
+    }
+
+    pub(crate) fn values(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+}
+
 /// Every socket of one network namespace by inode.
 #[derive(Default)]
 pub(crate) struct Sockets {
-    pub(crate) inet: InodeMap<InetSocket>,
+    pub(crate) inet: ByInode<InetSocket>,
     pub(crate) raw: InodeMap<InetSocket>,
     /// IPv4 ping sockets (lsof reads no icmp6 table: those stay `sock`).
     pub(crate) icmp: InodeMap<InetSocket>,
-    pub(crate) unix: InodeMap<unix::UnixSocket>,
+    pub(crate) unix: ByInode<unix::UnixSocket>,
     pub(crate) netlink: InodeMap<u32>,
     pub(crate) packet: InodeMap<PacketSocket>,
 }
@@ -46,21 +95,20 @@ impl Sockets {
             .into_iter()
             .flat_map(|p| [(p, false), (p, true)])
             .collect();
-        for (_, _, table) in read_inet_tables(root, net_dir, &wanted, source) {
-            if let Ok(t) = table {
-                s.inet.reserve(t.rows.len());
-                for sock in t.rows {
-                    s.inet.insert(sock.inode, sock);
-                }
-            }
+        let read: Vec<_> = read_inet_tables(root, net_dir, &wanted, source)
+            .into_iter()
+            .filter_map(|(_, _, t)| t.ok())
+            .collect();
+        let mut inet = Vec::with_capacity(read.iter().map(|t| t.rows.len()).sum());
+        for t in read {
+            inet.extend(t.rows);
         }
+        s.inet = ByInode::new(inet);
         if tables == Tables::Inet {
             return s;
         }
         if let Ok(t) = unix::read_table(root, net_dir) {
-            for sock in t.rows {
-                s.unix.insert(sock.inode, sock);
-            }
+            s.unix = ByInode::new(t.rows);
         }
         for v6 in [false, true] {
             if let Ok(t) = inet::read_table(root, net_dir, Proto::Raw, v6) {
