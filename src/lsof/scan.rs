@@ -71,7 +71,10 @@ pub(crate) struct Scan<'a> {
 /// stat(2) of mapped files by (device, inode), shared by a pass's scanning threads:
 /// most processes map the same libraries, and one stat answers for all of them.
 #[derive(Default)]
-pub(crate) struct MappedStats(Mutex<HashMap<(u64, u64), (Box<[u8]>, Option<FileStat>)>>);
+pub(crate) struct MappedStats(Mutex<HashMap<(u64, u64), MappedStat>>);
+
+/// The path a mapped file was stat'ed by, and what that gave.
+type MappedStat = (Box<[u8]>, Option<FileStat>);
 
 impl MappedStats {
     /// The stat of mapping `index` of `id`'s maps, when it is still the mapped file.
