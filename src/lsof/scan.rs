@@ -61,6 +61,9 @@ pub(crate) struct Scan<'a> {
     /// Descriptors are walked without lstat: a selected one's fdinfo flags give its
     /// access mode (live, and without -E, whose spare files need theirs unread).
     pub(crate) fdinfo_access: bool,
+    /// Every row prints something of fdinfo (-o, -F, +f, --json); otherwise only
+    /// devices, FIFOs and anonymous inodes do (their offset and names).
+    pub(crate) fdinfo_always: bool,
     /// lsof lists unreadable links (with the error in NAME) only when warnings
     /// are on; `-w` and `-t` drop them.
     pub(crate) warnings: bool,
@@ -216,26 +219,34 @@ impl Scan<'_> {
         }
     }
 
-    /// A selected descriptor walked without lstat: its fdinfo (which its row needs
-    /// for the offset and flags) gives the access mode, else the lstat is made now.
+    /// A selected descriptor walked without lstat: its fdinfo, when its row needs it
+    /// for the offset and flags, gives the access mode; else the lstat is made now.
     fn add_fdinfo(&self, c: &mut Candidate) {
         let (
             FdName::Num(fd),
             Kind::Path {
-                name, is_fd: true, ..
+                stat, is_fd: true, ..
             },
         ) = (c.fd, &c.kind)
         else {
             return;
         };
-        let info = files::read_fdinfo(self.id_root, self.id, fd);
-        match info.and_then(|i| access_from_flags(i.flags?)) {
-            Some(access) => c.access = access,
-            None => {
-                let (link_mode, _) = process::restat_fd(self.id_root, self.id, fd, name);
-                c.access = access_from_link_mode(link_mode);
-            }
-        }
+        // A regular file, directory or link prints its size, not its offset.
+        let plain = stat.is_some_and(|st| {
+            matches!(
+                st.file_type(),
+                libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK
+            )
+        });
+        let info = if plain && !self.fdinfo_always {
+            None
+        } else {
+            files::read_fdinfo(self.id_root, self.id, fd)
+        };
+        c.access = match info.and_then(|i| access_from_flags(i.flags?)) {
+            Some(access) => access,
+            None => access_from_link_mode(process::fd_link_mode(self.id_root, self.id, fd)),
+        };
         c.fdinfo = info.map(Box::new);
     }
 
@@ -634,6 +645,10 @@ impl PassContext<'_> {
                 id,
                 endpoints,
                 fdinfo_access: !endpoints && !id_root.is_copy(),
+                fdinfo_always: config.offsets
+                    || config.fields.is_some()
+                    || config.json
+                    || config.file_flags.is_some(),
                 warnings: config.warnings,
                 mapped: self.mapped,
             };

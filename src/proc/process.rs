@@ -176,6 +176,17 @@ pub fn restat_fd(
     }
 }
 
+/// lstat of /proc/PID/fd/N alone: the link's owner bits say how the file is open
+/// (in a copy, the recorded mode).
+pub fn fd_link_mode(root: &ProcRoot, pid: u32, fd: u32) -> Option<u32> {
+    if root.is_copy() {
+        return recorded_stat(root, pid, &format!("fd/{fd}"))?.link_mode;
+    }
+    std::fs::symlink_metadata(root.path().join(format!("{pid}/fd/{fd}")))
+        .ok()
+        .map(|m| m.mode())
+}
+
 /// The stat a live /proc gives for `socket:[N]` and `pipe:[N]` links (device unknown).
 fn pseudo_file_stat(link: &[u8]) -> Option<super::files::FileStat> {
     let (mode, inode) = if let Some(inode) = socket_inode(link) {
