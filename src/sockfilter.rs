@@ -4,9 +4,11 @@
 //! kernel tells (net/core/filter.c, sk_get_filter): no filter, length 0; a classic
 //! program, its instructions; an eBPF program (SO_ATTACH_BPF, which keeps no
 //! classic original), EACCES. pidfd_open/pidfd_getfd come from rustix (nix has
-//! neither); nix does not offer SO_GET_FILTER either, so that is a raw call here.
+//! neither); nix does not offer SO_GET_FILTER either, so that is a raw call here
+//! (SO_BINDTODEVICE is nix's).
 
 use crate::bpf::{Insn, INSN_SIZE, MAX_INSNS};
+use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -100,24 +102,69 @@ pub fn read_of(pid: u32, fd: u32) -> io::Result<Filter> {
 
 /// SO_BINDTODEVICE of a socket we hold: the interface it is bound to, if any.
 pub fn bound_device(sock: &OwnedFd) -> Option<Vec<u8>> {
-    let mut buf = [0u8; libc::IFNAMSIZ];
-    let mut len = buf.len() as libc::socklen_t;
-    // SAFETY: buf is writable for len bytes; the kernel writes at most len.
-    let r = unsafe {
-        libc::getsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_BINDTODEVICE,
-            buf.as_mut_ptr().cast(),
-            &mut len,
-        )
-    };
-    if r != 0 {
-        return None;
-    }
-    let name = buf.get(..len as usize)?;
-    let name = name.split(|&b| b == 0).next().unwrap_or(name);
+    use std::os::unix::ffi::OsStringExt;
+    let name = nix::sys::socket::getsockopt(sock, nix::sys::socket::sockopt::BindToDevice)
+        .ok()?
+        .into_vec();
+    let name = name.split(|&b| b == 0).next().unwrap_or_default();
     (!name.is_empty()).then(|| name.to_vec())
+}
+
+/// A socket's filter as found through the processes that hold it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// Read from one holder's descriptor.
+    Read(Filter),
+    /// No holder's descriptor could be read (no holder, all exited, pidfd_getfd
+    /// refused): whether a filter is attached is not known.
+    NotRead(String),
+}
+
+/// Reads the filters of many sockets, one pidfd per process (opened on first use).
+#[derive(Default)]
+pub struct Reader {
+    pidfds: HashMap<u32, Result<OwnedFd, i32>>,
+}
+
+impl Reader {
+    /// The filter of the socket that descriptors `holders` (pid, fd) refer to: each
+    /// holder is tried in turn until one can be read.
+    pub fn read(&mut self, holders: impl IntoIterator<Item = (u32, u32)>) -> Found {
+        let mut why = None;
+        for (pid, fd) in holders {
+            match self.read_one(pid, fd) {
+                Ok(filter) => return Found::Read(filter),
+                Err(e) => why = Some(e),
+            }
+        }
+        Found::NotRead(match why {
+            None => "no process holds it".into(),
+            Some(e) => match e.raw_os_error() {
+                // The process or the descriptor went away since the scan.
+                Some(libc::ESRCH | libc::EBADF) => "its holder exited or closed it".into(),
+                Some(libc::EPERM) => "pidfd_getfd not permitted (needs root)".into(),
+                Some(libc::ENOSYS) => "pidfd_getfd is not supported (Linux 5.6)".into(),
+                _ => format!("reading it failed: {e}"),
+            },
+        })
+    }
+
+    fn read_one(&mut self, pid: u32, fd: u32) -> io::Result<Filter> {
+        use rustix::process::{pidfd_getfd, pidfd_open, Pid, PidfdFlags, PidfdGetfdFlags};
+        let pidfd = self.pidfds.entry(pid).or_insert_with(|| {
+            let pid = i32::try_from(pid)
+                .ok()
+                .and_then(Pid::from_raw)
+                .ok_or(libc::ESRCH)?;
+            pidfd_open(pid, PidfdFlags::empty()).map_err(|e| e.raw_os_error())
+        });
+        let pidfd = pidfd
+            .as_ref()
+            .map_err(|&e| io::Error::from_raw_os_error(e))?;
+        let fd = i32::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+        let sock = pidfd_getfd(pidfd, fd, PidfdGetfdFlags::empty())?;
+        read(&sock)
+    }
 }
 
 #[cfg(test)]
