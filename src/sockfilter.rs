@@ -33,6 +33,28 @@ pub fn duplicate(pid: u32, fd: u32) -> io::Result<OwnedFd> {
     Ok(pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty())?)
 }
 
+/// The duplicate must still be socket `inode`: the holder may have closed the
+/// descriptor since the scan and reused its number. Another file is EBADF, as if
+/// the descriptor were closed.
+fn check_inode(sock: OwnedFd, inode: u64) -> io::Result<OwnedFd> {
+    let st = nix::sys::stat::fstat(&sock).map_err(io::Error::from)?;
+    if st.st_ino != inode || st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    Ok(sock)
+}
+
+/// [`duplicate`], checked to be socket `inode` still.
+pub fn duplicate_socket(pid: u32, fd: u32, inode: u64) -> io::Result<OwnedFd> {
+    check_inode(duplicate(pid, fd)?, inode)
+}
+
+/// Whether a failed read means the socket left its holder (the process exited, the
+/// descriptor was closed or now names another file) rather than a refusal.
+pub fn holder_gone(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ESRCH | libc::EBADF))
+}
+
 /// SO_GET_FILTER with a buffer of `count` instructions: Ok(n) is the program's length
 /// (the optlen the kernel writes back, in instructions).
 fn get_filter(sock: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
@@ -118,6 +140,9 @@ pub enum Found {
     /// No holder's descriptor could be read (no holder, all exited, pidfd_getfd
     /// refused): whether a filter is attached is not known.
     NotRead(String),
+    /// Every holder exited or closed the descriptor since the scan: the socket left
+    /// them (and is most likely gone).
+    Gone,
 }
 
 /// Reads the filters of many sockets, one pidfd per process (opened on first use).
@@ -129,19 +154,20 @@ pub struct Reader {
 impl Reader {
     /// The filter of the socket that descriptors `holders` (pid, fd) refer to: each
     /// holder is tried in turn until one can be read.
-    pub fn read(&mut self, holders: impl IntoIterator<Item = (u32, u32)>) -> Found {
+    pub fn read(&mut self, inode: u64, holders: impl IntoIterator<Item = (u32, u32)>) -> Found {
         let mut why = None;
         for (pid, fd) in holders {
-            match self.read_one(pid, fd) {
+            match self.read_one(pid, fd, inode) {
                 Ok(filter) => return Found::Read(filter),
+                // A refusal says more than a holder that went away.
+                Err(e) if holder_gone(&e) => why = why.or(Some(e)),
                 Err(e) => why = Some(e),
             }
         }
         Found::NotRead(match why {
             None => "no process holds it".into(),
             Some(e) => match e.raw_os_error() {
-                // The process or the descriptor went away since the scan.
-                Some(libc::ESRCH | libc::EBADF) => "its holder exited or closed it".into(),
+                _ if holder_gone(&e) => return Found::Gone,
                 Some(libc::EPERM) => "pidfd_getfd not permitted (needs root)".into(),
                 Some(libc::ENOSYS) => "pidfd_getfd is not supported (Linux 5.6)".into(),
                 _ => format!("reading it failed: {e}"),
@@ -149,7 +175,7 @@ impl Reader {
         })
     }
 
-    fn read_one(&mut self, pid: u32, fd: u32) -> io::Result<Filter> {
+    fn read_one(&mut self, pid: u32, fd: u32, inode: u64) -> io::Result<Filter> {
         use rustix::process::{pidfd_getfd, pidfd_open, Pid, PidfdFlags, PidfdGetfdFlags};
         let pidfd = self.pidfds.entry(pid).or_insert_with(|| {
             let pid = i32::try_from(pid)
@@ -162,7 +188,7 @@ impl Reader {
             .as_ref()
             .map_err(|&e| io::Error::from_raw_os_error(e))?;
         let fd = i32::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
-        let sock = pidfd_getfd(pidfd, fd, PidfdGetfdFlags::empty())?;
+        let sock = check_inode(pidfd_getfd(pidfd, fd, PidfdGetfdFlags::empty())?, inode)?;
         read(&sock)
     }
 }

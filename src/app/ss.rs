@@ -65,7 +65,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         let _ = out.flush();
         output::warn(
             PROG,
-            format_args!("--all-filters: the filters of {unread} sockets could not be read"),
+            format_args!("--all-filters: the filters of {unread} socket(s) could not be read"),
         );
         status = status.max(1);
     }
@@ -120,6 +120,9 @@ fn held_filters(o: &Options, rows: &[Row], owners: Option<&Owners>) -> Option<He
     let mut reader = sockfilter::Reader::default();
     let mut found = std::collections::HashMap::new();
     let mut unread = 0;
+    // Processes whose descriptors the scan could not read (not root): any socket
+    // without a visible holder may be theirs.
+    let hidden = owners.map_or(0, |ow| ow.denied + ow.exhausted);
     for row in rows {
         let inode = match row {
             // The kernel's netlink sockets (no descriptor, no filter) and ours.
@@ -135,10 +138,17 @@ fn held_filters(o: &Options, rows: &[Row], owners: Option<&Owners>) -> Option<He
         let holders: Vec<(u32, u32)> = owners
             .map(|ow| ow.holders(inode).map(|(p, fd)| (p.pid, fd)).collect())
             .unwrap_or_default();
-        let got = reader.read(holders.iter().copied());
+        let got = if holders.is_empty() && hidden > 0 {
+            sockfilter::Found::NotRead(format!(
+                "no visible holder; the descriptors of {hidden} processes could not be read"
+            ))
+        } else {
+            reader.read(inode, holders.iter().copied())
+        };
         // A socket no process holds (the kernel's own, one in flight) is shown as
-        // not read; one whose holders could not be read makes the answer partial.
-        if matches!(got, sockfilter::Found::NotRead(_)) && !holders.is_empty() {
+        // not read; one whose holders could not be read (or could not be seen) makes
+        // the answer partial.
+        if matches!(got, sockfilter::Found::NotRead(_)) && (!holders.is_empty() || hidden > 0) {
             unread += 1;
         }
         found.insert(inode, got);

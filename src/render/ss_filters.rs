@@ -52,6 +52,7 @@ fn shown(filters: &HeldFilters, inode: u64, diag: Option<Vec<Insn>>) -> Option<S
         }),
         Found::Read(Filter::Unreadable(why)) => Some(Shown::Unreadable(why.clone())),
         Found::NotRead(why) => Some(Shown::NotRead(why.clone())),
+        Found::Gone => Some(Shown::NotRead("its holder exited or closed it".into())),
     }
 }
 
