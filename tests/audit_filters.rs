@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 mod audit_support;
-use audit_support::{findings, python_binary, Lab};
+use audit_support::{findings, python, python_binary, Lab, FILTER_EXPRS, FILTER_HOLDER};
 
 /// argv[1]: the classic program as `tcpdump -ddd` prints it (count, then `code jt jf
 /// k` lines); attached to a packet socket (ETH_P_IP) and a raw UDP socket. With
@@ -190,6 +190,78 @@ fn filtered_sockets_and_shared_ipv6_macs_are_reported() {
         .collect();
     assert!(text.contains(&block), "{text}");
     assert!(text.contains("filter=15 instructions"), "{text}");
+}
+
+/// TCP, UDP and unix sockets with a filter: unusual, reported with holder and program.
+#[test]
+fn filters_on_tcp_udp_and_unix_sockets_are_reported() {
+    let test = "filters_on_tcp_udp_and_unix_sockets_are_reported";
+    if audit_support::cannot_run(test, &["tcpdump"]) {
+        return;
+    }
+    let mut lab = Lab::new("inet");
+    let ddd: Vec<String> = FILTER_EXPRS
+        .iter()
+        .map(|e| audit_support::tcpdump("-ddd", e, &lab.dir))
+        .collect();
+    let name = lab.ns.clone();
+    let mut args: Vec<&str> = ddd.iter().map(String::as_str).collect();
+    args.push(&name);
+    let h = lab.start(&python(), FILTER_HOLDER, &args);
+    let (status, json, stderr) = lab.audit(true, &["--no-probe"]);
+    let report = serde_json::to_string_pretty(&json).unwrap();
+    assert_eq!(status, 1, "{report}\n{stderr}");
+    let filt = findings(&json, "socket-filter");
+    let by_inode = |inode: u64| {
+        filt.iter()
+            .find(|f| f["evidence"]["inode"] == inode)
+            .unwrap_or_else(|| panic!("no socket-filter finding for inode {inode}\n{report}"))
+    };
+    for (i, protocol) in [(0, "tcp"), (1, "udp"), (2, "unix")] {
+        let f = by_inode(h[4 + i]);
+        let e = &f["evidence"];
+        let lines: Vec<String> = audit_support::tcpdump("-d", FILTER_EXPRS[i], &lab.dir)
+            .lines()
+            .map(String::from)
+            .collect();
+        assert_eq!(f["severity"], "medium", "{report}");
+        assert_eq!(
+            f["summary"],
+            format!("{protocol} socket with a BPF filter attached"),
+            "{report}"
+        );
+        assert_eq!(e["protocol"], protocol, "{report}");
+        assert_eq!(e["pid"], h[0], "{report}");
+        assert_eq!(e["program"], "python3", "{report}");
+        assert_eq!(e["filter"]["readable"], true, "{report}");
+        assert_eq!(e["filter"]["instructions"], lines.len(), "{report}");
+        assert_eq!(
+            e["filter"]["disassembly"],
+            serde_json::json!(lines),
+            "{report}"
+        );
+    }
+    assert_eq!(by_inode(h[4])["evidence"]["port"], h[1], "{report}");
+    assert_eq!(by_inode(h[4])["evidence"]["state"], "LISTEN", "{report}");
+    assert_eq!(by_inode(h[5])["evidence"]["port"], h[2], "{report}");
+    assert_eq!(
+        by_inode(h[6])["evidence"]["address"],
+        format!("@{name}"),
+        "{report}"
+    );
+    // The listener without a filter is no finding.
+    assert!(
+        !filt.iter().any(|f| f["evidence"]["inode"] == h[9]),
+        "{report}"
+    );
+    assert!(
+        !json["not_done"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["check"] == "socket-filter"),
+        "{report}"
+    );
 }
 
 #[test]

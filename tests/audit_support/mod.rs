@@ -57,6 +57,52 @@ pub fn python_binary() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
+/// A holder of filtered sockets: argv[1..6] the programs (`tcpdump -ddd`) attached to
+/// a TCP listener, a UDP socket, a unix socket, a raw and a packet socket, argv[6] the
+/// unix socket's abstract name, argv[7] = "ebpf" for a UDP socket with an eBPF
+/// program too. See the script for what it prints.
+pub const FILTER_HOLDER: &str = include_str!("filter_holder.py");
+
+/// The programs FILTER_HOLDER attaches: tcp, udp, unix, raw, packet (tcpdump compiles
+/// them for an Ethernet link; the kernel takes any valid classic program on any
+/// socket).
+pub const FILTER_EXPRS: [&str; 5] = [
+    "tcp port 22",
+    "udp port 53",
+    "less 100",
+    "ip proto 17",
+    "udp and port 53 and udp[8:4] = 0x5254",
+];
+
+/// `tcpdump FLAG EXPR` compiled offline for Ethernet (an empty capture file).
+pub fn tcpdump(flag: &str, expr: &str, dir: &Path) -> String {
+    let file = dir.join("empty.pcap");
+    let mut h = Vec::new();
+    for v in [0xa1b2c3d4u32, 0x0004_0002, 0, 0, 262144, 1] {
+        h.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(&file, h).unwrap();
+    let out = Command::new("tcpdump")
+        .arg("-r")
+        .arg(&file)
+        .args([flag, expr])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `tcpdump -ddd` text as (code, jt, jf, k).
+pub fn program(ddd: &str) -> Vec<[u32; 4]> {
+    ddd.lines()
+        .skip(1)
+        .map(|l| {
+            let n: Vec<u32> = l.split_whitespace().map(|w| w.parse().unwrap()).collect();
+            [n[0], n[1], n[2], n[3]]
+        })
+        .collect()
+}
+
 /// The audit findings of one check.
 pub fn findings<'a>(json: &'a Value, check: &str) -> Vec<&'a Value> {
     json["findings"]
