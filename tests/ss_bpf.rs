@@ -10,7 +10,7 @@
 mod audit_support;
 use audit_support::{program, python, tcpdump, Lab, FILTER_EXPRS, FILTER_HOLDER};
 use serde_json::Value;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// ss's notation of a packet socket's filter: `\tbpf filter (N):  0x28 0 0 12, ...,`.
 fn ss_line(prog: &[[u32; 4]]) -> String {
@@ -101,8 +101,10 @@ fn inserted(ours: &str, reference: &str) -> Vec<(String, String)> {
     extra
 }
 
+type RowTest = Box<dyn Fn(&str) -> bool>;
+
 /// Whether a row line is of `netid` and has the word `token`.
-fn row_of(netid: &str, token: &str) -> Box<dyn Fn(&str) -> bool> {
+fn row_of(netid: &str, token: &str) -> RowTest {
     let (netid, token) = (netid.to_string(), token.to_string());
     Box::new(move |row: &str| {
         let words: Vec<&str> = row.split_whitespace().collect();
@@ -142,7 +144,7 @@ fn rss_b_is_ss_b_and_all_filters_adds_each_filter() {
     } else {
         String::new()
     };
-    let sockets: Vec<(Box<dyn Fn(&str) -> bool>, usize)> = vec![
+    let sockets: Vec<(RowTest, usize)> = vec![
         (row_of("tcp", &tcp), 0),
         (row_of("udp", &udp), 1),
         (row_of("u_dgr", &unix), 2),
