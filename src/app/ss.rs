@@ -22,7 +22,10 @@ use crate::sockfilter;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 
-const PROG: &str = "rss";
+/// The name messages start with (see [`output::program_name`]).
+fn prog() -> &'static str {
+    output::program_name("rss")
+}
 
 /// Parses the arguments and runs; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
@@ -56,7 +59,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let mut status = match run(&options, &words, &mut out) {
         Ok(status) => status,
         Err(e) => {
-            output::warn(PROG, e);
+            output::warn(prog(), e);
             1
         }
     };
@@ -170,7 +173,10 @@ enum Row {
 
 pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<u8> {
     if o.json && o.summary {
-        output::warn(PROG, "--json lists sockets; -s (the summary) is text only");
+        output::warn(
+            prog(),
+            "--json lists sockets; -s (the summary) is text only",
+        );
         return Ok(2);
     }
     let root = ProcRoot::default();
@@ -220,7 +226,7 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
         let o = &narrowed;
         if o.events {
             if !filter.is_empty() {
-                output::warn(PROG, "-E with a filter expression is not supported yet");
+                output::warn(prog(), "-E with a filter expression is not supported yet");
                 return Ok(1);
             }
             return follow(o, &tables, out);
@@ -532,7 +538,7 @@ fn all_namespaces(
             Err(e) if !ns.own && e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => {
                 out.flush()?;
-                output::warn(PROG, format_args!("{}: {e}", ns.label()));
+                output::warn(prog(), format_args!("{}: {e}", ns.label()));
                 status = 1;
             }
             Ok(()) if o.json => {
