@@ -67,7 +67,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     if unread > 0 {
         let _ = out.flush();
         output::warn(
-            PROG,
+            prog(),
             format_args!("--all-filters: the filters of {unread} socket(s) could not be read"),
         );
         status = status.max(1);
