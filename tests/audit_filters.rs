@@ -208,6 +208,13 @@ fn filters_on_tcp_udp_and_unix_sockets_are_reported() {
     let mut args: Vec<&str> = ddd.iter().map(String::as_str).collect();
     args.push(&name);
     let h = lab.start(&python(), FILTER_HOLDER, &args);
+    // The same holder from an executable that is then deleted: high.
+    let copy = lab.dir.join("sleeper");
+    std::fs::copy(python_binary(), &copy).unwrap();
+    let other = format!("{name}-2");
+    args[5] = &other;
+    let deleted = lab.start(&copy, FILTER_HOLDER, &args);
+    std::fs::remove_file(&copy).unwrap();
     let (status, json, stderr) = lab.audit(true, &["--no-probe"]);
     let report = serde_json::to_string_pretty(&json).unwrap();
     assert_eq!(status, 1, "{report}\n{stderr}");
@@ -249,6 +256,17 @@ fn filters_on_tcp_udp_and_unix_sockets_are_reported() {
         format!("@{name}"),
         "{report}"
     );
+    for (i, protocol) in [(0, "tcp"), (1, "udp"), (2, "unix")] {
+        let f = by_inode(deleted[4 + i]);
+        assert_eq!(f["severity"], "high", "{report}");
+        assert_eq!(f["evidence"]["pid"], deleted[0], "{report}");
+        assert_eq!(f["evidence"]["program"], "sleeper", "{report}");
+        assert_eq!(
+            f["summary"],
+            format!("{protocol} socket with a BPF filter attached, held by a deleted or world-writable-directory executable"),
+            "{report}"
+        );
+    }
     // The listener without a filter is no finding.
     assert!(
         !filt.iter().any(|f| f["evidence"]["inode"] == h[9]),
