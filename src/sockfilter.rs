@@ -243,6 +243,18 @@ mod tests {
             Ok(f) => assert_eq!(f, Filter::Classic(prog.to_vec())),
             Err(e) => panic!("{e}"),
         }
+        // The Reader checks the duplicate is the socket it was asked about.
+        let inode = nix::sys::stat::fstat(&sock).unwrap().st_ino;
+        let mut reader = Reader::default();
+        assert_eq!(
+            reader.read(inode, [(me, fd)]),
+            Found::Read(Filter::Classic(prog.to_vec()))
+        );
+        assert_eq!(reader.read(inode + 1, [(me, fd)]), Found::Gone);
+        assert_eq!(
+            reader.read(inode, []),
+            Found::NotRead("no process holds it".into())
+        );
         let dup = duplicate(me, fd).unwrap();
         assert_eq!(read(&dup).unwrap(), Filter::Classic(prog.to_vec()));
         assert_eq!(bound_device(&dup), None);

@@ -1129,6 +1129,46 @@ mod tests {
     }
 
     #[test]
+    fn unmeasured_text_leaves_every_row_as_it_was() {
+        let rows: [&[&str]; 2] = [
+            &[
+                "", "LISTEN", "0     ", "128   ", "0.0.0.0:", "2024", "0.0.0.0:", "*", "",
+            ],
+            &[
+                "",
+                "UNCONN",
+                "0     ",
+                "0     ",
+                "127.0.0.1:",
+                "53",
+                "0.0.0.0:",
+                "*",
+                "",
+            ],
+        ];
+        let mut plain = Vec::new();
+        let mut g = Grid::new(false, true, Some(80));
+        for r in rows {
+            row(&mut g, &mut plain, r);
+        }
+        g.render(&mut plain).unwrap();
+        let mut extra = Vec::new();
+        let mut g = Grid::new(false, true, Some(80));
+        row(&mut g, &mut extra, rows[0]);
+        g.set(COL_EXT, &mut extra).unwrap();
+        let long = format!("\n\tbpf filter (1): {}", " 0x06 0 0 0,".repeat(40));
+        g.out_unmeasured(|b| b.extend_from_slice(long.as_bytes()));
+        row(&mut g, &mut extra, rows[1]);
+        g.render(&mut extra).unwrap();
+        let plain = String::from_utf8(plain).unwrap();
+        let (first, second) = plain.split_once('\n').unwrap();
+        assert_eq!(
+            String::from_utf8(extra).unwrap(),
+            format!("{first}{long}\n{second}")
+        );
+    }
+
+    #[test]
     fn compact_widths_as_ss_prints_them() {
         let mut out = Vec::new();
         let mut g = Grid::new(false, true, None);
