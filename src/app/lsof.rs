@@ -272,9 +272,23 @@ pub fn run(
     let mut first = true;
     let mut best_status = 1;
     let mut passes = 0u64;
+    let mut warned = false;
     loop {
         let (procs, status, not_found) = pass(config, root, &mut names)?;
         passes += 1;
+        // +M asked a portmapper that answered wrongly: the names may lack programs.
+        let status = match names.portmap_failure() {
+            Some(why) => {
+                if !std::mem::replace(&mut warned, true) {
+                    output::warn(
+                        PROG,
+                        format_args!("WARNING: no portmapper registrations: {why}"),
+                    );
+                }
+                status.max(1)
+            }
+            None => status,
+        };
         let listed = procs.iter().any(|p| !p.files.is_empty());
         if config.json {
             crate::render::json::write_line(

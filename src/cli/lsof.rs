@@ -90,6 +90,8 @@ pub struct Config {
     pub dirs: Vec<(OsString, bool)>,
     /// `+f` (Some(true)): names are file systems; `-f` (Some(false)): plain files.
     pub names_are_fs: Option<bool>,
+    /// `+M`: TCP and UDP ports registered with the portmapper name their program.
+    pub portmap: bool,
 }
 
 #[derive(Debug)]
@@ -160,6 +162,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         ignore_tasks: false,
         dirs: Vec::new(),
         names_are_fs: None,
+        portmap: false,
     };
     let mut cross_dirs = false;
     let mut inet_family: Option<Family> = None;
@@ -289,7 +292,8 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                     }
                     None => cfg.offsets = true,
                 },
-                (b'-', b'O') | (b'+', b'O') | (b'-', b'S') | (b'-', b'M') | (b'+', b'M') => {}
+                (b'-', b'O') | (b'+', b'O') | (b'-', b'S') => {}
+                (_, b'M') => cfg.portmap = sign == b'+',
                 (b'-', b'X') => cfg.skip_inet = true,
                 (b'-', b'V') => cfg.verbose_search = true,
                 (b'-', b'Q') => cfg.quiet_search = true,
@@ -662,7 +666,7 @@ pub fn command() -> clap::Command {
         .arg(optional("file-struct", 'f', "g|G", "-f: names are plain files; +f: names are file systems; +fg/+fG: FILE-FLAG column (names/hex)"))
         .arg(optional("cross", 'x', "fl", "With +d/+D (accepted; the walk never follows links or crosses file systems)"))
         .arg(value("exempt", 'e', "PATH", "Accepted for a mounted file system (lsof: exempt from blocking calls)"))
-        .arg(flag("portmap", 'M', "Accepted (+M: portmapper registrations, shown by lsof only with rpcbind running)"))
+        .arg(flag("portmap", 'M', "+M: name the programs registered with the portmapper (rpcbind) after their TCP and UDP ports, as `sunrpc[portmapper]`; -M: don't (default)"))
         .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, with --all-netns for processes outside ours; 0 = NUL terminators)"))
         .arg(optional("tcp-tpi", 'T', "[qs]", "TCP/TPI information in NAME: s state (default), q queues; -T alone: none"))
         .arg(optional("repeat", 'r', "SECONDS", "Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)"))
