@@ -468,6 +468,62 @@ mod tests {
     }
 
     #[test]
+    fn portmapper_names_from_recorded_dumps() {
+        // Dumps recorded from rpcbind 1.2.6 with tests/support/rpc_scene.py's set.
+        let programs = RpcPrograms::parse(
+            b"# comment\nportmapper 100000 portmap sunrpc\nstatus 100024\nmountd\t100005 mount\n\
+              nlockmgr 100021\nnfs 100003 nfsprog # x\nrquotad 100011\nlater 100024\nbad x\n",
+        );
+        assert_eq!(programs.name(100024), Some("status"));
+        let v2 =
+            crate::rpc::parse_pmap_list(include_bytes!("../tests/fixtures/rpc/pmap-v2-dump.xdr"))
+                .unwrap();
+        let lsof = RpcPorts::for_lsof(&v2, &programs);
+        assert_eq!(lsof.get(111, false), Some(Some("portmapper")));
+        assert_eq!(lsof.get(111, true), Some(Some("portmapper")));
+        // 40000 is registered by status, then nlockmgr: lsof keeps the first.
+        assert_eq!(lsof.get(40000, false), Some(Some("status")));
+        assert_eq!(lsof.get(40001, true), Some(Some("399999")));
+        assert_eq!(lsof.get(40002, true), Some(Some("mountd")));
+        assert_eq!(lsof.get(40002, false), None);
+        // The tcp6-only registration is not in a version 2 dump.
+        assert_eq!(lsof.get(40004, false), None);
+        let v4 =
+            crate::rpc::parse_rpcb_list(include_bytes!("../tests/fixtures/rpc/rpcb-v4-dump.xdr"))
+                .unwrap();
+        assert!(v4.iter().any(|e| e.netid == b"local"));
+        let ss = RpcPorts::for_ss(&v4, &programs);
+        assert_eq!(ss.get(111, false), Some(Some("rpc.portmapper")));
+        // ss keeps the last.
+        assert_eq!(ss.get(40000, false), Some(Some("rpc.nlockmgr")));
+        assert_eq!(ss.get(40001, true), Some(None));
+        assert_eq!(ss.get(40004, false), Some(Some("rpc.rquotad")));
+        assert_eq!(ss.get(40004, true), None);
+    }
+
+    #[test]
+    fn universal_addresses_as_ss_reads_them() {
+        assert_eq!(universal_port(b"0.0.0.0.0.111"), Some(111));
+        assert_eq!(universal_port(b"::.156.64"), Some(40000));
+        assert_eq!(universal_port(b"::.156.64junk"), Some(40000));
+        // ss ORs the halves: 1 << 8 | 300.
+        assert_eq!(universal_port(b"0.0.0.0.1.300"), Some(300));
+        for bad in [
+            &b"127.0.0.1.0.111"[..],
+            b"::1.0.111",
+            b"/run/rpcbind.sock",
+            b"::.1",
+            b"::.x.1",
+            b"::.1.x",
+            b"::.-1.5",
+            b"::.99999999999999999999.1",
+            b"",
+        ] {
+            assert_eq!(universal_port(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn loopback_names_through_the_c_library() {
         // /etc/hosts names 127.0.0.1 localhost on every machine this runs on; no name
         // here may reach DNS (a test sends no traffic off the machine).

@@ -165,7 +165,8 @@ fn io_failed(e: io::Error) -> Error {
 /// The call message of a procedure without arguments (AUTH_NONE), in one record.
 fn call_message(xid: u32, vers: u32, proc: u32) -> Vec<u8> {
     let words = [
-        xid, 0, /* CALL */ 2, /* RPC version */ PMAP_PROG, vers, proc, 0, 0, /* cred */
+        xid, 0, /* CALL */ 2, /* RPC version */ PMAP_PROG, vers, proc, 0,
+        0, /* cred */
         0, 0, /* verf */
     ];
     let mut msg = Vec::with_capacity(4 + words.len() * 4);
@@ -256,7 +257,11 @@ pub fn parse_rpcb_list(results: &[u8]) -> Result<Vec<RpcbEntry>, Error> {
     while more(&mut x, out.len())? {
         let prog = x.u32().ok_or_else(truncated)?;
         let vers = x.u32().ok_or_else(truncated)?;
-        let mut string = || x.opaque(STRING_MAX).map(<[u8]>::to_vec).ok_or_else(truncated);
+        let mut string = || {
+            x.opaque(STRING_MAX)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(truncated)
+        };
         let (netid, addr, owner) = (string()?, string()?, string()?);
         out.push(RpcbEntry {
             prog,
@@ -347,7 +352,10 @@ mod tests {
         assert_eq!(accepted_results(&ok, 9).unwrap(), &words(&[1, 2])[..]);
         assert!(matches!(accepted_results(&ok, 8), Err(Error::Failed(_))));
         let denied = words(&[9, 1, 1, 0]);
-        assert!(matches!(accepted_results(&denied, 9), Err(Error::Failed(_))));
+        assert!(matches!(
+            accepted_results(&denied, 9),
+            Err(Error::Failed(_))
+        ));
         let not_accepted = words(&[9, 1, 0, 0, 0, 1]);
         assert!(matches!(
             accepted_results(&not_accepted, 9),
