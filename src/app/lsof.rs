@@ -2,7 +2,7 @@
 //! table, `-F` fields, `-t` pids or JSON. `-r`/`+r` repeat the pass.
 
 use super::output;
-use crate::cli::lsof::{self as cli, Action, Config};
+use crate::cli::lsof::{self as cli, Action, Config, DirArg};
 use crate::lsof::{pass, Names};
 use crate::proc::{files, ProcRoot};
 use crate::render::lsof::{self as view, TableOptions};
@@ -55,7 +55,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         Ok(Action::Run(c)) => c,
         // lsof writes both to standard error.
         Ok(Action::Help) => {
-            let _ = writeln!(io::stderr(), "{}", cli::command().render_help());
+            let _ = io::stderr().write_all(cli::usage_text(PROG, true).as_bytes());
             return 0;
         }
         Ok(Action::Version) => {
@@ -71,17 +71,29 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         Err(e) => {
             output::warn(PROG, &e.message);
             if e.usage {
-                let _ = writeln!(
-                    io::stderr(),
-                    " {}\nUse the ``-h'' option to get more help information.",
-                    cli::USAGE
-                );
+                let _ = io::stderr().write_all(cli::usage_text(PROG, false).as_bytes());
             }
             return 1;
         }
     };
     if config.avoid_blocking && config.warnings {
         warn_avoided_mounts();
+    }
+    // lsof walks +d/+D trees while reading the options: a failed one is a usage error.
+    let mut dirs_failed = false;
+    let mut dirs_walked = false;
+    for dir in std::mem::take(&mut config.dirs) {
+        match add_dir_names(&mut config.selection.names, &dir) {
+            Ok(()) => dirs_walked = true,
+            Err(()) => dirs_failed = true,
+        }
+    }
+    if config.cross_given && !dirs_walked {
+        output::warn(PROG, "-x must accompany +d or +D");
+    }
+    if dirs_failed {
+        let _ = io::stderr().write_all(cli::usage_text(PROG, false).as_bytes());
+        return 1;
     }
     let mounts = files::read_mounts(&ProcRoot::default());
     for name in std::mem::take(&mut config.names) {
@@ -123,10 +135,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             }
         }
     }
-    for (dir, recursive) in std::mem::take(&mut config.dirs) {
-        if let Err(status) = add_dir_names(&mut config.selection.names, &dir, recursive) {
-            return status;
-        }
+    if config.print_mounts {
+        let mut out = output::stdout();
+        write_mount_supplement(&mut out, config.warnings);
+        return match out.flush() {
+            Ok(()) => 0,
+            Err(_) => 1,
+        };
     }
     config.selection.index_names();
     let mut out = output::stdout();
@@ -167,26 +182,44 @@ fn is_mount_point(mounts: &[files::Mount], path: &OsString) -> bool {
 const DIR_NAMES_MAX: usize = 1_000_000;
 
 /// `+d DIR` / `+D DIR`: DIR and the files in it (in the whole tree with `+D`) become
-/// name arguments, as lsof enters them: each one not open makes the exit status 1.
-/// Symbolic links are not followed and other file systems are not entered.
-fn add_dir_names(names: &mut Vec<NameArg>, dir: &OsString, recursive: bool) -> Result<(), u8> {
-    let top = match std::fs::symlink_metadata(dir) {
+/// name arguments, as lsof's enter_dir() makes them: DIR with its symbolic links
+/// resolved as lsof's Readlink() does, entries by lstat(2); an entry on another file
+/// system is left out unless `-x f`, a symbolic link unless `-x l` (then it counts as
+/// what it leads to, and a directory it leads to is entered). Each name not open
+/// makes the exit status 1. A directory reached again (a link loop) is not walked
+/// twice; lsof walks it until the path grows too long.
+fn add_dir_names(names: &mut Vec<NameArg>, dir: &DirArg) -> Result<(), ()> {
+    let warn = |msg: std::fmt::Arguments<'_>| {
+        if dir.warnings {
+            output::warn(PROG, msg);
+        }
+    };
+    let given = dir.path.as_bytes();
+    if given.is_empty() || given[0] == b'-' || given[0] == b'+' {
+        warn(format_args!("+d not followed by a directory path"));
+        return Err(());
+    }
+    let Some(top) = lsof_readlink(given, dir.warnings) else {
+        return Err(());
+    };
+    let top_path = Path::new(std::ffi::OsStr::from_bytes(&top)).to_path_buf();
+    let shown = |p: &Path| crate::escape::escape_lsof(p.as_os_str().as_bytes(), false).into_owned();
+    let top_meta = match std::fs::metadata(&top_path) {
         Ok(m) if m.is_dir() => m,
         Ok(_) => {
-            output::warn(
-                PROG,
-                format_args!("not a directory: {}", dir.to_string_lossy()),
-            );
-            return Err(1);
+            warn(format_args!(
+                "WARNING: not a directory: {}",
+                shown(&top_path)
+            ));
+            return Err(());
         }
         Err(e) => {
-            let msg = e.to_string();
-            let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
-            output::warn(
-                PROG,
-                format_args!("WARNING: can't stat({}): {msg}", dir.to_string_lossy()),
-            );
-            return Err(1);
+            warn(format_args!(
+                "WARNING: can't stat({}): {}",
+                shown(&top_path),
+                strerror(&e)
+            ));
+            return Err(());
         }
     };
     let push = |names: &mut Vec<NameArg>, path: &Path, m: &std::fs::Metadata| {
@@ -199,35 +232,196 @@ fn add_dir_names(names: &mut Vec<NameArg>, dir: &OsString, recursive: bool) -> R
             whole_fs: false,
         });
     };
-    let top_path = Path::new(dir).to_path_buf();
-    push(names, &top_path, &top);
-    let mut pending = vec![top_path];
+    let first = names.len();
+    push(names, &top_path, &top_meta);
+    let mut walked = std::collections::HashSet::new();
+    walked.insert((top_meta.dev(), top_meta.ino()));
+    let mut pending = vec![top];
     while let Some(d) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
+        let Ok(entries) = std::fs::read_dir(std::ffi::OsStr::from_bytes(&d)) else {
             continue;
         };
+        // lsof joins with a `/` unless the directory already ends in one.
+        let mut prefix = d.clone();
+        if prefix.last() != Some(&b'/') {
+            prefix.push(b'/');
+        }
         for e in entries.flatten() {
             if names.len() >= DIR_NAMES_MAX {
-                output::warn(
-                    PROG,
-                    format_args!(
-                        "WARNING: more than {DIR_NAMES_MAX} names under {}; the rest are left out",
-                        dir.to_string_lossy()
-                    ),
-                );
+                warn(format_args!(
+                    "WARNING: more than {DIR_NAMES_MAX} names under {}; the rest are left out",
+                    shown(&top_path)
+                ));
                 return Ok(());
             }
-            let path = e.path();
-            let Ok(m) = std::fs::symlink_metadata(&path) else {
-                continue;
+            let mut path = prefix.clone();
+            path.extend_from_slice(e.file_name().as_bytes());
+            let p = Path::new(std::ffi::OsStr::from_bytes(&path));
+            let mut m = match std::fs::symlink_metadata(p) {
+                Ok(m) => m,
+                Err(e) => {
+                    if e.kind() != io::ErrorKind::NotFound {
+                        warn(format_args!(
+                            "WARNING: can't lstat({}): {}",
+                            shown(p),
+                            strerror(&e)
+                        ));
+                    }
+                    continue;
+                }
             };
-            push(names, &path, &m);
-            if recursive && m.is_dir() && m.dev() == top.dev() {
-                pending.push(path);
+            if !dir.cross.fs && m.dev() != top_meta.dev() {
+                continue;
             }
+            if m.file_type().is_symlink() {
+                if !dir.cross.links {
+                    continue;
+                }
+                m = match std::fs::metadata(p) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        if e.kind() != io::ErrorKind::NotFound {
+                            warn(format_args!(
+                                "WARNING: can't stat({}) symbolc link: {}",
+                                shown(p),
+                                strerror(&e)
+                            ));
+                        }
+                        continue;
+                    }
+                };
+            }
+            if dir.recursive && m.is_dir() && walked.insert((m.dev(), m.ino())) {
+                pending.push(path.clone());
+            }
+            push(names, p, &m);
         }
     }
+    if names.len() == first {
+        warn(format_args!(
+            "WARNING: no files found in directory: {}",
+            shown(&top_path)
+        ));
+        return Err(());
+    }
     Ok(())
+}
+
+/// strerror(3)'s text, as lsof prints it.
+fn strerror(e: &io::Error) -> String {
+    let msg = e.to_string();
+    msg.split(" (os error").next().unwrap_or(&msg).to_string()
+}
+
+/// lsof's Readlink(): each symbolic link among the path's components replaced by
+/// its target (an absolute one replaces everything before it, a relative one is
+/// joined to what came before), again until nothing changes; nothing else of the
+/// path (`.`, `..`, a trailing `/`) is touched. `None` after MAXSYMLINKS (20) rounds.
+fn lsof_readlink(path: &[u8], warnings: bool) -> Option<Vec<u8>> {
+    let mut current = path.to_vec();
+    for _ in 0..=20 {
+        let mut assembled: Vec<u8> = Vec::with_capacity(current.len());
+        let mut start = 0;
+        while start < current.len() {
+            let end = current[start + 1..]
+                .iter()
+                .position(|&b| b == b'/')
+                .map_or(current.len(), |p| start + 1 + p);
+            let component = &current[start..end];
+            let prefix = Path::new(std::ffi::OsStr::from_bytes(&current[..end]));
+            let link = std::fs::read_link(prefix).ok();
+            let (piece, is_link) = match link {
+                Some(t) if t.as_os_str().as_bytes().first() == Some(&b'/') => {
+                    assembled = t.as_os_str().as_bytes().to_vec();
+                    start = end;
+                    continue;
+                }
+                Some(t) => (t.as_os_str().as_bytes().to_vec(), true),
+                None => (component.to_vec(), false),
+            };
+            let separator = if piece.first() == Some(&b'/') {
+                false
+            } else if !assembled.is_empty() {
+                assembled.last() != Some(&b'/')
+            } else {
+                is_link && current.first() == Some(&b'/')
+            };
+            if separator {
+                assembled.push(b'/');
+            }
+            assembled.extend_from_slice(&piece);
+            start = end;
+        }
+        if assembled == current {
+            return Some(current);
+        }
+        current = assembled;
+    }
+    if warnings {
+        output::warn(
+            PROG,
+            format_args!(
+                "too many (> 20) symbolic links in readlink() path: {}",
+                crate::escape::escape_lsof(path, false)
+            ),
+        );
+    }
+    None
+}
+
+/// `+m`: lsof's mount supplement, `DIR 0xDEV` for each mount it keeps (read order),
+/// as lsof's readmnt() keeps them: no automounter, autofs, pipefs or sockfs entries,
+/// symbolic links in DIR resolved, a DIR seen before left out (a second `/` replaces
+/// the first only when it is NFS), a DIR that cannot be stat'ed left out with a
+/// warning. The device is stat(2)'s. Control bytes in DIR are escaped (lsof prints
+/// them raw).
+fn write_mount_supplement(out: &mut impl Write, warnings: bool) {
+    let mut seen: Vec<(Vec<u8>, bool)> = Vec::new();
+    for m in files::read_mounts(&ProcRoot::default()) {
+        let automount = m.source.iter().position(|&b| b == b':').is_some_and(|c| {
+            m.source[c + 1..]
+                .get(..4)
+                .is_some_and(|s| s.eq_ignore_ascii_case(b"(pid"))
+        });
+        let fstype = m.fstype.to_ascii_lowercase();
+        if automount || matches!(fstype.as_str(), "autofs" | "pipefs" | "sockfs") {
+            continue;
+        }
+        let given = Path::new(std::ffi::OsStr::from_bytes(&m.dir));
+        let dir = std::fs::canonicalize(given).unwrap_or_else(|_| given.to_path_buf());
+        let dir = dir.as_os_str().as_bytes().to_vec();
+        if dir.first() != Some(&b'/') {
+            continue;
+        }
+        let nfs = matches!(fstype.as_str(), "nfs" | "nfs3" | "nfs4");
+        if let Some((_, was_nfs)) = seen.iter().find(|(d, _)| *d == dir) {
+            if dir != b"/" || *was_nfs || !nfs {
+                continue;
+            }
+        }
+        let shown = crate::escape::escape_lsof(&dir, false);
+        let dev = match std::fs::metadata(std::ffi::OsStr::from_bytes(&dir)) {
+            Ok(st) => st.dev(),
+            Err(_) => {
+                if warnings {
+                    output::warn(
+                        PROG,
+                        format_args!(
+                            "WARNING: can't stat() {} file system {shown}\n      Output information may be incomplete.",
+                            crate::escape::escape_lsof(m.fstype.as_bytes(), false)
+                        ),
+                    );
+                }
+                continue;
+            }
+        };
+        if let Some(s) = seen.iter_mut().find(|(d, _)| *d == dir) {
+            s.1 = nfs;
+        } else {
+            seen.push((dir.clone(), nfs));
+        }
+        let _ = writeln!(out, "{shown} {dev:#x}");
+    }
 }
 
 /// `-b`: lsof avoids stat(2) and readlink(2) of every mounted file system, which
