@@ -95,9 +95,10 @@ pub struct Config {
     /// `+M`: TCP and UDP ports registered with the portmapper name their program.
     pub portmap: bool,
     /// `+m` alone: print the mount supplement (each mount point and its device) and
-    /// stop. (`+m FILE` is accepted: lsof reads it only for a mount point it cannot
-    /// stat; rlsof takes every device from the mount table.)
+    /// stop.
     pub print_mounts: bool,
+    /// `+m FILE`: the mount supplement lsof consults for mount points it cannot stat.
+    pub mount_supplement: Option<OsString>,
 }
 
 /// `-x [fl]`: what a `+d`/`+D` walk crosses into.
@@ -248,6 +249,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         names_are_fs: None,
         portmap: false,
         print_mounts: false,
+        mount_supplement: None,
         cross_given: false,
     };
     let mut cross = Cross::default();
@@ -327,7 +329,11 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                     }
                 }
                 match (opt, taken) {
-                    (b'm', v) => cfg.print_mounts = v.is_none(),
+                    (b'm', v) => {
+                        cfg.print_mounts = v.is_none();
+                        cfg.mount_supplement =
+                            v.map(|v| std::ffi::OsStr::from_bytes(v).to_os_string());
+                    }
                     // `-x` alone: both.
                     (_, None) => {
                         cross = Cross {

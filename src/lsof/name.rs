@@ -545,6 +545,7 @@ fn named<'a>(config: &'a Config, st: &FileStat) -> Option<&'a str> {
         .selection
         .names
         .iter()
+        .rev()
         .find(|n| !n.whole_fs && n.dev == st.dev && n.ino == st.ino)
         .map(|n| n.text.as_str())
 }
