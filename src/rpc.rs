@@ -366,6 +366,58 @@ mod tests {
         assert!(accepted_results(&words(&[9, 1, 0, 0, 8, 1]), 9).is_err());
     }
 
+    /// Runs `call` against `server`, which gets the other end of a socket pair.
+    fn call_against(
+        deadline: Duration,
+        server: impl FnOnce(UnixStream) + Send + 'static,
+    ) -> Result<Vec<u8>, Error> {
+        let (mut ours, theirs) = UnixStream::pair().unwrap();
+        let t = std::thread::spawn(move || server(theirs));
+        let r = call(&mut Timed::Unix(&mut ours), 4, 4, Instant::now() + deadline);
+        drop(ours);
+        t.join().unwrap();
+        r
+    }
+
+    fn read_call(s: &mut UnixStream) -> u32 {
+        let mut m = [0u8; 44];
+        s.read_exact(&mut m).unwrap();
+        u32::from_be_bytes([m[4], m[5], m[6], m[7]])
+    }
+
+    #[test]
+    fn replies_over_a_stream() {
+        // Two fragments make one reply.
+        let r = call_against(DEADLINE, |mut s| {
+            let xid = read_call(&mut s);
+            let body = words(&[xid, 1, 0, 0, 0, 0, 1, 7]);
+            s.write_all(&words(&[12])).unwrap();
+            s.write_all(&body[..12]).unwrap();
+            s.write_all(&words(&[0x8000_0000 | (body.len() as u32 - 12)]))
+                .unwrap();
+            s.write_all(&body[12..]).unwrap();
+        });
+        assert_eq!(r.unwrap(), words(&[1, 7]));
+        // A fragment claiming 2 GiB is refused before anything is allocated for it.
+        let r = call_against(DEADLINE, |mut s| {
+            read_call(&mut s);
+            let _ = s.write_all(&words(&[0xffff_ffff]));
+        });
+        assert!(matches!(r, Err(Error::Failed(m)) if m.contains("larger")));
+        // Cut short, and silent: errors, not hangs.
+        let r = call_against(DEADLINE, |mut s| {
+            read_call(&mut s);
+            let _ = s.write_all(&words(&[0x8000_0100, 1, 2]));
+        });
+        assert!(matches!(r, Err(Error::Failed(_))));
+        let r = call_against(Duration::from_millis(100), |mut s| {
+            read_call(&mut s);
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest);
+        });
+        assert!(matches!(r, Err(Error::Failed(m)) if m.contains("in time")));
+    }
+
     #[test]
     fn hostile_lists_are_errors() {
         assert_eq!(parse_pmap_list(&words(&[0])).unwrap(), vec![]);
@@ -381,8 +433,9 @@ mod tests {
         }
         assert!(parse_pmap_list(&endless).is_err());
         // Every prefix of a good list is an error, never a panic.
-        let good = words(&[1, 100_000, 4, 3, 116, 99, 112, 0, 13]);
-        let mut good = good;
+        let mut good = words(&[1, 100_000, 4, 3]);
+        good.extend_from_slice(b"tcp\0");
+        good.extend(words(&[13]));
         good.extend_from_slice(b"0.0.0.0.0.111\0\0\0");
         good.extend(words(&[9]));
         good.extend_from_slice(b"superuser\0\0\0");
