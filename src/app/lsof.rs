@@ -15,7 +15,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
-const PROG: &str = "rlsof";
+/// The name messages start with (see [`output::program_name`]).
+fn prog() -> &'static str {
+    output::program_name("rlsof")
+}
 
 struct AppLookups<'a> {
     services: &'a Services,
@@ -55,7 +58,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         Ok(Action::Run(c)) => c,
         // lsof writes both to standard error.
         Ok(Action::Help) => {
-            let _ = io::stderr().write_all(cli::usage_text(PROG, true).as_bytes());
+            let _ = io::stderr().write_all(cli::usage_text(prog(), true).as_bytes());
             return 0;
         }
         Ok(Action::Version) => {
@@ -69,9 +72,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return 0;
         }
         Err(e) => {
-            output::warn(PROG, &e.message);
+            output::warn(prog(), &e.message);
             if e.usage {
-                let _ = io::stderr().write_all(cli::usage_text(PROG, false).as_bytes());
+                let _ = io::stderr().write_all(cli::usage_text(prog(), false).as_bytes());
             }
             return 1;
         }
@@ -106,10 +109,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     }
     if config.cross_given && !dirs_walked {
-        output::warn(PROG, "-x must accompany +d or +D");
+        output::warn(prog(), "-x must accompany +d or +D");
     }
     if dirs_failed {
-        let _ = io::stderr().write_all(cli::usage_text(PROG, false).as_bytes());
+        let _ = io::stderr().write_all(cli::usage_text(prog(), false).as_bytes());
         return 1;
     }
     let mounts = files::read_mounts(&ProcRoot::default());
@@ -120,7 +123,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
                 let mount_point = st.file_type() == libc::S_IFDIR && is_mount_point(&mounts, &name);
                 // +f: names must be file systems; -f: a mount point is just a directory.
                 if config.names_are_fs == Some(true) && !mount_point {
-                    output::warn(PROG, format_args!("not a file system: {text}"));
+                    output::warn(prog(), format_args!("not a file system: {text}"));
                     return 1;
                 }
                 config.selection.names.push(NameArg {
@@ -145,7 +148,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
                 let msg = e.to_string();
                 let msg = msg.split(" (os error").next().unwrap_or(&msg);
                 output::warn(
-                    PROG,
+                    prog(),
                     format_args!("status error on {}: {msg}", name.to_string_lossy()),
                 );
                 return 1;
@@ -170,12 +173,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     // A capture cut short is still read, but the answer says it may be partial.
     let incomplete = crate::capture::incomplete_reason(&root);
     if let Some(why) = &incomplete {
-        output::warn(PROG, why);
+        output::warn(prog(), why);
     }
     let status = match run(&config, &root, services, &mut out) {
         Ok(s) => s,
         Err(e) => {
-            output::warn(PROG, e);
+            output::warn(prog(), e);
             1
         }
     };
@@ -185,7 +188,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     } else {
         status
     };
-    output::exhaustion_status(PROG, status)
+    output::exhaustion_status(prog(), status)
 }
 
 /// Whether `path` (as given, or resolved) is where a file system is mounted.
@@ -208,7 +211,7 @@ const DIR_NAMES_MAX: usize = 1_000_000;
 fn add_dir_names(names: &mut Vec<NameArg>, dir: &DirArg) -> Result<(), ()> {
     let warn = |msg: std::fmt::Arguments<'_>| {
         if dir.warnings {
-            output::warn(PROG, msg);
+            output::warn(prog(), msg);
         }
     };
     let given = dir.path.as_bytes();
@@ -376,7 +379,7 @@ fn lsof_readlink(path: &[u8], warnings: bool) -> Option<Vec<u8>> {
     }
     if warnings {
         output::warn(
-            PROG,
+            prog(),
             format_args!(
                 "too many (> 20) symbolic links in readlink() path: {}",
                 crate::escape::escape_lsof(path, false)
@@ -424,7 +427,7 @@ fn lsof_mounts(warnings: bool, supplement: Option<&std::ffi::OsStr>) -> Vec<(Vec
             Err(_) => {
                 if warnings {
                     output::warn(
-                        PROG,
+                        prog(),
                         format_args!(
                             "WARNING: can't stat() {} file system {shown}\n      Output information may be incomplete.",
                             crate::escape::escape_lsof(m.fstype.as_bytes(), false)
@@ -441,7 +444,7 @@ fn lsof_mounts(warnings: bool, supplement: Option<&std::ffi::OsStr>) -> Vec<(Vec
                 };
                 // lsof says this even under -w.
                 output::warn(
-                    PROG,
+                    prog(),
                     format_args!(
                         "assuming dev={dev_text} for {shown} from {}",
                         crate::escape::escape_lsof(file.as_bytes(), false)
@@ -464,7 +467,7 @@ fn read_supplement(file: &std::ffi::OsStr, warnings: bool) -> Vec<(Vec<u8>, u64)
     let shown = crate::escape::escape_lsof(file.as_bytes(), false).into_owned();
     let warn = |msg: std::fmt::Arguments<'_>| {
         if warnings {
-            output::warn(PROG, msg);
+            output::warn(prog(), msg);
         }
     };
     let data = match crate::proc::read_file_max(Path::new(file), 16 << 20) {
@@ -543,15 +546,15 @@ fn warn_avoided_mounts() {
     for m in files::read_mounts(&ProcRoot::default()) {
         let dir = crate::escape::escape_lsof(&m.dir, false);
         output::warn(
-            PROG,
+            prog(),
             format_args!("avoiding readlink({dir}): -b was specified."),
         );
         output::warn(
-            PROG,
+            prog(),
             format_args!("avoiding stat({dir}): -b was specified."),
         );
         output::warn(
-            PROG,
+            prog(),
             format_args!(
                 "WARNING: can't stat() {} file system {dir}\n      Output information may be incomplete.",
                 m.fstype
@@ -588,7 +591,7 @@ pub fn run(
             Some(why) => {
                 if !std::mem::replace(&mut warned, true) {
                     output::warn(
-                        PROG,
+                        prog(),
                         format_args!("WARNING: no portmapper registrations: {why}"),
                     );
                 }
@@ -629,7 +632,7 @@ pub fn run(
             )?;
         }
         for m in &not_found {
-            writeln!(out, "{PROG}: {m}")?;
+            writeln!(out, "{}: {m}", prog())?;
         }
         let Some(repeat) = &config.repeat else {
             return Ok(status);
