@@ -42,11 +42,7 @@ fn read_dec_file(path: &Path) -> Option<i32> {
 }
 
 /// Reads both sources for every interface of the namespace (the caller's).
-pub fn read(
-    root: &ProcRoot,
-    net_dir: &str,
-    sys: &Path,
-) -> io::Result<Vec<InterfaceFlags>> {
+pub fn read(root: &ProcRoot, net_dir: &str, sys: &Path) -> io::Result<Vec<InterfaceFlags>> {
     let names = dev::read_dev(root, net_dir)?;
     let links = LinkReader::new(LinkSource::Ioctl)?;
     let class_net = sys.join("class/net");
