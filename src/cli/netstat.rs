@@ -350,6 +350,13 @@ pub enum RouteFamily {
     Inet6,
     /// Accepted by -A but without a routing table: netstat stops with a usage error.
     Unix,
+    /// Another family netstat knows without a routing table (`ec`, `ash`): the same.
+    NoRouting(&'static str),
+    /// Bluetooth: this netstat is built without it (a usage error).
+    Unsupported(&'static str),
+    /// A family netstat has a routing table for but rnetstat no view of: ddp, ax25,
+    /// x25, ipx, netrom, rose (their /proc files are missing on current kernels).
+    Old(&'static str),
 }
 
 /// What -r prints.
@@ -762,6 +769,15 @@ impl NetstatArgs {
                 "inet" => Some(RouteFamily::Inet),
                 "inet6" => Some(RouteFamily::Inet6),
                 "unix" => Some(RouteFamily::Unix),
+                "ec" => Some(RouteFamily::NoRouting("ec")),
+                "ash" => Some(RouteFamily::NoRouting("ash")),
+                "bluetooth" => Some(RouteFamily::Unsupported("bluetooth")),
+                "ddp" => Some(RouteFamily::Old("ddp")),
+                "ax25" => Some(RouteFamily::Old("ax25")),
+                "x25" => Some(RouteFamily::Old("x25")),
+                "ipx" => Some(RouteFamily::Old("ipx")),
+                "netrom" => Some(RouteFamily::Old("netrom")),
+                "rose" => Some(RouteFamily::Old("rose")),
                 _ => None,
             })
             .collect();
