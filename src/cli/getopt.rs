@@ -13,6 +13,9 @@ pub enum HasArg {
     No,
     Required,
     Optional,
+    /// Not getopt's: an optional value that may also be the next word when that does
+    /// not start with '-' (clap's `num_args = 0..=1`, for our own long options).
+    OptionalNext,
 }
 
 /// One step of the command line, in order.
@@ -95,6 +98,16 @@ pub fn parse<O: Copy + PartialEq>(
                 (HasArg::Optional, v) => {
                     events.push(Event::Opt(opt, v.map(|v| OsStr::from_bytes(v).into())))
                 }
+                (HasArg::OptionalNext, Some(v)) => {
+                    events.push(Event::Opt(opt, Some(OsStr::from_bytes(v).into())))
+                }
+                (HasArg::OptionalNext, None) => match args.get(i) {
+                    Some(v) if !v.as_bytes().starts_with(b"-") => {
+                        i += 1;
+                        events.push(Event::Opt(opt, Some(v.clone())));
+                    }
+                    _ => events.push(Event::Opt(opt, None)),
+                },
                 (HasArg::Required, Some(v)) => {
                     events.push(Event::Opt(opt, Some(OsStr::from_bytes(v).into())))
                 }
@@ -216,6 +229,7 @@ mod tests {
         ("width", HasArg::Required, O::S('w')),
         ("netrom", HasArg::No, O::Group),
         ("netns", HasArg::Required, O::S('N')),
+        ("queues", HasArg::OptionalNext, O::S('q')),
     ];
     const TABLE: Table<'static, O> = Table {
         shorts: "iw:?",
@@ -280,6 +294,18 @@ mod tests {
         );
         assert_eq!(ops, vec![OsString::from("a"), "b".into(), "-i".into()]);
         assert_eq!(run(&["-?"]).0, vec![Event::Opt(O::S('?'), None)]);
+        let (ev, ops) = run(&["--queues", "d", "--queues", "-i", "--queues=e", "--queues"]);
+        assert_eq!(
+            ev,
+            vec![
+                Event::Opt(O::S('q'), Some("d".into())),
+                Event::Opt(O::S('q'), None),
+                Event::Opt(O::S('i'), None),
+                Event::Opt(O::S('q'), Some("e".into())),
+                Event::Opt(O::S('q'), None),
+            ]
+        );
+        assert!(ops.is_empty());
         assert_eq!(
             run(&["-Q"]).0,
             vec![Event::Error("prog: invalid option -- 'Q'".into())]

@@ -561,7 +561,8 @@ pub fn netstat_getopt(args: Vec<OsString>) -> (Vec<String>, Result<Vec<OsString>
         let has_arg = match (arg.get_action().takes_values(), arg.get_num_args()) {
             (false, _) => HasArg::No,
             (true, Some(n)) if n.min_values() == 0 && n.max_values() == 0 => HasArg::No,
-            (true, Some(n)) if n.min_values() == 0 => HasArg::Optional,
+            // clap reads `--queues DIR` as well as `--queues=DIR`; so do we.
+            (true, Some(n)) if n.min_values() == 0 => HasArg::OptionalNext,
             (true, _) => HasArg::Required,
         };
         let names = arg
