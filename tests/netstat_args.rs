@@ -111,6 +111,7 @@ const CASES: &[(&[&str], Stdout)] = &[
     (&["-s", "-A", "ash"], Whole),
     (&["-s", "-A", "inet,unix"], Whole),
     (&["-s", "-x"], Whole),
+    (&["-s", "--inet6", "-4", "-A", "ip6,unix", "-x"], Whole),
     // Listings: the headers, stderr and status.
     (&["-tn"], Head),
     (&["--listen", "-tn"], Head),

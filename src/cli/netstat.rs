@@ -791,12 +791,16 @@ impl NetstatArgs {
     /// `-s`: the families named on the command line decide the files, the protocol
     /// selectors the sections.
     fn stats_options(&self) -> StatsOptions {
-        // netstat keeps the names in command-line order; clap's derive loses that
-        // order, so -4, -6 and --inet* come first, then -A, then -x.
+        // netstat keeps the names in command-line order ([`Self::parse_ordered`]
+        // records it); parsed without it: -4, -6 first, then -A, then -x.
         let mut families: Vec<&str> = Vec::new();
-        families.extend(self.inet.iter().chain(&self.inet6).map(String::as_str));
-        families.extend(self.families.iter().flat_map(|f| f.split(',')));
-        families.extend(self.unix.iter().map(String::as_str));
+        if self.family_order.is_empty() {
+            families.extend(self.inet.iter().chain(&self.inet6).map(String::as_str));
+            families.extend(self.families.iter().flat_map(|f| f.split(',')));
+            families.extend(self.unix.iter().map(String::as_str));
+        } else {
+            families.extend(self.family_order.iter().flat_map(|f| f.split(',')));
+        }
         let family = match families.as_slice() {
             [] | ["inet"] => StatsFamily::Inet,
             ["inet6"] => StatsFamily::Inet6,
