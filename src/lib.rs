@@ -24,5 +24,6 @@ pub mod resolve;
 pub mod select;
 pub mod snapshot;
 pub mod sockfilter;
+pub mod ss;
 pub mod tables;
 pub mod threads;
