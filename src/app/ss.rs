@@ -82,6 +82,9 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
         return Ok(2);
     }
     let root = ProcRoot::default();
+    let env = collect::ProcEnv::from_env();
+    // ss's user_ent_hash_build() walks $PROC_ROOT when it is set.
+    let owners_root = ss_proc_root();
     let scan = o.show_processes || o.show_threads;
     std::thread::scope(|scope| {
         // ss reads every /proc/PID/fd before it dumps; the scan runs meanwhile here.
@@ -89,7 +92,7 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
         let owners = scan.then(|| {
             crate::threads::try_spawn(scope, || {
                 Owners::scan(
-                    &root,
+                    &owners_root,
                     OwnerDetail {
                         comm: true,
                         all_holders: true,
@@ -108,10 +111,10 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
                 Some(joined) => Some(joined??),
                 None => None,
             };
-            return all_namespaces(o, words, &root, owners.as_ref(), out);
+            return all_namespaces(o, words, &root, &env, owners.as_ref(), out);
         }
         if o.summary {
-            summary(out)?;
+            summary(&env, out)?;
             if o.do_default && words.is_empty() {
                 return Ok(0);
             }
@@ -126,13 +129,10 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
         };
         let o = &narrowed;
         if o.events {
-            if !filter.is_empty() {
-                output::warn(PROG, "-E with a filter expression is not supported yet");
-                return Ok(1);
-            }
             return follow(o, &tables, &filter, out);
         }
-        let rows = collect::dump_all(o, &tables, &filter)?;
+        let collected = collect::dump_all(o, &tables, &filter, &env)?;
+        let rows = collected.rows;
         let owners = match owners {
             Some(spawned) => Some(
                 crate::threads::finish(spawned)
@@ -147,17 +147,37 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
         } else {
             render(o, &tables, &rows, owners.as_ref(), out)?;
         }
-        Ok(0)
+        Ok(warn_degraded(out, &collected.warnings)?)
     })
 }
 
 /// `-s`: ss's messages about unreadable counters on stderr, the summary on `out`.
-fn summary(out: &mut impl Write) -> io::Result<()> {
-    let s = collect::summary::read(&ProcRoot::default());
+fn summary(env: &collect::ProcEnv, out: &mut impl Write) -> io::Result<()> {
+    let s = collect::summary::read(&ProcRoot::default(), env);
     for m in &s.messages {
         eprintln!("{m}");
     }
     crate::render::ss_summary::write(out, &s)
+}
+
+/// The /proc ss reads processes from: $PROC_ROOT, else /proc.
+fn ss_proc_root() -> ProcRoot {
+    std::env::var_os("PROC_ROOT")
+        .map(ProcRoot::new)
+        .unwrap_or_default()
+}
+
+/// What could not be read as ss would have (a malformed /proc record, a refused
+/// file), after the rows: one line each on stderr, and status 1.
+fn warn_degraded(out: &mut impl Write, warnings: &[String]) -> io::Result<u8> {
+    if warnings.is_empty() {
+        return Ok(0);
+    }
+    out.flush()?;
+    for w in warnings {
+        output::warn(PROG, w);
+    }
+    Ok(1)
 }
 
 /// What the command line selects: the tables after ss's defaults and the state words,
@@ -343,6 +363,7 @@ fn all_namespaces(
     o: &Options,
     words: &[OsString],
     root: &ProcRoot,
+    env: &collect::ProcEnv,
     owners: Option<&Owners>,
     out: &mut impl Write,
 ) -> io::Result<u8> {
@@ -365,18 +386,20 @@ fn all_namespaces(
     let one = |ns: &crate::netns::NetNs| {
         let mut buf = Vec::new();
         let mut json = Vec::new();
+        let mut warnings = Vec::new();
         if o.summary && !o.json {
-            summary(&mut buf)?;
+            summary(env, &mut buf)?;
         }
         if let Some(tables) = &tables {
-            let rows = collect::dump_all(o, tables, filter)?;
+            let collected = collect::dump_all(o, tables, filter, env)?;
             if o.json {
-                json.extend(json_rows(o, &rows, owners, ns));
+                json.extend(json_rows(o, &collected.rows, owners, ns));
             } else {
-                render(o, tables, &rows, owners, &mut buf)?;
+                render(o, tables, &collected.rows, owners, &mut buf)?;
             }
+            warnings = collected.warnings;
         }
-        io::Result::Ok((buf, json))
+        io::Result::Ok((buf, json, warnings))
     };
     let mut status = 0;
     collect::each_namespace(root, one, |ns, done| {
@@ -386,15 +409,17 @@ fn all_namespaces(
                 output::warn(PROG, format_args!("{}: {e}", ns.label()));
                 status = 1;
             }
-            Ok((_, mut json)) if o.json => {
+            Ok((_, mut json, warnings)) if o.json => {
                 json_namespaces.push(namespace_json(ns));
                 json_sockets.append(&mut json);
+                status = status.max(warn_degraded(out, &warnings)?);
             }
-            Ok((buf, _)) => {
+            Ok((buf, _, warnings)) => {
                 let palette = crate::color::Palette::for_stdout(o.color);
                 let label = palette.paint(crate::color::Role::Namespace, &ns.label());
                 writeln!(out, "Netns: {label}")?;
                 out.write_all(&buf)?;
+                status = status.max(warn_degraded(out, &warnings)?);
             }
         }
         Ok(())
@@ -415,10 +440,15 @@ fn screen_width() -> Option<usize> {
     (size.ws_col > 0).then_some(size.ws_col as usize)
 }
 
-/// ip_local_port_range, or ss's 1024-4999 when unreadable.
+/// ip_local_port_range ($PROC_IP_LOCAL_PORT_RANGE or under $PROC_ROOT, as ss
+/// opens it), or ss's 1024-4999 when unreadable.
 fn ephemeral_range() -> (u16, u16) {
-    let text =
-        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let path = collect::ProcEnv::from_env().path(
+        "PROC_IP_LOCAL_PORT_RANGE",
+        "sys/net/ipv4/ip_local_port_range",
+    );
+    let text = crate::proc::read_file_max(&path, 4096).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
     let mut it = text.split_whitespace().map(|f| f.parse::<u16>());
     match (it.next(), it.next()) {
         (Some(Ok(lo)), Some(Ok(hi))) => (lo, hi),
@@ -435,9 +465,7 @@ fn ifname(index: u32) -> String {
 
 /// `comm` of a netlink socket's port id when a process of that pid exists.
 fn netlink_owner(pid: u32) -> Option<Vec<u8>> {
-    let stat = crate::proc::ProcRoot::default()
-        .read(&format!("{pid}/stat"))
-        .ok()?;
+    let stat = ss_proc_root().read(&format!("{pid}/stat")).ok()?;
     let open = stat.iter().position(|&b| b == b'(')?;
     let rest = &stat[open + 1..];
     let close = rest.iter().position(|&b| b == b')')?;

@@ -5,7 +5,10 @@
 //! prints a row: the runner (app/ss.rs) renders what these return.
 
 pub mod events;
+pub mod proc;
 pub mod summary;
+
+pub use self::proc::ProcEnv;
 
 use crate::cli::ss::{self as cli, Options, Tables};
 use crate::netlink::destroy;
@@ -92,33 +95,74 @@ pub fn inet_subject(s: &SsInetSocket) -> Subject<'_> {
     subject
 }
 
-/// Dumps every table the selection names, in ss's order, keeping what `filter`
-/// selects (inet dumps carry its bytecode, as ss's do).
-pub fn dump_all(o: &Options, t: &Tables, filter: &Filter) -> io::Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    let sock = DiagSocket::open()?;
+/// The sockets of a run's tables, and what could not be read as ss would have.
+#[derive(Default)]
+pub struct Collected {
+    pub rows: Vec<Row>,
+    /// Degraded input (a malformed /proc record, a refused file): one message each.
+    pub warnings: Vec<String>,
+}
+
+/// Whether a dump served the table: ss falls back to /proc when it did not.
+fn served(r: &io::Result<crate::netlink::DumpStatus>) -> bool {
+    matches!(r, Ok(status) if status.done_error == 0)
+}
+
+/// Reads every table the selection names, in ss's order, keeping what `filter`
+/// selects (inet dumps carry its bytecode, as ss's do): from sock_diag, or from the
+/// /proc files when `env` says so or netlink fails, as ss 6.1 decides per table.
+pub fn dump_all(o: &Options, t: &Tables, filter: &Filter, env: &ProcEnv) -> io::Result<Collected> {
+    let mut c = Collected::default();
+    let rows = &mut c.rows;
+    let warnings = &mut c.warnings;
+    // No sock_diag socket (rtnl_open_byproto failing): every table from /proc.
+    let sock = DiagSocket::open().ok();
+    let sock = sock.as_ref();
     // -K needs each reply's socket id for its SOCK_DESTROY request.
     let keep = wants_details(o) || o.kill;
     let states = t.states;
+    let mut from_proc = false;
     if t.has_db(cli::NETLINK_DB) && t.has_af(cli::AF_NETLINK) && states & (1 << cli::SS_CLOSE) != 0
     {
-        let r = nldiag::dump(&sock, keep, |s| {
-            if filter.matches(&netlink_subject(&s)) {
-                rows.push(Row::Netlink(s))
+        let dumped = match sock.filter(|_| !env.forced("PROC_NET_NETLINK")) {
+            Some(sock) => {
+                let r = nldiag::dump(sock, keep, |s| {
+                    if filter.matches(&netlink_subject(&s)) {
+                        rows.push(Row::Netlink(s))
+                    }
+                });
+                let ok = served(&r);
+                report(r, 0);
+                ok
             }
-        });
-        report(r, 0);
+            None => false,
+        };
+        if !dumped {
+            proc::netlink(env, filter, rows, warnings);
+            from_proc = true;
+        }
     }
     if t.dbs & cli::PACKET_DBM != 0
         && t.has_af(cli::AF_PACKET)
         && states & (1 << cli::SS_CLOSE) != 0
     {
-        let r = packet::dump(&sock, keep, |s| {
-            if filter.matches(&packet_subject(&s)) {
-                rows.push(Row::Packet(s))
+        let dumped = match sock.filter(|_| !env.forced("PROC_NET_PACKET")) {
+            Some(sock) => {
+                let r = packet::dump(sock, keep, |s| {
+                    if filter.matches(&packet_subject(&s)) {
+                        rows.push(Row::Packet(s))
+                    }
+                });
+                let ok = served(&r);
+                report(r, 0);
+                ok
             }
-        });
-        report(r, 0);
+            None => false,
+        };
+        if !dumped {
+            proc::packet(env, filter, rows, warnings);
+            from_proc = true;
+        }
     }
     if t.dbs & cli::UNIX_DBM != 0 && t.has_af(cli::AF_UNIX) {
         let mut show = unix::UDIAG_SHOW_NAME_PEER | unix::UDIAG_SHOW_RQLEN;
@@ -128,30 +172,69 @@ pub fn dump_all(o: &Options, t: &Tables, filter: &Filter) -> io::Result<Vec<Row>
         if o.show_details > 0 {
             show |= unix::UDIAG_SHOW_VFS | unix::UDIAG_SHOW_ICONS_BIT;
         }
-        let r = unix::dump_ss(&sock, states, show, keep, |s| {
-            let skip = match s.sock_type as i32 {
-                libc::SOCK_STREAM => !t.has_db(cli::UNIX_ST_DB),
-                libc::SOCK_DGRAM => !t.has_db(cli::UNIX_DG_DB),
-                libc::SOCK_SEQPACKET => !t.has_db(cli::UNIX_SQ_DB),
-                _ => false,
-            };
-            let subject = Subject::unix(
-                s.name.as_deref(),
-                s.inode as u32,
-                s.peer.unwrap_or(0) as u32,
-            );
-            if !skip && filter.matches(&subject) {
-                rows.push(Row::Unix(s));
+        let dumped = match sock.filter(|_| !env.forced("PROC_NET_UNIX")) {
+            Some(sock) => {
+                let r = unix::dump_ss(sock, states, show, keep, |s| {
+                    let skip = match s.sock_type as i32 {
+                        libc::SOCK_STREAM => !t.has_db(cli::UNIX_ST_DB),
+                        libc::SOCK_DGRAM => !t.has_db(cli::UNIX_DG_DB),
+                        libc::SOCK_SEQPACKET => !t.has_db(cli::UNIX_SQ_DB),
+                        _ => false,
+                    };
+                    let subject = Subject::unix(
+                        s.name.as_deref(),
+                        s.inode as u32,
+                        s.peer.unwrap_or(0) as u32,
+                    );
+                    if !skip && filter.matches(&subject) {
+                        rows.push(Row::Unix(s));
+                    }
+                });
+                let ok = served(&r);
+                report(r, 0);
+                ok
             }
-        });
-        report(r, 0);
+            None => false,
+        };
+        if !dumped {
+            proc::unix(env, t, filter, rows, warnings);
+            from_proc = true;
+        }
     }
     let inet_tables = [
-        (cli::RAW_DB, libc::IPPROTO_RAW as u32, Table::Raw),
-        (cli::UDP_DB, libc::IPPROTO_UDP as u32, Table::Udp),
-        (cli::TCP_DB, libc::IPPROTO_TCP as u32, Table::Tcp),
-        (cli::DCCP_DB, libc::IPPROTO_DCCP as u32, Table::Tcp),
-        (cli::SCTP_DB, libc::IPPROTO_SCTP as u32, Table::Tcp),
+        (
+            cli::RAW_DB,
+            libc::IPPROTO_RAW as u32,
+            Table::Raw,
+            "PROC_NET_RAW",
+        ),
+        (
+            cli::UDP_DB,
+            libc::IPPROTO_UDP as u32,
+            Table::Udp,
+            "PROC_NET_UDP",
+        ),
+        (
+            cli::TCP_DB,
+            libc::IPPROTO_TCP as u32,
+            Table::Tcp,
+            "PROC_NET_TCP",
+        ),
+        (
+            cli::DCCP_DB,
+            libc::IPPROTO_DCCP as u32,
+            Table::Tcp,
+            "PROC_NET_DCCP",
+        ),
+        (
+            cli::SCTP_DB,
+            libc::IPPROTO_SCTP as u32,
+            Table::Tcp,
+            "PROC_NET_SCTP",
+        ),
+        // vsock, tipc and xdp have no diag module on the kernels rss is measured
+        // on; like ss there, rss shows none of them.
+        (cli::MPTCP_DB, 262, Table::Tcp, "PROC_NET_MPTCP"),
     ];
     let code = filter.inet_bytecode();
     let inet = InetDump {
@@ -159,24 +242,32 @@ pub fn dump_all(o: &Options, t: &Tables, filter: &Filter) -> io::Result<Vec<Row>
         filter,
         bytecode: code.as_deref(),
     };
-    for (db, protocol, table) in inet_tables {
-        if t.has_db(db) {
-            match std::env::var_os("TCPDIAG_FILE") {
-                Some(file) if db == cli::TCP_DB => {
-                    if t.has_af(cli::AF_INET) || t.has_af(cli::AF_INET6) {
-                        tcp_file(&file, keep, filter, &mut rows);
-                    }
-                }
-                _ => inet_table(o, t, &sock, protocol, table, &inet, &mut rows),
-            }
+    for (db, protocol, table, var) in inet_tables {
+        if !t.has_db(db) || (!t.has_af(cli::AF_INET) && !t.has_af(cli::AF_INET6)) {
+            continue;
+        }
+        if let (Some(file), cli::TCP_DB) = (&env.tcpdiag_file, db) {
+            tcp_file(file, keep, filter, rows);
+            continue;
+        }
+        let dumped = match sock.filter(|_| !env.forced(var)) {
+            Some(sock) => inet_table(o, t, sock, protocol, table, &inet, rows),
+            None => false,
+        };
+        // dccp, sctp and mptcp have no /proc table ss reads.
+        if !dumped && matches!(db, cli::TCP_DB | cli::UDP_DB | cli::RAW_DB) {
+            proc::inet(env, t, table, filter, rows, warnings);
+            from_proc = true;
         }
     }
-    // vsock, tipc and xdp have no diag module on the kernels rss is measured on;
-    // like ss there, rss shows none of them.
-    if t.has_db(cli::MPTCP_DB) {
-        inet_table(o, t, &sock, 262, Table::Tcp, &inet, &mut rows);
+    if from_proc && wants_details(o) {
+        warnings.push(
+            "rows read from /proc carry none of the -o/-e/-m/-i/--tos/--cgroup details ss \
+             prints for them (not done)"
+                .into(),
+        );
     }
-    Ok(rows)
+    Ok(c)
 }
 
 /// What every inet dump of a run shares: whether rows keep their raw reply, and the
@@ -223,7 +314,8 @@ fn tcp_file(file: &OsStr, keep: bool, filter: &Filter, rows: &mut Vec<Row>) {
 }
 
 /// inet_show_netlink(): AF_INET then AF_INET6 (only one of them with -4/-6 last),
-/// the compat request when a family's dump fails, /proc when netlink gives up.
+/// the compat request when a family's dump fails; false when netlink gave up (ss's
+/// inet_show_netlink() returning -1: the caller reads /proc).
 fn inet_table(
     o: &Options,
     t: &Tables,
@@ -232,10 +324,7 @@ fn inet_table(
     table: Table,
     inet: &InetDump,
     rows: &mut Vec<Row>,
-) {
-    if !t.has_af(cli::AF_INET) && !t.has_af(cli::AF_INET6) {
-        return;
-    }
+) -> bool {
     let (inet4, inet6, unspec) = (libc::AF_INET as u8, libc::AF_INET6 as u8, 0u8);
     let mut family = if o.preferred_family == cli::AF_INET6 {
         inet6
@@ -268,7 +357,7 @@ fn inet_table(
         if matches!(&result, Ok(status) if status.done_error == 0) {
             rows.append(&mut v6_rows);
             report(result, protocol);
-            return;
+            return true;
         }
         // Not served: ss's own way, family by family, from the start.
         rows.retain(|r| !matches!(r, Row::Inet(_, Table::Tcp)));
@@ -277,7 +366,7 @@ fn inet_table(
     let killer = if o.kill {
         match DiagSocket::open() {
             Ok(k) => Some(k),
-            Err(_) => return,
+            Err(_) => return false,
         }
     } else {
         None
@@ -332,72 +421,19 @@ fn inet_table(
             {
                 // ss left the aborted dump's NLMSG_DONE unread; its compat request
                 // reads that and ends at once, successfully, with no rows.
-                return;
+                return true;
             }
             if family != unspec {
                 family = unspec;
                 continue;
             }
-            if matches!(table, Table::Tcp | Table::Udp | Table::Raw)
-                && matches!(
-                    protocol as i32,
-                    libc::IPPROTO_TCP | libc::IPPROTO_UDP | libc::IPPROTO_RAW
-                )
-            {
-                proc_fallback(t, protocol, table, inet.filter, rows);
-            }
-            return;
+            return false;
         }
         if family == inet4 && o.preferred_family != cli::AF_INET {
             family = inet6;
             continue;
         }
-        return;
-    }
-}
-
-/// tcp_show()/udp_show()/raw_show() without netlink: /proc/net/{tcp,udp,raw}{,6},
-/// the state filter applied here.
-fn proc_fallback(t: &Tables, protocol: u32, table: Table, filter: &Filter, rows: &mut Vec<Row>) {
-    use crate::proc::inet::{read_table, Proto};
-    let proto = match table {
-        Table::Tcp => Proto::Tcp,
-        Table::Udp => Proto::Udp,
-        Table::Raw => Proto::Raw,
-        Table::Any => return,
-    };
-    let root = ProcRoot::default();
-    for (v6, af) in [(false, cli::AF_INET), (true, cli::AF_INET6)] {
-        if !t.has_af(af) {
-            continue;
-        }
-        let Ok(read) = read_table(&root, "net", proto, v6) else {
-            continue;
-        };
-        for sock in read.rows {
-            if t.states & (1 << sock.state.min(31)) == 0 {
-                continue;
-            }
-            let raw_protocol = if table == Table::Raw {
-                0
-            } else {
-                protocol as u16
-            };
-            let s = SsInetSocket {
-                sock,
-                protocol: raw_protocol,
-                iface: 0,
-                v6only: None,
-                cookie: 0,
-                expires_ms: 0,
-                raw: None,
-                mark: 0,
-                cgroup_id: 0,
-            };
-            if filter.matches(&inet_subject(&s)) {
-                rows.push(Row::Inet(s, table));
-            }
-        }
+        return true;
     }
 }
 

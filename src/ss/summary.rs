@@ -3,6 +3,7 @@
 
 use crate::cli::ss as cli;
 use crate::proc::ProcRoot;
+use crate::ss::ProcEnv;
 
 /// What `ss -s` prints, and ss's messages about what it could not read.
 #[derive(Default)]
@@ -13,13 +14,21 @@ pub struct Summary {
 }
 
 /// Reads the counters of the calling thread's namespace (--all-netns enters one
-/// per thread, so thread-self, not self).
-pub fn read(root: &ProcRoot) -> Summary {
+/// per thread, so thread-self, not self), or the files ss's environment names
+/// (PROC_NET_SOCKSTAT, PROC_NET_SOCKSTAT6, PROC_NET_SNMP, PROC_ROOT).
+pub fn read(root: &ProcRoot, env: &ProcEnv) -> Summary {
+    let file = |var: &str, name: &str| {
+        if env.forced(var) {
+            crate::proc::read_file(&env.path(var, &format!("net/{name}")))
+        } else {
+            root.read(&format!("thread-self/net/{name}"))
+        }
+    };
     let mut s = Summary::default();
-    match root.read("thread-self/net/sockstat") {
+    match file("PROC_NET_SOCKSTAT", "sockstat") {
         Ok(data) => {
             s.sockstat.read(&data);
-            if let Ok(data6) = root.read("thread-self/net/sockstat6") {
+            if let Ok(data6) = file("PROC_NET_SOCKSTAT6", "sockstat6") {
                 s.sockstat.read(&data6);
             }
         }
@@ -27,7 +36,7 @@ pub fn read(root: &ProcRoot) -> Summary {
             .messages
             .push(format!("ss: get_sockstat: {}", cli::strerror(&e))),
     }
-    let estab = match root.read("thread-self/net/snmp") {
+    let estab = match file("PROC_NET_SNMP", "snmp") {
         Ok(data) => snmp_value(&data, b"Tcp:", b"CurrEstab"),
         Err(e) => {
             s.messages
