@@ -365,7 +365,19 @@ fn events_print_the_same_lines_as_ss() {
         // The filter decides for each destroyed socket (show_one_inet_sock()).
         &["-E", "-n", "sport", "=", ":5556"],
         &["-E", "dport", "=", ":5555", "or", "src", "[::1]"],
-        &["-E", "-t", "(", "sport", ">", ":5555", "and", "not", "dst", "127.0.0.1", ")"],
+        &[
+            "-E",
+            "-t",
+            "(",
+            "sport",
+            ">",
+            ":5555",
+            "and",
+            "not",
+            "dst",
+            "127.0.0.1",
+            ")",
+        ],
         &["-E", "-4", "dst", "127.0.0.1", "and", "dport", "!=", ":9"],
         // State words do not filter events (ss checks no state there).
         &["-E", "state", "listening"],

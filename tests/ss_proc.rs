@@ -42,6 +42,9 @@ const SS_VARS: &[&str] = &[
     "TCPDIAG_FILE",
 ];
 
+/// Environment variables set for a run.
+type Vars<'a> = Vec<(&'a str, PathBuf)>;
+
 /// (stdout, stderr, status) of `program args` with `vars`.
 fn run(program: &Path, args: &[&str], vars: &[(&str, PathBuf)]) -> (Vec<u8>, Vec<u8>, i32) {
     let mut cmd = Command::new(program);
@@ -167,7 +170,7 @@ fn file_variables_name_single_tables() {
     let mut report = String::new();
     // Only the named table leaves netlink; the others would be live, so each run
     // selects the named table alone (-4: tcp/udp/raw have one file per family).
-    let cases: Vec<(Vec<&str>, Vec<(&str, PathBuf)>)> = vec![
+    let cases: Vec<(Vec<&str>, Vars)> = vec![
         (vec!["-t4an"], vec![("PROC_NET_TCP", f("tcp"))]),
         (
             vec!["-t6an"],

@@ -147,7 +147,7 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
         } else {
             render(o, &tables, &rows, owners.as_ref(), out)?;
         }
-        Ok(warn_degraded(out, &collected.warnings)?)
+        warn_degraded(out, &collected.warnings)
     })
 }
 
@@ -299,6 +299,12 @@ fn json_rows(
         Services::load(DuplicatePolicy::FirstWins)
     };
     let hosts = resolved_hosts(o, rows);
+    let details = detail_options(o);
+    let cgroups = if details.extended || details.cgroup {
+        CgroupPaths::new(&ProcRoot::default())
+    } else {
+        CgroupPaths::default()
+    };
     let ctx = RowContext {
         numeric: o.numeric,
         resolve: o.resolve,
@@ -309,20 +315,28 @@ fn json_rows(
         show_threads: o.show_threads,
         ifname: &ifname,
         netlink_owner: &netlink_owner,
-        // The document carries no detail text.
+        // The document carries the details as values (`details`), not as text.
         details: DetailOptions::default(),
-        cgroups: &CgroupPaths::default(),
+        cgroups: &cgroups,
     };
     let tag = view::NamespaceTag {
         inode: ns.inode,
         name: ns.name.as_deref(),
     };
+    use crate::render::ss_json;
     rows.iter()
-        .map(|row| match row {
-            Row::Netlink(s) => view::netlink_json(s, &tag),
-            Row::Packet(s) => view::packet_json(&ctx, s, &tag),
-            Row::Unix(s) => view::unix_json(&ctx, s, &tag),
-            Row::Inet(s, table) => view::inet_json(&ctx, s, *table, &tag),
+        .map(|row| {
+            let (mut v, d) = match row {
+                Row::Netlink(s) => (view::netlink_json(s, &tag), serde_json::Value::Null),
+                Row::Packet(s) => (view::packet_json(&ctx, s, &tag), serde_json::Value::Null),
+                Row::Unix(s) => (view::unix_json(&ctx, s, &tag), ss_json::unix(s, &details)),
+                Row::Inet(s, table) => (
+                    view::inet_json(&ctx, s, *table, &tag),
+                    ss_json::inet(s, &details, &cgroups),
+                ),
+            };
+            v["details"] = d;
+            v
         })
         .collect()
 }

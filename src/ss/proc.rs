@@ -111,7 +111,7 @@ fn open(path: &std::path::Path, warnings: &mut Vec<String>) -> Option<impl BufRe
     match crate::proc::open_file(path) {
         Ok(f) => Some(io::BufReader::new(f)),
         Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-            warnings.push(format!("{}: {e}", shown(&path)));
+            warnings.push(format!("{}: {e}", shown(path)));
             None
         }
         Err(_) => None,
