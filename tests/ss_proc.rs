@@ -121,6 +121,10 @@ const EVERY_VIEW: &[&[&str]] = &[
     &["-x", "src", "/run/odd/*"],
     &["-0a", "dev", "=", "lo"],
     &["--json", "-tan"],
+    // udp, raw and unix rows read from /proc have no detail text in ss either.
+    &["-uaneo"],
+    &["-waneim"],
+    &["-xanem"],
 ];
 
 #[test]
@@ -158,6 +162,27 @@ fn fixture_trees_match_ss_byte_for_byte() {
         report += &differences(args, &[("PROC_ROOT", large.clone())]);
     }
     assert!(report.is_empty(), "{report}");
+}
+
+#[test]
+fn missing_tcp_details_are_said() {
+    let vars = [("PROC_ROOT", fixtures().join("ss_proc/odd"))];
+    for args in [
+        &["-tane"][..],
+        &["-tano"],
+        &["-tani"],
+        &["-0ae"],
+        &["-f", "netlink", "-e"],
+    ] {
+        let (_, err, status) = run(&rss(), args, &vars);
+        let err = String::from_utf8_lossy(&err);
+        assert_eq!(
+            err,
+            "rss: rows read from /proc lack the -o/-e/-i details ss prints for them (not done)\n",
+            "{args:?}"
+        );
+        assert_eq!(status, 1, "{args:?}");
+    }
 }
 
 #[test]
