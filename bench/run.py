@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark rnetstat (and rlsof, once it exists) against netstat, ss and lsof.
 
-    sudo bench/run.py [--section after] [--runs 7] [--only main,scale,procs,resolver,rss]
+    sudo bench/run.py [--section after] [--runs 7] [--only main,scale,procs,resolver,rss,many]
 
 Holds socket populations with ../shared/bench/sockfarm.py (relative to the repository
 root), each case in fresh network, pid and mount namespaces (`unshare`), so other work
@@ -48,7 +48,14 @@ POPULATIONS = {
     "procs500": (["--tcp", "5000", "--procs", "500"], "500 processes x 20 sockets"),
     # issue 12: rss beside ss at the same 51,000 sockets as "main".
     "rss": (["--tcp", "20000", "--udp", "1000", "--unix", "5000", "--procs", "8"], "rss beside ss, issue 12's population"),
+    # issue 17: a busy host's other shape, many processes holding a few sockets each.
+    "many": (["--tcp", "5000", "--udp", "500", "--unix", "2000", "--procs", "1000"], "1,000 processes, issue 17's population"),
+    "many2000": (["--tcp", "5000", "--udp", "500", "--unix", "2000", "--procs", "2000"], "2,000 processes, the same sockets"),
 }
+# Populations whose commands are also counted under strace (system calls per process).
+COUNT_SYSCALLS = {"many", "many2000"}
+# Memory a sockfarm worker (a forked Python) needs at most, for "where memory allows".
+FARM_KIB_PER_PROC = 4096
 
 
 class Stop(Exception):
@@ -114,9 +121,29 @@ def peak_rss_kib(argv):
     return int(text[-1]) if text and text[-1].isdigit() else 0
 
 
-def measure(commands, runs):
+def syscall_counts(argv):
+    """System calls of one run of argv and of every thread and child it starts, as
+    `strace -f -c` counts them: {name: calls}, "total" included."""
+    with tempfile.NamedTemporaryFile("r", prefix="strace-", dir=WORK) as out:
+        subprocess.run(
+            ["strace", "-f", "-c", "-o", out.name, "--", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        text = out.read()
+    counts = {}
+    for line in text.splitlines():
+        # "% time  seconds  usecs/call  calls  [errors]  syscall"; the errors column may be empty.
+        f = line.split()
+        if len(f) >= 5 and f[3].isdigit() and not line.startswith(("%", "-")):
+            counts[f[-1]] = int(f[3])
+    return counts
+
+
+def measure(commands, runs, count_syscalls=False):
     """commands: [(label, argv)]. Round-robin, first round discarded; then one run of
-    each under /usr/bin/time for the peak RSS."""
+    each under /usr/bin/time for the peak RSS, and with count_syscalls one under strace."""
     results = {label: {"times": [], "rss_kib": 0, "status": set()} for label, _ in commands}
     for rnd in range(runs + 1):
         shift = rnd % len(commands)
@@ -129,6 +156,8 @@ def measure(commands, runs):
         log(f"round {rnd}/{runs} done")
     for label, argv in commands:
         results[label]["rss_kib"] = peak_rss_kib(argv)
+        if count_syscalls:
+            results[label]["syscalls"] = syscall_counts(argv)
     for label, r in results.items():
         r["median"] = statistics.median(r["times"])
         r["status"] = sorted(r["status"])
@@ -213,9 +242,42 @@ def rss_commands():
     return [c for c in cmds if have(c[1][0])]
 
 
+def many_commands():
+    """Issue 17: each of ours beside its reference, for many small processes."""
+    r, s, l = rnetstat(), rss(), rlsof()
+    cmds = [
+        ("rnetstat -anp", [r, "-anp"]),
+        ("ss -anp", ["ss", "-anp"]),
+        ("netstat -anp", ["netstat", "-anp"]),
+    ]
+    for args in (["-tanp"], ["-xap"]):
+        if s:
+            cmds.append((f"rss {' '.join(args)}", [s, *args]))
+        cmds.append((f"ss {' '.join(args)}", ["ss", *args]))
+    for args in (["-i", "-nP"], ["-nP"]):
+        if l:
+            cmds.append((f"rlsof {' '.join(args)}", [l, *args]))
+        cmds.append((f"lsof {' '.join(args)}", ["lsof", *args]))
+    return [c for c in cmds if have(c[1][0])]
+
+
+def memory_allows(population):
+    """Whether MemAvailable holds the population's farm with room to spare."""
+    args = POPULATIONS[population][0]
+    procs = int(args[args.index("--procs") + 1])
+    try:
+        with open("/proc/meminfo") as f:
+            avail = next(int(l.split()[1]) for l in f if l.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return True
+    return avail >= procs * FARM_KIB_PER_PROC + 2 * 1024 * 1024
+
+
 def socket_commands(population):
     if population == "rss":
         return rss_commands()
+    if population in COUNT_SYSCALLS:
+        return many_commands()
     r = rnetstat()
     cmds = [
         ("rnetstat -anp", [r, "-anp"]),
@@ -250,7 +312,7 @@ def run_population(name, farm, runs):
     with socket_farm(farm, args):
         rows = table_rows()
         procs, fds = process_and_fd_counts()
-        results = measure(socket_commands(name), runs)
+        results = measure(socket_commands(name), runs, name in COUNT_SYSCALLS)
     return {"name": name, "what": what, "farm_args": args, "tables": rows, "processes": procs, "fds": fds, "results": results}
 
 
@@ -421,9 +483,15 @@ def population_table(pop):
         f"/proc/net rows: tcp {t['tcp']:,}, tcp6 {t['tcp6']:,}, udp {t['udp']:,}, udp6 {t['udp6']:,}, "
         f"unix {t['unix']:,} ({sum(t.values()):,} in all); {pop['processes']:,} processes with {pop['fds']:,} fds.",
         "",
-        "| command | median | ratio to reference | peak RSS |",
-        "| --- | ---: | --- | ---: |",
     ]
+    counted = any("syscalls" in r for r in res.values())
+    if counted:
+        lines += [
+            "| command | median | ratio to reference | peak RSS | system calls | per process | most made |",
+            "| --- | ---: | --- | ---: | ---: | ---: | --- |",
+        ]
+    else:
+        lines += ["| command | median | ratio to reference | peak RSS |", "| --- | ---: | --- | ---: |"]
     for label, r in res.items():
         ref = REFERENCE.get(label)
         if BASELINE and label.startswith(BASELINE[0] + " "):
@@ -432,9 +500,27 @@ def population_table(pop):
             ref = "lsof" + label[len(BASELINE_RLSOF[0]) :]
         ratio = f"{r['median'] / res[ref]['median']:.2f}x {ref}" if ref in res else "(reference)"
         bad = "" if r["status"] == [0] else f" (exit {r['status']})"
-        lines.append(f"| `{label}`{bad} | {fmt_secs(r['median'])} | {ratio} | {fmt_mib(r['rss_kib'])} |")
+        row = f"| `{label}`{bad} | {fmt_secs(r['median'])} | {ratio} | {fmt_mib(r['rss_kib'])} |"
+        if counted:
+            row += syscall_cells(r.get("syscalls"), pop["processes"])
+        lines.append(row)
     lines.append("")
+    if counted:
+        lines += [
+            "System calls: one more run of each command under `strace -f -c` (its threads and children "
+            f"included); per process is the total over the {pop['processes']:,} processes in the namespace.",
+            "",
+        ]
     return lines
+
+
+def syscall_cells(counts, processes):
+    if not counts or "total" not in counts:
+        return " - | - | - |"
+    total = counts["total"]
+    top = sorted(((n, c) for c, n in counts.items() if c != "total"), reverse=True)[:4]
+    most = ", ".join(f"{c} {n:,}" for n, c in top)
+    return f" {total:,} | {total / max(processes, 1):.1f} | {most} |"
 
 
 def target_lines(pops, resolver):
@@ -457,6 +543,17 @@ def target_lines(pops, resolver):
     ratio("rss -tan / ss -tan", med("rss", "rss -tan"), med("rss", "ss -tan"), 0.8)
     ratio("rss -xap / ss -xap", med("rss", "rss -xap"), med("rss", "ss -xap"), 0.2)
     ratio("rss -s / ss -s", med("rss", "rss -s"), med("rss", "ss -s"), 1.0)
+    ratio("many: rnetstat -anp / ss -anp", med("many", "rnetstat -anp"), med("many", "ss -anp"), 0.15)
+    ratio("many: rlsof -i -nP / lsof -i -nP", med("many", "rlsof -i -nP"), med("many", "lsof -i -nP"), 0.15)
+    ratio("many: rlsof -nP / lsof -nP", med("many", "rlsof -nP"), med("many", "lsof -nP"), 0.25)
+
+    def kib(pop, label):
+        return pops.get(pop, {}).get("results", {}).get(label, {}).get("rss_kib")
+
+    for pop in ("main", "many", "many2000"):
+        ours, ref = kib(pop, "rlsof -nP"), kib(pop, "lsof -nP")
+        if ours and ref:
+            checks.append((f"{pop}: peak RSS rlsof -nP / lsof -nP", f"{fmt_mib(ours)} / {fmt_mib(ref)}", "<=", ours <= ref))
     ours = [
         (f"{pop}: {label}", r["rss_kib"])
         for pop, p in pops.items()
@@ -589,7 +686,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--farm", default=os.path.join(ROOT, "..", "shared", "bench", "sockfarm.py"))
     p.add_argument("--runs", type=int, default=7, help="timed runs per command (default 7)")
-    p.add_argument("--only", default="main,scale,procs,resolver,rss", help="comma list of main, scale, procs, resolver, names, rss")
+    p.add_argument(
+        "--only",
+        default="main,scale,procs,resolver,rss,many",
+        help="comma list of main, scale, procs, resolver, names, rss, many (many and many2000)",
+    )
     p.add_argument("--section", default="latest", help="marker name in docs/PERFORMANCE.md")
     p.add_argument("--title", help="heading of the section (default: the section name)")
     p.add_argument("--no-build", action="store_true", help="use the binaries already in target/release")
@@ -621,6 +722,8 @@ def main():
         subprocess.run(["cargo", "build", "--release", "--bins", "--example", "floor"], cwd=ROOT, check=True)
     if not os.access("/usr/bin/time", os.X_OK):
         subprocess.run(["apt-get", "install", "-y", "-qq", "time"], check=True)
+    if only & {"many"} and not have("strace"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "strace"], check=True)
     missing = [t for t in ("netstat", "ss", "lsof") if not have(t)]
     if missing:
         log("not installed, left out:", " ".join(missing))
@@ -633,9 +736,13 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     try:
         for name in POPULATIONS:
-            group = "scale" if name.startswith("scale") else "procs" if name == "procs500" else name
-            if group in only:
-                pops[name] = run_isolated(name, args)
+            group = "scale" if name.startswith("scale") else "procs" if name == "procs500" else "many" if name.startswith("many") else name
+            if group not in only:
+                continue
+            if not memory_allows(name):
+                log(f"left out {name}: not enough memory available for its processes")
+                continue
+            pops[name] = run_isolated(name, args)
         if "resolver" in only:
             resolver = run_isolated("resolver", args)
         if "names" in only:

@@ -15,7 +15,10 @@ use crate::ss::{self as collect, Row};
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 
-const PROG: &str = "rss";
+/// The name messages start with (see [`output::program_name`]).
+fn prog() -> &'static str {
+    output::program_name("rss")
+}
 
 /// Parses the arguments and runs; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
@@ -49,7 +52,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let status = match run(&options, &words, &mut out) {
         Ok(status) => status,
         Err(e) => {
-            output::warn(PROG, e);
+            output::warn(prog(), e);
             1
         }
     };
@@ -78,7 +81,10 @@ fn enter_netns(name: &OsStr) -> Result<(), String> {
 
 pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<u8> {
     if o.json && o.summary {
-        output::warn(PROG, "--json lists sockets; -s (the summary) is text only");
+        output::warn(
+            prog(),
+            "--json lists sockets; -s (the summary) is text only",
+        );
         return Ok(2);
     }
     let root = ProcRoot::default();
@@ -175,7 +181,7 @@ fn warn_degraded(out: &mut impl Write, warnings: &[String]) -> io::Result<u8> {
     }
     out.flush()?;
     for w in warnings {
-        output::warn(PROG, w);
+        output::warn(prog(), w);
     }
     Ok(1)
 }
@@ -420,7 +426,7 @@ fn all_namespaces(
         match done {
             Err(e) => {
                 out.flush()?;
-                output::warn(PROG, format_args!("{}: {e}", ns.label()));
+                output::warn(prog(), format_args!("{}: {e}", ns.label()));
                 status = 1;
             }
             Ok((_, mut json, warnings)) if o.json => {

@@ -744,6 +744,18 @@ pub fn version_line() -> String {
     )
 }
 
+/// glibc's getopt names the program in its messages as invoked (argv[0], verbatim:
+/// `/usr/bin/ss: invalid option -- 'q'`); [`parse`] writes `ss:` for that name.
+fn invoked_as(message: &str) -> String {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    match message.strip_prefix("ss:") {
+        Some(rest) if !argv0.is_empty() => {
+            format!("{}:{rest}", crate::escape::escape(argv0.as_encoded_bytes()))
+        }
+        _ => message.to_string(),
+    }
+}
+
 /// ss's option loop. `enter_netns` is called for -N as ss does at that point (an error
 /// message means exit 1).
 pub fn apply(
@@ -761,7 +773,7 @@ pub fn apply(
     let mut saw_query = false;
     for event in events {
         let (opt, value) = match event {
-            Event::Error(message) => return usage_error(&message),
+            Event::Error(message) => return usage_error(&invoked_as(&message)),
             Event::Opt(opt, value) => (opt, value),
         };
         let text = || {
