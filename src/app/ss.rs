@@ -365,7 +365,7 @@ fn json_rows(
     let services = if o.numeric {
         Services::default()
     } else {
-        Services::load(DuplicatePolicy::FirstWins)
+        with_rpc_names(Services::load(DuplicatePolicy::FirstWins), o)
     };
     let hosts = resolved_hosts(o, rows);
     let filters = held_filters(o, rows, owners);
@@ -525,6 +525,16 @@ fn screen_width() -> Option<usize> {
     (size.ws_col > 0).then_some(size.ws_col as usize)
 }
 
+/// ss -r (without -n) asks rpcbind once: its registered ports print as `rpc.NAME`.
+fn with_rpc_names(mut services: Services, o: &Options) -> Services {
+    if o.resolve {
+        if let Some(why) = services.add_rpc_names() {
+            eprintln!("rss: WARNING: no rpcbind registrations: {why}");
+        }
+    }
+    services
+}
+
 /// ip_local_port_range ($PROC_IP_LOCAL_PORT_RANGE or under $PROC_ROOT, as ss
 /// opens it), or ss's 1024-4999 when unreadable.
 fn ephemeral_range() -> (u16, u16) {
@@ -567,7 +577,7 @@ fn render(
     let services = if o.numeric {
         Services::default()
     } else {
-        Services::load(DuplicatePolicy::FirstWins)
+        with_rpc_names(Services::load(DuplicatePolicy::FirstWins), o)
     };
     let hosts = resolved_hosts(o, rows);
     let filters = held_filters(o, rows, owners);
