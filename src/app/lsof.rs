@@ -61,6 +61,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             let _ = io::stderr().write_all(cli::usage_text(prog(), true).as_bytes());
             return 0;
         }
+        Ok(Action::FieldHelp) => {
+            let _ = io::stderr().write_all(cli::field_help_text(prog()).as_bytes());
+            return 0;
+        }
         Ok(Action::Version) => {
             // `revision:` is the lsof release whose output rlsof reproduces (scripts,
             // lsof's own test suite among them, read it from this line).

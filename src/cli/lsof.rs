@@ -125,6 +125,8 @@ pub enum Action {
     Run(Box<Config>),
     Help,
     Version,
+    /// `-F?`: the list of field letters.
+    FieldHelp,
 }
 
 /// A command-line error: the message, and whether the usage line follows it.
@@ -182,6 +184,41 @@ const HELP_LINES: &str = concat!(
     "  names  select named files or files on named file systems\n",
     "Anyone can list all files; /dev warnings disabled; kernel ID check disabled.\n",
 );
+
+/// lsof 4.95's `-F?` list (after its `NAME:\tID    field description` line).
+const FIELD_HELP_LINES: &str = concat!(
+    "\t a    access: r = read; w = write; u = read/write\n",
+    "\t c    command name\n",
+    "\t d    device character code\n",
+    "\t D    major/minor device number as 0x<hex>\n",
+    "\t f    file descriptor\n",
+    "\t G    file flaGs\n",
+    "\t i    inode number\n",
+    "\t k    link count\n",
+    "\t K    task ID (TID)\n",
+    "\t l    lock: r/R = read; w/W = write; u = read/write\n",
+    "\t L    login name\n",
+    "\t m    marker between repeated output\n",
+    "\t M    task comMand name\n",
+    "\t n    comment, name, Internet addresses\n",
+    "\t o    file offset as 0t<dec> or 0x<hex>\n",
+    "\t p    process ID (PID)\n",
+    "\t g    process group ID (PGID)\n",
+    "\t P    protocol name\n",
+    "\t r    raw device number as 0x<hex>\n",
+    "\t R    paRent PID\n",
+    "\t s    file size\n",
+    "\t S    stream module and device names\n",
+    "\t t    file type\n",
+    "\t T    TCP/TPI info\n",
+    "\t u    user ID (UID)\n",
+    "\t 0    (zero) use NUL field terminator instead of NL\n",
+);
+
+/// `-F?`: the field letters, as lsof lists them on standard error.
+pub fn field_help_text(prog: &str) -> String {
+    format!("{prog}:\tID    field description\n{FIELD_HELP_LINES}")
+}
 
 /// lsof's usage text: the header, the usage lines, then (`full`, for `-h`) the
 /// option list or (a usage error) the pointer to it. The header's four lines are
@@ -253,6 +290,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         cross_given: false,
     };
     let mut cross = Cross::default();
+    let mut field_help = false;
     let mut inet_family: Option<Family> = None;
     let mut i = 0;
     while i < args.len() {
@@ -588,6 +626,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                         }
                     }
                 },
+                (b'-', b'F') if value.as_deref() == Some("?") => field_help = true,
                 (b'-', b'F') => {
                     let (letters, nul) = match value.as_deref() {
                         None => (ALL_FIELDS.to_string(), false),
@@ -653,6 +692,9 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 }
             }
         }
+    }
+    if field_help {
+        return Ok(Action::FieldHelp);
     }
     cfg.names = args[i..].to_vec();
     if let Some(f) = &mut cfg.fields {

@@ -10,6 +10,7 @@ this process, for nsenter) and waits for end of input. When it exits, the kernel
 ends rpcbind with the PID namespace.
 """
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -67,10 +68,13 @@ def main():
     # What is mounted below /run (the host's `ip netns` names) would be hidden by the
     # tmpfs, and lsof warns about every mount point it cannot stat: leave this mount
     # namespace's copies first (the host's stay).
-    with open("/proc/self/mounts") as f:
-        below = {line.split()[1] for line in f if line.split()[1].startswith("/run/")}
+    with open("/proc/self/mounts", "rb") as f:
+        dirs = [line.split(b" ")[1] for line in f if len(line.split(b" ")) > 2]
+    octal = re.compile(rb"\\([0-7]{3})")
+    below = {octal.sub(lambda m: bytes([int(m.group(1), 8)]), d) for d in dirs}
+    below = {d for d in below if d.startswith(b"/run/")}
     for d in sorted(below, key=len, reverse=True):
-        subprocess.run(["umount", "-l", d], check=False)
+        subprocess.run([b"umount", b"-l", d], check=False, stderr=subprocess.DEVNULL)
     subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run"], check=True)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     rpcbind = subprocess.Popen(["rpcbind", "-f", "-i"])
