@@ -15,12 +15,20 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-pub(crate) fn first_token(p: &[u8]) -> &[u8] {
+/// The path lsof 4.95 takes from a /proc/net/unix record: it splits the line into
+/// fields at blanks, tabs, newlines and colons (get_fields with ":"), so the path is
+/// the bound name up to the first of them; an empty one is no path at all.
+pub(crate) fn first_token(p: &[u8]) -> Option<&[u8]> {
+    let start = p
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(p.len());
+    let p = &p[start..];
     let end = p
         .iter()
-        .position(|b| b.is_ascii_whitespace())
+        .position(|&b| matches!(b, b' ' | b'\t' | b'\n' | b':'))
         .unwrap_or(p.len());
-    &p[..end]
+    Some(&p[..end]).filter(|t| !t.is_empty())
 }
 
 pub(crate) fn dev_text(dev: u64) -> String {
@@ -397,8 +405,8 @@ pub(crate) fn build_row(
             row.node = c.inode.to_string().into();
             row.inode = Some(c.inode);
             let mut name = Vec::new();
-            if let Some(path) = &u.path {
-                name.extend_from_slice(first_token(path));
+            if let Some(path) = u.path.as_deref().and_then(first_token) {
+                name.extend_from_slice(path);
                 name.push(b' ');
             }
             name.extend_from_slice(b"type=");

@@ -2,15 +2,19 @@
 //! each read once, on the first socket met there.
 
 use super::model::Kind;
+use super::name::first_token;
 use crate::netlink;
 use crate::netns::{self, NetNs};
-use crate::proc::files::{self, PacketSocket};
+use crate::proc::files::{self, FileStat, PacketSocket};
 use crate::proc::inet::{self, InetSocket, Proto};
 use crate::proc::{unix, ProcRoot};
 use crate::render::lsof::ProcessNetns;
 use crate::snapshot::InodeMap;
 use crate::tables::{read_inet_tables, TableSource};
 use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Every socket of one network namespace by inode.
@@ -21,6 +25,9 @@ pub(crate) struct Sockets {
     /// IPv4 ping sockets (lsof reads no icmp6 table: those stay `sock`).
     pub(crate) icmp: InodeMap<InetSocket>,
     pub(crate) unix: InodeMap<unix::UnixSocket>,
+    /// The (device, inode) lsof 4.95 matches a unix socket's file by when its path
+    /// cannot be stat()ed: see [`stale_stats`].
+    pub(crate) unix_stale: InodeMap<(u64, u64)>,
     pub(crate) netlink: InodeMap<u32>,
     pub(crate) packet: InodeMap<PacketSocket>,
 }
@@ -36,7 +43,14 @@ impl Sockets {
     }
 
     /// Reads the tables under `net_dir` (`net`, or `PID/net` for another namespace).
-    pub(crate) fn load(root: &ProcRoot, net_dir: &str, tables: Tables) -> Sockets {
+    /// `stat_unix_paths`: the run has file names to match and looks at this machine's
+    /// own files (see [`stale_stats`]).
+    pub(crate) fn load(
+        root: &ProcRoot,
+        net_dir: &str,
+        tables: Tables,
+        stat_unix_paths: bool,
+    ) -> Sockets {
         let mut s = Sockets::default();
         // TCP and UDP records are the same from sock_diag as from /proc/net, in the
         // columns lsof prints.
@@ -58,6 +72,11 @@ impl Sockets {
             return s;
         }
         if let Ok(t) = unix::read_table(root, net_dir) {
+            if stat_unix_paths {
+                s.unix_stale = stale_stats(&t.rows, |p| {
+                    files::stat_path(Path::new(OsStr::from_bytes(p))).ok()
+                });
+            }
             for sock in t.rows {
                 s.unix.insert(sock.inode, sock);
             }
@@ -104,6 +123,39 @@ impl Sockets {
             Kind::Inet(self.inet.get(&inode)?.clone())
         })
     }
+}
+
+/// lsof 4.95 stat()s the path of every unix socket record whose path is absolute, in
+/// table order, but its test is inverted (`if (sr && S_ISSOCK)`, fixed in lsof 4.97):
+/// a path that cannot be stat()ed (gone, or cut short at a blank) takes the stat
+/// buffer the last path that could left behind, and the socket is matched against the
+/// file names by that file's device and inode. So `lsof /run/a.sock` also lists a
+/// socket bound to `/tmp/x y.sock` that follows a.sock's record. Reproduced here, as
+/// the reference selects it, from `stat` (this machine's files; a record before any
+/// successful stat finds lsof's buffer uninitialised, taken as no socket).
+pub(crate) fn stale_stats(
+    rows: &[unix::UnixSocket],
+    mut stat: impl FnMut(&[u8]) -> Option<FileStat>,
+) -> InodeMap<(u64, u64)> {
+    let mut out = InodeMap::default();
+    let mut buffer: Option<FileStat> = None;
+    for row in rows {
+        let Some(path) = row.path.as_deref().and_then(first_token) else {
+            continue;
+        };
+        if !path.starts_with(b"/") {
+            continue;
+        }
+        match stat(path) {
+            Some(st) => buffer = Some(st),
+            None => {
+                if let Some(st) = buffer.filter(|st| st.file_type() == libc::S_IFSOCK) {
+                    out.insert(row.inode, (st.dev, st.ino));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Which socket tables a run reads.
@@ -155,7 +207,7 @@ impl ForeignNetns {
             file: None,
         });
         let read = ns
-            .read(root, |dir| Sockets::load(root, dir, Tables::All))
+            .read(root, |dir| Sockets::load(root, dir, Tables::All, false))
             .ok()
             .flatten()
             .map(Arc::new);
