@@ -534,3 +534,27 @@ fn named<'a>(config: &'a Config, st: &FileStat) -> Option<&'a str> {
         .find(|n| !n.whole_fs && n.dev == st.dev && n.ino == st.ino)
         .map(|n| n.text.as_str())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::first_token;
+
+    #[test]
+    fn the_path_is_cut_where_lsof_splits_fields() {
+        let cases: [(&[u8], Option<&[u8]>); 9] = [
+            (b"/tmp/a.sock", Some(b"/tmp/a.sock")),
+            (b"/tmp/a b.sock", Some(b"/tmp/a")),
+            (b"/tmp/a\tb", Some(b"/tmp/a")),
+            (b"/tmp/a:b", Some(b"/tmp/a")),
+            (b"/tmp/a\nb", Some(b"/tmp/a")),
+            // Not separators to lsof.
+            (b"/tmp/a\x0cb\r", Some(b"/tmp/a\x0cb\r")),
+            (b"  x y", Some(b"x")),
+            (b":x", None),
+            (b"", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(first_token(path), want, "{}", path.escape_ascii());
+        }
+    }
+}

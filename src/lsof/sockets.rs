@@ -215,3 +215,58 @@ impl ForeignNetns {
         read
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_stat_takes_the_last_socket_stat_before_it() {
+        let table = "Num       RefCount Protocol Flags    Type St Inode Path\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 1 /gone x.sock\n\
+            0000000000000000: 00000002 00000000 00010000 0001 01 2 /run/a.sock\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 3\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 4 @abstract\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 5 /tmp/cut 1.sock\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 6 /tmp/cut:2.sock\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 7 /tmp/file:x\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 8 /tmp/cut 3.sock\n\
+            0000000000000000: 00000002 00000000 00010000 0001 01 9 /run/b.sock\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 10 /tmp/cut 4.sock\n";
+        let rows = unix::parse_table(table.as_bytes(), "unix").rows;
+        let mut asked = Vec::new();
+        let stale = stale_stats(&rows, |p| {
+            asked.push(String::from_utf8_lossy(p).into_owned());
+            let (mode, ino) = match p {
+                b"/run/a.sock" => (libc::S_IFSOCK, 100),
+                b"/run/b.sock" => (libc::S_IFSOCK, 200),
+                b"/tmp/file" => (libc::S_IFREG, 300),
+                _ => return None,
+            };
+            Some(FileStat {
+                mode,
+                dev: 7,
+                ino,
+                ..FileStat::default()
+            })
+        });
+        // Absolute paths only, each cut as lsof cuts it.
+        assert_eq!(
+            asked,
+            [
+                "/gone",
+                "/run/a.sock",
+                "/tmp/cut",
+                "/tmp/cut",
+                "/tmp/file",
+                "/tmp/cut",
+                "/run/b.sock",
+                "/tmp/cut"
+            ]
+        );
+        let mut got: Vec<_> = stale.into_iter().collect();
+        got.sort_unstable();
+        // 1: no stat before it; 8: the last stat was a regular file's.
+        assert_eq!(got, [(5, (7, 100)), (6, (7, 100)), (10, (7, 200))]);
+    }
+}
