@@ -139,7 +139,12 @@ pub(crate) fn stale_stats(
 ) -> InodeMap<(u64, u64)> {
     let mut out = InodeMap::default();
     let mut buffer: Option<FileStat> = None;
+    // lsof skips a record whose inode it has seen (before any stat()).
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
     for row in rows {
+        if !seen.insert(row.inode) {
+            continue;
+        }
         let Some(path) = row.path.as_deref().and_then(first_token) else {
             continue;
         };
@@ -228,6 +233,7 @@ mod tests {
             0000000000000000: 00000002 00000000 00000000 0002 01 3\n\
             0000000000000000: 00000002 00000000 00000000 0002 01 4 @abstract\n\
             0000000000000000: 00000002 00000000 00000000 0002 01 5 /tmp/cut 1.sock\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 2 /tmp/file:again\n\
             0000000000000000: 00000002 00000000 00000000 0002 01 6 /tmp/cut:2.sock\n\
             0000000000000000: 00000002 00000000 00000000 0002 01 7 /tmp/file:x\n\
             0000000000000000: 00000002 00000000 00000000 0002 01 8 /tmp/cut 3.sock\n\
@@ -250,7 +256,7 @@ mod tests {
                 ..FileStat::default()
             })
         });
-        // Absolute paths only, each cut as lsof cuts it.
+        // Absolute paths only, each cut as lsof cuts it; inode 2 again is skipped.
         assert_eq!(
             asked,
             [
