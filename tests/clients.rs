@@ -73,6 +73,9 @@ impl Pod {
             "{NETWORK} && exec python3 -c '{HOLDER}' 2222 5353 {}/listener.sock",
             dir.display()
         );
+        // The holder's stderr is a file of its own: were it the test's, lsof would list
+        // it at a size that grows between the reference's run and ours.
+        let errors = dir.join("holder.err");
         let mut child = Command::new("unshare")
             .args([
                 "--net",
@@ -85,7 +88,7 @@ impl Pod {
             ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(fs::File::create(&errors).expect("holder's stderr file"))
             .spawn()
             .expect("unshare runs");
         let stdin = child.stdin.take();
@@ -108,7 +111,10 @@ impl Pod {
         };
         match pid {
             Some(pid) if line.trim() == "ready" => pod.pid = pid,
-            _ => panic!("holder did not start: {line:?} (children {children:?})"),
+            _ => panic!(
+                "holder did not start: {line:?} (children {children:?}): {}",
+                fs::read_to_string(&errors).unwrap_or_default()
+            ),
         }
         pod
     }
