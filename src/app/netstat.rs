@@ -535,6 +535,7 @@ fn socket_view(
                 root,
                 OwnerDetail {
                     argv0: true,
+                    uid: config.json,
                     ..OwnerDetail::default()
                 },
             )
