@@ -23,7 +23,7 @@ _rss() {
 
     case "${cmd}" in
         rss)
-            opts="-n -r -a -l -o -e -m -p -T -i -s -b -E -Z -z -N -4 -6 -0 -t -M -S -u -d -w -x -f -K -H -O -A -D -F -V -h --numeric --resolve --all --listening --options --extended --memory --processes --threads --info --tipcinfo --summary --tos --cgroup --bpf --events --context --contexts --net --ipv4 --ipv6 --packet --tcp --mptcp --sctp --udp --dccp --raw --unix --tipc --vsock --xdp --family --kill --no-header --oneline --inet-sockopt --socket --query --diag --filter --version --help --all-netns --json --colour --color --generate"
+            opts="-n -r -a -l -o -e -m -p -T -i -s -b -E -Z -z -N -4 -6 -0 -t -M -S -u -d -w -x -f -K -H -O -A -D -F -V -h --numeric --resolve --all --listening --options --extended --memory --processes --threads --info --tipcinfo --summary --tos --cgroup --bpf --events --context --contexts --net --ipv4 --ipv6 --packet --tcp --mptcp --sctp --udp --dccp --raw --unix --tipc --vsock --xdp --family --kill --no-header --oneline --inet-sockopt --socket --query --diag --filter --version --help --all-netns --json --colour --color --all-filters --generate"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -79,6 +79,10 @@ _rss() {
                     ;;
                 --colour)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --all-filters)
+                    COMPREPLY=($(compgen -W "list disasm" -- "${cur}"))
                     return 0
                     ;;
                 --generate)

@@ -6,6 +6,8 @@ complete -c rss -s F -l filter -d 'Read filter information from FILE (- for stdi
 complete -c rss -l color -l colour -d 'Colour states and the header: always (the default of a bare --color), auto (terminals only, not with NO_COLOR) or never (without --color)' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c rss -l all-filters -d 'Implies -b; beyond ss\'s packet sockets, the classic BPF filter of every socket listed (tcp, udp, raw, unix, packet, netlink), read through a duplicate of a holder\'s descriptor, on a continuation line; `disasm` adds `tcpdump -d`\'s disassembly. Needs root for other users\' sockets' -r -f -a "list\t'The instructions, as ss -b prints a packet socket\'s filter'
+disasm\t'The instructions, then one line per instruction in `tcpdump -d`\'s notation'"
 complete -c rss -l generate -d 'Print a man page or shell completion: man, complete-bash, complete-zsh, complete-fish' -r
 complete -c rss -s n -l numeric -d 'Don\'t resolve service names'
 complete -c rss -s r -l resolve -d 'Resolve host names (through the project\'s resolver; /etc/hosts, DNS)'

@@ -4,9 +4,11 @@
 //! kernel tells (net/core/filter.c, sk_get_filter): no filter, length 0; a classic
 //! program, its instructions; an eBPF program (SO_ATTACH_BPF, which keeps no
 //! classic original), EACCES. pidfd_open/pidfd_getfd come from rustix (nix has
-//! neither); nix does not offer SO_GET_FILTER either, so that is a raw call here.
+//! neither); nix does not offer SO_GET_FILTER either, so that is a raw call here
+//! (SO_BINDTODEVICE is nix's).
 
 use crate::bpf::{Insn, INSN_SIZE, MAX_INSNS};
+use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -29,6 +31,28 @@ pub fn duplicate(pid: u32, fd: u32) -> io::Result<OwnedFd> {
     let fd = i32::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
     let pidfd = pidfd_open(pid, PidfdFlags::empty())?;
     Ok(pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty())?)
+}
+
+/// The duplicate must still be socket `inode`: the holder may have closed the
+/// descriptor since the scan and reused its number. Another file is EBADF, as if
+/// the descriptor were closed.
+fn check_inode(sock: OwnedFd, inode: u64) -> io::Result<OwnedFd> {
+    let st = nix::sys::stat::fstat(&sock).map_err(io::Error::from)?;
+    if st.st_ino != inode || st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    Ok(sock)
+}
+
+/// [`duplicate`], checked to be socket `inode` still.
+pub fn duplicate_socket(pid: u32, fd: u32, inode: u64) -> io::Result<OwnedFd> {
+    check_inode(duplicate(pid, fd)?, inode)
+}
+
+/// Whether a failed read means the socket left its holder (the process exited, the
+/// descriptor was closed or now names another file) rather than a refusal.
+pub fn holder_gone(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ESRCH | libc::EBADF))
 }
 
 /// SO_GET_FILTER with a buffer of `count` instructions: Ok(n) is the program's length
@@ -100,24 +124,73 @@ pub fn read_of(pid: u32, fd: u32) -> io::Result<Filter> {
 
 /// SO_BINDTODEVICE of a socket we hold: the interface it is bound to, if any.
 pub fn bound_device(sock: &OwnedFd) -> Option<Vec<u8>> {
-    let mut buf = [0u8; libc::IFNAMSIZ];
-    let mut len = buf.len() as libc::socklen_t;
-    // SAFETY: buf is writable for len bytes; the kernel writes at most len.
-    let r = unsafe {
-        libc::getsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_BINDTODEVICE,
-            buf.as_mut_ptr().cast(),
-            &mut len,
-        )
-    };
-    if r != 0 {
-        return None;
-    }
-    let name = buf.get(..len as usize)?;
-    let name = name.split(|&b| b == 0).next().unwrap_or(name);
+    use std::os::unix::ffi::OsStringExt;
+    let name = nix::sys::socket::getsockopt(sock, nix::sys::socket::sockopt::BindToDevice)
+        .ok()?
+        .into_vec();
+    let name = name.split(|&b| b == 0).next().unwrap_or_default();
     (!name.is_empty()).then(|| name.to_vec())
+}
+
+/// A socket's filter as found through the processes that hold it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// Read from one holder's descriptor.
+    Read(Filter),
+    /// No holder's descriptor could be read (no holder, all exited, pidfd_getfd
+    /// refused): whether a filter is attached is not known.
+    NotRead(String),
+    /// Every holder exited or closed the descriptor since the scan: the socket left
+    /// them (and is most likely gone).
+    Gone,
+}
+
+/// Reads the filters of many sockets, one pidfd per process (opened on first use).
+#[derive(Default)]
+pub struct Reader {
+    pidfds: HashMap<u32, Result<OwnedFd, i32>>,
+}
+
+impl Reader {
+    /// The filter of the socket that descriptors `holders` (pid, fd) refer to: each
+    /// holder is tried in turn until one can be read.
+    pub fn read(&mut self, inode: u64, holders: impl IntoIterator<Item = (u32, u32)>) -> Found {
+        let mut why = None;
+        for (pid, fd) in holders {
+            match self.read_one(pid, fd, inode) {
+                Ok(filter) => return Found::Read(filter),
+                // A refusal says more than a holder that went away.
+                Err(e) if holder_gone(&e) => why = why.or(Some(e)),
+                Err(e) => why = Some(e),
+            }
+        }
+        Found::NotRead(match why {
+            None => "no process holds it".into(),
+            Some(e) => match e.raw_os_error() {
+                _ if holder_gone(&e) => return Found::Gone,
+                Some(libc::EPERM) => "pidfd_getfd not permitted (needs root)".into(),
+                Some(libc::ENOSYS) => "pidfd_getfd is not supported (Linux 5.6)".into(),
+                _ => format!("reading it failed: {e}"),
+            },
+        })
+    }
+
+    fn read_one(&mut self, pid: u32, fd: u32, inode: u64) -> io::Result<Filter> {
+        use rustix::process::{pidfd_getfd, pidfd_open, Pid, PidfdFlags, PidfdGetfdFlags};
+        let pidfd = self.pidfds.entry(pid).or_insert_with(|| {
+            let pid = i32::try_from(pid)
+                .ok()
+                .and_then(Pid::from_raw)
+                .ok_or(libc::ESRCH)?;
+            pidfd_open(pid, PidfdFlags::empty()).map_err(|e| e.raw_os_error())
+        });
+        let pidfd = pidfd
+            .as_ref()
+            .map_err(|&e| io::Error::from_raw_os_error(e))?;
+        let fd = i32::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+        let sock = check_inode(pidfd_getfd(pidfd, fd, PidfdGetfdFlags::empty())?, inode)?;
+        read(&sock)
+    }
 }
 
 #[cfg(test)]
@@ -170,6 +243,18 @@ mod tests {
             Ok(f) => assert_eq!(f, Filter::Classic(prog.to_vec())),
             Err(e) => panic!("{e}"),
         }
+        // The Reader checks the duplicate is the socket it was asked about.
+        let inode = nix::sys::stat::fstat(&sock).unwrap().st_ino;
+        let mut reader = Reader::default();
+        assert_eq!(
+            reader.read(inode, [(me, fd)]),
+            Found::Read(Filter::Classic(prog.to_vec()))
+        );
+        assert_eq!(reader.read(inode + 1, [(me, fd)]), Found::Gone);
+        assert_eq!(
+            reader.read(inode, []),
+            Found::NotRead("no process holds it".into())
+        );
         let dup = duplicate(me, fd).unwrap();
         assert_eq!(read(&dup).unwrap(), Filter::Classic(prog.to_vec()));
         assert_eq!(bound_device(&dup), None);

@@ -10,124 +10,11 @@ use rnetstat::audit::probe::{self, BindResult, Space};
 use rnetstat::audit::views::Views;
 use rnetstat::proc::inet::Proto;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn sh(args: &[&str]) {
-    let st = Command::new(args[0]).args(&args[1..]).status().unwrap();
-    assert!(st.success(), "{args:?} failed");
-}
-
-/// A namespace, the processes started in it and a scratch directory, all removed on drop.
-struct Lab {
-    ns: String,
-    dir: PathBuf,
-    children: Vec<Child>,
-}
-
-impl Lab {
-    fn new(tag: &str) -> Lab {
-        let ns = format!("rnt-audit-{tag}-{}", std::process::id());
-        let dir = std::env::temp_dir().join(&ns);
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let lab = Lab {
-            ns,
-            dir,
-            children: Vec::new(),
-        };
-        sh(&["ip", "netns", "add", &lab.ns]);
-        sh(&["ip", "-n", &lab.ns, "link", "set", "lo", "up"]);
-        lab
-    }
-
-    fn ip(&self, args: &str) {
-        let mut v = vec!["ip", "-n", &self.ns];
-        v.extend(args.split_whitespace());
-        sh(&v);
-    }
-
-    /// Starts `program -c script` in the namespace; returns its first output line.
-    fn start(&mut self, program: &Path, script: &str) -> Vec<u64> {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.ns])
-            .arg(program)
-            .args(["-c", script])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        self.children.push(child);
-        line.split_whitespace()
-            .map(|w| w.parse().unwrap_or_else(|_| panic!("helper said {line:?}")))
-            .collect()
-    }
-
-    fn inode(&self) -> u64 {
-        std::fs::metadata(format!("/run/netns/{}", self.ns))
-            .unwrap()
-            .ino()
-    }
-
-    /// Runs rnetstat inside the namespace (or on the host with `inside = false`).
-    fn audit(&self, inside: bool, extra: &[&str]) -> (i32, Value, String) {
-        let bin = env!("CARGO_BIN_EXE_rnetstat");
-        let mut cmd = if inside {
-            let mut c = Command::new("ip");
-            c.args(["netns", "exec", &self.ns, bin]);
-            c
-        } else {
-            Command::new(bin)
-        };
-        let out = cmd
-            .args(["--audit", "--json"])
-            .args(extra)
-            .env_remove("LD_PRELOAD")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let json: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", String::from_utf8_lossy(&out.stdout)));
-        (out.status.code().unwrap_or(-1), json, stderr)
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn python() -> PathBuf {
-    PathBuf::from("python3")
-}
-
-/// The real python binary behind `python3` (shims and symlinks resolved), to copy.
-fn python_binary() -> PathBuf {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import os, sys; print(os.path.realpath(sys.executable))",
-        ])
-        .output()
-        .unwrap();
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
+mod audit_support;
+use audit_support::{findings, python, python_binary, Lab};
 
 const LISTENER: &str = r#"
 import os, socket, time
@@ -156,19 +43,9 @@ print(os.getpid(), port, ino, flush=True)
 time.sleep(300)
 "#;
 
-fn findings<'a>(json: &'a Value, check: &str) -> Vec<&'a Value> {
-    json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["check"] == check)
-        .collect()
-}
-
 #[test]
 fn real_conditions_are_reported_with_their_evidence() {
-    if !is_root() {
-        println!("SKIPPED: needs root for ip netns");
+    if audit_support::cannot_run("real_conditions_are_reported_with_their_evidence", &[]) {
         return;
     }
     let mut lab = Lab::new("dirty");
@@ -181,12 +58,12 @@ fn real_conditions_are_reported_with_their_evidence() {
     lab.ip("neigh add 192.0.2.1 lladdr 02:00:00:00:00:01 dev v0 nud permanent");
     lab.ip("neigh add 192.0.2.2 lladdr 02:00:00:00:00:01 dev v0 nud permanent");
 
-    let packet = lab.start(&python(), PACKET);
+    let packet = lab.start(&python(), PACKET, &[]);
     let copy = lab.dir.join("listener");
     std::fs::copy(python_binary(), &copy).unwrap();
-    let deleted = lab.start(&copy, LISTENER);
+    let deleted = lab.start(&copy, LISTENER, &[]);
     std::fs::remove_file(&copy).unwrap();
-    let flight = lab.start(&python(), IN_FLIGHT);
+    let flight = lab.start(&python(), IN_FLIGHT, &[]);
     let netns = lab.inode();
 
     let (status, json, stderr) = lab.audit(true, &[]);
@@ -297,8 +174,7 @@ fn real_conditions_are_reported_with_their_evidence() {
 
 #[test]
 fn a_namespace_without_them_audits_clean() {
-    if !is_root() {
-        println!("SKIPPED: needs root for ip netns");
+    if audit_support::cannot_run("a_namespace_without_them_audits_clean", &[]) {
         return;
     }
     let mut lab = Lab::new("clean");
@@ -306,7 +182,7 @@ fn a_namespace_without_them_audits_clean() {
     lab.ip("link set v0 up");
     lab.ip("addr add 198.51.100.10/24 dev v0");
     // An ordinary server: a listener held by a program that is where it should be.
-    let _server = lab.start(&python(), LISTENER);
+    let _server = lab.start(&python(), LISTENER, &[]);
     let (status, json, stderr) = lab.audit(true, &[]);
     let report = serde_json::to_string_pretty(&json).unwrap();
     assert_eq!(status, 0, "{report}\n{stderr}");
@@ -516,8 +392,7 @@ fn transient_differences_are_not_reported() {
 
 #[test]
 fn a_socket_from_another_namespace_is_not_hidden() {
-    if !is_root() {
-        println!("SKIPPED: needs root for ip netns");
+    if audit_support::cannot_run("a_socket_from_another_namespace_is_not_hidden", &[]) {
         return;
     }
     // The listener is made in `origin` and passed to a process of `holder` over a
@@ -551,8 +426,8 @@ print(os.getpid(), os.fstat(fds[0]).st_ino, flush=True)
 time.sleep(300)
 "#
     );
-    let made = origin.start(&python(), &sender);
-    let held = holder.start(&python(), &receiver);
+    let made = origin.start(&python(), &sender, &[]);
+    let held = holder.start(&python(), &receiver, &[]);
     assert_eq!(made[2], held[1], "the listener was passed");
     // The sender has exited: the holder namespace's process is the only holder.
     let _ = origin.children[0].wait();
@@ -647,12 +522,11 @@ while time.time() < end:
 
 #[test]
 fn sockets_that_come_and_go_are_not_reported() {
-    if !is_root() {
-        println!("SKIPPED: needs root for ip netns");
+    if audit_support::cannot_run("sockets_that_come_and_go_are_not_reported", &[]) {
         return;
     }
     let mut lab = Lab::new("churn");
-    lab.start(&python(), CHURN);
+    lab.start(&python(), CHURN, &[]);
     let (status, json, stderr) = lab.audit(true, &[]);
     let report = serde_json::to_string_pretty(&json).unwrap();
     assert_eq!(status, 0, "{report}\n{stderr}");

@@ -7,127 +7,11 @@
 //! namespace with an ordinary IPv6 neighbour (link-local and global address behind
 //! one MAC) audits clean.
 
-use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-fn cannot_run(test: &str, why: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{test}: {why} (CI=true: a test that cannot run fails)");
-    }
-    eprintln!("SKIPPED: {test}: {why}");
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-}
-
-fn sh(args: &[&str]) {
-    let st = Command::new(args[0]).args(&args[1..]).status().unwrap();
-    assert!(st.success(), "{args:?} failed");
-}
-
-/// A namespace, its processes and a scratch directory, removed on drop.
-struct Lab {
-    ns: String,
-    dir: PathBuf,
-    children: Vec<Child>,
-}
-
-impl Lab {
-    fn new(tag: &str) -> Lab {
-        let ns = format!("rnt-bpf-{tag}-{}", std::process::id());
-        let dir = std::env::temp_dir().join(&ns);
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let lab = Lab {
-            ns,
-            dir,
-            children: Vec::new(),
-        };
-        sh(&["ip", "netns", "add", &lab.ns]);
-        lab.ip("link set lo up");
-        lab
-    }
-
-    fn ip(&self, args: &str) {
-        let mut v = vec!["ip", "-n", &self.ns];
-        v.extend(args.split_whitespace());
-        sh(&v);
-    }
-
-    /// Starts `program -c script ARGS` in the namespace; returns its first line's numbers.
-    fn start(&mut self, program: &Path, script: &str, args: &[&str]) -> Vec<u64> {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.ns])
-            .arg(program)
-            .args(["-c", script])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        self.children.push(child);
-        line.split_whitespace()
-            .map(|w| w.parse().unwrap_or_else(|_| panic!("helper said {line:?}")))
-            .collect()
-    }
-
-    fn inode(&self) -> u64 {
-        std::fs::metadata(format!("/run/netns/{}", self.ns))
-            .unwrap()
-            .ino()
-    }
-
-    fn audit(&self, json: bool) -> (i32, String, String) {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.ns, env!("CARGO_BIN_EXE_rnetstat")])
-            .args(["--audit", "--no-probe"]);
-        if json {
-            cmd.arg("--json");
-        }
-        let out = cmd.env_remove("LD_PRELOAD").output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// The real python binary behind `python3`, to copy and delete.
-fn python_binary() -> PathBuf {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import os, sys; print(os.path.realpath(sys.executable))",
-        ])
-        .output()
-        .unwrap();
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
+mod audit_support;
+use audit_support::{findings, python, python_binary, Lab, FILTER_EXPRS, FILTER_HOLDER};
 
 /// argv[1]: the classic program as `tcpdump -ddd` prints it (count, then `code jt jf
 /// k` lines); attached to a packet socket (ETH_P_IP) and a raw UDP socket. With
@@ -184,15 +68,6 @@ fn tcpdump(flag: &str, dir: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn findings<'a>(json: &'a Value, check: &str) -> Vec<&'a Value> {
-    json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["check"] == check)
-        .collect()
-}
-
 fn x86_64() -> bool {
     cfg!(target_arch = "x86_64")
 }
@@ -200,11 +75,8 @@ fn x86_64() -> bool {
 #[test]
 fn filtered_sockets_and_shared_ipv6_macs_are_reported() {
     let test = "filtered_sockets_and_shared_ipv6_macs_are_reported";
-    if !is_root() {
-        return cannot_run(test, "needs root for ip netns");
-    }
-    if !have("tcpdump") || !have("python3") {
-        return cannot_run(test, "tcpdump or python3 is not installed");
+    if audit_support::cannot_run(test, &["tcpdump"]) {
+        return;
     }
     let mut lab = Lab::new("dirty");
     lab.ip("link add v0 type veth peer name v1");
@@ -229,8 +101,7 @@ fn filtered_sockets_and_shared_ipv6_macs_are_reported() {
     std::fs::remove_file(&copy).unwrap();
     let netns = lab.inode();
 
-    let (status, out, stderr) = lab.audit(true);
-    let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let (status, json, stderr) = lab.audit(true, &["--no-probe"]);
     let report = serde_json::to_string_pretty(&json).unwrap();
     assert_eq!(status, 1, "{report}\n{stderr}");
 
@@ -311,7 +182,7 @@ fn filtered_sockets_and_shared_ipv6_macs_are_reported() {
 
     // The text report shows the program under its finding, tcpdump's tab as a space
     // (the report carries no control bytes).
-    let (status, text, _) = lab.audit(false);
+    let (status, text, _) = lab.audit_text(&["--no-probe"]);
     assert_eq!(status, 1);
     let block: String = want_lines
         .iter()
@@ -321,11 +192,101 @@ fn filtered_sockets_and_shared_ipv6_macs_are_reported() {
     assert!(text.contains("filter=15 instructions"), "{text}");
 }
 
+/// TCP, UDP and unix sockets with a filter: unusual, reported with holder and program.
+#[test]
+fn filters_on_tcp_udp_and_unix_sockets_are_reported() {
+    let test = "filters_on_tcp_udp_and_unix_sockets_are_reported";
+    if audit_support::cannot_run(test, &["tcpdump"]) {
+        return;
+    }
+    let mut lab = Lab::new("inet");
+    let ddd: Vec<String> = FILTER_EXPRS
+        .iter()
+        .map(|e| audit_support::tcpdump("-ddd", e, &lab.dir))
+        .collect();
+    let name = lab.ns.clone();
+    let mut args: Vec<&str> = ddd.iter().map(String::as_str).collect();
+    args.push(&name);
+    let h = lab.start(&python(), FILTER_HOLDER, &args);
+    // The same holder from an executable that is then deleted: high.
+    let copy = lab.dir.join("sleeper");
+    std::fs::copy(python_binary(), &copy).unwrap();
+    let other = format!("{name}-2");
+    args[5] = &other;
+    let deleted = lab.start(&copy, FILTER_HOLDER, &args);
+    std::fs::remove_file(&copy).unwrap();
+    let (status, json, stderr) = lab.audit(true, &["--no-probe"]);
+    let report = serde_json::to_string_pretty(&json).unwrap();
+    assert_eq!(status, 1, "{report}\n{stderr}");
+    let filt = findings(&json, "socket-filter");
+    let by_inode = |inode: u64| {
+        filt.iter()
+            .find(|f| f["evidence"]["inode"] == inode)
+            .unwrap_or_else(|| panic!("no socket-filter finding for inode {inode}\n{report}"))
+    };
+    for (i, protocol) in [(0, "tcp"), (1, "udp"), (2, "unix")] {
+        let f = by_inode(h[4 + i]);
+        let e = &f["evidence"];
+        let lines: Vec<String> = audit_support::tcpdump("-d", FILTER_EXPRS[i], &lab.dir)
+            .lines()
+            .map(String::from)
+            .collect();
+        assert_eq!(f["severity"], "medium", "{report}");
+        assert_eq!(
+            f["summary"],
+            format!("{protocol} socket with a BPF filter attached"),
+            "{report}"
+        );
+        assert_eq!(e["protocol"], protocol, "{report}");
+        assert_eq!(e["pid"], h[0], "{report}");
+        assert_eq!(e["program"], "python3", "{report}");
+        assert_eq!(e["filter"]["readable"], true, "{report}");
+        assert_eq!(e["filter"]["instructions"], lines.len(), "{report}");
+        assert_eq!(
+            e["filter"]["disassembly"],
+            serde_json::json!(lines),
+            "{report}"
+        );
+    }
+    assert_eq!(by_inode(h[4])["evidence"]["port"], h[1], "{report}");
+    assert_eq!(by_inode(h[4])["evidence"]["state"], "LISTEN", "{report}");
+    assert_eq!(by_inode(h[5])["evidence"]["port"], h[2], "{report}");
+    assert_eq!(
+        by_inode(h[6])["evidence"]["address"],
+        format!("@{name}"),
+        "{report}"
+    );
+    for (i, protocol) in [(0, "tcp"), (1, "udp"), (2, "unix")] {
+        let f = by_inode(deleted[4 + i]);
+        assert_eq!(f["severity"], "high", "{report}");
+        assert_eq!(f["evidence"]["pid"], deleted[0], "{report}");
+        assert_eq!(f["evidence"]["program"], "sleeper", "{report}");
+        assert_eq!(
+            f["summary"],
+            format!("{protocol} socket with a BPF filter attached, held by a deleted or world-writable-directory executable"),
+            "{report}"
+        );
+    }
+    // The listener without a filter is no finding.
+    assert!(
+        !filt.iter().any(|f| f["evidence"]["inode"] == h[9]),
+        "{report}"
+    );
+    assert!(
+        !json["not_done"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["check"] == "socket-filter"),
+        "{report}"
+    );
+}
+
 #[test]
 fn an_ordinary_ipv6_neighbour_audits_clean() {
     let test = "an_ordinary_ipv6_neighbour_audits_clean";
-    if !is_root() {
-        return cannot_run(test, "needs root for ip netns");
+    if audit_support::cannot_run(test, &[]) {
+        return;
     }
     let lab = Lab::new("clean");
     lab.ip("link add v0 type veth peer name v1");
@@ -336,8 +297,7 @@ fn an_ordinary_ipv6_neighbour_audits_clean() {
     lab.ip("-6 neigh add fe80::1 lladdr 02:00:00:00:00:01 dev v0 nud permanent");
     lab.ip("-6 neigh add 2001:db8::1 lladdr 02:00:00:00:00:01 dev v0 nud permanent");
     lab.ip("-6 neigh add fe80::2 lladdr 02:00:00:00:00:02 dev v0 nud permanent");
-    let (status, out, stderr) = lab.audit(true);
-    let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let (status, json, stderr) = lab.audit(true, &["--no-probe"]);
     let report = serde_json::to_string_pretty(&json).unwrap();
     assert_eq!(status, 0, "{report}\n{stderr}");
     assert_eq!(json["clean"], true, "{report}");

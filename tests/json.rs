@@ -623,3 +623,25 @@ fn audit_report_matches_the_schema() {
     assert_eq!(out.status.code(), Some(if clean { 0 } else { 1 }));
     assert!(v["namespaces"][0]["own"].as_bool().unwrap());
 }
+
+/// rss's document, with and without --all-filters (the `filter` objects: classic,
+/// unreadable or not read, whatever this host's sockets carry).
+#[test]
+fn rss_view_matches_the_schema() {
+    let schema = schema();
+    for args in [
+        &["-an"][..],
+        &["-anp", "--all-filters"],
+        &["-A", "netlink,packet,unix", "-a", "--all-filters"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rss"))
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+        let v = parse_checked(&text, &schema);
+        assert_eq!(v["view"], "ss");
+    }
+}

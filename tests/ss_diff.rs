@@ -216,6 +216,22 @@ fn errors_match_ss() {
     );
 }
 
+/// glibc's getopt names the program as invoked: rss's own path here (the comparisons
+/// above read it back as `ss`).
+#[test]
+fn getopt_names_the_program_as_invoked() {
+    let run = std::process::Command::new(ss_support::rss())
+        .arg("--bogus")
+        .output()
+        .expect("rss runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(
+        stderr.lines().next(),
+        Some(format!("{}: unrecognized option '--bogus'", ss_support::rss()).as_str())
+    );
+    assert_eq!(run.status.code(), Some(255), "{stderr}");
+}
+
 #[test]
 fn named_namespace_matches_ss() {
     if skip("named_namespace_matches_ss") {

@@ -9,7 +9,10 @@ use crate::render::iface::{self as view, Interface};
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-const PROG: &str = "rnetstat";
+/// The name messages start with (see [`output::program_name`]).
+fn prog() -> &'static str {
+    output::program_name("rnetstat")
+}
 
 /// An errno's text as perror prints it (Rust's Display appends "(os error N)").
 fn strerror(e: &io::Error) -> String {
@@ -49,7 +52,7 @@ pub fn read_interfaces(
         .map_err(|e| io::Error::new(e.kind(), format!("socket: {e}")))?;
     let dev_rows: Vec<DevLine> = match dev::read_dev(root, net_dir) {
         Ok(table) => {
-            output::parse_warnings(PROG, &table.warnings);
+            output::parse_warnings(prog(), &table.warnings);
             table.rows
         }
         Err(e) => {
@@ -72,7 +75,7 @@ pub fn read_interfaces(
     let inet6: Vec<Inet6Addr> = if with_inet6 {
         match dev::read_if_inet6(root, net_dir) {
             Ok(table) => {
-                output::parse_warnings(PROG, &table.warnings);
+                output::parse_warnings(prog(), &table.warnings);
                 table.rows
             }
             Err(_) => Vec::new(),
@@ -173,7 +176,7 @@ pub fn read_groups(config: &Config, root: &ProcRoot, net_dir: &str) -> io::Resul
         }
         match igmp::read_groups(root, net_dir, v6) {
             Ok(table) => {
-                output::parse_warnings(PROG, &table.warnings);
+                output::parse_warnings(prog(), &table.warnings);
                 found.rows.extend(table.rows);
             }
             Err(e)
@@ -185,7 +188,7 @@ pub fn read_groups(config: &Config, root: &ProcRoot, net_dir: &str) -> io::Resul
                 // Like the inet tables: only a missing IPv4 file of an explicit request
                 // is an error.
                 if !v6 && !sel.implied {
-                    output::warn(PROG, "no support for `AF INET (igmp)' on this system.");
+                    output::warn(prog(), "no support for `AF INET (igmp)' on this system.");
                     found.status = 1;
                 }
             }

@@ -15,7 +15,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
-const PROG: &str = "rlsof";
+/// The name messages start with (see [`output::program_name`]).
+fn prog() -> &'static str {
+    output::program_name("rlsof")
+}
 
 struct AppLookups<'a> {
     services: &'a Services,
@@ -69,7 +72,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return 0;
         }
         Err(e) => {
-            output::warn(PROG, &e.message);
+            output::warn(prog(), &e.message);
             if e.usage {
                 let _ = writeln!(
                     io::stderr(),
@@ -91,7 +94,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
                 let mount_point = st.file_type() == libc::S_IFDIR && is_mount_point(&mounts, &name);
                 // +f: names must be file systems; -f: a mount point is just a directory.
                 if config.names_are_fs == Some(true) && !mount_point {
-                    output::warn(PROG, format_args!("not a file system: {text}"));
+                    output::warn(prog(), format_args!("not a file system: {text}"));
                     return 1;
                 }
                 config.selection.names.push(NameArg {
@@ -116,7 +119,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
                 let msg = e.to_string();
                 let msg = msg.split(" (os error").next().unwrap_or(&msg);
                 output::warn(
-                    PROG,
+                    prog(),
                     format_args!("status error on {}: {msg}", name.to_string_lossy()),
                 );
                 return 1;
@@ -138,12 +141,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     // A capture cut short is still read, but the answer says it may be partial.
     let incomplete = crate::capture::incomplete_reason(&root);
     if let Some(why) = &incomplete {
-        output::warn(PROG, why);
+        output::warn(prog(), why);
     }
     let status = match run(&config, &root, services, &mut out) {
         Ok(s) => s,
         Err(e) => {
-            output::warn(PROG, e);
+            output::warn(prog(), e);
             1
         }
     };
@@ -153,7 +156,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     } else {
         status
     };
-    output::exhaustion_status(PROG, status)
+    output::exhaustion_status(prog(), status)
 }
 
 /// Whether `path` (as given, or resolved) is where a file system is mounted.
@@ -174,7 +177,7 @@ fn add_dir_names(names: &mut Vec<NameArg>, dir: &OsString, recursive: bool) -> R
         Ok(m) if m.is_dir() => m,
         Ok(_) => {
             output::warn(
-                PROG,
+                prog(),
                 format_args!("not a directory: {}", dir.to_string_lossy()),
             );
             return Err(1);
@@ -183,7 +186,7 @@ fn add_dir_names(names: &mut Vec<NameArg>, dir: &OsString, recursive: bool) -> R
             let msg = e.to_string();
             let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
             output::warn(
-                PROG,
+                prog(),
                 format_args!("WARNING: can't stat({}): {msg}", dir.to_string_lossy()),
             );
             return Err(1);
@@ -209,7 +212,7 @@ fn add_dir_names(names: &mut Vec<NameArg>, dir: &OsString, recursive: bool) -> R
         for e in entries.flatten() {
             if names.len() >= DIR_NAMES_MAX {
                 output::warn(
-                    PROG,
+                    prog(),
                     format_args!(
                         "WARNING: more than {DIR_NAMES_MAX} names under {}; the rest are left out",
                         dir.to_string_lossy()
@@ -236,15 +239,15 @@ fn warn_avoided_mounts() {
     for m in files::read_mounts(&ProcRoot::default()) {
         let dir = crate::escape::escape_lsof(&m.dir, false);
         output::warn(
-            PROG,
+            prog(),
             format_args!("avoiding readlink({dir}): -b was specified."),
         );
         output::warn(
-            PROG,
+            prog(),
             format_args!("avoiding stat({dir}): -b was specified."),
         );
         output::warn(
-            PROG,
+            prog(),
             format_args!(
                 "WARNING: can't stat() {} file system {dir}\n      Output information may be incomplete.",
                 m.fstype
@@ -308,7 +311,7 @@ pub fn run(
             )?;
         }
         for m in &not_found {
-            writeln!(out, "{PROG}: {m}")?;
+            writeln!(out, "{}: {m}", prog())?;
         }
         let Some(repeat) = &config.repeat else {
             return Ok(status);

@@ -18,7 +18,10 @@ use crate::tables::{self, TableSource};
 use std::ffi::OsString;
 use std::io::{self, Write};
 
-const PROG: &str = "rnetstat";
+/// The name messages start with (see [`output::program_name`]).
+fn prog() -> &'static str {
+    output::program_name("rnetstat")
+}
 
 /// Parses the arguments and runs; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
@@ -42,7 +45,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return e.status;
         }
         Err(e) => {
-            output::warn(PROG, e.message);
+            output::warn(prog(), e.message);
             return e.status;
         }
     };
@@ -53,12 +56,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     // A capture cut short is still read, but the answer says it may be partial.
     let incomplete = crate::capture::incomplete_reason(&config.root);
     if let Some(why) = &incomplete {
-        output::warn(PROG, why);
+        output::warn(prog(), why);
     }
     let status = match run(&config, &mut out) {
         Ok(status) => status,
         Err(e) => {
-            output::warn(PROG, e);
+            output::warn(prog(), e);
             1
         }
     };
@@ -66,7 +69,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     if incomplete.is_some() && status == 0 {
         return 1;
     }
-    output::exhaustion_status(PROG, status)
+    output::exhaustion_status(prog(), status)
 }
 
 /// Long-lived state of a run: name caches survive refreshes with -c.
@@ -110,7 +113,7 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
             Mode::Audit { probe } => {
                 if !root.is_live() {
                     output::warn(
-                        PROG,
+                        prog(),
                         "--audit examines the live system; it cannot read --proc-root",
                     );
                     return Ok(2);
@@ -145,7 +148,7 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
             },
             Mode::Statistics => statistics_mode(config, out)?,
             Mode::Masquerade => {
-                output::warn(PROG, "no support for `ip_masquerade' on this system.");
+                output::warn(prog(), "no support for `ip_masquerade' on this system.");
                 return Ok(1);
             }
             Mode::Route | Mode::Arp => {
@@ -171,7 +174,10 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
 
 /// Warns about a namespace that could not be read (entering one needs CAP_SYS_ADMIN).
 fn unreachable_namespace(ns: &NetNs, e: &io::Error) {
-    output::warn(PROG, format_args!("network namespace {}: {e}", ns.label()));
+    output::warn(
+        prog(),
+        format_args!("network namespace {}: {e}", ns.label()),
+    );
 }
 
 /// `-i` / `-ie` in every namespace asked for. The ioctls run on a thread inside each
@@ -182,7 +188,7 @@ fn interfaces_mode(config: &Config, first: bool, out: &mut impl Write) -> io::Re
     let namespaces = match target_namespaces(config) {
         Ok(n) => n,
         Err(e) => {
-            output::warn(PROG, e);
+            output::warn(prog(), e);
             return Ok(1);
         }
     };
@@ -271,13 +277,13 @@ fn statistics_mode(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     let namespaces = match target_namespaces(config) {
         Ok(n) => n,
         Err(e) => {
-            output::warn(PROG, e);
+            output::warn(prog(), e);
             return Ok(1);
         }
     };
     if let (true, StatsFamily::Unsupported(families)) = (config.json, &config.stats.family) {
         output::warn(
-            PROG,
+            prog(),
             format_args!("No statistics support for specified address family: {families}"),
         );
         return Ok(1);
@@ -288,7 +294,7 @@ fn statistics_mode(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     for (index, ns) in namespaces.iter().enumerate() {
         if config.json {
             let read = ns.read(root, |dir| {
-                super::stats::read_statistics(PROG, &config.stats, root, dir)
+                super::stats::read_statistics(prog(), &config.stats, root, dir)
             });
             match read {
                 Ok(Some(Some(found))) => {
@@ -314,7 +320,7 @@ fn statistics_mode(config: &Config, out: &mut impl Write) -> io::Result<u8> {
         }
         let mut text = Vec::new();
         let read = ns.read(root, |dir| {
-            super::stats::statistics_view(PROG, &config.stats, root, dir, &mut text)
+            super::stats::statistics_view(prog(), &config.stats, root, dir, &mut text)
         });
         out.write_all(&text)?;
         match read {
@@ -354,7 +360,7 @@ fn capture(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result
         return Ok(0);
     }
     output::warn(
-        PROG,
+        prog(),
         format_args!(
             "captured {} processes, {} network namespaces, {} descriptors to {}",
             summary.processes,
@@ -428,14 +434,14 @@ fn read_unix(root: &ProcRoot, dir: &str) -> io::Result<Table<UnixSocket>> {
         match netlink::unix::repair_with_dump(&mut table.rows) {
             Ok(0) => {}
             Ok(n) => output::warn(
-                PROG,
+                prog(),
                 format_args!(
                     "{n} line(s) of {dir}/unix came from a socket path with a newline; \
                      left out (sock_diag has the whole path)"
                 ),
             ),
             Err(e) => output::warn(
-                PROG,
+                prog(),
                 format_args!(
                     "sock_diag could not be read to check {dir}/unix for rows forged by \
                      newlines in socket paths ({e})"
@@ -507,7 +513,7 @@ fn socket_view(
     let namespaces = match target_namespaces(config) {
         Ok(n) => n,
         Err(e) => {
-            output::warn(PROG, e);
+            output::warn(prog(), e);
             return Ok(1);
         }
     };
@@ -549,7 +555,7 @@ fn socket_view(
         program_notice(owners, root);
     }
     for (index, e) in unreachable {
-        output::warn(PROG, e);
+        output::warn(prog(), e);
         if index == 0 {
             return Ok(1);
         }
@@ -563,7 +569,7 @@ fn socket_view(
         for (proto, v6, result) in t.inet.drain(..) {
             match result {
                 Ok(table) => {
-                    output::parse_warnings(PROG, &table.warnings);
+                    output::parse_warnings(prog(), &table.warnings);
                     rows.extend(
                         table
                             .rows
@@ -578,7 +584,7 @@ fn socket_view(
                 Err(e) if !v6 && is_missing(&e) => {
                     if !sel.implied && (sel.explicit || config.verbose) {
                         output::warn(
-                            PROG,
+                            prog(),
                             format_args!("no support for `{}' on this system.", family_name(proto)),
                         );
                     }
@@ -618,7 +624,7 @@ fn socket_view(
     };
     if let Some((_, bad)) = captured.as_ref().filter(|(_, bad)| *bad > 0) {
         output::warn(
-            PROG,
+            prog(),
             format_args!("{bad} lines of the queue manifest could not be read"),
         );
     }
@@ -738,7 +744,7 @@ fn report_unsupported(
     for (name, file) in families {
         if !config.root.join(&format!("net/{file}")).exists() {
             output::warn(
-                PROG,
+                prog(),
                 format_args!("no support for `AF {name}' on this system."),
             );
         }
@@ -833,7 +839,7 @@ fn collect_unix(
     for (index, t) in tables.iter_mut() {
         match t.unix.take() {
             Some(Ok(table)) => {
-                output::parse_warnings(PROG, &table.warnings);
+                output::parse_warnings(prog(), &table.warnings);
                 broken_lines += table
                     .rows
                     .iter()
@@ -851,11 +857,11 @@ fn collect_unix(
             // A table that is there but refused (a FIFO or a link in a capture, one
             // over the size cap) is an error that says why, not a missing family.
             Some(Err(e)) if e.kind() == io::ErrorKind::InvalidData => {
-                output::warn(PROG, format_args!("unix socket table: {e}"));
+                output::warn(prog(), format_args!("unix socket table: {e}"));
                 return (1, broken_lines);
             }
             Some(Err(_)) if *index == 0 && sel.explicit => {
-                output::warn(PROG, "no support for `AF UNIX' on this system.");
+                output::warn(prog(), "no support for `AF UNIX' on this system.");
                 return (1, broken_lines);
             }
             Some(Err(_)) | None => {}

@@ -16,6 +16,28 @@ pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
     io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())
 }
 
+/// The name the binary's messages start with: the last component of argv[0], as lsof
+/// names itself (its `Pn`), so a binary installed under the name netstat, ss or lsof
+/// speaks as that tool does, and as itself under its own name. `fallback` when argv[0]
+/// is missing or empty; control bytes escaped (a name is the invoker's to choose).
+pub fn program_name(fallback: &'static str) -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        use std::os::unix::ffi::OsStrExt;
+        let argv0 = std::env::args_os().next().unwrap_or_default();
+        let base = argv0
+            .as_bytes()
+            .rsplit(|&b| b == b'/')
+            .next()
+            .unwrap_or_default();
+        if base.is_empty() {
+            fallback.to_string()
+        } else {
+            crate::escape::escape(base).into_owned()
+        }
+    })
+}
+
 /// Prints `prog: message` on stderr, ignoring a closed stderr.
 pub fn warn(prog: &str, message: impl std::fmt::Display) {
     let _ = writeln!(io::stderr().lock(), "{prog}: {message}");

@@ -17,7 +17,10 @@ use std::io;
 use std::net::IpAddr;
 use std::path::Path;
 
-const PROG: &str = "rnetstat";
+/// The name messages start with (see [`output::program_name`]).
+fn prog() -> &'static str {
+    output::program_name("rnetstat")
+}
 const TCP_LISTEN: u8 = 10;
 
 /// What a dump did, for stderr and summary.json.
@@ -41,7 +44,7 @@ pub fn run_alone(config: &Config, q: &QueuesConfig) -> u8 {
     match OutDir::create_new(dir) {
         Ok(out) => dump(config, q, &out, dir),
         Err(e) => {
-            output::warn(PROG, format_args!("--queues: {e}"));
+            output::warn(prog(), format_args!("--queues: {e}"));
             2
         }
     }
@@ -52,7 +55,7 @@ pub fn run_in_capture(config: &Config, q: &QueuesConfig, capture_dir: &Path) -> 
     match OutDir::open(capture_dir) {
         Ok(out) => dump(config, q, &out, capture_dir),
         Err(e) => {
-            output::warn(PROG, format_args!("--queues: {e}"));
+            output::warn(prog(), format_args!("--queues: {e}"));
             2
         }
     }
@@ -104,7 +107,7 @@ fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
     let namespaces = match target_namespaces(config) {
         Ok(n) => n,
         Err(e) => {
-            output::warn(PROG, e);
+            output::warn(prog(), e);
             return 2;
         }
     };
@@ -112,7 +115,7 @@ fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
         Ok(w) => w,
         Err(e) => {
             output::warn(
-                PROG,
+                prog(),
                 format_args!("--queues: {}/queues: {e}", shown.display()),
             );
             return 2;
@@ -129,7 +132,10 @@ fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
             Ok(Some(t)) => t,
             Ok(None) => continue,
             Err(e) => {
-                output::warn(PROG, format_args!("network namespace {}: {e}", ns.label()));
+                output::warn(
+                    prog(),
+                    format_args!("network namespace {}: {e}", ns.label()),
+                );
                 degraded = true;
                 continue;
             }
@@ -147,7 +153,7 @@ fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
                         .map(inet_line),
                 ),
                 Err(e) if index == 0 && e.kind() != io::ErrorKind::NotFound => {
-                    output::warn(PROG, format_args!("/proc/net/{}: {e}", proto.file(v6)));
+                    output::warn(prog(), format_args!("/proc/net/{}: {e}", proto.file(v6)));
                     degraded = true;
                 }
                 Err(_) => {}
@@ -172,7 +178,7 @@ fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
     ) {
         Ok(o) => o,
         Err(e) => {
-            output::warn(PROG, format_args!("{}: {e}", root.path().display()));
+            output::warn(prog(), format_args!("{}: {e}", root.path().display()));
             return 2;
         }
     };
@@ -235,13 +241,13 @@ fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
     });
     if let Some(e) = failure.or_else(|| writer.finish(&summary).err()) {
         output::warn(
-            PROG,
+            prog(),
             format_args!("--queues: {}/queues: {e}", shown.display()),
         );
         return 2;
     }
     output::warn(
-        PROG,
+        prog(),
         format_args!(
             "queues: {} sockets examined, {} receive files ({} bytes, {} cut at --queue-cap) in {}/queues",
             counts.examined,
@@ -253,7 +259,7 @@ fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
     );
     if counts.unread > 0 {
         output::warn(
-            PROG,
+            prog(),
             format_args!(
                 "queues: {} sockets with queued data were not read in full (notes in {}/queues/manifest.jsonl)",
                 counts.unread,
@@ -264,7 +270,7 @@ fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
     }
     if owners.denied > 0 {
         output::warn(
-            PROG,
+            prog(),
             format_args!(
                 "queues: the descriptors of {} processes could not be read; their sockets were not examined (reading another user's sockets needs root)",
                 owners.denied

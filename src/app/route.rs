@@ -10,7 +10,10 @@ use crate::proc::{ProcRoot, Table};
 use crate::resolve::{HostNames, NetworkNames, HOST_DEADLINE};
 use std::io::{self, Write};
 
-const PROG: &str = "rnetstat";
+/// The name messages start with (see [`output::program_name`]).
+fn prog() -> &'static str {
+    output::program_name("rnetstat")
+}
 
 /// The name caches of a run; they survive refreshes with -c.
 pub struct Names<'a> {
@@ -106,7 +109,7 @@ fn each_namespace<W: Write>(
     let namespaces = match namespaces(config, root) {
         Ok(n) => n,
         Err(e) => {
-            output::warn(PROG, e);
+            output::warn(prog(), e);
             return Ok((1, Vec::new()));
         }
     };
@@ -116,7 +119,7 @@ fn each_namespace<W: Write>(
         let files = match read_files(config, root, &ns, arp_view) {
             Ok(files) => files,
             Err(e) => {
-                output::warn(PROG, e);
+                output::warn(prog(), e);
                 if index == 0 {
                     return Ok((1, read));
                 }
@@ -203,7 +206,7 @@ fn route_tables(
                         return Ok(1);
                     }
                     Some(Ok(table)) => {
-                        output::parse_warnings(PROG, &table.warnings);
+                        output::parse_warnings(prog(), &table.warnings);
                         let (hosts, networks) = view::route4_lookups(&table.rows, opts);
                         resolve_route_names(names, hosts, networks);
                         let route_names = view::Names {
@@ -239,7 +242,7 @@ fn route_tables(
                         return Ok(1);
                     }
                 };
-                output::parse_warnings(PROG, &table.warnings);
+                output::parse_warnings(prog(), &table.warnings);
                 for cache in [false, true] {
                     if !(if cache { rc.cache } else { rc.fib }) {
                         continue;
@@ -308,7 +311,7 @@ fn arp_table(
         }
         None => return Ok(0),
     };
-    output::parse_warnings(PROG, &table.warnings);
+    output::parse_warnings(prog(), &table.warnings);
     let numeric = config.sockets.numeric_hosts;
     let (hosts, networks) = view::arp_lookups(&table.rows, numeric);
     resolve_route_names(names, hosts, networks);

@@ -14,13 +14,18 @@ use crate::proc::cgroup::CgroupPaths;
 use crate::proc::ProcRoot;
 use crate::render::ss::{self as view, Grid, RowContext, Table};
 use crate::render::ss_detail::DetailOptions;
+use crate::render::ss_filters::HeldFilters;
 use crate::resolve::{DuplicatePolicy, HostNames, Services, HOST_DEADLINE};
 use crate::select::ss_filter::{self, Env, Filter, Scope, SsError, Subject};
 use crate::snapshot::{OwnerDetail, Owners};
+use crate::sockfilter;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 
-const PROG: &str = "rss";
+/// The name messages start with (see [`output::program_name`]).
+fn prog() -> &'static str {
+    output::program_name("rss")
+}
 
 /// Parses the arguments and runs; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
@@ -51,13 +56,22 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     let mut out = output::stdout();
-    let status = match run(&options, &words, &mut out) {
+    let mut status = match run(&options, &words, &mut out) {
         Ok(status) => status,
         Err(e) => {
-            output::warn(PROG, e);
+            output::warn(prog(), e);
             1
         }
     };
+    let unread = UNREAD_FILTERS.load(std::sync::atomic::Ordering::Relaxed);
+    if unread > 0 {
+        let _ = out.flush();
+        output::warn(
+            prog(),
+            format_args!("--all-filters: the filters of {unread} socket(s) could not be read"),
+        );
+        status = status.max(1);
+    }
     let _ = out.flush();
     status
 }
@@ -98,6 +112,57 @@ fn wants_details(o: &Options) -> bool {
         || o.show_bpf
 }
 
+/// Sockets whose holders' descriptors could not be read for --all-filters (all
+/// namespaces): the run says so on stderr and in its status.
+static UNREAD_FILTERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// --all-filters: every row's filter, read through a duplicate of a holder's
+/// descriptor (one pidfd per process).
+fn held_filters(o: &Options, rows: &[Row], owners: Option<&Owners>) -> Option<HeldFilters> {
+    let mode = o.all_filters?;
+    let mut reader = sockfilter::Reader::default();
+    let mut found = std::collections::HashMap::new();
+    let mut unread = 0;
+    // Processes whose descriptors the scan could not read (not root): any socket
+    // without a visible holder may be theirs.
+    let hidden = owners.map_or(0, |ow| ow.denied + ow.exhausted);
+    for row in rows {
+        let inode = match row {
+            // The kernel's netlink sockets (no descriptor, no filter) and ours.
+            Row::Netlink(s) if s.portid == 0 || s.portid == std::process::id() => continue,
+            Row::Netlink(s) => s.inode,
+            Row::Packet(s) => s.inode,
+            Row::Unix(s) => s.inode,
+            Row::Inet(s, _) => s.sock.inode,
+        };
+        if inode == 0 || found.contains_key(&inode) {
+            continue;
+        }
+        let holders: Vec<(u32, u32)> = owners
+            .map(|ow| ow.holders(inode).map(|(p, fd)| (p.pid, fd)).collect())
+            .unwrap_or_default();
+        let got = if holders.is_empty() && hidden > 0 {
+            sockfilter::Found::NotRead(format!(
+                "no visible holder; the descriptors of {hidden} processes could not be read"
+            ))
+        } else {
+            reader.read(inode, holders.iter().copied())
+        };
+        // A socket no process holds (the kernel's own, one in flight) is shown as
+        // not read; one whose holders could not be read (or could not be seen) makes
+        // the answer partial.
+        if matches!(got, sockfilter::Found::NotRead(_)) && (!holders.is_empty() || hidden > 0) {
+            unread += 1;
+        }
+        found.insert(inode, got);
+    }
+    UNREAD_FILTERS.fetch_add(unread, std::sync::atomic::Ordering::Relaxed);
+    Some(HeldFilters {
+        found,
+        disasm: mode == cli::AllFilters::Disasm,
+    })
+}
+
 /// Every row of a run, in ss's order (netlink, packet, unix, raw, udp, tcp, ...).
 enum Row {
     Netlink(DiagNetlinkSocket),
@@ -108,11 +173,15 @@ enum Row {
 
 pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<u8> {
     if o.json && o.summary {
-        output::warn(PROG, "--json lists sockets; -s (the summary) is text only");
+        output::warn(
+            prog(),
+            "--json lists sockets; -s (the summary) is text only",
+        );
         return Ok(2);
     }
     let root = ProcRoot::default();
-    let scan = o.show_processes || o.show_threads;
+    // --all-filters reads each socket's filter through a holder's descriptor.
+    let scan = o.show_processes || o.show_threads || o.all_filters.is_some();
     std::thread::scope(|scope| {
         // ss reads every /proc/PID/fd before it dumps; the scan runs meanwhile here.
         // No thread to spare (a fork-bombed host): the scan runs here after the dump.
@@ -157,7 +226,7 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
         let o = &narrowed;
         if o.events {
             if !filter.is_empty() {
-                output::warn(PROG, "-E with a filter expression is not supported yet");
+                output::warn(prog(), "-E with a filter expression is not supported yet");
                 return Ok(1);
             }
             return follow(o, &tables, out);
@@ -345,19 +414,21 @@ fn json_rows(
         Services::load(DuplicatePolicy::FirstWins)
     };
     let hosts = resolved_hosts(o, rows);
+    let filters = held_filters(o, rows, owners);
     let ctx = RowContext {
         numeric: o.numeric,
         resolve: o.resolve,
         services: &services,
         hosts: &hosts,
         ephemeral: ephemeral_range(),
-        owners,
+        owners: owners.filter(|_| o.show_processes || o.show_threads),
         show_threads: o.show_threads,
         ifname: &ifname,
         netlink_owner: &netlink_owner,
         // The document carries no detail text.
         details: DetailOptions::default(),
         cgroups: &CgroupPaths::default(),
+        filters: filters.as_ref(),
     };
     let tag = view::NamespaceTag {
         inode: ns.inode,
@@ -365,7 +436,7 @@ fn json_rows(
     };
     rows.iter()
         .map(|row| match row {
-            Row::Netlink(s) => view::netlink_json(s, &tag),
+            Row::Netlink(s) => view::netlink_json(&ctx, s, &tag),
             Row::Packet(s) => view::packet_json(&ctx, s, &tag),
             Row::Unix(s) => view::unix_json(&ctx, s, &tag),
             Row::Inet(s, table) => view::inet_json(&ctx, s, *table, &tag),
@@ -467,7 +538,7 @@ fn all_namespaces(
             Err(e) if !ns.own && e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => {
                 out.flush()?;
-                output::warn(PROG, format_args!("{}: {e}", ns.label()));
+                output::warn(prog(), format_args!("{}: {e}", ns.label()));
                 status = 1;
             }
             Ok(()) if o.json => {
@@ -879,18 +950,21 @@ fn render(
         Services::load(DuplicatePolicy::FirstWins)
     };
     let hosts = resolved_hosts(o, rows);
+    let filters = held_filters(o, rows, owners);
     let ctx = RowContext {
         numeric: o.numeric,
         resolve: o.resolve,
         services: &services,
         hosts: &hosts,
         ephemeral: ephemeral_range(),
-        owners,
+        // --all-filters alone scans for holders without printing them.
+        owners: owners.filter(|_| o.show_processes || o.show_threads),
         show_threads: o.show_threads,
         ifname: &ifname,
         netlink_owner: &netlink_owner,
         details: detail_options(o),
         cgroups: &CgroupPaths::new(&ProcRoot::default()),
+        filters: filters.as_ref(),
     };
     let several = |mask: u32| mask & mask.wrapping_sub(1) != 0;
     let mut grid = Grid::new(several(t.dbs), several(t.states), screen_width());
@@ -995,6 +1069,7 @@ fn follow(o: &Options, t: &Tables, out: &mut impl Write) -> io::Result<u8> {
                         hosts: &hosts,
                         ephemeral: ephemeral_range(),
                         owners: None,
+                        filters: None,
                         show_threads: o.show_threads,
                         ifname: &ifname,
                         netlink_owner: &netlink_owner,

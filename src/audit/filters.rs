@@ -1,6 +1,7 @@
-//! Check socket-filter: packet and raw sockets with a BPF filter attached. Backdoors
-//! of the BPFDoor family sleep on such a socket until a magic packet passes their
-//! filter; DHCP clients, LLDP agents and tcpdump use filters too, so the finding
+//! Check socket-filter: packet, raw, TCP, UDP and unix sockets with a BPF filter
+//! attached. Backdoors of the BPFDoor family sleep on a packet or raw socket until a
+//! magic packet passes their filter; DHCP clients, LLDP agents and tcpdump use
+//! filters too, and a filter on a TCP, UDP or unix socket is unusual. The finding
 //! shows the program and what it accepts for a person to judge, and is high only
 //! when the holder also runs a deleted or world-writable-directory executable.
 
@@ -19,9 +20,10 @@ use std::io;
 /// is bound to (SO_BINDTODEVICE), if any.
 pub type Read = io::Result<(Filter, Option<Vec<u8>>)>;
 
-/// Reads a live descriptor (pidfd_getfd, SO_GET_FILTER, SO_BINDTODEVICE).
-pub fn read_live(pid: u32, fd: u32) -> Read {
-    let sock = crate::sockfilter::duplicate(pid, fd)?;
+/// Reads a live descriptor (pidfd_getfd, SO_GET_FILTER, SO_BINDTODEVICE), checked
+/// to be socket `inode` still.
+pub fn read_live(pid: u32, fd: u32, inode: u64) -> Read {
+    let sock = crate::sockfilter::duplicate_socket(pid, fd, inode)?;
     let filter = crate::sockfilter::read(&sock)?;
     Ok((filter, crate::sockfilter::bound_device(&sock)))
 }
@@ -33,16 +35,20 @@ struct Candidate {
     interface: Option<String>,
     layer: Layer,
     base: Evidence,
+    /// Packet and raw sockets: one whose holders went away before its filter was
+    /// read counts as unread. TCP, UDP and unix sockets come and go by the thousand:
+    /// one that left its holders is gone, as the cross-view treats them.
+    count_gone: bool,
 }
 
-/// Findings for filtered packet and raw sockets, and how many sockets' filters could
-/// not be read through any holder (exited, or pidfd_getfd refused).
+/// Findings for filtered sockets, and how many sockets' filters could not be read
+/// through any holder (exited, or pidfd_getfd refused).
 pub fn socket_filters(
     views: &Views,
     holders: &Holders,
     netns: u64,
     ifnames: &HashMap<i32, String>,
-    mut read: impl FnMut(u32, u32) -> Read,
+    mut read: impl FnMut(u32, u32, u64) -> Read,
 ) -> (Vec<Finding>, usize) {
     let mut candidates = Vec::new();
     for p in &views.proc_packet {
@@ -77,6 +83,7 @@ pub fn socket_filters(
             interface: Some(interface),
             layer,
             base,
+            count_gone: true,
         });
     }
     for s in views.proc_inet.iter().filter(|s| s.proto == Proto::Raw) {
@@ -91,6 +98,36 @@ pub fn socket_filters(
             // An IPv4 raw socket's filter sees the IP header; an IPv6 one does not.
             layer: if s.v6 { Layer::Unknown } else { Layer::Ipv4 },
             base,
+            count_gone: true,
+        });
+    }
+    // TCP and UDP filters see the transport header or the payload, unix ones the
+    // message: offsets are shown as they are.
+    for s in views.proc_inet.iter().filter(|s| s.proto != Proto::Raw) {
+        candidates.push(Candidate {
+            inode: s.inode,
+            protocol: s.proto.file(s.v6),
+            interface: None,
+            layer: Layer::Unknown,
+            base: Evidence::socket(netns, s),
+            count_gone: false,
+        });
+    }
+    for s in &views.proc_unix {
+        let mut base = Evidence::in_namespace(netns);
+        base.address = s.path.clone().map(|mut p| {
+            if p.first() == Some(&0) {
+                p[0] = b'@';
+            }
+            escape(&p).into_owned()
+        });
+        candidates.push(Candidate {
+            inode: s.inode,
+            protocol: "unix",
+            interface: None,
+            layer: Layer::Unknown,
+            base,
+            count_gone: false,
         });
     }
 
@@ -105,11 +142,18 @@ pub fn socket_filters(
         if list.is_empty() {
             continue;
         }
-        let got = list
-            .iter()
-            .find_map(|h| read(h.pid, h.fd).ok().map(|r| (*h, r)));
+        let mut refused = false;
+        let got = list.iter().find_map(|h| match read(h.pid, h.fd, c.inode) {
+            Ok(r) => Some((*h, r)),
+            Err(e) => {
+                refused |= !crate::sockfilter::holder_gone(&e);
+                None
+            }
+        });
         let Some((holder, (filter, device))) = got else {
-            unread += 1;
+            if refused || c.count_gone {
+                unread += 1;
+            }
             continue;
         };
         let info = match filter {

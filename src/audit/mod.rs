@@ -653,14 +653,14 @@ fn audit_namespace(
     let names: HashMap<i32, String> = ifaces.map(|l| iface::index_names(l)).unwrap_or_default();
     findings.extend(sockets::sniffers(&second.views, holders_2, netns, &names));
 
-    // 5b. filters on packet and raw sockets
+    // 5b. filters on packet, raw, TCP, UDP and unix sockets
     let (filtered, unread) =
         filters::socket_filters(&second.views, holders_2, netns, &names, filters::read_live);
     findings.extend(filtered);
     if unread > 0 {
         skip(
             Check::SocketFilter,
-            format!("the filters of {unread} packet/raw sockets could not be read (holder exited, or pidfd_getfd refused)"),
+            format!("the filters of {unread} sockets could not be read (holder exited, or pidfd_getfd refused)"),
         );
     }
 

@@ -194,6 +194,19 @@ pub struct SsArgs {
         help_heading = "Beyond ss"
     )]
     pub color: Option<ColorChoice>,
+    /// Implies -b; beyond ss's packet sockets, the classic BPF filter of every
+    /// socket listed (tcp, udp, raw, unix, packet, netlink), read through a
+    /// duplicate of a holder's descriptor, on a continuation line; `disasm` adds
+    /// `tcpdump -d`'s disassembly. Needs root for other users' sockets
+    #[arg(
+        long = "all-filters",
+        value_name = "HOW",
+        value_enum,
+        num_args = 0..=1,
+        default_missing_value = "list",
+        help_heading = "Beyond ss"
+    )]
+    pub all_filters: Option<AllFilters>,
     /// Print a man page or shell completion: man, complete-bash, complete-zsh, complete-fish
     #[arg(long = "generate", value_name = "KIND", hide = true)]
     pub generate: Option<String>,
@@ -226,6 +239,7 @@ pub enum Opt {
     AllNetns,
     Json,
     Color,
+    AllFilters,
     Generate,
 }
 
@@ -281,6 +295,7 @@ const LONGS: &[(&str, HasArg, Opt)] = &[
     ("json", HasArg::No, Opt::Json),
     ("color", HasArg::Optional, Opt::Color),
     ("colour", HasArg::Optional, Opt::Color),
+    ("all-filters", HasArg::Optional, Opt::AllFilters),
     ("generate", HasArg::Required, Opt::Generate),
 ];
 
@@ -712,9 +727,18 @@ pub struct Options {
     pub all_netns: bool,
     pub json: bool,
     pub color: ColorChoice,
+    /// --all-filters: every listed socket's filter (implies -b).
+    pub all_filters: Option<AllFilters>,
 }
 
-/// What the option loop ends in.
+/// How --all-filters shows each socket's filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AllFilters {
+    /// The instructions, as ss -b prints a packet socket's filter.
+    List,
+    /// The instructions, then one line per instruction in `tcpdump -d`'s notation.
+    Disasm,
+}
 #[derive(Debug)]
 pub enum Parsed {
     Run(Box<Options>, Vec<OsString>),
@@ -744,6 +768,18 @@ pub fn version_line() -> String {
     )
 }
 
+/// glibc's getopt names the program in its messages as invoked (argv[0], verbatim:
+/// `/usr/bin/ss: invalid option -- 'q'`); [`parse`] writes `ss:` for that name.
+fn invoked_as(message: &str) -> String {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    match message.strip_prefix("ss:") {
+        Some(rest) if !argv0.is_empty() => {
+            format!("{}:{rest}", crate::escape::escape(argv0.as_encoded_bytes()))
+        }
+        _ => message.to_string(),
+    }
+}
+
 /// ss's option loop. `enter_netns` is called for -N as ss does at that point (an error
 /// message means exit 1).
 pub fn apply(
@@ -761,7 +797,7 @@ pub fn apply(
     let mut saw_query = false;
     for event in events {
         let (opt, value) = match event {
-            Event::Error(message) => return usage_error(&message),
+            Event::Error(message) => return usage_error(&invoked_as(&message)),
             Event::Opt(opt, value) => (opt, value),
         };
         let text = || {
@@ -903,6 +939,19 @@ pub fn apply(
                     other => {
                         return Parsed::Fail(
                             format!("rss: --color takes auto, always or never, not '{other}'\n"),
+                            255,
+                        )
+                    }
+                }
+            }
+            Opt::AllFilters => {
+                o.show_bpf = true;
+                o.all_filters = match text().as_str() {
+                    "" | "list" => Some(AllFilters::List),
+                    "disasm" => Some(AllFilters::Disasm),
+                    other => {
+                        return Parsed::Fail(
+                            format!("rss: --all-filters takes list or disasm, not '{other}'\n"),
                             255,
                         )
                     }

@@ -10,5 +10,6 @@ pub mod netstat;
 pub mod route;
 pub mod ss;
 pub mod ss_detail;
+pub mod ss_filters;
 pub mod stats;
 pub mod text;

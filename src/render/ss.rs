@@ -9,6 +9,7 @@
 use crate::netlink::ss_attrs::{NetlinkDiag, PacketDiag, UnixDiag};
 use crate::proc::cgroup::CgroupPaths;
 use crate::render::ss_detail::{self, DetailOptions};
+use crate::render::ss_filters::{self, HeldFilters};
 use std::io::{self, Write};
 
 pub const COL_NETID: usize = 0;
@@ -125,6 +126,9 @@ pub struct Grid {
     palette: crate::color::Palette,
     /// Whether the next rendered row is the header.
     header_pending: bool,
+    /// Bytes at the end of the current field that ss would not have printed
+    /// (--all-filters): neither measured for widths nor counted in chunks.
+    unmeasured: usize,
 }
 
 impl Grid {
@@ -143,6 +147,7 @@ impl Grid {
             screen_width,
             palette: crate::color::Palette::PLAIN,
             header_pending: false,
+            unmeasured: 0,
         }
     }
 
@@ -172,6 +177,18 @@ impl Grid {
         self.chunks.out(before - self.start, len);
     }
 
+    /// Appends text that ss does not print to the current field: it leaves the column
+    /// widths and ss's chunk arithmetic as they are, so every row ss prints is still
+    /// printed byte for byte. Only for the last column (COL_EXT), which nothing pads.
+    pub fn out_unmeasured(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        if self.disabled[self.current] {
+            return;
+        }
+        let before = self.buf.len();
+        f(&mut self.buf);
+        self.unmeasured += self.buf.len() - before;
+    }
+
     pub fn out_str(&mut self, s: &str) {
         self.out(s.as_bytes());
     }
@@ -191,7 +208,7 @@ impl Grid {
         if self.disabled[self.current] {
             return;
         }
-        let len = self.buf.len() - self.start;
+        let len = self.buf.len() - self.start - std::mem::take(&mut self.unmeasured);
         if self.chunks.count == 0 {
             self.chunks.new_chunk();
         }
@@ -365,6 +382,7 @@ impl Grid {
         self.start = 0;
         self.chunks = Chunks::default();
         self.current = 0;
+        self.unmeasured = 0;
         Ok(())
     }
 }
@@ -531,6 +549,8 @@ pub struct RowContext<'a> {
     pub details: DetailOptions,
     /// cgroup v2 ids → paths for `cgroup:` (walked on first use).
     pub cgroups: &'a CgroupPaths,
+    /// --all-filters: every listed socket's filter, read before rendering.
+    pub filters: Option<&'a HeldFilters>,
 }
 
 /// sock_state_print(): Netid, State and the queues, then on to the address.
@@ -715,7 +735,7 @@ pub fn inet_row(
         let protocol = s.protocol.min(255) as u8;
         g.out_with(|buf| ss_detail::inet_payload(buf, raw, protocol, &ctx.details, ctx.cgroups));
     }
-    Ok(())
+    ctx.filter_text(g, w, sock.inode, None)
 }
 
 pub fn unix_row(
@@ -751,7 +771,7 @@ pub fn unix_row(
     {
         g.out_with(|buf| ss_detail::unix(buf, &d, &ctx.details));
     }
-    Ok(())
+    ctx.filter_text(g, w, s.inode, None)
 }
 
 pub fn packet_row(
@@ -793,7 +813,29 @@ pub fn packet_row(
     {
         g.out_with(|buf| ss_detail::packet(buf, &d, &ctx.details));
     }
-    Ok(())
+    ctx.filter_text(g, w, s.inode, packet_diag_filter(s))
+}
+
+/// The program PACKET_DIAG_FILTER gave (what ss -b lists), when the reply was kept.
+fn packet_diag_filter(s: &DiagPacketSocket) -> Option<Vec<crate::bpf::Insn>> {
+    let d = s.raw.as_deref().and_then(PacketDiag::parse)?;
+    ss_filters::diag_program(d.filter)
+}
+
+impl RowContext<'_> {
+    /// --all-filters' text after the row, when asked for.
+    fn filter_text(
+        &self,
+        g: &mut Grid,
+        w: &mut impl Write,
+        inode: u64,
+        diag: Option<Vec<crate::bpf::Insn>>,
+    ) -> io::Result<()> {
+        match self.filters {
+            Some(f) => ss_filters::text(g, w, f, inode, diag, self.details.oneline),
+            None => Ok(()),
+        }
+    }
 }
 
 pub fn netlink_row(
@@ -840,7 +882,7 @@ pub fn netlink_row(
     {
         g.out_with(|buf| ss_detail::netlink(buf, &d, &ctx.details));
     }
-    Ok(())
+    ctx.filter_text(g, w, s.inode, None)
 }
 
 impl Grid {
@@ -958,6 +1000,7 @@ pub fn inet_json(
         "netns": ns.inode,
         "netns_name": ns.name,
         "processes": holders_json(ctx, sock.inode),
+        "filter": ss_filters::json(ctx.filters, sock.inode, None),
     })
 }
 
@@ -991,6 +1034,7 @@ pub fn unix_json(
         "netns": ns.inode,
         "netns_name": ns.name,
         "processes": holders_json(ctx, s.inode),
+        "filter": ss_filters::json(ctx.filters, s.inode, None),
     })
 }
 
@@ -1027,10 +1071,15 @@ pub fn packet_json(
         "netns": ns.inode,
         "netns_name": ns.name,
         "processes": holders_json(ctx, s.inode),
+        "filter": ss_filters::json(ctx.filters, s.inode, packet_diag_filter(s)),
     })
 }
 
-pub fn netlink_json(s: &DiagNetlinkSocket, ns: &NamespaceTag<'_>) -> serde_json::Value {
+pub fn netlink_json(
+    ctx: &RowContext<'_>,
+    s: &DiagNetlinkSocket,
+    ns: &NamespaceTag<'_>,
+) -> serde_json::Value {
     serde_json::json!({
         "netid": "nl",
         "state": "UNCONN",
@@ -1052,6 +1101,7 @@ pub fn netlink_json(s: &DiagNetlinkSocket, ns: &NamespaceTag<'_>) -> serde_json:
         "netns": ns.inode,
         "netns_name": ns.name,
         "processes": [],
+        "filter": ss_filters::json(ctx.filters, s.inode, None),
     })
 }
 
@@ -1076,6 +1126,46 @@ mod tests {
             g.set(i, out).unwrap();
             g.out_str(f);
         }
+    }
+
+    #[test]
+    fn unmeasured_text_leaves_every_row_as_it_was() {
+        let rows: [&[&str]; 2] = [
+            &[
+                "", "LISTEN", "0     ", "128   ", "0.0.0.0:", "2024", "0.0.0.0:", "*", "",
+            ],
+            &[
+                "",
+                "UNCONN",
+                "0     ",
+                "0     ",
+                "127.0.0.1:",
+                "53",
+                "0.0.0.0:",
+                "*",
+                "",
+            ],
+        ];
+        let mut plain = Vec::new();
+        let mut g = Grid::new(false, true, Some(80));
+        for r in rows {
+            row(&mut g, &mut plain, r);
+        }
+        g.render(&mut plain).unwrap();
+        let mut extra = Vec::new();
+        let mut g = Grid::new(false, true, Some(80));
+        row(&mut g, &mut extra, rows[0]);
+        g.set(COL_EXT, &mut extra).unwrap();
+        let long = format!("\n\tbpf filter (1): {}", " 0x06 0 0 0,".repeat(40));
+        g.out_unmeasured(|b| b.extend_from_slice(long.as_bytes()));
+        row(&mut g, &mut extra, rows[1]);
+        g.render(&mut extra).unwrap();
+        let plain = String::from_utf8(plain).unwrap();
+        let (first, second) = plain.split_once('\n').unwrap();
+        assert_eq!(
+            String::from_utf8(extra).unwrap(),
+            format!("{first}{long}\n{second}")
+        );
     }
 
     #[test]

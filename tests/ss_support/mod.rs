@@ -139,10 +139,29 @@ impl Scene {
         Run {
             pid,
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stderr: as_invoked_ss(tool, &out.stderr),
             status: out.status.code(),
         }
     }
+}
+
+/// getopt's messages name the program as invoked (argv[0]): `ss: invalid option` from
+/// ss run as `ss`, `/path/to/rss: invalid option` from rss run by its path. The
+/// comparison reads rss's as if it had been invoked as `ss`; tests/ss_diff.rs checks
+/// the path itself.
+fn as_invoked_ss(tool: &str, stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    if tool != rss() {
+        return text.into_owned();
+    }
+    text.split_inclusive('\n')
+        .map(
+            |line| match line.strip_prefix(tool).and_then(|l| l.strip_prefix(':')) {
+                Some(rest) => format!("ss:{rest}"),
+                None => line.to_string(),
+            },
+        )
+        .collect()
 }
 
 impl Drop for Scene {
@@ -168,7 +187,7 @@ pub fn run_here(tool: &str, args: &[&str]) -> Run {
     Run {
         pid,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stderr: as_invoked_ss(tool, &out.stderr),
         status: out.status.code(),
     }
 }
