@@ -23,7 +23,7 @@ _rlsof() {
 
     case "${cmd}" in
         rlsof)
-            opts="-? -h -v -a -n -P -l -t -U -w -E -i -d -p -u -c -s -R -g -o -L -N -X -Q -V -b -O -S -K -f -x -e -M -F -T -r --json --all-netns --proc-root"
+            opts="-? -h -v -a -n -P -l -t -U -w -E -i -d -p -u -c -s -R -g -o -L -N -X -Q -V -b -O -S -K -f -x -e -m -M -F -T -r --json --all-netns --proc-root"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -86,6 +86,10 @@ _rlsof() {
                     return 0
                     ;;
                 -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -11,8 +11,9 @@ complete -c rlsof -s L -d '+L: show the NLINK column; +L N: select files with fe
 complete -c rlsof -s S -d 'Accepted (lsof: kernel function timeout)' -r
 complete -c rlsof -s K -d '-K: list threads (TID, TASKCMD) and select their files; -K i: never list threads' -r
 complete -c rlsof -s f -d '-f: names are plain files; +f: names are file systems; +fg/+fG: FILE-FLAG column (names/hex)' -r
-complete -c rlsof -s x -d 'With +d/+D (accepted; the walk never follows links or crosses file systems)' -r
+complete -c rlsof -s x -d 'With +d/+D given after it: the walk crosses into other file systems (f) and follows symbolic links (l); -x alone: both' -r
 complete -c rlsof -s e -d 'Accepted for a mounted file system (lsof: exempt from blocking calls)' -r
+complete -c rlsof -s m -d '+m: print the mount supplement (each mount point and its device, as lsof writes it) and stop; +m FILE: accepted (rlsof takes devices from the mount table); -m: not supported on Linux' -r
 complete -c rlsof -s F -d 'Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, with --all-netns for processes outside ours; 0 = NUL terminators)' -r
 complete -c rlsof -s T -d 'TCP/TPI information in NAME: s state (default), q queues; -T alone: none' -r
 complete -c rlsof -s r -d 'Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)' -r
@@ -35,4 +36,4 @@ complete -c rlsof -s Q -d 'A search item not found is no failure (exit 0)'
 complete -c rlsof -s V -d 'Say which search items were not found'
 complete -c rlsof -s b -d 'Warn, as lsof, that stat/readlink of mounts are avoided'
 complete -c rlsof -s O -d 'Accepted (lsof: no helper process)'
-complete -c rlsof -s M -d 'Accepted (+M: portmapper registrations, shown by lsof only with rpcbind running)'
+complete -c rlsof -s M -d '+M: name the programs registered with the portmapper (rpcbind) after their TCP and UDP ports, as `sunrpc[portmapper]`; -M: don\'t (default)'

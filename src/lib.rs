@@ -21,6 +21,7 @@ pub mod proc;
 pub mod queues;
 pub mod render;
 pub mod resolve;
+pub mod rpc;
 pub mod select;
 pub mod snapshot;
 pub mod sockfilter;

@@ -24,6 +24,8 @@ pub struct Services {
     protocols: HashMap<u16, String>,
     /// Service names and aliases → port, first entry wins (getservbyname).
     by_name: HashMap<(String, bool), u16>,
+    /// ss -r: ports registered with rpcbind, named before /etc/services is asked.
+    rpc: RpcPorts,
 }
 
 impl Services {
@@ -96,10 +98,148 @@ impl Services {
         self.protocols.get(&number).map(String::as_str)
     }
 
+    /// ss `-r`: asks rpcbind (its local socket) for the registered ports, which then
+    /// print as `rpc.NAME` ([`Services::rpc`]). Returns why the answer is missing
+    /// when something answered wrongly; no rpcbind at all is no failure (ss is silent).
+    pub fn add_rpc_names(&mut self) -> Option<String> {
+        let path = std::path::Path::new(crate::rpc::RPCBIND_SOCKET);
+        match crate::rpc::rpcb_dump(path, crate::rpc::DEADLINE) {
+            Ok(list) => {
+                self.rpc = RpcPorts::for_ss(&list, &RpcPrograms::load());
+                None
+            }
+            Err(crate::rpc::Error::Unavailable) => None,
+            Err(crate::rpc::Error::Failed(why)) => Some(why),
+        }
+    }
+
+    /// The rpcbind name of a TCP or UDP port (`Some(None)`: registered by a program
+    /// /etc/rpc does not name, printed as a number), when [`Services::add_rpc_names`]
+    /// found it.
+    pub fn rpc(&self, port: u16, udp: bool) -> Option<Option<&str>> {
+        self.rpc.get(port, udp)
+    }
+
     /// Port for a service name or alias (lsof's `-i :ssh`), tcp or udp table.
     pub fn port_of(&self, name: &str, udp: bool) -> Option<u16> {
         self.by_name.get(&(name.to_string(), udp)).copied()
     }
+}
+
+/// RPC program names by number, as getrpcbynumber finds them in /etc/rpc (the
+/// `files` source; the first entry for a number wins).
+#[derive(Clone, Debug, Default)]
+pub struct RpcPrograms {
+    names: HashMap<u32, String>,
+}
+
+impl RpcPrograms {
+    pub fn load() -> RpcPrograms {
+        let text = crate::proc::read_file_max(std::path::Path::new("/etc/rpc"), 1 << 20);
+        RpcPrograms::parse(&text.unwrap_or_default())
+    }
+
+    /// `name number aliases... # comment` lines.
+    pub fn parse(text: &[u8]) -> RpcPrograms {
+        let mut out = RpcPrograms::default();
+        for line in String::from_utf8_lossy(text).lines() {
+            let line = line.split('#').next().unwrap_or("");
+            let mut f = line.split_whitespace();
+            if let (Some(name), Some(Ok(number))) = (f.next(), f.next().map(str::parse)) {
+                out.names.entry(number).or_insert_with(|| name.to_string());
+            }
+        }
+        out
+    }
+
+    pub fn name(&self, program: u32) -> Option<&str> {
+        self.names.get(&program).map(String::as_str)
+    }
+}
+
+/// Ports the portmapper has registered, with the name each view prints for them.
+#[derive(Clone, Debug, Default)]
+pub struct RpcPorts {
+    tcp: HashMap<u16, Option<String>>,
+    udp: HashMap<u16, Option<String>>,
+}
+
+impl RpcPorts {
+    /// lsof's `+M` table from a version 2 dump: TCP and UDP entries, the first one
+    /// for a port wins, named by /etc/rpc or else by the program number.
+    pub fn for_lsof(entries: &[crate::rpc::PmapEntry], programs: &RpcPrograms) -> RpcPorts {
+        let mut out = RpcPorts::default();
+        for e in entries {
+            let map = match e.prot {
+                6 => &mut out.tcp,
+                17 => &mut out.udp,
+                _ => continue,
+            };
+            // A port beyond 16 bits matches no socket.
+            let Ok(port) = u16::try_from(e.port) else {
+                continue;
+            };
+            map.entry(port).or_insert_with(|| {
+                Some(
+                    programs
+                        .name(e.prog)
+                        .map_or_else(|| e.prog.to_string(), str::to_string),
+                )
+            });
+        }
+        out
+    }
+
+    /// ss's `-r` table from a version 4 dump: tcp/tcp6 and udp/udp6 entries whose
+    /// universal address is `::.H.L` or `0.0.0.0.H.L`, the last one for a port wins,
+    /// named `rpc.NAME`; a program missing from /etc/rpc gives no name at all (ss
+    /// then prints the port as a number, whatever /etc/services says).
+    pub fn for_ss(entries: &[crate::rpc::RpcbEntry], programs: &RpcPrograms) -> RpcPorts {
+        let mut out = RpcPorts::default();
+        for e in entries {
+            let Some(port) = universal_port(&e.addr) else {
+                continue;
+            };
+            let map = match e.netid.as_slice() {
+                b"tcp" | b"tcp6" => &mut out.tcp,
+                b"udp" | b"udp6" => &mut out.udp,
+                _ => continue,
+            };
+            map.insert(port, programs.name(e.prog).map(|n| format!("rpc.{n}")));
+        }
+        out
+    }
+
+    /// `Some(name)` for a registered port (`Some(None)`: registered, but unnamed).
+    pub fn get(&self, port: u16, udp: bool) -> Option<Option<&str>> {
+        let map = if udp { &self.udp } else { &self.tcp };
+        map.get(&port).map(Option::as_deref)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tcp.is_empty() && self.udp.is_empty()
+    }
+}
+
+/// The port of a wildcard universal address as ss reads it (`sscanf("::.%d.%d")`,
+/// then `"0.0.0.0.%d.%d"`): `H << 8 | L`, kept when it fits a port.
+fn universal_port(addr: &[u8]) -> Option<u16> {
+    let rest = addr
+        .strip_prefix(b"::.")
+        .or_else(|| addr.strip_prefix(b"0.0.0.0."))?;
+    let rest = std::str::from_utf8(rest).ok()?;
+    let (h, l) = rest.split_once('.')?;
+    let h: i64 = h.trim_start().parse().ok()?;
+    let number = |s: &str| -> Option<i64> {
+        let s = s.trim_start();
+        let end = s
+            .char_indices()
+            .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+            .map_or(s.len(), |(i, _)| i);
+        s[..end].parse().ok()
+    };
+    let l = number(l)?;
+    u16::try_from((h.checked_shl(8)? | l) & 0xffff_ffff).ok()
 }
 
 /// uid → login name through the system's passwd database (NSS), cached.
@@ -325,6 +465,62 @@ mod tests {
         );
         assert_eq!(aliased.port_of("secure-shell", false), Some(22));
         assert_eq!(aliased.port_of("ssh", true), None);
+    }
+
+    #[test]
+    fn portmapper_names_from_recorded_dumps() {
+        // Dumps recorded from rpcbind 1.2.6 with tests/support/rpc_scene.py's set.
+        let programs = RpcPrograms::parse(
+            b"# comment\nportmapper 100000 portmap sunrpc\nstatus 100024\nmountd\t100005 mount\n\
+              nlockmgr 100021\nnfs 100003 nfsprog # x\nrquotad 100011\nlater 100024\nbad x\n",
+        );
+        assert_eq!(programs.name(100024), Some("status"));
+        let v2 =
+            crate::rpc::parse_pmap_list(include_bytes!("../tests/fixtures/rpc/pmap-v2-dump.xdr"))
+                .unwrap();
+        let lsof = RpcPorts::for_lsof(&v2, &programs);
+        assert_eq!(lsof.get(111, false), Some(Some("portmapper")));
+        assert_eq!(lsof.get(111, true), Some(Some("portmapper")));
+        // 40000 is registered by status, then nlockmgr: lsof keeps the first.
+        assert_eq!(lsof.get(40000, false), Some(Some("status")));
+        assert_eq!(lsof.get(40001, true), Some(Some("399999")));
+        assert_eq!(lsof.get(40002, true), Some(Some("mountd")));
+        assert_eq!(lsof.get(40002, false), None);
+        // The tcp6-only registration is not in a version 2 dump.
+        assert_eq!(lsof.get(40004, false), None);
+        let v4 =
+            crate::rpc::parse_rpcb_list(include_bytes!("../tests/fixtures/rpc/rpcb-v4-dump.xdr"))
+                .unwrap();
+        assert!(v4.iter().any(|e| e.netid == b"local"));
+        let ss = RpcPorts::for_ss(&v4, &programs);
+        assert_eq!(ss.get(111, false), Some(Some("rpc.portmapper")));
+        // ss keeps the last.
+        assert_eq!(ss.get(40000, false), Some(Some("rpc.nlockmgr")));
+        assert_eq!(ss.get(40001, true), Some(None));
+        assert_eq!(ss.get(40004, false), Some(Some("rpc.rquotad")));
+        assert_eq!(ss.get(40004, true), None);
+    }
+
+    #[test]
+    fn universal_addresses_as_ss_reads_them() {
+        assert_eq!(universal_port(b"0.0.0.0.0.111"), Some(111));
+        assert_eq!(universal_port(b"::.156.64"), Some(40000));
+        assert_eq!(universal_port(b"::.156.64junk"), Some(40000));
+        // ss ORs the halves: 1 << 8 | 300.
+        assert_eq!(universal_port(b"0.0.0.0.1.300"), Some(300));
+        for bad in [
+            &b"127.0.0.1.0.111"[..],
+            b"::1.0.111",
+            b"/run/rpcbind.sock",
+            b"::.1",
+            b"::.x.1",
+            b"::.1.x",
+            b"::.-1.5",
+            b"::.99999999999999999999.1",
+            b"",
+        ] {
+            assert_eq!(universal_port(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! table, `-F` fields, `-t` pids or JSON. `-r`/`+r` repeat the pass.
 
 use super::output;
-use crate::cli::lsof::{self as cli, Action, Config};
+use crate::cli::lsof::{self as cli, Action, Config, DirArg};
 use crate::lsof::{pass, Names};
 use crate::proc::{files, ProcRoot};
 use crate::render::lsof::{self as view, TableOptions};
@@ -58,7 +58,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         Ok(Action::Run(c)) => c,
         // lsof writes both to standard error.
         Ok(Action::Help) => {
-            let _ = writeln!(io::stderr(), "{}", cli::command().render_help());
+            let _ = io::stderr().write_all(cli::usage_text(prog(), true).as_bytes());
+            return 0;
+        }
+        Ok(Action::FieldHelp) => {
+            let _ = io::stderr().write_all(cli::field_help_text(prog()).as_bytes());
             return 0;
         }
         Ok(Action::Version) => {
@@ -74,17 +78,46 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         Err(e) => {
             output::warn(prog(), &e.message);
             if e.usage {
-                let _ = writeln!(
-                    io::stderr(),
-                    " {}\nUse the ``-h'' option to get more help information.",
-                    cli::USAGE
-                );
+                let _ = io::stderr().write_all(cli::usage_text(prog(), false).as_bytes());
             }
             return 1;
         }
     };
     if config.avoid_blocking && config.warnings {
         warn_avoided_mounts();
+    }
+    // lsof reads the mount table at start unless only Internet files are asked for,
+    // warning about each mount point it cannot stat (-b warns about them all).
+    let inet_only = {
+        use crate::select::lsof::flag;
+        let f = config.selection.flags();
+        config.names.is_empty()
+            && config.dirs.is_empty()
+            && f != 0
+            && f & !(flag::NET | flag::NETADDR) == 0
+    };
+    if (config.warnings || config.mount_supplement.is_some())
+        && !config.avoid_blocking
+        && !inet_only
+        && !config.print_mounts
+    {
+        lsof_mounts(config.warnings, config.mount_supplement.as_deref());
+    }
+    // lsof walks +d/+D trees while reading the options: a failed one is a usage error.
+    let mut dirs_failed = false;
+    let mut dirs_walked = false;
+    for dir in std::mem::take(&mut config.dirs) {
+        match add_dir_names(&mut config.selection.names, &dir) {
+            Ok(()) => dirs_walked = true,
+            Err(()) => dirs_failed = true,
+        }
+    }
+    if config.cross_given && !dirs_walked {
+        output::warn(prog(), "-x must accompany +d or +D");
+    }
+    if dirs_failed {
+        let _ = io::stderr().write_all(cli::usage_text(prog(), false).as_bytes());
+        return 1;
     }
     let mounts = files::read_mounts(&ProcRoot::default());
     for name in std::mem::take(&mut config.names) {
@@ -126,10 +159,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             }
         }
     }
-    for (dir, recursive) in std::mem::take(&mut config.dirs) {
-        if let Err(status) = add_dir_names(&mut config.selection.names, &dir, recursive) {
-            return status;
-        }
+    if config.print_mounts {
+        let mut out = output::stdout();
+        write_mount_supplement(&mut out, config.warnings);
+        return match out.flush() {
+            Ok(()) => 0,
+            Err(_) => 1,
+        };
     }
     config.selection.index_names();
     let mut out = output::stdout();
@@ -170,26 +206,44 @@ fn is_mount_point(mounts: &[files::Mount], path: &OsString) -> bool {
 const DIR_NAMES_MAX: usize = 1_000_000;
 
 /// `+d DIR` / `+D DIR`: DIR and the files in it (in the whole tree with `+D`) become
-/// name arguments, as lsof enters them: each one not open makes the exit status 1.
-/// Symbolic links are not followed and other file systems are not entered.
-fn add_dir_names(names: &mut Vec<NameArg>, dir: &OsString, recursive: bool) -> Result<(), u8> {
-    let top = match std::fs::symlink_metadata(dir) {
+/// name arguments, as lsof's enter_dir() makes them: DIR with its symbolic links
+/// resolved as lsof's Readlink() does, entries by lstat(2); an entry on another file
+/// system is left out unless `-x f`, a symbolic link unless `-x l` (then it counts as
+/// what it leads to, and a directory it leads to is entered). Each name not open
+/// makes the exit status 1. A directory reached again (a link loop) is not walked
+/// twice; lsof walks it until the path grows too long.
+fn add_dir_names(names: &mut Vec<NameArg>, dir: &DirArg) -> Result<(), ()> {
+    let warn = |msg: std::fmt::Arguments<'_>| {
+        if dir.warnings {
+            output::warn(prog(), msg);
+        }
+    };
+    let given = dir.path.as_bytes();
+    if given.is_empty() || given[0] == b'-' || given[0] == b'+' {
+        warn(format_args!("+d not followed by a directory path"));
+        return Err(());
+    }
+    let Some(top) = lsof_readlink(given, dir.warnings) else {
+        return Err(());
+    };
+    let top_path = Path::new(std::ffi::OsStr::from_bytes(&top)).to_path_buf();
+    let shown = |p: &Path| crate::escape::escape_lsof(p.as_os_str().as_bytes(), false).into_owned();
+    let top_meta = match std::fs::metadata(&top_path) {
         Ok(m) if m.is_dir() => m,
         Ok(_) => {
-            output::warn(
-                prog(),
-                format_args!("not a directory: {}", dir.to_string_lossy()),
-            );
-            return Err(1);
+            warn(format_args!(
+                "WARNING: not a directory: {}",
+                shown(&top_path)
+            ));
+            return Err(());
         }
         Err(e) => {
-            let msg = e.to_string();
-            let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
-            output::warn(
-                prog(),
-                format_args!("WARNING: can't stat({}): {msg}", dir.to_string_lossy()),
-            );
-            return Err(1);
+            warn(format_args!(
+                "WARNING: can't stat({}): {}",
+                shown(&top_path),
+                strerror(&e)
+            ));
+            return Err(());
         }
     };
     let push = |names: &mut Vec<NameArg>, path: &Path, m: &std::fs::Metadata| {
@@ -202,35 +256,292 @@ fn add_dir_names(names: &mut Vec<NameArg>, dir: &OsString, recursive: bool) -> R
             whole_fs: false,
         });
     };
-    let top_path = Path::new(dir).to_path_buf();
-    push(names, &top_path, &top);
-    let mut pending = vec![top_path];
+    let first = names.len();
+    push(names, &top_path, &top_meta);
+    let mut walked = std::collections::HashSet::new();
+    walked.insert((top_meta.dev(), top_meta.ino()));
+    let mut pending = vec![top];
     while let Some(d) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
+        let Ok(entries) = std::fs::read_dir(std::ffi::OsStr::from_bytes(&d)) else {
             continue;
         };
+        // lsof joins with a `/` unless the directory already ends in one.
+        let mut prefix = d.clone();
+        if prefix.last() != Some(&b'/') {
+            prefix.push(b'/');
+        }
         for e in entries.flatten() {
             if names.len() >= DIR_NAMES_MAX {
+                warn(format_args!(
+                    "WARNING: more than {DIR_NAMES_MAX} names under {}; the rest are left out",
+                    shown(&top_path)
+                ));
+                return Ok(());
+            }
+            let mut path = prefix.clone();
+            path.extend_from_slice(e.file_name().as_bytes());
+            let p = Path::new(std::ffi::OsStr::from_bytes(&path));
+            let mut m = match std::fs::symlink_metadata(p) {
+                Ok(m) => m,
+                Err(e) => {
+                    if e.kind() != io::ErrorKind::NotFound {
+                        warn(format_args!(
+                            "WARNING: can't lstat({}): {}",
+                            shown(p),
+                            strerror(&e)
+                        ));
+                    }
+                    continue;
+                }
+            };
+            if !dir.cross.fs && m.dev() != top_meta.dev() {
+                continue;
+            }
+            if m.file_type().is_symlink() {
+                if !dir.cross.links {
+                    continue;
+                }
+                m = match std::fs::metadata(p) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        if e.kind() != io::ErrorKind::NotFound {
+                            warn(format_args!(
+                                "WARNING: can't stat({}) symbolc link: {}",
+                                shown(p),
+                                strerror(&e)
+                            ));
+                        }
+                        continue;
+                    }
+                };
+            }
+            if dir.recursive && m.is_dir() && walked.insert((m.dev(), m.ino())) {
+                pending.push(path.clone());
+            }
+            push(names, p, &m);
+        }
+    }
+    if names.len() == first {
+        warn(format_args!(
+            "WARNING: no files found in directory: {}",
+            shown(&top_path)
+        ));
+        return Err(());
+    }
+    Ok(())
+}
+
+/// strerror(3)'s text, as lsof prints it.
+fn strerror(e: &io::Error) -> String {
+    let msg = e.to_string();
+    msg.split(" (os error").next().unwrap_or(&msg).to_string()
+}
+
+/// lsof's Readlink(): each symbolic link among the path's components replaced by
+/// its target (an absolute one replaces everything before it, a relative one is
+/// joined to what came before), again until nothing changes; nothing else of the
+/// path (`.`, `..`, a trailing `/`) is touched. `None` after MAXSYMLINKS (20) rounds.
+fn lsof_readlink(path: &[u8], warnings: bool) -> Option<Vec<u8>> {
+    let mut current = path.to_vec();
+    for _ in 0..=20 {
+        let mut assembled: Vec<u8> = Vec::with_capacity(current.len());
+        let mut start = 0;
+        while start < current.len() {
+            let end = current[start + 1..]
+                .iter()
+                .position(|&b| b == b'/')
+                .map_or(current.len(), |p| start + 1 + p);
+            let component = &current[start..end];
+            let prefix = Path::new(std::ffi::OsStr::from_bytes(&current[..end]));
+            let link = std::fs::read_link(prefix).ok();
+            let (piece, is_link) = match link {
+                Some(t) if t.as_os_str().as_bytes().first() == Some(&b'/') => {
+                    assembled = t.as_os_str().as_bytes().to_vec();
+                    start = end;
+                    continue;
+                }
+                Some(t) => (t.as_os_str().as_bytes().to_vec(), true),
+                None => (component.to_vec(), false),
+            };
+            let separator = if piece.first() == Some(&b'/') {
+                false
+            } else if !assembled.is_empty() {
+                assembled.last() != Some(&b'/')
+            } else {
+                is_link && current.first() == Some(&b'/')
+            };
+            if separator {
+                assembled.push(b'/');
+            }
+            assembled.extend_from_slice(&piece);
+            start = end;
+        }
+        if assembled == current {
+            return Some(current);
+        }
+        current = assembled;
+    }
+    if warnings {
+        output::warn(
+            prog(),
+            format_args!(
+                "too many (> 20) symbolic links in readlink() path: {}",
+                crate::escape::escape_lsof(path, false)
+            ),
+        );
+    }
+    None
+}
+
+/// The mount points lsof's readmnt() keeps, with their devices, in mount order: no
+/// automounter, autofs, pipefs or sockfs entries, symbolic links in the directory
+/// resolved, a directory seen before left out (a second `/` replaces the first only
+/// when it is NFS). One that cannot be stat'ed is warned about (unless -w) and left
+/// out, or, with `+m FILE`, kept with the device FILE gives it (0 if none), as lsof
+/// says. The device is stat(2)'s.
+fn lsof_mounts(warnings: bool, supplement: Option<&std::ffi::OsStr>) -> Vec<(Vec<u8>, u64)> {
+    let mut kept: Vec<(Vec<u8>, u64, bool)> = Vec::new();
+    let mut table: Option<Vec<(Vec<u8>, u64)>> = None;
+    for m in files::read_mounts(&ProcRoot::default()) {
+        let automount = m.source.iter().position(|&b| b == b':').is_some_and(|c| {
+            m.source[c + 1..]
+                .get(..4)
+                .is_some_and(|s| s.eq_ignore_ascii_case(b"(pid"))
+        });
+        let fstype = m.fstype.to_ascii_lowercase();
+        if automount || matches!(fstype.as_str(), "autofs" | "pipefs" | "sockfs") {
+            continue;
+        }
+        let given = Path::new(std::ffi::OsStr::from_bytes(&m.dir));
+        let dir = std::fs::canonicalize(given).unwrap_or_else(|_| given.to_path_buf());
+        let dir = dir.as_os_str().as_bytes().to_vec();
+        if dir.first() != Some(&b'/') {
+            continue;
+        }
+        let nfs = matches!(fstype.as_str(), "nfs" | "nfs3" | "nfs4");
+        let before = kept.iter().position(|(d, _, _)| *d == dir);
+        if let Some(i) = before {
+            if dir != b"/" || kept[i].2 || !nfs {
+                continue;
+            }
+        }
+        let shown = crate::escape::escape_lsof(&dir, false).into_owned();
+        let dev = match std::fs::metadata(std::ffi::OsStr::from_bytes(&dir)) {
+            Ok(st) => st.dev(),
+            Err(_) => {
+                if warnings {
+                    output::warn(
+                        prog(),
+                        format_args!(
+                            "WARNING: can't stat() {} file system {shown}\n      Output information may be incomplete.",
+                            crate::escape::escape_lsof(m.fstype.as_bytes(), false)
+                        ),
+                    );
+                }
+                let Some(file) = supplement else { continue };
+                let table = table.get_or_insert_with(|| read_supplement(file, warnings));
+                let dev = table.iter().find(|(d, _)| *d == dir).map_or(0, |(_, v)| *v);
+                let dev_text = if dev == 0 {
+                    "0".into()
+                } else {
+                    format!("{dev:#x}")
+                };
+                // lsof says this even under -w.
                 output::warn(
                     prog(),
                     format_args!(
-                        "WARNING: more than {DIR_NAMES_MAX} names under {}; the rest are left out",
-                        dir.to_string_lossy()
+                        "assuming dev={dev_text} for {shown} from {}",
+                        crate::escape::escape_lsof(file.as_bytes(), false)
                     ),
                 );
-                return Ok(());
+                dev
             }
-            let path = e.path();
-            let Ok(m) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            push(names, &path, &m);
-            if recursive && m.is_dir() && m.dev() == top.dev() {
-                pending.push(path);
-            }
+        };
+        match before {
+            Some(i) => kept[i] = (dir, dev, nfs),
+            None => kept.push((dir, dev, nfs)),
         }
     }
-    Ok(())
+    kept.into_iter().map(|(d, dev, _)| (d, dev)).collect()
+}
+
+/// A mount supplement file (`+m` output: `DIR 0xDEV` lines), as lsof reads it: any
+/// bad line makes it count as empty. Bounded like every file read.
+fn read_supplement(file: &std::ffi::OsStr, warnings: bool) -> Vec<(Vec<u8>, u64)> {
+    let shown = crate::escape::escape_lsof(file.as_bytes(), false).into_owned();
+    let warn = |msg: std::fmt::Arguments<'_>| {
+        if warnings {
+            output::warn(prog(), msg);
+        }
+    };
+    let data = match crate::proc::read_file_max(Path::new(file), 16 << 20) {
+        Ok(d) => d,
+        Err(e) => {
+            warn(format_args!("WARNING: access {shown}: {}", strerror(&e)));
+            return Vec::new();
+        }
+    };
+    let mut out: Vec<(Vec<u8>, u64, usize)> = Vec::new();
+    let mut bad = false;
+    let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    for (n, line) in lines.into_iter().enumerate() {
+        let text = crate::escape::escape_lsof(line, false);
+        let ln = n + 1;
+        if line.first() != Some(&b'/') {
+            warn(format_args!("{shown} line {ln}: no path: \"{text}\""));
+            bad = true;
+            continue;
+        }
+        let Some(sp) = line
+            .iter()
+            .position(|&b| b == b' ')
+            .filter(|&p| line[p + 1..].starts_with(b"0x"))
+        else {
+            warn(format_args!("{shown} line {ln}: no device: \"{text}\""));
+            bad = true;
+            continue;
+        };
+        let hex = &line[sp + 3..];
+        let dev = std::str::from_utf8(hex).ok().and_then(|h| {
+            h.bytes()
+                .all(|c| c.is_ascii_hexdigit())
+                .then(|| u64::from_str_radix(h, 16).unwrap_or(0))
+        });
+        let Some(dev) = dev else {
+            warn(format_args!(
+                "{shown} line {ln}: illegal device: \"{text}\""
+            ));
+            bad = true;
+            continue;
+        };
+        let path = line[..sp].to_vec();
+        if let Some(prev) = out.iter().find(|(p, _, _)| *p == path) {
+            if prev.1 != dev {
+                warn(format_args!(
+                    "{shown} line {ln} path duplicate of {}: \"{text}\"",
+                    prev.2
+                ));
+                bad = true;
+            }
+            continue;
+        }
+        out.push((path, dev, ln));
+    }
+    if bad {
+        return Vec::new();
+    }
+    out.into_iter().map(|(p, d, _)| (p, d)).collect()
+}
+
+/// `+m`: lsof's mount supplement, `DIR 0xDEV` for each mount point it keeps. Control
+/// bytes in DIR are escaped (lsof prints them raw).
+fn write_mount_supplement(out: &mut impl Write, warnings: bool) {
+    for (dir, dev) in lsof_mounts(warnings, None) {
+        let _ = writeln!(out, "{} {dev:#x}", crate::escape::escape_lsof(&dir, false));
+    }
 }
 
 /// `-b`: lsof avoids stat(2) and readlink(2) of every mounted file system, which
@@ -275,9 +586,23 @@ pub fn run(
     let mut first = true;
     let mut best_status = 1;
     let mut passes = 0u64;
+    let mut warned = false;
     loop {
         let (procs, status, not_found) = pass(config, root, &mut names)?;
         passes += 1;
+        // +M asked a portmapper that answered wrongly: the names may lack programs.
+        let status = match names.portmap_failure() {
+            Some(why) => {
+                if !std::mem::replace(&mut warned, true) {
+                    output::warn(
+                        prog(),
+                        format_args!("WARNING: no portmapper registrations: {why}"),
+                    );
+                }
+                status.max(1)
+            }
+            None => status,
+        };
         let listed = procs.iter().any(|p| !p.files.is_empty());
         if config.json {
             crate::render::json::write_line(

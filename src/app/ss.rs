@@ -411,7 +411,7 @@ fn json_rows(
     let services = if o.numeric {
         Services::default()
     } else {
-        Services::load(DuplicatePolicy::FirstWins)
+        with_rpc_names(Services::load(DuplicatePolicy::FirstWins), o)
     };
     let hosts = resolved_hosts(o, rows);
     let filters = held_filters(o, rows, owners);
@@ -909,6 +909,16 @@ fn screen_width() -> Option<usize> {
 }
 
 /// ip_local_port_range, or ss's 1024-4999 when unreadable.
+/// ss -r (without -n) asks rpcbind once: its registered ports print as `rpc.NAME`.
+fn with_rpc_names(mut services: Services, o: &Options) -> Services {
+    if o.resolve {
+        if let Some(why) = services.add_rpc_names() {
+            eprintln!("rss: WARNING: no rpcbind registrations: {why}");
+        }
+    }
+    services
+}
+
 fn ephemeral_range() -> (u16, u16) {
     let text =
         std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
@@ -947,7 +957,7 @@ fn render(
     let services = if o.numeric {
         Services::default()
     } else {
-        Services::load(DuplicatePolicy::FirstWins)
+        with_rpc_names(Services::load(DuplicatePolicy::FirstWins), o)
     };
     let hosts = resolved_hosts(o, rows);
     let filters = held_filters(o, rows, owners);

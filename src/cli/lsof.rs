@@ -86,10 +86,38 @@ pub struct Config {
     pub avoid_blocking: bool,
     /// `-K i`: threads are never listed.
     pub ignore_tasks: bool,
-    /// `+d DIR` (false) / `+D DIR` (true, the whole tree): files in DIR.
-    pub dirs: Vec<(OsString, bool)>,
+    /// `+d DIR` / `+D DIR`: files in DIR (in its whole tree).
+    pub dirs: Vec<DirArg>,
+    /// `-x` was given (it must come with a `+d`/`+D` that works).
+    pub cross_given: bool,
     /// `+f` (Some(true)): names are file systems; `-f` (Some(false)): plain files.
     pub names_are_fs: Option<bool>,
+    /// `+M`: TCP and UDP ports registered with the portmapper name their program.
+    pub portmap: bool,
+    /// `+m` alone: print the mount supplement (each mount point and its device) and
+    /// stop.
+    pub print_mounts: bool,
+    /// `+m FILE`: the mount supplement lsof consults for mount points it cannot stat.
+    pub mount_supplement: Option<OsString>,
+}
+
+/// `-x [fl]`: what a `+d`/`+D` walk crosses into.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cross {
+    /// `f`: other file systems.
+    pub fs: bool,
+    /// `l`: symbolic links (followed, entered when they lead to a directory).
+    pub links: bool,
+}
+
+/// A `+d`/`+D` directory, with the `-x` and `-w` given before it (lsof walks the
+/// tree as it reads the option).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirArg {
+    pub path: OsString,
+    pub recursive: bool,
+    pub cross: Cross,
+    pub warnings: bool,
 }
 
 #[derive(Debug)]
@@ -97,6 +125,8 @@ pub enum Action {
     Run(Box<Config>),
     Help,
     Version,
+    /// `-F?`: the list of field letters.
+    FieldHelp,
 }
 
 /// A command-line error: the message, and whether the usage line follows it.
@@ -115,12 +145,106 @@ impl CliError {
     }
 }
 
-pub const USAGE: &str = "usage: [-?abhlnPtUvw] [-T [t]] [+|-c c] [-d s] [+|-E] [-F [f]] [-i [i]] [-p s] [+|-r [t]] [-s [p:s]] [-u s] [+|-w] [--] [names]";
+/// lsof 4.95's usage lines on Linux (Debian's build), which a usage error prints.
+const USAGE_LINES: &str = concat!(
+    " usage: [-?abhKlnNoOPRtUvVX] [+|-c c] [+|-d s] [+D D] [+|-E] [+|-e s] [+|-f[gG]]\n",
+    " [-F [f]] [-g [s]] [-i [i]] [+|-L [l]] [+m [m]] [+|-M] [-o [o]] [-p s]\n",
+    " [+|-r [t]] [-s [p:s]] [-S [t]] [-T [t]] [-u s] [+|-w] [-x [fl]] [--] [names]\n",
+);
+
+/// The rest of lsof 4.95's `-h` text.
+const HELP_LINES: &str = concat!(
+    "Defaults in parentheses; comma-separated set (s) items; dash-separated ranges.\n",
+    "  -?|-h list help          -a AND selections (OR)     -b avoid kernel blocks\n",
+    "  -c c  cmd c ^c /c/[bix]  +c w  COMMAND width (9)    +d s  dir s files\n",
+    "  -d s  select by FD set   +D D  dir D tree *SLOW?*   +|-e s  exempt s *RISKY*\n",
+    "  -i select IPv[46] files  -K [i] list|(i)gn tasKs    -l list UID numbers\n",
+    "  -n no host names         -N select NFS files        -o list file offset\n",
+    "  -O no overhead *RISKY*   -P no port names           -Q allow failed search\n",
+    "  -R list paRent PID       -s list file size          -t terse listing\n",
+    "  -T disable TCP/TPI info  -U select Unix socket      -v list version info\n",
+    "  -V verbose search        +|-w  Warnings (+)         -X skip TCP&UDP* files\n",
+    "  -Z Z  context [Z]        -- end option scan       \n",
+    "  -E display endpoint info              +E display endpoint info and files\n",
+    "  +f|-f  +filesystem or -file names     +|-f[gG] flaGs \n",
+    "  -F [f] select fields; -F? for help  \n",
+    "  +|-L [l] list (+) suppress (-) link counts < l (0 = all; default = 0)\n",
+    "                                        +m [m] use|create mount supplement\n",
+    "  +|-M   portMap registration (-)       -o o   o 0t offset digits (8)\n",
+    "  -p s   exclude(^)|select PIDs         -S [t] t second stat timeout (15)\n",
+    "  -T fqs TCP/TPI Fl,Q,St (s) info\n",
+    "  -g [s] exclude(^)|select and print process group IDs\n",
+    "  -i i   select by IPv[46] address: [46][proto][@host|addr][:svc_list|port_list]\n",
+    "  +|-r [t[m<fmt>]] repeat every t seconds (15);  + until no files, - forever.\n",
+    "       An optional suffix to t is m<fmt>; m must separate t from <fmt> and\n",
+    "      <fmt> is an strftime(3) format for the marker line.\n",
+    "  -s p:s  exclude(^)|select protocol (p = TCP|UDP) states by name(s).\n",
+    "  -u s   exclude(^)|select login|UID set s\n",
+    "  -x [fl] cross over +d|+D File systems or symbolic Links\n",
+    "  names  select named files or files on named file systems\n",
+    "Anyone can list all files; /dev warnings disabled; kernel ID check disabled.\n",
+);
+
+/// lsof 4.95's `-F?` list (after its `NAME:\tID    field description` line).
+const FIELD_HELP_LINES: &str = concat!(
+    "\t a    access: r = read; w = write; u = read/write\n",
+    "\t c    command name\n",
+    "\t d    device character code\n",
+    "\t D    major/minor device number as 0x<hex>\n",
+    "\t f    file descriptor\n",
+    "\t G    file flaGs\n",
+    "\t i    inode number\n",
+    "\t k    link count\n",
+    "\t K    task ID (TID)\n",
+    "\t l    lock: r/R = read; w/W = write; u = read/write\n",
+    "\t L    login name\n",
+    "\t m    marker between repeated output\n",
+    "\t M    task comMand name\n",
+    "\t n    comment, name, Internet addresses\n",
+    "\t o    file offset as 0t<dec> or 0x<hex>\n",
+    "\t p    process ID (PID)\n",
+    "\t g    process group ID (PGID)\n",
+    "\t P    protocol name\n",
+    "\t r    raw device number as 0x<hex>\n",
+    "\t R    paRent PID\n",
+    "\t s    file size\n",
+    "\t S    stream module and device names\n",
+    "\t t    file type\n",
+    "\t T    TCP/TPI info\n",
+    "\t u    user ID (UID)\n",
+    "\t 0    (zero) use NUL field terminator instead of NL\n",
+);
+
+/// `-F?`: the field letters, as lsof lists them on standard error.
+pub fn field_help_text(prog: &str) -> String {
+    format!("{prog}:\tID    field description\n{FIELD_HELP_LINES}")
+}
+
+/// lsof's usage text: the header, the usage lines, then (`full`, for `-h`) the
+/// option list or (a usage error) the pointer to it. The header's four lines are
+/// rlsof's own (name, version, its options beyond lsof's, where its manual is);
+/// every other line is lsof's, byte for byte.
+pub fn usage_text(prog: &str, full: bool) -> String {
+    let mut text = format!(
+        "{prog} {} (lsof 4.95.0's options and output)\n \
+         {prog}'s own options: --json, --all-netns, --proc-root DIR\n \
+         manual: {prog}(1); lsof's: https://github.com/lsof-org/lsof/blob/master/Lsof.8\n \
+         lsof's FAQ: https://github.com/lsof-org/lsof/blob/master/00FAQ\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    text.push_str(USAGE_LINES);
+    if full {
+        text.push_str(HELP_LINES);
+    } else {
+        text.push_str("Use the ``-h'' option to get more help information.\n");
+    }
+    text
+}
 
 /// Options that take a value whether attached or next.
-const NEEDS_VALUE: &[u8] = b"cdpuDem";
+const NEEDS_VALUE: &[u8] = b"cdpuDe";
 /// Options whose value is optional.
-const OPTIONAL_VALUE: &[u8] = b"iFsrTgoLKSxZ";
+const OPTIONAL_VALUE: &[u8] = b"iFsrTgoLKSZ";
 /// Optional values that are taken only when they start with a digit (lsof pushes
 /// anything else back as the next argument).
 const DIGIT_VALUE: &[u8] = b"roLS";
@@ -160,8 +284,13 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         ignore_tasks: false,
         dirs: Vec::new(),
         names_are_fs: None,
+        portmap: false,
+        print_mounts: false,
+        mount_supplement: None,
+        cross_given: false,
     };
-    let mut cross_dirs = false;
+    let mut cross = Cross::default();
+    let mut field_help = false;
     let mut inet_family: Option<Family> = None;
     let mut i = 0;
     while i < args.len() {
@@ -216,6 +345,57 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                     escape_opt(opt)
                 )));
             }
+            if opt == b'm' || opt == b'x' {
+                // lsof's GetOpt offers the rest of the argument or the next one (not
+                // `--`); these give back one that starts with `-` or `+`.
+                let (offered, next) = match attached {
+                    Some(v) => (Some(v), false),
+                    None => match args.get(i).map(|a| a.as_bytes()) {
+                        Some(b"--") | None => (None, false),
+                        Some(v) => (Some(v), true),
+                    },
+                };
+                if (sign, opt) == (b'-', b'm') {
+                    return Err(CliError::usage("-m not supported"));
+                }
+                let taken = offered.filter(|v| !v.starts_with(b"-") && !v.starts_with(b"+"));
+                if taken.is_some() {
+                    if next {
+                        i += 1;
+                    } else {
+                        pos = arg.len();
+                    }
+                }
+                match (opt, taken) {
+                    (b'm', v) => {
+                        cfg.print_mounts = v.is_none();
+                        cfg.mount_supplement =
+                            v.map(|v| std::ffi::OsStr::from_bytes(v).to_os_string());
+                    }
+                    // `-x` alone: both.
+                    (_, None) => {
+                        cross = Cross {
+                            fs: true,
+                            links: true,
+                        }
+                    }
+                    (_, Some(v)) => {
+                        for &c in v {
+                            match c {
+                                b'f' => cross.fs = true,
+                                b'l' => cross.links = true,
+                                _ => {
+                                    return Err(CliError::usage(format!(
+                                        "unknown cross-over option: {}",
+                                        escape_opt(c)
+                                    )))
+                                }
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
             // Fetch a value: the rest of this argument, or the next argument.
             // `+d`/`+D` take a directory; `-D` (the device cache) is not on Linux,
             // `+m` takes an optional file and `-f`/`+f` only attached letters.
@@ -236,7 +416,6 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 if let Some(v) = attached {
                     if digit_only && !v[0].is_ascii_digit() && opt != b'r' {
                         // `-ad0`-style: the rest is more options.
-                    } else if opt == b'x' && !v.iter().all(|c| b"fl".contains(c)) {
                     } else {
                         value = Some(String::from_utf8_lossy(v).into_owned());
                         pos = arg.len();
@@ -246,20 +425,14 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                     let optional_refused =
                         !needs && (nb.first() == Some(&b'-') || nb.first() == Some(&b'+'));
                     let digit_refused = digit_only && !nb.first().is_some_and(u8::is_ascii_digit);
-                    let x_refused =
-                        opt == b'x' && (nb.is_empty() || !nb.iter().all(|c| b"fl".contains(c)));
                     let z_refused = opt == b'Z';
-                    if nb != b"--"
-                        && !optional_refused
-                        && !digit_refused
-                        && !x_refused
-                        && !z_refused
-                    {
+                    if nb != b"--" && !optional_refused && !digit_refused && !z_refused {
                         value = Some(String::from_utf8_lossy(nb).into_owned());
                         i += 1;
                     }
                 }
-                if needs && value.is_none() {
+                // `+d`/`+D` alone: the walk says so (unless -w), then the usage.
+                if needs && value.is_none() && !(sign == b'+' && (opt == b'd' || opt == b'D')) {
                     return Err(CliError::usage(missing_value(sign, opt)));
                 }
             }
@@ -289,7 +462,8 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                     }
                     None => cfg.offsets = true,
                 },
-                (b'-', b'O') | (b'+', b'O') | (b'-', b'S') | (b'-', b'M') | (b'+', b'M') => {}
+                (b'-', b'O') | (b'+', b'O') | (b'-', b'S') => {}
+                (_, b'M') => cfg.portmap = sign == b'+',
                 (b'-', b'X') => cfg.skip_inet = true,
                 (b'-', b'V') => cfg.verbose_search = true,
                 (b'-', b'Q') => cfg.quiet_search = true,
@@ -323,13 +497,17 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                         )))
                     }
                 },
-                (b'-', b'x') => cross_dirs = true,
                 (b'+', b'd') | (b'+', b'D') => {
                     let v = value.map(OsString::from).unwrap_or_default();
-                    cfg.dirs.push((v, opt == b'D'));
+                    // lsof walks the tree here, with the -x and -w given so far.
+                    cfg.dirs.push(DirArg {
+                        path: v,
+                        recursive: opt == b'D',
+                        cross,
+                        warnings: cfg.warnings,
+                    });
                 }
                 (b'-', b'Z') => return Err(CliError::usage("-Z limited to SELinux")),
-                (b'-', b'm') => return Err(CliError::usage("-m not supported")),
                 (b'-', b'e') => {
                     let v = value.unwrap_or_default();
                     if !is_mount_point(&v) {
@@ -448,6 +626,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                         }
                     }
                 },
+                (b'-', b'F') if value.as_deref() == Some("?") => field_help = true,
                 (b'-', b'F') => {
                     let (letters, nul) = match value.as_deref() {
                         None => (ALL_FIELDS.to_string(), false),
@@ -514,11 +693,15 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
             }
         }
     }
+    if field_help {
+        return Ok(Action::FieldHelp);
+    }
     cfg.names = args[i..].to_vec();
     if let Some(f) = &mut cfg.fields {
         f.offset_digits = cfg.offset_digits;
     }
-    if cross_dirs && cfg.dirs.is_empty() {
+    cfg.cross_given = cross.fs || cross.links;
+    if cfg.cross_given && cfg.dirs.is_empty() {
         return Err(CliError::usage("-x must accompany +d or +D"));
     }
     if cfg.terse && cfg.fields.is_some() {
@@ -660,9 +843,10 @@ pub fn command() -> clap::Command {
         .arg(optional("timeout", 'S', "SECONDS", "Accepted (lsof: kernel function timeout)"))
         .arg(optional("tasks", 'K', "i", "-K: list threads (TID, TASKCMD) and select their files; -K i: never list threads"))
         .arg(optional("file-struct", 'f', "g|G", "-f: names are plain files; +f: names are file systems; +fg/+fG: FILE-FLAG column (names/hex)"))
-        .arg(optional("cross", 'x', "fl", "With +d/+D (accepted; the walk never follows links or crosses file systems)"))
+        .arg(optional("cross", 'x', "fl", "With +d/+D given after it: the walk crosses into other file systems (f) and follows symbolic links (l); -x alone: both"))
         .arg(value("exempt", 'e', "PATH", "Accepted for a mounted file system (lsof: exempt from blocking calls)"))
-        .arg(flag("portmap", 'M', "Accepted (+M: portmapper registrations, shown by lsof only with rpcbind running)"))
+        .arg(optional("mount-supplement", 'm', "FILE", "+m: print the mount supplement (each mount point and its device, as lsof writes it) and stop; +m FILE: accepted (rlsof takes devices from the mount table); -m: not supported on Linux"))
+        .arg(flag("portmap", 'M', "+M: name the programs registered with the portmapper (rpcbind) after their TCP and UDP ports, as `sunrpc[portmapper]`; -M: don't (default)"))
         .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, with --all-netns for processes outside ours; 0 = NUL terminators)"))
         .arg(optional("tcp-tpi", 'T', "[qs]", "TCP/TPI information in NAME: s state (default), q queues; -T alone: none"))
         .arg(optional("repeat", 'r', "SECONDS", "Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)"))

@@ -13,7 +13,7 @@ use crate::cli::lsof::{Config, Endpoints};
 use crate::netns;
 use crate::proc::{files, process, ProcRoot};
 use crate::render::lsof::ProcessRows;
-use crate::resolve::{HostNames, Services, Users, HOST_DEADLINE};
+use crate::resolve::{HostNames, RpcPorts, RpcPrograms, Services, Users, HOST_DEADLINE};
 use endpoints::{add_endpoint_files, unix_holders, unix_links, Holders, UnixEndpoints};
 use model::{v4_view, Kind, ProcInfo};
 use name::build_row;
@@ -27,6 +27,9 @@ pub struct Names {
     services: Services,
     hosts: HostNames,
     users: Users,
+    /// `+M`: the portmapper's registrations, asked once, when a TCP or UDP name
+    /// first needs them (as lsof does), and why they may be missing.
+    portmap: OnceLock<(RpcPorts, Option<String>)>,
 }
 
 impl Names {
@@ -35,7 +38,25 @@ impl Names {
             services,
             hosts: HostNames::default(),
             users: Users::default(),
+            portmap: OnceLock::new(),
         }
+    }
+
+    pub(crate) fn portmap(&self) -> &RpcPorts {
+        &self
+            .portmap
+            .get_or_init(|| match crate::rpc::pmap_dump(crate::rpc::DEADLINE) {
+                Ok(list) => (RpcPorts::for_lsof(&list, &RpcPrograms::load()), None),
+                // No portmapper: no registrations, and nothing to say (lsof).
+                Err(crate::rpc::Error::Unavailable) => (RpcPorts::default(), None),
+                Err(crate::rpc::Error::Failed(why)) => (RpcPorts::default(), Some(why)),
+            })
+            .0
+    }
+
+    /// Why `+M` found no registrations although something answered on port 111.
+    pub fn portmap_failure(&self) -> Option<&str> {
+        self.portmap.get().and_then(|(_, why)| why.as_deref())
     }
 }
 

@@ -315,7 +315,7 @@ pub(crate) fn build_row(
             row.node = proto.name().into();
             row.protocol = Some(proto.name());
             let (local, remote) = v4_view(s);
-            let endpoint = |name: &mut String, (ip, port): (IpAddr, u16)| {
+            let endpoint = |name: &mut String, (ip, port): (IpAddr, u16), ours: bool| {
                 name.push_str(&lsof_host(&ip, config.numeric_hosts, &names.hosts));
                 name.push(':');
                 let service = match proto {
@@ -330,14 +330,36 @@ pub(crate) fn build_row(
                         let _ = write!(name, "{port}");
                     }
                 }
+                // +M: a port of this host registered with the portmapper gets the
+                // program after it, `sunrpc[portmapper]` (TCP and UDP only).
+                if config.portmap && ours && port != 0 {
+                    let udp = match proto {
+                        InetProto::Tcp => false,
+                        InetProto::Udp => true,
+                        _ => return,
+                    };
+                    if let Some(Some(program)) = names.portmap().get(port, udp) {
+                        let _ = write!(name, "[{program}]");
+                    }
+                }
             };
             let mut name = String::with_capacity(48);
             if let Some(l) = local {
-                endpoint(&mut name, l);
+                endpoint(&mut name, l, true);
             }
             if let Some(r) = remote {
                 name.push_str("->");
-                endpoint(&mut name, r);
+                // lsof takes the remote port as one of this host's when the remote
+                // address is the loopback one or the local one.
+                let local_ip = local.map(|(ip, _)| ip);
+                let ours = match r.0 {
+                    IpAddr::V4(a) => a == std::net::Ipv4Addr::LOCALHOST,
+                    IpAddr::V6(a) => a.is_loopback(),
+                } || local_ip.unwrap_or(match r.0 {
+                    IpAddr::V4(_) => IpAddr::from([0u8; 4]),
+                    IpAddr::V6(_) => IpAddr::from([0u8; 16]),
+                }) == r.0;
+                endpoint(&mut name, r, ours);
             }
             if config.endpoints.is_some() {
                 if let Some(peer) = links.inet_peer.get(&c.inode) {
@@ -523,6 +545,7 @@ fn named<'a>(config: &'a Config, st: &FileStat) -> Option<&'a str> {
         .selection
         .names
         .iter()
+        .rev()
         .find(|n| !n.whole_fs && n.dev == st.dev && n.ino == st.ino)
         .map(|n| n.text.as_str())
 }

@@ -52,6 +52,8 @@ pub struct Mount {
     /// The mount point, unescaped.
     pub dir: Vec<u8>,
     pub fstype: String,
+    /// The mount source (device or server path), unescaped.
+    pub source: Vec<u8>,
 }
 
 /// The mount table of this process's mount namespace, in mount order; empty when
@@ -86,6 +88,10 @@ pub fn parse_mountinfo(data: &[u8]) -> Vec<Mount> {
             dev: make_dev(maj, min),
             dir: unescape_mount(dir),
             fstype: String::from_utf8_lossy(fstype).into_owned(),
+            source: fields
+                .get(sep + 2)
+                .map(|s| unescape_mount(s))
+                .unwrap_or_default(),
         });
     }
     out

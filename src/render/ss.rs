@@ -634,6 +634,13 @@ impl RowContext<'_> {
                 None => g.out_fmt(format_args!("ipproto-{port}")),
             };
         }
+        // -r: a port registered with rpcbind, even an ephemeral one.
+        if let Some(rpc) = self.rpc_name(port, table) {
+            return match rpc {
+                Some(name) => g.out_str(name),
+                None => g.out_fmt(format_args!("{port}")),
+            };
+        }
         if !(self.ephemeral.0..=self.ephemeral.1).contains(&port) {
             let name = match table {
                 Table::Udp => self.services.udp(port),
@@ -645,6 +652,15 @@ impl RowContext<'_> {
             }
         }
         g.out_fmt(format_args!("{port}"))
+    }
+
+    /// ss matches rpcbind's tcp/udp entries against the table being shown.
+    fn rpc_name(&self, port: u16, table: Table) -> Option<Option<&str>> {
+        match table {
+            Table::Tcp => self.services.rpc(port, false),
+            Table::Udp => self.services.rpc(port, true),
+            Table::Raw | Table::Any => None,
+        }
     }
 
     /// inet_addr_print()'s host part, written into the current field.
@@ -956,6 +972,9 @@ impl RowContext<'_> {
     fn service_json(&self, port: u16, table: Table) -> Option<String> {
         if port == 0 || self.numeric {
             return None;
+        }
+        if let Some(rpc) = self.rpc_name(port, table) {
+            return rpc.map(str::to_string);
         }
         let name = match table {
             Table::Raw => self.services.protocol(port),

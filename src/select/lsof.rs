@@ -969,9 +969,10 @@ impl Selection {
     /// Builds `name_index` once `names` is complete.
     pub fn index_names(&mut self) {
         self.name_index.clear();
+        // Two names of one file: lsof matches the one given last.
         for (i, n) in self.names.iter().enumerate() {
             if !n.whole_fs {
-                self.name_index.entry((n.dev, n.ino)).or_insert(i);
+                self.name_index.insert((n.dev, n.ino), i);
             }
         }
     }
