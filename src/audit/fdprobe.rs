@@ -5,9 +5,11 @@
 //! are listed from creation on.
 
 use super::sockets::Listability;
-use std::ffi::CString;
+use nix::sys::socket::{getsockname, SockaddrStorage};
 use std::os::fd::{AsRawFd, OwnedFd};
 
+/// An int socket option by level and name, for src/queues.rs's SO_TYPE and SO_DOMAIN
+/// (rustix's `sockopt::socket_type`/`socket_domain` could take them there).
 pub(crate) fn sockopt_int(fd: &impl AsRawFd, level: i32, name: i32) -> Option<i32> {
     let mut v: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
@@ -24,72 +26,47 @@ pub(crate) fn sockopt_int(fd: &impl AsRawFd, level: i32, name: i32) -> Option<i3
     (r == 0).then_some(v)
 }
 
-fn local_name(fd: &OwnedFd) -> Option<libc::sockaddr_storage> {
-    // SAFETY: an all-zero sockaddr_storage is valid; getsockname writes at most len bytes.
-    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    let r = unsafe {
-        libc::getsockname(
-            fd.as_raw_fd(),
-            (&mut ss as *mut libc::sockaddr_storage).cast(),
-            &mut len,
-        )
-    };
-    (r == 0).then_some(ss)
+fn local_name(fd: &OwnedFd) -> Option<SockaddrStorage> {
+    getsockname(fd.as_raw_fd()).ok()
 }
 
-fn port_of(ss: &libc::sockaddr_storage) -> u16 {
-    match ss.ss_family as i32 {
-        libc::AF_INET => {
-            // SAFETY: the family says the storage holds a sockaddr_in.
-            let sin =
-                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-            u16::from_be(sin.sin_port)
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the family says the storage holds a sockaddr_in6.
-            let sin6 =
-                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
-            u16::from_be(sin6.sin6_port)
-        }
-        _ => 0,
-    }
+fn port_of(ss: &SockaddrStorage) -> u16 {
+    ss.as_sockaddr_in()
+        .map(|a| a.port())
+        .or_else(|| ss.as_sockaddr_in6().map(|a| a.port()))
+        .unwrap_or(0)
 }
 
 fn classify(fd: &OwnedFd) -> Listability {
-    let Some(domain) = sockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN) else {
+    use rustix::net::{ipproto, sockopt, AddressFamily, SocketType};
+    let Ok(domain) = sockopt::socket_domain(fd) else {
         return Listability::Unknown;
     };
-    let protocol = sockopt_int(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL).unwrap_or(-1);
-    let sock_type = sockopt_int(fd, libc::SOL_SOCKET, libc::SO_TYPE).unwrap_or(-1);
-    let v6 = domain == libc::AF_INET6;
+    let protocol = sockopt::socket_protocol(fd).ok().flatten();
+    let sock_type = sockopt::socket_type(fd).ok();
+    let v6 = domain == AddressFamily::INET6;
     match domain {
-        libc::AF_UNIX => Listability::Listed("unix"),
-        libc::AF_PACKET => Listability::Listed("packet"),
-        libc::AF_NETLINK => match local_name(fd) {
-            Some(ss) => {
-                // SAFETY: AF_NETLINK storage holds a sockaddr_nl.
-                let nl =
-                    unsafe { &*(&ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_nl>() };
-                if nl.nl_pid != 0 {
-                    Listability::Listed("netlink")
-                } else {
-                    Listability::Unlisted
-                }
+        AddressFamily::UNIX => Listability::Listed("unix"),
+        AddressFamily::PACKET => Listability::Listed("packet"),
+        AddressFamily::NETLINK => match local_name(fd) {
+            Some(ss) if ss.as_netlink_addr().is_some_and(|nl| nl.pid() != 0) => {
+                Listability::Listed("netlink")
             }
+            Some(_) => Listability::Unlisted,
             None => Listability::Unknown,
         },
-        libc::AF_INET | libc::AF_INET6 => {
-            if sock_type == libc::SOCK_RAW {
+        AddressFamily::INET | AddressFamily::INET6 => {
+            if sock_type == Some(SocketType::RAW) {
                 return Listability::Listed(if v6 { "raw6" } else { "raw" });
             }
             let port = local_name(fd).map(|ss| port_of(&ss)).unwrap_or(0);
             match protocol {
-                libc::IPPROTO_TCP => {
+                Some(ipproto::TCP) => {
                     // tcp_info's first byte is the state; CLOSE (7) sockets are in no table.
                     let mut info = [0u8; 8];
                     let mut len = info.len() as libc::socklen_t;
-                    // SAFETY: info is writable for len bytes.
+                    // SAFETY: info is writable for len bytes. (Neither nix nor rustix
+                    // reads TCP_INFO.)
                     let r = unsafe {
                         libc::getsockopt(
                             fd.as_raw_fd(),
@@ -108,10 +85,10 @@ fn classify(fd: &OwnedFd) -> Listability {
                         Listability::Listed(if v6 { "tcp6" } else { "tcp" })
                     }
                 }
-                libc::IPPROTO_UDP | libc::IPPROTO_UDPLITE if port != 0 => {
+                Some(ipproto::UDP) | Some(ipproto::UDPLITE) if port != 0 => {
                     Listability::Listed(if v6 { "udp6" } else { "udp" })
                 }
-                libc::IPPROTO_ICMP | libc::IPPROTO_ICMPV6 if port != 0 => {
+                Some(ipproto::ICMP) | Some(ipproto::ICMPV6) if port != 0 => {
                     Listability::Listed("icmp")
                 }
                 _ => Listability::Unlisted,
@@ -143,24 +120,13 @@ pub fn listability(proc_root: &std::path::Path, pid: u32, fd: u32) -> Listabilit
 }
 
 fn sockprotoname(proc_root: &std::path::Path, pid: u32, fd: u32) -> Option<Vec<u8>> {
-    use std::os::unix::ffi::OsStrExt;
     let path = proc_root.join(format!("{pid}/fd/{fd}"));
-    let path = CString::new(path.as_os_str().as_bytes()).ok()?;
-    let name = c"system.sockprotoname";
     let mut buf = [0u8; 64];
-    // SAFETY: both strings are NUL-terminated; buf is writable for its length.
-    let n = unsafe {
-        libc::getxattr(
-            path.as_ptr(),
-            name.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    if n <= 0 {
+    let n = rustix::fs::getxattr(&path, c"system.sockprotoname", &mut buf[..]).ok()?;
+    if n == 0 {
         return None;
     }
-    let mut v = buf.get(..n as usize)?.to_vec();
+    let mut v = buf.get(..n)?.to_vec();
     while v.last() == Some(&0) {
         v.pop();
     }

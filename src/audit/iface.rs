@@ -12,40 +12,18 @@ use crate::proc::dev::{self, LinkReader, LinkSource};
 use crate::proc::ProcRoot;
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 pub const IFF_PROMISC: u32 = 0x100;
 
-/// An AF_INET datagram socket for SIOCGIFINDEX, in the caller's namespace.
-pub struct IoctlSocket(OwnedFd);
-
-impl IoctlSocket {
-    pub fn open() -> io::Result<IoctlSocket> {
-        // SAFETY: plain socket(2); checked below.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fresh descriptor owned by nobody else.
-        Ok(IoctlSocket(unsafe { OwnedFd::from_raw_fd(fd) }))
+/// The interface index of `name` in the calling thread's namespace (SIOCGIFINDEX,
+/// through if_nametoindex(3)).
+pub fn index(name: &[u8]) -> Option<i32> {
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(&0) {
+        return None;
     }
-
-    fn ifreq(&self, name: &[u8], request: libc::Ioctl) -> Option<[u8; 40]> {
-        if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(&0) {
-            return None;
-        }
-        let mut req = [0u8; 40];
-        req[..name.len()].copy_from_slice(name);
-        // SAFETY: req is a 40-byte struct ifreq with a NUL-terminated name.
-        let r = unsafe { libc::ioctl(self.0.as_raw_fd(), request, req.as_mut_ptr()) };
-        (r == 0).then_some(req)
-    }
-
-    pub fn index(&self, name: &[u8]) -> Option<i32> {
-        let r = self.ifreq(name, libc::SIOCGIFINDEX)?;
-        Some(i32::from_ne_bytes([r[16], r[17], r[18], r[19]]))
-    }
+    let index = nix::net::if_::if_nametoindex(name).ok()?;
+    i32::try_from(index).ok()
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -64,19 +42,14 @@ fn read_dec_file(path: &Path) -> Option<i32> {
 }
 
 /// Reads both sources for every interface of the namespace (the caller's).
-pub fn read(
-    root: &ProcRoot,
-    net_dir: &str,
-    sys: &Path,
-    sock: &IoctlSocket,
-) -> io::Result<Vec<InterfaceFlags>> {
+pub fn read(root: &ProcRoot, net_dir: &str, sys: &Path) -> io::Result<Vec<InterfaceFlags>> {
     let names = dev::read_dev(root, net_dir)?;
     let links = LinkReader::new(LinkSource::Ioctl)?;
     let class_net = sys.join("class/net");
     let mut out = Vec::new();
     for line in names.rows {
         let name = line.name;
-        let index = sock.index(&name);
+        let index = index(&name);
         let dir =
             class_net.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&name));
         // sysfs shows the namespace of whoever mounted it: trust it for this interface
@@ -149,17 +122,12 @@ mod tests {
 
     #[test]
     fn loopback_from_both_sources() {
-        let sock = IoctlSocket::open().unwrap();
-        assert_eq!(sock.index(b"lo"), Some(1));
-        assert!(sock.index(b"no-such-if0").is_none());
-        assert!(sock.index(b"far-too-long-interface-name").is_none());
-        let list = read(
-            &ProcRoot::default(),
-            "thread-self/net",
-            Path::new("/sys"),
-            &sock,
-        )
-        .unwrap();
+        assert_eq!(index(b"lo"), Some(1));
+        assert!(index(b"no-such-if0").is_none());
+        assert!(index(b"far-too-long-interface-name").is_none());
+        assert!(index(b"").is_none());
+        assert!(index(b"l\0o").is_none());
+        let list = read(&ProcRoot::default(), "thread-self/net", Path::new("/sys")).unwrap();
         let lo = list.iter().find(|i| i.name == b"lo").unwrap();
         assert_ne!(lo.ioctl_flags.unwrap() & libc::IFF_LOOPBACK as u32, 0);
     }

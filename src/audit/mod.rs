@@ -170,14 +170,12 @@ fn gather(
         .err()
         .map(|e| format!("sock_diag netlink socket: {e}"));
     let views = Views::read(proc_root, NET_DIR, diag.as_ref().ok())?;
-    let ifaces = iface::IoctlSocket::open()
-        .and_then(|sock| {
-            let trust_sysfs = entered.own_sysfs || current;
-            let mut list = iface::read(proc_root, NET_DIR, &opts.sys_root, &sock)?;
-            if !trust_sysfs {
+    let ifaces = iface::read(proc_root, NET_DIR, &opts.sys_root)
+        .map(|mut list| {
+            if !(entered.own_sysfs || current) {
                 list.iter_mut().for_each(|i| i.sysfs_flags = None);
             }
-            Ok(list)
+            list
         })
         .map_err(|e| e.to_string());
     let arp = crate::proc::arp::read_arp(proc_root, NET_DIR).ok();

@@ -15,36 +15,23 @@ pub fn current_inode(root: &ProcRoot) -> io::Result<u64> {
 /// Gives the calling thread its own mount namespace with a sysfs of its network
 /// namespace on /sys, as `ip netns exec` does, so /sys/class/net describes it.
 fn private_sysfs() -> io::Result<()> {
-    // SAFETY: unshare/mount with constant, NUL-terminated arguments; only this
-    // thread's mount namespace changes.
-    unsafe {
-        if libc::unshare(libc::CLONE_NEWNS) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let root = c"/";
-        if libc::mount(
-            std::ptr::null(),
-            root.as_ptr(),
-            std::ptr::null(),
-            libc::MS_SLAVE | libc::MS_REC,
-            std::ptr::null(),
-        ) != 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-        let sys = c"/sys";
-        let fstype = c"sysfs";
-        if libc::mount(
-            fstype.as_ptr(),
-            sys.as_ptr(),
-            fstype.as_ptr(),
-            0,
-            std::ptr::null(),
-        ) != 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    use nix::mount::{mount, MsFlags};
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+    // Mounts made here must not propagate back to the host's namespace.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )?;
+    mount(
+        Some("sysfs"),
+        "/sys",
+        Some("sysfs"),
+        MsFlags::empty(),
+        None::<&str>,
+    )?;
     Ok(())
 }
 
@@ -99,6 +86,5 @@ pub fn run_in<T: Send>(
 /// Whether the process may enter other namespaces and remount (CAP_SYS_ADMIN;
 /// approximated by euid 0).
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    nix::unistd::geteuid().is_root()
 }

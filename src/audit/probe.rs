@@ -4,9 +4,14 @@
 //! Nothing is ever listened on, accepted or sent; each bound socket is closed at once.
 
 use crate::proc::inet::Proto;
+use nix::errno::Errno;
+use nix::sys::socket::{
+    bind, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn, SockaddrIn6,
+};
 use std::collections::HashSet;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// One of the four port spaces probed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,54 +60,28 @@ impl Prober {
 
     fn socket(&self) -> io::Result<OwnedFd> {
         let domain = if self.space.v6 {
-            libc::AF_INET6
+            AddressFamily::Inet6
         } else {
-            libc::AF_INET
+            AddressFamily::Inet
         };
         let kind = if self.space.proto == Proto::Tcp {
-            libc::SOCK_STREAM
+            SockType::Stream
         } else {
-            libc::SOCK_DGRAM
+            SockType::Datagram
         };
-        // SAFETY: plain socket(2); checked below.
-        let fd = unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fresh descriptor.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fd = socket(domain, kind, SockFlag::SOCK_CLOEXEC, None)?;
         if self.space.proto == Proto::Tcp {
             // A listening socket conflicts whatever SO_REUSEADDR says, so this hides
             // no listener; it keeps the probe's own short bind from failing another
             // process's bind of a port set SO_REUSEADDR too (a loop of bind/close
             // could otherwise make the probe report that port at will). Not for UDP,
             // where it would hide bound sockets that set it.
-            let one: libc::c_int = 1;
-            // SAFETY: one lives across the call; length is its size.
-            unsafe {
-                libc::setsockopt(
-                    fd.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_REUSEADDR,
-                    (&one as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
+            let _ = setsockopt(&fd, sockopt::ReuseAddr, &true);
         }
         if self.space.v6 {
             // v6-only, so the v4 space is probed on its own and a dual-stack bind
             // does not collide with v4 sockets.
-            let one: libc::c_int = 1;
-            // SAFETY: one lives across the call; length is its size.
-            unsafe {
-                libc::setsockopt(
-                    fd.as_raw_fd(),
-                    libc::IPPROTO_IPV6,
-                    libc::IPV6_V6ONLY,
-                    (&one as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
+            let _ = setsockopt(&fd, sockopt::Ipv6V6Only, &true);
         }
         Ok(fd)
     }
@@ -112,43 +91,23 @@ impl Prober {
             Some(fd) => fd,
             None => self.socket()?,
         };
+        // The wildcard address of the space.
         let r = if self.space.v6 {
-            // SAFETY: zeroed sockaddr_in6 is the wildcard address.
-            let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
-            sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sa.sin6_port = port.to_be();
-            // SAFETY: sa outlives the call; the length is its size.
-            unsafe {
-                libc::bind(
-                    fd.as_raw_fd(),
-                    (&sa as *const libc::sockaddr_in6).cast(),
-                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-                )
-            }
+            let any = SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0);
+            bind(fd.as_raw_fd(), &SockaddrIn6::from(any))
         } else {
-            // SAFETY: zeroed sockaddr_in is INADDR_ANY.
-            let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-            sa.sin_family = libc::AF_INET as libc::sa_family_t;
-            sa.sin_port = port.to_be();
-            // SAFETY: as above.
-            unsafe {
-                libc::bind(
-                    fd.as_raw_fd(),
-                    (&sa as *const libc::sockaddr_in).cast(),
-                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                )
-            }
+            let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+            bind(fd.as_raw_fd(), &SockaddrIn::from(any))
         };
-        if r == 0 {
+        let Err(errno) = r else {
             drop(fd); // bound: release the port at once
             return Ok(BindResult::Free);
-        }
-        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        };
         // A failed bind leaves the socket unbound: keep it for the next port.
         self.fd = Some(fd);
         Ok(match errno {
-            libc::EADDRINUSE => BindResult::InUse,
-            e => BindResult::Failed(e),
+            Errno::EADDRINUSE => BindResult::InUse,
+            e => BindResult::Failed(e as i32),
         })
     }
 }

@@ -562,23 +562,12 @@ impl PassContext<'_> {
 /// `protocol: TCP` from the socket's xattr, as lsof prints sockets it can't place.
 pub(crate) fn sock_protocol(root: &ProcRoot, pid: u32, fd: u32) -> Vec<u8> {
     let path = root.path().join(format!("{pid}/fd/{fd}"));
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return Vec::new();
-    };
     let mut buf = [0u8; 64];
-    // SAFETY: c is NUL-terminated; buf is writable for its length.
-    let n = unsafe {
-        libc::getxattr(
-            c.as_ptr(),
-            c"system.sockprotoname".as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
+    let n = match rustix::fs::getxattr(&path, c"system.sockprotoname", &mut buf[..]) {
+        Ok(n) if n > 0 => n,
+        _ => return Vec::new(),
     };
-    if n <= 0 {
-        return Vec::new();
-    }
-    let v = &buf[..n as usize];
+    let v = &buf[..n];
     let v = v.strip_suffix(b"\0").unwrap_or(v);
     let mut out = b"protocol: ".to_vec();
     out.extend_from_slice(v);

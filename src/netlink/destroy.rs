@@ -2,9 +2,13 @@
 //! requests (the kernel needs CONFIG_INET_DIAG_DESTROY and CAP_NET_ADMIN) and the
 //! sock_diag multicast groups the kernel reports destroyed TCP/UDP sockets to.
 
-use super::{read_i32, DiagSocket, Messages, NLMSG_ERROR, NLM_F_REQUEST, SOCK_DIAG_BY_FAMILY};
+use super::{
+    netlink_socket, read_i32, recv, DiagSocket, Messages, SockProtocol, NLMSG_ERROR, NLM_F_REQUEST,
+    SOCK_DIAG_BY_FAMILY,
+};
+use nix::sys::socket::{bind, NetlinkAddr};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// SOCK_DESTROY (linux/sock_diag.h).
 pub const SOCK_DESTROY: u16 = 21;
@@ -65,38 +69,6 @@ impl DiagSocket {
     }
 }
 
-fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: buf is writable for buf.len() bytes.
-        let n = unsafe {
-            libc::recv(
-                fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                libc::MSG_TRUNC,
-            )
-        };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
-        }
-        let n = n as usize;
-        if n > buf.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "netlink message larger than the receive buffer",
-            ));
-        }
-        if n == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        return Ok(n);
-    }
-}
-
 /// A NETLINK_SOCK_DIAG socket subscribed to destroy groups (bits of [`groups`]).
 pub struct EventSocket {
     fd: OwnedFd,
@@ -105,34 +77,9 @@ pub struct EventSocket {
 
 impl EventSocket {
     pub fn open(groups: u32) -> io::Result<EventSocket> {
-        // SAFETY: plain socket(2) call; the result is checked before use.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_SOCK_DIAG,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: an all-zero sockaddr_nl is valid; the kernel picks our port id.
-        let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        addr.nl_groups = groups;
-        // SAFETY: addr outlives the call and the length is its size.
-        let r = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                (&addr as *const libc::sockaddr_nl).cast(),
-                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        if r != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let fd = netlink_socket(SockProtocol::NetlinkSockDiag)?;
+        // Port 0: the kernel picks ours.
+        bind(fd.as_raw_fd(), &NetlinkAddr::new(0, groups))?;
         Ok(EventSocket {
             fd,
             buf: vec![0u8; 64 * 1024],

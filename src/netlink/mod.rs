@@ -10,8 +10,13 @@ pub mod packet;
 pub mod ss_attrs;
 pub mod unix;
 
+use nix::errno::Errno;
+pub use nix::sys::socket::SockProtocol;
+use nix::sys::socket::{
+    self, sendto, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockType,
+};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// SOCK_DIAG_BY_FAMILY, the request and reply type of every sock_diag dump.
 pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
@@ -46,27 +51,14 @@ pub struct DumpStatus {
 
 impl DiagSocket {
     pub fn open() -> io::Result<DiagSocket> {
-        Self::open_protocol(libc::NETLINK_SOCK_DIAG)
+        Self::open_protocol(SockProtocol::NetlinkSockDiag)
     }
 
     /// A netlink socket of another protocol (NETLINK_ROUTE for neighbours), with
     /// the same dump walk.
-    pub fn open_protocol(protocol: i32) -> io::Result<DiagSocket> {
-        // SAFETY: plain socket(2) call; the result is checked before use.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                protocol,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    pub fn open_protocol(protocol: SockProtocol) -> io::Result<DiagSocket> {
         Ok(DiagSocket {
-            fd,
+            fd: netlink_socket(protocol)?,
             seq: std::cell::Cell::new(0),
         })
     }
@@ -100,23 +92,13 @@ impl DiagSocket {
         msg.extend_from_slice(&seq.to_ne_bytes());
         msg.extend_from_slice(&0u32.to_ne_bytes());
         msg.extend_from_slice(request);
-        // SAFETY: an all-zero sockaddr_nl addresses the kernel.
-        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        // SAFETY: msg and kernel outlive the call; lengths are theirs.
-        let sent = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                msg.as_ptr().cast(),
-                msg.len(),
-                0,
-                (&kernel as *const libc::sockaddr_nl).cast(),
-                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        // Port 0: the kernel.
+        sendto(
+            self.fd.as_raw_fd(),
+            &msg,
+            &NetlinkAddr::new(0, 0),
+            MsgFlags::empty(),
+        )?;
         Ok(seq)
     }
 
@@ -133,32 +115,7 @@ impl DiagSocket {
         let mut status = DumpStatus::default();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            // SAFETY: buf is writable for buf.len() bytes.
-            let n = unsafe {
-                libc::recv(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_TRUNC,
-                )
-            };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                if err.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(err);
-            }
-            let n = n as usize;
-            if n > buf.len() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "sock_diag reply larger than the receive buffer",
-                ));
-            }
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
+            let n = recv(&self.fd, &mut buf)?;
             for m in Messages::new(&buf[..n]) {
                 let Some(m) = m else {
                     status.malformed += 1;
@@ -189,6 +146,38 @@ impl DiagSocket {
             }
         }
     }
+}
+
+/// A netlink socket of `protocol` in the calling thread's network namespace.
+fn netlink_socket(protocol: SockProtocol) -> io::Result<OwnedFd> {
+    Ok(socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        protocol,
+    )?)
+}
+
+/// Receives one datagram into `buf` (retrying on EINTR): its length, never 0. A
+/// datagram longer than `buf` (MSG_TRUNC reports its real length) is an error rather
+/// than silently cut.
+fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+    let n = loop {
+        match socket::recv(fd.as_raw_fd(), buf, MsgFlags::MSG_TRUNC) {
+            Err(Errno::EINTR) => continue,
+            r => break r?,
+        }
+    };
+    if n > buf.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "netlink reply larger than the receive buffer",
+        ));
+    }
+    if n == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(n)
 }
 
 /// One netlink message of a datagram.

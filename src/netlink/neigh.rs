@@ -54,7 +54,7 @@ pub fn parse(payload: &[u8]) -> Option<Neighbour6> {
 
 /// The IPv6 neighbour table of the calling thread's network namespace.
 pub fn read_neighbours6() -> io::Result<Vec<Neighbour6>> {
-    let sock = DiagSocket::open_protocol(libc::NETLINK_ROUTE)?;
+    let sock = DiagSocket::open_protocol(super::SockProtocol::NetlinkRoute)?;
     let mut req = [0u8; NDMSG_LEN];
     req[0] = libc::AF_INET6 as u8;
     let mut out = Vec::new();

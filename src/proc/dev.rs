@@ -459,7 +459,7 @@ mod ioctl {
     use super::{DevMap, Ipv4Config, Link};
     use std::io;
     use std::net::Ipv4Addr;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::{AsRawFd, OwnedFd};
 
     const IFNAMSIZ: usize = 16;
     /// struct ifreq: the name, then a union whose largest member is struct ifmap.
@@ -479,13 +479,13 @@ mod ioctl {
     }
 
     pub fn socket() -> io::Result<OwnedFd> {
-        // SAFETY: socket has no memory preconditions; the result is checked.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh descriptor we own.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+        Ok(socket(
+            AddressFamily::Inet,
+            SockType::Datagram,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )?)
     }
 
     fn request(name: &[u8]) -> io::Result<IfReq> {

@@ -3,9 +3,7 @@
 //! socket tables. Pure parsers over bytes plus thin readers taking a [`ProcRoot`].
 
 use super::{dec_u64, fields, hex_u64, numbered_lines, ParseWarning, ProcRoot, Table};
-use std::ffi::CString;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// The parts of stat(2) lsof prints.
@@ -128,16 +126,21 @@ pub fn make_dev(major: u64, minor: u64) -> u64 {
         | (minor & 0xff)
 }
 
-/// stat(2) (following links) of a path; the errno on failure.
+/// stat(2) (following links) of a path; the errno on failure. rustix's stat makes
+/// glibc stat64's newfstatat(2) on 64-bit targets; std's metadata() would use statx,
+/// which, unlike stat, triggers automounts.
 pub fn stat_path(path: &Path) -> Result<FileStat, io::Error> {
-    let c = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: stat64 is plain data; c is NUL-terminated.
-    let mut st: libc::stat64 = unsafe { std::mem::zeroed() };
-    if unsafe { libc::stat64(c.as_ptr(), &mut st) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(FileStat::from_raw(&st))
+    let st = rustix::fs::stat(path)?;
+    // The field types differ between architectures (u32 or u64 nlink, ...).
+    #[allow(clippy::unnecessary_cast)]
+    Ok(FileStat {
+        mode: st.st_mode as u32,
+        dev: st.st_dev as u64,
+        rdev: st.st_rdev as u64,
+        ino: st.st_ino as u64,
+        size: st.st_size as i64,
+        nlink: st.st_nlink as u64,
+    })
 }
 
 /// Fields of /proc/PID/stat lsof uses.
