@@ -23,7 +23,7 @@ _rnetstat() {
 
     case "${cmd}" in
         rnetstat)
-            opts="-i -g -a -l -t -u -U -w -x -4 -6 -A -r -M -Z -C -F -p -n -N -e -o -W -c -v -s -h -V --interfaces --groups --all --listening --tcp --udp --udplite --raw --unix --inet --inet6 --protocol --route --arp --masquerade --context --cache --fib --programs --numeric --numeric-hosts --numeric-ports --numeric-users --symbolic --extend --timers --notrim --wide --continuous --verbose --statistics --audit --no-probe --proc-root --capture --queues --queue-cap --generate --all-netns --netns --json --colour --color --help --version"
+            opts="-i -g -a -l -t -u -U -w -x -4 -6 -A -r -M -Z -C -F -p -n -N -e -o -W -c -v -S -2 -f -s -h -V --interfaces --groups --all --listening --tcp --udp --udplite --raw --unix --inet --inet6 --protocol --route --arp --masquerade --context --cache --fib --programs --numeric --numeric-hosts --numeric-ports --numeric-users --symbolic --extend --timers --notrim --wide --continuous --verbose --sctp --l2cap --rfcomm --statistics --audit --no-probe --proc-root --capture --queues --queue-cap --generate --all-netns --netns --json --colour --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,4 +1,4 @@
-complete -c rnetstat -s A -l protocol -d 'Address families, comma separated: inet, inet6, unix' -r
+complete -c rnetstat -s A -l protocol -d 'Address families, comma separated: inet (or ip, tcpip), inet6 (or ip6), unix; also netstat\'s ax25, x25, ipx, netrom, rose, bluetooth, ddp (appletalk), econet, ash' -r
 complete -c rnetstat -l proc-root -d 'Read DIR instead of /proc (a captured snapshot or recorded files)' -r -F
 complete -c rnetstat -l capture -d 'Write the /proc and /sys files the tools read to DIR (read back with --proc-root DIR/proc)' -r -F
 complete -c rnetstat -l queues -d 'Peek the unread receive queue of every selected socket (never consuming it) into queues/receive.PID.FD: with --capture DIR, inside its capture; alone, into a new directory DIR' -r -F
@@ -36,6 +36,9 @@ complete -c rnetstat -s o -l timers -d 'Display timers'
 complete -c rnetstat -s W -l wide -l notrim -d 'Don\'t truncate IP addresses'
 complete -c rnetstat -s c -l continuous -d 'Continuous listing, every DELAY seconds (default 1)'
 complete -c rnetstat -s v -l verbose -d 'Be verbose (report unsupported address families)'
+complete -c rnetstat -s S -l sctp -d 'SCTP sockets (netstat 2.10 reads /proc/net/sctp, missing without the sctp module)'
+complete -c rnetstat -s 2 -l l2cap -d 'Bluetooth L2CAP sockets (netstat 2.10 here is built without Bluetooth support)'
+complete -c rnetstat -s f -l rfcomm -d 'Bluetooth RFCOMM sockets (netstat 2.10 here is built without Bluetooth support)'
 complete -c rnetstat -s s -l statistics -d 'Display protocol statistics (with -t, -u, -w: only those protocols)'
 complete -c rnetstat -l audit -d 'Look for hidden and suspicious sockets, sniffers, ARP spoofing (exit 0 clean, 1 findings, 2 failed)'
 complete -c rnetstat -l no-probe -d 'With --audit: skip the bind() probe of every port'

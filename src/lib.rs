@@ -25,5 +25,6 @@ pub mod rpc;
 pub mod select;
 pub mod snapshot;
 pub mod sockfilter;
+pub mod ss;
 pub mod tables;
 pub mod threads;

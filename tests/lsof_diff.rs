@@ -42,6 +42,12 @@ struct Holder {
 
 impl Holder {
     fn start() -> Holder {
+        Holder::start_script(&[], "holder.py")
+    }
+
+    /// Runs `[PREFIX...] python3 tests/fixtures/lsof/SCRIPT DIR` in a fresh DIR and
+    /// reads its JSON line.
+    fn start_script(prefix: &[&str], script: &str) -> Holder {
         static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "rlsof-test-{}-{}",
@@ -50,8 +56,19 @@ impl Holder {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lsof/holder.py");
-        let mut child = Command::new("python3")
+        let script = format!(
+            "{}/tests/fixtures/lsof/{script}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut command = match prefix.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg("python3");
+                c
+            }
+            None => Command::new("python3"),
+        };
+        let mut child = command
             .arg(script)
             .arg(&dir)
             .current_dir(&dir)
@@ -322,7 +339,10 @@ fn full_listing_and_names() {
         "-p {pid} -s",
         "{regular}",
         "{dir}",
-        "{dir}/ustream.sock",
+        // With -a -p: other processes' sockets whose paths lsof cannot stat() may be
+        // selected too, by a table order that changes between the two runs (see
+        // unix_names_as_lsof_cuts_and_stats_them, which tests that in a namespace).
+        "-a -p {pid} {dir}/ustream.sock",
         "-a -p {pid} {regular}",
         "-t {regular}",
     ] {
@@ -332,6 +352,61 @@ fn full_listing_and_names() {
     folded(&h, "-c python3");
     folded(&h, "-u root");
     folded(&h, "-p {pid} -i :1");
+}
+
+/// Unix sockets named as lsof 4.95 matches them: by the path cut at the first blank,
+/// tab or colon, and (its inverted stat test) a socket whose absolute path cannot be
+/// stat()ed by the device and inode of the last one that could, so a socket bound to
+/// `DIR/cut N.sock` whose record follows `listen`'s is listed as `listen`. The holder
+/// and both tools run in a network namespace of the holder's own, so the unix table
+/// (per namespace) holds its sockets alone, in the order the holder arranged.
+#[test]
+fn unix_names_as_lsof_cuts_and_stats_them() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("SKIPPED: unshare --net needs root");
+        return;
+    }
+    let h = Holder::start_script(&["unshare", "--net"], "unix_names.py");
+    assert!(
+        !h.get("listen").is_empty(),
+        "the holder found no place for its listener before a cut socket"
+    );
+    let netns = format!("--net=/proc/{}/ns/net", h.pid());
+    let run_in_netns = |bin: &str, args: &[String]| {
+        let mut all = vec![netns.clone(), "--".to_string(), bin.to_string()];
+        all.extend_from_slice(args);
+        run("nsenter", &all)
+    };
+    // The holder's rows: table lines by PID, or -F lines of files.
+    let rows = |out: &str| {
+        out.lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some(h.pid()) || l.starts_with('f'))
+            .count()
+    };
+    for (args, least) in [
+        // The listener and at least one cut socket.
+        ("-a -p {pid} {listen}", 2),
+        ("{listen}", 2),
+        ("-a -p {pid} -F pfn {listen}", 2),
+        // The socket bound to `colon:x.sock`.
+        ("-a -p {pid} {colon}", 1),
+    ] {
+        let args = h.expand(args);
+        let (want, got) = (run_in_netns("lsof", &args), run_in_netns(RLSOF, &args));
+        assert!(
+            rows(&want.stdout) >= least,
+            "lsof {args:?}: fewer than {least} rows of the holder:\n{}{}",
+            want.stdout,
+            want.stderr
+        );
+        assert_eq!(got.stdout, want.stdout, "rlsof {args:?}");
+        assert_eq!(got.status, want.status, "exit status of rlsof {args:?}");
+    }
 }
 
 /// Exit status when nothing is found, and our deliberately stricter errors.

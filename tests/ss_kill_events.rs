@@ -362,6 +362,25 @@ fn events_print_the_same_lines_as_ss() {
         &["-E", "-u", "-H"],
         &["-E", "-4", "-O"],
         &["-E", "-x"],
+        // The filter decides for each destroyed socket (show_one_inet_sock()).
+        &["-E", "-n", "sport", "=", ":5556"],
+        &["-E", "dport", "=", ":5555", "or", "src", "[::1]"],
+        &[
+            "-E",
+            "-t",
+            "(",
+            "sport",
+            ">",
+            ":5555",
+            "and",
+            "not",
+            "dst",
+            "127.0.0.1",
+            ")",
+        ],
+        &["-E", "-4", "dst", "127.0.0.1", "and", "dport", "!=", ":9"],
+        // State words do not filter events (ss checks no state there).
+        &["-E", "state", "listening"],
     ] {
         let mut runs = Vec::new();
         for tool in ["ss", rss()] {
@@ -385,6 +404,11 @@ fn events_print_the_same_lines_as_ss() {
             // Interrupted (SIGINT), with every socket that closed.
             assert!(runs[1].starts_with("status -2\n"), "{}", runs[1]);
             assert_eq!(runs[1].lines().count(), 9, "{}", runs[1]);
+        }
+        if args.contains(&":5556") {
+            // The one socket the filter names: status, header, its row, stderr.
+            assert_eq!(runs[1].lines().count(), 4, "{}", runs[1]);
+            assert!(runs[1].contains(" 127.0.0.1:5556 "), "{}", runs[1]);
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -26,7 +26,20 @@ fn prog() -> &'static str {
 /// Parses the arguments and runs; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     output::reset_sigpipe();
-    let args = match NetstatArgs::parse_ordered(args) {
+    // netstat's getopt_long reads the line first (its abbreviations, messages and
+    // usage); clap then reads the same options spelled one way each.
+    let (notes, canonical) = crate::cli::netstat::netstat_getopt(args.into_iter().collect());
+    for note in notes {
+        let _ = writeln!(io::stderr(), "{note}");
+    }
+    let canonical = match canonical {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "{}", e.message);
+            return e.status;
+        }
+    };
+    let args = match NetstatArgs::parse_ordered(canonical) {
         Ok(a) => a,
         Err(e) => {
             let status = if e.use_stderr() { 3 } else { 0 };
@@ -663,6 +676,11 @@ fn socket_view(
         return Ok(status);
     }
 
+    // -S asked for: netstat prints TCP's rows, then stops at SCTP's missing table.
+    let sctp_stop = sel.sctp && sel.explicit && !sel.implied && status == 0;
+    if sctp_stop {
+        rows.retain(|(_, s)| s.proto == Proto::Tcp);
+    }
     if sel.any_inet() {
         view::write_inet_header(out, opts)?;
         for (index, s) in &rows {
@@ -675,6 +693,11 @@ fn socket_view(
     }
     if status != 0 {
         return Ok(status);
+    }
+    if sctp_stop {
+        out.flush()?;
+        unsupported_table(config, "INET (sctp)", "sctp");
+        return Ok(1);
     }
     let sctp: &[(&str, &str)] = match opts.rows {
         Rows::Connected => &[("INET (sctp)", "sctp/assocs")],
@@ -724,7 +747,46 @@ fn socket_view(
         ("ROSE", "rose"),
     ];
     report_unsupported(config, sel, old_families, out)?;
-    Ok(status)
+    if status != 0 || !sel.old_families() {
+        return Ok(status);
+    }
+    // Families netstat 2.10 knows but rnetstat has no view for: netstat stops at the
+    // first one asked for (its /proc table is missing on any current kernel), and
+    // names Bluetooth as not built in.
+    out.flush()?;
+    let asked = [
+        (sel.ipx, "IPX", "ipx"),
+        (sel.ax25, "AX25", "ax25"),
+        (sel.x25, "X25", "x25"),
+        (sel.netrom, "NETROM", "nr"),
+        (sel.rose, "ROSE", "rose"),
+    ];
+    if let Some((_, name, file)) = asked.iter().find(|(on, _, _)| *on) {
+        unsupported_table(config, name, file);
+        return Ok(1);
+    }
+    output::warn(
+        prog(),
+        "feature `AF BLUETOOTH' not supported.\nPlease recompile `net-tools' with newer \
+         kernel source or full configuration.",
+    );
+    Ok(1)
+}
+
+/// netstat's answer for an asked-for family whose /proc/net table is missing; when
+/// the table exists, rnetstat cannot list it (no view for it) and says so instead.
+fn unsupported_table(config: &Config, name: &str, file: &str) {
+    if config.root.join(&format!("net/{file}")).exists() {
+        output::warn(
+            prog(),
+            format_args!("AF {name} sockets are not listed: rnetstat has no view for them"),
+        );
+    } else {
+        output::warn(
+            prog(),
+            format_args!("no support for `AF {name}' on this system."),
+        );
+    }
 }
 
 /// With -v and no family chosen, netstat also tries the families rnetstat has no view

@@ -266,9 +266,97 @@ fn route_tables(
                 eprintln!("No routing for address family `unix'.");
                 return Ok(3);
             }
+            RouteFamily::NoRouting(name) => {
+                out.flush()?;
+                eprintln!("No routing for address family `{name}'.");
+                return Ok(3);
+            }
+            RouteFamily::Unsupported(name) => {
+                out.flush()?;
+                eprintln!("Address family `{name}' not supported.");
+                return Ok(3);
+            }
+            RouteFamily::Old(name) => return old_family_routes(root, name, out),
         }
     }
     Ok(0)
+}
+
+/// -r for a family netstat 2.10 has a routing table for and rnetstat no view of: its
+/// /proc files are missing on current kernels, and netstat's answer (its messages,
+/// each on its stream, status 1) is printed; when they exist rnetstat says it cannot
+/// list them.
+fn old_family_routes(root: &ProcRoot, name: &str, out: &mut impl Write) -> io::Result<u8> {
+    let open = |file: &str| {
+        let path = root.join(&format!("net/{file}"));
+        let e = std::fs::metadata(&path).err();
+        (path, e)
+    };
+    out.flush()?;
+    let mut err = io::stderr().lock();
+    let missing = match name {
+        "ddp" => match open("atalk_route") {
+            (path, Some(e)) => {
+                let _ = writeln!(err, "Error opening {}: {}", path.display(), strerror(&e));
+                let _ = writeln!(err, "DDP (AppleTalk) not configured on this system.");
+                true
+            }
+            _ => false,
+        },
+        "ax25" => match open("ax25_route") {
+            (path, Some(e)) => {
+                let _ = writeln!(err, "{}: {}", path.display(), strerror(&e));
+                writeln!(out, "AX.25 not configured in this system.")?;
+                true
+            }
+            _ => false,
+        },
+        "x25" => match (open("x25/route"), open("x25_routes")) {
+            ((_, Some(_)), (_, Some(_))) => {
+                writeln!(out, "X.25 not configured in this system.")?;
+                true
+            }
+            _ => false,
+        },
+        "ipx" => match (open("ipx/route"), open("ipx_route")) {
+            ((_, Some(_)), (_, Some(e))) => {
+                let _ = writeln!(err, "{}", strerror(&e));
+                writeln!(
+                    out,
+                    "IPX routing not in file /proc/net/ipx/route or /proc/net/ipx_route found."
+                )?;
+                true
+            }
+            _ => false,
+        },
+        "netrom" => match (open("nr_nodes"), open("nr_neigh")) {
+            ((_, None), (_, None)) => false,
+            (nodes, neigh) => {
+                for (path, e) in [nodes, neigh] {
+                    if let Some(e) = e {
+                        let _ = writeln!(err, "{}: {}", path.display(), strerror(&e));
+                    }
+                }
+                writeln!(out, "NET/ROM not configured in this system.")?;
+                true
+            }
+        },
+        _ => match open("rose_nodes") {
+            (path, Some(e)) => {
+                let _ = writeln!(err, "{}: {}", path.display(), strerror(&e));
+                let _ = writeln!(err, "ROSE not configured in this system.");
+                true
+            }
+            _ => false,
+        },
+    };
+    if !missing {
+        output::warn(
+            prog(),
+            format_args!("{name} routes are not listed: rnetstat has no view for them"),
+        );
+    }
+    Ok(1)
 }
 
 /// `--arp`: /proc/net/arp as `arp` (`arp -n`) prints it.

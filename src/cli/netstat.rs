@@ -1,6 +1,7 @@
 //! rnetstat's options: net-tools netstat 2.10's, spelled the same, plus our own long
 //! options. Parsed by clap, then validated into a [`Config`].
 
+use super::getopt::{self, HasArg};
 use crate::color::{ColorChoice, Palette};
 use crate::proc::ProcRoot;
 use crate::render::iface::IfaceOptions;
@@ -8,6 +9,7 @@ use crate::render::netstat::{Rows, SocketOptions};
 use crate::render::route::RouteOptions;
 use crate::render::stats::Sections;
 use clap::{ArgAction, Parser};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -75,7 +77,8 @@ pub struct NetstatArgs {
         help_heading = "Socket selection"
     )]
     pub inet6: Vec<String>,
-    /// Address families, comma separated: inet, inet6, unix
+    /// Address families, comma separated: inet (or ip, tcpip), inet6 (or ip6), unix;
+    /// also netstat's ax25, x25, ipx, netrom, rose, bluetooth, ddp (appletalk), econet, ash
     #[arg(
         short = 'A',
         long = "protocol",
@@ -142,6 +145,16 @@ pub struct NetstatArgs {
     /// Be verbose (report unsupported address families)
     #[arg(short = 'v', long = "verbose", help_heading = "Output")]
     pub verbose: bool,
+
+    /// SCTP sockets (netstat 2.10 reads /proc/net/sctp, missing without the sctp module)
+    #[arg(short = 'S', long = "sctp", help_heading = "Socket selection")]
+    pub sctp: bool,
+    /// Bluetooth L2CAP sockets (netstat 2.10 here is built without Bluetooth support)
+    #[arg(short = '2', long = "l2cap", help_heading = "Socket selection")]
+    pub l2cap: bool,
+    /// Bluetooth RFCOMM sockets (netstat 2.10 here is built without Bluetooth support)
+    #[arg(short = 'f', long = "rfcomm", help_heading = "Socket selection")]
+    pub rfcomm: bool,
 
     /// Display protocol statistics (with -t, -u, -w: only those protocols)
     #[arg(short = 's', long = "statistics", action = ArgAction::Count, help_heading = "Views")]
@@ -270,6 +283,16 @@ pub struct Selection {
     pub udplite: bool,
     pub raw: bool,
     pub unix: bool,
+    /// -S: netstat's SCTP tables (after TCP's).
+    pub sctp: bool,
+    /// The old families netstat tries after the unix sockets (-A ipx, --ax25, ...).
+    pub ipx: bool,
+    pub ax25: bool,
+    pub x25: bool,
+    pub netrom: bool,
+    pub rose: bool,
+    /// --bluetooth, -2 (l2cap), -f (rfcomm): this netstat is built without them.
+    pub bluetooth: bool,
     pub inet4: bool,
     pub inet6: bool,
     /// Protocols were implied by a family (-4/-6/-A inet) rather than asked for:
@@ -281,7 +304,12 @@ pub struct Selection {
 
 impl Selection {
     pub fn any_inet(&self) -> bool {
-        self.tcp || self.udp || self.udplite || self.raw
+        self.tcp || self.udp || self.udplite || self.raw || self.sctp
+    }
+
+    /// A family netstat knows but rnetstat shows no table for was asked for.
+    pub fn old_families(&self) -> bool {
+        self.ipx || self.ax25 || self.x25 || self.netrom || self.rose || self.bluetooth
     }
 }
 
@@ -322,6 +350,13 @@ pub enum RouteFamily {
     Inet6,
     /// Accepted by -A but without a routing table: netstat stops with a usage error.
     Unix,
+    /// Another family netstat knows without a routing table (`ec`, `ash`): the same.
+    NoRouting(&'static str),
+    /// Bluetooth: this netstat is built without it (a usage error).
+    Unsupported(&'static str),
+    /// A family netstat has a routing table for but rnetstat no view of: ddp, ax25,
+    /// x25, ipx, netrom, rose (their /proc files are missing on current kernels).
+    Old(&'static str),
 }
 
 /// What -r prints.
@@ -381,6 +416,303 @@ pub struct UsageError {
     pub bare: bool,
 }
 
+/// netstat's usage text (after a bad option, on stderr; with the list of address
+/// families its Debian build routes, which netstat prints on stderr even for -h).
+pub const USAGE: &str =
+    "usage: netstat [-vWeenNcCF] [<Af>] -r         netstat {-V|--version|-h|--help}
+       netstat [-vWnNcaeol] [<Socket> ...]
+       netstat { [-vWeenNac] -i | [-cnNe] -M | -s [-6tuw] }
+
+        -r, --route              display routing table
+        -i, --interfaces         display interface table
+        -g, --groups             display multicast group memberships
+        -s, --statistics         display networking statistics (like SNMP)
+        -M, --masquerade         display masqueraded connections
+
+        -v, --verbose            be verbose
+        -W, --wide               don't truncate IP addresses
+        -n, --numeric            don't resolve names
+        --numeric-hosts          don't resolve host names
+        --numeric-ports          don't resolve port names
+        --numeric-users          don't resolve user names
+        -N, --symbolic           resolve hardware names
+        -e, --extend             display other/more information
+        -p, --programs           display PID/Program name for sockets
+        -o, --timers             display timers
+        -c, --continuous         continuous listing
+
+        -l, --listening          display listening server sockets
+        -a, --all                display all sockets (default: connected)
+        -F, --fib                display Forwarding Information Base (default)
+        -C, --cache              display routing cache instead of FIB
+        -Z, --context            display SELinux security context for sockets
+
+  <Socket>={-t|--tcp} {-u|--udp} {-U|--udplite} {-S|--sctp} {-w|--raw}
+           {-x|--unix} --ax25 --ipx --netrom
+  <AF>=Use '-6|-4' or '-A <af>' or '--<af>'; default: inet
+  List of possible address families (which support routing):
+    inet (DARPA Internet) inet6 (IPv6) ax25 (AMPR AX.25) 
+    netrom (AMPR NET/ROM) rose (AMPR ROSE) ipx (Novell IPX) 
+    ddp (Appletalk DDP) x25 (CCITT X.25) 
+";
+
+/// What one of netstat's getopt events means; ours are named by their clap long name.
+#[derive(Clone, Copy, Debug)]
+enum Opt<'a> {
+    Short(char),
+    /// A `--<af>` option: netstat gives them all the same getopt value, so they are one
+    /// option for the ambiguity check (`--ip` is `--ipx`'s abbreviation too).
+    Family(&'static str),
+    Ours(&'a str),
+}
+
+impl PartialEq for Opt<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Opt::Short(a), Opt::Short(b)) => a == b,
+            (Opt::Family(_), Opt::Family(_)) => true,
+            (Opt::Ours(a), Opt::Ours(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// netstat's getopt string.
+const SHORTS: &str = "A:CFMacdeghilnNoprsStuUvVWw2fx64?Z";
+
+/// netstat's long options in its order: the address families first.
+const NETSTAT_LONGS: &[(&str, HasArg, Opt<'static>)] = &[
+    ("ax25", HasArg::No, Opt::Family("ax25")),
+    ("x25", HasArg::No, Opt::Family("x25")),
+    ("ip", HasArg::No, Opt::Family("ip")),
+    ("ipx", HasArg::No, Opt::Family("ipx")),
+    ("appletalk", HasArg::No, Opt::Family("appletalk")),
+    ("netrom", HasArg::No, Opt::Family("netrom")),
+    ("inet", HasArg::No, Opt::Family("inet")),
+    ("inet6", HasArg::No, Opt::Family("inet6")),
+    ("ddp", HasArg::No, Opt::Family("ddp")),
+    ("rose", HasArg::No, Opt::Family("rose")),
+    ("unix", HasArg::No, Opt::Family("unix")),
+    ("bluetooth", HasArg::No, Opt::Family("bluetooth")),
+    ("tcpip", HasArg::No, Opt::Family("tcpip")),
+    ("version", HasArg::No, Opt::Short('V')),
+    ("interfaces", HasArg::No, Opt::Short('i')),
+    ("help", HasArg::No, Opt::Short('h')),
+    ("route", HasArg::No, Opt::Short('r')),
+    ("masquerade", HasArg::No, Opt::Short('M')),
+    ("protocol", HasArg::Required, Opt::Short('A')),
+    ("tcp", HasArg::No, Opt::Short('t')),
+    ("sctp", HasArg::No, Opt::Short('S')),
+    ("udp", HasArg::No, Opt::Short('u')),
+    ("udplite", HasArg::No, Opt::Short('U')),
+    ("raw", HasArg::No, Opt::Short('w')),
+    ("unix", HasArg::No, Opt::Short('x')),
+    ("l2cap", HasArg::No, Opt::Short('2')),
+    ("rfcomm", HasArg::No, Opt::Short('f')),
+    ("listening", HasArg::No, Opt::Short('l')),
+    ("all", HasArg::No, Opt::Short('a')),
+    ("timers", HasArg::No, Opt::Short('o')),
+    ("continuous", HasArg::No, Opt::Short('c')),
+    ("extend", HasArg::No, Opt::Short('e')),
+    ("programs", HasArg::No, Opt::Short('p')),
+    ("verbose", HasArg::No, Opt::Short('v')),
+    ("statistics", HasArg::No, Opt::Short('s')),
+    ("wide", HasArg::No, Opt::Short('W')),
+    ("numeric", HasArg::No, Opt::Short('n')),
+    ("numeric-hosts", HasArg::No, Opt::Short('!')),
+    ("numeric-ports", HasArg::No, Opt::Short('@')),
+    ("numeric-users", HasArg::No, Opt::Short('#')),
+    ("symbolic", HasArg::No, Opt::Short('N')),
+    ("cache", HasArg::No, Opt::Short('C')),
+    ("fib", HasArg::No, Opt::Short('F')),
+    ("groups", HasArg::No, Opt::Short('g')),
+    ("context", HasArg::No, Opt::Short('Z')),
+];
+
+/// netstat's address-family names (lib/af.c's aftrans): what each alias selects.
+/// Unknown names are refused while the options are read.
+fn family_alias(alias: &[u8]) -> Option<&'static str> {
+    Some(match alias {
+        b"ax25" => "ax25",
+        b"ip" | b"inet" | b"tcpip" => "inet",
+        b"ip6" | b"inet6" => "inet6",
+        b"ipx" => "ipx",
+        b"rose" => "rose",
+        b"appletalk" | b"ddp" => "ddp",
+        b"netrom" => "netrom",
+        b"unix" => "unix",
+        b"econet" => "ec",
+        b"x25" => "x25",
+        b"ash" => "ash",
+        b"bluetooth" => "bluetooth",
+        _ => return None,
+    })
+}
+
+/// Reads `args` (argv[0] first) with netstat's getopt_long table, then ours (from the
+/// clap definition), and returns them for clap; or netstat's answer when it stops while
+/// reading them (getopt's message and usage with status 3, an unknown family, -Z).
+pub fn netstat_getopt(args: Vec<OsString>) -> (Vec<String>, Result<Vec<OsString>, UsageError>) {
+    use clap::CommandFactory;
+    let mut command = NetstatArgs::command();
+    command.build();
+    let mut ours: Vec<(String, HasArg)> = Vec::new();
+    for arg in command.get_arguments() {
+        let has_arg = match (arg.get_action().takes_values(), arg.get_num_args()) {
+            (false, _) => HasArg::No,
+            (true, Some(n)) if n.min_values() == 0 && n.max_values() == 0 => HasArg::No,
+            // clap reads `--queues DIR` as well as `--queues=DIR`; so do we.
+            (true, Some(n)) if n.min_values() == 0 => HasArg::OptionalNext,
+            (true, _) => HasArg::Required,
+        };
+        let names = arg
+            .get_long()
+            .into_iter()
+            .chain(arg.get_all_aliases().into_iter().flatten());
+        for name in names {
+            if !NETSTAT_LONGS.iter().any(|(n, _, _)| *n == name) {
+                ours.push((name.to_string(), has_arg));
+            }
+        }
+    }
+    let mut longs: Vec<(&str, HasArg, Opt<'_>)> = NETSTAT_LONGS.to_vec();
+    for (name, has_arg) in &ours {
+        longs.push((name.as_str(), *has_arg, Opt::Ours(name.as_str())));
+    }
+    let table = getopt::Table {
+        shorts: SHORTS,
+        longs: &longs,
+        reference: NETSTAT_LONGS.len(),
+    };
+    let mut args = args.into_iter();
+    let argv0 = args.next().unwrap_or_else(|| "rnetstat".into());
+    let rest: Vec<OsString> = args.collect();
+    let prog = crate::escape::escape(argv0.as_encoded_bytes()).into_owned();
+    let (events, operands) = getopt::parse(&prog, &table, Opt::Short, &rest);
+    let mut notes = Vec::new();
+    let mut out = vec![argv0];
+    let mut afname_len = 0usize;
+    let mut continuous = false;
+    let usage = |message: Option<String>| UsageError {
+        message: match message {
+            Some(m) => format!("{m}\n{USAGE}"),
+            None => USAGE.to_string(),
+        }
+        .trim_end_matches('\n')
+        .to_string(),
+        status: 3,
+        bare: true,
+    };
+    for event in events {
+        let (opt, value) = match event {
+            getopt::Event::Error(m) => return (notes, Err(usage(Some(m)))),
+            getopt::Event::Opt(opt, value) => (opt, value),
+        };
+        let families = match (opt, &value) {
+            (Opt::Family("tcpip"), _) => {
+                // netstat's table has one family option more than its range check.
+                notes.push("netstat.c: Internal Error `longopts 1 range'.".to_string());
+                continue;
+            }
+            (Opt::Family(name), _) => Some(name.as_bytes().to_vec()),
+            (Opt::Short('A'), Some(v)) => Some(v.as_encoded_bytes().to_vec()),
+            (Opt::Short('4'), _) => Some(b"inet".to_vec()),
+            (Opt::Short('6'), _) => Some(b"inet6".to_vec()),
+            (Opt::Short('x'), _) => Some(b"unix".to_vec()),
+            _ => None,
+        };
+        if let Some(list) = families {
+            match translate_families(&list, &mut afname_len, &mut notes) {
+                Ok(names) if names.is_empty() => {}
+                Ok(names) => {
+                    // -4, -6 and -x keep their flags (their order matters to -r).
+                    match opt {
+                        Opt::Short(c @ ('4' | '6' | 'x')) => out.push(format!("-{c}").into()),
+                        _ => {
+                            out.push("-A".into());
+                            out.push(names.join(",").into());
+                        }
+                    }
+                }
+                Err(e) => return (notes, Err(e)),
+            }
+            continue;
+        }
+        match opt {
+            Opt::Short('?') => return (notes, Err(usage(None))),
+            Opt::Short('h') => return (notes, Ok(vec![out.swap_remove(0), "--help".into()])),
+            Opt::Short('V') => return (notes, Ok(vec![out.swap_remove(0), "-V".into()])),
+            // netstat stops here (Debian's is built with SELinux support, not enabled).
+            Opt::Short('Z') => {
+                return (
+                    notes,
+                    Err(UsageError {
+                        message: "SELinux is not enabled on this machine.".to_string(),
+                        status: 1,
+                        bare: true,
+                    }),
+                )
+            }
+            // netstat's debug flag has no effect.
+            Opt::Short('d') => {}
+            Opt::Short('!') => out.push("--numeric-hosts".into()),
+            Opt::Short('@') => out.push("--numeric-ports".into()),
+            Opt::Short('#') => out.push("--numeric-users".into()),
+            Opt::Short(c) => {
+                continuous |= c == 'c';
+                out.push(format!("-{c}").into());
+            }
+            Opt::Ours(name) => {
+                let mut spelled = OsString::from(format!("--{name}"));
+                if let Some(v) = value {
+                    // One word, so a value starting with '-' stays a value for clap.
+                    spelled.push("=");
+                    spelled.push(v);
+                }
+                out.push(spelled);
+            }
+            Opt::Family(_) => {}
+        }
+    }
+    // netstat ignores operands; rnetstat's -c takes the first as its delay.
+    if continuous {
+        if let Some(delay) = operands.into_iter().next() {
+            out.push("--".into());
+            out.push(delay);
+        }
+    }
+    (notes, Ok(out))
+}
+
+/// netstat's aftrans_opt: each comma-separated alias to its family name, refusing an
+/// unknown one; the names together are limited to netstat's 255-byte buffer (past it
+/// netstat says so and keeps what it has).
+fn translate_families(
+    list: &[u8],
+    afname_len: &mut usize,
+    notes: &mut Vec<String>,
+) -> Result<Vec<&'static str>, UsageError> {
+    // netstat copies the argument into a 256-byte buffer first.
+    let list = &list[..list.len().min(255)];
+    let mut names = Vec::new();
+    for alias in list.split(|&b| b == b',') {
+        let Some(name) = family_alias(alias) else {
+            return Err(UsageError {
+                message: format!("Unknown address family `{}'.", crate::escape::escape(alias)),
+                status: 1,
+                bare: true,
+            });
+        };
+        if name.len() + *afname_len + 1 >= 256 {
+            notes.push("Too much address family arguments.".to_string());
+            return Ok(names);
+        }
+        *afname_len += name.len() + usize::from(*afname_len > 0);
+        names.push(name);
+    }
+    Ok(names)
+}
+
 impl NetstatArgs {
     /// Parses like `try_parse_from` and also records the order of the family options,
     /// which clap's derived struct loses (`netstat -r -6 -4` prints IPv6 first).
@@ -438,6 +770,15 @@ impl NetstatArgs {
                 "inet" => Some(RouteFamily::Inet),
                 "inet6" => Some(RouteFamily::Inet6),
                 "unix" => Some(RouteFamily::Unix),
+                "ec" => Some(RouteFamily::NoRouting("ec")),
+                "ash" => Some(RouteFamily::NoRouting("ash")),
+                "bluetooth" => Some(RouteFamily::Unsupported("bluetooth")),
+                "ddp" => Some(RouteFamily::Old("ddp")),
+                "ax25" => Some(RouteFamily::Old("ax25")),
+                "x25" => Some(RouteFamily::Old("x25")),
+                "ipx" => Some(RouteFamily::Old("ipx")),
+                "netrom" => Some(RouteFamily::Old("netrom")),
+                "rose" => Some(RouteFamily::Old("rose")),
                 _ => None,
             })
             .collect();
@@ -450,23 +791,27 @@ impl NetstatArgs {
     /// `-s`: the families named on the command line decide the files, the protocol
     /// selectors the sections.
     fn stats_options(&self) -> StatsOptions {
-        // netstat keeps the names in command-line order; clap's derive loses that
-        // order, so -4, -6 and --inet* come first, then -A, then -x.
+        // netstat keeps the names in command-line order ([`Self::parse_ordered`]
+        // records it); parsed without it: -4, -6 first, then -A, then -x.
         let mut families: Vec<&str> = Vec::new();
-        families.extend(self.inet.iter().chain(&self.inet6).map(String::as_str));
-        families.extend(self.families.iter().flat_map(|f| f.split(',')));
-        families.extend(self.unix.iter().map(String::as_str));
+        if self.family_order.is_empty() {
+            families.extend(self.inet.iter().chain(&self.inet6).map(String::as_str));
+            families.extend(self.families.iter().flat_map(|f| f.split(',')));
+            families.extend(self.unix.iter().map(String::as_str));
+        } else {
+            families.extend(self.family_order.iter().flat_map(|f| f.split(',')));
+        }
         let family = match families.as_slice() {
             [] | ["inet"] => StatsFamily::Inet,
             ["inet6"] => StatsFamily::Inet6,
             _ => StatsFamily::Unsupported(families.join(",")),
         };
-        let sections = if self.tcp || self.udp || self.udplite || self.raw {
+        let sections = if self.tcp || self.udp || self.udplite || self.raw || self.sctp {
             Sections {
                 ip: self.raw,
                 tcp: self.tcp,
                 udp: self.udp,
-                sctp: false,
+                sctp: self.sctp,
             }
         } else {
             Sections::ALL
@@ -491,6 +836,8 @@ impl NetstatArgs {
             udplite: self.udplite,
             raw: self.raw,
             unix: !self.unix.is_empty(),
+            sctp: self.sctp,
+            bluetooth: self.l2cap || self.rfcomm,
             inet4: !self.inet.is_empty(),
             inet6: !self.inet6.is_empty(),
             ..Selection::default()
@@ -500,6 +847,14 @@ impl NetstatArgs {
                 "inet" => sel.inet4 = true,
                 "inet6" => sel.inet6 = true,
                 "unix" => sel.unix = true,
+                "ipx" => sel.ipx = true,
+                "ax25" => sel.ax25 = true,
+                "x25" => sel.x25 = true,
+                "netrom" => sel.netrom = true,
+                "rose" => sel.rose = true,
+                "bluetooth" => sel.bluetooth = true,
+                // Known to netstat, but no table of its own selects them.
+                "ddp" | "ec" | "ash" => {}
                 other => {
                     return Err(UsageError {
                         message: format!("Unknown address family `{other}'."),
@@ -514,13 +869,14 @@ impl NetstatArgs {
             sel.udp = true;
             sel.udplite = true;
             sel.raw = true;
+            sel.sctp = true;
             sel.implied = true;
         }
         if sel.any_inet() && !(sel.inet4 || sel.inet6) {
             sel.inet4 = true;
             sel.inet6 = true;
         }
-        sel.explicit = sel.any_inet() || sel.unix || self.groups;
+        sel.explicit = sel.any_inet() || sel.unix || self.groups || sel.old_families();
         // Groups read igmp and igmp6 unless a family narrows them (after the step above,
         // so -g alone selects no socket table).
         if self.groups && !(sel.inet4 || sel.inet6) {
@@ -533,11 +889,11 @@ impl NetstatArgs {
                 udp: true,
                 udplite: true,
                 raw: true,
+                sctp: true,
                 unix: true,
                 inet4: true,
                 inet6: true,
-                implied: false,
-                explicit: false,
+                ..Selection::default()
             };
         }
         let rows = match (self.all, self.listening) {
@@ -590,6 +946,23 @@ impl NetstatArgs {
             self.statistics,
             self.masquerade,
         ];
+        let netstat_views = [
+            self.route,
+            self.interfaces,
+            self.statistics,
+            self.masquerade,
+        ]
+        .iter()
+        .map(|&n| u32::from(n))
+        .sum::<u32>();
+        if netstat_views > 1 && self.arp == 0 {
+            // netstat's own views counted together: its usage text, status 3.
+            return Err(UsageError {
+                message: USAGE.trim_end_matches('\n').to_string(),
+                status: 3,
+                bare: true,
+            });
+        }
         if views.len() > 1 || repeated.iter().any(|&n| n > 1) {
             return Err(UsageError {
                 message: "only one of -r, -i, -M, -s and --arp can be given".to_string(),

@@ -6,6 +6,7 @@
 //! `--fam=inet`, abbreviations, getopt's messages), because ss applies its options in
 //! order (`-t -A udp` is not `-A udp -t`) and its errors are part of its interface.
 
+use super::getopt::{self, HasArg};
 use crate::color::ColorChoice;
 use clap::Parser;
 use std::ffi::{OsStr, OsString};
@@ -16,7 +17,7 @@ use std::os::unix::ffi::OsStrExt;
     name = "rss",
     version,
     about = "Print socket statistics, as ss from iproute2 6.1 does (same options, same lines)",
-    after_help = "Examples:\n  rss -tulpn               listening TCP/UDP sockets with their processes\n  rss -tan                 every TCP socket, numeric\n  rss -xap                 unix sockets with every process holding them\n  rss -s                   summary of the socket tables\n  rss -tn state established '( dport = :443 or sport = :443 )'\n                           HTTPS connections (ss's filter language)\n  rss -xa src 'unix:/run/*' unix sockets bound under /run\n  rss -N blue -tan         TCP sockets of network namespace 'blue'\n  rss --all-netns -tlpn    listeners of every network namespace\n  rss -tan --json          TCP sockets as JSON (docs/json.md)\n\n-h prints ss's own usage text; ss's messages are printed verbatim (with their 'ss:' prefix).",
+    after_help = "Examples:\n  rss -tulpn               listening TCP/UDP sockets with their processes\n  rss -tan                 every TCP socket, numeric\n  rss -xap                 unix sockets with every process holding them\n  rss -s                   summary of the socket tables\n  rss -tn state established '( dport = :443 or sport = :443 )'\n                           HTTPS connections (ss's filter language)\n  rss -xa src 'unix:/run/*' unix sockets bound under /run\n  rss -N blue -tan         TCP sockets of network namespace 'blue'\n  rss --all-netns -tlpn    listeners of every network namespace\n  rss -tan --json          TCP sockets as JSON (docs/json.md)\n  rss -E -t dport = :443   HTTPS connections as they close\n  PROC_ROOT=DIR rss -tanp  the tables and processes of a copied /proc (ss's\n                           PROC_ROOT, PROC_NET_TCP, ... are honoured)\n\n-h prints ss's own usage text; ss's messages are printed verbatim (with their 'ss:' prefix).",
     disable_help_flag = true,
     disable_version_flag = true
 )]
@@ -216,14 +217,6 @@ pub struct SsArgs {
     pub filter_words: Vec<String>,
 }
 
-/// Whether a long option takes an argument.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum HasArg {
-    No,
-    Required,
-    Optional,
-}
-
 /// What an option means; `Short(c)` for ss's options (keyed by their getopt letter or
 /// its OPT_* value), the rest are ours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,134 +292,18 @@ const LONGS: &[(&str, HasArg, Opt)] = &[
     ("generate", HasArg::Required, Opt::Generate),
 ];
 
-/// One step of the command line, in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
-    Opt(Opt, Option<OsString>),
-    /// getopt's complaint (without the trailing newline); ss then prints its usage.
-    Error(String),
-}
+/// One step of the command line, in order (see [`getopt::Event`]).
+pub type Event = getopt::Event<Opt>;
 
-/// getopt_long over `args` (without argv[0]): the options in order, then the operands
-/// (GNU permutation: operands may come before options; `--` ends the options).
+/// getopt_long over `args` (without argv[0]) with ss's table: the options in order,
+/// then the operands; messages start with `ss:`.
 pub fn parse(args: &[OsString]) -> (Vec<Event>, Vec<OsString>) {
-    let mut events = Vec::new();
-    let mut operands = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = args[i].as_bytes();
-        i += 1;
-        if arg == b"--" {
-            operands.extend(args[i..].iter().cloned());
-            break;
-        }
-        if let Some(long) = arg.strip_prefix(b"--") {
-            let (name, value) = match long.iter().position(|&b| b == b'=') {
-                Some(eq) => (&long[..eq], Some(&long[eq + 1..])),
-                None => (long, None),
-            };
-            let exact = LONGS.iter().find(|(n, _, _)| n.as_bytes() == name);
-            let found = match exact {
-                Some(found) => found,
-                None => {
-                    let cands: Vec<&'static (&str, HasArg, Opt)> = LONGS
-                        .iter()
-                        .filter(|(n, _, _)| n.as_bytes().starts_with(name))
-                        .collect();
-                    let distinct = cands.iter().any(|c| (c.1, c.2) != (cands[0].1, cands[0].2));
-                    match cands.first() {
-                        None => {
-                            events.push(Event::Error(format!(
-                                "ss: unrecognized option '--{}'",
-                                String::from_utf8_lossy(long)
-                            )));
-                            return (events, operands);
-                        }
-                        Some(_) if distinct => {
-                            let mut msg = format!(
-                                "ss: option '--{}' is ambiguous; possibilities:",
-                                String::from_utf8_lossy(name)
-                            );
-                            for c in &cands {
-                                msg.push_str(&format!(" '--{}'", c.0));
-                            }
-                            events.push(Event::Error(msg));
-                            return (events, operands);
-                        }
-                        Some(&first) => first,
-                    }
-                }
-            };
-            let (full, has_arg, opt) = *found;
-            match (has_arg, value) {
-                (HasArg::No, Some(_)) => {
-                    events.push(Event::Error(format!(
-                        "ss: option '--{full}' doesn't allow an argument"
-                    )));
-                    return (events, operands);
-                }
-                (HasArg::No, None) => events.push(Event::Opt(opt, None)),
-                (HasArg::Optional, v) => {
-                    events.push(Event::Opt(opt, v.map(|v| OsStr::from_bytes(v).into())))
-                }
-                (HasArg::Required, Some(v)) => {
-                    events.push(Event::Opt(opt, Some(OsStr::from_bytes(v).into())))
-                }
-                (HasArg::Required, None) => match args.get(i) {
-                    Some(v) => {
-                        i += 1;
-                        events.push(Event::Opt(opt, Some(v.clone())));
-                    }
-                    None => {
-                        events.push(Event::Error(format!(
-                            "ss: option '--{full}' requires an argument"
-                        )));
-                        return (events, operands);
-                    }
-                },
-            }
-            continue;
-        }
-        if arg.len() < 2 || arg[0] != b'-' {
-            operands.push(args[i - 1].clone());
-            continue;
-        }
-        let mut j = 1;
-        while j < arg.len() {
-            let c = arg[j];
-            j += 1;
-            let spec = SHORTS.as_bytes().iter().position(|&s| s == c && c != b':');
-            let Some(pos) = spec else {
-                events.push(Event::Error(format!(
-                    "ss: invalid option -- '{}'",
-                    String::from_utf8_lossy(&[c])
-                )));
-                return (events, operands);
-            };
-            let takes_arg = SHORTS.as_bytes().get(pos + 1) == Some(&b':');
-            if !takes_arg {
-                events.push(Event::Opt(Opt::Short(c as char), None));
-                continue;
-            }
-            if j < arg.len() {
-                events.push(Event::Opt(
-                    Opt::Short(c as char),
-                    Some(OsStr::from_bytes(&arg[j..]).into()),
-                ));
-            } else if let Some(v) = args.get(i) {
-                i += 1;
-                events.push(Event::Opt(Opt::Short(c as char), Some(v.clone())));
-            } else {
-                events.push(Event::Error(format!(
-                    "ss: option requires an argument -- '{}'",
-                    c as char
-                )));
-                return (events, operands);
-            }
-            break;
-        }
-    }
-    (events, operands)
+    let table = getopt::Table {
+        shorts: SHORTS,
+        longs: LONGS,
+        reference: LONGS.len(),
+    };
+    getopt::parse("ss", &table, Opt::Short, args)
 }
 
 /// ss's usage text (`ss -h` on stdout, after an error on stderr).

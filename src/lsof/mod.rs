@@ -113,7 +113,11 @@ pub fn pass(
         .filter(|m| m.fstype == "mqueue")
         .map(|m| m.dev)
         .collect();
+    // lsof matches unix sockets to file names through stat()s of their paths: only
+    // this machine's files can be stat()ed (a capture's are elsewhere).
+    let stat_unix_paths = !sel.names.is_empty() && root.is_live();
     let context = PassContext {
+        stat_unix_paths,
         nfs_devs: &nfs_devs,
         mqueue_devs: &mqueue_devs,
         config,
@@ -130,7 +134,7 @@ pub fn pass(
         // No thread to spare: the first socket met loads them instead.
         if !pid_only {
             let _ = crate::threads::try_spawn(scope, || {
-                sockets.get_or_init(|| Sockets::load(root, "net", tables));
+                sockets.get_or_init(|| Sockets::load(root, "net", tables, stat_unix_paths));
             });
         }
         crate::snapshot::scan_in_parallel(&pids, 1, |pid| {
@@ -165,7 +169,7 @@ pub fn pass(
         1
     };
     let links = if endpoints {
-        unix_links(sockets.get_or_init(|| Sockets::load(root, "net", Tables::All)))
+        unix_links(sockets.get_or_init(|| Sockets::load(root, "net", Tables::All, stat_unix_paths)))
     } else {
         UnixEndpoints::default()
     };

@@ -15,12 +15,20 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-pub(crate) fn first_token(p: &[u8]) -> &[u8] {
+/// The path lsof 4.95 takes from a /proc/net/unix record: it splits the line into
+/// fields at blanks, tabs, newlines and colons (get_fields with ":"), so the path is
+/// the bound name up to the first of them; an empty one is no path at all.
+pub(crate) fn first_token(p: &[u8]) -> Option<&[u8]> {
+    let start = p
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(p.len());
+    let p = &p[start..];
     let end = p
         .iter()
-        .position(|b| b.is_ascii_whitespace())
+        .position(|&b| matches!(b, b' ' | b'\t' | b'\n' | b':'))
         .unwrap_or(p.len());
-    &p[..end]
+    Some(&p[..end]).filter(|t| !t.is_empty())
 }
 
 pub(crate) fn dev_text(dev: u64) -> String {
@@ -419,8 +427,8 @@ pub(crate) fn build_row(
             row.node = c.inode.to_string().into();
             row.inode = Some(c.inode);
             let mut name = Vec::new();
-            if let Some(path) = &u.path {
-                name.extend_from_slice(first_token(path));
+            if let Some(path) = u.path.as_deref().and_then(first_token) {
+                name.extend_from_slice(path);
                 name.push(b' ');
             }
             name.extend_from_slice(b"type=");
@@ -548,4 +556,28 @@ fn named<'a>(config: &'a Config, st: &FileStat) -> Option<&'a str> {
         .rev()
         .find(|n| !n.whole_fs && n.dev == st.dev && n.ino == st.ino)
         .map(|n| n.text.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_token;
+
+    #[test]
+    fn the_path_is_cut_where_lsof_splits_fields() {
+        let cases: [(&[u8], Option<&[u8]>); 9] = [
+            (b"/tmp/a.sock", Some(b"/tmp/a.sock")),
+            (b"/tmp/a b.sock", Some(b"/tmp/a")),
+            (b"/tmp/a\tb", Some(b"/tmp/a")),
+            (b"/tmp/a:b", Some(b"/tmp/a")),
+            (b"/tmp/a\nb", Some(b"/tmp/a")),
+            // Not separators to lsof.
+            (b"/tmp/a\x0cb\r", Some(b"/tmp/a\x0cb\r")),
+            (b"  x y", Some(b"x")),
+            (b":x", None),
+            (b"", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(first_token(path), want, "{}", path.escape_ascii());
+        }
+    }
 }

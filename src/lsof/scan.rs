@@ -38,6 +38,8 @@ pub(crate) struct Scan<'a> {
     /// meets none never reads the tables.
     pub(crate) sockets: &'a OnceLock<Sockets>,
     pub(crate) tables: Tables,
+    /// Whether the tables stat() unix socket paths (see `Sockets::load`).
+    pub(crate) stat_unix_paths: bool,
     pub(crate) root: &'a ProcRoot,
     /// The process's network namespace when it is not ours, and those namespaces' tables.
     pub(crate) netns: Option<&'a ProcessNetns>,
@@ -63,7 +65,7 @@ pub(crate) struct Scan<'a> {
 impl Scan<'_> {
     pub(crate) fn our_sockets(&self) -> &Sockets {
         self.sockets
-            .get_or_init(|| Sockets::load(self.root, "net", self.tables))
+            .get_or_init(|| Sockets::load(self.root, "net", self.tables, self.stat_unix_paths))
     }
 
     /// The -E/+E key of a message queue, eventfd or pty descriptor.
@@ -140,11 +142,22 @@ impl Scan<'_> {
             _ => FileFacts::Other,
         };
         let hit = match &c.kind {
-            Kind::Unix(u) => sel.names.iter().position(|n| {
-                u.path
-                    .as_deref()
-                    .is_some_and(|p| first_token(p) == n.text.as_bytes())
-            }),
+            // As lsof: by the device and inode its stale stat gives the socket, if
+            // any (see `sockets::stale_stats`), else by the path's text.
+            Kind::Unix(_) if sel.names.is_empty() => None,
+            Kind::Unix(u) => {
+                let stale = c
+                    .netns
+                    .is_none()
+                    .then(|| self.our_sockets().unix_stale.get(&c.inode).copied())
+                    .flatten();
+                stale
+                    .and_then(|(dev, ino)| sel.name_index.get(&(dev, ino)).copied())
+                    .or_else(|| {
+                        let path = u.path.as_deref().and_then(first_token)?;
+                        sel.names.iter().position(|n| path == n.text.as_bytes())
+                    })
+            }
             Kind::Path { stat: Some(_), .. } => name_hit(sel, c.dev, c.inode),
             _ => None,
         };
@@ -429,6 +442,7 @@ pub(crate) struct PassContext<'a> {
     pub(crate) root: &'a ProcRoot,
     pub(crate) sockets: &'a OnceLock<Sockets>,
     pub(crate) tables: Tables,
+    pub(crate) stat_unix_paths: bool,
     pub(crate) own_netns: Option<u64>,
     pub(crate) foreign: &'a ForeignNetns,
     /// This process, in a live /proc: scanned once the scanning threads are gone and
@@ -523,6 +537,7 @@ impl PassContext<'_> {
                 sel,
                 sockets: self.sockets,
                 tables: self.tables,
+                stat_unix_paths: self.stat_unix_paths,
                 root,
                 verdict: sel.process(
                     pid,

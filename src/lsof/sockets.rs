@@ -2,15 +2,19 @@
 //! each read once, on the first socket met there.
 
 use super::model::Kind;
+use super::name::first_token;
 use crate::netlink;
 use crate::netns::{self, NetNs};
-use crate::proc::files::{self, PacketSocket};
+use crate::proc::files::{self, FileStat, PacketSocket};
 use crate::proc::inet::{self, InetSocket, Proto};
 use crate::proc::{unix, ProcRoot};
 use crate::render::lsof::ProcessNetns;
 use crate::snapshot::InodeMap;
 use crate::tables::{read_inet_tables, TableSource};
 use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Every socket of one network namespace by inode.
@@ -21,6 +25,9 @@ pub(crate) struct Sockets {
     /// IPv4 ping sockets (lsof reads no icmp6 table: those stay `sock`).
     pub(crate) icmp: InodeMap<InetSocket>,
     pub(crate) unix: InodeMap<unix::UnixSocket>,
+    /// The (device, inode) lsof 4.95 matches a unix socket's file by when its path
+    /// cannot be stat()ed: see [`stale_stats`].
+    pub(crate) unix_stale: InodeMap<(u64, u64)>,
     pub(crate) netlink: InodeMap<u32>,
     pub(crate) packet: InodeMap<PacketSocket>,
 }
@@ -36,7 +43,14 @@ impl Sockets {
     }
 
     /// Reads the tables under `net_dir` (`net`, or `PID/net` for another namespace).
-    pub(crate) fn load(root: &ProcRoot, net_dir: &str, tables: Tables) -> Sockets {
+    /// `stat_unix_paths`: the run has file names to match and looks at this machine's
+    /// own files (see [`stale_stats`]).
+    pub(crate) fn load(
+        root: &ProcRoot,
+        net_dir: &str,
+        tables: Tables,
+        stat_unix_paths: bool,
+    ) -> Sockets {
         let mut s = Sockets::default();
         // TCP and UDP records are the same from sock_diag as from /proc/net, in the
         // columns lsof prints.
@@ -58,6 +72,11 @@ impl Sockets {
             return s;
         }
         if let Ok(t) = unix::read_table(root, net_dir) {
+            if stat_unix_paths {
+                s.unix_stale = stale_stats(&t.rows, |p| {
+                    files::stat_path(Path::new(OsStr::from_bytes(p))).ok()
+                });
+            }
             for sock in t.rows {
                 s.unix.insert(sock.inode, sock);
             }
@@ -104,6 +123,44 @@ impl Sockets {
             Kind::Inet(self.inet.get(&inode)?.clone())
         })
     }
+}
+
+/// lsof 4.95 stat()s the path of every unix socket record whose path is absolute, in
+/// table order, but its test is inverted (`if (sr && S_ISSOCK)`, fixed in lsof 4.97):
+/// a path that cannot be stat()ed (gone, or cut short at a blank) takes the stat
+/// buffer the last path that could left behind, and the socket is matched against the
+/// file names by that file's device and inode. So `lsof /run/a.sock` also lists a
+/// socket bound to `/tmp/x y.sock` that follows a.sock's record. Reproduced here, as
+/// the reference selects it, from `stat` (this machine's files; a record before any
+/// successful stat finds lsof's buffer uninitialised, taken as no socket).
+pub(crate) fn stale_stats(
+    rows: &[unix::UnixSocket],
+    mut stat: impl FnMut(&[u8]) -> Option<FileStat>,
+) -> InodeMap<(u64, u64)> {
+    let mut out = InodeMap::default();
+    let mut buffer: Option<FileStat> = None;
+    // lsof skips a record whose inode it has seen (before any stat()).
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
+    for row in rows {
+        if !seen.insert(row.inode) {
+            continue;
+        }
+        let Some(path) = row.path.as_deref().and_then(first_token) else {
+            continue;
+        };
+        if !path.starts_with(b"/") {
+            continue;
+        }
+        match stat(path) {
+            Some(st) => buffer = Some(st),
+            None => {
+                if let Some(st) = buffer.filter(|st| st.file_type() == libc::S_IFSOCK) {
+                    out.insert(row.inode, (st.dev, st.ino));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Which socket tables a run reads.
@@ -155,11 +212,67 @@ impl ForeignNetns {
             file: None,
         });
         let read = ns
-            .read(root, |dir| Sockets::load(root, dir, Tables::All))
+            .read(root, |dir| Sockets::load(root, dir, Tables::All, false))
             .ok()
             .flatten()
             .map(Arc::new);
         tables.insert(inode, read.clone());
         read
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_stat_takes_the_last_socket_stat_before_it() {
+        let table = "Num       RefCount Protocol Flags    Type St Inode Path\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 1 /gone x.sock\n\
+            0000000000000000: 00000002 00000000 00010000 0001 01 2 /run/a.sock\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 3\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 4 @abstract\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 5 /tmp/cut 1.sock\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 2 /tmp/file:again\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 6 /tmp/cut:2.sock\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 7 /tmp/file:x\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 8 /tmp/cut 3.sock\n\
+            0000000000000000: 00000002 00000000 00010000 0001 01 9 /run/b.sock\n\
+            0000000000000000: 00000002 00000000 00000000 0002 01 10 /tmp/cut 4.sock\n";
+        let rows = unix::parse_table(table.as_bytes(), "unix").rows;
+        let mut asked = Vec::new();
+        let stale = stale_stats(&rows, |p| {
+            asked.push(String::from_utf8_lossy(p).into_owned());
+            let (mode, ino) = match p {
+                b"/run/a.sock" => (libc::S_IFSOCK, 100),
+                b"/run/b.sock" => (libc::S_IFSOCK, 200),
+                b"/tmp/file" => (libc::S_IFREG, 300),
+                _ => return None,
+            };
+            Some(FileStat {
+                mode,
+                dev: 7,
+                ino,
+                ..FileStat::default()
+            })
+        });
+        // Absolute paths only, each cut as lsof cuts it; inode 2 again is skipped.
+        assert_eq!(
+            asked,
+            [
+                "/gone",
+                "/run/a.sock",
+                "/tmp/cut",
+                "/tmp/cut",
+                "/tmp/file",
+                "/tmp/cut",
+                "/run/b.sock",
+                "/tmp/cut"
+            ]
+        );
+        let mut got: Vec<_> = stale.into_iter().collect();
+        got.sort_unstable();
+        // 1: no stat before it; 8: the last stat was a regular file's.
+        assert_eq!(got, [(5, (7, 100)), (6, (7, 100)), (10, (7, 200))]);
     }
 }

@@ -389,26 +389,38 @@ pub fn parse_locks(data: &[u8]) -> Vec<FileLock> {
     out
 }
 
-/// A netlink socket of /proc/net/netlink: its inode and protocol number.
+/// A netlink socket of /proc/net/netlink: its protocol, port id, queues and inode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetlinkSocket {
     pub protocol: u32,
+    /// The port id (`Pid`): 0 for the kernel, a process id, or a negative number.
+    pub pid: i32,
+    pub rmem: u64,
+    pub wmem: u64,
     pub inode: u64,
+}
+
+/// One line of /proc/net/netlink (`sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode`).
+pub fn parse_netlink_line(line: &[u8]) -> Option<NetlinkSocket> {
+    let f: Vec<&[u8]> = fields(line).take(10).collect();
+    let pid = f
+        .get(2)
+        .and_then(|p| std::str::from_utf8(p).ok()?.parse::<i32>().ok())?;
+    Some(NetlinkSocket {
+        protocol: u32::try_from(dec_u64(f.get(1)?)?).ok()?,
+        pid,
+        rmem: dec_u64(f.get(4)?)?,
+        wmem: dec_u64(f.get(5)?)?,
+        inode: dec_u64(f.get(9)?)?,
+    })
 }
 
 pub fn parse_netlink(data: &[u8], name: &str) -> Table<NetlinkSocket> {
     let mut table = Table::default();
     for (lnr, line) in numbered_lines(data).skip(1) {
-        let f: Vec<&[u8]> = fields(line).collect();
-        match (
-            f.get(1).and_then(|p| dec_u64(p)),
-            f.get(9).and_then(|i| dec_u64(i)),
-        ) {
-            (Some(protocol), Some(inode)) => table.rows.push(NetlinkSocket {
-                protocol: protocol as u32,
-                inode,
-            }),
-            _ => table.warnings.push(ParseWarning {
+        match parse_netlink_line(line) {
+            Some(n) => table.rows.push(n),
+            None => table.warnings.push(ParseWarning {
                 file: name.to_string(),
                 line: lnr,
                 message: "bad netlink line".into(),
@@ -522,6 +534,9 @@ garbage\n";
             n.rows,
             vec![NetlinkSocket {
                 protocol: 0,
+                pid: 0,
+                rmem: 0,
+                wmem: 0,
                 inode: 4
             }]
         );

@@ -11,5 +11,7 @@ pub mod route;
 pub mod ss;
 pub mod ss_detail;
 pub mod ss_filters;
+pub mod ss_json;
+pub mod ss_summary;
 pub mod stats;
 pub mod text;

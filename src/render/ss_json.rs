@@ -1,0 +1,220 @@
+//! `--json`'s `details` object of an rss row (docs/json.md `ss_details`): what the
+//! detail options (-o -e -m -i --tos --cgroup) print as text, as numbers. Each
+//! field is null unless its option is on and the kernel sent the value.
+
+use crate::netlink::inet::SsInetSocket;
+use crate::netlink::ss_attrs::{u32_at, u64_at, u8_at, InetDiag, SkMemInfo, TcpInfo, UnixDiag};
+use crate::netlink::unix::DiagUnixSocket;
+use crate::proc::cgroup::CgroupPaths;
+use crate::render::ss_detail::DetailOptions;
+use serde_json::{json, Value};
+
+/// tcp_info's option bits (TCPI_OPT_*).
+const TS: u8 = 1;
+const SACK: u8 = 2;
+const WSCALE: u8 = 4;
+const ECN: u8 = 8;
+const ECN_SEEN: u8 = 16;
+const SYN_DATA: u8 = 32;
+
+/// Whether any option that fills `details` is on.
+pub fn wanted(o: &DetailOptions) -> bool {
+    o.timers || o.extended || o.memory || o.info || o.tos || o.cgroup
+}
+
+/// The `ss_details` object with every field null.
+fn empty() -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    for k in [
+        "timer",
+        "cookie",
+        "fwmark",
+        "cgroup_id",
+        "cgroup",
+        "shutdown",
+        "tos",
+        "tclass",
+        "class_id",
+        "skmem",
+        "tcp_info",
+    ] {
+        m.insert(k.into(), Value::Null);
+    }
+    m
+}
+
+fn skmem(m: &SkMemInfo) -> Value {
+    json!({
+        "rmem_alloc": m.rmem_alloc,
+        "rcvbuf": m.rcvbuf,
+        "wmem_alloc": m.wmem_alloc,
+        "sndbuf": m.sndbuf,
+        "fwd_alloc": m.fwd_alloc,
+        "wmem_queued": m.wmem_queued,
+        "optmem": m.optmem,
+        "backlog": m.backlog,
+        "drops": m.drops,
+    })
+}
+
+/// The `<->` marks as ss prints them.
+fn shutdown(mask: u8) -> String {
+    let l = if mask & 1 != 0 { '-' } else { '<' };
+    let r = if mask & 2 != 0 { '-' } else { '>' };
+    format!("{l}-{r}")
+}
+
+fn cgroup_path(id: u64, cgroups: &CgroupPaths) -> Value {
+    match cgroups.path(id) {
+        Some(p) => Value::String(crate::escape::json_text(p).into_owned()),
+        None => Value::Null,
+    }
+}
+
+fn tcp_info(d: &InetDiag, i: &TcpInfo) -> Value {
+    let has = |opt: u8| i.options & opt != 0;
+    let cong = d.cong.and_then(|c| {
+        let name = c.split(|&b| b == 0).next().unwrap_or_default();
+        let name = &name[..name.len().min(15)];
+        (!name.is_empty()).then(|| crate::escape::json_text(name).into_owned())
+    });
+    let fields: [(&str, Value); 55] = [
+        ("congestion", json!(cong)),
+        ("ts", json!(has(TS))),
+        ("sack", json!(has(SACK))),
+        ("ecn", json!(has(ECN))),
+        ("ecnseen", json!(has(ECN_SEEN))),
+        ("fastopen", json!(has(SYN_DATA))),
+        ("snd_wscale", json!(has(WSCALE).then_some(i.snd_wscale))),
+        ("rcv_wscale", json!(has(WSCALE).then_some(i.rcv_wscale))),
+        ("ca_state", json!(i.ca_state)),
+        ("rto_us", json!(i.rto)),
+        ("backoff", json!(i.backoff)),
+        ("rtt_us", json!(i.rtt)),
+        ("rttvar_us", json!(i.rttvar)),
+        ("ato_us", json!(i.ato)),
+        ("snd_mss", json!(i.snd_mss)),
+        ("pmtu", json!(i.pmtu)),
+        ("rcv_mss", json!(i.rcv_mss)),
+        ("advmss", json!(i.advmss)),
+        ("snd_cwnd", json!(i.snd_cwnd)),
+        ("snd_ssthresh", json!(i.snd_ssthresh)),
+        ("bytes_sent", json!(i.bytes_sent)),
+        ("bytes_retrans", json!(i.bytes_retrans)),
+        ("bytes_acked", json!(i.bytes_acked)),
+        ("bytes_received", json!(i.bytes_received)),
+        ("segs_out", json!(i.segs_out)),
+        ("segs_in", json!(i.segs_in)),
+        ("data_segs_out", json!(i.data_segs_out)),
+        ("data_segs_in", json!(i.data_segs_in)),
+        ("pacing_rate", json!(i.pacing_rate)),
+        ("max_pacing_rate", json!(i.max_pacing_rate)),
+        ("delivery_rate", json!(i.delivery_rate)),
+        ("app_limited", json!(i.delivery_rate_app_limited)),
+        ("busy_time_us", json!(i.busy_time)),
+        ("rwnd_limited_us", json!(i.rwnd_limited)),
+        ("sndbuf_limited_us", json!(i.sndbuf_limited)),
+        ("delivered", json!(i.delivered)),
+        ("delivered_ce", json!(i.delivered_ce)),
+        ("last_data_sent_ms", json!(i.last_data_sent)),
+        ("last_data_recv_ms", json!(i.last_data_recv)),
+        ("last_ack_recv_ms", json!(i.last_ack_recv)),
+        ("unacked", json!(i.unacked)),
+        ("retrans", json!(i.retrans)),
+        ("total_retrans", json!(i.total_retrans)),
+        ("lost", json!(i.lost)),
+        ("sacked", json!(i.sacked)),
+        ("reordering", json!(i.reordering)),
+        ("reord_seen", json!(i.reord_seen)),
+        ("dsack_dups", json!(i.dsack_dups)),
+        ("rcv_rtt_us", json!(i.rcv_rtt)),
+        ("rcv_space", json!(i.rcv_space)),
+        ("rcv_ssthresh", json!(i.rcv_ssthresh)),
+        ("notsent_bytes", json!(i.notsent_bytes)),
+        ("min_rtt_us", json!(i.min_rtt)),
+        ("rcv_ooopack", json!(i.rcv_ooopack)),
+        ("snd_wnd", json!(i.snd_wnd)),
+    ];
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
+/// `details` of an inet row; null when no detail option is on or the row has no
+/// sock_diag reply (rows read from /proc).
+pub fn inet(s: &SsInetSocket, o: &DetailOptions, cgroups: &CgroupPaths) -> Value {
+    let Some(d) = s
+        .raw
+        .as_deref()
+        .filter(|_| wanted(o))
+        .and_then(InetDiag::parse)
+    else {
+        return Value::Null;
+    };
+    let mut m = empty();
+    if o.timers && d.timer != 0 {
+        const NAMES: [&str; 6] = ["off", "on", "keepalive", "timewait", "persist", "unknown"];
+        m["timer"] = json!({
+            "name": NAMES[usize::from(d.timer.min(5))],
+            "expires_ms": d.expires,
+            "retransmits": d.retrans,
+        });
+    }
+    if o.extended {
+        m["cookie"] = json!(d.cookie);
+        m["fwmark"] = json!(d.mark());
+        if let Some(v) = d.shutdown {
+            m["shutdown"] = json!(shutdown(u8_at(v, 0)));
+        }
+    }
+    if o.extended || o.cgroup {
+        if let Some(v) = d.cgroup_id {
+            let id = u64_at(v, 0);
+            m["cgroup_id"] = json!(id);
+            m["cgroup"] = cgroup_path(id, cgroups);
+        }
+    }
+    if o.tos {
+        m["tos"] = json!(d.tos.map(|v| u8_at(v, 0)));
+        m["tclass"] = json!(d.tclass.map(|v| u8_at(v, 0)));
+        m["class_id"] = json!(d.class_id.map(|v| u32_at(v, 0)));
+    }
+    if o.memory {
+        if let Some(v) = d.skmeminfo {
+            m["skmem"] = skmem(&SkMemInfo::parse(v));
+        }
+    }
+    if o.info {
+        if let Some(info) = d.tcp_info() {
+            m["tcp_info"] = tcp_info(&d, &info);
+        }
+    }
+    Value::Object(m)
+}
+
+/// `details` of a unix row: `skmem` (-m) and `shutdown` (-e); the rest null.
+pub fn unix(s: &DiagUnixSocket, o: &DetailOptions) -> Value {
+    let Some(d) = s
+        .raw
+        .as_deref()
+        .filter(|_| wanted(o))
+        .and_then(UnixDiag::parse)
+    else {
+        return Value::Null;
+    };
+    let mut m = empty();
+    if o.memory {
+        if let Some(v) = d.meminfo {
+            m["skmem"] = skmem(&SkMemInfo::parse(v));
+        }
+    }
+    if o.extended {
+        if let Some(v) = d.shutdown {
+            m["shutdown"] = json!(shutdown(u8_at(v, 0)));
+        }
+    }
+    Value::Object(m)
+}

@@ -1,0 +1,305 @@
+//! rss --json with the detail options (-o -e -m -i --tos --cgroup): the `details`
+//! object has exactly the fields docs/json.md documents (ss_details, ss_timer,
+//! ss_skmem, ss_tcp_info), and its values are the ones the text view prints for the
+//! same sockets, field by field. The sockets are the test's own, in a private
+//! namespace, idle while both views are read.
+
+mod common;
+mod netns_support;
+
+use netns_support::{skip_reason, NamedNs};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// Two TCP connections with data both ways (one with IP_TOS, one half closed) and
+/// a unix pair with unread data, held until stdin closes.
+const HOLDER: &str = r#"
+import os, socket, sys, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", 7101)); l.listen(8)
+c = socket.socket(); c.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x10)
+c.connect(("127.0.0.1", 7101)); a, _ = l.accept()
+c.sendall(b"x" * 3000); a.recv(10000); a.sendall(b"y" * 500); c.recv(10000)
+h = socket.create_connection(("127.0.0.1", 7101)); b, _ = l.accept()
+h.sendall(b"z" * 100); h.shutdown(socket.SHUT_WR)
+u1, u2 = socket.socketpair(); u1.sendall(b"q" * 64)
+time.sleep(0.5)
+print("ready", c.getsockname()[1], h.getsockname()[1], flush=True)
+sys.stdin.read()
+"#;
+
+struct Held {
+    child: Child,
+    ports: (u16, u16),
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn hold(ns: &NamedNs) -> Held {
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "sh", "-c"])
+        .arg(format!("ip link set lo up && exec python3 -c '{HOLDER}'"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("holder");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let f: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(f.first(), Some(&"ready"), "{line:?}");
+    Held {
+        ports: (f[1].parse().unwrap(), f[2].parse().unwrap()),
+        child,
+    }
+}
+
+fn rss(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_rss"))
+        .args(args)
+        .output()
+        .expect("rss");
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// object name → its documented fields and types.
+fn schema() -> BTreeMap<String, Vec<(String, String)>> {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/json.md"))
+        .unwrap();
+    let mut schema = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        if let Some(rest) = line.strip_prefix("### `") {
+            current = Some(rest.trim_end_matches('`').to_string());
+            schema.insert(current.clone().unwrap(), Vec::new());
+        } else if line.starts_with("## ") {
+            current = None;
+        } else if let (Some(name), Some(rest)) = (&current, line.strip_prefix("| `")) {
+            let cells: Vec<String> = rest
+                .replace("\\|", "\u{0}")
+                .split('|')
+                .map(|c| c.trim().replace('\u{0}', "|"))
+                .collect();
+            let field = cells[0].trim_end_matches('`').to_string();
+            schema
+                .get_mut(name)
+                .unwrap()
+                .push((field, cells[1].clone()));
+        }
+    }
+    schema
+}
+
+fn check(v: &Value, name: &str, schema: &BTreeMap<String, Vec<(String, String)>>, at: &str) {
+    let fields = &schema[name];
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("{at}: not an object: {v}"));
+    let keys: Vec<&String> = obj.keys().collect();
+    let mut documented: Vec<&String> = fields.iter().map(|(f, _)| f).collect();
+    documented.sort();
+    assert_eq!(keys, documented, "{at}: fields of {name}");
+    for (field, ty) in fields {
+        let v = &obj[field];
+        let ty = match ty.strip_suffix("|null") {
+            Some(_) if v.is_null() => continue,
+            Some(inner) => inner,
+            None => ty.as_str(),
+        };
+        let at = format!("{at}.{field}");
+        match ty {
+            "number" => assert!(v.is_number(), "{at}: {v}"),
+            "string" => assert!(v.is_string(), "{at}: {v}"),
+            "boolean" => assert!(v.is_boolean(), "{at}: {v}"),
+            t => {
+                if let Some(o) = t.strip_prefix("object<").and_then(|t| t.strip_suffix('>')) {
+                    check(v, o, schema, &at);
+                } else if t.starts_with("array<") {
+                    assert!(v.is_array(), "{at}: {v}");
+                }
+            }
+        }
+    }
+}
+
+/// `name:value` tokens of a text row (its continuation line included).
+fn tokens(row: &str) -> BTreeMap<String, String> {
+    row.split_whitespace()
+        .filter_map(|t| t.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// C's `%g` of `v`, as ss prints times in milliseconds.
+fn g(v: f64) -> String {
+    let s = format!("{v:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
+#[test]
+fn details_match_the_text_view_field_by_field() {
+    if let Some(why) = skip_reason() {
+        common::skip("details_match_the_text_view_field_by_field", why);
+        return;
+    }
+    let ns = NamedNs::add(format!("rss-json-{}", std::process::id()));
+    let held = hold(&ns);
+    let schema = schema();
+    let opts = ["-N", &ns.name, "-tnoemi", "--tos", "--cgroup"];
+    let doc: Value = serde_json::from_str(&rss(&[&opts[..], &["--json"]].concat())).unwrap();
+    // The text view, each socket's two lines joined.
+    let text = rss(&[&opts[..], &["-O"]].concat());
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    let sockets = doc["sockets"].as_array().unwrap();
+    assert_eq!(sockets.len(), rows.len(), "{doc}\n{text}");
+    let mut seen_info = 0;
+    for (sock, row) in sockets.iter().zip(&rows) {
+        let at = format!("{}:{}", sock["local_port"], sock["peer_port"]);
+        check(&sock["details"], "ss_details", &schema, &at);
+        let d = &sock["details"];
+        let t = tokens(row);
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert!(
+            cols[3].ends_with(&format!(":{}", sock["local_port"])),
+            "{at}: {row}"
+        );
+        assert_eq!(t["ino"], sock["inode"].to_string(), "{at}");
+        assert_eq!(
+            t["sk"],
+            format!("{:x}", d["cookie"].as_u64().unwrap()),
+            "{at}"
+        );
+        assert!(
+            cols.contains(&d["shutdown"].as_str().unwrap()),
+            "{at}: {row}"
+        );
+        assert_eq!(
+            t.get("tos").map(String::as_str),
+            d["tos"]
+                .as_u64()
+                .map(|v| if v == 0 {
+                    "0".to_string()
+                } else {
+                    format!("{v:#x}")
+                })
+                .as_deref(),
+            "{at}"
+        );
+        match &d["timer"] {
+            Value::Null => assert!(!t.contains_key("timer"), "{at}: {row}"),
+            timer => assert!(
+                t["timer"].starts_with(&format!("({},", timer["name"].as_str().unwrap())),
+                "{at}"
+            ),
+        }
+        let m = &d["skmem"];
+        let skmem = &t["skmem"];
+        for (k, f) in [
+            ("rb", "rcvbuf"),
+            ("tb", "sndbuf"),
+            ("r", "rmem_alloc"),
+            ("w", "wmem_queued"),
+        ] {
+            assert!(
+                skmem.contains(&format!("{k}{},", m[f]))
+                    || skmem.contains(&format!("({k}{},", m[f])),
+                "{at}: {k}={} in {skmem}",
+                m[f]
+            );
+        }
+        let i = &d["tcp_info"];
+        if i.is_null() {
+            continue;
+        }
+        seen_info += 1;
+        for (k, f) in [
+            ("mss", "snd_mss"),
+            ("pmtu", "pmtu"),
+            ("rcvmss", "rcv_mss"),
+            ("advmss", "advmss"),
+            ("cwnd", "snd_cwnd"),
+            ("bytes_sent", "bytes_sent"),
+            ("bytes_acked", "bytes_acked"),
+            ("bytes_received", "bytes_received"),
+            ("segs_out", "segs_out"),
+            ("segs_in", "segs_in"),
+            ("data_segs_out", "data_segs_out"),
+            ("data_segs_in", "data_segs_in"),
+            ("delivered", "delivered"),
+            ("rcv_space", "rcv_space"),
+            ("rcv_ssthresh", "rcv_ssthresh"),
+            ("snd_wnd", "snd_wnd"),
+        ] {
+            let v = i[f].as_u64().unwrap();
+            // ss prints these only when non-zero.
+            match t.get(k) {
+                Some(s) => assert_eq!(s, &v.to_string(), "{at}: {k}"),
+                None => assert_eq!(v, 0, "{at}: {k} missing from {row}"),
+            }
+        }
+        assert_eq!(t["rto"], g(i["rto_us"].as_f64().unwrap() / 1000.0), "{at}");
+        assert_eq!(
+            t["wscale"],
+            format!("{},{}", i["snd_wscale"], i["rcv_wscale"]),
+            "{at}"
+        );
+        let cong = i["congestion"].as_str().unwrap();
+        assert!(cols.contains(&cong), "{at}: {cong} in {row}");
+        for flag in ["ts", "sack"] {
+            assert_eq!(
+                cols.contains(&flag),
+                i[flag].as_bool().unwrap(),
+                "{at}: {flag}"
+            );
+        }
+    }
+    // Both ends of two connections and the listener; the listener has no tcp_info
+    // values to compare beyond the zeros.
+    assert!(seen_info >= 4, "{doc}");
+    let ports: Vec<u64> = sockets
+        .iter()
+        .filter_map(|s| s["local_port"].as_u64())
+        .collect();
+    assert!(ports.contains(&u64::from(held.ports.0)) && ports.contains(&u64::from(held.ports.1)));
+    // The IP_TOS the holder set.
+    let tos: Vec<u64> = sockets
+        .iter()
+        .filter(|s| s["local_port"] == u64::from(held.ports.0))
+        .map(|s| s["details"]["tos"].as_u64().unwrap())
+        .collect();
+    assert_eq!(tos, [0x10]);
+
+    // Unix rows: skmem and the shutdown marks; without a detail option, null.
+    let unix: Value = serde_json::from_str(&rss(&["-N", &ns.name, "-xme", "--json"])).unwrap();
+    let text = rss(&["-N", &ns.name, "-xme", "-O"]);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    let socks = unix["sockets"].as_array().unwrap();
+    assert_eq!(socks.len(), 2, "{unix}");
+    for (sock, row) in socks.iter().zip(&rows) {
+        check(&sock["details"], "ss_details", &schema, "unix");
+        let t = tokens(row);
+        let m = &sock["details"]["skmem"];
+        assert!(
+            t["skmem"].starts_with(&format!("(r{},rb{},", m["rmem_alloc"], m["rcvbuf"])),
+            "{row}"
+        );
+    }
+    let plain: Value = serde_json::from_str(&rss(&["-N", &ns.name, "-a", "--json"])).unwrap();
+    for s in plain["sockets"].as_array().unwrap() {
+        assert_eq!(s["details"], Value::Null);
+    }
+    drop(held);
+}
