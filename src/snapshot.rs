@@ -37,6 +37,8 @@ pub struct OwnerDetail {
     pub comm: bool,
     /// The network namespace inode.
     pub netns: bool,
+    /// The owner's uid (a stat of /proc/PID): only --json prints it.
+    pub uid: bool,
     /// Keep every holder of a socket, not only the first (ss's `users:(...)`).
     pub all_holders: bool,
     /// Also walk each thread's fd directory (/proc/TID/fd) as a holder of its own,
@@ -200,8 +202,7 @@ where
     T: Copy + Sync,
     R: Send,
 {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+    let threads = crate::proc::cores()
         .min(MAX_SCAN_THREADS)
         .min(items.len().div_ceil(min_per_thread.max(1)))
         .max(1);
@@ -268,7 +269,7 @@ fn scan_process(root: &ProcRoot, pid: u32, detail: OwnerDetail) -> ProcessScan {
         Ok(()) => ProcessScan::Holds {
             record: ProcessRecord {
                 pid,
-                uid: process::owner_uid(root, pid),
+                uid: detail.uid.then(|| process::owner_uid(root, pid)).flatten(),
                 argv0: detail
                     .argv0
                     .then(|| process::argv0(root, pid, 511))

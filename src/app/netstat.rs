@@ -554,6 +554,7 @@ fn socket_view(
                 root,
                 OwnerDetail {
                     argv0: true,
+                    uid: config.json,
                     ..OwnerDetail::default()
                 },
             )

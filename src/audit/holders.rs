@@ -33,42 +33,50 @@ pub struct Holders {
 }
 
 impl Holders {
-    /// One pass over /proc/*/fd. The sockets of `skip_pid` (our own process) count
-    /// as held but name no holder: the audit's own sockets are not evidence.
+    /// One pass over /proc/*/fd, on every core (`snapshot::scan_in_parallel`, results
+    /// merged in pid order). The sockets of `skip_pid` (our own process) count as held
+    /// but name no holder: the audit's own sockets are not evidence.
     pub fn scan(root: &ProcRoot, skip_pid: u32) -> io::Result<Holders> {
-        let mut h = Holders::default();
-        for pid in process::pids(root)? {
-            if pid == skip_pid {
-                let _ = process::for_each_fd_link(root, pid, |_, link| {
-                    h.own.extend(process::socket_inode(link));
-                });
-                continue;
-            }
-            let mut holds = false;
+        let pids = process::pids(root)?;
+        let scanned = crate::snapshot::scan_in_parallel(&pids, 4, |pid| {
+            let mut sockets = Vec::new();
             let walked = process::for_each_fd_link(root, pid, |fd, link| {
                 if let Some(inode) = process::socket_inode(link) {
-                    holds = true;
-                    h.by_inode
-                        .entry(inode)
-                        .or_default()
-                        .push(Holder { pid, fd });
+                    sockets.push((inode, fd));
                 }
             });
+            let info =
+                (pid != skip_pid && walked.is_ok() && !sockets.is_empty()).then(|| ProcInfo {
+                    netns: process::netns_inode(root, pid),
+                    comm: process::comm(root, pid),
+                    exe: process::exe(root, pid),
+                    args: process::cmdline_args(root, pid, 4096).unwrap_or_default(),
+                });
+            (walked, sockets, info)
+        });
+        let mut h = Holders::default();
+        for (&pid, scan) in pids.iter().zip(scanned) {
+            let Some((walked, sockets, info)) = scan else {
+                continue;
+            };
+            if pid == skip_pid {
+                h.own.extend(sockets.iter().map(|&(inode, _)| inode));
+                continue;
+            }
             match walked {
                 Err(e) if e.kind() == io::ErrorKind::PermissionDenied => h.denied += 1,
                 Err(_) => {}
-                Ok(()) if holds => {
-                    h.procs.insert(
-                        pid,
-                        ProcInfo {
-                            netns: process::netns_inode(root, pid),
-                            comm: process::comm(root, pid),
-                            exe: process::exe(root, pid),
-                            args: process::cmdline_args(root, pid, 4096).unwrap_or_default(),
-                        },
-                    );
+                Ok(()) => {
+                    for (inode, fd) in sockets {
+                        h.by_inode
+                            .entry(inode)
+                            .or_default()
+                            .push(Holder { pid, fd });
+                    }
+                    if let Some(info) = info {
+                        h.procs.insert(pid, info);
+                    }
                 }
-                Ok(()) => {}
             }
         }
         Ok(h)

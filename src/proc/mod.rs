@@ -163,6 +163,40 @@ fn open_checked(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
     Ok((file, meta))
 }
 
+/// Reads a small file with one read(2) into `buf`, opened and checked as [`open_file`]
+/// does (no symlink, no blocking open, regular files only): the per-process files of
+/// an owner scan (cmdline, comm) without allocating. At most `buf.len()` bytes; the
+/// caller treats a full buffer as "maybe longer". One read is what netstat makes of
+/// cmdline, and all a /proc file this small needs.
+pub fn read_small<'a>(path: &std::ffi::CStr, buf: &'a mut [u8]) -> io::Result<&'a [u8]> {
+    use rustix::fs::{fstat, openat, FileType, Mode, OFlags, CWD};
+    let flags =
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let file = openat(CWD, path, flags, Mode::empty())
+        .map_err(|e| match e {
+            // O_NOFOLLOW on a symlink.
+            rustix::io::Errno::LOOP => {
+                io::Error::new(io::ErrorKind::InvalidData, "is a symbolic link")
+            }
+            e => io::Error::from(e),
+        })
+        .inspect_err(note_error)?;
+    let stat = fstat(&file)?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    let n = loop {
+        match rustix::io::read(&file, &mut *buf) {
+            Err(rustix::io::Errno::INTR) => continue,
+            other => break other?,
+        }
+    };
+    Ok(&buf[..n])
+}
+
 /// Reads a whole file opened with [`open_file`]: at most [`MAX_FILE_BYTES`].
 pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     read_file_max(path, MAX_FILE_BYTES)
@@ -307,8 +341,14 @@ pub fn for_each_line_read_ahead<E: From<io::Error>>(
 const IN_FLIGHT: usize = 4;
 
 fn several_cores() -> bool {
+    cores() > 1
+}
+
+/// The cores this process may run on, asked once: std asks the scheduler and reads
+/// the cgroup's CPU quota on every call.
+pub fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The helper thread of [`for_each_line_read_ahead`]: fills chunks and sends them until

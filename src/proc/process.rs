@@ -11,10 +11,18 @@ use std::os::unix::fs::MetadataExt;
 
 /// Pids under the root in readdir order (netstat's "first process wins" follows it).
 pub fn pids(root: &ProcRoot) -> io::Result<Vec<u32>> {
+    use rustix::fs::{openat, Mode, OFlags, RawDir, CWD};
+    use std::mem::MaybeUninit;
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let dir = openat(CWD, root.path(), flags, Mode::empty())
+        .map_err(io::Error::from)
+        .inspect_err(super::note_error)?;
+    let mut dents = [MaybeUninit::<u8>::uninit(); DENTS_BYTES];
+    let mut entries = RawDir::new(&dir, &mut dents);
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(root.path()).inspect_err(super::note_error)? {
-        let Ok(entry) = entry else { continue };
-        if let Some(pid) = dec_u64(entry.file_name().as_bytes()).filter(|&p| p <= u32::MAX as u64) {
+    // A failed getdents ends the list, as readdir's did.
+    while let Some(Ok(entry)) = entries.next() {
+        if let Some(pid) = dec_u64(entry.file_name().to_bytes()).filter(|&p| p <= u32::MAX as u64) {
             out.push(pid as u32);
         }
     }
@@ -203,64 +211,94 @@ fn pseudo_file_stat(link: &[u8]) -> Option<super::files::FileStat> {
     })
 }
 
+/// Bytes of directory entries one getdents64 returns: an fd entry takes 32, so 1,024
+/// descriptors per call (glibc's readdir reads 32 KiB too).
+const DENTS_BYTES: usize = 32 * 1024;
+
 /// Reads /proc/PID/fd with one open directory fd; calls `f(dir_fd, name, fd, target)`
 /// (the target is the readlink errno when that failed).
+///
+/// The hot path of every `-p` run: one openat, getdents64 into a stack buffer (no
+/// fdopendir and its fstat and fcntl), and one readlinkat per descriptor into a
+/// reused buffer. No allocation.
 fn walk_fd_dir(
     root: &ProcRoot,
     pid: u32,
     mut f: impl FnMut(libc::c_int, &std::ffi::CStr, u32, Result<&[u8], i32>),
 ) -> io::Result<()> {
-    let dir_path = root.path().join(format!("{pid}/fd"));
-    let c_path = CString::new(dir_path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: c_path is a valid NUL-terminated string; the fd is owned by `dir` below.
-    let dir_fd = unsafe {
-        libc::open(
-            c_path.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-        )
-    };
-    if dir_fd < 0 {
-        let e = io::Error::last_os_error();
-        super::note_error(&e);
-        return Err(e);
-    }
-    // SAFETY: dir_fd is an open directory descriptor; fdopendir takes ownership.
-    let dir = unsafe { libc::fdopendir(dir_fd) };
-    if dir.is_null() {
-        let err = io::Error::last_os_error();
-        // SAFETY: fdopendir failed, so we still own dir_fd.
-        unsafe { libc::close(dir_fd) };
-        return Err(err);
-    }
-    let mut buf = [0u8; libc::PATH_MAX as usize];
-    loop {
-        // SAFETY: dir is a valid DIR* until closedir below.
-        let ent = unsafe { libc::readdir64(dir) };
-        if ent.is_null() {
-            break;
-        }
-        // SAFETY: d_name is NUL-terminated inside the dirent readdir returned.
-        let name = unsafe { std::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) };
+    use rustix::fs::{openat, readlinkat_raw, Mode, OFlags, RawDir, CWD};
+    use std::mem::MaybeUninit;
+    use std::os::fd::AsRawFd;
+
+    let mut path = PidPath::new();
+    let dir = path
+        .with_pid_file(root, pid, b"fd")
+        .and_then(|p| {
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            openat(CWD, &*p, flags, Mode::empty()).map_err(io::Error::from)
+        })
+        .inspect_err(super::note_error)?;
+    let dir_fd = dir.as_raw_fd();
+    let mut dents = [MaybeUninit::<u8>::uninit(); DENTS_BYTES];
+    let mut entries = RawDir::new(&dir, &mut dents);
+    let mut link = [MaybeUninit::<u8>::uninit(); libc::PATH_MAX as usize];
+    // A failed getdents ends the walk, as readdir's did.
+    while let Some(Ok(entry)) = entries.next() {
+        let name = entry.file_name();
         let Some(fd) = dec_u64(name.to_bytes()).filter(|&n| n <= u32::MAX as u64) else {
             continue;
         };
-        // SAFETY: name is NUL-terminated, buf is writable for buf.len() bytes.
-        let n =
-            unsafe { libc::readlinkat(dir_fd, name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            f(dir_fd, name, fd as u32, Ok(&buf[..n as usize]));
-        } else {
-            let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        match readlinkat_raw(&dir, name, &mut link) {
+            Ok((target, _)) => f(dir_fd, name, fd as u32, Ok(target)),
             // A descriptor closed while we walk is simply gone.
-            if errno != libc::ENOENT {
-                f(dir_fd, name, fd as u32, Err(errno));
-            }
+            Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => f(dir_fd, name, fd as u32, Err(e.raw_os_error())),
         }
     }
-    // SAFETY: dir came from fdopendir and is closed exactly once.
-    unsafe { libc::closedir(dir) };
     Ok(())
+}
+
+/// A NUL-terminated path `ROOT/PID/NAME` built in a fixed buffer: the per-process
+/// files of a scan are opened without allocating.
+struct PidPath {
+    bytes: [u8; 256],
+}
+
+impl PidPath {
+    fn new() -> PidPath {
+        PidPath { bytes: [0; 256] }
+    }
+
+    /// `ROOT/PID/NAME` as a C string; a root too long for the buffer (a capture deep
+    /// in some tree) falls back to an allocated one.
+    fn with_pid_file<'a>(
+        &'a mut self,
+        root: &ProcRoot,
+        pid: u32,
+        name: &[u8],
+    ) -> io::Result<std::borrow::Cow<'a, std::ffi::CStr>> {
+        use std::io::Write;
+        let root = root.path().as_os_str().as_bytes();
+        let mut w = &mut self.bytes[..];
+        let fits = w.write_all(root).is_ok()
+            && write!(w, "/{pid}/").is_ok()
+            && w.write_all(name).is_ok()
+            && w.write_all(b"\0").is_ok();
+        let invalid = || io::Error::from(io::ErrorKind::InvalidInput);
+        if !fits {
+            let mut owned = Vec::with_capacity(root.len() + name.len() + 16);
+            owned.extend_from_slice(root);
+            owned.extend_from_slice(format!("/{pid}/").as_bytes());
+            owned.extend_from_slice(name);
+            return CString::new(owned)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|_| invalid());
+        }
+        let len = 256 - w.len();
+        std::ffi::CStr::from_bytes_with_nul(&self.bytes[..len])
+            .map(std::borrow::Cow::Borrowed)
+            .map_err(|_| invalid())
+    }
 }
 
 pub use super::is_exhaustion;
@@ -275,7 +313,18 @@ pub fn socket_inode(link: &[u8]) -> Option<u64> {
 
 /// /proc/PID/comm without its newline.
 pub fn comm(root: &ProcRoot, pid: u32) -> Option<Vec<u8>> {
-    let mut c = root.read(&format!("{pid}/comm")).ok()?;
+    // The kernel's comm is at most 15 bytes and a newline: one read into the stack.
+    let mut buf = [0u8; 64];
+    let mut path = PidPath::new();
+    let read = path
+        .with_pid_file(root, pid, b"comm")
+        .and_then(|p| super::read_small(&p, &mut buf));
+    let mut c = match read {
+        Ok(data) if data.len() < 64 => data.to_vec(),
+        // Longer than any kernel's comm (a capture): read it whole.
+        Ok(_) => root.read(&format!("{pid}/comm")).ok()?,
+        Err(_) => return None,
+    };
     if c.last() == Some(&b'\n') {
         c.pop();
     }
@@ -286,6 +335,15 @@ pub fn comm(root: &ProcRoot, pid: u32) -> Option<Vec<u8>> {
 /// read (netstat reads 511). Empty for kernel threads.
 pub fn argv0(root: &ProcRoot, pid: u32, limit: usize) -> Option<Vec<u8>> {
     use std::io::Read;
+    if limit <= 512 {
+        // One read into the stack, as netstat makes it.
+        let mut buf = [0u8; 512];
+        let mut path = PidPath::new();
+        let p = path.with_pid_file(root, pid, b"cmdline").ok()?;
+        let data = super::read_small(&p, &mut buf[..limit]).ok()?;
+        let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+        return Some(data[..end].to_vec());
+    }
     let file = root.open(&format!("{pid}/cmdline")).ok()?;
     let mut buf = Vec::with_capacity(limit.min(512));
     file.take(limit as u64).read_to_end(&mut buf).ok()?;
