@@ -8,7 +8,6 @@
 //! one MAC) audits clean.
 
 use std::path::Path;
-use std::process::Command;
 
 mod audit_support;
 use audit_support::{findings, python, python_binary, Lab, FILTER_EXPRS, FILTER_HOLDER};
@@ -50,24 +49,6 @@ time.sleep(300)
 
 const EXPR: &str = "udp and port 53 and udp[8:4] = 0x5254";
 
-fn tcpdump(flag: &str, dir: &Path) -> String {
-    // An empty Ethernet capture file: tcpdump compiles offline for its link type.
-    let file = dir.join("empty.pcap");
-    let mut h = Vec::new();
-    for v in [0xa1b2c3d4u32, 0x0004_0002, 0, 0, 262144, 1] {
-        h.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(&file, h).unwrap();
-    let out = Command::new("tcpdump")
-        .arg("-r")
-        .arg(&file)
-        .args([flag, EXPR])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn x86_64() -> bool {
     cfg!(target_arch = "x86_64")
 }
@@ -86,8 +67,11 @@ fn filtered_sockets_and_shared_ipv6_macs_are_reported() {
     lab.ip("-6 neigh add fe80::1 lladdr 02:00:00:00:00:01 dev v0 nud permanent");
     lab.ip("-6 neigh add fe80::2 lladdr 02:00:00:00:00:01 dev v0 nud permanent");
 
-    let ddd = tcpdump("-ddd", &lab.dir);
-    let want_lines: Vec<String> = tcpdump("-d", &lab.dir).lines().map(String::from).collect();
+    let ddd = audit_support::tcpdump("-ddd", EXPR, &lab.dir);
+    let want_lines: Vec<String> = audit_support::tcpdump("-d", EXPR, &lab.dir)
+        .lines()
+        .map(String::from)
+        .collect();
     let mut args = vec![ddd.as_str()];
     if x86_64() {
         args.push("ebpf");
