@@ -299,6 +299,10 @@ fn unix_fields_and_modifiers() {
         "-a -p {pid} -i +c 15",
         "-a -p {pid} -i -l",
         "-a -p {pid} -i -w",
+        // +f prints sockets' file flags (from fdinfo) in the table too, not only in -F.
+        "-a -p {pid} -i +fg",
+        "-a -p {pid} -i +fG",
+        "-a -p {pid} -U +fg",
         "-a -p {pid} -t",
         "-a -p {pid} -U -t",
         "-a -c python3 -p {pid} -U",

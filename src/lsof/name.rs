@@ -217,10 +217,12 @@ pub(crate) fn build_row(
 ) -> FileRow {
     let _ = root;
     // A socket's file offset is always 0 (sockets cannot seek and reads do not move
-    // it), so its fdinfo matters only for the open flags, which only -F and --json
-    // print: skipping it saves three syscalls per row at 50,000 sockets.
-    let socket_needs_no_fdinfo =
-        matches!(c.kind, Kind::Unix(_) | Kind::Inet(_)) && config.fields.is_none() && !config.json;
+    // it), so its fdinfo matters only for the open flags, which only -F, --json and
+    // +f print: skipping it saves three syscalls per row at 50,000 sockets.
+    let socket_needs_no_fdinfo = matches!(c.kind, Kind::Unix(_) | Kind::Inet(_))
+        && config.fields.is_none()
+        && !config.json
+        && config.file_flags.is_none();
     let plain_needs_no_fdinfo = matches!(&c.kind, Kind::Path { stat: Some(st), .. }
             if matches!(st.file_type(), libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK))
         && !(config.offsets
