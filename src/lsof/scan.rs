@@ -78,17 +78,21 @@ pub(crate) struct Scan<'a> {
 #[derive(Default)]
 pub(crate) struct MappedStats(Mutex<HashMap<(u64, u64), MappedStat>>);
 
-/// The path a mapped file was stat'ed by, and what that gave.
-type MappedStat = (Box<[u8]>, Option<FileStat>);
+/// The path a mapped file was stat'ed by, and what that gave (see
+/// [`process::stat_mapped`]).
+type MappedStat = (Box<[u8]>, Option<Result<FileStat, i32>>);
 
 impl MappedStats {
-    /// The stat of mapping `index` of `id`'s maps, when it is still the mapped file.
-    fn stat(&self, root: &ProcRoot, id: u32, index: usize, m: &MapEntry) -> Option<FileStat> {
+    /// stat(2) of mapping `index` of `id`'s maps by its path.
+    fn stat(
+        &self,
+        root: &ProcRoot,
+        id: u32,
+        index: usize,
+        m: &MapEntry,
+    ) -> Option<Result<FileStat, i32>> {
         let key = (m.dev, m.inode);
-        let fresh = || {
-            process::stat_mapped(root, id, index, &m.path)
-                .filter(|s| s.dev == m.dev && s.ino == m.inode)
-        };
+        let fresh = || process::stat_mapped(root, id, index, &m.path);
         // A copy answers by the mapping's index, from its own records.
         if root.is_copy() {
             return fresh();
@@ -106,6 +110,27 @@ impl MappedStats {
             .or_insert_with(|| (m.path.clone().into_boxed_slice(), st));
         st
     }
+}
+
+/// What lsof adds to the NAME of a mapped file, not deleted, whose path does not stat
+/// to it: the stat error, or the device and inode the path has instead.
+fn mapped_stat_note(m: &MapEntry, st: Result<FileStat, i32>) -> Vec<u8> {
+    let st = match st {
+        Err(errno) => return unreadable(Path::new(""), errno, "stat"),
+        Ok(st) => st,
+    };
+    // Two notes when both differ, which lsof joins with a blank:
+    // "(path dev=M,N, inode=I)".
+    let mut note = String::from(" (path ");
+    if st.dev != m.dev {
+        let (major, minor) = (files::dev_major(st.dev), files::dev_minor(st.dev));
+        note += &format!("dev={major},{minor}");
+        note += if st.ino == m.inode { ")" } else { ", " };
+    }
+    if st.ino != m.inode {
+        note += &format!("inode={})", st.ino);
+    }
+    note.into_bytes()
 }
 
 impl Scan<'_> {
@@ -337,12 +362,21 @@ impl Scan<'_> {
                 if exe.is_some_and(|e| e.dev == m.dev && e.ino == m.inode) {
                     continue;
                 }
-                let st = self.mapped.stat(root, id, index, &m);
+                let by_path = self.mapped.stat(root, id, index, &m);
+                let st = by_path
+                    .and_then(Result::ok)
+                    .filter(|s| s.dev == m.dev && s.ino == m.inode);
                 let fd = if st.is_none() && m.deleted {
                     FdName::Del
                 } else {
                     FdName::Mem
                 };
+                let note = match (st, m.deleted, self.warnings, by_path) {
+                    (None, false, true, Some(other)) => mapped_stat_note(&m, other),
+                    _ => Vec::new(),
+                };
+                let mut name = m.path;
+                name.extend_from_slice(&note);
                 // Without a matching stat lsof knows the device and inode only.
                 let stat = st.unwrap_or(FileStat {
                     mode: libc::S_IFREG,
@@ -362,7 +396,7 @@ impl Scan<'_> {
                     kind: Kind::Path {
                         fd,
                         stat: Some(stat),
-                        name: m.path,
+                        name,
                         is_fd: false,
                     },
                 };

@@ -254,36 +254,46 @@ fn parse_map_line(line: &[u8]) -> Option<MapEntry> {
     let dev = take()?;
     let inode = dec_u64(take()?)?;
     let start = rest.iter().position(|b| *b != b' ')?;
-    let mut path = rest[start..].to_vec();
+    let path = rest[start..].to_vec();
     if path.is_empty() {
         return None;
     }
     let colon = dev.iter().position(|&b| b == b':')?;
     let dev = make_dev(hex_u64(&dev[..colon])?, hex_u64(&dev[colon + 1..])?);
-    if dev == 0 && inode == 0 {
-        return None;
-    }
-    const DELETED: &[u8] = b" (deleted)";
-    let deleted = path.len() > DELETED.len() && path.ends_with(DELETED);
-    if deleted {
-        path.truncate(path.len() - DELETED.len());
-    }
-    Some(MapEntry {
-        dev,
-        inode,
-        path,
-        deleted,
-    })
+    MapEntry::from_name(dev, inode, path)
 }
 
+impl MapEntry {
+    /// A mapped file from its device, inode and name as maps shows it (with the
+    /// kernel's " (deleted)"); `None` for what lsof leaves out (no device and inode).
+    pub(crate) fn from_name(dev: u64, inode: u64, mut path: Vec<u8>) -> Option<MapEntry> {
+        if path.is_empty() || (dev == 0 && inode == 0) {
+            return None;
+        }
+        const DELETED: &[u8] = b" (deleted)";
+        let deleted = path.len() > DELETED.len() && path.ends_with(DELETED);
+        if deleted {
+            path.truncate(path.len() - DELETED.len());
+        }
+        Some(MapEntry {
+            dev,
+            inode,
+            path,
+            deleted,
+        })
+    }
+}
+
+/// The mapped files of `pid`: live, through PROCMAP_QUERY where the kernel has it
+/// (see [`super::procmap`]), else (and in a copy) from the text of maps.
 pub fn read_maps(root: &ProcRoot, pid: u32) -> Vec<MapEntry> {
-    with_small_file(
-        &root.join(&format!("{pid}/maps")),
-        super::MAX_FILE_BYTES as usize,
-        false,
-        parse_maps,
-    )
-    .unwrap_or_default()
+    let path = root.join(&format!("{pid}/maps"));
+    if !root.is_copy() {
+        if let Some(maps) = super::procmap::read(&path) {
+            return maps;
+        }
+    }
+    with_small_file(&path, super::MAX_FILE_BYTES as usize, false, parse_maps).unwrap_or_default()
 }
 
 /// /proc/PID/fdinfo/FD.

@@ -10,6 +10,7 @@ pub mod igmp;
 pub mod inet;
 pub mod packet;
 pub mod process;
+pub mod procmap;
 pub mod route;
 pub mod snmp;
 pub mod unix;

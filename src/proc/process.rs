@@ -421,13 +421,19 @@ pub fn stat_link(root: &ProcRoot, pid: u32, link: &str) -> Option<FileStat> {
     super::files::stat_path(&root.path().join(format!("{pid}/{link}"))).ok()
 }
 
-/// stat(2) of the file at `index` of [`super::files::read_maps`]; in a copy, the
-/// recorded result or nothing.
-pub fn stat_mapped(root: &ProcRoot, pid: u32, index: usize, path: &[u8]) -> Option<FileStat> {
+/// stat(2) of the file at `index` of [`super::files::read_maps`] by its path, or the
+/// errno; in a copy, the recorded result, `None` when there is none.
+pub fn stat_mapped(
+    root: &ProcRoot,
+    pid: u32,
+    index: usize,
+    path: &[u8],
+) -> Option<Result<FileStat, i32>> {
     if root.is_copy() {
-        return recorded_stat(root, pid, &format!("map/{index}")).and_then(|r| r.stat.ok());
+        return recorded_stat(root, pid, &format!("map/{index}")).map(|r| r.stat);
     }
-    super::files::stat_path(std::path::Path::new(std::ffi::OsStr::from_bytes(path))).ok()
+    let st = super::files::stat_path(std::path::Path::new(std::ffi::OsStr::from_bytes(path)));
+    Some(st.map_err(|e| e.raw_os_error().unwrap_or(0)))
 }
 
 /// The inode of the process's network namespace (`net:[4026531840]`).
