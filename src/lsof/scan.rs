@@ -283,6 +283,8 @@ impl Scan<'_> {
         };
         c.access = match info.and_then(|i| access_from_flags(i.flags?)) {
             Some(access) => access,
+            // The walk's lstat (FdWanted::StatPlainMode) already told it.
+            None if c.access != b' ' => c.access,
             None => access_from_link_mode(process::fd_link_mode(self.id_root, self.id, fd)),
         };
         c.fdinfo = info.map(Box::new);
@@ -418,10 +420,11 @@ impl Scan<'_> {
                 // -E/+E: any descriptor may be the end of a listed pipe, message
                 // queue, eventfd or pty.
                 if all_files || want_pipes || link.starts_with(b"socket:") {
-                    if self.fdinfo_access {
-                        FdWanted::Stat
-                    } else {
-                        FdWanted::Full
+                    match (self.fdinfo_access, self.fdinfo_always) {
+                        (true, true) => FdWanted::Stat,
+                        // add_fdinfo reads no fdinfo for plain files.
+                        (true, false) => FdWanted::StatPlainMode,
+                        (false, _) => FdWanted::Full,
                     }
                 } else {
                     FdWanted::Skip

@@ -67,6 +67,12 @@ pub enum FdWanted {
     /// readlink and stat, no lstat (`link_mode` is `None`): for a caller that reads the
     /// descriptor's fdinfo anyway, whose open flags tell the access mode.
     Stat,
+    /// readlink and stat, and the lstat only when the target is a regular file,
+    /// directory or symlink: for a caller that reads fdinfo for the others only (a
+    /// plain file's row prints its size, not fdinfo's offset), so the link mode must
+    /// give those their access mode. Made here, beside the stat, by name in the open fd
+    /// directory rather than later by full path.
+    StatPlainMode,
     /// A `socket:[N]` link whose inode the caller already knows: no lstat or stat;
     /// the stat of the target is made up from the link text (mode S_IFSOCK, inode
     /// N, everything else 0) and the link mode is `rw`. Saves two syscalls per
@@ -113,8 +119,11 @@ pub fn for_each_fd_entry(
                     ..FileStat::default()
                 }),
             ),
-            FdWanted::Stat => stat_fd_entry(root, pid, dir_fd, name, fd, link, false),
-            _ => stat_fd_entry(root, pid, dir_fd, name, fd, link, true),
+            FdWanted::Stat => stat_fd_entry(root, pid, dir_fd, name, fd, link, LinkMode::No),
+            FdWanted::StatPlainMode => {
+                stat_fd_entry(root, pid, dir_fd, name, fd, link, LinkMode::IfPlain)
+            }
+            _ => stat_fd_entry(root, pid, dir_fd, name, fd, link, LinkMode::Yes),
         };
         f(FdEntry {
             fd,
@@ -126,6 +135,16 @@ pub fn for_each_fd_entry(
     })
 }
 
+/// Whether [`stat_fd_entry`] makes the lstat for the link mode.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LinkMode {
+    No,
+    Yes,
+    /// When the target is a regular file, directory or symlink (see
+    /// [`FdWanted::StatPlainMode`]).
+    IfPlain,
+}
+
 /// The link mode (lstat) and target stat of `name` in the fd directory `dir_fd`.
 fn stat_fd_entry(
     root: &ProcRoot,
@@ -134,7 +153,7 @@ fn stat_fd_entry(
     name: &std::ffi::CStr,
     fd: u32,
     link: &[u8],
-    want_link_mode: bool,
+    want_link_mode: LinkMode,
 ) -> (Option<u32>, Result<FileStat, i32>) {
     // A copy answers from its records, never from the analyst's disk: its links
     // point there, or wherever whoever made the copy wanted root to look.
@@ -154,8 +173,9 @@ fn stat_fd_entry(
             Err(io::Error::last_os_error().raw_os_error().unwrap_or(0))
         }
     };
-    let link_mode = if want_link_mode {
-        stat_at(libc::AT_SYMLINK_NOFOLLOW).ok().map(|s| s.mode)
+    let lstat = || stat_at(libc::AT_SYMLINK_NOFOLLOW).ok().map(|s| s.mode);
+    let link_mode = if want_link_mode == LinkMode::Yes {
+        lstat()
     } else {
         None
     };
@@ -165,6 +185,12 @@ fn stat_fd_entry(
         Err(libc::ENOENT) if !root.is_live() => pseudo_file_stat(link).ok_or(libc::ENOENT),
         other => other,
     };
+    let plain = stat
+        .as_ref()
+        .is_ok_and(|s| matches!(s.file_type(), libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK));
+    if want_link_mode == LinkMode::IfPlain && plain {
+        return (lstat(), stat);
+    }
     (link_mode, stat)
 }
 
@@ -179,7 +205,7 @@ pub fn restat_fd(
 ) -> (Option<u32>, Result<FileStat, i32>) {
     let path = root.path().join(format!("{pid}/fd/{fd}"));
     match CString::new(path.as_os_str().as_bytes()) {
-        Ok(c_path) => stat_fd_entry(root, pid, libc::AT_FDCWD, &c_path, fd, link, true),
+        Ok(c_path) => stat_fd_entry(root, pid, libc::AT_FDCWD, &c_path, fd, link, LinkMode::Yes),
         Err(_) => (None, Err(libc::EINVAL)),
     }
 }
