@@ -48,6 +48,11 @@ const FILE_BACKED_VMA: u64 = 0x20;
 /// (ENAMETOOLONG) sends the process to the text, whose buffer grows.
 const NAME_BYTES: usize = 4096 + 64;
 
+/// The most VMAs one walk asks about (16 times Linux's default vm.max_map_count): a
+/// process that keeps mapping above the walk's cursor could otherwise hold it for
+/// hours. Past it the text is read, whose size is bounded.
+const MAX_VMAS: usize = 1 << 20;
+
 /// Set once the kernel says it has no PROCMAP_QUERY: later processes go straight to
 /// the text.
 static UNSUPPORTED: AtomicBool = AtomicBool::new(false);
@@ -85,13 +90,13 @@ fn walk(fd: BorrowedFd<'_>) -> Option<Vec<MapEntry>> {
     let mut seen = HashSet::new();
     let mut name = vec![0u8; NAME_BYTES];
     let mut addr = 0u64;
-    loop {
+    for _ in 0..MAX_VMAS {
         let vma = match query(fd, addr, None) {
             Ok(q) => q,
             // No VMA at or above `addr`: the walk is over.
-            Err(rustix::io::Errno::NOENT) => break,
+            Err(rustix::io::Errno::NOENT) => return Some(out),
             // No memory map (a kernel thread, a process exiting): maps reads empty.
-            Err(rustix::io::Errno::SRCH) if addr == 0 => break,
+            Err(rustix::io::Errno::SRCH) if addr == 0 => return Some(out),
             Err(e) => {
                 if addr == 0 && matches!(e, rustix::io::Errno::NOTTY | rustix::io::Errno::INVAL) {
                     UNSUPPORTED.store(true, Ordering::Relaxed);
@@ -124,7 +129,7 @@ fn walk(fd: BorrowedFd<'_>) -> Option<Vec<MapEntry>> {
         seen.insert((dev, vma.inode));
         out.push(entry);
     }
-    Some(out)
+    None
 }
 
 /// A path as maps prints it: seq_path writes a newline as `\012`.
