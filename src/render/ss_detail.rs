@@ -122,7 +122,7 @@ pub fn inet(
 ) {
     let protocol = d.protocol.map_or(protocol, |v| u8_at(v, 0));
     if opts.timers {
-        timer(buf, d.timer, d.expires, d.retrans);
+        timer(buf, d.timer, d.expires, d.retrans.into());
     }
     if opts.extended {
         sock_details(buf, d.uid, d.inode, d.cookie, d.mark(), d.cgroup(), cgroups);
@@ -163,7 +163,7 @@ pub fn inet(
 }
 
 /// `timer:(name,remaining,retransmits)`: ss's tcp_timer_print.
-pub fn timer(buf: &mut Vec<u8>, timer: u8, expires_ms: u32, retrans: u8) {
+pub fn timer(buf: &mut Vec<u8>, timer: u8, expires_ms: u32, retrans: i32) {
     const NAMES: [&str; 6] = ["off", "on", "keepalive", "timewait", "persist", "unknown"];
     if timer == 0 {
         return;
@@ -173,6 +173,120 @@ pub fn timer(buf: &mut Vec<u8>, timer: u8, expires_ms: u32, retrans: u8) {
     buf.push(b',');
     ms_timer(buf, expires_ms);
     out!(buf, ",{})", retrans);
+}
+
+/// The clock ticks per second of /proc's timer columns (ss's get_user_hz()).
+pub fn user_hz() -> u32 {
+    use nix::unistd::{sysconf, SysconfVar};
+    static HZ: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *HZ.get_or_init(|| match sysconf(SysconfVar::CLK_TCK) {
+        Ok(Some(hz)) if hz > 0 && hz <= i64::from(i32::MAX) => hz as u32,
+        // Linux's USER_HZ everywhere but Alpha.
+        _ => 100,
+    })
+}
+
+/// The details ss's tcp_show_line() prints for a record of /proc/net/tcp: `-o`
+/// the timer (its ticks rounded up to milliseconds), `-e` uid/ino/sk and any text
+/// after the known columns, `-i` what the record has of tcp_info, on the same line
+/// (ss starts no `\n\t` line here; its unset reordering prints as 0, and the timer's
+/// count as `retrans:N/0`).
+pub fn proc_tcp(
+    buf: &mut Vec<u8>,
+    s: &crate::proc::inet::InetSocket,
+    tail: &crate::proc::inet::TcpTail,
+    hz: u32,
+    opts: &DetailOptions,
+) {
+    // ss's field count: nine before the tail.
+    let (mut rto, mut ato, mut quick, mut cwnd, mut ssthresh) =
+        (tail.rto, tail.ato, tail.quick, tail.cwnd, tail.ssthresh);
+    if tail.read < 3 {
+        (rto, ato, quick, cwnd, ssthresh) = (0, 0, 0, 2, -1);
+    }
+    let timer_kind = s.timer;
+    // The retransmit timer shows retransmits, the others the probe count.
+    let retrans = if timer_kind != 1 {
+        s.timeout as u32 as i32
+    } else {
+        s.retransmits as u32 as i32
+    };
+    let timeout = (s.timer_ticks as u32)
+        .wrapping_mul(1000)
+        .wrapping_add(hz.wrapping_sub(1))
+        / hz.max(1);
+    let hz_f = f64::from(hz);
+    let ato = f64::from(ato) / hz_f;
+    let quick = quick / 2;
+    let rto = if f64::from(rto) != 3.0 * hz_f {
+        f64::from(rto) / hz_f
+    } else {
+        0.0
+    };
+    if ssthresh == -1 {
+        ssthresh = 0;
+    }
+    if opts.timers {
+        timer(buf, timer_kind, timeout, retrans);
+    }
+    if opts.extended {
+        sock_details(
+            buf,
+            s.uid,
+            s.inode as u32,
+            tail.sk,
+            0,
+            0,
+            &CgroupPaths::default(),
+        );
+        if tail.read >= 8 {
+            buf.extend_from_slice(b" opt:\"");
+            buf.extend_from_slice(escape(&tail.rest).as_bytes());
+            buf.push(b'"');
+        }
+    }
+    if opts.info {
+        if rto != 0.0 {
+            buf.extend_from_slice(b" rto:");
+            put_g(buf, rto, 6);
+        }
+        if ato != 0.0 {
+            buf.extend_from_slice(b" ato:");
+            put_g(buf, ato, 6);
+        }
+        if quick != 0 {
+            out!(buf, " qack:{}", quick);
+        }
+        if quick & 1 != 0 {
+            buf.extend_from_slice(b" bidir");
+        }
+        if cwnd != 0 {
+            out!(buf, " cwnd:{}", cwnd);
+        }
+        if ssthresh != 0 {
+            out!(buf, " ssthresh:{}", ssthresh);
+        }
+        if retrans != 0 {
+            out!(buf, " retrans:{}/0", retrans as u32);
+        }
+        buf.extend_from_slice(b" reordering:0");
+    }
+}
+
+/// `-e` of a packet socket read from /proc/net/packet: ss's sock_details_print()
+/// on what the file gave (it never sets the `sk` it read).
+pub fn proc_packet(buf: &mut Vec<u8>, uid: u32, inode: u64, opts: &DetailOptions) {
+    if opts.extended {
+        sock_details(buf, uid, inode as u32, 0, 0, 0, &CgroupPaths::default());
+    }
+}
+
+/// `-e` of a netlink socket read from /proc/net/netlink: the file's `sk`, its Dump
+/// column as `cb`, and its groups.
+pub fn proc_netlink(buf: &mut Vec<u8>, sk: u64, cb: u64, groups: u32, opts: &DetailOptions) {
+    if opts.extended {
+        out!(buf, " sk={:x} cb={:x} groups=0x{:08x}", sk, cb, groups);
+    }
 }
 
 /// ss's print_ms_timer: `1min2sec`, `2.345ms`-style spellings of milliseconds.
