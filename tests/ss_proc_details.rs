@@ -206,3 +206,56 @@ fn live_namespace_tables_match_ss() {
         "{packet}"
     );
 }
+
+/// --json carries the fallback's details as values: the timer ss computes from the
+/// record (ticks rounded up to milliseconds, probes for the non-retransmit timers)
+/// and the file's `sk`; netlink's sk/cb/groups from /proc/net/netlink.
+#[test]
+fn json_details_of_fallback_rows() {
+    let run_json = |args: &[&str], root: &Path| -> serde_json::Value {
+        let (out, err, status) = run(ss_support::rss(), args, &[("PROC_ROOT", root)], None);
+        assert_eq!((status, err.as_str()), (Some(0), ""), "{args:?}");
+        serde_json::from_str(&out).expect("json")
+    };
+    let doc = run_json(&["-taneo", "--json"], &fixtures().join("details"));
+    let by_port = |port: u64| {
+        doc["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["local_port"] == port)
+            .unwrap_or_else(|| panic!("{port} in {doc}"))["details"]
+            .clone()
+    };
+    let timer = |port: u64| {
+        let t = &by_port(port)["timer"];
+        (
+            t["name"].as_str().map(str::to_string),
+            t["expires_ms"].as_u64(),
+            t["retransmits"].as_i64(),
+        )
+    };
+    let named = |n: &str, ms: u64, r: i64| (Some(n.to_string()), Some(ms), Some(r));
+    assert_eq!(timer(443), named("keepalive", 432_000, 0));
+    assert_eq!(timer(8080), named("on", 10, 3));
+    assert_eq!(timer(8081), named("persist", 60_000, 9));
+    assert_eq!(timer(8082), named("unknown", 4_000_000, 2));
+    assert_eq!(timer(8083), named("timewait", 30_000, 0));
+    assert_eq!(by_port(22)["timer"], serde_json::Value::Null);
+    assert_eq!(by_port(22)["sk"], 0xffff8c4a12345678u64);
+    assert_eq!(by_port(443)["tcp_info"], serde_json::Value::Null);
+    // udp rows from /proc: nothing ss would print, so no details.
+    let udp = run_json(&["-uaneo", "--json"], &fixtures().join("odd"));
+    for s in udp["sockets"].as_array().unwrap() {
+        assert_eq!(s["details"], serde_json::Value::Null, "{s}");
+    }
+    let nl = run_json(&["-f", "netlink", "-e", "--json"], &fixtures().join("odd"));
+    let groups: Vec<u64> = nl["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["details"]["groups"].as_u64().unwrap())
+        .collect();
+    assert_eq!(groups[..2], [0, 1]);
+    assert!(nl["sockets"][0]["details"]["sk"].is_u64());
+}

@@ -398,8 +398,14 @@ fn json_rows(
     rows.iter()
         .map(|row| {
             let (mut v, d) = match row {
-                Row::Netlink(s) => (view::netlink_json(&ctx, s, &tag), serde_json::Value::Null),
-                Row::Packet(s) => (view::packet_json(&ctx, s, &tag), serde_json::Value::Null),
+                Row::Netlink(s) => (
+                    view::netlink_json(&ctx, s, &tag),
+                    ss_json::netlink(s, &details),
+                ),
+                Row::Packet(s) => (
+                    view::packet_json(&ctx, s, &tag),
+                    ss_json::packet(s, &details),
+                ),
                 Row::Unix(s) => (view::unix_json(&ctx, s, &tag), ss_json::unix(s, &details)),
                 Row::Inet(s, table) => (
                     view::inet_json(&ctx, s, *table, &tag),

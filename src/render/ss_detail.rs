@@ -15,6 +15,7 @@ use crate::netlink::ss_attrs::{
     TCPI_OPT_WSCALE,
 };
 use crate::proc::cgroup::CgroupPaths;
+use crate::proc::inet::TcpTail;
 use std::io::Write;
 
 /// Which of ss's detail options are on. Note that ss's `-e` and `-b` also turn on
@@ -186,48 +187,69 @@ pub fn user_hz() -> u32 {
     })
 }
 
+/// What ss's tcp_show_line() derives from a /proc/net/tcp record for its details.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProcTcp {
+    pub timer: u8,
+    /// The timer's ticks rounded up to milliseconds.
+    pub timeout_ms: u32,
+    /// Retransmits for the retransmit timer, probes for the others.
+    pub retrans: i32,
+    /// Seconds; 0 for the initial 3 s.
+    pub rto: f64,
+    pub ato: f64,
+    pub quick: i32,
+    pub cwnd: u32,
+    pub ssthresh: i32,
+}
+
+impl ProcTcp {
+    pub fn new(s: &crate::proc::inet::InetSocket, tail: &TcpTail, hz: u32) -> ProcTcp {
+        let (mut rto, mut ato, mut quick, mut cwnd, mut ssthresh) =
+            (tail.rto, tail.ato, tail.quick, tail.cwnd, tail.ssthresh);
+        // ss's field count below 12 (nine before the tail): its defaults.
+        if tail.read < 3 {
+            (rto, ato, quick, cwnd, ssthresh) = (0, 0, 0, 2, -1);
+        }
+        let hz_f = f64::from(hz.max(1));
+        ProcTcp {
+            timer: s.timer,
+            timeout_ms: (s.timer_ticks as u32)
+                .wrapping_mul(1000)
+                .wrapping_add(hz.wrapping_sub(1))
+                / hz.max(1),
+            retrans: if s.timer != 1 {
+                s.timeout as u32 as i32
+            } else {
+                s.retransmits as u32 as i32
+            },
+            rto: if f64::from(rto) != 3.0 * hz_f {
+                f64::from(rto) / hz_f
+            } else {
+                0.0
+            },
+            ato: f64::from(ato) / hz_f,
+            quick: quick / 2,
+            cwnd,
+            ssthresh: if ssthresh == -1 { 0 } else { ssthresh },
+        }
+    }
+}
+
 /// The details ss's tcp_show_line() prints for a record of /proc/net/tcp: `-o`
-/// the timer (its ticks rounded up to milliseconds), `-e` uid/ino/sk and any text
-/// after the known columns, `-i` what the record has of tcp_info, on the same line
-/// (ss starts no `\n\t` line here; its unset reordering prints as 0, and the timer's
-/// count as `retrans:N/0`).
+/// the timer, `-e` uid/ino/sk and any text after the known columns, `-i` what the
+/// record has of tcp_info, on the same line (ss starts no `\n\t` line here; its
+/// unset reordering prints as 0, and the timer's count as `retrans:N/0`).
 pub fn proc_tcp(
     buf: &mut Vec<u8>,
     s: &crate::proc::inet::InetSocket,
-    tail: &crate::proc::inet::TcpTail,
+    tail: &TcpTail,
     hz: u32,
     opts: &DetailOptions,
 ) {
-    // ss's field count: nine before the tail.
-    let (mut rto, mut ato, mut quick, mut cwnd, mut ssthresh) =
-        (tail.rto, tail.ato, tail.quick, tail.cwnd, tail.ssthresh);
-    if tail.read < 3 {
-        (rto, ato, quick, cwnd, ssthresh) = (0, 0, 0, 2, -1);
-    }
-    let timer_kind = s.timer;
-    // The retransmit timer shows retransmits, the others the probe count.
-    let retrans = if timer_kind != 1 {
-        s.timeout as u32 as i32
-    } else {
-        s.retransmits as u32 as i32
-    };
-    let timeout = (s.timer_ticks as u32)
-        .wrapping_mul(1000)
-        .wrapping_add(hz.wrapping_sub(1))
-        / hz.max(1);
-    let hz_f = f64::from(hz);
-    let ato = f64::from(ato) / hz_f;
-    let quick = quick / 2;
-    let rto = if f64::from(rto) != 3.0 * hz_f {
-        f64::from(rto) / hz_f
-    } else {
-        0.0
-    };
-    if ssthresh == -1 {
-        ssthresh = 0;
-    }
+    let v = ProcTcp::new(s, tail, hz);
     if opts.timers {
-        timer(buf, timer_kind, timeout, retrans);
+        timer(buf, v.timer, v.timeout_ms, v.retrans);
     }
     if opts.extended {
         sock_details(
@@ -246,28 +268,28 @@ pub fn proc_tcp(
         }
     }
     if opts.info {
-        if rto != 0.0 {
+        if v.rto != 0.0 {
             buf.extend_from_slice(b" rto:");
-            put_g(buf, rto, 6);
+            put_g(buf, v.rto, 6);
         }
-        if ato != 0.0 {
+        if v.ato != 0.0 {
             buf.extend_from_slice(b" ato:");
-            put_g(buf, ato, 6);
+            put_g(buf, v.ato, 6);
         }
-        if quick != 0 {
-            out!(buf, " qack:{}", quick);
+        if v.quick != 0 {
+            out!(buf, " qack:{}", v.quick);
         }
-        if quick & 1 != 0 {
+        if v.quick & 1 != 0 {
             buf.extend_from_slice(b" bidir");
         }
-        if cwnd != 0 {
-            out!(buf, " cwnd:{}", cwnd);
+        if v.cwnd != 0 {
+            out!(buf, " cwnd:{}", v.cwnd);
         }
-        if ssthresh != 0 {
-            out!(buf, " ssthresh:{}", ssthresh);
+        if v.ssthresh != 0 {
+            out!(buf, " ssthresh:{}", v.ssthresh);
         }
-        if retrans != 0 {
-            out!(buf, " retrans:{}/0", retrans as u32);
+        if v.retrans != 0 {
+            out!(buf, " retrans:{}/0", v.retrans as u32);
         }
         buf.extend_from_slice(b" reordering:0");
     }
@@ -763,6 +785,22 @@ fn glibc_major_minor(dev: u32) -> (u32, u32) {
     (major as u32, minor as u32)
 }
 
+/// PACKET_DIAG_INFO's flags as ss names them (`flags(running auxdata ...)`).
+pub const PACKET_FLAGS: [(u32, &str); 5] = [
+    (0x1, "running"),
+    (0x2, "auxdata"),
+    (0x4, "origdev"),
+    (0x8, "vnethdr"),
+    (0x10, "loss"),
+];
+
+/// A fanout's type (PACKET_FANOUT_*) as ss names it; `None` for ss's hex.
+pub fn fanout_type(t: u32) -> Option<&'static str> {
+    ["hash", "lb", "cpu", "roll", "random", "qm"]
+        .get(t as usize)
+        .copied()
+}
+
 /// The details of one packet socket: `-e` (uid, ino, sk, then version, flags,
 /// rings, fanout), `-b` the attached classic BPF filter, `-m` skmem.
 pub fn packet(buf: &mut Vec<u8>, d: &PacketDiag, opts: &DetailOptions) {
@@ -788,15 +826,12 @@ pub fn packet(buf: &mut Vec<u8>, d: &PacketDiag, opts: &DetailOptions) {
                 info.version as i32,
                 info.copy_thresh as i32
             );
-            const FLAGS: [(u32, &str); 5] = [
-                (0x1, "running"),
-                (0x2, " auxdata"),
-                (0x4, " origdev"),
-                (0x8, " vnethdr"),
-                (0x10, " loss"),
-            ];
-            for (bit, name) in FLAGS {
+            for (i, (bit, name)) in PACKET_FLAGS.iter().enumerate() {
                 if info.flags & bit != 0 {
+                    // ss spells every flag after the first with its space.
+                    if i > 0 {
+                        buf.push(b' ');
+                    }
                     buf.extend_from_slice(name.as_bytes());
                 }
             }
@@ -825,16 +860,9 @@ pub fn packet(buf: &mut Vec<u8>, d: &PacketDiag, opts: &DetailOptions) {
             let fanout = u32_at(v, 0);
             nl(buf, "fanout(");
             out!(buf, "id:{},type:", fanout & 0xffff);
-            match fanout >> 16 {
-                0 => buf.extend_from_slice(b"hash"),
-                1 => buf.extend_from_slice(b"lb"),
-                2 => buf.extend_from_slice(b"cpu"),
-                3 => buf.extend_from_slice(b"roll"),
-                4 => buf.extend_from_slice(b"random"),
-                5 => buf.extend_from_slice(b"qm"),
-                t => {
-                    out!(buf, "{:#x}", t);
-                }
+            match fanout_type(fanout >> 16) {
+                Some(name) => buf.extend_from_slice(name.as_bytes()),
+                None => out!(buf, "{:#x}", fanout >> 16),
             }
             buf.push(b')');
         }
