@@ -338,3 +338,55 @@ pub fn netlink(s: &DiagNetlinkSocket, o: &DetailOptions) -> Value {
     }
     Value::Object(m)
 }
+
+/// The rows as `ss_socket` objects (docs/json.md), with the names `naming` gives
+/// and their details as values.
+pub fn sockets(
+    naming: &crate::ss::view::Naming<'_>,
+    rows: &[crate::ss::Row],
+    ns: &crate::netns::NetNs,
+) -> Vec<Value> {
+    use crate::render::ss as view;
+    use crate::ss::Row;
+    let ctx = naming.context(false);
+    let details = naming.details();
+    let tag = view::NamespaceTag {
+        inode: ns.inode,
+        name: ns.name.as_deref(),
+    };
+    rows.iter()
+        .map(|row| {
+            let (mut v, d) = match row {
+                Row::Netlink(s) => (view::netlink_json(&ctx, s, &tag), netlink(s, &details)),
+                Row::Packet(s) => (view::packet_json(&ctx, s, &tag), packet(s, &details)),
+                Row::Unix(s) => (view::unix_json(&ctx, s, &tag), unix(s, &details)),
+                Row::Inet(s, table) => (
+                    view::inet_json(&ctx, s, *table, &tag),
+                    inet(s, &details, naming.cgroups()),
+                ),
+            };
+            v["details"] = d;
+            v
+        })
+        .collect()
+}
+
+/// The `namespace` object of docs/json.md.
+pub fn namespace(ns: &crate::netns::NetNs) -> Value {
+    json!({
+        "inode": ns.inode,
+        "name": ns.name,
+        "pid": ns.pid,
+        "own": ns.own,
+    })
+}
+
+/// The `ss` document.
+pub fn document(namespaces: Vec<Value>, sockets: Vec<Value>) -> Value {
+    json!({
+        "schema": 1,
+        "view": "ss",
+        "namespaces": namespaces,
+        "sockets": sockets,
+    })
+}

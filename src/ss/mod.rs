@@ -6,7 +6,9 @@
 
 pub mod events;
 pub mod proc;
+pub mod select;
 pub mod summary;
+pub mod view;
 
 pub use self::proc::ProcEnv;
 
