@@ -2,7 +2,8 @@
 //! python holder (tests/fixtures/lsof/maps_holder.py) maps files in a directory of
 //! this test's own: one mapped twice, one unlinked, one renamed over, one inode by
 //! two names, names with blanks and a newline, a memfd, and many small files between
-//! anonymous maps. Restricted to the holder (`-p PID`), both tools' output must be
+//! anonymous maps; and FIFOs (whose offset rlsof takes as 0 without reading fdinfo).
+//! Restricted to the holder (`-p PID`), both tools' output must be
 //! identical byte for byte. rlsof reads a live process's maps through the
 //! PROCMAP_QUERY ioctl where the kernel has it (src/proc/procmap.rs), so this is
 //! where that walk is held to what lsof makes of the text.
@@ -202,6 +203,10 @@ fn mapped_files_as_lsof() {
         .filter(|l| l.contains(&format!("{dir}/many-")) && l.contains(" mem "))
         .count();
     assert_eq!(many, 300, "{out}");
+    // The FIFOs, as lsof has them (offset 0t0, access from the open mode).
+    let fifo_rows: Vec<_> = out.lines().filter(|l| l.contains(" FIFO ")).collect();
+    assert!(fifo_rows.len() >= 4, "{out}");
+    assert_eq!(rows_ending(&out, &format!("{dir}/fifo")).len(), 2, "{out}");
 }
 
 /// Mapped paths a mount covers later, in a mount namespace the holder makes for

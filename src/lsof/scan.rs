@@ -276,8 +276,17 @@ impl Scan<'_> {
                 libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK
             )
         });
+        // A FIFO (pipe or named) is a stream: the kernel never moves its offset
+        // (stream_open), so fdinfo would say `pos: 0`; the walk's lstat gave its
+        // access mode.
+        let fifo = stat.is_some_and(|st| st.file_type() == libc::S_IFIFO);
         let info = if plain && !self.fdinfo_always {
             None
+        } else if fifo && !self.fdinfo_always && c.access != b' ' {
+            Some(files::FdInfo {
+                pos: Some(0),
+                ..files::FdInfo::default()
+            })
         } else {
             files::read_fdinfo(self.id_root, self.id, fd)
         };

@@ -68,10 +68,10 @@ pub enum FdWanted {
     /// descriptor's fdinfo anyway, whose open flags tell the access mode.
     Stat,
     /// readlink and stat, and the lstat only when the target is a regular file,
-    /// directory or symlink: for a caller that reads fdinfo for the others only (a
-    /// plain file's row prints its size, not fdinfo's offset), so the link mode must
-    /// give those their access mode. Made here, beside the stat, by name in the open fd
-    /// directory rather than later by full path.
+    /// directory, symlink or FIFO: for a caller that reads fdinfo for the others only
+    /// (a plain file's row prints its size, a FIFO's offset is always 0), so the link
+    /// mode must give those their access mode. Made here, beside the stat, by name in
+    /// the open fd directory rather than later by full path.
     StatPlainMode,
     /// A `socket:[N]` link whose inode the caller already knows: no lstat or stat;
     /// the stat of the target is made up from the link text (mode S_IFSOCK, inode
@@ -140,7 +140,7 @@ pub fn for_each_fd_entry(
 enum LinkMode {
     No,
     Yes,
-    /// When the target is a regular file, directory or symlink (see
+    /// When the target is a regular file, directory, symlink or FIFO (see
     /// [`FdWanted::StatPlainMode`]).
     IfPlain,
 }
@@ -185,9 +185,12 @@ fn stat_fd_entry(
         Err(libc::ENOENT) if !root.is_live() => pseudo_file_stat(link).ok_or(libc::ENOENT),
         other => other,
     };
-    let plain = stat
-        .as_ref()
-        .is_ok_and(|s| matches!(s.file_type(), libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK));
+    let plain = stat.as_ref().is_ok_and(|s| {
+        matches!(
+            s.file_type(),
+            libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK | libc::S_IFIFO
+        )
+    });
     if want_link_mode == LinkMode::IfPlain && plain {
         return (lstat(), stat);
     }
