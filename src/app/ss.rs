@@ -142,13 +142,6 @@ fn enter_netns(name: &OsStr) -> Result<(), String> {
 }
 
 pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<u8> {
-    if o.json && o.summary {
-        output::warn(
-            prog(),
-            "--json lists sockets; -s (the summary) is text only",
-        );
-        return Ok(2);
-    }
     let root = ProcRoot::default();
     let env = collect::ProcEnv::from_env();
     // ss's user_ent_hash_build() walks $PROC_ROOT when it is set.
@@ -182,9 +175,23 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
             };
             return all_namespaces(o, words, &root, &env, owners.as_ref(), out);
         }
+        let own_ns = || crate::netns::NetNs::own(&root);
+        let mut summaries = Vec::new();
         if o.summary {
-            summary(&env, out)?;
+            if o.json {
+                summaries.push(summary_json(&env, &own_ns()));
+            } else {
+                summary(&env, out)?;
+            }
             if o.do_default && words.is_empty() {
+                if o.json {
+                    write_json(
+                        out,
+                        vec![namespace_json(&own_ns())],
+                        Vec::new(),
+                        Some(summaries),
+                    )?;
+                }
                 return Ok(0);
             }
         }
@@ -210,9 +217,10 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
             None => None,
         };
         if o.json {
-            let ns = crate::netns::NetNs::own(&root);
+            let ns = own_ns();
             let sockets = json_rows(o, &rows, owners.as_ref(), &ns);
-            write_json(out, vec![namespace_json(&ns)], sockets)?;
+            let summaries = o.summary.then_some(summaries);
+            write_json(out, vec![namespace_json(&ns)], sockets, summaries)?;
         } else {
             render(o, &tables, &rows, owners.as_ref(), out)?;
         }
@@ -222,11 +230,22 @@ pub fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<
 
 /// `-s`: ss's messages about unreadable counters on stderr, the summary on `out`.
 fn summary(env: &collect::ProcEnv, out: &mut impl Write) -> io::Result<()> {
+    crate::render::ss_summary::write(out, &read_summary(env))
+}
+
+/// `-s --json`: the same counters as an `ss_summary` object of namespace `ns`.
+fn summary_json(env: &collect::ProcEnv, ns: &crate::netns::NetNs) -> serde_json::Value {
+    crate::render::ss_summary::json(&read_summary(env), ns.inode)
+}
+
+/// The calling thread's namespace's counters; ss's messages about unreadable ones
+/// go to stderr.
+fn read_summary(env: &collect::ProcEnv) -> collect::summary::Summary {
     let s = collect::summary::read(&ProcRoot::default(), env);
     for m in &s.messages {
         eprintln!("{m}");
     }
-    crate::render::ss_summary::write(out, &s)
+    s
 }
 
 /// The /proc ss reads processes from: $PROC_ROOT, else /proc.
@@ -413,17 +432,22 @@ fn json_rows(
 }
 
 /// The `ss` document: one line.
+/// The `ss` document; `summaries` (one `ss_summary` per namespace) only with -s.
 fn write_json(
     out: &mut impl Write,
     namespaces: Vec<serde_json::Value>,
     sockets: Vec<serde_json::Value>,
+    summaries: Option<Vec<serde_json::Value>>,
 ) -> io::Result<()> {
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "schema": 1,
         "view": "ss",
         "namespaces": namespaces,
         "sockets": sockets,
     });
+    if let Some(summaries) = summaries {
+        doc["summary"] = serde_json::Value::Array(summaries);
+    }
     serde_json::to_writer(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)
 }
@@ -467,12 +491,16 @@ fn all_namespaces(
     let filter = &filter;
     let mut json_namespaces = Vec::new();
     let mut json_sockets = Vec::new();
+    let mut json_summaries = Vec::new();
     // Each namespace renders into its own buffer (or JSON values), printed in order.
     let one = |ns: &crate::netns::NetNs| {
         let mut buf = Vec::new();
         let mut json = Vec::new();
         let mut warnings = Vec::new();
-        if o.summary && !o.json {
+        let mut summary_value = None;
+        if o.summary && o.json {
+            summary_value = Some(summary_json(env, ns));
+        } else if o.summary {
             summary(env, &mut buf)?;
         }
         if let Some(tables) = &tables {
@@ -484,7 +512,7 @@ fn all_namespaces(
             }
             warnings = collected.warnings;
         }
-        io::Result::Ok((buf, json, warnings))
+        io::Result::Ok((buf, (json, summary_value), warnings))
     };
     let mut status = 0;
     collect::each_namespace(root, one, |ns, done| {
@@ -494,9 +522,10 @@ fn all_namespaces(
                 output::warn(prog(), format_args!("{}: {e}", ns.label()));
                 status = 1;
             }
-            Ok((_, mut json, warnings)) if o.json => {
+            Ok((_, (mut json, summary_value), warnings)) if o.json => {
                 json_namespaces.push(namespace_json(ns));
                 json_sockets.append(&mut json);
+                json_summaries.extend(summary_value);
                 status = status.max(warn_degraded(out, &warnings)?);
             }
             Ok((buf, _, warnings)) => {
@@ -510,7 +539,8 @@ fn all_namespaces(
         Ok(())
     })?;
     if o.json {
-        write_json(out, json_namespaces, json_sockets)?;
+        let summaries = o.summary.then_some(json_summaries);
+        write_json(out, json_namespaces, json_sockets, summaries)?;
     }
     Ok(status)
 }
