@@ -432,22 +432,20 @@ fn json_rows(
 }
 
 /// The `ss` document: one line.
-/// The `ss` document; `summaries` (one `ss_summary` per namespace) only with -s.
+/// The `ss` document; `summaries` (one `ss_summary` per namespace) with -s, else null.
 fn write_json(
     out: &mut impl Write,
     namespaces: Vec<serde_json::Value>,
     sockets: Vec<serde_json::Value>,
     summaries: Option<Vec<serde_json::Value>>,
 ) -> io::Result<()> {
-    let mut doc = serde_json::json!({
+    let doc = serde_json::json!({
         "schema": 1,
         "view": "ss",
         "namespaces": namespaces,
         "sockets": sockets,
+        "summary": summaries,
     });
-    if let Some(summaries) = summaries {
-        doc["summary"] = serde_json::Value::Array(summaries);
-    }
     serde_json::to_writer(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)
 }
