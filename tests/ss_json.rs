@@ -423,3 +423,179 @@ fn summary_json_with_rows_and_namespace() {
     let doc: Value = serde_json::from_str(&rss(&["-N", &ns.name, "-tn", "--json"])).unwrap();
     assert!(doc["summary"].is_null(), "{doc}");
 }
+
+/// Packet sockets with a ring, auxdata and a fanout group, and a netlink socket in
+/// multicast group 1, held until stdin closes.
+const PACKET_HOLDER: &str = r#"
+import os, socket, struct, sys
+SOL_PACKET = 263
+p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); p.bind(("lo", 0))
+p.setsockopt(SOL_PACKET, 8, 1)
+p.setsockopt(SOL_PACKET, 5, struct.pack("IIII", 4096, 4, 2048, 8))
+q = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800)); q.bind(("lo", 0))
+q.setsockopt(SOL_PACKET, 18, 77 | (1 << 16))
+n = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 15); n.bind((0, 1))
+print("ready", n.getsockname()[0], flush=True)
+sys.stdin.read()
+"#;
+
+/// The text ss prints for a packet or netlink row's `-e`/`-m` details (with -O),
+/// rebuilt from the document's values.
+fn packet_text(sock: &Value) -> String {
+    let d = &sock["details"];
+    let mut t = String::new();
+    if sock["uid"].as_u64() != Some(0) {
+        t += &format!(" uid:{}", sock["uid"]);
+    }
+    t += &format!(
+        " ino:{} sk:{:x}",
+        sock["inode"],
+        d["cookie"].as_u64().unwrap()
+    );
+    let p = &d["packet"];
+    let flags: Vec<&str> = p["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let flags = if flags.is_empty() {
+        "0".to_string()
+    } else {
+        flags.join(" ")
+    };
+    t += &format!(
+        " ver:{} cpy_thresh:{} flags( {flags} )",
+        p["version"], p["copy_thresh"]
+    );
+    for (key, name) in [("rx_ring", "ring_rx"), ("tx_ring", "ring_tx")] {
+        let r = &p[key];
+        if !r.is_null() {
+            t += &format!(
+                " {name}(blk_size:{},blk_nr:{},frm_size:{},frm_nr:{},tmo:{},features:{:#x})",
+                r["block_size"],
+                r["block_nr"],
+                r["frame_size"],
+                r["frame_nr"],
+                r["retire_tmo"],
+                r["features"].as_u64().unwrap()
+            );
+        }
+    }
+    if !p["fanout"].is_null() {
+        let f = &p["fanout"];
+        t += &format!(
+            " fanout(id:{},type:{})",
+            f["id"],
+            f["type"].as_str().unwrap()
+        );
+    }
+    t + &skmem_text(&d["skmem"])
+}
+
+fn skmem_text(m: &Value) -> String {
+    format!(
+        " skmem:(r{},rb{},t{},tb{},f{},w{},o{},bl{},d{})",
+        m["rmem_alloc"],
+        m["rcvbuf"],
+        m["wmem_alloc"],
+        m["sndbuf"],
+        m["fwd_alloc"],
+        m["wmem_queued"],
+        m["optmem"],
+        m["backlog"],
+        m["drops"]
+    )
+}
+
+/// The text after a row's Peer column (its `*`): the details.
+fn after_peer(row: &str) -> String {
+    let at = row
+        .find(" * ")
+        .or_else(|| row.find(" *\t"))
+        .expect("peer column");
+    row[at + 2..].trim().to_string()
+}
+
+#[test]
+fn packet_and_netlink_details_match_the_text_view() {
+    if let Some(why) = skip_reason() {
+        common::skip("packet_and_netlink_details_match_the_text_view", why);
+        return;
+    }
+    let ns = NamedNs::add(format!("rss-jsonpk-{}", std::process::id()));
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "sh", "-c"])
+        .arg(format!(
+            "ip link set lo up && exec python3 -c '{PACKET_HOLDER}'"
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("holder");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let held = Held {
+        child,
+        ports: (0, 0),
+    };
+    let f: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(f.first(), Some(&"ready"), "{line:?}");
+    let portid: u64 = f[1].parse().unwrap();
+    let schema = schema();
+
+    // Packet sockets (the holder's are the namespace's only ones), -e and -m.
+    let opts = ["-N", &ns.name, "-0aem"];
+    let doc: Value = serde_json::from_str(&rss(&[&opts[..], &["--json"]].concat())).unwrap();
+    let text = rss(&[&opts[..], &["-O"]].concat());
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    let sockets = doc["sockets"].as_array().unwrap();
+    assert_eq!(sockets.len(), 2, "{doc}");
+    assert_eq!(rows.len(), 2, "{text}");
+    for (sock, row) in sockets.iter().zip(&rows) {
+        check(&sock["details"], "ss_details", &schema, "packet");
+        assert_eq!(packet_text(sock).trim_start(), after_peer(row), "{sock}");
+    }
+    // What the holder set up is in the document.
+    let ring = &sockets[0]["details"]["packet"]["rx_ring"];
+    assert_eq!(
+        (&ring["block_size"], &ring["frame_nr"]),
+        (&4096.into(), &8.into())
+    );
+    let fanout = &sockets[1]["details"]["packet"]["fanout"];
+    assert_eq!((&fanout["id"], &fanout["type"]), (&77.into(), &"lb".into()));
+
+    // The holder's netlink socket: its groups and skmem.
+    let opts = ["-N", &ns.name, "-f", "netlink", "-emn"];
+    let doc: Value = serde_json::from_str(&rss(&[&opts[..], &["--json"]].concat())).unwrap();
+    let text = rss(&opts);
+    let sock = doc["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["local_port"] == portid)
+        .unwrap_or_else(|| panic!("port {portid} in {doc}"));
+    check(&sock["details"], "ss_details", &schema, "netlink");
+    let row = text
+        .lines()
+        .find(|l| l.split_whitespace().any(|w| w == format!("15:{portid}")))
+        .unwrap_or_else(|| panic!("port {portid} in {text}"));
+    let d = &sock["details"];
+    let want = format!(
+        "sk=0 cb=0 groups={:#010x}\t{}",
+        d["groups"].as_u64().unwrap(),
+        skmem_text(&d["skmem"])
+    );
+    assert_eq!(after_peer(row), want);
+    assert_eq!(d["groups"], 1);
+
+    // Without a detail option, no details.
+    let plain: Value = serde_json::from_str(&rss(&["-N", &ns.name, "-0a", "--json"])).unwrap();
+    for s in plain["sockets"].as_array().unwrap() {
+        assert_eq!(s["details"], Value::Null);
+    }
+    drop(held);
+}

@@ -185,6 +185,9 @@ pub struct SsInetSocket {
     pub mark: u32,
     /// INET_DIAG_CGROUP_ID, else 0.
     pub cgroup_id: u64,
+    /// A TCP row read from /proc/net/tcp*: the record's columns after the inode,
+    /// which ss's -o/-e/-i print in place of the reply's attributes.
+    pub proc_tail: Option<Box<crate::proc::inet::TcpTail>>,
 }
 
 /// INET_DIAG_PROTOCOL and INET_DIAG_SKV6ONLY attribute numbers.
@@ -228,6 +231,7 @@ pub fn parse_ss_message(
         raw: keep_raw.then(|| data.into()),
         mark: 0,
         cgroup_id: 0,
+        proc_tail: None,
     };
     for (kind, value) in super::attributes(data.get(MSG_LEN..).unwrap_or_default()) {
         match kind {

@@ -25,6 +25,17 @@ pub struct DiagNetlinkSocket {
     pub wmem_alloc: u32,
     /// The whole reply, kept when a detail view asks.
     pub raw: Option<Box<[u8]>>,
+    /// Read from /proc/net/netlink: what the file has and sock_diag lacks.
+    pub file_ids: Option<NetlinkFileIds>,
+}
+
+/// The `sk`, Dump (ss's `cb`) and Groups columns of /proc/net/netlink, which ss's
+/// `-e` prints for the file's rows (sock_diag rows show `sk=0 cb=0`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetlinkFileIds {
+    pub sk: u64,
+    pub cb: u64,
+    pub groups: u32,
 }
 
 /// struct netlink_diag_req: every protocol, groups and memory as ss asks.

@@ -37,6 +37,8 @@ pub struct DiagPacketSocket {
     pub rmem_alloc: Option<u32>,
     /// The whole reply, kept when a detail view asks.
     pub raw: Option<Box<[u8]>>,
+    /// Read from /proc/net/packet (ss's `-e` prints uid, ino and `sk:0` then).
+    pub from_proc: bool,
 }
 
 /// struct packet_diag_req with ss's show bits.

@@ -431,6 +431,12 @@ pub struct NetlinkSocket {
     pub rmem: u64,
     pub wmem: u64,
     pub inode: u64,
+    /// The socket's (possibly hashed) kernel address.
+    pub sk: u64,
+    /// The first word of the multicast groups.
+    pub groups: u32,
+    /// Whether a dump is running (the `Dump` column, ss's `cb`).
+    pub dump: u64,
 }
 
 /// One line of /proc/net/netlink (`sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode`).
@@ -445,6 +451,10 @@ pub fn parse_netlink_line(line: &[u8]) -> Option<NetlinkSocket> {
         rmem: dec_u64(f.get(4)?)?,
         wmem: dec_u64(f.get(5)?)?,
         inode: dec_u64(f.get(9)?)?,
+        // Only ss's -e shows these: a line is not refused for them.
+        sk: f.first().and_then(|v| hex_u64(v)).unwrap_or(0),
+        groups: f.get(3).and_then(|v| hex_u64(v)).unwrap_or(0) as u32,
+        dump: f.get(6).and_then(|v| hex_u64(v)).unwrap_or(0),
     })
 }
 
@@ -573,7 +583,10 @@ garbage\n";
                 pid: 0,
                 rmem: 0,
                 wmem: 0,
-                inode: 4
+                inode: 4,
+                sk: 0x7523deda,
+                groups: 0,
+                dump: 0,
             }]
         );
         assert_eq!(n.warnings.len(), 1);

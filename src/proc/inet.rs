@@ -147,6 +147,162 @@ pub fn parse_line(line: &[u8], proto: Proto, v6: bool) -> Result<InetSocket, &'s
     })
 }
 
+/// What ss's tcp_show_line() reads of a /proc/net/tcp record after its inode:
+/// `ref pointer rto ato quick cwnd ssthresh` and any text after them. Fields are
+/// read as its sscanf() reads them (a number's longest prefix, C's conversions), each
+/// only when the ones before it were; unread ones stay 0 as in ss.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TcpTail {
+    /// How many of refcount, pointer, rto, ato, quick, cwnd, ssthresh and the rest
+    /// were read (0..=8): ss's field count less the nine before them.
+    pub read: u8,
+    pub refcount: i32,
+    /// The socket's (possibly hashed) kernel address.
+    pub sk: u64,
+    /// icsk_rto and icsk_ack.ato in clock ticks.
+    pub rto: i32,
+    pub ato: i32,
+    /// `quick << 1 | pingpong`.
+    pub quick: i32,
+    pub cwnd: u32,
+    /// -1 in initial slow start; a listener's fastopen queue length.
+    pub ssthresh: i32,
+    /// The rest of the line after ssthresh and its white space (empty when none).
+    pub rest: Vec<u8>,
+}
+
+/// A cursor over a line with scanf's number conversions.
+struct Scan<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl Scan<'_> {
+    fn skip_space(&mut self) {
+        while self.s.get(self.at).is_some_and(|b| b.is_ascii_whitespace()) {
+            self.at += 1;
+        }
+    }
+
+    /// Skips `n` white-space separated words.
+    fn skip_words(&mut self, n: usize) -> bool {
+        for _ in 0..n {
+            self.skip_space();
+            let start = self.at;
+            while self
+                .s
+                .get(self.at)
+                .is_some_and(|b| !b.is_ascii_whitespace())
+            {
+                self.at += 1;
+            }
+            if self.at == start {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// `%d`/`%u`/`%x`: white space, a sign, digits of `radix` (`0x` allowed for 16),
+    /// as strtol/strtoul's value in 64 bits (saturated on overflow, negated with a
+    /// sign); `None` when no digit follows.
+    fn number(&mut self, radix: u32, signed: bool) -> Option<i64> {
+        self.skip_space();
+        let mut at = self.at;
+        let negative = match self.s.get(at) {
+            Some(b'-') => {
+                at += 1;
+                true
+            }
+            Some(b'+') => {
+                at += 1;
+                false
+            }
+            _ => false,
+        };
+        if radix == 16
+            && self.s.get(at) == Some(&b'0')
+            && matches!(self.s.get(at + 1), Some(b'x' | b'X'))
+            && self.s.get(at + 2).is_some_and(u8::is_ascii_hexdigit)
+        {
+            at += 2;
+        }
+        let digits = at;
+        let mut v: u64 = 0;
+        let mut overflow = false;
+        while let Some(d) = self.s.get(at).and_then(|&b| (b as char).to_digit(radix)) {
+            match v
+                .checked_mul(u64::from(radix))
+                .and_then(|v| v.checked_add(u64::from(d)))
+            {
+                Some(n) => v = n,
+                None => overflow = true,
+            }
+            at += 1;
+        }
+        if at == digits {
+            return None;
+        }
+        self.at = at;
+        Some(if signed {
+            // strtol: clamped to the long's range.
+            let max = if negative {
+                1u64 << 63
+            } else {
+                i64::MAX as u64
+            };
+            let m = if overflow { max } else { v.min(max) };
+            if negative {
+                (m as i64).wrapping_neg()
+            } else {
+                m as i64
+            }
+        } else {
+            // strtoul: ULONG_MAX on overflow, then negated in unsigned arithmetic.
+            let m = if overflow { u64::MAX } else { v };
+            (if negative { m.wrapping_neg() } else { m }) as i64
+        })
+    }
+}
+
+/// The [`TcpTail`] of a record `parse_line` accepted (its first ten words are the
+/// slot, addresses, state, queues, timer, retransmits, uid, probes and inode).
+pub fn tcp_tail(line: &[u8]) -> TcpTail {
+    let mut t = TcpTail::default();
+    let mut s = Scan { s: line, at: 0 };
+    if !s.skip_words(10) {
+        return t;
+    }
+    macro_rules! next {
+        ($field:ident, $radix:expr, $signed:expr, $ty:ty) => {
+            match s.number($radix, $signed) {
+                // C's conversion of the long to the field's type.
+                Some(v) => {
+                    t.$field = v as $ty;
+                    t.read += 1;
+                }
+                None => return t,
+            }
+        };
+    }
+    next!(refcount, 10, true, i32);
+    next!(sk, 16, false, u64);
+    next!(rto, 10, true, i32);
+    next!(ato, 10, true, i32);
+    next!(quick, 10, true, i32);
+    next!(cwnd, 10, false, u32);
+    next!(ssthresh, 10, true, i32);
+    s.skip_space();
+    // %[^\n] into ss's 256-byte buffer: the line is shorter than that already.
+    let rest = &line[s.at..];
+    let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+    if end > 0 {
+        t.rest = rest[..end].to_vec();
+        t.read += 1;
+    }
+    t
+}
+
 /// One line of a table: `None` for the header and blank lines, else the record or
 /// the reason it is not one.
 fn table_line(
@@ -236,6 +392,31 @@ mod tests {
     use super::*;
 
     const TCP: &[u8] = b"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 19087 1 0000000000000000 100 0 0 10 0\n   1: 0100007F:B7F2 0100007F:0CEA 01 00000003:00000000 02:000AFC80 00000000  1000        0 123456 2 0000000000000000 20 4 30 10 -1\n";
+
+    #[test]
+    fn tcp_tails_read_as_sscanf_reads_them() {
+        let head = "   0: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 19087";
+        let tail = |rest: &str| tcp_tail(format!("{head} {rest}").as_bytes());
+        let full = tail("2 ffff00001234 20 4 3 10 -1");
+        assert_eq!(full.read, 7);
+        assert_eq!((full.refcount, full.sk), (2, 0xffff00001234));
+        assert_eq!((full.rto, full.ato, full.quick), (20, 4, 3));
+        assert_eq!((full.cwnd, full.ssthresh), (10, -1));
+        assert!(full.rest.is_empty());
+        let opt = tail("1 0 20 4 0 10 0 more  text ");
+        assert_eq!(
+            (opt.read, opt.rest.as_slice()),
+            (8, b"more  text ".as_slice())
+        );
+        // A number glued to text ends the scan after its digits.
+        let glued = tail("1 0x9 20abc 4");
+        assert_eq!((glued.read, glued.sk, glued.rto, glued.ato), (3, 9, 20, 0));
+        // strtol's clamp, then C's truncation to int; %u of a negative wraps.
+        let big = tail("1 0 99999999999999999999 -1 0 -1 0");
+        assert_eq!((big.rto, big.ato, big.cwnd), (-1, -1, u32::MAX));
+        assert_eq!(tcp_tail(head.as_bytes()).read, 0);
+        assert_eq!(tcp_tail(b"short").read, 0);
+    }
 
     #[test]
     fn parses_tcp_lines() {

@@ -750,6 +750,9 @@ pub fn inet_row(
     if let Some(raw) = s.raw.as_deref().filter(|_| ctx.details.any()) {
         let protocol = s.protocol.min(255) as u8;
         g.out_with(|buf| ss_detail::inet_payload(buf, raw, protocol, &ctx.details, ctx.cgroups));
+    } else if let Some(tail) = s.proc_tail.as_deref().filter(|_| ctx.details.any()) {
+        let hz = ss_detail::user_hz();
+        g.out_with(|buf| ss_detail::proc_tcp(buf, sock, tail, hz, &ctx.details));
     }
     ctx.filter_text(g, w, sock.inode, None)
 }
@@ -828,6 +831,8 @@ pub fn packet_row(
         .and_then(PacketDiag::parse)
     {
         g.out_with(|buf| ss_detail::packet(buf, &d, &ctx.details));
+    } else if s.from_proc && ctx.details.extended {
+        g.out_with(|buf| ss_detail::proc_packet(buf, s.uid, s.inode, &ctx.details));
     }
     ctx.filter_text(g, w, s.inode, packet_diag_filter(s))
 }
@@ -897,6 +902,8 @@ pub fn netlink_row(
         .and_then(NetlinkDiag::parse)
     {
         g.out_with(|buf| ss_detail::netlink(buf, &d, &ctx.details));
+    } else if let Some(ids) = s.file_ids.filter(|_| ctx.details.extended) {
+        g.out_with(|buf| ss_detail::proc_netlink(buf, ids.sk, ids.cb, ids.groups, &ctx.details));
     }
     ctx.filter_text(g, w, s.inode, None)
 }

@@ -15,6 +15,7 @@ use crate::netlink::ss_attrs::{
     TCPI_OPT_WSCALE,
 };
 use crate::proc::cgroup::CgroupPaths;
+use crate::proc::inet::TcpTail;
 use std::io::Write;
 
 /// Which of ss's detail options are on. Note that ss's `-e` and `-b` also turn on
@@ -122,7 +123,7 @@ pub fn inet(
 ) {
     let protocol = d.protocol.map_or(protocol, |v| u8_at(v, 0));
     if opts.timers {
-        timer(buf, d.timer, d.expires, d.retrans);
+        timer(buf, d.timer, d.expires, d.retrans.into());
     }
     if opts.extended {
         sock_details(buf, d.uid, d.inode, d.cookie, d.mark(), d.cgroup(), cgroups);
@@ -163,7 +164,7 @@ pub fn inet(
 }
 
 /// `timer:(name,remaining,retransmits)`: ss's tcp_timer_print.
-pub fn timer(buf: &mut Vec<u8>, timer: u8, expires_ms: u32, retrans: u8) {
+pub fn timer(buf: &mut Vec<u8>, timer: u8, expires_ms: u32, retrans: i32) {
     const NAMES: [&str; 6] = ["off", "on", "keepalive", "timewait", "persist", "unknown"];
     if timer == 0 {
         return;
@@ -173,6 +174,141 @@ pub fn timer(buf: &mut Vec<u8>, timer: u8, expires_ms: u32, retrans: u8) {
     buf.push(b',');
     ms_timer(buf, expires_ms);
     out!(buf, ",{})", retrans);
+}
+
+/// The clock ticks per second of /proc's timer columns (ss's get_user_hz()).
+pub fn user_hz() -> u32 {
+    use nix::unistd::{sysconf, SysconfVar};
+    static HZ: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *HZ.get_or_init(|| match sysconf(SysconfVar::CLK_TCK) {
+        Ok(Some(hz)) if hz > 0 && hz <= i64::from(i32::MAX) => hz as u32,
+        // Linux's USER_HZ everywhere but Alpha.
+        _ => 100,
+    })
+}
+
+/// What ss's tcp_show_line() derives from a /proc/net/tcp record for its details.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProcTcp {
+    pub timer: u8,
+    /// The timer's ticks rounded up to milliseconds.
+    pub timeout_ms: u32,
+    /// Retransmits for the retransmit timer, probes for the others.
+    pub retrans: i32,
+    /// Seconds; 0 for the initial 3 s.
+    pub rto: f64,
+    pub ato: f64,
+    pub quick: i32,
+    pub cwnd: u32,
+    pub ssthresh: i32,
+}
+
+impl ProcTcp {
+    pub fn new(s: &crate::proc::inet::InetSocket, tail: &TcpTail, hz: u32) -> ProcTcp {
+        let (mut rto, mut ato, mut quick, mut cwnd, mut ssthresh) =
+            (tail.rto, tail.ato, tail.quick, tail.cwnd, tail.ssthresh);
+        // ss's field count below 12 (nine before the tail): its defaults.
+        if tail.read < 3 {
+            (rto, ato, quick, cwnd, ssthresh) = (0, 0, 0, 2, -1);
+        }
+        let hz_f = f64::from(hz.max(1));
+        ProcTcp {
+            timer: s.timer,
+            timeout_ms: (s.timer_ticks as u32)
+                .wrapping_mul(1000)
+                .wrapping_add(hz.wrapping_sub(1))
+                / hz.max(1),
+            retrans: if s.timer != 1 {
+                s.timeout as u32 as i32
+            } else {
+                s.retransmits as u32 as i32
+            },
+            rto: if f64::from(rto) != 3.0 * hz_f {
+                f64::from(rto) / hz_f
+            } else {
+                0.0
+            },
+            ato: f64::from(ato) / hz_f,
+            quick: quick / 2,
+            cwnd,
+            ssthresh: if ssthresh == -1 { 0 } else { ssthresh },
+        }
+    }
+}
+
+/// The details ss's tcp_show_line() prints for a record of /proc/net/tcp: `-o`
+/// the timer, `-e` uid/ino/sk and any text after the known columns, `-i` what the
+/// record has of tcp_info, on the same line (ss starts no `\n\t` line here; its
+/// unset reordering prints as 0, and the timer's count as `retrans:N/0`).
+pub fn proc_tcp(
+    buf: &mut Vec<u8>,
+    s: &crate::proc::inet::InetSocket,
+    tail: &TcpTail,
+    hz: u32,
+    opts: &DetailOptions,
+) {
+    let v = ProcTcp::new(s, tail, hz);
+    if opts.timers {
+        timer(buf, v.timer, v.timeout_ms, v.retrans);
+    }
+    if opts.extended {
+        sock_details(
+            buf,
+            s.uid,
+            s.inode as u32,
+            tail.sk,
+            0,
+            0,
+            &CgroupPaths::default(),
+        );
+        if tail.read >= 8 {
+            buf.extend_from_slice(b" opt:\"");
+            buf.extend_from_slice(escape(&tail.rest).as_bytes());
+            buf.push(b'"');
+        }
+    }
+    if opts.info {
+        if v.rto != 0.0 {
+            buf.extend_from_slice(b" rto:");
+            put_g(buf, v.rto, 6);
+        }
+        if v.ato != 0.0 {
+            buf.extend_from_slice(b" ato:");
+            put_g(buf, v.ato, 6);
+        }
+        if v.quick != 0 {
+            out!(buf, " qack:{}", v.quick);
+        }
+        if v.quick & 1 != 0 {
+            buf.extend_from_slice(b" bidir");
+        }
+        if v.cwnd != 0 {
+            out!(buf, " cwnd:{}", v.cwnd);
+        }
+        if v.ssthresh != 0 {
+            out!(buf, " ssthresh:{}", v.ssthresh);
+        }
+        if v.retrans != 0 {
+            out!(buf, " retrans:{}/0", v.retrans as u32);
+        }
+        buf.extend_from_slice(b" reordering:0");
+    }
+}
+
+/// `-e` of a packet socket read from /proc/net/packet: ss's sock_details_print()
+/// on what the file gave (it never sets the `sk` it read).
+pub fn proc_packet(buf: &mut Vec<u8>, uid: u32, inode: u64, opts: &DetailOptions) {
+    if opts.extended {
+        sock_details(buf, uid, inode as u32, 0, 0, 0, &CgroupPaths::default());
+    }
+}
+
+/// `-e` of a netlink socket read from /proc/net/netlink: the file's `sk`, its Dump
+/// column as `cb`, and its groups.
+pub fn proc_netlink(buf: &mut Vec<u8>, sk: u64, cb: u64, groups: u32, opts: &DetailOptions) {
+    if opts.extended {
+        out!(buf, " sk={:x} cb={:x} groups=0x{:08x}", sk, cb, groups);
+    }
 }
 
 /// ss's print_ms_timer: `1min2sec`, `2.345ms`-style spellings of milliseconds.
@@ -649,6 +785,22 @@ fn glibc_major_minor(dev: u32) -> (u32, u32) {
     (major as u32, minor as u32)
 }
 
+/// PACKET_DIAG_INFO's flags as ss names them (`flags(running auxdata ...)`).
+pub const PACKET_FLAGS: [(u32, &str); 5] = [
+    (0x1, "running"),
+    (0x2, "auxdata"),
+    (0x4, "origdev"),
+    (0x8, "vnethdr"),
+    (0x10, "loss"),
+];
+
+/// A fanout's type (PACKET_FANOUT_*) as ss names it; `None` for ss's hex.
+pub fn fanout_type(t: u32) -> Option<&'static str> {
+    ["hash", "lb", "cpu", "roll", "random", "qm"]
+        .get(t as usize)
+        .copied()
+}
+
 /// The details of one packet socket: `-e` (uid, ino, sk, then version, flags,
 /// rings, fanout), `-b` the attached classic BPF filter, `-m` skmem.
 pub fn packet(buf: &mut Vec<u8>, d: &PacketDiag, opts: &DetailOptions) {
@@ -674,15 +826,12 @@ pub fn packet(buf: &mut Vec<u8>, d: &PacketDiag, opts: &DetailOptions) {
                 info.version as i32,
                 info.copy_thresh as i32
             );
-            const FLAGS: [(u32, &str); 5] = [
-                (0x1, "running"),
-                (0x2, " auxdata"),
-                (0x4, " origdev"),
-                (0x8, " vnethdr"),
-                (0x10, " loss"),
-            ];
-            for (bit, name) in FLAGS {
+            for (i, (bit, name)) in PACKET_FLAGS.iter().enumerate() {
                 if info.flags & bit != 0 {
+                    // ss spells every flag after the first with its space.
+                    if i > 0 {
+                        buf.push(b' ');
+                    }
                     buf.extend_from_slice(name.as_bytes());
                 }
             }
@@ -711,16 +860,9 @@ pub fn packet(buf: &mut Vec<u8>, d: &PacketDiag, opts: &DetailOptions) {
             let fanout = u32_at(v, 0);
             nl(buf, "fanout(");
             out!(buf, "id:{},type:", fanout & 0xffff);
-            match fanout >> 16 {
-                0 => buf.extend_from_slice(b"hash"),
-                1 => buf.extend_from_slice(b"lb"),
-                2 => buf.extend_from_slice(b"cpu"),
-                3 => buf.extend_from_slice(b"roll"),
-                4 => buf.extend_from_slice(b"random"),
-                5 => buf.extend_from_slice(b"qm"),
-                t => {
-                    out!(buf, "{:#x}", t);
-                }
+            match fanout_type(fanout >> 16) {
+                Some(name) => buf.extend_from_slice(name.as_bytes()),
+                None => out!(buf, "{:#x}", fanout >> 16),
             }
             buf.push(b')');
         }

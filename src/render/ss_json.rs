@@ -1,12 +1,18 @@
 //! `--json`'s `details` object of an rss row (docs/json.md `ss_details`): what the
 //! detail options (-o -e -m -i --tos --cgroup) print as text, as numbers. Each
-//! field is null unless its option is on and the kernel sent the value.
+//! field is null unless its option is on and the kernel sent the value (in a
+//! sock_diag reply, or in the /proc file a row was read from).
 
 use crate::netlink::inet::SsInetSocket;
-use crate::netlink::ss_attrs::{u32_at, u64_at, u8_at, InetDiag, SkMemInfo, TcpInfo, UnixDiag};
+use crate::netlink::nldiag::DiagNetlinkSocket;
+use crate::netlink::packet::DiagPacketSocket;
+use crate::netlink::ss_attrs::{
+    u32_at, u64_at, u8_at, InetDiag, NetlinkDiag, PacketDiag, PacketRing, SkMemInfo, TcpInfo,
+    UnixDiag,
+};
 use crate::netlink::unix::DiagUnixSocket;
 use crate::proc::cgroup::CgroupPaths;
-use crate::render::ss_detail::DetailOptions;
+use crate::render::ss_detail::{self, DetailOptions, ProcTcp};
 use serde_json::{json, Value};
 
 /// tcp_info's option bits (TCPI_OPT_*).
@@ -37,6 +43,10 @@ fn empty() -> serde_json::Map<String, Value> {
         "class_id",
         "skmem",
         "tcp_info",
+        "sk",
+        "cb",
+        "groups",
+        "packet",
     ] {
         m.insert(k.into(), Value::Null);
     }
@@ -143,9 +153,36 @@ fn tcp_info(d: &InetDiag, i: &TcpInfo) -> Value {
     )
 }
 
-/// `details` of an inet row; null when no detail option is on or the row has no
-/// sock_diag reply (rows read from /proc).
+const TIMER_NAMES: [&str; 6] = ["off", "on", "keepalive", "timewait", "persist", "unknown"];
+
+fn timer(kind: u8, expires_ms: u32, retransmits: i64) -> Value {
+    json!({
+        "name": TIMER_NAMES[usize::from(kind.min(5))],
+        "expires_ms": expires_ms,
+        "retransmits": retransmits,
+    })
+}
+
+/// `details` of a TCP row read from /proc/net/tcp: the timer (-o) and the file's
+/// `sk` (-e), as ss's tcp_show_line() prints them; the file has no tcp_info.
+fn proc_tcp(s: &SsInetSocket, tail: &crate::proc::inet::TcpTail, o: &DetailOptions) -> Value {
+    let v = ProcTcp::new(&s.sock, tail, ss_detail::user_hz());
+    let mut m = empty();
+    if o.timers && v.timer != 0 {
+        m["timer"] = timer(v.timer, v.timeout_ms, v.retrans.into());
+    }
+    if o.extended {
+        m["sk"] = json!(tail.sk);
+    }
+    Value::Object(m)
+}
+
+/// `details` of an inet row; null when no detail option is on or the row has
+/// neither a sock_diag reply nor a /proc/net/tcp record (udp and raw from /proc).
 pub fn inet(s: &SsInetSocket, o: &DetailOptions, cgroups: &CgroupPaths) -> Value {
+    if let (None, Some(tail)) = (&s.raw, s.proc_tail.as_deref().filter(|_| wanted(o))) {
+        return proc_tcp(s, tail, o);
+    }
     let Some(d) = s
         .raw
         .as_deref()
@@ -156,12 +193,7 @@ pub fn inet(s: &SsInetSocket, o: &DetailOptions, cgroups: &CgroupPaths) -> Value
     };
     let mut m = empty();
     if o.timers && d.timer != 0 {
-        const NAMES: [&str; 6] = ["off", "on", "keepalive", "timewait", "persist", "unknown"];
-        m["timer"] = json!({
-            "name": NAMES[usize::from(d.timer.min(5))],
-            "expires_ms": d.expires,
-            "retransmits": d.retrans,
-        });
+        m["timer"] = timer(d.timer, d.expires, d.retrans.into());
     }
     if o.extended {
         m["cookie"] = json!(d.cookie);
@@ -217,4 +249,149 @@ pub fn unix(s: &DiagUnixSocket, o: &DetailOptions) -> Value {
         }
     }
     Value::Object(m)
+}
+
+fn ring(r: PacketRing) -> Value {
+    json!({
+        "block_size": r.block_size,
+        "block_nr": r.block_nr,
+        "frame_size": r.frame_size,
+        "frame_nr": r.frame_nr,
+        "retire_tmo": r.retire_tmo,
+        "features": r.features,
+    })
+}
+
+/// `details` of a packet row: `cookie` and `packet` (-e), `skmem` (-m); for a row
+/// read from /proc/net/packet, nothing (ss prints `sk:0` there, not the file's).
+pub fn packet(s: &DiagPacketSocket, o: &DetailOptions) -> Value {
+    if !wanted(o) {
+        return Value::Null;
+    }
+    let Some(d) = s.raw.as_deref().and_then(PacketDiag::parse) else {
+        return if s.from_proc {
+            Value::Object(empty())
+        } else {
+            Value::Null
+        };
+    };
+    let mut m = empty();
+    if o.extended {
+        m["cookie"] = json!(d.cookie);
+        let fanout = d.fanout.map(|v| {
+            let f = u32_at(v, 0);
+            let kind = match ss_detail::fanout_type(f >> 16) {
+                Some(name) => name.to_string(),
+                None => format!("{:#x}", f >> 16),
+            };
+            json!({ "id": f & 0xffff, "type": kind })
+        });
+        m["packet"] = match d.info() {
+            Some(info) => json!({
+                "version": info.version,
+                "copy_thresh": info.copy_thresh,
+                "flags": ss_detail::PACKET_FLAGS
+                    .iter()
+                    .filter(|(bit, _)| info.flags & bit != 0)
+                    .map(|(_, name)| *name)
+                    .collect::<Vec<_>>(),
+                "rx_ring": d.rx_ring.map(|v| ring(PacketDiag::ring(v))),
+                "tx_ring": d.tx_ring.map(|v| ring(PacketDiag::ring(v))),
+                "fanout": fanout,
+            }),
+            None => Value::Null,
+        };
+    }
+    if o.memory {
+        if let Some(v) = d.meminfo {
+            m["skmem"] = skmem(&SkMemInfo::parse(v));
+        }
+    }
+    Value::Object(m)
+}
+
+/// `details` of a netlink row: `groups` (-e), `skmem` (-m); a row read from
+/// /proc/net/netlink has the file's `sk` and `cb` (its Dump column) with -e too.
+pub fn netlink(s: &DiagNetlinkSocket, o: &DetailOptions) -> Value {
+    if !wanted(o) {
+        return Value::Null;
+    }
+    let mut m = empty();
+    if let Some(ids) = s.file_ids {
+        if o.extended {
+            m["sk"] = json!(ids.sk);
+            m["cb"] = json!(ids.cb);
+            m["groups"] = json!(ids.groups);
+        }
+        return Value::Object(m);
+    }
+    let Some(d) = s.raw.as_deref().and_then(NetlinkDiag::parse) else {
+        return Value::Null;
+    };
+    if o.extended {
+        m["groups"] = json!(d.groups());
+    }
+    if o.memory {
+        if let Some(v) = d.meminfo {
+            m["skmem"] = skmem(&SkMemInfo::parse(v));
+        }
+    }
+    Value::Object(m)
+}
+
+/// The rows as `ss_socket` objects (docs/json.md), with the names `naming` gives
+/// and their details as values.
+pub fn sockets(
+    naming: &crate::ss::view::Naming<'_>,
+    rows: &[crate::ss::Row],
+    ns: &crate::netns::NetNs,
+) -> Vec<Value> {
+    use crate::render::ss as view;
+    use crate::ss::Row;
+    let ctx = naming.context(false);
+    let details = naming.details();
+    let tag = view::NamespaceTag {
+        inode: ns.inode,
+        name: ns.name.as_deref(),
+    };
+    rows.iter()
+        .map(|row| {
+            let (mut v, d) = match row {
+                Row::Netlink(s) => (view::netlink_json(&ctx, s, &tag), netlink(s, &details)),
+                Row::Packet(s) => (view::packet_json(&ctx, s, &tag), packet(s, &details)),
+                Row::Unix(s) => (view::unix_json(&ctx, s, &tag), unix(s, &details)),
+                Row::Inet(s, table) => (
+                    view::inet_json(&ctx, s, *table, &tag),
+                    inet(s, &details, naming.cgroups()),
+                ),
+            };
+            v["details"] = d;
+            v
+        })
+        .collect()
+}
+
+/// The `namespace` object of docs/json.md.
+pub fn namespace(ns: &crate::netns::NetNs) -> Value {
+    json!({
+        "inode": ns.inode,
+        "name": ns.name,
+        "pid": ns.pid,
+        "own": ns.own,
+    })
+}
+
+/// The `ss` document; `summaries` (-s's `ss_summary` objects) null without -s.
+pub fn document(
+    namespaces: Vec<Value>,
+    sockets: Vec<Value>,
+    summaries: Option<Vec<Value>>,
+) -> Value {
+    json!({
+        "schema": 1,
+        "view": "ss",
+        "namespaces": namespaces,
+        "sockets": sockets,
+        "summary": summaries,
+    })
 }

@@ -6,7 +6,9 @@
 
 pub mod events;
 pub mod proc;
+pub mod select;
 pub mod summary;
+pub mod view;
 
 pub use self::proc::ProcEnv;
 
@@ -121,8 +123,6 @@ pub fn dump_all(o: &Options, t: &Tables, filter: &Filter, env: &ProcEnv) -> io::
     // -K needs each reply's socket id for its SOCK_DESTROY request.
     let keep = wants_details(o) || o.kill;
     let states = t.states;
-    // Rows read from /proc lack details ss prints for them.
-    let mut bare = false;
     if t.has_db(cli::NETLINK_DB) && t.has_af(cli::AF_NETLINK) && states & (1 << cli::SS_CLOSE) != 0
     {
         let dumped = match sock.filter(|_| !env.forced("PROC_NET_NETLINK")) {
@@ -140,8 +140,6 @@ pub fn dump_all(o: &Options, t: &Tables, filter: &Filter, env: &ProcEnv) -> io::
         };
         if !dumped {
             proc::netlink(env, filter, rows, warnings);
-            // netlink_show_one(): `sk= cb= groups=` with -e.
-            bare |= o.show_details > 0;
         }
     }
     if t.dbs & cli::PACKET_DBM != 0
@@ -163,8 +161,6 @@ pub fn dump_all(o: &Options, t: &Tables, filter: &Filter, env: &ProcEnv) -> io::
         };
         if !dumped {
             proc::packet(env, filter, rows, warnings);
-            // packet_stats_print(): sock_details_print() with -e.
-            bare |= o.show_details > 0;
         }
     }
     if t.dbs & cli::UNIX_DBM != 0 && t.has_af(cli::AF_UNIX) {
@@ -259,15 +255,7 @@ pub fn dump_all(o: &Options, t: &Tables, filter: &Filter, env: &ProcEnv) -> io::
         // dccp, sctp and mptcp have no /proc table ss reads.
         if !dumped && matches!(db, cli::TCP_DB | cli::UDP_DB | cli::RAW_DB) {
             proc::inet(env, t, table, filter, rows, warnings);
-            // tcp_show_line(): timers (-o), uid/ino/sk (-e) and tcp_info (-i) from
-            // the file; dgram_show_line() prints nothing more for udp and raw.
-            bare |= table == Table::Tcp && (o.show_options || o.show_details > 0 || o.show_tcpinfo);
         }
-    }
-    if bare {
-        warnings.push(
-            "rows read from /proc lack the -o/-e/-i details ss prints for them (not done)".into(),
-        );
     }
     Ok(c)
 }

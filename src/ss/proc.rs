@@ -243,6 +243,10 @@ pub fn inet(
             if sock.state >= 32 || t.states & (1 << sock.state) == 0 {
                 return Next::Go;
             }
+            // tcp_show_line() reads the columns after the inode; dgram_show_line()
+            // prints nothing of them (its own field count clears its `opt`).
+            let proc_tail =
+                (proto == Proto::Tcp).then(|| Box::new(crate::proc::inet::tcp_tail(line)));
             let s = SsInetSocket {
                 sock,
                 protocol,
@@ -253,6 +257,7 @@ pub fn inet(
                 raw: None,
                 mark: 0,
                 cgroup_id: 0,
+                proc_tail,
             };
             if filter.matches(&inet_subject(&s)) {
                 rows.push(Row::Inet(s, table));
@@ -389,6 +394,7 @@ pub fn packet(env: &ProcEnv, filter: &Filter, rows: &mut Vec<Row>, warnings: &mu
             uid: p.uid,
             rmem_alloc: Some(p.rmem as u32),
             raw: None,
+            from_proc: true,
         };
         if filter.matches(&packet_subject(&s)) {
             rows.push(Row::Packet(s));
@@ -429,6 +435,11 @@ pub fn netlink(env: &ProcEnv, filter: &Filter, rows: &mut Vec<Row>, warnings: &m
             rmem_alloc: n.rmem as u32,
             wmem_alloc: n.wmem as u32,
             raw: None,
+            file_ids: Some(crate::netlink::nldiag::NetlinkFileIds {
+                sk: n.sk,
+                cb: n.dump,
+                groups: n.groups,
+            }),
         };
         if filter.matches(&netlink_subject(&s)) {
             rows.push(Row::Netlink(s));

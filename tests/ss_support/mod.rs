@@ -61,6 +61,12 @@ pub struct Scene {
 
 impl Scene {
     pub fn start() -> Scene {
+        Scene::start_script("scene.py", "")
+    }
+
+    /// A scene held by `script` (in tests/ss_support, given the scene directory),
+    /// `setup` (shell commands ending in `&&`) run after the links are up.
+    pub fn start_script(script: &str, setup: &str) -> Scene {
         static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "rss-scene-{}-{}",
@@ -69,12 +75,16 @@ impl Scene {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scene directory");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ss_support/scene.py");
-        let setup = "ip link set lo up && ip link add v0 type veth peer name v1 \
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/ss_support")
+            .join(script);
+        let setup = format!(
+            "ip link set lo up && ip link add v0 type veth peer name v1 \
              && ip addr add 192.0.2.1/24 dev v0 && ip -6 addr add 2001:db8::1/64 dev v0 nodad \
-             && ip link set v0 up && ip link set v1 up && exec python3 \"$0\" \"$1\"";
+             && ip link set v0 up && ip link set v1 up && {setup} exec python3 \"$0\" \"$1\""
+        );
         let mut child = Command::new("unshare")
-            .args(["--net", "sh", "-c", setup])
+            .args(["--net", "sh", "-c", &setup])
             .arg(&script)
             .arg(&dir)
             .stdin(Stdio::piped())
