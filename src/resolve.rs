@@ -255,6 +255,11 @@ impl Users {
             .or_insert_with(|| lookup_user(uid))
             .as_deref()
     }
+
+    /// Drops the uids that had no passwd entry, so the next lookup asks again.
+    pub fn forget_missing(&mut self) {
+        self.cache.retain(|_, name| name.is_some());
+    }
 }
 
 fn lookup_user(uid: u32) -> Option<String> {

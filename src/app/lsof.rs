@@ -588,8 +588,12 @@ pub fn run(
     let mut passes = 0u64;
     let mut warned = false;
     loop {
+        if config.repeat.is_some() {
+            names.new_pass();
+        }
         let (procs, status, not_found) = pass(config, root, &mut names)?;
         passes += 1;
+        warn_missing_users(config, &procs);
         // +M asked a portmapper that answered wrongly: the names may lack programs.
         let status = match names.portmap_failure() {
             Some(why) => {
@@ -670,6 +674,38 @@ pub fn run(
         }
         std::thread::sleep(std::time::Duration::from_secs(repeat.seconds));
     }
+}
+
+/// lsof's `no pwd entry for UID N`, once for each time its printuid() looked the uid
+/// up and found no passwd entry: for each row twice in the table (the pass that sizes
+/// the columns, then the one that prints), once per process set with `-F L`; never
+/// with `-l` (no lookups), `-t`, `-w`, or `--json` (its `user` is null). lsof writes
+/// them as it goes, unbuffered; rlsof writes a pass's before its output.
+fn warn_missing_users(config: &Config, procs: &[view::ProcessRows]) {
+    if !config.warnings || config.numeric_users || config.json || config.terse {
+        return;
+    }
+    let per_row = match &config.fields {
+        Some(f) if !f.letters.contains('L') => return,
+        Some(_) => false,
+        None => true,
+    };
+    let missing = || {
+        procs
+            .iter()
+            .filter(|p| p.login.is_none() && !p.files.is_empty())
+    };
+    let mut text = String::new();
+    let rounds = if per_row { 2 } else { 1 };
+    for _ in 0..rounds {
+        for p in missing() {
+            let times = if per_row { p.files.len() } else { 1 };
+            for _ in 0..times {
+                text.push_str(&format!("{}: no pwd entry for UID {}\n", prog(), p.uid));
+            }
+        }
+    }
+    let _ = io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// The `-r m<fmt>` marker: strftime(3) of the local time.

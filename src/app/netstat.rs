@@ -28,7 +28,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     output::reset_sigpipe();
     // netstat's getopt_long reads the line first (its abbreviations, messages and
     // usage); clap then reads the same options spelled one way each.
-    let (notes, canonical) = crate::cli::netstat::netstat_getopt(args.into_iter().collect());
+    // One clap command for both readings: building it is the costly part.
+    let mut command = NetstatArgs::command_for_getopt();
+    let (notes, canonical) =
+        crate::cli::netstat::netstat_getopt(&mut command, args.into_iter().collect());
     for note in notes {
         let _ = writeln!(io::stderr(), "{note}");
     }
@@ -39,7 +42,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return e.status;
         }
     };
-    let args = match NetstatArgs::parse_ordered(canonical) {
+    let args = match NetstatArgs::parse_ordered_with(&mut command, canonical) {
         Ok(a) => a,
         Err(e) => {
             let status = if e.use_stderr() { 3 } else { 0 };

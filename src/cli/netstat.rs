@@ -552,9 +552,12 @@ fn family_alias(alias: &[u8]) -> Option<&'static str> {
 /// Reads `args` (argv[0] first) with netstat's getopt_long table, then ours (from the
 /// clap definition), and returns them for clap; or netstat's answer when it stops while
 /// reading them (getopt's message and usage with status 3, an unknown family, -Z).
-pub fn netstat_getopt(args: Vec<OsString>) -> (Vec<String>, Result<Vec<OsString>, UsageError>) {
-    use clap::CommandFactory;
-    let mut command = NetstatArgs::command();
+/// `command` is the one [`NetstatArgs::command_for_getopt`] made; it is built here
+/// and used again by [`NetstatArgs::parse_ordered_with`].
+pub fn netstat_getopt(
+    command: &mut clap::Command,
+    args: Vec<OsString>,
+) -> (Vec<String>, Result<Vec<OsString>, UsageError>) {
     command.build();
     let mut ours: Vec<(String, HasArg)> = Vec::new();
     for arg in command.get_arguments() {
@@ -721,19 +724,38 @@ impl NetstatArgs {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        use clap::{CommandFactory, FromArgMatches};
+        NetstatArgs::parse_ordered_with(&mut NetstatArgs::command_for_getopt(), args)
+    }
+
+    /// The clap command rnetstat reads its arguments with. A run makes it once: the
+    /// getopt pass lists its options and `parse_ordered_with` matches with it
+    /// (building a clap command is most of the work of reading a short command line).
+    pub fn command_for_getopt() -> clap::Command {
+        use clap::CommandFactory;
         // netstat (getopt) takes a flag given twice (`-tt`, `-n ... -n`), which clap
         // refuses unless the flag overrides itself. Counted and appended flags (-r, -e,
         // -4, -A, ...) are left alone: their count or every occurrence matters.
-        let command = NetstatArgs::command().mut_args(|arg| {
+        NetstatArgs::command().mut_args(|arg| {
             if matches!(arg.get_action(), ArgAction::SetTrue) {
                 let id = arg.get_id().clone();
                 arg.overrides_with(id)
             } else {
                 arg
             }
-        });
-        let matches = command.try_get_matches_from(args)?;
+        })
+    }
+
+    /// [`Self::parse_ordered`] with a command from [`Self::command_for_getopt`].
+    pub fn parse_ordered_with<I, T>(
+        command: &mut clap::Command,
+        args: I,
+    ) -> Result<NetstatArgs, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::FromArgMatches;
+        let matches = command.try_get_matches_from_mut(args)?;
         let mut parsed = NetstatArgs::from_arg_matches(&matches)?;
         // -4, -6, -x and -A each record every occurrence (a value and its index).
         let mut order: Vec<(usize, String)> = Vec::new();

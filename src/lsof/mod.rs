@@ -30,6 +30,13 @@ pub struct Names {
     /// `+M`: the portmapper's registrations, asked once, when a TCP or UDP name
     /// first needs them (as lsof does), and why they may be missing.
     portmap: OnceLock<(RpcPorts, Option<String>)>,
+    /// /etc/passwd's (mtime, ctime) when `users` was started (see `new_pass`).
+    passwd_stamp: Option<(i64, i64)>,
+}
+
+fn passwd_stamp() -> Option<(i64, i64)> {
+    let st = nix::sys::stat::stat("/etc/passwd").ok()?;
+    Some((st.st_mtime, st.st_ctime))
 }
 
 impl Names {
@@ -39,6 +46,7 @@ impl Names {
             hosts: HostNames::default(),
             users: Users::default(),
             portmap: OnceLock::new(),
+            passwd_stamp: None,
         }
     }
 
@@ -52,6 +60,19 @@ impl Names {
                 Err(crate::rpc::Error::Failed(why)) => (RpcPorts::default(), Some(why)),
             })
             .0
+    }
+
+    /// Before a repeated pass (`-r`): lsof caches only the uids it found in the
+    /// passwd database, and forgets them too when /etc/passwd changed (mtime or
+    /// ctime), so a user added or removed between passes shows in the next one.
+    pub fn new_pass(&mut self) {
+        let stamp = passwd_stamp();
+        if stamp != self.passwd_stamp {
+            self.users = Users::default();
+            self.passwd_stamp = stamp;
+        } else {
+            self.users.forget_missing();
+        }
     }
 
     /// Why `+M` found no registrations although something answered on port 111.
@@ -282,10 +303,21 @@ pub fn pass(
         rows.push(late.rows(&p));
     }
     for r in &mut rows {
-        let login = names.users.name(r.uid).map(str::to_string);
-        r.user = match (&login, config.numeric_users) {
-            (Some(l), false) => l.clone(),
-            _ => format!("{:>8}", r.uid),
+        // -l: no passwd lookup at all, so no `-F L` field either (lsof's Futol).
+        let login = if config.numeric_users {
+            None
+        } else {
+            names.users.name(r.uid).map(str::to_string)
+        };
+        r.user = match &login {
+            Some(l) => l.clone(),
+            // printuid()'s buffer holds 8 characters: a longer uid loses its tail
+            // digits in the USER column (`-F u` and the warning keep them all).
+            None => {
+                let mut text = format!("{:>8}", r.uid);
+                text.truncate(8);
+                text
+            }
         };
         r.login = login;
     }

@@ -188,7 +188,7 @@ pub struct ProcessRows {
     pub pgid: u32,
     pub uid: u32,
     pub command: Vec<u8>,
-    /// USER column text (login, or the uid right-justified in 8).
+    /// USER column text (login, or the uid right-justified in 8 and cut to 8, as lsof).
     pub user: String,
     /// `-F L`: login name when there is one.
     pub login: Option<String>,
