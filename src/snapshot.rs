@@ -1,6 +1,11 @@
 //! The join: socket inodes found in /proc/*/fd, mapped to the process that holds them.
 //! One pass over the fd directories, one hash insert per socket descriptor, and the
 //! per-process files (cmdline, comm, ns/net) read only for processes that hold sockets.
+//!
+//! On a live system the descriptors come, where it can answer the same, from a BPF
+//! task_file iterator (src/ebpf/task_files.rs) instead of the fd directories: one read
+//! instead of an open, a getdents and a readlink per descriptor. `RNETSTAT_OWNERS=proc`
+//! forces the walk, `=bpf` makes a failure of the iterator an error (see README).
 
 use crate::proc::{process, ProcRoot};
 use std::collections::HashMap;
@@ -124,6 +129,14 @@ impl Owners {
     /// shared out to one thread per core, each taking the next unscanned pid; the
     /// results are then merged in readdir order, so the first process still wins.
     pub fn scan(root: &ProcRoot, detail: OwnerDetail) -> io::Result<Owners> {
+        if let Some(owners) = Owners::from_iterator(root, detail)? {
+            return Ok(owners);
+        }
+        Owners::walk(root, detail)
+    }
+
+    /// The walk of /proc/*/fd alone (what [`Owners::scan`] falls back to).
+    pub fn walk(root: &ProcRoot, detail: OwnerDetail) -> io::Result<Owners> {
         let pids = process::pids(root)?;
         let scanned = scan_in_parallel(&pids, PIDS_PER_THREAD, |pid| {
             let threads = if detail.threads {
@@ -151,6 +164,144 @@ impl Owners {
         }
         Ok(owners)
     }
+}
+
+/// How `RNETSTAT_OWNERS` asks the owners to be found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnersSource {
+    /// The iterator where it applies, the walk when it fails (unset or another value).
+    Auto,
+    /// `proc`: always the walk.
+    Proc,
+    /// `bpf`: the iterator where it applies, and its failure an error.
+    Bpf,
+}
+
+impl OwnersSource {
+    pub const ENV: &'static str = "RNETSTAT_OWNERS";
+
+    pub fn from_env() -> OwnersSource {
+        match std::env::var_os(OwnersSource::ENV).as_deref() {
+            Some(v) if v == "proc" => OwnersSource::Proc,
+            Some(v) if v == "bpf" => OwnersSource::Bpf,
+            _ => OwnersSource::Auto,
+        }
+    }
+}
+
+impl Owners {
+    /// The owners from the BPF iterator, or `None` where it does not apply (a copy of
+    /// /proc, the threads view, `RNETSTAT_OWNERS=proc`) or failed (then the walk
+    /// answers, unless `RNETSTAT_OWNERS=bpf`).
+    pub fn from_iterator(root: &ProcRoot, detail: OwnerDetail) -> io::Result<Option<Owners>> {
+        let source = OwnersSource::from_env();
+        // ss -T walks /proc/TID/fd of every thread: the iterator skips threads that
+        // share their leader's table.
+        if source == OwnersSource::Proc || !root.is_live() || detail.threads {
+            return Ok(None);
+        }
+        match Owners::iterate(root, detail) {
+            Ok(owners) => Ok(Some(owners)),
+            Err(e) if source == OwnersSource::Bpf => Err(io::Error::new(
+                e.kind(),
+                format!("{}=bpf: {e}", OwnersSource::ENV),
+            )),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn iterate(root: &ProcRoot, detail: OwnerDetail) -> io::Result<Owners> {
+        iterator_sees_what_proc_shows(root)?;
+        let records = crate::ebpf::task_files::socket_fds()?;
+        // The records come a process at a time, pids ascending, fds ascending: the
+        // order of /proc's readdir and of each /proc/PID/fd.
+        let mut groups: Vec<&[crate::ebpf::task_files::SocketFd]> = Vec::new();
+        let mut rest = &records[..];
+        while let Some(first) = rest.first() {
+            let n = rest.iter().take_while(|r| r.pid == first.pid).count();
+            let (group, tail) = rest.split_at(n);
+            groups.push(group);
+            rest = tail;
+        }
+        // cmdline, the owner's uid and the netns still come from /proc: one small read
+        // per socket-holding process, shared out like the walk.
+        let needs_proc = detail.argv0 || detail.uid || detail.netns;
+        let record = |group: &[crate::ebpf::task_files::SocketFd]| {
+            let pid = group[0].pid;
+            ProcessScan::Holds {
+                record: ProcessRecord {
+                    pid,
+                    uid: detail.uid.then(|| process::owner_uid(root, pid)).flatten(),
+                    argv0: detail
+                        .argv0
+                        .then(|| process::argv0(root, pid, 511))
+                        .flatten(),
+                    comm: detail.comm.then(|| group[0].comm().to_vec()),
+                    netns: detail
+                        .netns
+                        .then(|| process::netns_inode(root, pid))
+                        .flatten(),
+                    tid: None,
+                },
+                sockets: group.iter().map(|r| (r.inode, r.fd)).collect(),
+            }
+        };
+        let scans: Vec<Option<ProcessScan>> = if needs_proc {
+            let indexes: Vec<usize> = (0..groups.len()).collect();
+            scan_in_parallel(&indexes, PIDS_PER_THREAD, |i| record(groups[i]))
+        } else {
+            groups.iter().map(|g| Some(record(g))).collect()
+        };
+        let mut owners = Owners::default();
+        owners.by_inode.reserve(records.len());
+        for scan in scans {
+            // A helper thread that panicked lost its share: the walk answers instead.
+            let scan = scan.ok_or_else(|| io::Error::other("a process scan thread failed"))?;
+            owners.add(scan, detail.all_holders);
+        }
+        Ok(owners)
+    }
+}
+
+/// The iterator numbers processes as our pid namespace does and sees every process;
+/// the walk gives the same only when /proc is that namespace's (not after `unshare
+/// --pid --fork` without a new /proc mount) and nothing in it is hidden from us (the
+/// capabilities that let root read every /proc/PID/fd: CAP_DAC_OVERRIDE,
+/// CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE). Both answers are in /proc/self/status.
+fn iterator_sees_what_proc_shows(root: &ProcRoot) -> io::Result<()> {
+    let mut buf = [0u8; 8192];
+    let path = std::ffi::CString::new(
+        root.join("self/status")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .map_err(io::Error::other)?;
+    let status = crate::proc::read_small(&path, &mut buf)?;
+    let line = |key: &[u8]| {
+        crate::proc::numbered_lines(status)
+            .map(|(_, l)| l)
+            .find_map(|l| l.strip_prefix(key))
+    };
+    // NSpid lists our pid from /proc's namespace down to ours: one number, our own,
+    // when they are the same namespace.
+    let nspid: Vec<&[u8]> = line(b"NSpid:")
+        .map(|l| crate::proc::fields(l).collect())
+        .unwrap_or_default();
+    let ours = std::process::id().to_string();
+    if nspid != [ours.as_bytes()] {
+        return Err(io::Error::other("/proc is not our pid namespace's"));
+    }
+    let caps = line(b"CapEff:")
+        .and_then(|l| crate::proc::hex_u64(l.trim_ascii()))
+        .unwrap_or(0);
+    const NEEDED: u64 = 1 << 1 | 1 << 2 | 1 << 19;
+    if caps & NEEDED != NEEDED {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "without CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE the walk may not see every process",
+        ));
+    }
+    Ok(())
 }
 
 impl Owners {

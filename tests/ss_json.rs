@@ -304,6 +304,126 @@ fn details_match_the_text_view_field_by_field() {
     drop(held);
 }
 
+/// The numbers of a `ss -s` text: `Total`, the TCP line's five, and each transport
+/// line's three, in order.
+fn summary_numbers(text: &str) -> Vec<i64> {
+    text.lines()
+        .filter(|l| !l.starts_with("Transport"))
+        .flat_map(|l| l.split(|c: char| !c.is_ascii_digit() && c != '-'))
+        .filter_map(|w| w.parse().ok())
+        .collect()
+}
+
+/// The same numbers from an `ss_summary` object, in the text's order.
+fn summary_json_numbers(s: &Value) -> Vec<i64> {
+    let mut n = vec![s["total"].as_i64().unwrap()];
+    for k in ["total", "estab", "closed", "orphaned", "timewait"] {
+        n.push(s["tcp"][k].as_i64().unwrap());
+    }
+    for t in ["raw", "udp", "tcp", "inet", "frag"] {
+        for k in ["total", "ip", "ipv6"] {
+            n.push(s["transports"][t][k].as_i64().unwrap());
+        }
+    }
+    n
+}
+
+/// ss and rss read the same counter files (ss's PROC_NET_SOCKSTAT, PROC_NET_SOCKSTAT6
+/// and PROC_NET_SNMP): the live ones move with every socket on the machine.
+#[test]
+fn summary_json_carries_the_numbers_ss_prints() {
+    if common::find_program("ss").is_none() {
+        common::skip("summary_json_carries_the_numbers_ss_prints", "ss missing");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("rss-json-s-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let files = [
+        (
+            "PROC_NET_SOCKSTAT",
+            "sockstat",
+            "sockets: used 317\nTCP: inuse 12 orphan 3 tw 41 alloc 57 mem 9\n\
+             UDP: inuse 7 mem 2\nUDPLITE: inuse 0\nRAW: inuse 2\nFRAG: inuse 1 memory 512\n",
+        ),
+        (
+            "PROC_NET_SOCKSTAT6",
+            "sockstat6",
+            "TCP6: inuse 5\nUDP6: inuse 4\nUDPLITE6: inuse 0\nRAW6: inuse 1\nFRAG6: inuse 0 memory 0\n",
+        ),
+        (
+            "PROC_NET_SNMP",
+            "snmp",
+            "Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails \
+             EstabResets CurrEstab InSegs\nTcp: 1 200 120000 -1 10 11 0 0 9 100\n",
+        ),
+    ];
+    for (_, name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let with_files = |cmd: &mut Command| {
+        for (var, name, _) in files {
+            cmd.env(var, dir.join(name));
+        }
+    };
+    let mut ss = Command::new("ss");
+    ss.arg("-s");
+    with_files(&mut ss);
+    let ss = ss.output().expect("ss");
+    assert!(ss.status.success(), "{ss:?}");
+    let ss_text = String::from_utf8(ss.stdout).unwrap();
+    let expected = summary_numbers(&ss_text);
+    assert_eq!(expected.len(), 21, "{ss_text}");
+
+    let mut rss = Command::new(env!("CARGO_BIN_EXE_rss"));
+    rss.args(["-s", "--json"]);
+    with_files(&mut rss);
+    let out = rss.output().expect("rss");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{out:?}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    check(&doc, "ss", &schema(), "rss -s --json");
+    assert_eq!(doc["sockets"].as_array().unwrap().len(), 0, "{doc}");
+    let summaries = doc["summary"].as_array().unwrap();
+    assert_eq!(summaries.len(), 1, "{doc}");
+    assert_eq!(summaries[0]["namespace"], doc["namespaces"][0]["inode"]);
+    assert_eq!(
+        summary_json_numbers(&summaries[0]),
+        expected,
+        "{doc}\n{ss_text}"
+    );
+}
+
+/// With a selection the rows come beside the summary (of the namespace -N names);
+/// without -s there is no summary.
+#[test]
+fn summary_json_with_rows_and_namespace() {
+    if let Some(why) = skip_reason() {
+        common::skip("summary_json_with_rows_and_namespace", why);
+        return;
+    }
+    let ns = NamedNs::add(format!("rss-json-sn-{}", std::process::id()));
+    let _held = hold(&ns);
+    let ss = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "ss", "-Htn"])
+        .output()
+        .expect("ss");
+    let rows = String::from_utf8(ss.stdout).unwrap().lines().count();
+    assert!(rows >= 4, "the holder's connections");
+    let doc: Value = serde_json::from_str(&rss(&["-N", &ns.name, "-s", "-tn", "--json"])).unwrap();
+    check(&doc, "ss", &schema(), "rss -s -tn --json");
+    assert_eq!(doc["sockets"].as_array().unwrap().len(), rows, "{doc}");
+    let summary = &doc["summary"][0];
+    assert_eq!(summary["namespace"], doc["namespaces"][0]["inode"], "{doc}");
+    // The namespace's own TCP sockets: the holder's listener and connections.
+    assert_eq!(
+        summary["transports"]["tcp"]["ip"].as_u64(),
+        Some(rows as u64 + 1)
+    );
+    let doc: Value = serde_json::from_str(&rss(&["-N", &ns.name, "-tn", "--json"])).unwrap();
+    assert!(doc["summary"].is_null(), "{doc}");
+}
+
 /// Packet sockets with a ring, auxdata and a fanout group, and a netlink socket in
 /// multicast group 1, held until stdin closes.
 const PACKET_HOLDER: &str = r#"

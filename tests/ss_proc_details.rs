@@ -259,3 +259,71 @@ fn json_details_of_fallback_rows() {
     assert_eq!(groups[..2], [0, 1]);
     assert!(nl["sockets"][0]["details"]["sk"].is_u64());
 }
+
+mod tails {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Words of a record's tail: numbers at and past C's limits, signs, hex prefixes,
+    /// words glued to text, text.
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0u64..400).prop_map(|n| n.to_string()),
+            (-400i64..0).prop_map(|n| n.to_string()),
+            Just("2147483647".to_string()),
+            Just("2147483648".to_string()),
+            Just("4294967295".to_string()),
+            Just("4294967296".to_string()),
+            Just("99999999999999999999".to_string()),
+            Just("-9223372036854775809".to_string()),
+            Just("+7".to_string()),
+            Just("-".to_string()),
+            Just("0x1f".to_string()),
+            Just("0x".to_string()),
+            Just("ffff8c4a12345678".to_string()),
+            Just("12ab".to_string()),
+            Just("abc".to_string()),
+        ]
+    }
+
+    /// A TCP record: a timer kind and ticks, retransmits, probes, then 0-9 tail words.
+    fn record() -> impl Strategy<Value = String> {
+        (
+            0u8..8,
+            0u32..2_000_000,
+            0u32..300,
+            0u32..300,
+            proptest::collection::vec(word(), 0..10),
+        )
+            .prop_map(|(timer, ticks, retr, probes, tail)| {
+                format!(
+                    "   0: 0100007F:1F90 0100007F:C350 01 00000000:00000000 {timer:02X}:{ticks:08X} {retr:08X}     0 {probes:8} 7001 {}",
+                    tail.join(" ")
+                )
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Whatever the columns after the inode hold, rss prints what ss prints.
+        #[test]
+        fn any_tail_prints_as_ss_prints_it(lines in proptest::collection::vec(record(), 1..4)) {
+            if ss_missing("any_tail_prints_as_ss_prints_it") {
+                return Ok(());
+            }
+            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let dir = TempDir(std::env::temp_dir().join(format!(
+                "rss-proc-tails-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            )));
+            std::fs::create_dir_all(dir.0.join("net")).unwrap();
+            let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+            let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            std::fs::write(dir.0.join("net/tcp"), format!("{header}{body}")).unwrap();
+            std::fs::write(dir.0.join("net/tcp6"), header).unwrap();
+            let (report, _) = compare(&[&["-tanoei"]], &[("PROC_ROOT", &dir.0)], None);
+            prop_assert!(report.is_empty(), "{}", report);
+        }
+    }
+}

@@ -83,9 +83,6 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return 1;
         }
     };
-    if config.avoid_blocking && config.warnings {
-        warn_avoided_mounts();
-    }
     // lsof reads the mount table at start unless only Internet files are asked for,
     // warning about each mount point it cannot stat (-b warns about them all).
     let inet_only = {
@@ -96,6 +93,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             && f != 0
             && f & !(flag::NET | flag::NETADDR) == 0
     };
+    if config.avoid_blocking && config.warnings && !inet_only {
+        // lsof's Readlink() of the first name comes before its first read of the
+        // mount table (see `avoided_name`).
+        if let Some(first) = config.names.first() {
+            warn_avoided("readlink", first.as_bytes());
+        }
+        warn_avoided_mounts();
+    }
     if (config.warnings || config.mount_supplement.is_some())
         && !config.avoid_blocking
         && !inet_only
@@ -120,15 +125,32 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         return 1;
     }
     let mounts = files::read_mounts(&ProcRoot::default());
-    for name in std::mem::take(&mut config.names) {
-        match files::stat_path(Path::new(&name)) {
+    // lsof's readmnt() notes an nfs, nfs3 or nfs4 mount (HasNFS); -b then keeps
+    // it from every stat of a process's files. Read only when not Internet-only.
+    config.avoid_stat = config.avoid_blocking
+        && !inet_only
+        && mounts.iter().any(|m| {
+            ["nfs", "nfs3", "nfs4"]
+                .iter()
+                .any(|t| m.fstype.eq_ignore_ascii_case(t))
+        });
+    // As lsof, every name is looked at (and each failure told) before giving up.
+    let mut names_failed = false;
+    for (i, name) in std::mem::take(&mut config.names).into_iter().enumerate() {
+        let looked = if config.avoid_blocking {
+            Err(avoided_name(&name, i == 0, config.warnings))
+        } else {
+            files::stat_path(Path::new(&name))
+        };
+        match looked {
             Ok(st) => {
                 let text = name.to_string_lossy().into_owned();
                 let mount_point = st.file_type() == libc::S_IFDIR && is_mount_point(&mounts, &name);
                 // +f: names must be file systems; -f: a mount point is just a directory.
                 if config.names_are_fs == Some(true) && !mount_point {
                     output::warn(prog(), format_args!("not a file system: {text}"));
-                    return 1;
+                    names_failed = true;
+                    continue;
                 }
                 config.selection.names.push(NameArg {
                     text,
@@ -151,13 +173,18 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             Err(e) => {
                 let msg = e.to_string();
                 let msg = msg.split(" (os error").next().unwrap_or(&msg);
-                output::warn(
-                    prog(),
-                    format_args!("status error on {}: {msg}", name.to_string_lossy()),
-                );
-                return 1;
+                let shown = if config.avoid_blocking {
+                    crate::escape::escape_lsof(trim_slashes(name.as_bytes()), false).into_owned()
+                } else {
+                    name.to_string_lossy().into_owned()
+                };
+                output::warn(prog(), format_args!("status error on {shown}: {msg}"));
+                names_failed = true;
             }
         }
+    }
+    if names_failed {
+        return 1;
     }
     if config.print_mounts {
         let mut out = output::stdout();
@@ -546,6 +573,38 @@ fn write_mount_supplement(out: &mut impl Write, warnings: bool) {
 
 /// `-b`: lsof avoids stat(2) and readlink(2) of every mounted file system, which
 /// might block, and says so for each (rlsof reads the mount table only).
+/// `-b`: lsof's ck_file_arg() neither readlink()s nor stat()s a name (it cannot
+/// match a mount point either: -b left the mount table without devices), so every
+/// name fails with EWOULDBLOCK; said for each (the first one's readlink before the
+/// mount table's warnings, by the caller).
+fn avoided_name(name: &OsString, first: bool, warnings: bool) -> io::Error {
+    if warnings {
+        if !first {
+            warn_avoided("readlink", name.as_bytes());
+        }
+        warn_avoided("stat", trim_slashes(name.as_bytes()));
+    }
+    io::Error::from_raw_os_error(libc::EWOULDBLOCK)
+}
+
+/// A path without the `/`s it ends in (but `/` itself), as lsof takes a name.
+fn trim_slashes(path: &[u8]) -> &[u8] {
+    let mut end = path.len();
+    while end > 1 && path[end - 1] == b'/' {
+        end -= 1;
+    }
+    &path[..end]
+}
+
+/// `avoiding readlink(PATH): -b was specified.` (or stat).
+fn warn_avoided(call: &str, path: &[u8]) {
+    let path = crate::escape::escape_lsof(path, false);
+    output::warn(
+        prog(),
+        format_args!("avoiding {call}({path}): -b was specified."),
+    );
+}
+
 fn warn_avoided_mounts() {
     for m in files::read_mounts(&ProcRoot::default()) {
         let dir = crate::escape::escape_lsof(&m.dir, false);
@@ -591,8 +650,18 @@ pub fn run(
         if config.repeat.is_some() {
             names.new_pass();
         }
-        let (procs, status, not_found) = pass(config, root, &mut names)?;
+        let (procs, status, not_found, avoided) = pass(config, root, &mut names)?;
         passes += 1;
+        if config.warnings && !avoided.is_empty() {
+            let mut text = Vec::new();
+            for path in &avoided {
+                text.extend_from_slice(prog().as_bytes());
+                text.extend_from_slice(b": avoiding stat(");
+                text.extend_from_slice(crate::escape::escape_lsof(path, false).as_bytes());
+                text.extend_from_slice(b"): -b was specified.\n");
+            }
+            let _ = io::stderr().lock().write_all(&text);
+        }
         warn_missing_users(config, &procs);
         // +M asked a portmapper that answered wrongly: the names may lack programs.
         let status = match names.portmap_failure() {

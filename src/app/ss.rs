@@ -104,13 +104,6 @@ fn enter_netns(name: &OsStr) -> Result<(), String> {
 }
 
 fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<Done> {
-    if o.json && o.summary {
-        output::warn(
-            prog(),
-            "--json lists sockets; -s (the summary) is text only",
-        );
-        return Ok(Done::status(2));
-    }
     let root = ProcRoot::default();
     let env = collect::ProcEnv::from_env();
     // ss's user_ent_hash_build() walks $PROC_ROOT when it is set.
@@ -146,9 +139,19 @@ fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<Done
             let owners = joined(owners)?;
             return all_namespaces(o, words, &root, &env, owners.as_ref(), out);
         }
+        let own_ns = || crate::netns::NetNs::own(&root);
+        let mut summaries = Vec::new();
         if o.summary {
-            summary(&env, out)?;
+            if o.json {
+                summaries.push(summary_json(&env, &own_ns()));
+            } else {
+                summary(&env, out)?;
+            }
             if o.do_default && words.is_empty() {
+                if o.json {
+                    let namespaces = vec![ss_json::namespace(&own_ns())];
+                    write_json(out, namespaces, Vec::new(), Some(summaries))?;
+                }
                 return Ok(Done::status(0));
             }
         }
@@ -168,9 +171,10 @@ fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<Done
         let owners = joined(owners)?;
         let naming = Naming::new(o, &collected.rows, owners.as_ref());
         if o.json {
-            let ns = crate::netns::NetNs::own(&root);
+            let ns = own_ns();
             let sockets = ss_json::sockets(&naming, &collected.rows, &ns);
-            write_json(out, vec![ss_json::namespace(&ns)], sockets)?;
+            let summaries = o.summary.then_some(summaries);
+            write_json(out, vec![ss_json::namespace(&ns)], sockets, summaries)?;
         } else {
             render(&naming, &tables, &collected.rows, o, out)?;
         }
@@ -183,11 +187,22 @@ fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<Done
 
 /// `-s`: ss's messages about unreadable counters on stderr, the summary on `out`.
 fn summary(env: &collect::ProcEnv, out: &mut impl Write) -> io::Result<()> {
+    crate::render::ss_summary::write(out, &read_summary(env))
+}
+
+/// `-s --json`: the same counters as an `ss_summary` object of namespace `ns`.
+fn summary_json(env: &collect::ProcEnv, ns: &crate::netns::NetNs) -> serde_json::Value {
+    crate::render::ss_summary::json(&read_summary(env), ns.inode)
+}
+
+/// The calling thread's namespace's counters; ss's messages about unreadable ones
+/// go to stderr.
+fn read_summary(env: &collect::ProcEnv) -> collect::summary::Summary {
     let s = collect::summary::read(&ProcRoot::default(), env);
     for m in &s.messages {
         eprintln!("{m}");
     }
-    crate::render::ss_summary::write(out, &s)
+    s
 }
 
 /// What could not be read as ss would have (a malformed /proc record, a refused
@@ -231,13 +246,14 @@ fn fail(out: &mut impl Write, e: &SsError) -> io::Result<u8> {
     Ok(e.status.clamp(0, 255) as u8)
 }
 
-/// The `ss` document: one line.
+/// The `ss` document: one line; `summaries` (one `ss_summary` per namespace) with -s.
 fn write_json(
     out: &mut impl Write,
     namespaces: Vec<serde_json::Value>,
     sockets: Vec<serde_json::Value>,
+    summaries: Option<Vec<serde_json::Value>>,
 ) -> io::Result<()> {
-    let doc = ss_json::document(namespaces, sockets);
+    let doc = ss_json::document(namespaces, sockets, summaries);
     serde_json::to_writer(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)
 }
@@ -269,13 +285,17 @@ fn all_namespaces(
     let filter = &filter;
     let mut json_namespaces = Vec::new();
     let mut json_sockets = Vec::new();
+    let mut json_summaries = Vec::new();
     // Each namespace renders into its own buffer (or JSON values), printed in order.
     let one = |ns: &crate::netns::NetNs| {
         let mut buf = Vec::new();
         let mut json = Vec::new();
         let mut warnings = Vec::new();
         let mut unread = 0;
-        if o.summary && !o.json {
+        let mut summary_value = None;
+        if o.summary && o.json {
+            summary_value = Some(summary_json(env, ns));
+        } else if o.summary {
             summary(env, &mut buf)?;
         }
         if let Some(tables) = &tables {
@@ -289,7 +309,7 @@ fn all_namespaces(
             warnings = collected.warnings;
             unread = naming.unread_filters;
         }
-        io::Result::Ok((buf, json, warnings, unread))
+        io::Result::Ok((buf, (json, summary_value), warnings, unread))
     };
     let mut done = Done::status(0);
     collect::each_namespace(root, one, |ns, result| {
@@ -299,11 +319,12 @@ fn all_namespaces(
                 output::warn(prog(), format_args!("{}: {e}", ns.label()));
                 done.status = 1;
             }
-            Ok((buf, mut json, warnings, unread)) => {
+            Ok((buf, (mut json, summary_value), warnings, unread)) => {
                 done.unread_filters += unread;
                 if o.json {
                     json_namespaces.push(ss_json::namespace(ns));
                     json_sockets.append(&mut json);
+                    json_summaries.extend(summary_value);
                 } else {
                     let palette = crate::color::Palette::for_stdout(o.color);
                     let label = palette.paint(crate::color::Role::Namespace, &ns.label());
@@ -316,7 +337,8 @@ fn all_namespaces(
         Ok(())
     })?;
     if o.json {
-        write_json(out, json_namespaces, json_sockets)?;
+        let summaries = o.summary.then_some(json_summaries);
+        write_json(out, json_namespaces, json_sockets, summaries)?;
     }
     Ok(done)
 }

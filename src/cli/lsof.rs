@@ -84,6 +84,10 @@ pub struct Config {
     pub skip_inet: bool,
     /// `-b`: lsof avoids kernel calls that may block (stat/readlink of mounts) and warns.
     pub avoid_blocking: bool,
+    /// `-b` with an NFS mount in the table (set by the runner from the mounts): lsof
+    /// 4.95 then stats no file of a process (cwd, rtd, txt, mapped files, descriptors)
+    /// and says so for each; without one, its -b stats them as without -b.
+    pub avoid_stat: bool,
     /// `-K i`: threads are never listed.
     pub ignore_tasks: bool,
     /// `+d DIR` / `+D DIR`: files in DIR (in its whole tree).
@@ -281,6 +285,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         quiet_search: false,
         skip_inet: false,
         avoid_blocking: false,
+        avoid_stat: false,
         ignore_tasks: false,
         dirs: Vec::new(),
         names_are_fs: None,
@@ -838,7 +843,7 @@ pub fn command() -> clap::Command {
         .arg(flag("no-inet", 'X', "Leave TCP, UDP and UDP-Lite files out"))
         .arg(flag("quiet", 'Q', "A search item not found is no failure (exit 0)"))
         .arg(flag("verbose", 'V', "Say which search items were not found"))
-        .arg(flag("avoid-blocking", 'b', "Warn, as lsof, that stat/readlink of mounts are avoided"))
+        .arg(flag("avoid-blocking", 'b', "Avoid stat/readlink that may block, as lsof (mount points, names; process files when NFS is mounted)"))
         .arg(flag("no-overhead", 'O', "Accepted (lsof: no helper process)"))
         .arg(optional("timeout", 'S', "SECONDS", "Accepted (lsof: kernel function timeout)"))
         .arg(optional("tasks", 'K', "i", "-K: list threads (TID, TASKCMD) and select their files; -K i: never list threads"))

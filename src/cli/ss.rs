@@ -180,7 +180,7 @@ pub struct SsArgs {
     /// Every network namespace (the own one first), each under a `Netns: NAME` line
     #[arg(long = "all-netns", help_heading = "Beyond ss")]
     pub all_netns: bool,
-    /// One JSON document (docs/json.md, sockets schema with the ss fields)
+    /// One JSON document (docs/json.md: the sockets with the ss fields, and -s's summary)
     #[arg(long = "json", help_heading = "Beyond ss")]
     pub json: bool,
     /// Colour states and the header: always (the default of a bare --color), auto

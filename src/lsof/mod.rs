@@ -133,12 +133,12 @@ impl RowContext<'_> {
     }
 }
 
+/// What a pass gives: the rows, the exit status, `-V`'s messages and the paths whose
+/// stat -b avoided (see `Config::avoid_stat`), in lsof's order.
+pub type PassResult = (Vec<ProcessRows>, u8, Vec<String>, Vec<Vec<u8>>);
+
 /// One pass: returns the rows and the exit status.
-pub fn pass(
-    config: &Config,
-    root: &ProcRoot,
-    names: &mut Names,
-) -> io::Result<(Vec<ProcessRows>, u8, Vec<String>)> {
+pub fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<PassResult> {
     let sel = &config.selection;
     let mut found = sel.new_found();
     let sockets = OnceLock::new();
@@ -202,7 +202,7 @@ pub fn pass(
     let early_rows = !endpoints && (config.numeric_hosts || config.terse);
     // lsof matches unix sockets to file names through stat()s of their paths: only
     // this machine's files can be stat()ed (a capture's are elsewhere).
-    let stat_unix_paths = !sel.names.is_empty() && root.is_live();
+    let stat_unix_paths = !sel.names.is_empty() && root.is_live() && !config.avoid_stat;
     let context = PassContext {
         mapped: &mapped,
         stat_unix_paths,
@@ -241,7 +241,9 @@ pub fn pass(
     let mut procs: Vec<ProcInfo> = Vec::new();
     // Socket and pipe files not selected, kept for -E/+E: they may be endpoints.
     let mut spare: Vec<ProcInfo> = Vec::new();
+    let mut avoided = Vec::new();
     for scan in scanned.flatten() {
+        avoided.extend(scan.avoided);
         procs.extend(scan.procs);
         rows.extend(scan.rows);
         spare.extend(scan.spare);
@@ -322,5 +324,5 @@ pub fn pass(
         r.login = login;
     }
     let _ = Endpoints::Annotate;
-    Ok((rows, status, not_found))
+    Ok((rows, status, not_found, avoided))
 }

@@ -285,6 +285,12 @@ pub(crate) fn build_row(
                 if c.fd != FdName::NoFd {
                     row.file_type = "unknown".into();
                 }
+                // -o: a descriptor not stat'ed (-b with NFS) still has fdinfo's offset.
+                if *is_fd && config.offsets {
+                    row.size_off = fdinfo
+                        .and_then(|i| i.pos)
+                        .map_or(SizeOff::None, SizeOff::Offset);
+                }
                 row.name = name.clone();
                 return row;
             };

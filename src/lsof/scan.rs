@@ -14,6 +14,7 @@ use crate::proc::process::{self, FdWanted};
 use crate::proc::ProcRoot;
 use crate::render::lsof::{FdName, ProcessNetns, ProcessRows};
 use crate::select::lsof::{FdRef, FileFacts, FileMore, Found, Selection};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -71,6 +72,10 @@ pub(crate) struct Scan<'a> {
     pub(crate) warnings: bool,
     /// stat results of mapped files, shared by the pass.
     pub(crate) mapped: &'a MappedStats,
+    /// `-b` with an NFS mount (`Config::avoid_stat`): no file is stat'ed.
+    pub(crate) avoid_stat: bool,
+    /// The paths whose stat that avoided, in lsof's order (for its warnings).
+    pub(crate) avoided: RefCell<Vec<Vec<u8>>>,
 }
 
 /// stat(2) of mapped files by (device, inode), shared by a pass's scanning threads:
@@ -134,6 +139,27 @@ fn mapped_stat_note(m: &MapEntry, st: Result<FileStat, i32>) -> Vec<u8> {
 }
 
 impl Scan<'_> {
+    /// lsof's statsafely() under -b: no stat, a warning, EWOULDBLOCK.
+    fn avoid(&self, path: &[u8]) {
+        if self.warnings {
+            self.avoided.borrow_mut().push(path.to_vec());
+        }
+    }
+
+    /// lsof's statEx(), its fallback after such a declined stat of `target` (a link's
+    /// text, cut at a `:` when not absolute): it tries the parent directory, which
+    /// is declined too (EWOULDBLOCK); without one (`/tmp`, `socket`) it fails with
+    /// ENOENT. The errno is what lsof's NAME then says.
+    fn avoid_parent(&self, target: &[u8]) -> i32 {
+        match target.iter().rposition(|&b| b == b'/') {
+            Some(i) if i > 0 => {
+                self.avoid(&target[..i]);
+                libc::EWOULDBLOCK
+            }
+            _ => libc::ENOENT,
+        }
+    }
+
     pub(crate) fn our_sockets(&self) -> &Sockets {
         self.sockets
             .get_or_init(|| Sockets::load(self.root, "net", self.tables, self.stat_unix_paths))
@@ -320,7 +346,17 @@ impl Scan<'_> {
                 let path = root.path().join(format!("{id}/{link}"));
                 let c = match std::fs::read_link(&path) {
                     Ok(target) => {
-                        let st = process::stat_link(root, id, link);
+                        let mut name = target.as_os_str().as_bytes().to_vec();
+                        let st = if self.avoid_stat {
+                            self.avoid(path.as_os_str().as_bytes());
+                            let errno = self.avoid_parent(&name);
+                            if self.warnings {
+                                name.extend_from_slice(&unreadable(Path::new(""), errno, "stat"));
+                            }
+                            None
+                        } else {
+                            process::stat_link(root, id, link)
+                        };
                         if fd == FdName::Txt {
                             exe = st;
                         }
@@ -335,7 +371,7 @@ impl Scan<'_> {
                             kind: Kind::Path {
                                 fd,
                                 stat: st,
-                                name: target.as_os_str().as_bytes().to_vec(),
+                                name,
                                 is_fd: false,
                             },
                         }
@@ -373,7 +409,12 @@ impl Scan<'_> {
                 if exe.is_some_and(|e| e.dev == m.dev && e.ino == m.inode) {
                     continue;
                 }
-                let by_path = self.mapped.stat(root, id, index, &m);
+                let by_path = if self.avoid_stat {
+                    self.avoid(&m.path);
+                    None
+                } else {
+                    self.mapped.stat(root, id, index, &m)
+                };
                 let st = by_path
                     .and_then(Result::ok)
                     .filter(|s| s.dev == m.dev && s.ino == m.inode);
@@ -384,6 +425,10 @@ impl Scan<'_> {
                 };
                 let note = match (st, m.deleted, self.warnings, by_path) {
                     (None, false, true, Some(other)) => mapped_stat_note(&m, other),
+                    // -b: the stat lsof avoided, told.
+                    (None, false, true, None) if self.avoid_stat => {
+                        unreadable(Path::new(""), libc::EWOULDBLOCK, "stat")
+                    }
                     _ => Vec::new(),
                 };
                 let mut name = m.path;
@@ -420,6 +465,11 @@ impl Scan<'_> {
             root,
             id,
             |link| {
+                // -b with an NFS mount: every descriptor is read, none stat'ed (lsof
+                // then cannot tell a socket from any other file).
+                if self.avoid_stat {
+                    return FdWanted::LinkOnly;
+                }
                 if let Some(ino) = process::socket_inode(link) {
                     // No stat yet: the inode is in the link, and only a socket missing
                     // from the tables needs one (for its DEVICE), which is told once
@@ -493,6 +543,11 @@ impl Scan<'_> {
             }
             let access = access_from_link_mode(link_mode);
             let fdn = FdName::Num(fd);
+            if self.avoid_stat && !link.is_empty() {
+                let c = self.avoided_fd(root, id, fd, link);
+                self.keep(c, info, spare, found);
+                continue;
+            }
             let c = match st {
                 Ok(st) if st.file_type() == libc::S_IFSOCK => {
                     let ino = st.ino;
@@ -569,6 +624,51 @@ impl Scan<'_> {
     }
 }
 
+impl Scan<'_> {
+    /// A descriptor under -b with an NFS mount, as lsof gives it: its lstat and stat
+    /// declined (each followed by statEx's try of the target's parent), no type,
+    /// device, size or access mode, the errors in NAME (lsof's `lstat: ...)` lacks
+    /// its opening parenthesis).
+    fn avoided_fd(&self, root: &ProcRoot, id: u32, fd: u32, link: Vec<u8>) -> Candidate {
+        let path = root.path().join(format!("{id}/fd/{fd}"));
+        // getlinksrc(): a target not absolute is cut at its first `:`.
+        let mut name = link;
+        if name.first() != Some(&b'/') {
+            if let Some(colon) = name.iter().position(|&b| b == b':') {
+                name.truncate(colon);
+            }
+        }
+        let mut errnos = [0; 2];
+        for errno in &mut errnos {
+            self.avoid(path.as_os_str().as_bytes());
+            *errno = self.avoid_parent(&name);
+        }
+        if self.warnings {
+            let lstat = unreadable(Path::new(""), errnos[0], "lstat");
+            // " (lstat: E)" less its " (": lsof writes "lstat: E)".
+            name.push(b' ');
+            name.extend_from_slice(&lstat[2..]);
+            name.extend_from_slice(&unreadable(Path::new(""), errnos[1], "stat"));
+        }
+        let fdn = FdName::Num(fd);
+        Candidate {
+            end: None,
+            fdinfo: None,
+            netns: None,
+            fd: fdn,
+            access: b' ',
+            inode: 0,
+            dev: 0,
+            kind: Kind::Path {
+                fd: fdn,
+                stat: None,
+                name,
+                is_fd: true,
+            },
+        }
+    }
+}
+
 /// What one process (with its tasks) contributed to a pass.
 pub(crate) struct PidScan {
     pub(crate) procs: Vec<ProcInfo>,
@@ -576,6 +676,8 @@ pub(crate) struct PidScan {
     pub(crate) rows: Vec<ProcessRows>,
     pub(crate) spare: Vec<ProcInfo>,
     pub(crate) found: Found,
+    /// Paths whose stat -b avoided (see `Scan::avoided`).
+    pub(crate) avoided: Vec<Vec<u8>>,
 }
 
 /// What every process's scan of a pass shares (across the scanning threads).
@@ -607,6 +709,7 @@ impl PassContext<'_> {
             rows: Vec::new(),
             spare: Vec::new(),
             found: sel.new_found(),
+            avoided: Vec::new(),
         };
         let found = &mut out.found;
         let Some(stat) = files::read_stat(root, pid) else {
@@ -705,15 +808,19 @@ impl PassContext<'_> {
                 id_root: &id_root,
                 id,
                 endpoints,
-                fdinfo_access: !endpoints && !id_root.is_copy(),
+                // -b with an NFS mount: lsof has no access mode without the lstat.
+                fdinfo_access: !endpoints && !id_root.is_copy() && !config.avoid_stat,
                 fdinfo_always: config.offsets
                     || config.fields.is_some()
                     || config.json
                     || config.file_flags.is_some(),
                 warnings: config.warnings,
                 mapped: self.mapped,
+                avoid_stat: config.avoid_stat,
+                avoided: RefCell::default(),
             };
             scan.files(&id_root, id, &mut info, &mut spare_files, found);
+            out.avoided.extend(scan.avoided.take());
             if !spare_files.is_empty() {
                 out.spare.push(ProcInfo {
                     files: spare_files,

@@ -203,7 +203,7 @@ impl Scan<'_> {
         true
     }
 
-    /// `%d`/`%u`/`%x`: white space, a sign, digits of `radix` (`0x` allowed for 16),
+    /// `%d`/`%u`/`%x`: white space, a sign, digits of `radix` (a `0x` prefix for 16),
     /// as strtol/strtoul's value in 64 bits (saturated on overflow, negated with a
     /// sign); `None` when no digit follows.
     fn number(&mut self, radix: u32, signed: bool) -> Option<i64> {
@@ -220,12 +220,14 @@ impl Scan<'_> {
             }
             _ => false,
         };
+        // glibc takes a `0x` prefix whole, even with no hex digit after it (`0x` is 0).
+        let mut prefixed = false;
         if radix == 16
             && self.s.get(at) == Some(&b'0')
             && matches!(self.s.get(at + 1), Some(b'x' | b'X'))
-            && self.s.get(at + 2).is_some_and(u8::is_ascii_hexdigit)
         {
             at += 2;
+            prefixed = true;
         }
         let digits = at;
         let mut v: u64 = 0;
@@ -240,7 +242,7 @@ impl Scan<'_> {
             }
             at += 1;
         }
-        if at == digits {
+        if at == digits && !prefixed {
             return None;
         }
         self.at = at;
@@ -258,9 +260,15 @@ impl Scan<'_> {
                 m as i64
             }
         } else {
-            // strtoul: ULONG_MAX on overflow, then negated in unsigned arithmetic.
-            let m = if overflow { u64::MAX } else { v };
-            (if negative { m.wrapping_neg() } else { m }) as i64
+            // strtoul: ULONG_MAX on overflow (whatever the sign), else negated in
+            // unsigned arithmetic.
+            (if overflow {
+                u64::MAX
+            } else if negative {
+                v.wrapping_neg()
+            } else {
+                v
+            }) as i64
         })
     }
 }
@@ -411,6 +419,11 @@ mod tests {
         // A number glued to text ends the scan after its digits.
         let glued = tail("1 0x9 20abc 4");
         assert_eq!((glued.read, glued.sk, glued.rto, glued.ato), (3, 9, 20, 0));
+        // glibc reads a bare `0x` as 0; strtoull's overflow ignores the sign.
+        let bare = tail("1 0x 5 -0x");
+        assert_eq!((bare.read, bare.sk, bare.rto, bare.ato), (4, 0, 5, 0));
+        let over = tail("1 -123456789abcdef01");
+        assert_eq!(over.sk, u64::MAX);
         // strtol's clamp, then C's truncation to int; %u of a negative wraps.
         let big = tail("1 0 99999999999999999999 -1 0 -1 0");
         assert_eq!((big.rto, big.ato, big.cwnd), (-1, -1, u32::MAX));

@@ -78,6 +78,9 @@ pub enum FdWanted {
     /// N, everything else 0) and the link mode is `rw`. Saves two syscalls per
     /// socket on large socket populations.
     KnownSocket(u64),
+    /// readlink only: no lstat or stat (`stat` is EWOULDBLOCK), for lsof's -b when
+    /// an NFS mount could block them.
+    LinkOnly,
 }
 
 /// Like [`for_each_fd_link`], plus lstat and stat of each descriptor, but only for
@@ -123,6 +126,7 @@ pub fn for_each_fd_entry(
             FdWanted::StatPlainMode => {
                 stat_fd_entry(root, pid, dir_fd, name, fd, link, LinkMode::IfPlain)
             }
+            FdWanted::LinkOnly => (None, Err(libc::EWOULDBLOCK)),
             _ => stat_fd_entry(root, pid, dir_fd, name, fd, link, LinkMode::Yes),
         };
         f(FdEntry {

@@ -381,12 +381,17 @@ pub fn namespace(ns: &crate::netns::NetNs) -> Value {
     })
 }
 
-/// The `ss` document.
-pub fn document(namespaces: Vec<Value>, sockets: Vec<Value>) -> Value {
+/// The `ss` document; `summaries` (-s's `ss_summary` objects) null without -s.
+pub fn document(
+    namespaces: Vec<Value>,
+    sockets: Vec<Value>,
+    summaries: Option<Vec<Value>>,
+) -> Value {
     json!({
         "schema": 1,
         "view": "ss",
         "namespaces": namespaces,
         "sockets": sockets,
+        "summary": summaries,
     })
 }

@@ -8,6 +8,7 @@ and netlink sockets. Prints "ready PID" and waits for stdin to close.
 import os
 import socket
 import sys
+import time
 
 keep = []
 
@@ -81,6 +82,14 @@ for proto in (0, 15):
     n = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, proto)
     n.bind((0, 1 if proto == 15 else 0))
     keep.append(n)
+
+# Loopback delivers the FINs as close() returns; wait (at most 5 s) for the TIME-WAIT
+# anyway, so a loaded machine cannot show the test a FIN-WAIT instead.
+for _ in range(500):
+    with open("/proc/net/tcp") as f:
+        if any(line.split()[3] == "06" for line in f.readlines()[1:]):
+            break
+    time.sleep(0.01)
 
 print("ready", os.getpid(), flush=True)
 sys.stdin.read()

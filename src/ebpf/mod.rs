@@ -1,0 +1,9 @@
+//! eBPF without a BPF compiler: a tiny assembler ([`asm`]), the few bpf(2) calls
+//! ([`sys`]) and the one program the project runs, a `task_file` iterator that lists
+//! every process's socket descriptors in one read ([`task_files`]).
+
+pub mod asm;
+mod sys;
+
+pub(crate) use sys::Mapping;
+pub mod task_files;

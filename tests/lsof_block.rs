@@ -1,0 +1,301 @@
+//! `-b` (avoid kernel calls that may block). lsof 4.95 on Linux avoids stat(2) of
+//! mount points always, but of a process's files (cwd, rtd, txt, mapped files,
+//! descriptors) only when its mount table has an nfs, nfs3 or nfs4 mount: then it
+//! says so for each and lists them with no type, device, size or inode. This test
+//! runs both tools on a python3 helper of its own, in a mount namespace whose
+//! /proc/PID/mounts and /proc/PID/mountinfo (PID: the tool's, which the wrapper
+//! shell hands on by exec) are copies of ours with one nfs4 line added (192.0.2.1,
+//! a documentation address; nothing is mounted or contacted); and once without it.
+//! stdout, stderr and status must be identical (rlsof runs as `lsof` through a
+//! symbolic link, for the program name), and strace shows that neither tool stats
+//! the helper's files under -b with the NFS line, while both do without it.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const HOLDER: &str = r#"
+import os, socket, sys
+d = sys.argv[1]
+os.chdir(d)
+f = open(d + "/file", "w")
+g = open(d + "/gone", "w")
+os.unlink(d + "/gone")
+r, w = os.pipe()
+t = socket.socket()
+t.bind(("127.0.0.1", 0))
+t.listen()
+u = socket.socket(socket.AF_UNIX)
+u.bind(d + "/s.sock")
+u.listen()
+e = os.eventfd(0)
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
+/// The helper, its directory (with a symbolic link `lsof` to rlsof) and the copies of
+/// our mount tables with an NFS line; all removed on drop.
+struct Scene {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Scene {
+    fn start() -> Scene {
+        let dir = std::env::temp_dir().join(format!("rlsof-block-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        std::fs::create_dir_all(dir.join("nfs")).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rlsof"), dir.join("bin/lsof")).unwrap();
+        let mut child = Command::new("python3")
+            .args(["-I", "-S", "-c", HOLDER])
+            .arg(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "ready\n", "helper did not start");
+        Scene { child, dir }
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// Fresh copies of our mount tables, each with an nfs4 mount of 192.0.2.1 on
+    /// DIR/nfs (an ordinary directory).
+    fn write_tables(&self) -> (PathBuf, PathBuf) {
+        let nfs = self.dir.join("nfs");
+        let nfs = nfs.to_str().unwrap();
+        // Bytes: other tests leave mounts with hostile (non-UTF-8) names.
+        let mut mounts = std::fs::read("/proc/self/mounts").unwrap();
+        mounts.extend(format!("192.0.2.1:/export {nfs} nfs4 rw,relatime 0 0\n").bytes());
+        let mut info = std::fs::read("/proc/self/mountinfo").unwrap();
+        info.extend(
+            format!(
+                "99999 1 0:999 / {nfs} rw,relatime shared:1 - nfs4 192.0.2.1:/export rw,vers=4.2\n"
+            )
+            .bytes(),
+        );
+        let (m, mi) = (self.dir.join("mounts"), self.dir.join("mountinfo"));
+        std::fs::write(&m, mounts).unwrap();
+        std::fs::write(&mi, info).unwrap();
+        (m, mi)
+    }
+
+    /// `program args` (in `prefix`, e.g. strace), with the NFS line when `nfs`.
+    fn command(&self, prefix: &[String], program: &Path, args: &[String], nfs: bool) -> Command {
+        let mut c = Command::new(prefix.first().map_or("unshare", |p| p.as_str()));
+        if !prefix.is_empty() {
+            c.args(&prefix[1..]).arg("unshare");
+        }
+        c.arg("--mount").arg("--propagation").arg("private");
+        if nfs {
+            let (m, mi) = self.write_tables();
+            // The tool is exec'd: its /proc/self is the shell's /proc/$$.
+            c.args([
+                "sh",
+                "-c",
+                "m=$1 mi=$2; shift 2; mount --bind \"$m\" /proc/$$/mounts && \
+                 mount --bind \"$mi\" /proc/$$/mountinfo && exec \"$@\"",
+                "sh",
+            ])
+            .arg(m)
+            .arg(mi);
+        }
+        c.arg(program).args(args).current_dir("/");
+        c
+    }
+
+    fn run(&self, program: &Path, args: &[String], nfs: bool) -> (String, Vec<u8>, i32) {
+        let out = self.command(&[], program, args, nfs).output().unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            out.stderr,
+            out.status.code().unwrap_or(-1),
+        )
+    }
+
+    /// Both tools; identical stdout, stderr and status. Retried on a difference: a
+    /// mount made or removed by another test between the runs changes both tools'
+    /// mount warnings. Returns lsof's stdout and stderr.
+    fn same(&self, args: &str, nfs: bool) -> (String, String) {
+        let args: Vec<String> = args
+            .replace("{pid}", &self.pid())
+            .replace("{dir}", self.dir.to_str().unwrap())
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        let lsof = common::find_program("lsof").unwrap();
+        let ours = self.dir.join("bin/lsof");
+        let (mut want, mut got) = (self.run(&lsof, &args, nfs), self.run(&ours, &args, nfs));
+        let agree = |want: &(String, Vec<u8>, i32), got: &(String, Vec<u8>, i32)| {
+            got.0 == want.0 && got.2 == want.2 && same_stderr(&want.1, &got.1)
+        };
+        for _ in 1..common::ATTEMPTS {
+            if agree(&want, &got) {
+                break;
+            }
+            (want, got) = (self.run(&lsof, &args, nfs), self.run(&ours, &args, nfs));
+        }
+        let (want_err, got_err) = (
+            String::from_utf8_lossy(&want.1).into_owned(),
+            String::from_utf8_lossy(&got.1).into_owned(),
+        );
+        assert_eq!(got.0, want.0, "stdout of rlsof {args:?} (nfs: {nfs})");
+        assert!(
+            same_stderr(&want.1, &got.1),
+            "stderr of rlsof {args:?} (nfs: {nfs}):\n{got_err}\nlsof's:\n{want_err}"
+        );
+        assert_eq!(got.2, want.2, "exit status of rlsof {args:?} (nfs: {nfs})");
+        (want.0, want_err)
+    }
+
+    /// How many stat-family calls `program -b -a -p PID` makes on the helper's files
+    /// (its /proc/PID/{cwd,root,exe,fd/N} links and the files in its directory).
+    fn helper_stats(&self, program: &Path, nfs: bool) -> usize {
+        let pid = self.pid();
+        let trace = self.dir.join("trace");
+        let prefix: Vec<String> = ["strace", "-f", "-y", "-e", "trace=%%stat", "-o"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([trace.to_str().unwrap().to_string()])
+            .collect();
+        let args: Vec<String> = ["-b", "-a", "-p", &pid].map(String::from).to_vec();
+        let out = self.command(&prefix, program, &args, nfs).output().unwrap();
+        assert!(out.status.success(), "{program:?} under strace: {out:?}");
+        let text = std::fs::read_to_string(&trace).unwrap();
+        let dir = self.dir.to_str().unwrap();
+        let fd_dir = format!("</proc/{pid}/fd>, \"");
+        // Its links in /proc and its files by name (not DIR/mounts, which mount(8)
+        // looks at in the wrapper).
+        let names: Vec<String> = ["cwd", "root", "exe", "fd/"]
+            .iter()
+            .map(|l| format!("\"/proc/{pid}/{l}"))
+            .chain(
+                ["\"", "/file\"", "/gone\"", "/s.sock\""]
+                    .iter()
+                    .map(|f| format!("\"{dir}{f}")),
+            )
+            .collect();
+        text.lines()
+            .filter(|l| {
+                // fstat of the fd directory itself (an empty name) is no file of it.
+                names.iter().any(|p| l.contains(p.as_str()))
+                    || l.split(&fd_dir)
+                        .nth(1)
+                        .is_some_and(|rest| !rest.starts_with('"'))
+            })
+            .count()
+    }
+}
+
+impl Drop for Scene {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Whether a line has bytes a terminal would act on (or no UTF-8).
+fn raw(line: &[u8]) -> bool {
+    std::str::from_utf8(line).map_or(true, |s| s.chars().any(char::is_control))
+}
+
+/// Line for line the same, but where lsof writes a path with control bytes raw (its
+/// `avoiding stat(...)`, with other tests' hostile mount names): rlsof escapes them
+/// (a deliberate difference), so such a line needs only the same text around them.
+fn same_stderr(want: &[u8], got: &[u8]) -> bool {
+    let (w, g): (Vec<&[u8]>, Vec<&[u8]>) = (
+        want.split(|&b| b == b'\n').collect(),
+        got.split(|&b| b == b'\n').collect(),
+    );
+    w.len() == g.len()
+        && w.iter().zip(&g).all(|(w, g)| {
+            if w == g {
+                return true;
+            }
+            let odd = |b: &u8| !(0x20..0x7f).contains(b);
+            let Some(first) = w.iter().position(odd) else {
+                return false;
+            };
+            let last = w.iter().rposition(odd).unwrap();
+            let tail = &w[last + 1..];
+            raw(w)
+                && !raw(g)
+                && g.starts_with(&w[..first])
+                && g.ends_with(tail)
+                && g.len() >= first + tail.len()
+        })
+}
+
+fn skip_reason() -> Option<String> {
+    for tool in ["lsof", "python3", "unshare", "strace"] {
+        if common::find_program(tool).is_none() {
+            return Some(format!("{tool} is not installed"));
+        }
+    }
+    (!nix::unistd::geteuid().is_root()).then(|| "needs root for a mount namespace".into())
+}
+
+#[test]
+fn avoid_blocking_with_an_nfs_mount() {
+    if let Some(why) = skip_reason() {
+        common::skip("avoid_blocking_with_an_nfs_mount", &why);
+        return;
+    }
+    let scene = Scene::start();
+    let pid = scene.pid();
+    let (table, warnings) = scene.same("-b -a -p {pid}", true);
+    // What lsof does here: no file stat'ed, each one said.
+    assert!(
+        warnings.contains(&format!(
+            "lsof: avoiding stat(/proc/{pid}/fd/3): -b was specified."
+        )),
+        "{warnings}"
+    );
+    assert!(table.contains(" unknown "), "{table}");
+    for args in [
+        "-b -a -p {pid} -F",
+        "-b -a -p {pid} -w",
+        "-b -a -p {pid} -d 0-3",
+        "-b -a -p {pid} -nP -o",
+        "-b -a -p {pid} -o -F pfon",
+        "-b -a -p {pid} +fg",
+        // Sockets are not told apart without a stat: nothing found.
+        "-b -a -p {pid} -i",
+        "-b -a -p {pid} -U",
+        "-b -p {pid} -t",
+    ] {
+        scene.same(args, true);
+    }
+    // Without the NFS line -b stats the files as usual, in both.
+    let (plain, plain_warnings) = scene.same("-b -a -p {pid}", false);
+    assert!(!plain.contains(" unknown "), "{plain}");
+    assert!(
+        !plain_warnings.contains(&format!("/proc/{pid}/")),
+        "{plain_warnings}"
+    );
+    scene.same("-b -a -p {pid} -i", false);
+    // Internet files only: lsof reads no mount table, so -b says nothing of mounts.
+    let (_, inet_warnings) = scene.same("-b -i TCP@127.0.0.1:1", true);
+    assert!(!inet_warnings.contains("avoiding"), "{inet_warnings}");
+    // Names: never looked at under -b (even without the NFS line); all told.
+    scene.same("-b {dir}/file {dir}/nonexistent", false);
+    scene.same("-b -Q {dir}/file", false);
+
+    let lsof = common::find_program("lsof").unwrap();
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_rlsof"));
+    assert_eq!(scene.helper_stats(&lsof, true), 0, "lsof -b with NFS");
+    assert_eq!(scene.helper_stats(&ours, true), 0, "rlsof -b with NFS");
+    assert!(scene.helper_stats(&lsof, false) > 0, "lsof -b without NFS");
+    assert!(scene.helper_stats(&ours, false) > 0, "rlsof -b without NFS");
+}

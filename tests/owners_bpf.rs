@@ -1,0 +1,273 @@
+//! The socket owners from the BPF task_file iterator (src/ebpf/) against the /proc
+//! walk (`RNETSTAT_OWNERS=proc`) and against the reference tools, in a private
+//! net+pid+mount namespace whose processes the test makes (tests/support/
+//! owners_scene.py): shared sockets, a renamed process, a nested pid namespace, a
+//! process whose leader thread exited, a thread with its own fd table.
+
+mod common;
+
+use common::Output;
+use std::io::{BufRead, BufReader};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX)
+        == 0
+        && std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+fn have(tool: &str) -> bool {
+    common::find_program(tool).is_some()
+}
+
+/// Why the namespace tests cannot run here, if they cannot.
+fn skip_reason() -> Option<&'static str> {
+    if !is_root() {
+        return Some("needs root for namespaces and BPF");
+    }
+    for tool in [
+        "unshare", "nsenter", "setpriv", "python3", "netstat", "ss", "ip",
+    ] {
+        if !have(tool) {
+            return Some("unshare, nsenter, setpriv, python3, netstat, ss or ip missing");
+        }
+    }
+    None
+}
+
+/// The scene's PID 1 and its holders; the namespace dies with it on drop.
+struct Scene {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// The scene's PID 1 as our namespace numbers it.
+    init: u32,
+}
+
+impl Scene {
+    fn start() -> Scene {
+        let port = 20000 + (std::process::id() % 20000) as u16;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/owners_scene.py");
+        let mut child = Command::new("unshare")
+            .args(["--net", "--pid", "--fork", "--kill-child", "--mount-proc"])
+            .args(["--propagation", "private", "--", "python3"])
+            .arg(&script)
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("unshare runs");
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        let out = child.stdout.take().expect("stdout piped");
+        let _ = BufReader::new(out).read_line(&mut line);
+        let mut scene = Scene {
+            stdin,
+            init: 0,
+            child,
+        };
+        if line.trim() != "ready" {
+            let _ = scene.child.kill();
+            let mut err = String::new();
+            if let Some(mut e) = scene.child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("scene did not start: {line:?}\n{err}");
+        }
+        let unshare = scene.child.id();
+        let children =
+            std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children")).unwrap();
+        scene.init = children.split_whitespace().next().unwrap().parse().unwrap();
+        scene
+    }
+
+    /// Runs `program args` inside the scene's namespaces (`pid`: its pid namespace
+    /// too, else ours with the scene's /proc), with RNETSTAT_OWNERS set to `owners`
+    /// (or unset) and `prefix` (setpriv) before the program.
+    fn run(
+        &self,
+        pid: bool,
+        prefix: &[&str],
+        owners: Option<&str>,
+        program: &str,
+        args: &[&str],
+    ) -> Output {
+        let init = self.init.to_string();
+        let mut all: Vec<String> = vec!["-t".into(), init, "-n".into(), "-m".into()];
+        if pid {
+            // nsenter forks, so the program is in the scene's pid namespace.
+            all.push("-p".into());
+        }
+        all.push("--".into());
+        all.extend(prefix.iter().map(|s| s.to_string()));
+        all.push("env".into());
+        match owners {
+            Some(v) => all.push(format!("RNETSTAT_OWNERS={v}")),
+            None => all.extend(["-u".into(), "RNETSTAT_OWNERS".into()]),
+        }
+        all.push(bin(program));
+        all.extend(args.iter().map(|s| s.to_string()));
+        let nsenter = common::find_program("nsenter").expect("nsenter");
+        common::run_with_timeout(&nsenter, &all, std::time::Duration::from_secs(60))
+    }
+}
+
+impl Drop for Scene {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn text(o: &Output) -> String {
+    o.stdout_str()
+}
+
+fn ok(o: &Output) -> bool {
+    o.status.is_some_and(|s| s.success())
+}
+
+fn code(o: &Output) -> Option<i32> {
+    o.status.and_then(|s| s.code())
+}
+
+fn bin(name: &str) -> String {
+    match name {
+        "rnetstat" => env!("CARGO_BIN_EXE_rnetstat").to_string(),
+        "rss" => env!("CARGO_BIN_EXE_rss").to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Every view that takes owners: the iterator's answer equals the walk's and the
+/// reference tool's, byte for byte, status included.
+#[test]
+fn iterator_and_walk_and_reference_agree_in_a_private_namespace() {
+    if let Some(why) = skip_reason() {
+        return common::skip("iterator_and_walk_and_reference_agree", why);
+    }
+    let scene = Scene::start();
+    let views: &[(&str, &str, &[&str])] = &[
+        ("rnetstat", "netstat", &["-anp"]),
+        ("rnetstat", "netstat", &["-tulpn"]),
+        ("rnetstat", "netstat", &["-xp"]),
+        ("rss", "ss", &["-xap"]),
+        ("rss", "ss", &["-tanp"]),
+        ("rss", "ss", &["-uanp"]),
+        ("rss", "ss", &["-tlnpe"]),
+    ];
+    let mut problems = Vec::new();
+    for &(ours, reference, args) in views {
+        let bpf = scene.run(true, &[], Some("bpf"), ours, args);
+        let walk = scene.run(true, &[], Some("proc"), ours, args);
+        let auto = scene.run(true, &[], None, ours, args);
+        let refr = scene.run(true, &[], None, reference, args);
+        let what = format!("{ours} {}", args.join(" "));
+        assert!(
+            ok(&bpf),
+            "{what} with the iterator: {}",
+            String::from_utf8_lossy(&bpf.stderr)
+        );
+        for (name, other) in [("walk", &walk), ("default", &auto), (reference, &refr)] {
+            if text(&bpf) != text(other) || code(&bpf) != code(other) {
+                problems.push(format!(
+                    "{what}: iterator and {name} differ\n--- iterator\n{}--- {name}\n{}",
+                    text(&bpf),
+                    text(other)
+                ));
+            }
+        }
+        // The scene's holders are there: a program name on some line.
+        assert!(
+            text(&bpf).contains("python3"),
+            "{what}: no owner shown:\n{}",
+            text(&bpf)
+        );
+    }
+    // The renamed child, the nested namespace's and the leader-less process's rows.
+    let ss = text(&scene.run(true, &[], Some("bpf"), "rss", &["-tlnp"]));
+    assert!(ss.contains("\"rnt owner kid\""), "{ss}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Where the walk would not see what the iterator sees, the iterator is not used:
+/// with /proc of another pid namespace (`unshare --pid` without a new /proc), and
+/// without the capabilities that let root read every fd directory (nobody). The
+/// default answer is the walk's there, and RNETSTAT_OWNERS=bpf is an error.
+#[test]
+fn the_walk_answers_where_the_iterator_would_differ() {
+    if let Some(why) = skip_reason() {
+        return common::skip("the_walk_answers_where_the_iterator_would_differ", why);
+    }
+    let scene = Scene::start();
+    let nobody: &[&str] = &[
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+    ];
+    for (pid, prefix, what) in [
+        (false, &[][..], "our pid namespace, the scene's /proc"),
+        (true, nobody, "as nobody"),
+    ] {
+        for (program, args) in [
+            ("rnetstat", &["-anp"][..]),
+            ("rss", &["-xap"][..]),
+            ("rss", &["-tanp"][..]),
+        ] {
+            let auto = scene.run(pid, prefix, None, program, args);
+            let walk = scene.run(pid, prefix, Some("proc"), program, args);
+            let bpf = scene.run(pid, prefix, Some("bpf"), program, args);
+            let line = format!("{program} {} ({what})", args.join(" "));
+            assert_eq!(text(&auto), text(&walk), "{line}");
+            assert_eq!(code(&auto), code(&walk), "{line}");
+            assert_eq!(auto.stderr, walk.stderr, "{line}");
+            assert!(
+                !ok(&bpf) && bpf.status.is_some(),
+                "{line}: RNETSTAT_OWNERS=bpf should fail"
+            );
+            let err = String::from_utf8_lossy(&bpf.stderr);
+            assert!(err.contains("RNETSTAT_OWNERS=bpf"), "{line}: {err}");
+        }
+    }
+}
+
+/// The iterator run from this process lists its own listening socket with its fd,
+/// inode and comm, and the BTF members it reads are in the running kernel's BTF.
+#[test]
+fn iterator_lists_our_socket() {
+    if !is_root() {
+        return common::skip("iterator_lists_our_socket", "needs root to load BPF");
+    }
+    let btf = rnetstat::btf::Btf::vmlinux().expect("the kernel's BTF");
+    let offsets = rnetstat::ebpf::task_files::Offsets::from_btf(&btf).expect("members");
+    assert!(
+        offsets.task_comm > 0 && offsets.upid_size >= 8,
+        "{offsets:?}"
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let fd = listener.as_raw_fd() as u32;
+    let inode = std::fs::metadata(format!("/proc/self/fd/{fd}"))
+        .unwrap()
+        .ino();
+    let records = rnetstat::ebpf::task_files::socket_fds().expect("the iterator runs");
+    let pid = std::process::id();
+    let ours: Vec<_> = records.iter().filter(|r| r.pid == pid).collect();
+    assert!(
+        ours.iter().any(|r| r.fd == fd && r.inode == inode),
+        "fd {fd} inode {inode} not among {ours:?}"
+    );
+    let comm = std::fs::read("/proc/self/comm").unwrap();
+    assert_eq!(ours[0].comm(), comm.strip_suffix(b"\n").unwrap());
+    drop(listener);
+}
