@@ -328,7 +328,17 @@ base = int(sys.argv[1]); tool = sys.argv[2:]
 if tool[0] == "ss":
     tool = ["stdbuf", "-oL"] + tool
 p = subprocess.Popen(tool, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-time.sleep(0.5)
+def diag_sockets():
+    # /proc/net/netlink of this namespace: sk Eth Pid Groups Rmem ...; the tool's
+    # sock_diag (4) socket is the only one here that joins groups.
+    rows = [l.split() for l in open("/proc/net/netlink").read().splitlines()[1:]]
+    return [r for r in rows if r[1] == "4" and int(r[3], 16) != 0]
+def wait(done):
+    deadline = time.time() + 30
+    while not done() and time.time() < deadline:
+        time.sleep(0.01)
+# Not a fixed sleep: on a loaded machine the tool may take longer to subscribe.
+wait(lambda: diag_sockets())
 def s(fam, typ):
     x = socket.socket(fam, typ); x.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); return x
 def pause():
@@ -341,7 +351,10 @@ u = s(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", base + 3)); u.con
 l6 = s(socket.AF_INET6, socket.SOCK_STREAM); l6.bind(("::1", base + 4)); l6.listen(8); l6.close(); pause()
 x = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); x.close(); pause()
 l.close()
-time.sleep(0.5)
+time.sleep(0.2)
+# Every event read by the tool (its socket's queue empty) before the signal.
+wait(lambda: all(r[4] == "0" for r in diag_sockets()))
+time.sleep(0.3)
 p.send_signal(signal.SIGINT)
 out, err = p.communicate()
 print("status", p.returncode)
