@@ -5,10 +5,11 @@
 //! lines of that process are compared, with runs of spaces folded, since lsof pads
 //! columns to the widest entry of every process it lists.
 
-use std::collections::HashMap;
+mod lsof_support;
+
+use lsof_support::Holder;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Child, Command, Stdio};
 
 const RLSOF: &str = env!("CARGO_BIN_EXE_rlsof");
 
@@ -31,84 +32,7 @@ fn skip_reason() -> Option<&'static str> {
     None
 }
 
-/// The python holder and its temp directory; both go away on drop, even when an
-/// assertion fails.
-struct Holder {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    dir: std::path::PathBuf,
-    info: HashMap<String, String>,
-}
-
 impl Holder {
-    fn start() -> Holder {
-        Holder::start_script(&[], "holder.py")
-    }
-
-    /// Runs `[PREFIX...] python3 tests/fixtures/lsof/SCRIPT DIR` in a fresh DIR and
-    /// reads its JSON line.
-    fn start_script(prefix: &[&str], script: &str) -> Holder {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "rlsof-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let script = format!(
-            "{}/tests/fixtures/lsof/{script}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let mut command = match prefix.split_first() {
-            Some((program, args)) => {
-                let mut c = Command::new(program);
-                c.args(args).arg("python3");
-                c
-            }
-            None => Command::new("python3"),
-        };
-        let mut child = command
-            .arg(script)
-            .arg(&dir)
-            .current_dir(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            // Not inherited: the test's own stderr may be a growing file, and the
-            // holder's fd 2 is part of what both tools list.
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let json: serde_json::Value = serde_json::from_str(&line).expect("holder info");
-        let info = json
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| {
-                let s = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), s)
-            })
-            .collect();
-        Holder {
-            child,
-            stdin,
-            dir,
-            info,
-        }
-    }
-
-    fn get(&self, key: &str) -> &str {
-        &self.info[key]
-    }
-
     fn pid(&self) -> &str {
         self.get("pid")
     }
@@ -124,15 +48,6 @@ impl Holder {
                 a
             })
             .collect()
-    }
-}
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -223,7 +138,7 @@ fn inet_selections() {
         println!("SKIPPED: {why}");
         return;
     }
-    let h = Holder::start();
+    let h = Holder::start(&[], "holder.py", &[]);
     for args in [
         "-a -p {pid} -i",
         "-a -p {pid} -i -n",
@@ -284,7 +199,7 @@ fn unix_fields_and_modifiers() {
         println!("SKIPPED: {why}");
         return;
     }
-    let h = Holder::start();
+    let h = Holder::start(&[], "holder.py", &[]);
     for args in [
         "-a -p {pid} -U",
         "-a -p {pid} -U -F",
@@ -333,7 +248,7 @@ fn full_listing_and_names() {
         println!("SKIPPED: {why}");
         return;
     }
-    let h = Holder::start();
+    let h = Holder::start(&[], "holder.py", &[]);
     for args in [
         "-p {pid}",
         "-p {pid} -nP",
@@ -375,7 +290,7 @@ fn unix_names_as_lsof_cuts_and_stats_them() {
         println!("SKIPPED: unshare --net needs root");
         return;
     }
-    let h = Holder::start_script(&["unshare", "--net"], "unix_names.py");
+    let h = Holder::start(&["unshare", "--net"], "unix_names.py", &[]);
     assert!(
         !h.get("listen").is_empty(),
         "the holder found no place for its listener before a cut socket"
@@ -420,7 +335,7 @@ fn status_and_errors() {
         println!("SKIPPED: {why}");
         return;
     }
-    let h = Holder::start();
+    let h = Holder::start(&[], "holder.py", &[]);
     for args in [
         "-i :1",
         "-p 999999999",
@@ -494,7 +409,7 @@ fn without_root() {
         println!("SKIPPED: setpriv is not installed");
         return;
     }
-    let h = Holder::start();
+    let h = Holder::start(&[], "holder.py", &[]);
     // A copy nobody can surely run, whatever the permissions of the build tree.
     let copy = h.dir.join("rlsof");
     std::fs::copy(RLSOF, &copy).unwrap();
@@ -696,7 +611,7 @@ fn repeat_until_empty() {
         println!("SKIPPED: {why}");
         return;
     }
-    let h = Holder::start();
+    let h = Holder::start(&[], "holder.py", &[]);
     let once = run("lsof", &h.expand("-a -p {pid} -i :1"));
     let got = run(RLSOF, &h.expand("+r 1 -a -p {pid} -i :1"));
     assert_eq!((got.status, once.status), (1, 1));

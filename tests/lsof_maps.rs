@@ -9,82 +9,12 @@
 //! where that walk is held to what lsof makes of the text.
 
 mod common;
+mod lsof_support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use lsof_support::Holder;
+use std::process::Command;
 
 const RLSOF: &str = env!("CARGO_BIN_EXE_rlsof");
-
-struct Holder {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    dir: std::path::PathBuf,
-    pid: String,
-}
-
-impl Holder {
-    fn start(count: usize) -> Holder {
-        Holder::start_in(&[], count, &[])
-    }
-
-    /// `PREFIX... python3 maps_holder.py DIR COUNT EXTRA...`.
-    fn start_in(prefix: &[&str], count: usize, extra: &[&str]) -> Holder {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "rlsof-maps-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let script = format!(
-            "{}/tests/fixtures/lsof/maps_holder.py",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let mut command = match prefix.split_first() {
-            Some((program, args)) => {
-                let mut c = Command::new(program);
-                c.args(args).arg("python3");
-                c
-            }
-            None => Command::new("python3"),
-        };
-        let mut child = command
-            .arg(script)
-            .arg(&dir)
-            .arg(count.to_string())
-            .args(extra)
-            .current_dir(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let json: serde_json::Value = serde_json::from_str(&line).expect("holder info");
-        let pid = json["pid"].to_string();
-        Holder {
-            child,
-            stdin,
-            dir,
-            pid,
-        }
-    }
-}
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn skipped(test: &str, tools: &[&str]) -> bool {
     for tool in tools {
@@ -156,9 +86,9 @@ fn mapped_files_as_lsof() {
     if skipped("mapped_files_as_lsof", &["lsof", "python3"]) {
         return;
     }
-    let h = Holder::start(300);
+    let h = Holder::start(&[], "maps_holder.py", &["300"]);
     let dir = h.dir.display().to_string();
-    let pid = h.pid.as_str();
+    let pid = h.get("pid");
     for args in [
         vec!["-p", pid],
         vec!["-p", pid, "-nP"],
@@ -223,13 +153,13 @@ fn mapped_files_under_mounts_as_lsof() {
         common::skip(test, "needs root (mount namespaces)");
         return;
     }
-    let h = Holder::start_in(
+    let h = Holder::start(
         &["unshare", "--mount", "--propagation", "private"],
-        3,
-        &["mounts"],
+        "maps_holder.py",
+        &["3", "mounts"],
     );
     let dir = h.dir.display().to_string();
-    let pid = h.pid.as_str();
+    let pid = h.get("pid");
     let inside = ["nsenter", "-t", pid, "-m"];
     for args in [
         vec!["-p", pid],
