@@ -229,20 +229,7 @@ impl Owners {
         let record = |group: &[crate::ebpf::task_files::SocketFd]| {
             let pid = group[0].pid;
             ProcessScan::Holds {
-                record: ProcessRecord {
-                    pid,
-                    uid: detail.uid.then(|| process::owner_uid(root, pid)).flatten(),
-                    argv0: detail
-                        .argv0
-                        .then(|| process::argv0(root, pid, 511))
-                        .flatten(),
-                    comm: detail.comm.then(|| group[0].comm().to_vec()),
-                    netns: detail
-                        .netns
-                        .then(|| process::netns_inode(root, pid))
-                        .flatten(),
-                    tid: None,
-                },
+                record: process_record(root, pid, detail, || Some(group[0].comm().to_vec())),
                 sockets: group.iter().map(|r| (r.inode, r.fd)).collect(),
             }
         };
@@ -405,6 +392,30 @@ enum ProcessScan {
     },
 }
 
+/// What `detail` asks of a socket-holding process, from /proc (comm from `comm`: the
+/// iterator already has it).
+fn process_record(
+    root: &ProcRoot,
+    pid: u32,
+    detail: OwnerDetail,
+    comm: impl FnOnce() -> Option<Vec<u8>>,
+) -> ProcessRecord {
+    ProcessRecord {
+        pid,
+        uid: detail.uid.then(|| process::owner_uid(root, pid)).flatten(),
+        argv0: detail
+            .argv0
+            .then(|| process::argv0(root, pid, 511))
+            .flatten(),
+        comm: detail.comm.then(comm).flatten(),
+        netns: detail
+            .netns
+            .then(|| process::netns_inode(root, pid))
+            .flatten(),
+        tid: None,
+    }
+}
+
 fn scan_process(root: &ProcRoot, pid: u32, detail: OwnerDetail) -> ProcessScan {
     let mut sockets = Vec::new();
     let walked = process::for_each_fd_link(root, pid, |fd, link| {
@@ -419,18 +430,8 @@ fn scan_process(root: &ProcRoot, pid: u32, detail: OwnerDetail) -> ProcessScan {
         Ok(()) if sockets.is_empty() => ProcessScan::NoSockets,
         Ok(()) => ProcessScan::Holds {
             record: ProcessRecord {
-                pid,
-                uid: detail.uid.then(|| process::owner_uid(root, pid)).flatten(),
-                argv0: detail
-                    .argv0
-                    .then(|| process::argv0(root, pid, 511))
-                    .flatten(),
-                comm: detail.comm.then(|| process::comm(root, pid)).flatten(),
-                netns: detail
-                    .netns
-                    .then(|| process::netns_inode(root, pid))
-                    .flatten(),
                 tid: detail.threads.then_some(pid),
+                ..process_record(root, pid, detail, || process::comm(root, pid))
             },
             sockets,
         },
