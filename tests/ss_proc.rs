@@ -7,6 +7,7 @@
 //! test feeds arbitrary bytes to every reader.
 
 mod common;
+mod ss_support;
 
 use proptest::prelude::*;
 use rnetstat::cli::ss::Tables;
@@ -23,25 +24,6 @@ fn rss() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rss"))
 }
 
-/// Every variable ss reads its sources from: cleared, then `vars` set.
-const SS_VARS: &[&str] = &[
-    "PROC_ROOT",
-    "PROC_NET_TCP",
-    "PROC_NET_TCP6",
-    "PROC_NET_UDP",
-    "PROC_NET_UDP6",
-    "PROC_NET_RAW",
-    "PROC_NET_RAW6",
-    "PROC_NET_UNIX",
-    "PROC_NET_PACKET",
-    "PROC_NET_NETLINK",
-    "PROC_NET_SOCKSTAT",
-    "PROC_NET_SOCKSTAT6",
-    "PROC_NET_SNMP",
-    "PROC_IP_LOCAL_PORT_RANGE",
-    "TCPDIAG_FILE",
-];
-
 /// Environment variables set for a run.
 type Vars<'a> = Vec<(&'a str, PathBuf)>;
 
@@ -49,7 +31,7 @@ type Vars<'a> = Vec<(&'a str, PathBuf)>;
 fn run(program: &Path, args: &[&str], vars: &[(&str, PathBuf)]) -> (Vec<u8>, Vec<u8>, i32) {
     let mut cmd = Command::new(program);
     cmd.args(args);
-    for v in SS_VARS {
+    for v in ss_support::SS_VARS {
         cmd.env_remove(v);
     }
     for (k, v) in vars {

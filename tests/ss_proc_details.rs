@@ -14,25 +14,6 @@ mod ss_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Every variable ss reads its sources from: cleared before each run.
-const SS_VARS: &[&str] = &[
-    "PROC_ROOT",
-    "PROC_NET_TCP",
-    "PROC_NET_TCP6",
-    "PROC_NET_UDP",
-    "PROC_NET_UDP6",
-    "PROC_NET_RAW",
-    "PROC_NET_RAW6",
-    "PROC_NET_UNIX",
-    "PROC_NET_PACKET",
-    "PROC_NET_NETLINK",
-    "PROC_NET_SOCKSTAT",
-    "PROC_NET_SOCKSTAT6",
-    "PROC_NET_SNMP",
-    "PROC_IP_LOCAL_PORT_RANGE",
-    "TCPDIAG_FILE",
-];
-
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ss_proc")
 }
@@ -54,7 +35,7 @@ fn run(
         None => Command::new(program),
     };
     cmd.args(args);
-    for v in SS_VARS {
+    for v in ss_support::SS_VARS {
         cmd.env_remove(v);
     }
     for (k, v) in vars {

@@ -8,6 +8,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Every variable ss reads its sources from (PROC_ROOT, PROC_NET_*, ...): cleared
+/// before a run that sets its own.
+pub const SS_VARS: &[&str] = &[
+    "PROC_ROOT",
+    "PROC_NET_TCP",
+    "PROC_NET_TCP6",
+    "PROC_NET_UDP",
+    "PROC_NET_UDP6",
+    "PROC_NET_RAW",
+    "PROC_NET_RAW6",
+    "PROC_NET_UNIX",
+    "PROC_NET_PACKET",
+    "PROC_NET_NETLINK",
+    "PROC_NET_SOCKSTAT",
+    "PROC_NET_SOCKSTAT6",
+    "PROC_NET_SNMP",
+    "PROC_IP_LOCAL_PORT_RANGE",
+    "TCPDIAG_FILE",
+];
+
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
