@@ -44,10 +44,12 @@ impl Drop for Held {
     }
 }
 
-fn hold(ns: &NamedNs) -> Held {
+/// Starts `script` with python3 in `ns` and reads its `ready ...` line: the holder and
+/// the line's words after `ready`.
+fn start_holder(ns: &NamedNs, script: &str) -> (Child, Vec<String>) {
     let mut child = Command::new("ip")
         .args(["netns", "exec", &ns.name, "sh", "-c"])
-        .arg(format!("ip link set lo up && exec python3 -c '{HOLDER}'"))
+        .arg(format!("ip link set lo up && exec python3 -c '{script}'"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -57,10 +59,15 @@ fn hold(ns: &NamedNs) -> Held {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let f: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(f.first(), Some(&"ready"), "{line:?}");
+    let f: Vec<String> = line.split_whitespace().map(String::from).collect();
+    assert_eq!(f.first().map(String::as_str), Some("ready"), "{line:?}");
+    (child, f[1..].to_vec())
+}
+
+fn hold(ns: &NamedNs) -> Held {
+    let (child, f) = start_holder(ns, HOLDER);
     Held {
-        ports: (f[1].parse().unwrap(), f[2].parse().unwrap()),
+        ports: (f[0].parse().unwrap(), f[1].parse().unwrap()),
         child,
     }
 }
@@ -524,27 +531,12 @@ fn packet_and_netlink_details_match_the_text_view() {
         return;
     }
     let ns = NamedNs::add(format!("rss-jsonpk-{}", std::process::id()));
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &ns.name, "sh", "-c"])
-        .arg(format!(
-            "ip link set lo up && exec python3 -c '{PACKET_HOLDER}'"
-        ))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("holder");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, f) = start_holder(&ns, PACKET_HOLDER);
     let held = Held {
         child,
         ports: (0, 0),
     };
-    let f: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(f.first(), Some(&"ready"), "{line:?}");
-    let portid: u64 = f[1].parse().unwrap();
+    let portid: u64 = f[0].parse().unwrap();
     let schema = schema();
 
     // Packet sockets (the holder's are the namespace's only ones), -e and -m.
