@@ -202,6 +202,12 @@ impl Program {
         self.push(jmp_reg(cond, dst, src, 0))
     }
 
+    /// An unconditional jump to `label`.
+    pub fn ja_to(&mut self, label: &'static str) -> &mut Program {
+        self.fixups.push((self.insns.len(), label));
+        self.push(ja(0))
+    }
+
     pub fn label(&mut self, name: &'static str) -> &mut Program {
         self.labels.push((name, self.insns.len()));
         self
@@ -309,6 +315,10 @@ mod tests {
             .push(exit());
         let insns = p.finish().unwrap();
         assert_eq!(insns[0].off, 1);
+        let mut p = Program::new();
+        p.ja_to("end").push(mov_imm(R0, 1)).push(exit()).label("end");
+        let insns = p.finish().unwrap();
+        assert_eq!(insns[0], ja(2));
         let mut p = Program::new();
         p.jmp_imm_to(Cond::Eq, R1, 0, "nowhere");
         assert!(p.finish().is_none());

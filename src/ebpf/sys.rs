@@ -87,15 +87,32 @@ fn bpf_fd<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// BPF_PROG_LOAD's prog_flags bit for a program that may sleep (page faults in
+/// bpf_copy_from_user_task); iterator programs may be sleepable since Linux 5.10.
+pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
+
 /// Loads a BPF_PROG_TYPE_TRACING program for the iterator whose `bpf_iter_*` function
 /// has vmlinux BTF id `attach_btf_id`. On failure the verifier's log (when it wrote
 /// one) is in the error.
 pub fn load_iter_program(insns: &[Insn], attach_btf_id: u32, license: &str) -> io::Result<OwnedFd> {
+    load_iter_program_named(insns, attach_btf_id, license, "rnt_owner", 0)
+}
+
+/// [`load_iter_program`] with the program's name (up to 15 bytes, shown by bpftool)
+/// and prog_flags (e.g. [`BPF_F_SLEEPABLE`]).
+pub fn load_iter_program_named(
+    insns: &[Insn],
+    attach_btf_id: u32,
+    license: &str,
+    prog_name: &str,
+    prog_flags: u32,
+) -> io::Result<OwnedFd> {
     let code = super::asm::to_bytes(insns);
     let license = std::ffi::CString::new(license).map_err(|_| io::Error::other("bad license"))?;
     let mut log = vec![0u8; 64 * 1024];
     let mut name = [0u8; 16];
-    name[..9].copy_from_slice(b"rnt_owner");
+    let n = prog_name.len().min(15);
+    name[..n].copy_from_slice(&prog_name.as_bytes()[..n]);
     let mut attr = ProgLoadAttr {
         prog_type: BPF_PROG_TYPE_TRACING,
         insn_cnt: u32::try_from(insns.len()).map_err(|_| io::Error::other("program too long"))?,
@@ -103,6 +120,7 @@ pub fn load_iter_program(insns: &[Insn], attach_btf_id: u32, license: &str) -> i
         license: license.as_ptr() as u64,
         prog_name: name,
         expected_attach_type: BPF_TRACE_ITER,
+        prog_flags,
         attach_btf_id,
         ..ProgLoadAttr::default()
     };
