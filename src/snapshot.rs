@@ -276,8 +276,7 @@ impl OwnersScanner {
         });
         if want_argv {
             self.argv = Some(
-                crate::ebpf::task_argv::ArgvIterator::load(&btf)
-                    .map_err(|e| LoadFailure::of(&e)),
+                crate::ebpf::task_argv::ArgvIterator::load(&btf).map_err(|e| LoadFailure::of(&e)),
             );
         }
     }

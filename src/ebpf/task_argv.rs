@@ -18,10 +18,12 @@
 //! cuts them at the first NUL, as the reader of cmdline does. Where a copy fails the
 //! record says so and the caller reads /proc/PID/cmdline for that process instead.
 //!
-//! One difference the program cannot see: /proc reads the argument area only from
-//! anonymous memory (FOLL_ANON), the helper from any mapping. Only a process with
-//! CAP_SYS_RESOURCE can move its argument area (prctl PR_SET_MM) into a file mapping;
-//! /proc then shows an empty name where this shows the file's bytes (docs/ebpf.md).
+//! /proc reads the argument area only from anonymous memory (FOLL_ANON), the helper
+//! from any mapping: a process can move its arguments into a file or shared mapping
+//! (prctl PR_SET_MM_MAP, or mmap over its stack), and /proc then shows nothing. So the
+//! program asks bpf_find_vma for the mapping holding `arg_start` and copies only when
+//! it is anonymous (no vm_ops, vma_is_anonymous) and holds the whole area read; else
+//! (another mapping, none, or the mmap lock busy) /proc answers.
 
 use super::asm::{self, Alu, Cond, Insn, Program, Reg::*, Size};
 use super::task_files::{pid_in_our_namespace, Offsets, PidSlots, LICENSE, SEQ_WRITE};
@@ -30,6 +32,8 @@ use std::io;
 
 /// bpf_copy_from_user_task (include/uapi/linux/bpf.h): sleepable programs only.
 const COPY_FROM_USER_TASK: i32 = 191;
+/// bpf_find_vma(task, addr, callback, ctx, 0): calls back with the vma holding addr.
+const FIND_VMA: i32 = 180;
 
 /// The function the task iterator's programs attach to.
 const ITER_FUNC: &str = "bpf_iter_task";
@@ -60,6 +64,8 @@ pub struct ArgvOffsets {
     pub mm_arg_end: i16,
     pub mm_env_start: i16,
     pub mm_env_end: i16,
+    pub vma_vm_end: i16,
+    pub vma_vm_ops: i16,
 }
 
 impl ArgvOffsets {
@@ -69,11 +75,12 @@ impl ArgvOffsets {
             (Kind::Func, ITER_FUNC),
             (Kind::Struct, "task_struct"),
             (Kind::Struct, "mm_struct"),
+            (Kind::Struct, "vm_area_struct"),
         ];
         let ids = btf.find_all(&names);
         let id =
             |i: usize| ids[i].ok_or_else(|| io::Error::other(format!("BTF has no {}", names[i].1)));
-        let (func, task_id, mm) = (id(0)?, id(1)?, id(2)?);
+        let (func, task_id, mm, vma) = (id(0)?, id(1)?, id(2)?, id(3)?);
         let member = |id: u32, name: &str, size: u32| -> io::Result<i16> {
             let m = btf.member_of(id, name).map_err(io::Error::other)?;
             if m.size != size {
@@ -96,6 +103,8 @@ impl ArgvOffsets {
             mm_arg_end: member(mm, "arg_end", 8)?,
             mm_env_start: member(mm, "env_start", 8)?,
             mm_env_end: member(mm, "env_end", 8)?,
+            vma_vm_end: member(vma, "vm_end", 8)?,
+            vma_vm_ops: member(vma, "vm_ops", 8)?,
         })
     }
 }
@@ -109,6 +118,7 @@ const SCRATCH_U32: i16 = -488;
 const PROCTITLE_END: i16 = -480;
 const ARG_END: i16 = -472;
 const LAST_BYTE: i16 = -464;
+const VMA_END: i16 = -456;
 const STATUS: i16 = -1;
 
 /// `bpf_copy_from_user_task(R10 + dst, R2, R3, task R7, 0)`: R2 and R3 already set.
@@ -172,7 +182,25 @@ pub fn program(o: &ArgvOffsets) -> Option<Vec<Insn>> {
         .push(asm::stx(Size::DW, R10, PROCTITLE_END, R2))
         .label("proctitle_end")
         .push(asm::stx(Size::DW, R10, ARG_END, R3))
+        // /proc reads only anonymous memory: the vma holding arg_start must be
+        // anonymous and reach past both ends the read may use (its end, from the
+        // callback, else 0).
+        .push(asm::st(Size::DW, R10, VMA_END, 0))
+        .push(asm::mov(R1, R7))
+        .push(asm::mov(R2, R8))
+        .ld_func_to(R3, "vma_end")
+        .push(asm::mov(R4, R10))
+        .push(asm::alu_imm(Alu::Add, R4, VMA_END as i32))
+        .push(asm::mov_imm(R5, 0))
+        .push(asm::call(FIND_VMA))
+        .jmp_imm_to(Cond::Ne, R0, 0, "not_copied")
+        .push(asm::ldx(Size::DW, R1, R10, VMA_END))
+        .push(asm::ldx(Size::DW, R2, R10, ARG_END))
+        .jmp_reg_to(Cond::Gt, R2, R1, "not_copied")
+        .push(asm::ldx(Size::DW, R2, R10, PROCTITLE_END))
+        .jmp_reg_to(Cond::Gt, R2, R1, "not_copied")
         // The byte at arg_end - 1.
+        .push(asm::ldx(Size::DW, R3, R10, ARG_END))
         .push(asm::alu_imm(Alu::Add, R3, -1))
         .push(asm::mov_imm(R2, 1));
     copy_r2_r3(&mut p, LAST_BYTE);
@@ -205,11 +233,102 @@ pub fn program(o: &ArgvOffsets) -> Option<Vec<Insn>> {
     seq_write_r3(&mut p, BUF);
     p.label("status").push(asm::mov_imm(R3, 1));
     seq_write_r3(&mut p, STATUS);
-    p.label("out")
+    p.label("out").push(asm::mov_imm(R0, 0)).push(asm::exit());
+    // bpf_find_vma's callback (task R1, vma R2, ctx R3): *ctx = vm_end when the vma
+    // is anonymous (vma_is_anonymous: no vm_ops).
+    p.label("vma_end")
+        .push(asm::ldx(Size::DW, R0, R2, o.vma_vm_ops))
+        .jmp_imm_to(Cond::Ne, R0, 0, "vma_end_out")
+        .push(asm::ldx(Size::DW, R0, R2, o.vma_vm_end))
+        .push(asm::stx(Size::DW, R3, 0, R0))
+        .label("vma_end_out")
         .push(asm::mov_imm(R0, 0))
         .push(asm::exit());
     p.finish()
 }
+
+/// The index of the callback's first instruction in [`program`]'s output.
+fn callback_start(insns: &[Insn]) -> Option<u32> {
+    // The main program ends at its (first) exit; the callback follows.
+    let exit = asm::exit();
+    let at = insns.iter().position(|i| *i == exit)?;
+    u32::try_from(at + 1).ok()
+}
+
+/// The program's own BTF: the verifier wants a FUNC for each function when one is
+/// passed to a helper as a callback (static, so it is checked at its call).
+fn program_btf() -> Vec<u8> {
+    const INT: u32 = 1;
+    const PTR: u32 = 2;
+    const FUNC: u32 = 12;
+    const FUNC_PROTO: u32 = 13;
+    let mut strings: Vec<u8> = vec![0];
+    let mut name = |s: &str| {
+        let off = strings.len() as u32;
+        strings.extend_from_slice(s.as_bytes());
+        strings.push(0);
+        off
+    };
+    let (int, ctx, main, task, vma, data, cb) = (
+        name("int"),
+        name("ctx"),
+        name("rnt_argv0"),
+        name("task"),
+        name("vma"),
+        name("data"),
+        name("argv0_vma"),
+    );
+    let types: Vec<u32> = vec![
+        // [1] int
+        int,
+        INT << 24,
+        4,
+        1 << 24 | 32,
+        // [2] void *
+        0,
+        PTR << 24,
+        0,
+        // [3] int (void *ctx)
+        0,
+        FUNC_PROTO << 24 | 1,
+        1,
+        ctx,
+        2,
+        // [4] global int rnt_argv0(void *ctx)
+        main,
+        FUNC << 24 | 1,
+        3,
+        // [5] int (void *task, void *vma, void *data)
+        0,
+        FUNC_PROTO << 24 | 3,
+        1,
+        task,
+        2,
+        vma,
+        2,
+        data,
+        2,
+        // [6] static int argv0_vma(...)
+        cb,
+        FUNC << 24,
+        5,
+    ];
+    let type_bytes: Vec<u8> = types.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xeb9fu16.to_ne_bytes());
+    out.extend_from_slice(&[1, 0]);
+    let (type_len, str_len) = (type_bytes.len() as u32, strings.len() as u32);
+    for w in [24u32, 0, type_len, type_len, str_len] {
+        out.extend_from_slice(&w.to_ne_bytes());
+    }
+    out.extend_from_slice(&type_bytes);
+    out.extend_from_slice(&strings);
+    out
+}
+
+/// BTF type ids of [`program_btf`]'s two FUNCs.
+const MAIN_FUNC: u32 = 4;
+const CALLBACK_FUNC: u32 = 6;
 
 /// Every process's argv[0] as the iterator found it, in ascending pid order.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -272,12 +391,18 @@ impl ArgvIterator {
     pub fn load(btf: &Btf) -> io::Result<ArgvIterator> {
         let offsets = ArgvOffsets::from_btf(btf)?;
         let insns = program(&offsets).ok_or_else(|| io::Error::other("program has a bad jump"))?;
+        let callback = callback_start(&insns).ok_or_else(|| io::Error::other("no callback"))?;
+        let btf = super::sys::load_btf(&program_btf())?;
         let prog = super::sys::load_iter_program_named(
             &insns,
             offsets.iter_func,
             LICENSE,
             "rnt_argv0",
             super::sys::BPF_F_SLEEPABLE,
+            Some(super::sys::FuncInfo {
+                btf: &btf,
+                funcs: &[[0, MAIN_FUNC], [callback, CALLBACK_FUNC]],
+            }),
         )?;
         let link = super::sys::link_iter(&prog)?;
         Ok(ArgvIterator { link })
@@ -303,6 +428,54 @@ mod tests {
         r.extend_from_slice(data);
         r.push(status);
         r
+    }
+
+    #[test]
+    fn the_program_its_callback_and_its_btf_agree() {
+        let task = Offsets {
+            iter_func: 1,
+            file_f_inode: 16,
+            inode_i_mode: 0,
+            inode_i_mode_size: 2,
+            inode_i_ino: 8,
+            task_pid: 32,
+            task_tgid: 36,
+            task_comm: 64,
+            task_thread_pid: 40,
+            pid_level: 4,
+            pid_numbers: 8,
+            upid_size: 16,
+            upid_nr: 0,
+        };
+        let o = ArgvOffsets {
+            task,
+            iter_func: 2,
+            task_flags: 44,
+            task_mm: 48,
+            mm_arg_start: 0,
+            mm_arg_end: 8,
+            mm_env_start: 16,
+            mm_env_end: 24,
+            vma_vm_end: 8,
+            vma_vm_ops: 40,
+        };
+        let insns = program(&o).expect("every label placed");
+        let callback = callback_start(&insns).unwrap() as usize;
+        // The function-address load points at the callback, which reads vm_ops first.
+        let load = insns.iter().position(|i| i.code == 0x18).unwrap();
+        assert_eq!(load + insns[load].imm as usize + 1, callback);
+        assert_eq!(insns[callback], asm::ldx(Size::DW, R0, R2, 40));
+        assert_eq!(insns.last(), Some(&asm::exit()));
+        let btf = Btf::parse(program_btf()).unwrap();
+        assert_eq!(btf.func("rnt_argv0").ok(), Some(MAIN_FUNC));
+        assert_eq!(btf.func("argv0_vma").ok(), Some(CALLBACK_FUNC));
+        // A kernel without the members: an error, not a panic.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/btf/task_file.btf"
+        );
+        let recorded = Btf::parse(std::fs::read(path).unwrap()).unwrap();
+        assert!(ArgvOffsets::from_btf(&recorded).is_err());
     }
 
     #[test]
