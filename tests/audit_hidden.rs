@@ -86,6 +86,14 @@ if mode == "hide":
     out["hidden_json"] = audit([hide, str(pid)], "--json")
     out["hidden_text"] = audit([hide, str(pid)])
     out["plain_json"] = audit([], "--json")
+elif mode == "preload":
+    env = dict(os.environ, LD_PRELOAD=hide, RNT_HIDE_PID=str(pid))
+    run = lambda *argv: subprocess.run(argv, capture_output=True, text=True, env=env).stdout
+    out["ls"] = run("ls", "/proc").split()
+    out["netstat"] = run("netstat", "-tlnp")
+    out["rnetstat"] = run(rnetstat, "-tlnp")
+    r = subprocess.run([rnetstat, "--audit", "--no-probe", "--json"], capture_output=True, text=True, env=env)
+    out["audit"] = {"status": r.returncode, "stdout": r.stdout, "stderr": r.stderr}
 elif mode == "churn":
     churn = subprocess.Popen(["sh", "-c", "while :; do /bin/true; done"])
     time.sleep(0.2)
@@ -220,6 +228,73 @@ fn a_process_hidden_from_proc_is_named_with_its_socket() {
     );
     assert!(
         audit_support::findings(&doc, "unowned-socket").is_empty(),
+        "{doc}"
+    );
+}
+
+/// The LD_PRELOAD hider (tests/audit_support/hide_readdir.c) fools the tools that read
+/// /proc through libc's readdir (ls, netstat -p) and not rnetstat, which makes the
+/// getdents64 system call itself: rnetstat -p still names the owner, the audit finds
+/// no hidden process (its listing is complete) and reports the preloaded library.
+#[test]
+fn an_ld_preload_hider_does_not_fool_rnetstat() {
+    if cannot_run("an_ld_preload_hider_does_not_fool_rnetstat") {
+        return;
+    }
+    if !audit_support::have("netstat") {
+        common::skip(
+            "an_ld_preload_hider_does_not_fool_rnetstat",
+            "netstat is not installed",
+        );
+        return;
+    }
+    let hider = Hider::build("preload");
+    let lib = hider.dir.join("hide_readdir.so");
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/audit_support/hide_readdir.c"
+    );
+    let built = Command::new("cc")
+        .args(["-O2", "-Wall", "-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg(src)
+        .arg("-ldl")
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "cc: {built:?}");
+    let out = in_namespace("preload", &lib);
+    let (pid, port) = (out["pid"].to_string(), out["port"].to_string());
+    // The hider works on libc's readers.
+    let ls: Vec<&str> = out["ls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(ls.contains(&"1") && !ls.contains(&pid.as_str()), "{ls:?}");
+    let row = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .find(|f| f.len() == 7 && f[3] == format!("127.0.0.1:{port}"))
+            .unwrap_or_else(|| panic!("no row for port {port}: {text}"))
+    };
+    let netstat = row(out["netstat"].as_str().unwrap());
+    assert_eq!(netstat[6], "-", "netstat was not fooled: {netstat:?}");
+    // rnetstat is not.
+    let ours = row(out["rnetstat"].as_str().unwrap());
+    assert_eq!(ours[6], format!("{pid}/python3"));
+    let doc = document(&out["audit"]);
+    check_ran(&doc);
+    assert!(
+        audit_support::findings(&doc, "hidden-process").is_empty(),
+        "{doc}"
+    );
+    assert!(
+        audit_support::findings(&doc, "unowned-socket").is_empty(),
+        "{doc}"
+    );
+    assert!(
+        !audit_support::findings(&doc, "preload").is_empty(),
         "{doc}"
     );
 }
