@@ -35,36 +35,46 @@ pub(super) fn resolve(config: &mut Config) -> Next {
             && f != 0
             && f & !(flag::NET | flag::NETADDR) == 0
     };
-    if config.avoid_blocking && config.warnings && !inet_only {
-        // lsof's Readlink() of the first name comes before its first read of the
-        // mount table (see `avoided_name`).
-        if let Some(first) = config.names.first() {
-            warn_avoided("readlink", first.as_bytes());
-        }
-        warn_avoided_mounts();
-    }
-    if (config.warnings || config.mount_supplement.is_some())
-        && !config.avoid_blocking
-        && !inet_only
-        && !config.print_mounts
-    {
-        lsof_mounts(config.warnings, config.mount_supplement.as_deref());
-    }
-    // lsof walks +d/+D trees while reading the options: a failed one is a usage error.
+    // lsof walks +d/+D trees while reading the options, before anything reads the
+    // mount table: a failed one is a usage error.
     let mut dirs_failed = false;
     let mut dirs_walked = false;
+    // A tree walked before -b read lsof's mount table (to know its mount points)
+    // without -b: later reads reuse it, so -b avoids nothing of it.
+    let mut mounts_read_before_b = false;
     for dir in std::mem::take(&mut config.dirs) {
         match add_dir_names(&mut config.selection.names, &dir) {
-            Ok(()) => dirs_walked = true,
+            Ok(()) => {
+                dirs_walked = true;
+                mounts_read_before_b |= !dir.avoid_blocking;
+            }
             Err(()) => dirs_failed = true,
         }
     }
+    let avoid_mounts = config.avoid_blocking && !mounts_read_before_b;
     if config.cross_given && !dirs_walked {
         output::warn(prog(), "-x must accompany +d or +D");
     }
     if dirs_failed {
         let _ = io::stderr().write_all(cli::usage_text(prog(), false).as_bytes());
         return Next::Exit(1);
+    }
+    if config.avoid_blocking && config.warnings && !inet_only {
+        // lsof's Readlink() of the first name comes before its first read of the
+        // mount table (see `avoided_name`).
+        if let Some(first) = config.names.first() {
+            warn_avoided("readlink", first.as_bytes());
+        }
+        if avoid_mounts {
+            warn_avoided_mounts();
+        }
+    }
+    if (config.warnings || config.mount_supplement.is_some())
+        && !avoid_mounts
+        && !inet_only
+        && !config.print_mounts
+    {
+        lsof_mounts(config.warnings, config.mount_supplement.as_deref());
     }
     let mounts = files::read_mounts(&ProcRoot::default());
     // lsof's readmnt() notes an nfs, nfs3 or nfs4 mount (HasNFS); -b then keeps
@@ -129,7 +139,10 @@ pub(super) fn resolve(config: &mut Config) -> Next {
     }
     if config.print_mounts {
         let mut out = output::stdout();
-        write_mount_supplement(&mut out, config.warnings);
+        // Under -b no mount point can be stat'ed: lsof prints none.
+        if !avoid_mounts {
+            write_mount_supplement(&mut out, config.warnings);
+        }
         return Next::Exit(match out.flush() {
             Ok(()) => 0,
             Err(_) => 1,
@@ -167,11 +180,25 @@ fn add_dir_names(names: &mut Vec<NameArg>, dir: &DirArg) -> Result<(), ()> {
         warn(format_args!("+d not followed by a directory path"));
         return Err(());
     }
+    let shown = |p: &Path| crate::escape::escape_lsof(p.as_os_str().as_bytes(), false).into_owned();
+    if dir.avoid_blocking {
+        // -b before +d: lsof's Readlink() and statsafely() refuse, and the stat's
+        // EWOULDBLOCK fails the directory.
+        if dir.warnings {
+            warn_avoided("readlink", given);
+            warn_avoided("stat", given);
+        }
+        warn(format_args!(
+            "WARNING: can't stat({}): {}",
+            shown(Path::new(&dir.path)),
+            strerror(&io::Error::from_raw_os_error(libc::EWOULDBLOCK))
+        ));
+        return Err(());
+    }
     let Some(top) = lsof_readlink(given, dir.warnings) else {
         return Err(());
     };
     let top_path = Path::new(std::ffi::OsStr::from_bytes(&top)).to_path_buf();
-    let shown = |p: &Path| crate::escape::escape_lsof(p.as_os_str().as_bytes(), false).into_owned();
     let top_meta = match std::fs::metadata(&top_path) {
         Ok(m) if m.is_dir() => m,
         Ok(_) => {
