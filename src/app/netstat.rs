@@ -13,6 +13,7 @@ use crate::netns::{self, NetNs};
 use crate::proc::ProcRoot;
 use crate::render::netstat::SocketOptions;
 use crate::resolve::{DuplicatePolicy, HostNames, NetworkNames, Services, Users};
+use crate::snapshot::OwnersScanner;
 use std::ffi::OsString;
 use std::io::{self, Write};
 
@@ -103,9 +104,11 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
         users: Users::default(),
     };
     let mut first = true;
+    // Kept across -c's intervals: the BPF programs are loaded and verified once.
+    let mut owners = OwnersScanner::default();
     loop {
         let status = match config.mode {
-            Mode::Sockets => sockets::socket_view(config, root, &mut names, out)?,
+            Mode::Sockets => sockets::socket_view(config, root, &mut names, &mut owners, out)?,
             Mode::Audit { probe } => {
                 if !root.is_live() {
                     output::warn(

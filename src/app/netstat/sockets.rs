@@ -15,7 +15,7 @@ use crate::proc::{ProcRoot, Table};
 use crate::render::json;
 use crate::render::netstat::{self as view, RowContext, Rows, SocketOptions};
 use crate::resolve::HOST_DEADLINE;
-use crate::snapshot::{OwnerDetail, Owners};
+use crate::snapshot::{OwnerDetail, Owners, OwnersScanner};
 use crate::tables::{self, TableSource};
 use std::io::{self, Write};
 
@@ -25,6 +25,7 @@ pub(super) fn socket_view(
     config: &Config,
     root: &ProcRoot,
     names: &mut Names,
+    scanner: &mut OwnersScanner,
     out: &mut impl Write,
 ) -> io::Result<u8> {
     let sel = &config.selection;
@@ -56,7 +57,7 @@ pub(super) fn socket_view(
     // they overlap.
     let (owners, (mut tables, unreachable)) = if opts.programs || config.json {
         let (tables, owners) = crate::threads::join(read_all, || {
-            Owners::scan(
+            scanner.scan(
                 root,
                 OwnerDetail {
                     argv0: true,
