@@ -17,7 +17,6 @@ use super::task_files::{pid_in_our_namespace, Offsets, PidSlots, LICENSE, SEQ_WR
 use crate::btf::{Btf, Kind};
 use std::io;
 
-
 /// The function the task iterator's programs attach to.
 pub(super) const ITER_FUNC: &str = "bpf_iter_task";
 
