@@ -10,6 +10,7 @@
 //! - -E: a scripted sequence of sockets closing while each tool watches; the same
 //!   lines, and both end by SIGINT.
 
+mod json_support;
 mod ss_support;
 
 use ss_support::{rss, skip};
@@ -427,43 +428,388 @@ fn events_print_the_same_lines_as_ss() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// A closed pipe ends -E as it ends ss: by SIGPIPE at the next line, nothing on stderr.
+/// A closed pipe ends -E as it ends ss, text or JSON Lines: by SIGPIPE at the next
+/// line, nothing on stderr.
 #[test]
 fn events_end_on_a_closed_pipe() {
     if skip("events_end_on_a_closed_pipe") {
         return;
     }
-    let ns = Ns::new("p");
-    let mut child = ns
-        .cmd(rss())
-        .arg("-E")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    drop(child.stdout.take());
-    // Sockets closing in the namespace make rss write (twice: header, then a row).
-    let script = "import socket\nfor i in range(3):\n    s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1); s.close()\n";
-    for _ in 0..3 {
-        let st = ns.cmd("python3").args(["-c", script]).status().unwrap();
-        assert!(st.success());
-    }
-    let mut status = None;
-    for _ in 0..200 {
-        if let Some(st) = child.try_wait().unwrap() {
-            status = Some(st);
-            break;
+    use std::os::unix::fs::MetadataExt;
+    for args in [&["-E"][..], &["-E", "--json"]] {
+        let ns = Ns::new("p");
+        let ns_ino = std::fs::metadata(format!("/run/netns/{}", ns.0))
+            .unwrap()
+            .ino();
+        let mut child = ns
+            .cmd(rss())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_until("rss subscribed", || subscribed(child.id(), ns_ino) > 0);
+        drop(child.stdout.take());
+        // Sockets closing in the namespace make rss write (text: header, then a row).
+        let script = "import socket\nfor i in range(3):\n    s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1); s.close()\n";
+        for _ in 0..3 {
+            let st = ns.cmd("python3").args(["-c", script]).status().unwrap();
+            assert!(st.success());
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut status = None;
+        for _ in 0..200 {
+            if let Some(st) = child.try_wait().unwrap() {
+                status = Some(st);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if status.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            status.and_then(|s| s.signal()),
+            Some(libc::SIGPIPE),
+            "{args:?}"
+        );
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(err, "", "{args:?}");
     }
-    if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
+}
+
+/// The -E --json scene: sockets opened and closed at once (no pauses: the events are
+/// compared as sets, and both tools watch the same kernel events), on ports in the
+/// ephemeral range so ss prints them as numbers with or without -n. The unix socket
+/// has no destroy group. `argv[1]` is the base port B.
+const EVENT_SCENE: &str = r#"
+import socket, sys
+b = int(sys.argv[1])
+def s(fam, typ):
+    x = socket.socket(fam, typ); x.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); return x
+l = s(socket.AF_INET, socket.SOCK_STREAM); l.bind(("127.0.0.1", b)); l.listen(8)
+c = s(socket.AF_INET, socket.SOCK_STREAM); c.bind(("127.0.0.1", b + 1)); c.connect(("127.0.0.1", b))
+a, _ = l.accept(); c.send(b"x"); c.close(); a.close()
+u = s(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::1", b + 2)); u.close()
+u = s(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", b + 3)); u.connect(("127.0.0.1", b + 9)); u.close()
+l6 = s(socket.AF_INET6, socket.SOCK_STREAM); l6.bind(("::1", b + 4)); l6.listen(8); l6.close()
+w = s(socket.AF_INET, socket.SOCK_DGRAM); w.bind(("0.0.0.0", b + 5)); w.close()
+x = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); x.close()
+l.close()
+"#;
+
+const B: u16 = 47100;
+
+/// What identifies an event row in both outputs: Netid and State (None when ss
+/// prints no such column: one table, one state), local and peer (address with `*` for any, port), the cookie ss
+/// prints as `sk:` (-e), and tcp_info's segs_out (-i, when ss prints it).
+type EventKey = (
+    Option<String>,
+    Option<String>,
+    (String, u16),
+    (String, u16),
+    Option<u64>,
+    Option<u64>,
+);
+
+/// `ADDR:PORT` as ss prints it: `[v6]`, `*` for any address or port 0.
+fn ss_endpoint(text: &str) -> (String, u16) {
+    let (host, port) = text.rsplit_once(':').expect("ADDR:PORT");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = host.split('%').next().unwrap();
+    (
+        any_address(host),
+        if port == "*" {
+            0
+        } else {
+            port.parse().expect("a numeric port")
+        },
+    )
+}
+
+fn any_address(host: &str) -> String {
+    match host {
+        "*" | "0.0.0.0" | "::" => "*".to_string(),
+        h => h.to_string(),
     }
+}
+
+/// ss -E's text: its rows as keys (continuation lines, which start with a blank,
+/// lend their `segs_out:` to the row above), and which of the Netid and State
+/// columns it has.
+fn ss_event_rows(text: &str) -> (Vec<EventKey>, [bool; 2]) {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    assert!(header.contains("Local Address:Port"), "ss's header: {text}");
+    let netid = header.starts_with("Netid");
+    let state = header.contains("State");
+    let mut rows: Vec<EventKey> = Vec::new();
+    for line in lines {
+        if line.starts_with([' ', '\t']) {
+            if let Some(row) = rows.last_mut() {
+                row.5 = line
+                    .split_whitespace()
+                    .find_map(|t| t.strip_prefix("segs_out:"))
+                    .map(|n| n.parse().unwrap());
+            }
+            continue;
+        }
+        let mut f = line.split_whitespace();
+        let id = netid.then(|| f.next().unwrap().to_string());
+        let state = state.then(|| f.next().unwrap().to_string());
+        let (_recv, _send) = (f.next(), f.next());
+        let local = ss_endpoint(f.next().unwrap());
+        let peer = ss_endpoint(f.next().unwrap());
+        let cookie = f
+            .find_map(|t| t.strip_prefix("sk:"))
+            .map(|h| u64::from_str_radix(h, 16).unwrap());
+        rows.push((id, state, local, peer, cookie, None));
+    }
+    (rows, [netid, state])
+}
+
+/// An `ss_event` line as a key (`netid` and `state` kept when ss printed them).
+fn json_event_row(v: &serde_json::Value, [netid, state]: [bool; 2]) -> EventKey {
+    assert_eq!(v["view"], "ss_event", "{v}");
+    assert_eq!(v["event"], "destroy", "{v}");
+    let s = &v["socket"];
+    let text = |k: &str| s[k].as_str().unwrap().to_string();
+    let port = |k: &str| s[k].as_u64().unwrap() as u16;
+    let d = &s["details"];
+    (
+        netid.then(|| text("netid")),
+        state.then(|| text("state")),
+        (any_address(&text("local_address")), port("local_port")),
+        (any_address(&text("peer_address")), port("peer_port")),
+        d["cookie"].as_u64(),
+        d["tcp_info"]["segs_out"].as_u64().filter(|&n| n != 0),
+    )
+}
+
+/// A child's stdout, line by line, as it writes them.
+fn lines_of(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits until `done()` (polled), failing after 30 s with `what`.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Sock_diag sockets with groups joined in the namespace of `pid` (the tools'
+/// event sockets), once `pid` is in namespace `ns_ino`.
+fn subscribed(pid: u32, ns_ino: u64) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    let inside = std::fs::metadata(format!("/proc/{pid}/ns/net")).is_ok_and(|m| m.ino() == ns_ino);
+    if !inside {
+        return 0;
+    }
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/netlink")).unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|r| r.len() > 3 && r[1] == "4" && u64::from_str_radix(r[3], 16).unwrap_or(0) != 0)
+        .count()
+}
+
+/// ss -E (text) and rss -E --json watch the same namespace at once while the scene
+/// closes its sockets: each JSON line parses alone and matches docs/json.md, arrives
+/// while rss runs (read before it is interrupted), and the events equal ss's rows
+/// and the ones the selection names. -x and -w (no destroy group): both exit 255
+/// with nothing written.
+#[test]
+fn events_as_json_lines_are_ss_rows() {
+    if skip("events_as_json_lines_are_ss_rows") {
+        return;
+    }
+    if !ss_support::have("stdbuf") {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "stdbuf missing");
+        eprintln!("SKIPPED: stdbuf missing");
+        return;
+    }
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use std::os::unix::fs::MetadataExt;
     use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.and_then(|s| s.signal()), Some(libc::SIGPIPE));
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-    assert_eq!(err, "");
+    let schema = json_support::schema();
+    // (netid, local port, peer port) of the scene's events.
+    let listener = ("tcp", B, 0);
+    let client = ("tcp", B + 1, B);
+    let accepted = ("tcp", B, B + 1);
+    let udp6 = ("udp", B + 2, 0);
+    let udp4 = ("udp", B + 3, B + 9);
+    let listener6 = ("tcp", B + 4, 0);
+    let wildcard = ("udp", B + 5, 0);
+    let all = vec![listener, client, accepted, udp6, udp4, listener6, wildcard];
+    // The arguments, and the events they show (None: the tools exit 255).
+    type Case<'a> = (&'a [&'a str], Option<Vec<(&'a str, u16, u16)>>);
+    let cases: Vec<Case> = vec![
+        (&["-E", "-n"], Some(all.clone())),
+        (&["-E"], Some(all.clone())),
+        (&["-E", "-n", "-e", "-i", "-p"], Some(all.clone())),
+        (
+            &["-E", "-t", "-n"],
+            Some(vec![listener, client, accepted, listener6]),
+        ),
+        (&["-E", "-u"], Some(vec![udp6, udp4, wildcard])),
+        (&["-E", "-6", "-n"], Some(vec![udp6, listener6])),
+        (&["-E", "-n", "sport", "=", ":47102"], Some(vec![udp6])),
+        (
+            &["-E", "-n", "dport", "=", ":47100", "or", "src", "[::1]"],
+            Some(vec![client, udp6, listener6]),
+        ),
+        (
+            &[
+                "-E",
+                "-t",
+                "-n",
+                "(",
+                "sport",
+                ">",
+                ":47100",
+                "and",
+                "not",
+                "dst",
+                "127.0.0.1",
+                ")",
+            ],
+            Some(vec![listener6]),
+        ),
+        (
+            &["-E", "-4", "-u", "-n", "dst", "127.0.0.1"],
+            Some(vec![udp4]),
+        ),
+        (&["-E", "-x"], None),
+        (&["-E", "-w"], None),
+    ];
+    let mut failures = Vec::new();
+    for (args, expected) in cases {
+        let ns = Ns::new("j");
+        let ns_ino = std::fs::metadata(format!("/run/netns/{}", ns.0))
+            .unwrap()
+            .ino();
+        let spawn = |mut c: Command| {
+            c.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let mut ss = ns.cmd("stdbuf");
+        ss.args(["-oL", "ss"]).args(args);
+        let mut ours = ns.cmd(rss());
+        ours.arg("--json").args(args);
+        let mut children = [spawn(ss), spawn(ours)];
+        let rx: Vec<_> = children.iter_mut().map(lines_of).collect();
+        let Some(expected) = expected else {
+            for child in children {
+                let out = child.wait_with_output().unwrap();
+                assert_eq!(out.status.code(), Some(255), "{args:?}: {out:?}");
+                assert!(out.stderr.is_empty(), "{args:?}: {out:?}");
+            }
+            for r in &rx {
+                assert_eq!(r.iter().count(), 0, "{args:?} wrote a line");
+            }
+            continue;
+        };
+        let pids = children.each_ref().map(|c| c.id());
+        wait_until(&format!("{args:?}: both tools subscribed"), || {
+            pids.iter().map(|&p| subscribed(p, ns_ino)).max() >= Some(2)
+                && pids.iter().all(|&p| subscribed(p, ns_ino) > 0)
+        });
+        let st = ns
+            .cmd("python3")
+            .args(["-c", EVENT_SCENE, &B.to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success(), "the scene failed");
+        // Read while the tools run: ss's header and a row per event, rss's lines.
+        let mut seen: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+        let rows = |lines: &[String]| {
+            lines
+                .iter()
+                .filter(|l| !l.starts_with([' ', '\t']) && !l.contains("Address:Port"))
+                .count()
+        };
+        for (i, r) in rx.iter().enumerate() {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while rows(&seen[i]) < expected.len() {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match r.recv_timeout(left) {
+                    Ok(line) => seen[i].push(line),
+                    Err(_) => panic!("{args:?}: tool {i} wrote only {:?}", seen[i]),
+                }
+            }
+        }
+        for (child, pid) in children.iter_mut().zip(pids) {
+            kill(Pid::from_raw(pid as i32), Signal::SIGINT).unwrap();
+            let status = child.wait().unwrap();
+            assert_eq!(status.signal(), Some(libc::SIGINT), "{args:?}: {status:?}");
+        }
+        for (i, r) in rx.iter().enumerate() {
+            seen[i].extend(r.iter());
+        }
+        let (mut text_rows, netid) = ss_event_rows(&seen[0].join("\n"));
+        let mut json_rows: Vec<EventKey> = seen[1]
+            .iter()
+            .map(|line| {
+                let v = json_support::parse_checked(line, &schema);
+                assert_eq!(v["socket"]["processes"], serde_json::json!([]), "{line}");
+                assert!(v["socket"]["uid"].is_null(), "{line}");
+                json_event_row(&v, netid)
+            })
+            .collect();
+        text_rows.sort();
+        json_rows.sort();
+        let mut ports: Vec<(String, u16, u16)> = json_rows
+            .iter()
+            .map(|r| (r.0.clone().unwrap_or_default(), r.2 .1, r.3 .1))
+            .collect();
+        let mut want: Vec<(String, u16, u16)> = expected
+            .iter()
+            .map(|&(n, l, p)| {
+                (
+                    if netid[0] {
+                        n.to_string()
+                    } else {
+                        String::new()
+                    },
+                    l,
+                    p,
+                )
+            })
+            .collect();
+        ports.sort();
+        want.sort();
+        if text_rows != json_rows || ports != want {
+            failures.push(format!(
+                "{args:?}\n--- ss\n{}\n--- rss --json\n{}",
+                seen[0].join("\n"),
+                seen[1].join("\n")
+            ));
+        }
+        if args.contains(&"-e") {
+            assert!(json_rows.iter().all(|r| r.4.is_some()), "{json_rows:?}");
+            assert!(json_rows.iter().any(|r| r.5.is_some()), "{json_rows:?}");
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

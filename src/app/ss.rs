@@ -401,6 +401,9 @@ fn follow(o: &Options, t: &Tables, filter: &Filter, out: &mut impl Write) -> io:
         }
     };
     let mut naming = Naming::for_events(o);
+    if o.json {
+        return follow_json(&mut events, &mut naming, out);
+    }
     let several = |mask: u32| mask & mask.wrapping_sub(1) != 0;
     let mut grid = Grid::new(several(t.dbs), several(t.states), screen_width());
     if o.show_header {
@@ -414,6 +417,29 @@ fn follow(o: &Options, t: &Tables, filter: &Filter, out: &mut impl Write) -> io:
             }
             // generic_show_sock() renders after every message, shown or not.
             grid.render(out)?;
+            out.flush()
+        })?;
+    }
+}
+
+/// `-E --json`: JSON Lines, one `ss_event` document per socket shown, each flushed
+/// as it is written (a reader sees it while rss runs); ends as the text view does.
+fn follow_json(
+    events: &mut collect::events::Events<'_>,
+    naming: &mut Naming<'_>,
+    out: &mut impl Write,
+) -> io::Result<u8> {
+    let ns = crate::netns::NetNs::own(&ProcRoot::default());
+    loop {
+        events.next(|shown| {
+            let Some(s) = shown else { return Ok(()) };
+            naming.resolve(s);
+            let time = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let line = ss_json::event(naming, s, &ns, time);
+            serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+            writeln!(out)?;
             out.flush()
         })?;
     }

@@ -360,15 +360,53 @@ pub fn sockets(
                 Row::Netlink(s) => (view::netlink_json(&ctx, s, &tag), netlink(s, &details)),
                 Row::Packet(s) => (view::packet_json(&ctx, s, &tag), packet(s, &details)),
                 Row::Unix(s) => (view::unix_json(&ctx, s, &tag), unix(s, &details)),
-                Row::Inet(s, table) => (
-                    view::inet_json(&ctx, s, *table, &tag),
-                    inet(s, &details, naming.cgroups()),
-                ),
+                Row::Inet(s, table) => return inet_socket(naming, &ctx, s, *table, &tag),
             };
             v["details"] = d;
             v
         })
         .collect()
+}
+
+/// The `ss_socket` object of an inet row, with its details as values.
+fn inet_socket(
+    naming: &crate::ss::view::Naming<'_>,
+    ctx: &crate::render::ss::RowContext<'_>,
+    s: &SsInetSocket,
+    table: crate::render::ss::Table,
+    tag: &crate::render::ss::NamespaceTag<'_>,
+) -> Value {
+    let mut v = crate::render::ss::inet_json(ctx, s, table, tag);
+    v["details"] = inet(s, &naming.details(), naming.cgroups());
+    v
+}
+
+/// One `-E` line, the `ss_event` document: a socket of namespace `ns` the kernel
+/// reported destroyed, read at `time` (seconds since the epoch; the message has no
+/// time of its own). The destroy message carries no owner uid and no inode (the
+/// kernel zeroes both): `uid` is null, `inode` 0, and no process holds it any more.
+pub fn event(
+    naming: &crate::ss::view::Naming<'_>,
+    s: &SsInetSocket,
+    ns: &crate::netns::NetNs,
+    time: f64,
+) -> Value {
+    let tag = crate::render::ss::NamespaceTag {
+        inode: ns.inode,
+        name: ns.name.as_deref(),
+    };
+    // ss's dg_proto is unset under -E: a port is named by either protocol.
+    let table = crate::render::ss::Table::Any;
+    let mut socket = inet_socket(naming, &naming.context(false), s, table, &tag);
+    socket["uid"] = Value::Null;
+    json!({
+        "schema": 1,
+        "view": "ss_event",
+        "event": "destroy",
+        "time": time,
+        "namespace": namespace(ns),
+        "socket": socket,
+    })
 }
 
 /// The `namespace` object of docs/json.md.
