@@ -458,6 +458,48 @@ fn rlsof_json(args: &[&str]) -> Value {
     parse_checked(&text, &schema())
 }
 
+/// rlsof -r: JSON Lines, one document per pass read as it is written (no `=======`,
+/// no `-F` marker, no time line), each a `files` document listing this process; -V's
+/// messages on stderr, not among the documents.
+#[test]
+fn rlsof_repeats_write_one_document_per_line() {
+    let me = std::process::id().to_string();
+    // A pid that was just reaped: no process has it.
+    let mut gone = Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let pids = format!("{me},{}", gone.id());
+    let schema = schema();
+    for marks in [&["-r1c2"][..], &["-r1c2m%s"], &["-F", "pf", "-r1c2"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rlsof"))
+            .args(["--json", "-V", "-a", "-d", "0-2", "-p", &pids])
+            .args(marks)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        for _ in 0..2 {
+            // Read while rlsof sleeps between passes or after it ended.
+            let line = lines.next().expect("a pass").expect("readable");
+            let v = parse_checked(&line, &schema);
+            let pids: Vec<u64> = v["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["pid"].as_u64().unwrap())
+                .collect();
+            assert_eq!(pids, [u64::from(std::process::id())], "{marks:?}: {line}");
+        }
+        assert!(lines.next().is_none(), "{marks:?}: more than two lines");
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("process ID not located: {}", gone.id())),
+            "{marks:?}: {err}"
+        );
+    }
+}
+
 /// rlsof: internet sockets with their endpoints apart, and every file type of a process.
 #[test]
 fn rlsof_files_match_the_schema_and_our_sockets() {

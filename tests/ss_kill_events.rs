@@ -155,6 +155,42 @@ fn bpf_filters_of_packet_sockets_match_ss() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // --json -b: each packet socket's `filter` is the program ss -b lists.
+    let (text, _, _) = ns.run("ss", &["-0", "-b"]);
+    let mut listed: Vec<Vec<Vec<u64>>> = text
+        .split("bpf filter (")
+        .skip(1)
+        .map(|rest| {
+            let (_, code) = rest.split_once("):").unwrap();
+            let code = code.lines().next().unwrap();
+            code.split(',')
+                .map(str::trim)
+                .filter(|i| !i.is_empty())
+                .map(|i| {
+                    i.split_whitespace()
+                        .map(|n| match n.strip_prefix("0x") {
+                            Some(hex) => u64::from_str_radix(hex, 16).unwrap(),
+                            None => n.parse().unwrap(),
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let (doc, _, status) = ns.run(rss(), &["-0", "-b", "--json"]);
+    assert_eq!(status, Some(0));
+    let doc = json_support::parse_checked(&doc, &json_support::schema());
+    let mut programs: Vec<Vec<Vec<u64>>> = doc["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| !s["filter"].is_null())
+        .map(|s| serde_json::from_value(s["filter"]["code"].clone()).unwrap())
+        .collect();
+    listed.sort();
+    programs.sort();
+    assert_eq!(listed.len(), 3, "{text}");
+    assert_eq!(programs, listed, "{doc}");
 }
 
 /// The -K scene: in "near" a listener (its clients in "far"), clients of a listener
@@ -812,4 +848,315 @@ fn events_as_json_lines_are_ss_rows() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// -E --all-netns (text and JSON), run in the test's own namespace, follows two
+/// namespaces the test makes while ss -N watches each of them: the rows under each
+/// `Netns: NAME` line are ss's rows of that namespace byte for byte, and the JSON
+/// lines naming that namespace are the same events. Events of other namespaces on
+/// the machine (other tests) are left aside by namespace.
+#[test]
+fn events_of_every_namespace_are_each_namespaces_ss_rows() {
+    if skip("events_of_every_namespace_are_each_namespaces_ss_rows") {
+        return;
+    }
+    if !ss_support::have("stdbuf") {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "stdbuf missing");
+        eprintln!("SKIPPED: stdbuf missing");
+        return;
+    }
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use std::os::unix::fs::MetadataExt;
+    let schema = json_support::schema();
+    let spaces = [Ns::new("a"), Ns::new("b")];
+    let inodes = spaces.each_ref().map(|ns| {
+        std::fs::metadata(format!("/run/netns/{}", ns.0))
+            .unwrap()
+            .ino()
+    });
+    let spawn = |mut c: Command| {
+        c.stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut tools = Vec::new();
+    for ns in &spaces {
+        let mut ss = Command::new("stdbuf");
+        ss.args(["-oL", "ss", "-N", &ns.0, "-E", "-n"]);
+        tools.push(spawn(ss));
+    }
+    for json in [false, true] {
+        let mut ours = Command::new(rss());
+        ours.args(["-E", "-n", "--all-netns"]);
+        if json {
+            ours.arg("--json");
+        }
+        tools.push(spawn(ours));
+    }
+    let rx: Vec<_> = tools.iter_mut().map(lines_of).collect();
+    // ss, rss and rss --json: three event sockets in each namespace.
+    let ss_pids = [tools[0].id(), tools[1].id()];
+    wait_until("every tool subscribed in both namespaces", || {
+        (0..2).all(|i| subscribed(ss_pids[i], inodes[i]) >= 3)
+    });
+    for (i, ns) in spaces.iter().enumerate() {
+        let base = (B + 20 * i as u16).to_string();
+        let st = ns
+            .cmd("python3")
+            .args(["-c", EVENT_SCENE, &base])
+            .status()
+            .unwrap();
+        assert!(st.success(), "the scene failed");
+    }
+    // Each scene closes 7 inet sockets: ss's header and rows, then rss's.
+    let mut seen: Vec<Vec<String>> = vec![Vec::new(); 4];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let rows_in = |lines: &[String], ns: usize| -> usize {
+        let label = format!("Netns: {}", spaces[ns].0);
+        let mut inside = false;
+        let mut n = 0;
+        for l in lines {
+            if l.starts_with("Netns: ") {
+                inside = *l == label;
+            } else if inside && !l.contains("Address:Port") {
+                n += 1;
+            }
+        }
+        n
+    };
+    let json_in = |lines: &[String], ns: usize| {
+        lines
+            .iter()
+            .filter(|l| l.contains(&format!("\"netns\":{},", inodes[ns])))
+            .count()
+    };
+    for (i, r) in rx.iter().enumerate() {
+        let done = |seen: &[String]| match i {
+            0 | 1 => seen.iter().filter(|l| !l.contains("Address:Port")).count() >= 7,
+            2 => rows_in(seen, 0) >= 7 && rows_in(seen, 1) >= 7,
+            _ => json_in(seen, 0) >= 7 && json_in(seen, 1) >= 7,
+        };
+        while !done(&seen[i]) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match r.recv_timeout(left) {
+                Ok(line) => seen[i].push(line),
+                Err(_) => panic!("tool {i} wrote only {:?}", seen[i]),
+            }
+        }
+    }
+    for tool in &mut tools {
+        kill(Pid::from_raw(tool.id() as i32), Signal::SIGINT).unwrap();
+        tool.wait().unwrap();
+    }
+    for (i, r) in rx.iter().enumerate() {
+        seen[i].extend(r.iter());
+    }
+    for ns in 0..2 {
+        // Text: the rows under this namespace's Netns lines, as ss printed them.
+        let mut ss_rows: Vec<&String> = seen[ns]
+            .iter()
+            .filter(|l| !l.contains("Address:Port"))
+            .collect();
+        let label = format!("Netns: {}", spaces[ns].0);
+        let mut inside = false;
+        let mut ours: Vec<&String> = Vec::new();
+        for l in &seen[2] {
+            if l.starts_with("Netns: ") {
+                inside = *l == label;
+            } else if inside && !l.contains("Address:Port") {
+                ours.push(l);
+            }
+        }
+        ss_rows.sort();
+        ours.sort();
+        assert_eq!(ours, ss_rows, "{}", seen[2].join("\n"));
+        // JSON: the same events, each line naming the namespace.
+        let (mut keys, columns) = ss_event_rows(&seen[ns].join("\n"));
+        let mut json: Vec<EventKey> = seen[3]
+            .iter()
+            .map(|l| json_support::parse_checked(l, &schema))
+            .filter(|v| v["namespace"]["inode"] == inodes[ns])
+            .map(|v| {
+                assert_eq!(v["socket"]["netns"], inodes[ns], "{v}");
+                assert_eq!(v["namespace"]["name"], spaces[ns].0.as_str(), "{v}");
+                json_event_row(&v, columns)
+            })
+            .collect();
+        keys.sort();
+        json.sort();
+        assert_eq!(keys.len(), 7);
+        assert_eq!(json, keys);
+    }
+}
+
+/// More destroyed sockets than a stopped follower's queue holds: the kernel drops
+/// events (ENOBUFS) and ss ends with its message and 255, printing nothing of what
+/// was queued. rss ends the same way, text and JSON (whose last line says `lost`);
+/// rss --all-netns (watching from the test's namespace) says which namespace lost
+/// events and goes on following it.
+#[test]
+fn events_lost_to_a_full_queue_end_as_ss_ends() {
+    if skip("events_lost_to_a_full_queue_end_as_ss_ends") {
+        return;
+    }
+    if !ss_support::have("stdbuf") {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "stdbuf missing");
+        eprintln!("SKIPPED: stdbuf missing");
+        return;
+    }
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use std::os::unix::fs::MetadataExt;
+    let ns = Ns::new("o");
+    let ns_ino = std::fs::metadata(format!("/run/netns/{}", ns.0))
+        .unwrap()
+        .ino();
+    let mut ss = ns.cmd("stdbuf");
+    ss.args(["-oL", "ss", "-E", "-n", "-t"]);
+    let mut text = ns.cmd(rss());
+    text.args(["-E", "-n", "-t"]);
+    let mut json = ns.cmd(rss());
+    json.args(["-E", "-n", "-t", "--json"]);
+    let mut all = Command::new(rss());
+    all.args(["-E", "-n", "-t", "--json", "--all-netns"]);
+    let mut tools: Vec<Child> = [ss, text, json, all]
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut all = tools.pop().unwrap();
+    // Read from the start: a full pipe would stop it from draining its queue.
+    let rx = lines_of(&mut all);
+    let pids: Vec<Pid> = tools
+        .iter()
+        .chain([&all])
+        .map(|c| Pid::from_raw(c.id() as i32))
+        .collect();
+    wait_until("every tool subscribed", || {
+        subscribed(tools[0].id(), ns_ino) >= 4
+    });
+    for &pid in &pids {
+        kill(pid, Signal::SIGSTOP).unwrap();
+    }
+    wait_until("every tool stopped", || {
+        pids.iter().all(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('T'))
+        })
+    });
+    // A TCP event (with its tcp_info) takes about 1.3 kB of queue: 6000 are far more
+    // than 1 MiB (2 MiB as the kernel counts).
+    let burst = "import socket\nfor i in range(6000):\n    socket.socket().close()\n";
+    let st = ns.cmd("python3").args(["-c", burst]).status().unwrap();
+    assert!(st.success());
+    // The kernel broadcasts from a work queue, maybe after python ended: wait until
+    // it dropped events for each of them (the Drops column of /proc/net/netlink).
+    wait_until("the kernel dropped events for every tool", || {
+        let table =
+            std::fs::read_to_string(format!("/proc/{}/net/netlink", pids[0])).unwrap_or_default();
+        let drops: Vec<u64> = table
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .filter(|r| r.len() > 8 && r[1] == "4" && r[3] != "00000000")
+            .map(|r| r[8].parse().unwrap_or(0))
+            .collect();
+        drops.len() == 4 && drops.iter().all(|&d| d > 0)
+    });
+    for &pid in &pids {
+        kill(pid, Signal::SIGCONT).unwrap();
+    }
+    // They end by themselves; the watchdog only keeps a broken tool from hanging the test.
+    let ended = pids[..3].to_vec();
+    let watchdog = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if ended.iter().all(|&p| kill(p, None).is_err()) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        for p in ended {
+            let _ = kill(p, Signal::SIGKILL);
+        }
+    });
+    let outs: Vec<_> = tools
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    watchdog.join().unwrap();
+    let message = "netlink receive error No buffer space available (105)";
+    for (i, out) in outs.iter().enumerate() {
+        assert_eq!(out.status.code(), Some(255), "tool {i}: {:?}", out.status);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("{message}\n"),
+            "tool {i}"
+        );
+    }
+    assert_eq!(outs[1].stdout, outs[0].stdout, "rss -E's text is ss's");
+    let schema = json_support::schema();
+    let lines: Vec<serde_json::Value> = String::from_utf8(outs[2].stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| json_support::parse_checked(l, &schema))
+        .collect();
+    assert_eq!(lines.len(), 1, "only the loss: {lines:?}");
+    assert_eq!(lines[0]["event"], "lost");
+    assert!(lines[0]["socket"].is_null());
+    assert_eq!(lines[0]["namespace"]["inode"], ns_ino);
+
+    // --all-netns: the loss of this namespace said, then a socket closed afterwards.
+    let err = all.stderr.take().unwrap();
+    let mut err = BufReader::new(err).lines();
+    let said = err.next().expect("a message").unwrap();
+    assert_eq!(said, format!("{}: {message}", ns.0));
+    // The kernel drops everything until the queue drained once: wait for that.
+    wait_until("--all-netns read what was queued", || {
+        let (table, _, _) = ns.run("cat", &["/proc/net/netlink"]);
+        let queued: Vec<&str> = table
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .filter(|r| r.len() > 8 && r[1] == "4" && r[3] != "00000000")
+            .map(|r| r[4])
+            .collect();
+        queued == ["0"]
+    });
+    let last = format!(
+        "import socket\ns = socket.socket(); s.bind(('127.0.0.1', {})); s.close()\n",
+        B + 7
+    );
+    let st = ns.cmd("python3").args(["-c", &last]).status().unwrap();
+    assert!(st.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut mine = Vec::new();
+    while !mine
+        .iter()
+        .any(|v: &serde_json::Value| v["socket"]["local_port"] == B + 7)
+    {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("--all-netns did not go on: {mine:?}"));
+        let v = json_support::parse_checked(&line, &schema);
+        if v["namespace"]["inode"] == ns_ino {
+            mine.push(v);
+        }
+    }
+    kill(Pid::from_raw(all.id() as i32), Signal::SIGINT).unwrap();
+    all.wait().unwrap();
+    let lost: Vec<_> = mine.iter().filter(|v| v["event"] == "lost").collect();
+    assert_eq!(lost.len(), 1, "{mine:?}");
+    assert!(
+        mine[0]["event"] == "lost",
+        "the loss before what follows it"
+    );
 }
