@@ -7,6 +7,7 @@
 //! instead of an open, a getdents and a readlink per descriptor. `RNETSTAT_OWNERS=proc`
 //! forces the walk, `=bpf` makes a failure of the iterator an error (see README).
 
+use crate::ebpf::task_files::SocketFd;
 use crate::proc::{process, ProcRoot};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -187,6 +188,88 @@ impl OwnersSource {
             _ => OwnersSource::Auto,
         }
     }
+
+    /// What a failure of the iterator path gives: the walk (`None`), or with `bpf` the
+    /// error.
+    pub fn failed<T>(self, e: io::Error) -> io::Result<Option<T>> {
+        match self {
+            OwnersSource::Bpf => Err(io::Error::new(
+                e.kind(),
+                format!("{}=bpf: {e}", OwnersSource::ENV),
+            )),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Every socket descriptor of every thread-group leader of our pid namespace, from the
+/// BPF iterator (pids ascending, each process's fds ascending: /proc's readdir order
+/// and each /proc/PID/fd's), grouped by process.
+pub struct IteratedSockets {
+    records: Vec<SocketFd>,
+    /// Where each process's records start in `records`, in pid order.
+    starts: Vec<usize>,
+}
+
+impl IteratedSockets {
+    fn new(records: Vec<SocketFd>) -> IteratedSockets {
+        let starts = (0..records.len())
+            .filter(|&i| i == 0 || records[i - 1].pid != records[i].pid)
+            .collect();
+        IteratedSockets { records, starts }
+    }
+
+    /// Each process's socket descriptors, in pid order (none empty).
+    pub fn processes(&self) -> impl ExactSizeIterator<Item = &[SocketFd]> + '_ {
+        (0..self.starts.len()).map(|i| self.group(i))
+    }
+
+    /// The socket descriptors of `pid` (empty: it held none when the iterator ran).
+    pub fn of(&self, pid: u32) -> &[SocketFd] {
+        match self
+            .starts
+            .binary_search_by_key(&pid, |&start| self.records[start].pid)
+        {
+            Ok(i) => self.group(i),
+            Err(_) => &[],
+        }
+    }
+
+    /// Descriptors in all.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    fn group(&self, i: usize) -> &[SocketFd] {
+        let end = self
+            .starts
+            .get(i + 1)
+            .copied()
+            .unwrap_or(self.records.len());
+        &self.records[self.starts[i]..end]
+    }
+
+    /// The socket descriptors from the BPF iterator, where they are what a walk of
+    /// `root`'s fd directories would find, or `None` where they may not be (a copy of
+    /// /proc, `RNETSTAT_OWNERS=proc`) or the iterator failed (then the walk answers,
+    /// unless `RNETSTAT_OWNERS=bpf`, which makes the failure an error). The caller
+    /// decides first whether its view can use them at all (threads' own tables).
+    pub fn for_root(root: &ProcRoot) -> io::Result<Option<IteratedSockets>> {
+        let source = OwnersSource::from_env();
+        if source == OwnersSource::Proc || !root.is_live() {
+            return Ok(None);
+        }
+        let iterated = iterator_sees_what_proc_shows(root)
+            .and_then(|()| crate::ebpf::task_files::socket_fds());
+        match iterated {
+            Ok(records) => Ok(Some(IteratedSockets::new(records))),
+            Err(e) => source.failed(e),
+        }
+    }
 }
 
 impl Owners {
@@ -194,39 +277,30 @@ impl Owners {
     /// /proc, the threads view, `RNETSTAT_OWNERS=proc`) or failed (then the walk
     /// answers, unless `RNETSTAT_OWNERS=bpf`).
     pub fn from_iterator(root: &ProcRoot, detail: OwnerDetail) -> io::Result<Option<Owners>> {
-        let source = OwnersSource::from_env();
         // ss -T walks /proc/TID/fd of every thread: the iterator skips threads that
         // share their leader's table.
-        if source == OwnersSource::Proc || !root.is_live() || detail.threads {
+        if detail.threads {
             return Ok(None);
         }
-        match Owners::iterate(root, detail) {
+        let Some(sockets) = IteratedSockets::for_root(root)? else {
+            return Ok(None);
+        };
+        match Owners::from_sockets(root, detail, &sockets) {
             Ok(owners) => Ok(Some(owners)),
-            Err(e) if source == OwnersSource::Bpf => Err(io::Error::new(
-                e.kind(),
-                format!("{}=bpf: {e}", OwnersSource::ENV),
-            )),
-            Err(_) => Ok(None),
+            Err(e) => OwnersSource::from_env().failed(e),
         }
     }
 
-    fn iterate(root: &ProcRoot, detail: OwnerDetail) -> io::Result<Owners> {
-        iterator_sees_what_proc_shows(root)?;
-        let records = crate::ebpf::task_files::socket_fds()?;
-        // The records come a process at a time, pids ascending, fds ascending: the
-        // order of /proc's readdir and of each /proc/PID/fd.
-        let mut groups: Vec<&[crate::ebpf::task_files::SocketFd]> = Vec::new();
-        let mut rest = &records[..];
-        while let Some(first) = rest.first() {
-            let n = rest.iter().take_while(|r| r.pid == first.pid).count();
-            let (group, tail) = rest.split_at(n);
-            groups.push(group);
-            rest = tail;
-        }
+    fn from_sockets(
+        root: &ProcRoot,
+        detail: OwnerDetail,
+        sockets: &IteratedSockets,
+    ) -> io::Result<Owners> {
+        let groups: Vec<&[SocketFd]> = sockets.processes().collect();
         // cmdline, the owner's uid and the netns still come from /proc: one small read
         // per socket-holding process, shared out like the walk.
         let needs_proc = detail.argv0 || detail.uid || detail.netns;
-        let record = |group: &[crate::ebpf::task_files::SocketFd]| {
+        let record = |group: &[SocketFd]| {
             let pid = group[0].pid;
             ProcessScan::Holds {
                 record: process_record(root, pid, detail, || Some(group[0].comm().to_vec())),
@@ -240,7 +314,7 @@ impl Owners {
             groups.iter().map(|g| Some(record(g))).collect()
         };
         let mut owners = Owners::default();
-        owners.by_inode.reserve(records.len());
+        owners.by_inode.reserve(sockets.len());
         for scan in scans {
             // A helper thread that panicked lost its share: the walk answers instead.
             let scan = scan.ok_or_else(|| io::Error::other("a process scan thread failed"))?;
