@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod common;
+
 const RLSOF: &str = env!("CARGO_BIN_EXE_rlsof");
 
 /// lsof missing: a skip, except under CI=true where it fails.
@@ -303,24 +305,69 @@ fn deleted_files_with_link_counts() {
     }
 }
 
-/// Runs `script` with sh in a private mount namespace (`unshare -m`): what it mounts
-/// disappears with it. None when unshare is not there (a failure under CI=true).
-fn in_mount_ns(script: &str) -> Option<String> {
-    let out = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", script])
-        .output();
-    let out = match out {
-        Ok(o) if o.status.success() => o,
-        other => {
-            assert!(
-                std::env::var("CI").map_or(true, |v| v != "true"),
-                "unshare -m failed (CI=true: a skip is a failure): {other:?}"
-            );
-            eprintln!("SKIPPED: unshare -m failed: {other:?}");
-            return None;
+/// Runs `prelude` with sh in a private mount namespace (`unshare -m`; what it mounts
+/// disappears with it), then each argument set with lsof and with rlsof, and returns
+/// the sets whose stdout, status or stderr differ, each with both outputs. `check`
+/// sees lsof's output of every set. The namespace is a copy of the host's mount table,
+/// which other tests change (`ip netns add`/`del`): a mount that goes away between
+/// the two tools' runs changes one tool's warnings, so a difference is tried again,
+/// as real ones show on every attempt. None when unshare is not there (a failure
+/// under CI=true).
+fn lsof_sets_in_mount_ns(
+    prelude: &str,
+    sets: &[String],
+    err: &Path,
+    check: impl Fn(&str, &str),
+) -> Option<Vec<String>> {
+    let err = err.to_str().unwrap();
+    let mut script = prelude.to_string();
+    for (i, set) in sets.iter().enumerate() {
+        for (who, bin) in [("lsof", "lsof"), ("rlsof", RLSOF)] {
+            // stdout and status, then stderr, our program name read as lsof's.
+            script.push_str(&format!(
+                "echo '@@ {i} {who}'; {{ {bin} {set} 2>{err}; echo \"-- status $?\"; }} \
+                 | sed 's/^rlsof: /lsof: /'; echo '-- stderr'; sed 's/^rlsof: /lsof: /' {err}; "
+            ));
         }
-    };
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+    let mut failures = Vec::new();
+    for _ in 0..common::ATTEMPTS {
+        let out = Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &script])
+            .output();
+        let out = match out {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+            other => {
+                assert!(
+                    std::env::var("CI").map_or(true, |v| v != "true"),
+                    "unshare -m failed (CI=true: a skip is a failure): {other:?}"
+                );
+                eprintln!("SKIPPED: unshare -m failed: {other:?}");
+                return None;
+            }
+        };
+        let sections: Vec<&str> = out.split("@@ ").collect();
+        failures.clear();
+        for (i, set) in sets.iter().enumerate() {
+            let find = |who: &str| {
+                let tag = format!("{i} {who}\n");
+                sections
+                    .iter()
+                    .find(|s| s.starts_with(&tag))
+                    .map(|s| s[tag.len()..].to_string())
+                    .unwrap_or_default()
+            };
+            let (theirs, ours) = (find("lsof"), find("rlsof"));
+            check(set, &theirs);
+            if theirs != ours {
+                failures.push(format!("{set}:\n--- lsof\n{theirs}--- rlsof\n{ours}"));
+            }
+        }
+        if failures.is_empty() {
+            break;
+        }
+    }
+    Some(failures)
 }
 
 /// Names that are mount points (every file open on that file system), +f/-f, and
@@ -352,7 +399,7 @@ fn mount_points_and_directory_trees() {
         format!("-t {m}"),
         format!("-a -d 0 {m}"),
     ];
-    let mut script = format!(
+    let script = format!(
         "set -u; mount -t tmpfs rnt-test {m} || exit 9; mkdir {m}/d {m}/d/e; \
          echo hi > {m}/d/a; echo x > {m}/d/e/b; \
          (cd {m}/d && exec sleep 600 < {m}/d/a) & holder=$!; \
@@ -360,40 +407,15 @@ fn mount_points_and_directory_trees() {
          i=0; while [ ! -e /proc/$holder/fd/0 ] || [ \"$(readlink /proc/$holder/cwd)\" != {m}/d ]; do \
            i=$((i+1)); [ $i -gt 500 ] && exit 8; sleep 0.01; done; "
     );
-    let err = dir.0.join("err");
-    let err = err.to_str().unwrap();
-    for (i, set) in sets.iter().enumerate() {
-        for (who, bin) in [("lsof", "lsof"), ("rlsof", RLSOF)] {
-            // stdout and status, then stderr, our program name read as lsof's.
-            script.push_str(&format!(
-                "echo '@@ {i} {who}'; {{ {bin} {set} 2>{err}; echo \"-- status $?\"; }} \
-                 | sed 's/^rlsof: /lsof: /'; echo '-- stderr'; sed 's/^rlsof: /lsof: /' {err}; "
-            ));
-        }
-    }
-    let Some(out) = in_mount_ns(&script) else {
-        return;
-    };
-    let mut failures = Vec::new();
-    let sections: Vec<&str> = out.split("@@ ").collect();
-    for (i, set) in sets.iter().enumerate() {
-        let find = |who: &str| {
-            let tag = format!("{i} {who}\n");
-            sections
-                .iter()
-                .find(|s| s.starts_with(&tag))
-                .map(|s| s[tag.len()..].to_string())
-                .unwrap_or_default()
-        };
-        let (theirs, ours) = (find("lsof"), find("rlsof"));
+    let check = |set: &str, theirs: &str| {
         assert!(
             !theirs.is_empty() || set.contains("+f -- "),
             "lsof {set}: nothing"
-        );
-        if theirs != ours {
-            failures.push(format!("{set}:\n--- lsof\n{theirs}--- rlsof\n{ours}"));
-        }
-    }
+        )
+    };
+    let Some(failures) = lsof_sets_in_mount_ns(&script, &sets, &dir.0.join("err"), check) else {
+        return;
+    };
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -494,8 +516,7 @@ fn message_queues() {
     let dir = Dir::new("mq");
     let pids = dir.0.join("pids");
     let (d, p) = (dir.0.to_str().unwrap(), pids.to_str().unwrap());
-    let err = format!("{d}/err");
-    let mut script = format!(
+    let script = format!(
         "set -u; mkdir {d}/mq && mount -t mqueue none {d}/mq || exit 9; \
          python3 -c '{}' {p} mq </dev/null >/dev/null 2>&1 & holder=$!; \
          trap 'kill $holder' EXIT; i=0; while [ ! -e {p} ]; do \
@@ -509,35 +530,12 @@ fn message_queues() {
         "-E -a -p $parent",
         "+E -a -p $parent",
         "+E -a -p $child",
-    ];
-    for (i, set) in sets.iter().enumerate() {
-        for (who, bin) in [("lsof", "lsof"), ("rlsof", RLSOF)] {
-            script.push_str(&format!(
-                "echo '@@ {i} {who}'; {{ {bin} {set} 2>{err}; echo \"-- status $?\"; }}; \
-                 echo '-- stderr'; sed 's/^rlsof: /lsof: /' {err}; "
-            ));
-        }
-    }
-    let Some(out) = in_mount_ns(&script) else {
+    ]
+    .map(String::from);
+    let check = |set: &str, theirs: &str| assert!(theirs.contains("PSXMQ"), "lsof {set}: {theirs}");
+    let Some(failures) = lsof_sets_in_mount_ns(&script, &sets, &dir.0.join("err"), check) else {
         return;
     };
-    let sections: Vec<&str> = out.split("@@ ").collect();
-    let mut failures = Vec::new();
-    for (i, set) in sets.iter().enumerate() {
-        let find = |who: &str| {
-            let tag = format!("{i} {who}\n");
-            sections
-                .iter()
-                .find(|s| s.starts_with(&tag))
-                .map(|s| s[tag.len()..].to_string())
-                .unwrap_or_default()
-        };
-        let (theirs, ours) = (find("lsof"), find("rlsof"));
-        assert!(theirs.contains("PSXMQ"), "lsof {set}: {theirs}");
-        if theirs != ours {
-            failures.push(format!("{set}:\n--- lsof\n{theirs}--- rlsof\n{ours}"));
-        }
-    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
