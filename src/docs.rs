@@ -66,6 +66,27 @@ pub fn generate(cmd: Command, extras: &ManExtras, kind: &str) -> u8 {
     }
 }
 
+/// How captures are written and read: the same for rnetstat and rlsof, which both
+/// take `--proc-root DIR/proc`.
+const CAPTURES: &str = r#"
+\fBrnetstat \-\-capture DIR\fR creates DIR, which must not exist (an existing DIR, or a
+symlink in its place, is refused: write each capture to a fresh directory), with mode
+0700, and every file in it with mode 0600, each made relative to its directory's
+descriptor with O_NOFOLLOW|O_EXCL, so nothing is written through a link another user
+prepared. It holds every network namespace's /proc/net tables, /proc/locks, each
+process's comm, cmdline, status, stat, maps, fdinfo, owner, exe/cwd/root/ns links and
+fd links (as symlinks with the link text), the stat results of those link targets and
+of mapped files (PID/stats), interface attributes from /sys (any name, UTF\-8 or not),
+/run/netns names and manifest.json. That is every process's command line, memory map
+and open files, including those hidepid would hide: only root may read it; keep it so.
+manifest.json says "complete": false until the capture ends; a reader given such a
+capture (\fB\-\-proc\-root DIR/proc\fR) warns that it was cut short and exits 1.
+Readers open every file with O_NOFOLLOW|O_NONBLOCK, take regular files only and stop
+at 512 MiB a file (1 MiB a line): a hostile capture's FIFOs, devices and links to
+/dev/zero are errors, not hangs. Offline runs take owners and stat results from the
+capture, never from the disk the capture sits on.
+"#;
+
 /// The extra man page sections of rnetstat.
 pub const RNETSTAT_MAN: ManExtras = ManExtras {
     sections: &[
@@ -161,27 +182,7 @@ same rows in the same order for less work.
 /etc/services, /etc/protocols, /etc/hosts.
 "#,
         ),
-        (
-            "CAPTURES",
-            r#"
-\fBrnetstat \-\-capture DIR\fR creates DIR, which must not exist (an existing DIR, or a
-symlink in its place, is refused: write each capture to a fresh directory), with mode
-0700, and every file in it with mode 0600, each made relative to its directory's
-descriptor with O_NOFOLLOW|O_EXCL, so nothing is written through a link another user
-prepared. It holds every network namespace's /proc/net tables, /proc/locks, each
-process's comm, cmdline, status, stat, maps, fdinfo, owner, exe/cwd/root/ns links and
-fd links (as symlinks with the link text), the stat results of those link targets and
-of mapped files (PID/stats), interface attributes from /sys (any name, UTF\-8 or not),
-/run/netns names and manifest.json. That is every process's command line, memory map
-and open files, including those hidepid would hide: only root may read it; keep it so.
-manifest.json says "complete": false until the capture ends; a reader given such a
-capture (\fB\-\-proc\-root DIR/proc\fR) warns that it was cut short and exits 1.
-Readers open every file with O_NOFOLLOW|O_NONBLOCK, take regular files only and stop
-at 512 MiB a file (1 MiB a line): a hostile capture's FIFOs, devices and links to
-/dev/zero are errors, not hangs. Offline runs take owners and stat results from the
-capture, never from the disk the capture sits on.
-"#,
-        ),
+        ("CAPTURES", CAPTURES),
         (
             "COMPATIBILITY",
             r#"
@@ -256,27 +257,7 @@ same rows in the same order for less work.
 /etc/services, /etc/hosts, /etc/passwd.
 "#,
         ),
-        (
-            "CAPTURES",
-            r#"
-\fBrnetstat \-\-capture DIR\fR creates DIR, which must not exist (an existing DIR, or a
-symlink in its place, is refused: write each capture to a fresh directory), with mode
-0700, and every file in it with mode 0600, each made relative to its directory's
-descriptor with O_NOFOLLOW|O_EXCL, so nothing is written through a link another user
-prepared. It holds every network namespace's /proc/net tables, /proc/locks, each
-process's comm, cmdline, status, stat, maps, fdinfo, owner, exe/cwd/root/ns links and
-fd links (as symlinks with the link text), the stat results of those link targets and
-of mapped files (PID/stats), interface attributes from /sys (any name, UTF\-8 or not),
-/run/netns names and manifest.json. That is every process's command line, memory map
-and open files, including those hidepid would hide: only root may read it; keep it so.
-manifest.json says "complete": false until the capture ends; a reader given such a
-capture (\fB\-\-proc\-root DIR/proc\fR) warns that it was cut short and exits 1.
-Readers open every file with O_NOFOLLOW|O_NONBLOCK, take regular files only and stop
-at 512 MiB a file (1 MiB a line): a hostile capture's FIFOs, devices and links to
-/dev/zero are errors, not hangs. Offline runs take owners and stat results from the
-capture, never from the disk the capture sits on.
-"#,
-        ),
+        ("CAPTURES", CAPTURES),
         (
             "COMPATIBILITY",
             r#"

@@ -329,7 +329,7 @@ impl Owners {
 /// --pid --fork` without a new /proc mount) and nothing in it is hidden from us (the
 /// capabilities that let root read every /proc/PID/fd: CAP_DAC_OVERRIDE,
 /// CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE). Both answers are in /proc/self/status.
-fn iterator_sees_what_proc_shows(root: &ProcRoot) -> io::Result<()> {
+pub(crate) fn iterator_sees_what_proc_shows(root: &ProcRoot) -> io::Result<()> {
     let mut buf = [0u8; 8192];
     let path = std::ffi::CString::new(
         root.join("self/status")

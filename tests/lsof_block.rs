@@ -75,9 +75,10 @@ impl Scene {
         let nfs = self.dir.join("nfs");
         let nfs = nfs.to_str().unwrap();
         // Bytes: other tests leave mounts with hostile (non-UTF-8) names.
-        let mut mounts = std::fs::read("/proc/self/mounts").unwrap();
+        // Without /run/netns, as `command` detaches it.
+        let mut mounts = without_netns_mounts(&std::fs::read("/proc/self/mounts").unwrap(), 1);
         mounts.extend(format!("192.0.2.1:/export {nfs} nfs4 rw,relatime 0 0\n").bytes());
-        let mut info = std::fs::read("/proc/self/mountinfo").unwrap();
+        let mut info = without_netns_mounts(&std::fs::read("/proc/self/mountinfo").unwrap(), 4);
         info.extend(
             format!(
                 "99999 1 0:999 / {nfs} rw,relatime shared:1 - nfs4 192.0.2.1:/export rw,vers=4.2\n"
@@ -97,18 +98,25 @@ impl Scene {
             c.args(&prefix[1..]).arg("unshare");
         }
         c.arg("--mount").arg("--propagation").arg("private");
+        // Other tests add and delete network namespaces, each a mount on
+        // /run/netns/NAME: detached here, so that both tools see one mount table.
+        let detach = "umount -l /run/netns 2>/dev/null;";
         if nfs {
             let (m, mi) = self.write_tables();
             // The tool is exec'd: its /proc/self is the shell's /proc/$$.
             c.args([
                 "sh",
                 "-c",
-                "m=$1 mi=$2; shift 2; mount --bind \"$m\" /proc/$$/mounts && \
-                 mount --bind \"$mi\" /proc/$$/mountinfo && exec \"$@\"",
+                &format!(
+                    "{detach} m=$1 mi=$2; shift 2; mount --bind \"$m\" /proc/$$/mounts && \
+                     mount --bind \"$mi\" /proc/$$/mountinfo && exec \"$@\""
+                ),
                 "sh",
             ])
             .arg(m)
             .arg(mi);
+        } else {
+            c.args(["sh", "-c", &format!("{detach} exec \"$@\""), "sh"]);
         }
         c.arg(program).args(args).current_dir("/");
         c
@@ -210,14 +218,42 @@ fn raw(line: &[u8]) -> bool {
     std::str::from_utf8(line).map_or(true, |s| s.chars().any(char::is_control))
 }
 
+/// A mount table's lines but those whose mount point (field `field`, from 0) is
+/// /run/netns or below it.
+fn without_netns_mounts(table: &[u8], field: usize) -> Vec<u8> {
+    let mut kept = Vec::new();
+    for line in table.split_inclusive(|&b| b == b'\n') {
+        let point = line.split(|&b| b == b' ').nth(field).unwrap_or_default();
+        if point != b"/run/netns" && !point.starts_with(b"/run/netns/") {
+            kept.extend_from_slice(line);
+        }
+    }
+    kept
+}
+
+/// The lines of `text` without the header of lsof's usage message (its version and
+/// web addresses; rlsof names itself and its manual there, a deliberate difference).
+fn without_usage_header(text: &[u8]) -> Vec<&[u8]> {
+    let mut lines = Vec::new();
+    let mut in_header = false;
+    for line in text.split(|&b| b == b'\n') {
+        if line.starts_with(b"lsof ") && !line.starts_with(b"lsof: ") {
+            in_header = true;
+        } else if line.starts_with(b" usage: ") {
+            in_header = false;
+        }
+        if !in_header {
+            lines.push(line);
+        }
+    }
+    lines
+}
+
 /// Line for line the same, but where lsof writes a path with control bytes raw (its
 /// `avoiding stat(...)`, with other tests' hostile mount names): rlsof escapes them
 /// (a deliberate difference), so such a line needs only the same text around them.
 fn same_stderr(want: &[u8], got: &[u8]) -> bool {
-    let (w, g): (Vec<&[u8]>, Vec<&[u8]>) = (
-        want.split(|&b| b == b'\n').collect(),
-        got.split(|&b| b == b'\n').collect(),
-    );
+    let (w, g): (Vec<&[u8]>, Vec<&[u8]>) = (without_usage_header(want), without_usage_header(got));
     w.len() == g.len()
         && w.iter().zip(&g).all(|(w, g)| {
             if w == g {
@@ -291,6 +327,26 @@ fn avoid_blocking_with_an_nfs_mount() {
     // Names: never looked at under -b (even without the NFS line); all told.
     scene.same("-b {dir}/file {dir}/nonexistent", false);
     scene.same("-b -Q {dir}/file", false);
+    // +d/+D after -b: the directory is neither readlink'ed nor stat'ed, which fails
+    // it (a usage error, before any mount warning); before -b it is walked, which
+    // reads the mount table without -b (no mount warnings), and later names are
+    // still avoided.
+    let (_, dir_warnings) = scene.same("-b +d {dir}", false);
+    assert!(
+        dir_warnings.contains("Resource temporarily unavailable"),
+        "{dir_warnings}"
+    );
+    scene.same("-b -w +D {dir}", false);
+    scene.same("-b +D {dir} +d {dir}/nfs", false);
+    let (_, walked_warnings) = scene.same("+D {dir} -b {dir}/file", false);
+    assert!(
+        !walked_warnings.contains("file system"),
+        "{walked_warnings}"
+    );
+    scene.same("+d {dir} -b", false);
+    // +m: no mount point can be stat'ed under -b, so none is printed.
+    let (mounts, _) = scene.same("-b +m", false);
+    assert!(mounts.is_empty(), "{mounts}");
 
     let lsof = common::find_program("lsof").unwrap();
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_rlsof"));

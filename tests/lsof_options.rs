@@ -311,7 +311,8 @@ fn deleted_files_with_link_counts() {
 /// sees lsof's output of every set. The namespace is a copy of the host's mount table,
 /// which other tests change (`ip netns add`/`del`): a mount that goes away between
 /// the two tools' runs changes one tool's warnings, so a difference is tried again,
-/// as real ones show on every attempt. None when unshare is not there (a failure
+/// as real ones show on every attempt (/run/netns, where most of them come and go, is
+/// detached first). None when unshare is not there (a failure
 /// under CI=true).
 fn lsof_sets_in_mount_ns(
     prelude: &str,
@@ -320,7 +321,9 @@ fn lsof_sets_in_mount_ns(
     check: impl Fn(&str, &str),
 ) -> Option<Vec<String>> {
     let err = err.to_str().unwrap();
-    let mut script = prelude.to_string();
+    // Other tests add and delete network namespaces, each a mount on
+    // /run/netns/NAME: detached here, so that both tools see one mount table.
+    let mut script = format!("umount -l /run/netns 2>/dev/null; {prelude}");
     for (i, set) in sets.iter().enumerate() {
         for (who, bin) in [("lsof", "lsof"), ("rlsof", RLSOF)] {
             // stdout and status, then stderr, our program name read as lsof's.

@@ -2,6 +2,7 @@
 
 use super::output;
 use crate::cli::netstat::{Config, Selection};
+use crate::cli::strerror;
 use crate::proc::dev::{self, DevCounters, DevLine, Inet6Addr, Link, LinkReader, LinkSource};
 use crate::proc::igmp::{self, Membership};
 use crate::proc::ProcRoot;
@@ -12,15 +13,6 @@ use std::io::{self, Write};
 /// The name messages start with (see [`output::program_name`]).
 fn prog() -> &'static str {
     output::program_name("rnetstat")
-}
-
-/// An errno's text as perror prints it (Rust's Display appends "(os error N)").
-fn strerror(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
 }
 
 /// What `-i` found in one namespace: the interfaces it shows, in netstat's order, the

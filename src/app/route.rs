@@ -3,6 +3,7 @@
 
 use super::output;
 use crate::cli::netstat::{Config, NetnsChoice, RouteFamily};
+use crate::cli::strerror;
 use crate::netns::{self, NetNs};
 use crate::proc::arp::{self, ArpEntry};
 use crate::proc::route::{self, Route4, Route6, RouteError};
@@ -19,15 +20,6 @@ fn prog() -> &'static str {
 pub struct Names<'a> {
     pub hosts: &'a mut HostNames,
     pub networks: &'a mut NetworkNames,
-}
-
-/// perror's text for an I/O error: strerror without Rust's "(os error N)".
-fn strerror(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.rsplit_once(" (os error ") {
-        Some((message, _)) => message.to_string(),
-        None => text,
-    }
 }
 
 /// Resolves hosts and then networks within one HOST_DEADLINE (networks, usually

@@ -8,14 +8,7 @@ use crate::proc::{ProcRoot, Table};
 use crate::render::stats::{self as view, StatsWriter, Tables};
 use std::io::{self, Write};
 
-/// An error as C's perror words it (no "(os error N)").
-fn describe(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
-    }
-}
+use crate::cli::strerror as describe;
 
 type Reader = fn(&ProcRoot, &str) -> io::Result<Table<Section>>;
 

@@ -114,14 +114,15 @@ pub struct Cross {
     pub links: bool,
 }
 
-/// A `+d`/`+D` directory, with the `-x` and `-w` given before it (lsof walks the
-/// tree as it reads the option).
+/// A `+d`/`+D` directory, with the `-x`, `-w` and `-b` given before it (lsof walks
+/// the tree as it reads the option).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirArg {
     pub path: OsString,
     pub recursive: bool,
     pub cross: Cross,
     pub warnings: bool,
+    pub avoid_blocking: bool,
 }
 
 #[derive(Debug)]
@@ -510,6 +511,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                         recursive: opt == b'D',
                         cross,
                         warnings: cfg.warnings,
+                        avoid_blocking: cfg.avoid_blocking,
                     });
                 }
                 (b'-', b'Z') => return Err(CliError::usage("-Z limited to SELinux")),

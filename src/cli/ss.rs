@@ -847,14 +847,7 @@ fn af(o: &mut Options, family: u32) {
     o.preferred_family = family;
 }
 
-/// The text of an errno as perror prints it (without Rust's " (os error N)").
-pub fn strerror(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" (os error ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
-}
+pub use super::strerror;
 
 /// After the option loop and the filter's `state`/`exclude` words (`word_states`:
 /// the state mask they give, when any): ss's defaults and its three "nothing to show"

@@ -29,8 +29,7 @@ pub(crate) fn name_hit(sel: &Selection, dev: u64, ino: u64) -> Option<usize> {
 
 /// A `(readlink: Permission denied)`-style NAME for a link lsof could not read.
 pub(crate) fn unreadable(path: &Path, errno: i32, op: &str) -> Vec<u8> {
-    let msg = io::Error::from_raw_os_error(errno).to_string();
-    let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
+    let msg = crate::cli::strerror(&io::Error::from_raw_os_error(errno));
     let mut name = path.as_os_str().as_bytes().to_vec();
     name.extend_from_slice(format!(" ({op}: {msg})").as_bytes());
     name
