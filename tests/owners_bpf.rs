@@ -5,8 +5,10 @@
 //! process whose leader thread exited, a thread with its own fd table.
 
 mod common;
+mod lsof_support;
 
 use common::Output;
+use lsof_support::Holder;
 use std::io::{BufRead, BufReader};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
@@ -34,10 +36,10 @@ fn skip_reason() -> Option<&'static str> {
         return Some("needs root for namespaces and BPF");
     }
     for tool in [
-        "unshare", "nsenter", "setpriv", "python3", "netstat", "ss", "ip",
+        "unshare", "nsenter", "setpriv", "python3", "netstat", "ss", "ip", "lsof",
     ] {
         if !have(tool) {
-            return Some("unshare, nsenter, setpriv, python3, netstat, ss or ip missing");
+            return Some("unshare, nsenter, setpriv, python3, netstat, ss, ip or lsof missing");
         }
     }
     None
@@ -49,10 +51,17 @@ struct Scene {
     stdin: Option<ChildStdin>,
     /// The scene's PID 1 as our namespace numbers it.
     init: u32,
+    /// The scene's first port (its holders listen on it and the ports after it).
+    port: u16,
 }
 
 impl Scene {
     fn start() -> Scene {
+        Scene::start_with(&[])
+    }
+
+    /// The scene with owners_scene.py's optional holders (`argv`).
+    fn start_with(extra: &[&str]) -> Scene {
         let port = 20000 + (std::process::id() % 20000) as u16;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/owners_scene.py");
         let mut child = Command::new("unshare")
@@ -60,6 +69,7 @@ impl Scene {
             .args(["--propagation", "private", "--", "python3"])
             .arg(&script)
             .arg(port.to_string())
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -72,6 +82,7 @@ impl Scene {
         let mut scene = Scene {
             stdin,
             init: 0,
+            port,
             child,
         };
         if line.trim() != "ready" {
@@ -92,6 +103,16 @@ impl Scene {
     /// Runs `program args` inside the scene's namespaces (`pid`: its pid namespace
     /// too, else ours with the scene's /proc), with RNETSTAT_OWNERS set to `owners`
     /// (or unset) and `prefix` (setpriv) before the program.
+    /// `nsenter` into the scene's namespaces, pid namespace included: a prefix that
+    /// starts a process there.
+    fn enter(&self) -> Vec<String> {
+        let init = self.init.to_string();
+        ["nsenter", "-t", &init, "-n", "-m", "-p", "--"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
     fn run(
         &self,
         pid: bool,
@@ -144,6 +165,7 @@ fn bin(name: &str) -> String {
     match name {
         "rnetstat" => env!("CARGO_BIN_EXE_rnetstat").to_string(),
         "rss" => env!("CARGO_BIN_EXE_rss").to_string(),
+        "rlsof" => env!("CARGO_BIN_EXE_rlsof").to_string(),
         other => other.to_string(),
     }
 }
@@ -199,6 +221,154 @@ fn iterator_and_walk_and_reference_agree_in_a_private_namespace() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// rlsof's Internet listings take every process's sockets from the iterator: in the
+/// scene (shared sockets, a renamed process, a nested pid namespace, a leader-less
+/// process, a thread with its own fd table) plus holder.py's every kind of file (non-
+/// socket descriptors between the sockets, TCP/UDP over v4, v6 and v4-mapped), a
+/// non-dumpable process of another uid (USER is /proc/PID's owner, which for the
+/// directory itself stays the euid: task_dump_owner) and a process
+/// without sockets named by -c, the output, stderr and status equal the walk's and
+/// lsof's, whole (only the test's processes are in the namespace).
+#[test]
+fn rlsof_inet_views_agree_with_the_walk_and_lsof() {
+    if let Some(why) = skip_reason() {
+        return common::skip("rlsof_inet_views_agree_with_the_walk_and_lsof", why);
+    }
+    let scene = Scene::start();
+    let enter = scene.enter();
+    let prefix: Vec<&str> = enter.iter().map(String::as_str).collect();
+    let kinds = Holder::start(&prefix, "holder.py", &[]);
+    let nondumpable = Holder::start(&prefix, "owner_kinds.py", &["nondumpable"]);
+    let nosock = Holder::start(&prefix, "owner_kinds.py", &["nosock"]);
+    let port = (20000 + (std::process::id() % 20000)).to_string();
+    let subst = |a: &str| {
+        a.replace("{port}", &port)
+            .replace(
+                "{kid}",
+                &(20000 + (std::process::id() % 20000) + 1).to_string(),
+            )
+            .replace("{tcp4}", kinds.get("tcp4"))
+            .replace("{udp6}", kinds.get("udp6"))
+            .replace("{nd}", nondumpable.get("pid"))
+            .replace("{ndtcp}", nondumpable.get("tcp"))
+            .replace("{nosock}", nosock.get("pid"))
+    };
+    let views: &[&str] = &[
+        "-i",
+        "-i -nP",
+        "-i -n",
+        "-i -P",
+        "-i -t",
+        "-i -nP -F pcfn",
+        "-i -nP -F",
+        "-i 4 -nP",
+        "-i 6 -nP",
+        "-i TCP -nP",
+        "-i UDP -P",
+        "-i :{port} -nP",
+        "-i TCP:{tcp4} -nP",
+        "-i @127.0.0.1 -nP",
+        "-i UDP:{udp6} -i TCP:{ndtcp} -nP",
+        "-i TCP -s TCP:LISTEN -nP",
+        "-i -s TCP:ESTABLISHED -nP",
+        "-i -nP +c 0",
+        "-i -nP -c 4",
+        "-i -nP -R",
+        "-i -nP -l",
+        "-i -nP -o",
+        "-i -nP -T",
+        "-i -nP -Tqs",
+        "-a -i -nP -c python",
+        "-a -i -nP -c /^rnt/",
+        "-a -i -nP -c ^python",
+        "-a -i -nP -u 0",
+        "-a -i -nP -u 65534",
+        "-a -i -nP -u ^0",
+        "-a -i -nP -p {nd}",
+        "-a -i -nP -p ^{nd}",
+        "-a -i -c rnt-nosock",
+        "-a -i -V -c rnt-nosock",
+        "-a -i -V -c rnt-nosock -c python",
+        "-a -i :{kid} -nP",
+        "-a -i TCP:1 -V -nP",
+        "-i -t -a -p {nosock}",
+    ];
+    let mut problems = Vec::new();
+    // -V's messages and the warnings name the program.
+    let normal = |s: String| s.replace("rlsof: ", "lsof: ");
+    for view in views {
+        let view = subst(view);
+        let args: Vec<&str> = view.split_whitespace().collect();
+        // The scene's mount table is a copy of the host's, which other tests change
+        // (`ip netns add`/`del`): a mount going away between two runs changes one
+        // run's warnings, so a difference is tried again; a real one shows every time.
+        let mut differences = Vec::new();
+        for _ in 0..common::ATTEMPTS {
+            let bpf = scene.run(true, &[], Some("bpf"), "rlsof", &args);
+            let walk = scene.run(true, &[], Some("proc"), "rlsof", &args);
+            let auto = scene.run(true, &[], None, "rlsof", &args);
+            let lsof = scene.run(true, &[], None, "lsof", &args);
+            assert!(
+                bpf.status.is_some_and(|s| s.code().is_some_and(|c| c <= 1)),
+                "rlsof {view} with the iterator: {} {}",
+                bpf.status_str(),
+                bpf.stderr_str()
+            );
+            differences.clear();
+            for (name, other) in [("walk", &walk), ("default", &auto), ("lsof", &lsof)] {
+                let same = normal(text(&bpf)) == normal(text(other))
+                    && normal(bpf.stderr_str()) == normal(other.stderr_str());
+                if !same || code(&bpf) != code(other) {
+                    differences.push(format!(
+                        "rlsof {view}: iterator and {name} differ\n--- iterator ({})\n{}{}--- {name} ({})\n{}{}",
+                        bpf.status_str(),
+                        text(&bpf),
+                        bpf.stderr_str(),
+                        other.status_str(),
+                        text(other),
+                        other.stderr_str()
+                    ));
+                }
+            }
+            if differences.is_empty() {
+                break;
+            }
+        }
+        problems.append(&mut differences);
+    }
+    // The rows are there: every holder's sockets, the renamed child's full name, the
+    // non-dumpable process as nobody's, and no socket only a thread's own table holds.
+    let all = text(&scene.run(true, &[], Some("bpf"), "rlsof", &["-i", "-nP", "+c", "0"]));
+    let has = |pid: &str, what: &str| {
+        all.lines().any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.get(1) == Some(&pid) && l.contains(what)
+        })
+    };
+    assert!(
+        has(
+            kinds.get("pid"),
+            &format!("127.0.0.1:{}", kinds.get("tcp4"))
+        ),
+        "{all}"
+    );
+    assert!(
+        all.lines().any(|l| l.starts_with("rnt\\x20owner\\x20kid ")),
+        "{all}"
+    );
+    assert!(
+        all.lines().any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.get(1) == Some(&nondumpable.get("pid")) && cols.get(2) == Some(&"nobody")
+        }),
+        "{all}"
+    );
+    let private = (20000 + (std::process::id() % 20000) + 5).to_string();
+    assert!(!all.contains(&format!(":{private} ")), "{all}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    drop((kinds, nondumpable, nosock));
+}
+
 /// Where the walk would not see what the iterator sees, the iterator is not used:
 /// with /proc of another pid namespace (`unshare --pid` without a new /proc), and
 /// without the capabilities that let root read every fd directory (nobody). The
@@ -224,6 +394,7 @@ fn the_walk_answers_where_the_iterator_would_differ() {
             ("rnetstat", &["-anp"][..]),
             ("rss", &["-xap"][..]),
             ("rss", &["-tanp"][..]),
+            ("rlsof", &["-i", "-nP"][..]),
         ] {
             let auto = scene.run(pid, prefix, None, program, args);
             let walk = scene.run(pid, prefix, Some("proc"), program, args);
@@ -270,4 +441,246 @@ fn iterator_lists_our_socket() {
     let comm = std::fs::read("/proc/self/comm").unwrap();
     assert_eq!(ours[0].comm(), comm.strip_suffix(b"\n").unwrap());
     drop(listener);
+}
+
+/// A file the test writes (strace's log), removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(what: &str) -> TempFile {
+        TempFile(std::env::temp_dir().join(format!("rnt-{what}-{}", std::process::id())))
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temp path")
+    }
+
+    fn read(&self) -> String {
+        std::fs::read_to_string(&self.0).unwrap_or_default()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The row of netstat's table whose Local Address is exactly `127.0.0.1:PORT`.
+fn row_of(text: &str, port: u16) -> Option<&str> {
+    let local = format!("127.0.0.1:{port}");
+    text.lines()
+        .find(|l| l.split_whitespace().nth(3) == Some(local.as_str()))
+}
+
+/// The row's "PID/Program name" split in two (a listener's: after LISTEN).
+fn program_of(row: &str) -> Option<(&str, &str)> {
+    let (_, rest) = row.split_once(" LISTEN ")?;
+    rest.trim().split_once('/')
+}
+
+/// The text without the row of `port`.
+fn without_row(text: &str, port: u16) -> String {
+    let skip = row_of(text, port);
+    text.lines()
+        .filter(|l| Some(*l) != skip)
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// netstat's program names from the argv iterator: the holders of
+/// owners_scene.py's ARGV_HOLDERS (names around netstat's 511-byte read of cmdline, an
+/// empty one, control bytes, a rename, setproctitle-style titles running into the
+/// environment, argument areas /proc cannot read) give the same rows with the
+/// iterator, with the walk and with netstat; /proc/PID/cmdline is opened only for the
+/// processes whose arguments the program could not copy.
+#[test]
+fn argv0_from_the_iterator_is_what_cmdline_gives() {
+    if let Some(why) = skip_reason() {
+        return common::skip("argv0_from_the_iterator_is_what_cmdline_gives", why);
+    }
+    if !have("strace") {
+        return common::skip("argv0_from_the_iterator_is_what_cmdline_gives", "no strace");
+    }
+    let scene = Scene::start_with(&["argv"]);
+    let first = scene.port + 10;
+    // The one name ours prints escaped (README: deliberate differences).
+    let escaped = first + 6;
+    let mut problems = Vec::new();
+    for args in [&["-anp"][..], &["-tlnp"][..], &["-tlnpe"][..]] {
+        let bpf = scene.run(true, &[], Some("bpf"), "rnetstat", args);
+        let walk = scene.run(true, &[], Some("proc"), "rnetstat", args);
+        let auto = scene.run(true, &[], None, "rnetstat", args);
+        let refr = scene.run(true, &[], None, "netstat", args);
+        let what = format!("rnetstat {}", args.join(" "));
+        assert!(
+            ok(&bpf),
+            "{what} with the iterator: {}",
+            String::from_utf8_lossy(&bpf.stderr)
+        );
+        for (name, other) in [("walk", &walk), ("default", &auto)] {
+            if text(&bpf) != text(other) || code(&bpf) != code(other) {
+                problems.push(format!(
+                    "{what}: iterator and {name} differ\n--- iterator\n{}--- {name}\n{}",
+                    text(&bpf),
+                    text(other)
+                ));
+            }
+        }
+        let (ours, theirs) = (text(&bpf), text(&refr));
+        if without_row(&ours, escaped) != without_row(&theirs, escaped) || code(&bpf) != code(&refr)
+        {
+            problems.push(format!(
+                "{what}: iterator and netstat differ\n--- iterator\n{ours}--- netstat\n{theirs}"
+            ));
+        }
+        assert!(
+            row_of(&theirs, escaped).is_some_and(|r| r.contains("\u{1b}[2J\u{7}ctl\tname")),
+            "{what}: netstat's raw name\n{theirs}"
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // The names themselves, as netstat cuts them (the basename of the first 511 bytes,
+    // 19 bytes of "PID/name").
+    let trace = TempFile::new("argv0-openat");
+    let traced = scene.run(
+        true,
+        &[
+            "strace",
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat",
+            "-o",
+            trace.path(),
+        ],
+        Some("bpf"),
+        "rnetstat",
+        &["-tlnp"],
+    );
+    let out = text(&traced);
+    let expected: &[(u16, &str)] = &[
+        (0, "abcd"),
+        (1, "name511"),
+        (2, "name51"),
+        (3, "name510"),
+        (5, ""),
+        (7, "ctlpath"),
+        (8, "renamed"),
+        (9, "titled: wwwwwww"),
+        (10, "xxxxxxxxxxxxxxx"),
+        (11, "no-nul-at"),
+        (12, ""),
+        (13, ""),
+    ];
+    for &(i, name) in expected {
+        let row = row_of(&out, first + i).unwrap_or_else(|| panic!("no row {i}:\n{out}"));
+        let (_, got) = program_of(row).unwrap_or_else(|| panic!("no program: {row}"));
+        assert!(
+            got.starts_with(name),
+            "holder {i}: {got:?}, expected {name:?}"
+        );
+    }
+    // cmdline was read only for the holders whose argument area the program may not
+    // copy: unreadable memory, and a file mapping (/proc reads only anonymous memory).
+    let cmdline = |i: u16| {
+        row_of(&out, first + i)
+            .and_then(program_of)
+            .map(|(pid, _)| format!("/proc/{pid}/cmdline"))
+            .unwrap_or_else(|| panic!("no row {i}:\n{out}"))
+    };
+    let mut expected = vec![cmdline(12), cmdline(13)];
+    expected.sort();
+    let log = trace.read();
+    let mut opened: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split('"').nth(1))
+        .filter(|p| p.ends_with("/cmdline"))
+        .collect();
+    opened.sort();
+    assert_eq!(opened, expected, "{log}");
+}
+
+/// `rnetstat -c` loads and verifies the BPF programs once, then runs the iterators
+/// again each interval (BPF_ITER_CREATE from the same links).
+#[test]
+fn rnetstat_c_loads_the_programs_once() {
+    if let Some(why) = skip_reason() {
+        return common::skip("rnetstat_c_loads_the_programs_once", why);
+    }
+    if !have("strace") {
+        return common::skip("rnetstat_c_loads_the_programs_once", "no strace");
+    }
+    let scene = Scene::start();
+    let trace = TempFile::new("c-bpf");
+    let mut child = Command::new(common::find_program("nsenter").expect("nsenter"))
+        .args(["-t", &scene.init.to_string(), "-n", "-m", "-p", "--"])
+        .args(["strace", "-f", "-qq", "-e", "trace=bpf", "-o", trace.path()])
+        .args([
+            "env",
+            "RNETSTAT_OWNERS=bpf",
+            &bin("rnetstat"),
+            "-tlnpc",
+            "0.05",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nsenter runs");
+    const INTERVALS: usize = 4;
+    let mut seen = 0;
+    {
+        // Reading stops after four listings; closing the pipe ends rnetstat (EPIPE).
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+        while seen < INTERVALS {
+            match lines.next() {
+                Some(Ok(l)) if l.starts_with("Active Internet connections") => seen += 1,
+                Some(Ok(_)) => {}
+                _ => break,
+            }
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen, INTERVALS, "rnetstat -c stopped early");
+    let log = trace.read();
+    let count = |cmd: &str| log.matches(&format!("bpf({cmd},")).count();
+    // The task_file program and the argv[0] program, once each.
+    assert_eq!(count("BPF_PROG_LOAD"), 2, "{log}");
+    assert_eq!(count("BPF_LINK_CREATE"), 2, "{log}");
+    assert!(count("BPF_ITER_CREATE") >= 2 * INTERVALS, "{log}");
+}
+
+/// The argv iterator run from this process gives its argv[0] as /proc/self/cmdline
+/// does, and the members it reads are in the running kernel's BTF.
+#[test]
+fn argv_iterator_reads_our_argv0() {
+    if !is_root() {
+        return common::skip("argv_iterator_reads_our_argv0", "needs root to load BPF");
+    }
+    let btf = rnetstat::btf::Btf::vmlinux().expect("the kernel's BTF");
+    let offsets = rnetstat::ebpf::task_argv::ArgvOffsets::from_btf(&btf).expect("members");
+    assert!(offsets.mm_arg_end > offsets.mm_arg_start, "{offsets:?}");
+    let iterator = rnetstat::ebpf::task_argv::ArgvIterator::load(&btf).expect("loads");
+    let argv0s = iterator.argv0s().expect("the iterator runs");
+    let cmdline = std::fs::read("/proc/self/cmdline").unwrap();
+    let ours = &cmdline[..cmdline
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(cmdline.len())];
+    assert_eq!(
+        argv0s.get(std::process::id()),
+        Some(&ours[..ours.len().min(511)])
+    );
+    // Run again from the same link: the same answer.
+    let again = iterator.argv0s().expect("runs again");
+    assert_eq!(
+        again.get(std::process::id()),
+        argv0s.get(std::process::id())
+    );
 }

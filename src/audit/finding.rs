@@ -32,6 +32,7 @@ pub enum Check {
     PortProbe,
     UnownedSocket,
     GhostSocket,
+    HiddenProcess,
     Sniffer,
     SocketFilter,
     Promiscuous,
@@ -42,11 +43,12 @@ pub enum Check {
 }
 
 impl Check {
-    pub const ALL: [Check; 11] = [
+    pub const ALL: [Check; 12] = [
         Check::CrossView,
         Check::PortProbe,
         Check::UnownedSocket,
         Check::GhostSocket,
+        Check::HiddenProcess,
         Check::Sniffer,
         Check::SocketFilter,
         Check::Promiscuous,
@@ -62,6 +64,7 @@ impl Check {
             Check::PortProbe => "port-probe",
             Check::UnownedSocket => "unowned-socket",
             Check::GhostSocket => "ghost-socket",
+            Check::HiddenProcess => "hidden-process",
             Check::Sniffer => "sniffer",
             Check::SocketFilter => "socket-filter",
             Check::Promiscuous => "promiscuous",
@@ -82,6 +85,8 @@ pub struct Evidence {
     pub pid: Option<u32>,
     pub fd: Option<u32>,
     pub program: Option<String>,
+    /// The process's real uid (hidden-process: the kernel's, from the task iterator).
+    pub uid: Option<u32>,
     pub exe: Option<String>,
     pub protocol: Option<String>,
     pub address: Option<String>,
@@ -94,6 +99,8 @@ pub struct Evidence {
     pub addresses: Vec<String>,
     pub detail: Option<String>,
     pub filter: Option<SocketFilter>,
+    /// Every socket a hidden process holds, one line each (hidden-process).
+    pub sockets: Vec<String>,
 }
 
 /// A socket's attached BPF filter (check socket-filter).
@@ -156,6 +163,7 @@ impl Evidence {
         push("pid", self.pid.map(|p| p.to_string()));
         push("fd", self.fd.map(|p| p.to_string()));
         push("program", self.program.clone());
+        push("uid", self.uid.map(|u| u.to_string()));
         push("exe", self.exe.clone());
         push("proto", self.protocol.clone());
         push("address", self.address.clone());
@@ -171,6 +179,10 @@ impl Evidence {
         );
         push("netns", self.namespace.map(|p| p.to_string()));
         push("detail", self.detail.clone());
+        push(
+            "sockets",
+            (!self.sockets.is_empty()).then(|| self.sockets.join("; ")),
+        );
         if let Some(f) = &self.filter {
             push(
                 "filter",

@@ -30,6 +30,12 @@ pub struct Holders {
     pub denied: usize,
     /// Sockets of the audit's own process: held, but never evidence.
     pub own: std::collections::HashSet<u64>,
+    /// The pids /proc's listing gave (the hidden-process check's side of /proc).
+    pub listed: Vec<u32>,
+    /// Sockets of processes hidden from that listing (check hidden-process), with
+    /// their comm: their descriptors are not in `by_inode`.
+    pub hidden: InodeMap<Vec<Holder>>,
+    pub hidden_comm: HashMap<u32, Vec<u8>>,
 }
 
 impl Holders {
@@ -55,6 +61,7 @@ impl Holders {
             (walked, sockets, info)
         });
         let mut h = Holders::default();
+        h.listed.clone_from(&pids);
         for (&pid, scan) in pids.iter().zip(scanned) {
             let Some((walked, sockets, info)) = scan else {
                 continue;

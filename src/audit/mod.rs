@@ -9,6 +9,7 @@ pub mod crossview;
 pub mod fdprobe;
 pub mod filters;
 pub mod finding;
+pub mod hidden;
 pub mod holders;
 pub mod iface;
 pub mod netns;
@@ -415,7 +416,10 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
         &opts.preload_file,
     ));
 
-    let holders_1 =
+    // hidden-process: the kernel's task list right before each listing of /proc.
+    let kernel = hidden::KernelTasks::open(&opts.proc_root, root);
+    let kernel_1 = kernel.as_ref().ok().map(|k| k.look());
+    let mut holders_1 =
         Holders::scan(&opts.proc_root, me).map_err(|e| format!("cannot list processes: {e}"))?;
     if !root || holders_1.denied > 0 {
         let why = format!(
@@ -492,8 +496,51 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
             why.join("; ")
         ));
     }
-    let holders_2 =
+    let kernel_2 = kernel.as_ref().ok().map(|k| k.look());
+    let mut holders_2 =
         Holders::scan(&opts.proc_root, me).map_err(|e| format!("cannot list processes: {e}"))?;
+    let hidden_found = match (kernel, kernel_1, kernel_2) {
+        (Ok(_), Some(Ok(first)), Some(Ok(second))) => {
+            let candidates =
+                hidden::missing([&first, &second], [&holders_1.listed, &holders_2.listed]);
+            Ok(hidden::confirm(&opts.proc_root, candidates))
+        }
+        (Err(why), ..) | (_, Some(Err(why)), _) | (_, _, Some(Err(why))) => Err(why),
+        (Ok(_), ..) => Err("the kernel's task list was not read".to_string()),
+    };
+    let hidden_sockets = match &hidden_found {
+        Ok(found) => hidden::sockets(found).unwrap_or_else(|why| {
+            report.not_done.push(NotDone {
+                check: Some(Check::HiddenProcess),
+                namespace: None,
+                reason: why,
+            });
+            Default::default()
+        }),
+        Err(why) => {
+            report.not_done.push(NotDone {
+                check: Some(Check::HiddenProcess),
+                namespace: None,
+                reason: why.clone(),
+            });
+            report
+                .warnings
+                .push(format!("hidden-process check not run: {why}"));
+            Default::default()
+        }
+    };
+    if let Ok(found) = &hidden_found {
+        for holders in [&mut holders_1, &mut holders_2] {
+            for (&pid, held) in &hidden_sockets {
+                for &(inode, holder) in held {
+                    holders.hidden.entry(inode).or_default().push(holder);
+                }
+                if let Some(h) = found.iter().find(|h| h.task.pid == pid) {
+                    holders.hidden_comm.insert(pid, h.task.comm().to_vec());
+                }
+            }
+        }
+    }
     for (inode, first, second, third) in &pairs {
         let info = targets.iter().find(|n| n.inode == *inode);
         report.namespaces.push(NamespaceInfo {
@@ -519,6 +566,15 @@ pub fn run(opts: &AuditOptions) -> Result<Report, String> {
                 .warnings
                 .extend(t.warnings.iter().map(|w| w.to_string()));
         }
+    }
+    if let Ok(found) = &hidden_found {
+        let views: Vec<(u64, &Views)> = pairs
+            .iter()
+            .map(|(inode, _, second, _)| (*inode, &second.views))
+            .collect();
+        report
+            .findings
+            .extend(hidden::findings(found, &hidden_sockets, &views));
     }
     report.findings.sort_by(|a, b| {
         b.severity

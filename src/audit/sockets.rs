@@ -34,6 +34,17 @@ pub fn attach_holder(e: &mut Evidence, holders: &Holders, inode: u64) {
     }
 }
 
+/// Names the first process hidden from /proc (check hidden-process) that holds
+/// `inode`; false when none does.
+fn attach_hidden_holder(e: &mut Evidence, holders: &Holders, inode: u64) -> bool {
+    let Some(first) = holders.hidden.get(&inode).and_then(|l| l.first()) else {
+        return false;
+    };
+    let comm = holders.hidden_comm.get(&first.pid).map(Vec::as_slice);
+    e.set_process(first.pid, Some(first.fd), comm, None);
+    true
+}
+
 fn serves(s: &InetSocket) -> bool {
     match s.proto {
         Proto::Tcp => s.state == 10 || s.state == 1,
@@ -61,15 +72,25 @@ pub fn unowned(views: &Views, holders: &Holders, netns: u64) -> Vec<Finding> {
         } else {
             "bound"
         };
-        out.push(Finding::new(
-            Severity::Medium,
-            Check::UnownedSocket,
-            format!(
-                "{what} {} socket held by no visible process (hidden process, kernel socket, or descriptor in flight)",
-                s.proto.file(s.v6)
-            ),
-            Evidence::socket(netns, s),
-        ));
+        let mut e = Evidence::socket(netns, s);
+        let proto = s.proto.file(s.v6);
+        out.push(if attach_hidden_holder(&mut e, holders, s.inode) {
+            Finding::new(
+                Severity::High,
+                Check::UnownedSocket,
+                format!("{what} {proto} socket held only by a process hidden from /proc (see hidden-process)"),
+                e,
+            )
+        } else {
+            Finding::new(
+                Severity::Medium,
+                Check::UnownedSocket,
+                format!(
+                    "{what} {proto} socket held by no visible process (hidden process, kernel socket, or descriptor in flight)"
+                ),
+                e,
+            )
+        });
     }
     let unix_listeners = views
         .proc_unix
@@ -98,12 +119,21 @@ pub fn unowned(views: &Views, holders: &Holders, netns: u64) -> Vec<Finding> {
             }
             escape(&p).into_owned()
         });
-        out.push(Finding::new(
-            Severity::Medium,
-            Check::UnownedSocket,
-            "listening unix socket held by no visible process (hidden process or descriptor in flight)",
-            e,
-        ));
+        out.push(if attach_hidden_holder(&mut e, holders, inode) {
+            Finding::new(
+                Severity::High,
+                Check::UnownedSocket,
+                "listening unix socket held only by a process hidden from /proc (see hidden-process)",
+                e,
+            )
+        } else {
+            Finding::new(
+                Severity::Medium,
+                Check::UnownedSocket,
+                "listening unix socket held by no visible process (hidden process or descriptor in flight)",
+                e,
+            )
+        });
     }
     out
 }
