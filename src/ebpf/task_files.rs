@@ -274,7 +274,6 @@ pub fn socket_fds() -> io::Result<Vec<SocketFd>> {
     parse_records(&bytes).ok_or_else(|| io::Error::other("the iterator's output does not parse"))
 }
 
-/// Reads an iterator to its end (bounded; also used by [`super::tasks`]).
 pub(super) fn read_all(mut file: std::fs::File) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
