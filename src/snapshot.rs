@@ -129,10 +129,7 @@ impl Owners {
     /// shared out to one thread per core, each taking the next unscanned pid; the
     /// results are then merged in readdir order, so the first process still wins.
     pub fn scan(root: &ProcRoot, detail: OwnerDetail) -> io::Result<Owners> {
-        if let Some(owners) = Owners::from_iterator(root, detail)? {
-            return Ok(owners);
-        }
-        Owners::walk(root, detail)
+        OwnersScanner::default().scan(root, detail)
     }
 
     /// The walk of /proc/*/fd alone (what [`Owners::scan`] falls back to).
@@ -189,18 +186,61 @@ impl OwnersSource {
     }
 }
 
-impl Owners {
+/// A failure to load a program, kept so that a tool looking again does not retry it.
+struct LoadFailure {
+    kind: io::ErrorKind,
+    message: String,
+}
+
+impl LoadFailure {
+    fn of(e: &io::Error) -> LoadFailure {
+        LoadFailure {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+
+    fn error(&self) -> io::Error {
+        io::Error::new(self.kind, self.message.clone())
+    }
+}
+
+/// Finds the owners, keeping the BPF programs it loaded (each verified once per run)
+/// for the next scan: `rnetstat -c` makes one per interval. [`Owners::scan`] is a
+/// scanner used once.
+#[derive(Default)]
+pub struct OwnersScanner {
+    /// The task_file program: not tried yet, loaded, or failed to load.
+    sockets: Option<Result<crate::ebpf::task_files::SocketIterator, LoadFailure>>,
+    /// The argv[0] program, loaded the first time a view needs argv[0].
+    argv: Option<Result<crate::ebpf::task_argv::ArgvIterator, LoadFailure>>,
+}
+
+impl OwnersScanner {
+    /// The owners of every socket: from the BPF iterators where they apply, else the
+    /// walk of /proc (see [`Owners::walk`]).
+    pub fn scan(&mut self, root: &ProcRoot, detail: OwnerDetail) -> io::Result<Owners> {
+        if let Some(owners) = self.from_iterator(root, detail)? {
+            return Ok(owners);
+        }
+        Owners::walk(root, detail)
+    }
+
     /// The owners from the BPF iterator, or `None` where it does not apply (a copy of
     /// /proc, the threads view, `RNETSTAT_OWNERS=proc`) or failed (then the walk
     /// answers, unless `RNETSTAT_OWNERS=bpf`).
-    pub fn from_iterator(root: &ProcRoot, detail: OwnerDetail) -> io::Result<Option<Owners>> {
+    pub fn from_iterator(
+        &mut self,
+        root: &ProcRoot,
+        detail: OwnerDetail,
+    ) -> io::Result<Option<Owners>> {
         let source = OwnersSource::from_env();
         // ss -T walks /proc/TID/fd of every thread: the iterator skips threads that
         // share their leader's table.
         if source == OwnersSource::Proc || !root.is_live() || detail.threads {
             return Ok(None);
         }
-        match Owners::iterate(root, detail) {
+        match self.iterate(root, detail, source) {
             Ok(owners) => Ok(Some(owners)),
             Err(e) if source == OwnersSource::Bpf => Err(io::Error::new(
                 e.kind(),
@@ -210,9 +250,70 @@ impl Owners {
         }
     }
 
-    fn iterate(root: &ProcRoot, detail: OwnerDetail) -> io::Result<Owners> {
+    /// Loads what `detail` needs and has not been tried, parsing the kernel's BTF once
+    /// for both programs.
+    fn load(&mut self, detail: OwnerDetail) {
+        let want_argv = detail.argv0 && self.argv.is_none();
+        if self.sockets.is_some() && !want_argv {
+            return;
+        }
+        let btf = match crate::btf::Btf::vmlinux() {
+            Ok(btf) => btf,
+            Err(e) => {
+                let failed = || LoadFailure {
+                    kind: io::ErrorKind::Other,
+                    message: e.to_string(),
+                };
+                self.sockets.get_or_insert_with(|| Err(failed()));
+                if want_argv {
+                    self.argv = Some(Err(failed()));
+                }
+                return;
+            }
+        };
+        self.sockets.get_or_insert_with(|| {
+            crate::ebpf::task_files::SocketIterator::load(&btf).map_err(|e| LoadFailure::of(&e))
+        });
+        if want_argv {
+            self.argv = Some(
+                crate::ebpf::task_argv::ArgvIterator::load(&btf).map_err(|e| LoadFailure::of(&e)),
+            );
+        }
+    }
+
+    fn iterate(
+        &mut self,
+        root: &ProcRoot,
+        detail: OwnerDetail,
+        source: OwnersSource,
+    ) -> io::Result<Owners> {
         iterator_sees_what_proc_shows(root)?;
-        let records = crate::ebpf::task_files::socket_fds()?;
+        self.load(detail);
+        let records = match &self.sockets {
+            Some(Ok(iterator)) => iterator.socket_fds()?,
+            Some(Err(failed)) => return Err(failed.error()),
+            None => return Err(io::Error::other("the task_file program was not loaded")),
+        };
+        // argv[0] of every process, read after the descriptors as the walk reads
+        // cmdline after the fd directory. Without it (or for a process it could not
+        // copy) cmdline is read from /proc; with RNETSTAT_OWNERS=bpf its failure is an
+        // error, so the tests see which path answered.
+        let argv0s = if detail.argv0 {
+            let got = match &self.argv {
+                Some(Ok(iterator)) => iterator.argv0s(),
+                Some(Err(failed)) => Err(failed.error()),
+                None => Err(io::Error::other("the argv program was not loaded")),
+            };
+            match got {
+                Ok(a) => Some(a),
+                Err(e) if source == OwnersSource::Bpf => {
+                    return Err(io::Error::new(e.kind(), format!("argv[0]: {e}")))
+                }
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
         // The records come a process at a time, pids ascending, fds ascending: the
         // order of /proc's readdir and of each /proc/PID/fd.
         let mut groups: Vec<&[crate::ebpf::task_files::SocketFd]> = Vec::new();
@@ -223,13 +324,26 @@ impl Owners {
             groups.push(group);
             rest = tail;
         }
-        // cmdline, the owner's uid and the netns still come from /proc: one small read
-        // per socket-holding process, shared out like the walk.
-        let needs_proc = detail.argv0 || detail.uid || detail.netns;
+        let argv0 = |pid: u32| argv0s.as_ref().and_then(|a| a.get(pid));
+        // The owner's uid, the netns and any argv[0] the iterator did not give still
+        // come from /proc: one small read per socket-holding process, shared out like
+        // the walk.
+        let needs_proc = detail.uid
+            || detail.netns
+            || (detail.argv0 && groups.iter().any(|g| argv0(g[0].pid).is_none()));
         let record = |group: &[crate::ebpf::task_files::SocketFd]| {
             let pid = group[0].pid;
             ProcessScan::Holds {
-                record: process_record(root, pid, detail, || Some(group[0].comm().to_vec())),
+                record: process_record(
+                    root,
+                    pid,
+                    detail,
+                    || Some(group[0].comm().to_vec()),
+                    || match argv0(pid) {
+                        Some(bytes) => Some(bytes.to_vec()),
+                        None => process::argv0(root, pid, 511),
+                    },
+                ),
                 sockets: group.iter().map(|r| (r.inode, r.fd)).collect(),
             }
         };
@@ -392,21 +506,19 @@ enum ProcessScan {
     },
 }
 
-/// What `detail` asks of a socket-holding process, from /proc (comm from `comm`: the
-/// iterator already has it).
+/// What `detail` asks of a socket-holding process, from /proc (comm from `comm` and
+/// argv[0] from `argv0`: the iterators may already have them).
 fn process_record(
     root: &ProcRoot,
     pid: u32,
     detail: OwnerDetail,
     comm: impl FnOnce() -> Option<Vec<u8>>,
+    argv0: impl FnOnce() -> Option<Vec<u8>>,
 ) -> ProcessRecord {
     ProcessRecord {
         pid,
         uid: detail.uid.then(|| process::owner_uid(root, pid)).flatten(),
-        argv0: detail
-            .argv0
-            .then(|| process::argv0(root, pid, 511))
-            .flatten(),
+        argv0: detail.argv0.then(argv0).flatten(),
         comm: detail.comm.then(comm).flatten(),
         netns: detail
             .netns
@@ -431,7 +543,13 @@ fn scan_process(root: &ProcRoot, pid: u32, detail: OwnerDetail) -> ProcessScan {
         Ok(()) => ProcessScan::Holds {
             record: ProcessRecord {
                 tid: detail.threads.then_some(pid),
-                ..process_record(root, pid, detail, || process::comm(root, pid))
+                ..process_record(
+                    root,
+                    pid,
+                    detail,
+                    || process::comm(root, pid),
+                    || process::argv0(root, pid, 511),
+                )
             },
             sockets,
         },

@@ -49,10 +49,17 @@ struct Scene {
     stdin: Option<ChildStdin>,
     /// The scene's PID 1 as our namespace numbers it.
     init: u32,
+    /// The scene's first port (its holders listen on it and the ports after it).
+    port: u16,
 }
 
 impl Scene {
     fn start() -> Scene {
+        Scene::start_with(&[])
+    }
+
+    /// The scene with owners_scene.py's optional holders (`argv`).
+    fn start_with(extra: &[&str]) -> Scene {
         let port = 20000 + (std::process::id() % 20000) as u16;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/owners_scene.py");
         let mut child = Command::new("unshare")
@@ -60,6 +67,7 @@ impl Scene {
             .args(["--propagation", "private", "--", "python3"])
             .arg(&script)
             .arg(port.to_string())
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -72,6 +80,7 @@ impl Scene {
         let mut scene = Scene {
             stdin,
             init: 0,
+            port,
             child,
         };
         if line.trim() != "ready" {
@@ -270,4 +279,246 @@ fn iterator_lists_our_socket() {
     let comm = std::fs::read("/proc/self/comm").unwrap();
     assert_eq!(ours[0].comm(), comm.strip_suffix(b"\n").unwrap());
     drop(listener);
+}
+
+/// A file the test writes (strace's log), removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(what: &str) -> TempFile {
+        TempFile(std::env::temp_dir().join(format!("rnt-{what}-{}", std::process::id())))
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temp path")
+    }
+
+    fn read(&self) -> String {
+        std::fs::read_to_string(&self.0).unwrap_or_default()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The row of netstat's table whose Local Address is exactly `127.0.0.1:PORT`.
+fn row_of(text: &str, port: u16) -> Option<&str> {
+    let local = format!("127.0.0.1:{port}");
+    text.lines()
+        .find(|l| l.split_whitespace().nth(3) == Some(local.as_str()))
+}
+
+/// The row's "PID/Program name" split in two (a listener's: after LISTEN).
+fn program_of(row: &str) -> Option<(&str, &str)> {
+    let (_, rest) = row.split_once(" LISTEN ")?;
+    rest.trim().split_once('/')
+}
+
+/// The text without the row of `port`.
+fn without_row(text: &str, port: u16) -> String {
+    let skip = row_of(text, port);
+    text.lines()
+        .filter(|l| Some(*l) != skip)
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// netstat's program names from the argv iterator: the holders of
+/// owners_scene.py's ARGV_HOLDERS (names around netstat's 511-byte read of cmdline, an
+/// empty one, control bytes, a rename, setproctitle-style titles running into the
+/// environment, argument areas /proc cannot read) give the same rows with the
+/// iterator, with the walk and with netstat; /proc/PID/cmdline is opened only for the
+/// processes whose arguments the program could not copy.
+#[test]
+fn argv0_from_the_iterator_is_what_cmdline_gives() {
+    if let Some(why) = skip_reason() {
+        return common::skip("argv0_from_the_iterator_is_what_cmdline_gives", why);
+    }
+    if !have("strace") {
+        return common::skip("argv0_from_the_iterator_is_what_cmdline_gives", "no strace");
+    }
+    let scene = Scene::start_with(&["argv"]);
+    let first = scene.port + 10;
+    // The one name ours prints escaped (README: deliberate differences).
+    let escaped = first + 6;
+    let mut problems = Vec::new();
+    for args in [&["-anp"][..], &["-tlnp"][..], &["-tlnpe"][..]] {
+        let bpf = scene.run(true, &[], Some("bpf"), "rnetstat", args);
+        let walk = scene.run(true, &[], Some("proc"), "rnetstat", args);
+        let auto = scene.run(true, &[], None, "rnetstat", args);
+        let refr = scene.run(true, &[], None, "netstat", args);
+        let what = format!("rnetstat {}", args.join(" "));
+        assert!(
+            ok(&bpf),
+            "{what} with the iterator: {}",
+            String::from_utf8_lossy(&bpf.stderr)
+        );
+        for (name, other) in [("walk", &walk), ("default", &auto)] {
+            if text(&bpf) != text(other) || code(&bpf) != code(other) {
+                problems.push(format!(
+                    "{what}: iterator and {name} differ\n--- iterator\n{}--- {name}\n{}",
+                    text(&bpf),
+                    text(other)
+                ));
+            }
+        }
+        let (ours, theirs) = (text(&bpf), text(&refr));
+        if without_row(&ours, escaped) != without_row(&theirs, escaped) || code(&bpf) != code(&refr)
+        {
+            problems.push(format!(
+                "{what}: iterator and netstat differ\n--- iterator\n{ours}--- netstat\n{theirs}"
+            ));
+        }
+        assert!(
+            row_of(&theirs, escaped).is_some_and(|r| r.contains("\u{1b}[2J\u{7}ctl\tname")),
+            "{what}: netstat's raw name\n{theirs}"
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // The names themselves, as netstat cuts them (the basename of the first 511 bytes,
+    // 19 bytes of "PID/name").
+    let trace = TempFile::new("argv0-openat");
+    let traced = scene.run(
+        true,
+        &[
+            "strace",
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat",
+            "-o",
+            trace.path(),
+        ],
+        Some("bpf"),
+        "rnetstat",
+        &["-tlnp"],
+    );
+    let out = text(&traced);
+    let expected: &[(u16, &str)] = &[
+        (0, "abcd"),
+        (1, "name511"),
+        (2, "name51"),
+        (3, "name510"),
+        (5, ""),
+        (7, "ctlpath"),
+        (8, "renamed"),
+        (9, "titled: wwwwwww"),
+        (10, "xxxxxxxxxxxxxxx"),
+        (11, "no-nul-at"),
+        (12, ""),
+        (13, ""),
+    ];
+    for &(i, name) in expected {
+        let row = row_of(&out, first + i).unwrap_or_else(|| panic!("no row {i}:\n{out}"));
+        let (_, got) = program_of(row).unwrap_or_else(|| panic!("no program: {row}"));
+        assert!(
+            got.starts_with(name),
+            "holder {i}: {got:?}, expected {name:?}"
+        );
+    }
+    // cmdline was read only for the holders whose argument area the program may not
+    // copy: unreadable memory, and a file mapping (/proc reads only anonymous memory).
+    let cmdline = |i: u16| {
+        row_of(&out, first + i)
+            .and_then(program_of)
+            .map(|(pid, _)| format!("/proc/{pid}/cmdline"))
+            .unwrap_or_else(|| panic!("no row {i}:\n{out}"))
+    };
+    let mut expected = vec![cmdline(12), cmdline(13)];
+    expected.sort();
+    let log = trace.read();
+    let mut opened: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split('"').nth(1))
+        .filter(|p| p.ends_with("/cmdline"))
+        .collect();
+    opened.sort();
+    assert_eq!(opened, expected, "{log}");
+}
+
+/// `rnetstat -c` loads and verifies the BPF programs once, then runs the iterators
+/// again each interval (BPF_ITER_CREATE from the same links).
+#[test]
+fn rnetstat_c_loads_the_programs_once() {
+    if let Some(why) = skip_reason() {
+        return common::skip("rnetstat_c_loads_the_programs_once", why);
+    }
+    if !have("strace") {
+        return common::skip("rnetstat_c_loads_the_programs_once", "no strace");
+    }
+    let scene = Scene::start();
+    let trace = TempFile::new("c-bpf");
+    let mut child = Command::new(common::find_program("nsenter").expect("nsenter"))
+        .args(["-t", &scene.init.to_string(), "-n", "-m", "-p", "--"])
+        .args(["strace", "-f", "-qq", "-e", "trace=bpf", "-o", trace.path()])
+        .args([
+            "env",
+            "RNETSTAT_OWNERS=bpf",
+            &bin("rnetstat"),
+            "-tlnpc",
+            "0.05",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nsenter runs");
+    const INTERVALS: usize = 4;
+    let mut seen = 0;
+    {
+        // Reading stops after four listings; closing the pipe ends rnetstat (EPIPE).
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+        while seen < INTERVALS {
+            match lines.next() {
+                Some(Ok(l)) if l.starts_with("Active Internet connections") => seen += 1,
+                Some(Ok(_)) => {}
+                _ => break,
+            }
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen, INTERVALS, "rnetstat -c stopped early");
+    let log = trace.read();
+    let count = |cmd: &str| log.matches(&format!("bpf({cmd},")).count();
+    // The task_file program and the argv[0] program, once each.
+    assert_eq!(count("BPF_PROG_LOAD"), 2, "{log}");
+    assert_eq!(count("BPF_LINK_CREATE"), 2, "{log}");
+    assert!(count("BPF_ITER_CREATE") >= 2 * INTERVALS, "{log}");
+}
+
+/// The argv iterator run from this process gives its argv[0] as /proc/self/cmdline
+/// does, and the members it reads are in the running kernel's BTF.
+#[test]
+fn argv_iterator_reads_our_argv0() {
+    if !is_root() {
+        return common::skip("argv_iterator_reads_our_argv0", "needs root to load BPF");
+    }
+    let btf = rnetstat::btf::Btf::vmlinux().expect("the kernel's BTF");
+    let offsets = rnetstat::ebpf::task_argv::ArgvOffsets::from_btf(&btf).expect("members");
+    assert!(offsets.mm_arg_end > offsets.mm_arg_start, "{offsets:?}");
+    let iterator = rnetstat::ebpf::task_argv::ArgvIterator::load(&btf).expect("loads");
+    let argv0s = iterator.argv0s().expect("the iterator runs");
+    let cmdline = std::fs::read("/proc/self/cmdline").unwrap();
+    let ours = &cmdline[..cmdline
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(cmdline.len())];
+    assert_eq!(
+        argv0s.get(std::process::id()),
+        Some(&ours[..ours.len().min(511)])
+    );
+    // Run again from the same link: the same answer.
+    let again = iterator.argv0s().expect("runs again");
+    assert_eq!(
+        again.get(std::process::id()),
+        argv0s.get(std::process::id())
+    );
 }

@@ -13,7 +13,7 @@ use crate::proc::{ProcRoot, Table};
 use crate::render::json;
 use crate::render::netstat::{self as view, RowContext, Rows, SocketOptions};
 use crate::resolve::{DuplicatePolicy, HostNames, NetworkNames, Services, Users, HOST_DEADLINE};
-use crate::snapshot::{OwnerDetail, Owners};
+use crate::snapshot::{OwnerDetail, Owners, OwnersScanner};
 use crate::tables::{self, TableSource};
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -123,9 +123,11 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
         users: Users::default(),
     };
     let mut first = true;
+    // Kept across -c's intervals: the BPF programs are loaded and verified once.
+    let mut owners = OwnersScanner::default();
     loop {
         let status = match config.mode {
-            Mode::Sockets => socket_view(config, root, &mut names, out)?,
+            Mode::Sockets => socket_view(config, root, &mut names, &mut owners, out)?,
             Mode::Audit { probe } => {
                 if !root.is_live() {
                     output::warn(
@@ -522,6 +524,7 @@ fn socket_view(
     config: &Config,
     root: &ProcRoot,
     names: &mut Names,
+    scanner: &mut OwnersScanner,
     out: &mut impl Write,
 ) -> io::Result<u8> {
     let sel = &config.selection;
@@ -553,7 +556,7 @@ fn socket_view(
     // they overlap.
     let (owners, (mut tables, unreachable)) = if opts.programs || config.json {
         let (tables, owners) = crate::threads::join(read_all, || {
-            Owners::scan(
+            scanner.scan(
                 root,
                 OwnerDetail {
                     argv0: true,

@@ -63,6 +63,9 @@ pub enum Cond {
     Le = 0xb0,
 }
 
+const LD: u8 = 0x00;
+const IMM: u8 = 0x00;
+const DW_SIZE: u8 = 0x18;
 const LDX: u8 = 0x01;
 const STX: u8 = 0x03;
 const ST: u8 = 0x02;
@@ -166,6 +169,8 @@ pub struct Program {
     insns: Vec<Insn>,
     /// (index of a jump, label it goes to).
     fixups: Vec<(usize, &'static str)>,
+    /// (index of a function-address load, label of the function).
+    func_fixups: Vec<(usize, &'static str)>,
     labels: Vec<(&'static str, usize)>,
 }
 
@@ -202,6 +207,21 @@ impl Program {
         self.push(jmp_reg(cond, dst, src, 0))
     }
 
+    /// `dst = &function at label` (BPF_LD_IMM64 with src BPF_PSEUDO_FUNC, two slots):
+    /// a callback for helpers such as bpf_find_vma. The function is a subprogram after
+    /// the main program's exit.
+    pub fn ld_func_to(&mut self, dst: Reg, label: &'static str) -> &mut Program {
+        self.func_fixups.push((self.insns.len(), label));
+        self.push(insn(LD | IMM | DW_SIZE, dst, Reg::R4, 0, 0))
+            .push(insn(0, Reg::R0, Reg::R0, 0, 0))
+    }
+
+    /// An unconditional jump to `label`.
+    pub fn ja_to(&mut self, label: &'static str) -> &mut Program {
+        self.fixups.push((self.insns.len(), label));
+        self.push(ja(0))
+    }
+
     pub fn label(&mut self, name: &'static str) -> &mut Program {
         self.labels.push((name, self.insns.len()));
         self
@@ -214,6 +234,12 @@ impl Program {
             let target = self.labels.iter().find(|(n, _)| *n == label)?.1;
             let off = i16::try_from(target as isize - at as isize - 1).ok()?;
             self.insns.get_mut(at)?.off = off;
+        }
+        // The immediate counts instructions from the one after the load's first slot.
+        for &(at, label) in &self.func_fixups {
+            let target = self.labels.iter().find(|(n, _)| *n == label)?.1;
+            let imm = i32::try_from(target as isize - at as isize - 1).ok()?;
+            self.insns.get_mut(at)?.imm = imm;
         }
         Some(self.insns)
     }
@@ -309,6 +335,23 @@ mod tests {
             .push(exit());
         let insns = p.finish().unwrap();
         assert_eq!(insns[0].off, 1);
+        let mut p = Program::new();
+        p.ja_to("end")
+            .push(mov_imm(R0, 1))
+            .push(exit())
+            .label("end");
+        let insns = p.finish().unwrap();
+        assert_eq!(insns[0], ja(2));
+        // r3 = <function 2 slots after the load's second slot> (llvm-mc: 18 43 ...)
+        let mut p = Program::new();
+        p.ld_func_to(R3, "f")
+            .push(exit())
+            .push(exit())
+            .label("f")
+            .push(exit());
+        let insns = p.finish().unwrap();
+        assert_eq!(insns[0].to_bytes(), [0x18, 0x43, 0, 0, 3, 0, 0, 0]);
+        assert_eq!(insns[1].to_bytes(), [0; 8]);
         let mut p = Program::new();
         p.jmp_imm_to(Cond::Eq, R1, 0, "nowhere");
         assert!(p.finish().is_none());

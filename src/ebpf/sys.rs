@@ -9,6 +9,7 @@ use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_BTF_LOAD: libc::c_long = 18;
 const BPF_LINK_CREATE: libc::c_long = 28;
 const BPF_ITER_CREATE: libc::c_long = 33;
 
@@ -57,6 +58,17 @@ struct LinkCreateAttr {
     pad: u32,
 }
 
+/// The BPF_BTF_LOAD part, up to `btf_log_level`.
+#[repr(C)]
+#[derive(Default)]
+struct BtfLoadAttr {
+    btf: u64,
+    btf_log_buf: u64,
+    btf_size: u32,
+    btf_log_size: u32,
+    btf_log_level: u32,
+}
+
 #[repr(C)]
 #[derive(Default)]
 struct IterCreateAttr {
@@ -87,15 +99,52 @@ fn bpf_fd<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// BPF_PROG_LOAD's prog_flags bit for a program that may sleep (page faults in
+/// bpf_copy_from_user_task); iterator programs may be sleepable since Linux 5.10.
+pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
+
 /// Loads a BPF_PROG_TYPE_TRACING program for the iterator whose `bpf_iter_*` function
 /// has vmlinux BTF id `attach_btf_id`. On failure the verifier's log (when it wrote
 /// one) is in the error.
 pub fn load_iter_program(insns: &[Insn], attach_btf_id: u32, license: &str) -> io::Result<OwnedFd> {
+    load_iter_program_named(insns, attach_btf_id, license, "rnt_owner", 0, None)
+}
+
+/// The program's own BTF and one `struct bpf_func_info` (instruction index, BTF
+/// FUNC id) per function: the verifier wants them for a program with a callback.
+pub struct FuncInfo<'a> {
+    pub btf: &'a OwnedFd,
+    pub funcs: &'a [[u32; 2]],
+}
+
+/// BPF_BTF_LOAD of a BTF blob (the program's own types).
+pub fn load_btf(blob: &[u8]) -> io::Result<OwnedFd> {
+    let mut attr = BtfLoadAttr {
+        btf: blob.as_ptr() as u64,
+        btf_size: u32::try_from(blob.len()).map_err(|_| io::Error::other("BTF too large"))?,
+        ..BtfLoadAttr::default()
+    };
+    bpf_fd(BPF_BTF_LOAD, &mut attr)
+        .map_err(|e| io::Error::new(e.kind(), format!("BPF_BTF_LOAD: {e}")))
+}
+
+/// [`load_iter_program`] with the program's name (up to 15 bytes, shown by bpftool),
+/// prog_flags (e.g. [`BPF_F_SLEEPABLE`]) and, for a program with subprograms, their
+/// [`FuncInfo`].
+pub fn load_iter_program_named(
+    insns: &[Insn],
+    attach_btf_id: u32,
+    license: &str,
+    prog_name: &str,
+    prog_flags: u32,
+    funcs: Option<FuncInfo<'_>>,
+) -> io::Result<OwnedFd> {
     let code = super::asm::to_bytes(insns);
     let license = std::ffi::CString::new(license).map_err(|_| io::Error::other("bad license"))?;
     let mut log = vec![0u8; 64 * 1024];
     let mut name = [0u8; 16];
-    name[..9].copy_from_slice(b"rnt_owner");
+    let n = prog_name.len().min(15);
+    name[..n].copy_from_slice(&prog_name.as_bytes()[..n]);
     let mut attr = ProgLoadAttr {
         prog_type: BPF_PROG_TYPE_TRACING,
         insn_cnt: u32::try_from(insns.len()).map_err(|_| io::Error::other("program too long"))?,
@@ -103,9 +152,18 @@ pub fn load_iter_program(insns: &[Insn], attach_btf_id: u32, license: &str) -> i
         license: license.as_ptr() as u64,
         prog_name: name,
         expected_attach_type: BPF_TRACE_ITER,
+        prog_flags,
         attach_btf_id,
         ..ProgLoadAttr::default()
     };
+    if let Some(f) = &funcs {
+        use std::os::fd::AsRawFd;
+        attr.prog_btf_fd = f.btf.as_raw_fd() as u32;
+        attr.func_info_rec_size = 8;
+        attr.func_info = f.funcs.as_ptr() as u64;
+        attr.func_info_cnt =
+            u32::try_from(f.funcs.len()).map_err(|_| io::Error::other("too many functions"))?;
+    }
     match bpf_fd(BPF_PROG_LOAD, &mut attr) {
         Ok(fd) => Ok(fd),
         Err(first) => {

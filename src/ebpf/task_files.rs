@@ -22,12 +22,12 @@ use std::io;
 /// Helper ids (include/uapi/linux/bpf.h, `___BPF_FUNC_MAPPER`).
 const GET_CURRENT_TASK: i32 = 35;
 const PROBE_READ_KERNEL: i32 = 113;
-const SEQ_WRITE: i32 = 127;
+pub(super) const SEQ_WRITE: i32 = 127;
 
 /// The helpers above are GPL-only; the kernel's license_is_gpl_compatible() accepts
 /// this dual licence (the project is MIT OR Apache-2.0; the program is a few
 /// instructions generated at run time).
-const LICENSE: &str = "Dual MIT/GPL";
+pub(super) const LICENSE: &str = "Dual MIT/GPL";
 
 /// The function the task_file iterator's programs attach to (DEFINE_BPF_ITER_FUNC).
 const ITER_FUNC: &str = "bpf_iter_task_file";
@@ -155,6 +155,57 @@ fn probe_read_r3(p: &mut Program, dst: i16, size: i32) {
         .push(asm::call(PROBE_READ_KERNEL));
 }
 
+/// Stack slots (offsets from R10) [`pid_in_our_namespace`] writes.
+pub(super) struct PidSlots {
+    /// Where the pid (u32) goes.
+    pub pid: i16,
+    /// 8 bytes of scratch.
+    pub scratch_ptr: i16,
+    /// 4 bytes of scratch.
+    pub scratch_u32: i16,
+}
+
+/// Writes the pid of the task in R7 as our pid namespace numbers it
+/// (task->thread_pid->numbers[our level].nr, our level being current's) to the stack
+/// at `slots.pid`, or jumps to `fail` when the task is not numbered there. Clobbers
+/// R0-R5, R8 and R9.
+pub(super) fn pid_in_our_namespace(
+    p: &mut Program,
+    o: &Offsets,
+    slots: PidSlots,
+    fail: &'static str,
+) {
+    // Our level: current->thread_pid->level.
+    p.push(asm::call(GET_CURRENT_TASK))
+        .push(asm::mov(R3, R0))
+        .push(asm::alu_imm(Alu::Add, R3, o.task_thread_pid));
+    probe_read_r3(p, slots.scratch_ptr, 8);
+    p.push(asm::ldx(Size::DW, R3, R10, slots.scratch_ptr))
+        .jmp_imm_to(Cond::Eq, R3, 0, fail)
+        .push(asm::alu_imm(Alu::Add, R3, o.pid_level));
+    probe_read_r3(p, slots.scratch_u32, 4);
+    p.push(asm::ldx(Size::W, R9, R10, slots.scratch_u32))
+        // The task's struct pid (R8 from here on) and its level.
+        .push(asm::mov(R3, R7))
+        .push(asm::alu_imm(Alu::Add, R3, o.task_thread_pid));
+    probe_read_r3(p, slots.scratch_ptr, 8);
+    p.push(asm::ldx(Size::DW, R8, R10, slots.scratch_ptr))
+        .jmp_imm_to(Cond::Eq, R8, 0, fail)
+        .push(asm::mov(R3, R8))
+        .push(asm::alu_imm(Alu::Add, R3, o.pid_level));
+    probe_read_r3(p, slots.scratch_u32, 4);
+    p.push(asm::ldx(Size::W, R1, R10, slots.scratch_u32))
+        // A task our namespace numbers is at our level or deeper.
+        .jmp_reg_to(Cond::Gt, R9, R1, fail)
+        .jmp_imm_to(Cond::Gt, R9, MAX_LEVEL, fail)
+        // pid = thread_pid->numbers[level].nr
+        .push(asm::alu_imm(Alu::Mul, R9, o.upid_size))
+        .push(asm::alu_imm(Alu::Add, R9, o.pid_numbers + o.upid_nr))
+        .push(asm::mov(R3, R8))
+        .push(asm::alu_reg(Alu::Add, R3, R9));
+    probe_read_r3(p, slots.pid, 4);
+}
+
 /// The program, for the context `struct bpf_iter__task_file { meta @0, task @8,
 /// u32 fd @16, file @24 }` (each a u64 slot).
 pub fn program(o: &Offsets) -> Option<Vec<Insn>> {
@@ -187,36 +238,17 @@ pub fn program(o: &Offsets) -> Option<Vec<Insn>> {
         .push(asm::ldx(Size::DW, R2, R7, o.task_comm))
         .push(asm::stx(Size::DW, R10, REC_COMM, R2))
         .push(asm::ldx(Size::DW, R2, R7, o.task_comm + 8))
-        .push(asm::stx(Size::DW, R10, REC_COMM + 8, R2))
-        // Our level: current->thread_pid->level.
-        .push(asm::call(GET_CURRENT_TASK))
-        .push(asm::mov(R3, R0))
-        .push(asm::alu_imm(Alu::Add, R3, o.task_thread_pid));
-    probe_read_r3(&mut p, SCRATCH_PTR, 8);
-    p.push(asm::ldx(Size::DW, R3, R10, SCRATCH_PTR))
-        .jmp_imm_to(Cond::Eq, R3, 0, "out")
-        .push(asm::alu_imm(Alu::Add, R3, o.pid_level));
-    probe_read_r3(&mut p, SCRATCH_U32, 4);
-    p.push(asm::ldx(Size::W, R9, R10, SCRATCH_U32))
-        // The task's struct pid (R8 from here on) and its level.
-        .push(asm::mov(R3, R7))
-        .push(asm::alu_imm(Alu::Add, R3, o.task_thread_pid));
-    probe_read_r3(&mut p, SCRATCH_PTR, 8);
-    p.push(asm::ldx(Size::DW, R8, R10, SCRATCH_PTR))
-        .jmp_imm_to(Cond::Eq, R8, 0, "out")
-        .push(asm::mov(R3, R8))
-        .push(asm::alu_imm(Alu::Add, R3, o.pid_level));
-    probe_read_r3(&mut p, SCRATCH_U32, 4);
-    p.push(asm::ldx(Size::W, R1, R10, SCRATCH_U32))
-        // A task our namespace numbers is at our level or deeper.
-        .jmp_reg_to(Cond::Gt, R9, R1, "out")
-        .jmp_imm_to(Cond::Gt, R9, MAX_LEVEL, "out")
-        // pid = thread_pid->numbers[level].nr
-        .push(asm::alu_imm(Alu::Mul, R9, o.upid_size))
-        .push(asm::alu_imm(Alu::Add, R9, o.pid_numbers + o.upid_nr))
-        .push(asm::mov(R3, R8))
-        .push(asm::alu_reg(Alu::Add, R3, R9));
-    probe_read_r3(&mut p, REC, 4);
+        .push(asm::stx(Size::DW, R10, REC_COMM + 8, R2));
+    pid_in_our_namespace(
+        &mut p,
+        o,
+        PidSlots {
+            pid: REC,
+            scratch_ptr: SCRATCH_PTR,
+            scratch_u32: SCRATCH_U32,
+        },
+        "out",
+    );
     // seq_write(meta->seq, record, 32)
     p.push(asm::ldx(Size::DW, R1, R6, 0))
         .push(asm::ldx(Size::DW, R1, R1, 0))
@@ -264,14 +296,36 @@ pub fn parse_records(bytes: &[u8]) -> Option<Vec<SocketFd>> {
 /// Loads the program, runs the iterator to its end and returns its records.
 pub fn socket_fds() -> io::Result<Vec<SocketFd>> {
     let btf = Btf::vmlinux().map_err(io::Error::other)?;
-    let offsets = Offsets::from_btf(&btf)?;
+    let iterator = SocketIterator::load(&btf)?;
     drop(btf);
-    let insns = program(&offsets).ok_or_else(|| io::Error::other("program has a bad jump"))?;
-    let prog = super::sys::load_iter_program(&insns, offsets.iter_func, LICENSE)?;
-    let link = super::sys::link_iter(&prog)?;
-    let iter = super::sys::iter_create(&link)?;
-    let bytes = read_all(std::fs::File::from(iter))?;
-    parse_records(&bytes).ok_or_else(|| io::Error::other("the iterator's output does not parse"))
+    iterator.socket_fds()
+}
+
+/// The program loaded and attached once: each [`SocketIterator::socket_fds`] is one
+/// BPF_ITER_CREATE and the reads, so a tool that looks again (`rnetstat -c`) does not
+/// load and verify the program every time.
+pub struct SocketIterator {
+    link: std::os::fd::OwnedFd,
+}
+
+impl SocketIterator {
+    /// Finds the offsets in `btf` (the running kernel's), loads and attaches the program.
+    pub fn load(btf: &Btf) -> io::Result<SocketIterator> {
+        let offsets = Offsets::from_btf(btf)?;
+        let insns = program(&offsets).ok_or_else(|| io::Error::other("program has a bad jump"))?;
+        let prog = super::sys::load_iter_program(&insns, offsets.iter_func, LICENSE)?;
+        // The link holds the program; its descriptor can go.
+        let link = super::sys::link_iter(&prog)?;
+        Ok(SocketIterator { link })
+    }
+
+    /// Runs the iterator to its end and returns its records.
+    pub fn socket_fds(&self) -> io::Result<Vec<SocketFd>> {
+        let iter = super::sys::iter_create(&self.link)?;
+        let bytes = read_all(std::fs::File::from(iter))?;
+        parse_records(&bytes)
+            .ok_or_else(|| io::Error::other("the iterator's output does not parse"))
+    }
 }
 
 pub(super) fn read_all(mut file: std::fs::File) -> io::Result<Vec<u8>> {
