@@ -1,25 +1,24 @@
-//! rnetstat's socket view: read the selected tables, attribute owners, resolve the
-//! names of the rows that will be printed, and render them as netstat does.
+//! rnetstat: arguments → validated config → the view asked for (sockets, -r, -i, -g,
+//! -s, --arp, the audit, captures and queue dumps), repeated with -c.
+
+mod sockets;
+mod views;
+
+pub(super) use sockets::read_tables;
 
 use super::output;
-use crate::cli::netstat::{Config, Mode, NetnsChoice, NetstatArgs, Selection, StatsFamily};
+use crate::cli::netstat::{Config, Mode, NetnsChoice, NetstatArgs};
 use crate::color::Palette;
-use crate::netlink;
 use crate::netns::{self, NetNs};
-use crate::proc::igmp::Membership;
-use crate::proc::inet::{InetSocket, Proto};
-use crate::proc::unix::{self, UnixSocket};
-use crate::proc::{ProcRoot, Table};
-use crate::render::json;
-use crate::render::netstat::{self as view, RowContext, Rows, SocketOptions};
-use crate::resolve::{DuplicatePolicy, HostNames, NetworkNames, Services, Users, HOST_DEADLINE};
-use crate::snapshot::{OwnerDetail, Owners, OwnersScanner};
-use crate::tables::{self, TableSource};
+use crate::proc::ProcRoot;
+use crate::render::netstat::SocketOptions;
+use crate::resolve::{DuplicatePolicy, HostNames, NetworkNames, Services, Users};
+use crate::snapshot::OwnersScanner;
 use std::ffi::OsString;
 use std::io::{self, Write};
 
 /// The name messages start with (see [`output::program_name`]).
-fn prog() -> &'static str {
+pub(super) fn prog() -> &'static str {
     output::program_name("rnetstat")
 }
 
@@ -89,29 +88,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
 }
 
 /// Long-lived state of a run: name caches survive refreshes with -c.
-struct Names {
+pub(super) struct Names {
     services: Services,
     hosts: HostNames,
     networks: NetworkNames,
     users: Users,
-}
-
-fn family_name(proto: Proto) -> &'static str {
-    match proto {
-        Proto::Tcp => "AF INET (tcp)",
-        Proto::Udp => "AF INET (udp)",
-        Proto::UdpLite => "AF INET (udplite)",
-        Proto::Raw => "AF INET (raw)",
-    }
-}
-
-fn wants(sel: &Selection, proto: Proto) -> bool {
-    match proto {
-        Proto::Tcp => sel.tcp,
-        Proto::Udp => sel.udp,
-        Proto::UdpLite => sel.udplite,
-        Proto::Raw => sel.raw,
-    }
 }
 
 pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
@@ -127,7 +108,7 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     let mut owners = OwnersScanner::default();
     loop {
         let status = match config.mode {
-            Mode::Sockets => socket_view(config, root, &mut names, &mut owners, out)?,
+            Mode::Sockets => sockets::socket_view(config, root, &mut names, &mut owners, out)?,
             Mode::Audit { probe } => {
                 if !root.is_live() {
                     output::warn(
@@ -150,7 +131,7 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
                 };
                 return Ok(super::audit::run(&opts, config.json, out));
             }
-            Mode::Interfaces => interfaces_mode(config, first, out)?,
+            Mode::Interfaces => views::interfaces_mode(config, first, out)?,
             Mode::Capture => {
                 let status = capture(config, root, out)?;
                 match (&config.queues, config.capture_dir.as_deref()) {
@@ -164,7 +145,7 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
                 Some(q) => return Ok(super::queues::run_alone(config, q)),
                 None => 2,
             },
-            Mode::Statistics => statistics_mode(config, out)?,
+            Mode::Statistics => views::statistics_mode(config, out)?,
             Mode::Masquerade => {
                 output::warn(prog(), "no support for `ip_masquerade' on this system.");
                 return Ok(1);
@@ -191,173 +172,11 @@ pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
 }
 
 /// Warns about a namespace that could not be read (entering one needs CAP_SYS_ADMIN).
-fn unreachable_namespace(ns: &NetNs, e: &io::Error) {
+pub(super) fn unreachable_namespace(ns: &NetNs, e: &io::Error) {
     output::warn(
         prog(),
         format_args!("network namespace {}: {e}", ns.label()),
     );
-}
-
-/// `-i` / `-ie` in every namespace asked for. The ioctls run on a thread inside each
-/// namespace; with --all-netns table rows get the namespace column, and -ie blocks a
-/// line naming their namespace.
-fn interfaces_mode(config: &Config, first: bool, out: &mut impl Write) -> io::Result<u8> {
-    let root = &config.root;
-    let namespaces = match target_namespaces(config) {
-        Ok(n) => n,
-        Err(e) => {
-            output::warn(prog(), e);
-            return Ok(1);
-        }
-    };
-    let tagged = config.sockets.netns_column;
-    let long = config.interfaces.long;
-    let palette = config.sockets.palette;
-    let with_inet6 = long || config.json;
-    let mut found_all = Vec::new();
-    let mut status = 0;
-    for (index, ns) in namespaces.iter().enumerate() {
-        let read = ns.run_inside(root, |dir| {
-            super::iface::read_interfaces(config, root, dir, with_inet6)
-        });
-        let found = match read {
-            Ok(Some(Ok(found))) => found,
-            Ok(Some(Err(e))) if index == 0 => return Err(e),
-            Ok(Some(Err(e))) | Err(e) => {
-                unreachable_namespace(ns, &e);
-                if index == 0 {
-                    return Ok(1);
-                }
-                continue;
-            }
-            Ok(None) => continue,
-        };
-        if config.json {
-            status = status.max(found.status);
-            found_all.push((index, found));
-            continue;
-        }
-        if index == 0 {
-            if first {
-                crate::render::iface::write_title(out)?;
-            }
-            if !long {
-                let mut header = Vec::new();
-                crate::render::iface::write_table_header(&mut header)?;
-                write_tagged(out, tagged.then_some("Netns"), &config.sockets, |l| {
-                    l.write_all(&header)
-                })?;
-            }
-        }
-        let label = ns.label();
-        if tagged && long {
-            writeln!(
-                out,
-                "Network namespace {}:",
-                palette.paint(crate::color::Role::Namespace, &label)
-            )?;
-        }
-        let mut rows = Vec::new();
-        super::iface::write_interfaces(config, &found, first, false, &mut rows)?;
-        if tagged && !long {
-            for line in rows.split_inclusive(|&b| b == b'\n') {
-                write_tagged(out, Some(&label), &config.sockets, |l| l.write_all(line))?;
-            }
-        } else {
-            out.write_all(&rows)?;
-        }
-        if found.status != 0 {
-            return Ok(found.status);
-        }
-    }
-    if config.json {
-        let inputs: Vec<json::InterfaceInput<'_>> = found_all
-            .iter()
-            .flat_map(|(index, found)| {
-                found.rows.iter().map(move |r| json::InterfaceInput {
-                    ns: *index,
-                    name: &r.name,
-                    link: &r.link,
-                    counters: r.counters.as_ref(),
-                    inet6: &found.inet6,
-                })
-            })
-            .collect();
-        json::write_line(out, &json::interface_document(&namespaces, &inputs))?;
-    }
-    Ok(status)
-}
-
-/// `-s` in every namespace asked for; with --all-netns each namespace's counters follow
-/// a line naming it.
-fn statistics_mode(config: &Config, out: &mut impl Write) -> io::Result<u8> {
-    let root = &config.root;
-    let namespaces = match target_namespaces(config) {
-        Ok(n) => n,
-        Err(e) => {
-            output::warn(prog(), e);
-            return Ok(1);
-        }
-    };
-    if let (true, StatsFamily::Unsupported(families)) = (config.json, &config.stats.family) {
-        output::warn(
-            prog(),
-            format_args!("No statistics support for specified address family: {families}"),
-        );
-        return Ok(1);
-    }
-    let tagged = config.sockets.netns_column;
-    let mut sections = Vec::new();
-    let mut status = 0;
-    for (index, ns) in namespaces.iter().enumerate() {
-        if config.json {
-            let read = ns.read(root, |dir| {
-                super::stats::read_statistics(prog(), &config.stats, root, dir)
-            });
-            match read {
-                Ok(Some(Some(found))) => {
-                    sections.extend(found.into_iter().map(|(file, s)| (index, file, s)))
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    unreachable_namespace(ns, &e);
-                    status = if index == 0 { 1 } else { status };
-                }
-            }
-            continue;
-        }
-        if tagged {
-            writeln!(
-                out,
-                "Network namespace {}:",
-                config
-                    .sockets
-                    .palette
-                    .paint(crate::color::Role::Namespace, &ns.label())
-            )?;
-        }
-        let mut text = Vec::new();
-        let read = ns.read(root, |dir| {
-            super::stats::statistics_view(prog(), &config.stats, root, dir, &mut text)
-        });
-        out.write_all(&text)?;
-        match read {
-            Ok(Some(Ok(s))) if index == 0 => status = s,
-            Ok(Some(Err(e))) if index == 0 => return Err(e),
-            Ok(_) => {}
-            Err(e) => {
-                unreachable_namespace(ns, &e);
-                status = if index == 0 { 1 } else { status };
-            }
-        }
-        if status != 0 {
-            break;
-        }
-    }
-    if config.json {
-        json::write_line(out, &json::statistics_document(&namespaces, &sections))?;
-    }
-    Ok(status)
 }
 
 fn capture(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result<u8> {
@@ -390,116 +209,6 @@ fn capture(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result
     Ok(0)
 }
 
-fn program_notice(owners: &Owners, root: &ProcRoot) {
-    if owners.denied == 0 {
-        return;
-    }
-    // Our own process does not count: the fd scan runs while the table reader holds a
-    // sock_diag socket, which netstat (reading /proc/net text) never has; as an
-    // unprivileged user that socket alone would turn netstat's "No info could be read"
-    // into "Not all processes could be identified", depending on timing.
-    let identified = if root.is_live() {
-        owners.identified_any_besides(std::process::id())
-    } else {
-        owners.identified_any()
-    };
-    let mut err = io::stderr().lock();
-    if identified {
-        let _ = writeln!(
-            err,
-            "(Not all processes could be identified, non-owned process info\n will not be shown, you would have to be root to see it all.)"
-        );
-    } else {
-        let euid = nix::unistd::geteuid();
-        let _ = writeln!(
-            err,
-            "(No info could be read for \"-p\": geteuid()={euid} but you should be root.)"
-        );
-    }
-}
-
-/// What one namespace's selected tables gave, kept until their turn to be printed so
-/// warnings and errors come out where netstat puts them.
-pub(super) struct NsTables {
-    pub(super) inet: Vec<(Proto, bool, io::Result<Table<InetSocket>>)>,
-    pub(super) unix: Option<io::Result<Table<UnixSocket>>>,
-}
-
-/// sock_diag only for columns both sources fill alike: -o's timers come in other
-/// units, -e's user of a SYN_RECV socket is 0 in a dump, and JSON carries them all.
-fn table_source(config: &Config) -> TableSource {
-    let opts = &config.sockets;
-    if opts.timers || opts.extend || config.json {
-        return TableSource::Proc;
-    }
-    // Without -a or -l only rows with a remote port print, and a listener never has
-    // one: the kernel need not walk the listening hash. (-l cannot narrow the other
-    // way: a SYN_SENT socket to port 0 is a "server" to netstat.)
-    let tcp_states = match opts.rows {
-        Rows::Connected => netlink::inet::PROC_TCP_STATES & !netlink::inet::LISTEN_STATE_BIT,
-        Rows::Listening | Rows::All => netlink::inet::PROC_TCP_STATES,
-    };
-    let own = matches!(config.netns, NetnsChoice::Own);
-    TableSource::for_namespace(&config.root, own, tcp_states)
-}
-
-/// /proc/net/unix of `dir`, with rows forged by newlines in bound paths repaired from
-/// sock_diag where a dump describes that namespace (the live own one, or one this
-/// thread entered).
-fn read_unix(root: &ProcRoot, dir: &str) -> io::Result<Table<UnixSocket>> {
-    let mut table = unix::read_table(root, dir)?;
-    if root.is_live() && (dir == "net" || dir.starts_with("thread-self")) {
-        match netlink::unix::repair_with_dump(&mut table.rows) {
-            Ok(0) => {}
-            Ok(n) => output::warn(
-                prog(),
-                format_args!(
-                    "{n} line(s) of {dir}/unix came from a socket path with a newline; \
-                     left out (sock_diag has the whole path)"
-                ),
-            ),
-            Err(e) => output::warn(
-                prog(),
-                format_args!(
-                    "sock_diag could not be read to check {dir}/unix for rows forged by \
-                     newlines in socket paths ({e})"
-                ),
-            ),
-        }
-    }
-    Ok(table)
-}
-
-pub(super) fn read_tables(
-    root: &ProcRoot,
-    dir: &str,
-    sel: &Selection,
-    source: TableSource,
-) -> NsTables {
-    let wanted: Vec<(Proto, bool)> = Proto::ALL
-        .into_iter()
-        .filter(|&p| wants(sel, p))
-        .flat_map(|p| [(p, false), (p, true)])
-        .filter(|&(_, v6)| if v6 { sel.inet6 } else { sel.inet4 })
-        .collect();
-    let read_inet = |tables: &[(Proto, bool)]| tables::read_inet_tables(root, dir, tables, source);
-    // Reading a table is mostly the kernel formatting it, and TCP is the big one: the
-    // other tables are read on a second thread meanwhile. Not for `thread-self/net`
-    // (a namespace entered by this thread only), which another thread would not see.
-    let (tcp, rest) = wanted.split_at(wanted.partition_point(|&(p, _)| p == Proto::Tcp));
-    if dir.starts_with("thread-self") {
-        let inet = read_inet(&wanted);
-        let unix = sel.unix.then(|| read_unix(root, dir));
-        return NsTables { inet, unix };
-    }
-    let ((rest, unix), mut inet) = crate::threads::join(
-        || (read_inet(rest), sel.unix.then(|| read_unix(root, dir))),
-        || read_inet(tcp),
-    );
-    inet.extend(rest);
-    NsTables { inet, unix }
-}
-
 /// The namespaces a run reads; the first is the one whose missing tables are errors
 /// (the own namespace, or the one --netns names).
 pub(super) fn target_namespaces(config: &Config) -> Result<Vec<NetNs>, String> {
@@ -513,361 +222,9 @@ pub(super) fn target_namespaces(config: &Config) -> Result<Vec<NetNs>, String> {
     }
 }
 
-fn is_missing(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
-    )
-}
-
-fn socket_view(
-    config: &Config,
-    root: &ProcRoot,
-    names: &mut Names,
-    scanner: &mut OwnersScanner,
-    out: &mut impl Write,
-) -> io::Result<u8> {
-    let sel = &config.selection;
-    let opts = &config.sockets;
-    let namespaces = match target_namespaces(config) {
-        Ok(n) => n,
-        Err(e) => {
-            output::warn(prog(), e);
-            return Ok(1);
-        }
-    };
-    let source = table_source(config);
-    let read_all = || {
-        let mut tables = Vec::with_capacity(namespaces.len());
-        let mut unreachable = Vec::new();
-        for (index, ns) in namespaces.iter().enumerate() {
-            match ns.read(root, |dir| read_tables(root, dir, sel, source)) {
-                Ok(Some(t)) => tables.push((index, t)),
-                Ok(None) => {}
-                // Entering a namespace nobody lives in needs CAP_SYS_ADMIN.
-                Err(e) => {
-                    unreachable.push((index, format!("network namespace {}: {e}", ns.label())))
-                }
-            }
-        }
-        (tables, unreachable)
-    };
-    // The fd scan and the table reads are both mostly kernel time: on two cores
-    // they overlap.
-    let (owners, (mut tables, unreachable)) = if opts.programs || config.json {
-        let (tables, owners) = crate::threads::join(read_all, || {
-            scanner.scan(
-                root,
-                OwnerDetail {
-                    argv0: true,
-                    uid: config.json,
-                    ..OwnerDetail::default()
-                },
-            )
-        });
-        (Some(owners), tables)
-    } else {
-        (None, read_all())
-    };
-    let owners = owners.transpose()?;
-    if let Some(owners) = owners.as_ref().filter(|_| opts.programs) {
-        program_notice(owners, root);
-    }
-    for (index, e) in unreachable {
-        output::warn(prog(), e);
-        if index == 0 {
-            return Ok(1);
-        }
-    }
-
-    // Rows of every namespace first, so names are resolved in one concurrent batch.
-    let mut rows: Vec<(usize, InetSocket)> = Vec::new();
-    let mut status = 0;
-    'tables: for (index, t) in &mut tables {
-        let primary = *index == 0;
-        for (proto, v6, result) in t.inet.drain(..) {
-            match result {
-                Ok(table) => {
-                    output::parse_warnings(prog(), &table.warnings);
-                    rows.extend(
-                        table
-                            .rows
-                            .into_iter()
-                            .filter(|s| view::inet_selected(s, opts.rows))
-                            .map(|s| (*index, s)),
-                    );
-                }
-                Err(_) if !primary => {}
-                // netstat reports a missing v4 table of an asked-for protocol and stops
-                // there; a missing v6 table is silent.
-                Err(e) if !v6 && is_missing(&e) => {
-                    if !sel.implied && (sel.explicit || config.verbose) {
-                        output::warn(
-                            prog(),
-                            format_args!("no support for `{}' on this system.", family_name(proto)),
-                        );
-                    }
-                    if !sel.implied && sel.explicit {
-                        status = 1;
-                        break 'tables;
-                    }
-                }
-                Err(e) if is_missing(&e) => {}
-                Err(e) => {
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!("/proc/net/{}: {e}", proto.file(v6)),
-                    ))
-                }
-            }
-        }
-    }
-    let groups = match config.groups && status == 0 {
-        true => Some(read_groups(config, &namespaces)?),
-        false => None,
-    };
-    if !opts.numeric_hosts {
-        let group_addrs = groups.iter().flat_map(|g| {
-            crate::render::groups::addresses_to_resolve(g.rows.iter().map(|(_, m)| m))
-        });
-        names.hosts.resolve_all(
-            view::addresses_to_resolve(rows.iter().map(|(_, s)| s)).chain(group_addrs),
-            HOST_DEADLINE,
-        );
-    }
-    let labels: Vec<String> = namespaces.iter().map(NetNs::label).collect();
-    // A capture made with --queues: rows whose receive queue was dumped say so.
-    let captured = match root.is_live() {
-        true => None,
-        false => crate::queues::read_manifest(root.path()),
-    };
-    if let Some((_, bad)) = captured.as_ref().filter(|(_, bad)| *bad > 0) {
-        output::warn(
-            prog(),
-            format_args!("{bad} lines of the queue manifest could not be read"),
-        );
-    }
-    let queue_of = |inode: u64| captured.as_ref().and_then(|(m, _)| m.get(&inode));
-    let mut ctx = RowContext {
-        services: &names.services,
-        hosts: &names.hosts,
-        users: &mut names.users,
-        owners: owners.as_ref(),
-        netns: None,
-    };
-
-    if config.json {
-        let mut unix_rows: Vec<(usize, UnixSocket)> = Vec::new();
-        if status == 0 {
-            status = collect_unix(&mut tables, sel, opts, &mut unix_rows).0;
-        }
-        let group_rows = groups.as_ref().map_or(&[][..], |g| &g.rows[..]);
-        let mut doc = json::socket_document(
-            &namespaces,
-            json::SocketRows {
-                inet: &rows,
-                unix: &unix_rows,
-                groups: group_rows,
-            },
-            opts,
-            &mut ctx,
-        );
-        for row in &mut doc.inet {
-            row.queue = queue_of(row.inode).and_then(json::QueueCapture::from_manifest);
-        }
-        for row in &mut doc.unix {
-            row.queue = queue_of(row.inode).and_then(json::QueueCapture::from_manifest);
-        }
-        json::write_line(out, &doc)?;
-        return Ok(status);
-    }
-
-    // -S asked for: netstat prints TCP's rows, then stops at SCTP's missing table.
-    let sctp_stop = sel.sctp && sel.explicit && !sel.implied && status == 0;
-    if sctp_stop {
-        rows.retain(|(_, s)| s.proto == Proto::Tcp);
-    }
-    if sel.any_inet() {
-        view::write_inet_header(out, opts)?;
-        for (index, s) in &rows {
-            ctx.netns = labels.get(*index).map(String::as_str);
-            match queue_of(s.inode) {
-                Some(m) => with_queue_tag(out, m, |l| view::write_inet_row(l, s, opts, &mut ctx))?,
-                None => view::write_inet_row(out, s, opts, &mut ctx)?,
-            }
-        }
-    }
-    if status != 0 {
-        return Ok(status);
-    }
-    if sctp_stop {
-        out.flush()?;
-        unsupported_table(config, "INET (sctp)", "sctp");
-        return Ok(1);
-    }
-    let sctp: &[(&str, &str)] = match opts.rows {
-        Rows::Connected => &[("INET (sctp)", "sctp/assocs")],
-        Rows::Listening => &[("INET (sctp)", "sctp/eps")],
-        Rows::All => &[("INET (sctp)", "sctp/eps"), ("INET (sctp)", "sctp/assocs")],
-    };
-    report_unsupported(config, sel, sctp, out)?;
-    if let Some(found) = &groups {
-        crate::render::groups::write_header(out)?;
-        for (index, m) in &found.rows {
-            let tag = labels.get(*index).filter(|_| opts.netns_column);
-            write_tagged(out, tag.map(String::as_str), opts, |line| {
-                crate::render::groups::write_row(line, m, opts.numeric_hosts, ctx.hosts)
-            })?;
-        }
-        if found.status != 0 {
-            return Ok(found.status);
-        }
-    }
-    if sel.unix {
-        view::write_unix_header(out, opts)?;
-        let mut unix_rows: Vec<(usize, UnixSocket)> = Vec::new();
-        let broken_lines;
-        (status, broken_lines) = collect_unix(&mut tables, sel, opts, &mut unix_rows);
-        for (index, s) in &unix_rows {
-            ctx.netns = labels.get(*index).map(String::as_str);
-            match queue_of(s.inode) {
-                Some(m) => with_queue_tag(out, m, |l| view::write_unix_row(l, s, opts, &mut ctx))?,
-                None => view::write_unix_row(out, s, opts, &mut ctx)?,
-            }
-        }
-        // rnetstat joins such a line to its row (the path is cut at the newline in
-        // this view, as netstat prints it); the warnings are netstat's all the same.
-        if broken_lines > 0 {
-            out.flush()?;
-            let mut err = io::stderr().lock();
-            for _ in 0..broken_lines {
-                let _ = writeln!(err, "warning, got bogus unix line.");
-            }
-        }
-    }
-    let old_families: &[(&str, &str)] = &[
-        ("IPX", "ipx"),
-        ("AX25", "ax25"),
-        ("X25", "x25"),
-        ("NETROM", "nr"),
-        ("ROSE", "rose"),
-    ];
-    report_unsupported(config, sel, old_families, out)?;
-    if status != 0 || !sel.old_families() {
-        return Ok(status);
-    }
-    // Families netstat 2.10 knows but rnetstat has no view for: netstat stops at the
-    // first one asked for (its /proc table is missing on any current kernel), and
-    // names Bluetooth as not built in.
-    out.flush()?;
-    let asked = [
-        (sel.ipx, "IPX", "ipx"),
-        (sel.ax25, "AX25", "ax25"),
-        (sel.x25, "X25", "x25"),
-        (sel.netrom, "NETROM", "nr"),
-        (sel.rose, "ROSE", "rose"),
-    ];
-    if let Some((_, name, file)) = asked.iter().find(|(on, _, _)| *on) {
-        unsupported_table(config, name, file);
-        return Ok(1);
-    }
-    output::warn(
-        prog(),
-        "feature `AF BLUETOOTH' not supported.\nPlease recompile `net-tools' with newer \
-         kernel source or full configuration.",
-    );
-    Ok(1)
-}
-
-/// netstat's answer for an asked-for family whose /proc/net table is missing; when
-/// the table exists, rnetstat cannot list it (no view for it) and says so instead.
-fn unsupported_table(config: &Config, name: &str, file: &str) {
-    if config.root.join(&format!("net/{file}")).exists() {
-        output::warn(
-            prog(),
-            format_args!("AF {name} sockets are not listed: rnetstat has no view for them"),
-        );
-    } else {
-        output::warn(
-            prog(),
-            format_args!("no support for `AF {name}' on this system."),
-        );
-    }
-}
-
-/// With -v and no family chosen, netstat also tries the families rnetstat has no view
-/// for (SCTP, and the old link-layer ones after the unix sockets) and names each whose
-/// /proc table is missing, as here on any current kernel. Stdout is flushed first so a
-/// terminal shows the notices where netstat shows them.
-fn report_unsupported(
-    config: &Config,
-    sel: &Selection,
-    families: &[(&str, &str)],
-    out: &mut impl Write,
-) -> io::Result<()> {
-    if !config.verbose || sel.explicit || sel.implied {
-        return Ok(());
-    }
-    out.flush()?;
-    for (name, file) in families {
-        if !config.root.join(&format!("net/{file}")).exists() {
-            output::warn(
-                prog(),
-                format_args!("no support for `AF {name}' on this system."),
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Multicast memberships of every namespace, tagged with its index; the status is the
-/// primary namespace's.
-struct TaggedGroups {
-    rows: Vec<(usize, Membership)>,
-    status: u8,
-}
-
-fn read_groups(config: &Config, namespaces: &[NetNs]) -> io::Result<TaggedGroups> {
-    let root = &config.root;
-    let mut found = TaggedGroups {
-        rows: Vec::new(),
-        status: 0,
-    };
-    for (index, ns) in namespaces.iter().enumerate() {
-        match ns.read(root, |dir| super::iface::read_groups(config, root, dir)) {
-            Ok(Some(Ok(g))) => {
-                if index == 0 {
-                    found.status = g.status;
-                }
-                found.rows.extend(g.rows.into_iter().map(|m| (index, m)));
-            }
-            Ok(Some(Err(e))) if index == 0 => return Err(e),
-            _ => {}
-        }
-    }
-    Ok(found)
-}
-
-/// Writes one row with the tag of its captured receive queue before the newline.
-fn with_queue_tag(
-    out: &mut impl Write,
-    m: &crate::queues::ManifestLine,
-    render: impl FnOnce(&mut Vec<u8>) -> io::Result<()>,
-) -> io::Result<()> {
-    let mut line = Vec::with_capacity(160);
-    render(&mut line)?;
-    if line.last() == Some(&b'\n') {
-        line.pop();
-    }
-    line.push(b' ');
-    line.extend_from_slice(crate::queues::row_tag(m).as_bytes());
-    line.push(b'\n');
-    out.write_all(&line)
-}
-
 /// Writes one line a renderer produced, with the namespace tag (--all-netns) put
 /// before its newline.
-fn write_tagged(
+pub(super) fn write_tagged(
     out: &mut impl Write,
     tag: Option<&str>,
     opts: &SocketOptions,
@@ -891,49 +248,4 @@ fn write_tagged(
         }
     }
     out.write_all(&line)
-}
-
-/// The selected unix rows of every namespace, warnings printed; 1 when the primary
-/// namespace has no unix table and unix sockets were asked for.
-/// The selected unix rows of every namespace, and how many of the tables' lines a
-/// path with newlines broke off (netstat, reading by lines, warns once for each).
-fn collect_unix(
-    tables: &mut [(usize, NsTables)],
-    sel: &Selection,
-    opts: &SocketOptions,
-    rows: &mut Vec<(usize, UnixSocket)>,
-) -> (u8, usize) {
-    let mut broken_lines = 0;
-    for (index, t) in tables.iter_mut() {
-        match t.unix.take() {
-            Some(Ok(table)) => {
-                output::parse_warnings(prog(), &table.warnings);
-                broken_lines += table
-                    .rows
-                    .iter()
-                    .filter_map(|s| s.path.as_deref())
-                    .map(|p| p.iter().filter(|&&b| b == b'\n').count())
-                    .sum::<usize>();
-                rows.extend(
-                    table
-                        .rows
-                        .into_iter()
-                        .filter(|s| view::unix_selected(s, opts.rows))
-                        .map(|s| (*index, s)),
-                );
-            }
-            // A table that is there but refused (a FIFO or a link in a capture, one
-            // over the size cap) is an error that says why, not a missing family.
-            Some(Err(e)) if e.kind() == io::ErrorKind::InvalidData => {
-                output::warn(prog(), format_args!("unix socket table: {e}"));
-                return (1, broken_lines);
-            }
-            Some(Err(_)) if *index == 0 && sel.explicit => {
-                output::warn(prog(), "no support for `AF UNIX' on this system.");
-                return (1, broken_lines);
-            }
-            Some(Err(_)) | None => {}
-        }
-    }
-    (0, broken_lines)
 }
