@@ -7,6 +7,7 @@
 //! instead of an open, a getdents and a readlink per descriptor. `RNETSTAT_OWNERS=proc`
 //! forces the walk, `=bpf` makes a failure of the iterator an error (see README).
 
+use crate::ebpf::task_files::SocketFd;
 use crate::proc::{process, ProcRoot};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -184,6 +185,94 @@ impl OwnersSource {
             _ => OwnersSource::Auto,
         }
     }
+
+    /// The switch, where the iterator may answer for `root` at all (live, and not
+    /// `proc`); `None`: the walk.
+    pub fn applies(root: &ProcRoot) -> Option<OwnersSource> {
+        let source = OwnersSource::from_env();
+        (source != OwnersSource::Proc && root.is_live()).then_some(source)
+    }
+
+    /// What a failure of the iterator path gives: the walk (`None`), or with `bpf` the
+    /// error.
+    pub fn failed<T>(self, e: io::Error) -> io::Result<Option<T>> {
+        match self {
+            OwnersSource::Bpf => Err(io::Error::new(
+                e.kind(),
+                format!("{}=bpf: {e}", OwnersSource::ENV),
+            )),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Every socket descriptor of every thread-group leader of our pid namespace, from the
+/// BPF iterator (pids ascending, each process's fds ascending: /proc's readdir order
+/// and each /proc/PID/fd's), grouped by process.
+pub struct IteratedSockets {
+    records: Vec<SocketFd>,
+    /// Where each process's records start in `records`, in pid order.
+    starts: Vec<usize>,
+}
+
+impl IteratedSockets {
+    fn new(records: Vec<SocketFd>) -> IteratedSockets {
+        let starts = (0..records.len())
+            .filter(|&i| i == 0 || records[i - 1].pid != records[i].pid)
+            .collect();
+        IteratedSockets { records, starts }
+    }
+
+    /// Each process's socket descriptors, in pid order (none empty).
+    pub fn processes(&self) -> impl ExactSizeIterator<Item = &[SocketFd]> + '_ {
+        (0..self.starts.len()).map(|i| self.group(i))
+    }
+
+    /// The socket descriptors of `pid` (empty: it held none when the iterator ran).
+    pub fn of(&self, pid: u32) -> &[SocketFd] {
+        match self
+            .starts
+            .binary_search_by_key(&pid, |&start| self.records[start].pid)
+        {
+            Ok(i) => self.group(i),
+            Err(_) => &[],
+        }
+    }
+
+    /// Descriptors in all.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    fn group(&self, i: usize) -> &[SocketFd] {
+        let end = self
+            .starts
+            .get(i + 1)
+            .copied()
+            .unwrap_or(self.records.len());
+        &self.records[self.starts[i]..end]
+    }
+
+    /// The socket descriptors from the BPF iterator, where they are what a walk of
+    /// `root`'s fd directories would find, or `None` where they may not be (a copy of
+    /// /proc, `RNETSTAT_OWNERS=proc`) or the iterator failed (then the walk answers,
+    /// unless `RNETSTAT_OWNERS=bpf`, which makes the failure an error). The caller
+    /// decides first whether its view can use them at all (threads' own tables).
+    pub fn for_root(root: &ProcRoot) -> io::Result<Option<IteratedSockets>> {
+        let Some(source) = OwnersSource::applies(root) else {
+            return Ok(None);
+        };
+        let iterated = iterator_sees_what_proc_shows(root)
+            .and_then(|()| crate::ebpf::task_files::socket_fds());
+        match iterated {
+            Ok(records) => Ok(Some(IteratedSockets::new(records))),
+            Err(e) => source.failed(e),
+        }
+    }
 }
 
 /// A failure to load a program, kept so that a tool looking again does not retry it.
@@ -234,19 +323,17 @@ impl OwnersScanner {
         root: &ProcRoot,
         detail: OwnerDetail,
     ) -> io::Result<Option<Owners>> {
-        let source = OwnersSource::from_env();
         // ss -T walks /proc/TID/fd of every thread: the iterator skips threads that
         // share their leader's table.
-        if source == OwnersSource::Proc || !root.is_live() || detail.threads {
+        if detail.threads {
             return Ok(None);
         }
+        let Some(source) = OwnersSource::applies(root) else {
+            return Ok(None);
+        };
         match self.iterate(root, detail, source) {
             Ok(owners) => Ok(Some(owners)),
-            Err(e) if source == OwnersSource::Bpf => Err(io::Error::new(
-                e.kind(),
-                format!("{}=bpf: {e}", OwnersSource::ENV),
-            )),
-            Err(_) => Ok(None),
+            Err(e) => source.failed(e),
         }
     }
 
@@ -314,16 +401,8 @@ impl OwnersScanner {
         } else {
             None
         };
-        // The records come a process at a time, pids ascending, fds ascending: the
-        // order of /proc's readdir and of each /proc/PID/fd.
-        let mut groups: Vec<&[crate::ebpf::task_files::SocketFd]> = Vec::new();
-        let mut rest = &records[..];
-        while let Some(first) = rest.first() {
-            let n = rest.iter().take_while(|r| r.pid == first.pid).count();
-            let (group, tail) = rest.split_at(n);
-            groups.push(group);
-            rest = tail;
-        }
+        let sockets = IteratedSockets::new(records);
+        let groups: Vec<&[SocketFd]> = sockets.processes().collect();
         let argv0 = |pid: u32| argv0s.as_ref().and_then(|a| a.get(pid));
         // The owner's uid, the netns and any argv[0] the iterator did not give still
         // come from /proc: one small read per socket-holding process, shared out like
@@ -331,7 +410,7 @@ impl OwnersScanner {
         let needs_proc = detail.uid
             || detail.netns
             || (detail.argv0 && groups.iter().any(|g| argv0(g[0].pid).is_none()));
-        let record = |group: &[crate::ebpf::task_files::SocketFd]| {
+        let record = |group: &[SocketFd]| {
             let pid = group[0].pid;
             ProcessScan::Holds {
                 record: process_record(
@@ -354,7 +433,7 @@ impl OwnersScanner {
             groups.iter().map(|g| Some(record(g))).collect()
         };
         let mut owners = Owners::default();
-        owners.by_inode.reserve(records.len());
+        owners.by_inode.reserve(sockets.len());
         for scan in scans {
             // A helper thread that panicked lost its share: the walk answers instead.
             let scan = scan.ok_or_else(|| io::Error::other("a process scan thread failed"))?;

@@ -5,8 +5,10 @@
 //! process whose leader thread exited, a thread with its own fd table.
 
 mod common;
+mod lsof_support;
 
 use common::Output;
+use lsof_support::Holder;
 use std::io::{BufRead, BufReader};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
@@ -34,10 +36,10 @@ fn skip_reason() -> Option<&'static str> {
         return Some("needs root for namespaces and BPF");
     }
     for tool in [
-        "unshare", "nsenter", "setpriv", "python3", "netstat", "ss", "ip",
+        "unshare", "nsenter", "setpriv", "python3", "netstat", "ss", "ip", "lsof",
     ] {
         if !have(tool) {
-            return Some("unshare, nsenter, setpriv, python3, netstat, ss or ip missing");
+            return Some("unshare, nsenter, setpriv, python3, netstat, ss, ip or lsof missing");
         }
     }
     None
@@ -101,6 +103,16 @@ impl Scene {
     /// Runs `program args` inside the scene's namespaces (`pid`: its pid namespace
     /// too, else ours with the scene's /proc), with RNETSTAT_OWNERS set to `owners`
     /// (or unset) and `prefix` (setpriv) before the program.
+    /// `nsenter` into the scene's namespaces, pid namespace included: a prefix that
+    /// starts a process there.
+    fn enter(&self) -> Vec<String> {
+        let init = self.init.to_string();
+        ["nsenter", "-t", &init, "-n", "-m", "-p", "--"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
     fn run(
         &self,
         pid: bool,
@@ -153,6 +165,7 @@ fn bin(name: &str) -> String {
     match name {
         "rnetstat" => env!("CARGO_BIN_EXE_rnetstat").to_string(),
         "rss" => env!("CARGO_BIN_EXE_rss").to_string(),
+        "rlsof" => env!("CARGO_BIN_EXE_rlsof").to_string(),
         other => other.to_string(),
     }
 }
@@ -208,6 +221,154 @@ fn iterator_and_walk_and_reference_agree_in_a_private_namespace() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// rlsof's Internet listings take every process's sockets from the iterator: in the
+/// scene (shared sockets, a renamed process, a nested pid namespace, a leader-less
+/// process, a thread with its own fd table) plus holder.py's every kind of file (non-
+/// socket descriptors between the sockets, TCP/UDP over v4, v6 and v4-mapped), a
+/// non-dumpable process of another uid (USER is /proc/PID's owner, which for the
+/// directory itself stays the euid: task_dump_owner) and a process
+/// without sockets named by -c, the output, stderr and status equal the walk's and
+/// lsof's, whole (only the test's processes are in the namespace).
+#[test]
+fn rlsof_inet_views_agree_with_the_walk_and_lsof() {
+    if let Some(why) = skip_reason() {
+        return common::skip("rlsof_inet_views_agree_with_the_walk_and_lsof", why);
+    }
+    let scene = Scene::start();
+    let enter = scene.enter();
+    let prefix: Vec<&str> = enter.iter().map(String::as_str).collect();
+    let kinds = Holder::start(&prefix, "holder.py", &[]);
+    let nondumpable = Holder::start(&prefix, "owner_kinds.py", &["nondumpable"]);
+    let nosock = Holder::start(&prefix, "owner_kinds.py", &["nosock"]);
+    let port = (20000 + (std::process::id() % 20000)).to_string();
+    let subst = |a: &str| {
+        a.replace("{port}", &port)
+            .replace(
+                "{kid}",
+                &(20000 + (std::process::id() % 20000) + 1).to_string(),
+            )
+            .replace("{tcp4}", kinds.get("tcp4"))
+            .replace("{udp6}", kinds.get("udp6"))
+            .replace("{nd}", nondumpable.get("pid"))
+            .replace("{ndtcp}", nondumpable.get("tcp"))
+            .replace("{nosock}", nosock.get("pid"))
+    };
+    let views: &[&str] = &[
+        "-i",
+        "-i -nP",
+        "-i -n",
+        "-i -P",
+        "-i -t",
+        "-i -nP -F pcfn",
+        "-i -nP -F",
+        "-i 4 -nP",
+        "-i 6 -nP",
+        "-i TCP -nP",
+        "-i UDP -P",
+        "-i :{port} -nP",
+        "-i TCP:{tcp4} -nP",
+        "-i @127.0.0.1 -nP",
+        "-i UDP:{udp6} -i TCP:{ndtcp} -nP",
+        "-i TCP -s TCP:LISTEN -nP",
+        "-i -s TCP:ESTABLISHED -nP",
+        "-i -nP +c 0",
+        "-i -nP -c 4",
+        "-i -nP -R",
+        "-i -nP -l",
+        "-i -nP -o",
+        "-i -nP -T",
+        "-i -nP -Tqs",
+        "-a -i -nP -c python",
+        "-a -i -nP -c /^rnt/",
+        "-a -i -nP -c ^python",
+        "-a -i -nP -u 0",
+        "-a -i -nP -u 65534",
+        "-a -i -nP -u ^0",
+        "-a -i -nP -p {nd}",
+        "-a -i -nP -p ^{nd}",
+        "-a -i -c rnt-nosock",
+        "-a -i -V -c rnt-nosock",
+        "-a -i -V -c rnt-nosock -c python",
+        "-a -i :{kid} -nP",
+        "-a -i TCP:1 -V -nP",
+        "-i -t -a -p {nosock}",
+    ];
+    let mut problems = Vec::new();
+    // -V's messages and the warnings name the program.
+    let normal = |s: String| s.replace("rlsof: ", "lsof: ");
+    for view in views {
+        let view = subst(view);
+        let args: Vec<&str> = view.split_whitespace().collect();
+        // The scene's mount table is a copy of the host's, which other tests change
+        // (`ip netns add`/`del`): a mount going away between two runs changes one
+        // run's warnings, so a difference is tried again; a real one shows every time.
+        let mut differences = Vec::new();
+        for _ in 0..common::ATTEMPTS {
+            let bpf = scene.run(true, &[], Some("bpf"), "rlsof", &args);
+            let walk = scene.run(true, &[], Some("proc"), "rlsof", &args);
+            let auto = scene.run(true, &[], None, "rlsof", &args);
+            let lsof = scene.run(true, &[], None, "lsof", &args);
+            assert!(
+                bpf.status.is_some_and(|s| s.code().is_some_and(|c| c <= 1)),
+                "rlsof {view} with the iterator: {} {}",
+                bpf.status_str(),
+                bpf.stderr_str()
+            );
+            differences.clear();
+            for (name, other) in [("walk", &walk), ("default", &auto), ("lsof", &lsof)] {
+                let same = normal(text(&bpf)) == normal(text(other))
+                    && normal(bpf.stderr_str()) == normal(other.stderr_str());
+                if !same || code(&bpf) != code(other) {
+                    differences.push(format!(
+                        "rlsof {view}: iterator and {name} differ\n--- iterator ({})\n{}{}--- {name} ({})\n{}{}",
+                        bpf.status_str(),
+                        text(&bpf),
+                        bpf.stderr_str(),
+                        other.status_str(),
+                        text(other),
+                        other.stderr_str()
+                    ));
+                }
+            }
+            if differences.is_empty() {
+                break;
+            }
+        }
+        problems.append(&mut differences);
+    }
+    // The rows are there: every holder's sockets, the renamed child's full name, the
+    // non-dumpable process as nobody's, and no socket only a thread's own table holds.
+    let all = text(&scene.run(true, &[], Some("bpf"), "rlsof", &["-i", "-nP", "+c", "0"]));
+    let has = |pid: &str, what: &str| {
+        all.lines().any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.get(1) == Some(&pid) && l.contains(what)
+        })
+    };
+    assert!(
+        has(
+            kinds.get("pid"),
+            &format!("127.0.0.1:{}", kinds.get("tcp4"))
+        ),
+        "{all}"
+    );
+    assert!(
+        all.lines().any(|l| l.starts_with("rnt\\x20owner\\x20kid ")),
+        "{all}"
+    );
+    assert!(
+        all.lines().any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.get(1) == Some(&nondumpable.get("pid")) && cols.get(2) == Some(&"nobody")
+        }),
+        "{all}"
+    );
+    let private = (20000 + (std::process::id() % 20000) + 5).to_string();
+    assert!(!all.contains(&format!(":{private} ")), "{all}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    drop((kinds, nondumpable, nosock));
+}
+
 /// Where the walk would not see what the iterator sees, the iterator is not used:
 /// with /proc of another pid namespace (`unshare --pid` without a new /proc), and
 /// without the capabilities that let root read every fd directory (nobody). The
@@ -233,6 +394,7 @@ fn the_walk_answers_where_the_iterator_would_differ() {
             ("rnetstat", &["-anp"][..]),
             ("rss", &["-xap"][..]),
             ("rss", &["-tanp"][..]),
+            ("rlsof", &["-i", "-nP"][..]),
         ] {
             let auto = scene.run(pid, prefix, None, program, args);
             let walk = scene.run(pid, prefix, Some("proc"), program, args);

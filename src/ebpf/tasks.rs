@@ -7,7 +7,7 @@
 //! The iterator visits every task (threads too) of the pid namespace of the process
 //! that creates it, in ascending pid order. The program keeps thread-group leaders
 //! (task->pid == task->tgid) and writes for each: the pid as our namespace numbers it
-//! (thread_pid->numbers[our level].nr, as task_files does), the real uid
+//! (thread_pid->numbers[our level].nr, task_files::pid_in_our_namespace), the real uid
 //! (task->cred->uid, the kernel's global uid), task->start_time (nanoseconds since
 //! boot: with the pid, one process and not a later one that reused the number) and
 //! task->comm.
@@ -176,7 +176,14 @@ impl TaskIterator {
         let offsets = TaskOffsets::from_btf(&btf)?;
         drop(btf);
         let insns = program(&offsets).ok_or_else(|| io::Error::other("program has a bad jump"))?;
-        let prog = super::sys::load_iter_program(&insns, offsets.iter_func, LICENSE)?;
+        let prog = super::sys::load_iter_program_named(
+            &insns,
+            offsets.iter_func,
+            LICENSE,
+            "rnt_tasks",
+            0,
+            None,
+        )?;
         let link = super::sys::link_iter(&prog)?;
         Ok(TaskIterator { link })
     }

@@ -14,6 +14,7 @@ use crate::netns;
 use crate::proc::{files, process, ProcRoot};
 use crate::render::lsof::ProcessRows;
 use crate::resolve::{HostNames, RpcPorts, RpcPrograms, Services, Users, HOST_DEADLINE};
+use crate::snapshot::IteratedSockets;
 use endpoints::{add_endpoint_files, unix_holders, unix_links, Holders, UnixEndpoints};
 use model::{v4_view, Kind, ProcInfo};
 use name::build_row;
@@ -216,8 +217,14 @@ pub fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<P
         foreign: &foreign,
         own_pid: root.is_live().then(std::process::id),
         rows: early_rows.then_some(&early),
+        iterated: None,
     };
-    let scanned = std::thread::scope(|scope| {
+    // An Internet-only listing needs no descriptor but sockets: every process's come
+    // from the BPF iterator where it answers as the walk would (README, "Performance").
+    // Not for a few given pids (their walk is cheaper than the iterator's every task),
+    // nor under -b with an NFS mount (lsof then cannot tell a socket from a file).
+    let use_iterator = tables == Tables::Inet && !pid_only && !config.avoid_stat;
+    let (scanned, iterated) = std::thread::scope(|scope| {
         // A run over every process meets sockets: their tables are read beside
         // the walk, not before it.
         // No thread to spare: the first socket met loads them instead.
@@ -226,10 +233,34 @@ pub fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<P
                 sockets.get_or_init(|| Sockets::load(root, "net", tables, stat_unix_paths));
             });
         }
-        crate::snapshot::scan_in_parallel(&pids, 1, |pid| {
+        let iterated = if use_iterator {
+            IteratedSockets::for_root(root)?
+        } else {
+            None
+        };
+        // Only the processes holding sockets can have a row, unless a -p, -g or -c
+        // item is to be found in any process; this one is walked (see `own_pid`).
+        if let Some(it) = iterated.as_ref().filter(|_| !sel.finds_processes()) {
+            pids = it.processes().map(|fds| fds[0].pid).collect();
+            if let Some(own) = context.own_pid {
+                if let Err(at) = pids.binary_search(&own) {
+                    pids.insert(at, own);
+                }
+            }
+        }
+        let context = PassContext {
+            iterated: iterated.as_ref(),
+            ..context
+        };
+        let scanned = crate::snapshot::scan_in_parallel(&pids, 1, |pid| {
             (context.own_pid != Some(pid)).then(|| context.process(pid))
-        })
-    });
+        });
+        io::Result::Ok((scanned, iterated))
+    })?;
+    let context = PassContext {
+        iterated: iterated.as_ref(),
+        ..context
+    };
     let scanned = pids.iter().zip(scanned).map(|(&pid, scan)| {
         if context.own_pid == Some(pid) {
             Some(context.process(pid))

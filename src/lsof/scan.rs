@@ -9,11 +9,13 @@ use super::name::first_token;
 use super::sockets::{ForeignNetns, Sockets, Tables};
 use super::RowContext;
 use crate::cli::lsof::Config;
+use crate::ebpf::task_files::SocketFd;
 use crate::proc::files::{self, FileStat, MapEntry};
 use crate::proc::process::{self, FdWanted};
 use crate::proc::ProcRoot;
 use crate::render::lsof::{FdName, ProcessNetns, ProcessRows};
 use crate::select::lsof::{FdRef, FileFacts, FileMore, Found, Selection};
+use crate::snapshot::IteratedSockets;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
@@ -71,6 +73,9 @@ pub(crate) struct Scan<'a> {
     pub(crate) warnings: bool,
     /// stat results of mapped files, shared by the pass.
     pub(crate) mapped: &'a MappedStats,
+    /// The socket descriptors of the process from the BPF iterator, instead of its fd
+    /// directory (only when the pass lists nothing else).
+    pub(crate) iterated: Option<&'a [SocketFd]>,
     /// `-b` with an NFS mount (`Config::avoid_stat`): no file is stat'ed.
     pub(crate) avoid_stat: bool,
     /// The paths whose stat that avoided, in lsof's order (for its warnings).
@@ -460,36 +465,46 @@ impl Scan<'_> {
         }
         let mut entries: Vec<OwnedFd> = Vec::new();
         let want_pipes = self.endpoints;
-        let walked = process::for_each_fd_entry(
-            root,
-            id,
-            |link| {
-                // -b with an NFS mount: every descriptor is read, none stat'ed (lsof
-                // then cannot tell a socket from any other file).
-                if self.avoid_stat {
-                    return FdWanted::LinkOnly;
-                }
-                if let Some(ino) = process::socket_inode(link) {
-                    // No stat yet: the inode is in the link, and only a socket missing
-                    // from the tables needs one (for its DEVICE), which is told once
-                    // the tables are read, after the walk.
-                    return FdWanted::KnownSocket(ino);
-                }
-                // -E/+E: any descriptor may be the end of a listed pipe, message
-                // queue, eventfd or pty.
-                if all_files || want_pipes || link.starts_with(b"socket:") {
-                    match (self.fdinfo_access, self.fdinfo_always) {
-                        (true, true) => FdWanted::Stat,
-                        // add_fdinfo reads no fdinfo for plain files.
-                        (true, false) => FdWanted::StatPlainMode,
-                        (false, _) => FdWanted::Full,
+        let walked = match self.iterated {
+            Some(fds) => {
+                // What the walk makes of a `socket:[N]` link (see FdWanted::KnownSocket).
+                entries.extend(fds.iter().map(|s| {
+                    let (link_mode, st) = process::known_socket(s.inode);
+                    (s.fd, Vec::new(), link_mode, st)
+                }));
+                Ok(())
+            }
+            None => process::for_each_fd_entry(
+                root,
+                id,
+                |link| {
+                    // -b with an NFS mount: every descriptor is read, none stat'ed (lsof
+                    // then cannot tell a socket from any other file).
+                    if self.avoid_stat {
+                        return FdWanted::LinkOnly;
                     }
-                } else {
-                    FdWanted::Skip
-                }
-            },
-            |e| entries.push((e.fd, e.link.to_vec(), e.link_mode, e.stat)),
-        );
+                    if let Some(ino) = process::socket_inode(link) {
+                        // No stat yet: the inode is in the link, and only a socket missing
+                        // from the tables needs one (for its DEVICE), which is told once
+                        // the tables are read, after the walk.
+                        return FdWanted::KnownSocket(ino);
+                    }
+                    // -E/+E: any descriptor may be the end of a listed pipe, message
+                    // queue, eventfd or pty.
+                    if all_files || want_pipes || link.starts_with(b"socket:") {
+                        match (self.fdinfo_access, self.fdinfo_always) {
+                            (true, true) => FdWanted::Stat,
+                            // add_fdinfo reads no fdinfo for plain files.
+                            (true, false) => FdWanted::StatPlainMode,
+                            (false, _) => FdWanted::Full,
+                        }
+                    } else {
+                        FdWanted::Skip
+                    }
+                },
+                |e| entries.push((e.fd, e.link.to_vec(), e.link_mode, e.stat)),
+            ),
+        };
         if let Err(e) = walked {
             // lsof reports an unreadable fd directory as a NOFD row; a process that
             // vanished is skipped.
@@ -697,6 +712,9 @@ pub(crate) struct PassContext<'a> {
     /// Set when a process's rows can be built as soon as it is scanned (no -E, no
     /// names to resolve first): its files are then never held for the whole pass.
     pub(crate) rows: Option<&'a RowContext<'a>>,
+    /// Every process's socket descriptors, when the pass lists sockets only and the
+    /// BPF iterator gave them: no fd directory is walked but this process's own.
+    pub(crate) iterated: Option<&'a IteratedSockets>,
 }
 
 impl PassContext<'_> {
@@ -817,6 +835,10 @@ impl PassContext<'_> {
                 mapped: self.mapped,
                 avoid_stat: config.avoid_stat,
                 avoided: RefCell::default(),
+                iterated: self
+                    .iterated
+                    .filter(|_| !is_task && self.own_pid != Some(pid))
+                    .map(|it| it.of(pid)),
             };
             scan.files(&id_root, id, &mut info, &mut spare_files, found);
             out.avoided.extend(scan.avoided.take());

@@ -114,14 +114,7 @@ pub fn for_each_fd_entry(
         let (link_mode, stat) = match how {
             // Every socket file is opened read-write (socket(2), accept(2),
             // socketpair(2) and SCM_RIGHTS copies alike), so its link says `rw`.
-            FdWanted::KnownSocket(ino) => (
-                Some(libc::S_IFLNK | libc::S_IRUSR | libc::S_IWUSR),
-                Ok(FileStat {
-                    mode: libc::S_IFSOCK,
-                    ino,
-                    ..FileStat::default()
-                }),
-            ),
+            FdWanted::KnownSocket(ino) => known_socket(ino),
             FdWanted::Stat => stat_fd_entry(root, pid, dir_fd, name, fd, link, LinkMode::No),
             FdWanted::StatPlainMode => {
                 stat_fd_entry(root, pid, dir_fd, name, fd, link, LinkMode::IfPlain)
@@ -199,6 +192,21 @@ fn stat_fd_entry(
         return (lstat(), stat);
     }
     (link_mode, stat)
+}
+
+/// The link mode and stat of a socket descriptor known by its inode alone, without
+/// asking the kernel: every socket file is open for reading and writing (socket(),
+/// accept() and socketpair() make them with O_RDWR, sock_alloc_file in net/socket.c),
+/// so its /proc/PID/fd link is `lrwx`; the device is learnt from the tables.
+pub fn known_socket(ino: u64) -> (Option<u32>, Result<FileStat, i32>) {
+    (
+        Some(libc::S_IFLNK | libc::S_IRUSR | libc::S_IWUSR),
+        Ok(FileStat {
+            mode: libc::S_IFSOCK,
+            ino,
+            ..FileStat::default()
+        }),
+    )
 }
 
 /// What [`for_each_fd_entry`] with [`FdWanted::Full`] gives for descriptor `fd` of

@@ -798,6 +798,13 @@ impl Selection {
             && no_process_wants_all
     }
 
+    /// Whether a process counts for the exit status and `-V` without a file listed:
+    /// a -p, -g or -c item is found when a process matches it (lsof's process-level
+    /// test), so every process must be looked at, sockets or not.
+    pub fn finds_processes(&self) -> bool {
+        !self.pids.is_empty() || !self.pgids.is_empty() || !self.cmds.is_empty()
+    }
+
     /// The process-level verdict: `None` if excluded, else the flags it earned.
     pub fn process(
         &self,
