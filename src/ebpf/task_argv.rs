@@ -15,7 +15,8 @@
 //!
 //! It copies the first min(511, end - arg_start) of those bytes from the process with
 //! bpf_copy_from_user_task (which may fault pages in, hence sleepable) and userspace
-//! cuts them at the first NUL, as the reader of cmdline does. Where a copy fails the
+//! cuts them at the first NUL, as the reader of cmdline does. Where a copy fails, or
+//! the task's mm is not the one the bounds came from any more (an exec meanwhile), the
 //! record says so and the caller reads /proc/PID/cmdline for that process instead.
 //!
 //! /proc reads the argument area only from anonymous memory (FOLL_ANON), the helper
@@ -117,6 +118,7 @@ const PROCTITLE_END: i16 = -480;
 const ARG_END: i16 = -472;
 const LAST_BYTE: i16 = -464;
 const VMA_END: i16 = -456;
+const MM: i16 = -448;
 const STATUS: i16 = -1;
 
 /// `bpf_copy_from_user_task(R10 + dst, R2, R3, task R7, 0)`: R2 and R3 already set.
@@ -167,6 +169,7 @@ pub fn program(o: &ArgvOffsets) -> Option<Vec<Insn>> {
         .jmp_imm_to(Cond::Ne, R2, 0, "header")
         .push(asm::ldx(Size::DW, R1, R7, o.task_mm))
         .jmp_imm_to(Cond::Eq, R1, 0, "header")
+        .push(asm::stx(Size::DW, R10, MM, R1))
         .push(asm::ldx(Size::DW, R2, R1, o.mm_env_end))
         .jmp_imm_to(Cond::Eq, R2, 0, "header")
         .push(asm::ldx(Size::DW, R8, R1, o.mm_arg_start))
@@ -215,9 +218,16 @@ pub fn program(o: &ArgvOffsets) -> Option<Vec<Insn>> {
         .push(asm::stx(Size::W, R10, HDR_LEN, R9))
         .push(asm::mov_imm(R3, HEADER_LEN as i32));
     seq_write_r3(&mut p, BUF);
-    p.push(asm::mov(R2, R9)).push(asm::mov(R3, R8));
+    // R8 holds the mm from here: the helpers read task->mm when called, so an exec
+    // since the bounds were read would have them read another program's memory.
+    p.push(asm::mov(R2, R9))
+        .push(asm::mov(R3, R8))
+        .push(asm::ldx(Size::DW, R8, R10, MM));
     copy_r2_r3(&mut p, BUF);
-    p.jmp_imm_to(Cond::Eq, R0, 0, "data")
+    p.jmp_imm_to(Cond::Ne, R0, 0, "copy_failed")
+        .push(asm::ldx(Size::DW, R1, R7, o.task_mm))
+        .jmp_reg_to(Cond::Eq, R1, R8, "data")
+        .label("copy_failed")
         .push(asm::st(Size::B, R10, STATUS, NOT_COPIED as i32))
         .label("data")
         .push(asm::mov(R3, R9));
