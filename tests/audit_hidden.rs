@@ -11,7 +11,8 @@
 //! getdents64 stops in the kernel, the supervisor performs it on a duplicate of the
 //! descriptor, drops one pid's entry and returns the rest. rnetstat's code paths are
 //! the real ones on the real /proc; only the system call's answer is doctored, as a
-//! rootkit doctors it.
+//! rootkit doctors it. With `--lookup` it also fails open/openat of /proc/PID, as a
+//! rootkit that hooks proc's lookup does.
 
 mod audit_support;
 use audit_support::common;
@@ -85,6 +86,7 @@ out = {"pid": pid, "port": port, "inode": inode}
 if mode == "hide":
     out["hidden_json"] = audit([hide, str(pid)], "--json")
     out["hidden_text"] = audit([hide, str(pid)])
+    out["lookup_json"] = audit([hide, "--lookup", str(pid)], "--json")
     out["plain_json"] = audit([], "--json")
 elif mode == "preload":
     env = dict(os.environ, LD_PRELOAD=hide, RNT_HIDE_PID=str(pid))
@@ -217,6 +219,20 @@ fn a_process_hidden_from_proc_is_named_with_its_socket() {
     assert!(
         text.contains(&format!("pid={pid} fd={fd} program=python3 uid=0")),
         "{text}"
+    );
+
+    // Hidden from lookup too (/proc/PID and everything under it fail with ENOENT): the
+    // finding says so and still has the socket, from the kernel's task_file iterator.
+    let doc = document(&out["lookup_json"]);
+    check_ran(&doc);
+    let found = audit_support::findings(&doc, "hidden-process");
+    assert_eq!(found.len(), 1, "{doc}");
+    let e = &found[0]["evidence"];
+    assert_eq!(&e["pid"], pid, "{doc}");
+    assert_eq!(&e["inode"], inode, "{doc}");
+    assert!(
+        e["detail"].as_str().unwrap().contains("does not open"),
+        "{doc}"
     );
 
     // Without the hider the same namespace has no hidden process and no unowned socket.

@@ -2,122 +2,16 @@
 //! docs/json.md lists with the documented types (the tables there are read by this
 //! test), and the values match the sockets the test itself opened.
 
+mod json_support;
 mod netns_support;
 
+use json_support::{parse_checked, schema};
 use netns_support::*;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-/// object name → [(field, type)], from the `### \`name\`` tables of docs/json.md.
-type Schema = BTreeMap<String, Vec<(String, String)>>;
-
-fn schema() -> Schema {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/json.md"))
-        .expect("docs/json.md");
-    let mut schema = Schema::new();
-    let mut current: Option<String> = None;
-    for line in doc.lines() {
-        if let Some(rest) = line.strip_prefix("### `") {
-            let name = rest.trim_end_matches('`').to_string();
-            schema.insert(name.clone(), Vec::new());
-            current = Some(name);
-            continue;
-        }
-        if line.starts_with("## ") {
-            current = None;
-        }
-        let Some(name) = &current else { continue };
-        let Some(rest) = line.strip_prefix("| `") else {
-            continue;
-        };
-        let cells: Vec<String> = rest
-            .replace("\\|", "\u{0}")
-            .split('|')
-            .map(|c| c.trim().replace('\u{0}', "|"))
-            .collect();
-        let field = cells[0].trim_end_matches('`').to_string();
-        let ty = cells[1].clone();
-        schema.get_mut(name).unwrap().push((field, ty));
-    }
-    schema
-}
-
-/// Checks `v` against a documented type; returns the problems found.
-fn check_type(v: &Value, ty: &str, schema: &Schema, at: &str, problems: &mut Vec<String>) {
-    if let Some(inner) = ty.strip_suffix("|null") {
-        if v.is_null() {
-            return;
-        }
-        return check_type(v, inner, schema, at, problems);
-    }
-    let ok = match ty {
-        "number" => v.is_number(),
-        "string" => v.is_string(),
-        "boolean" => v.is_boolean(),
-        _ => {
-            if let Some(elem) = ty.strip_prefix("array<").and_then(|t| t.strip_suffix('>')) {
-                match v.as_array() {
-                    Some(items) => {
-                        for (i, item) in items.iter().enumerate() {
-                            check_type(item, elem, schema, &format!("{at}[{i}]"), problems);
-                        }
-                        true
-                    }
-                    None => false,
-                }
-            } else if let Some(obj) = ty.strip_prefix("object<").and_then(|t| t.strip_suffix('>')) {
-                check_object(v, obj, schema, at, problems);
-                true
-            } else {
-                problems.push(format!("{at}: undocumented type {ty}"));
-                true
-            }
-        }
-    };
-    if !ok {
-        problems.push(format!("{at}: expected {ty}, got {v}"));
-    }
-}
-
-fn check_object(v: &Value, name: &str, schema: &Schema, at: &str, problems: &mut Vec<String>) {
-    let Some(fields) = schema.get(name) else {
-        problems.push(format!("{at}: object `{name}` is not documented"));
-        return;
-    };
-    let Some(map) = v.as_object() else {
-        problems.push(format!("{at}: expected object {name}, got {v}"));
-        return;
-    };
-    for key in map.keys() {
-        if !fields.iter().any(|(f, _)| f == key) {
-            problems.push(format!("{at}.{key}: not documented in `{name}`"));
-        }
-    }
-    for (field, ty) in fields {
-        match map.get(field) {
-            Some(value) => check_type(value, ty, schema, &format!("{at}.{field}"), problems),
-            None => problems.push(format!("{at}.{field}: missing")),
-        }
-    }
-}
-
-/// Parses one document and checks it against the schema of its view.
-fn parse_checked(line: &str, schema: &Schema) -> Value {
-    let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-    let view = v["view"]
-        .as_str()
-        .expect("view names its schema")
-        .to_string();
-    let mut problems = Vec::new();
-    check_object(&v, &view, schema, &view, &mut problems);
-    problems.truncate(20);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-    v
-}
 
 fn json_run(args: &[&str]) -> Value {
     let mut full = vec!["--json"];
@@ -166,6 +60,7 @@ fn schema_document_is_complete() {
         "finding",
         "evidence",
         "not_done",
+        "ss_event",
     ] {
         assert!(
             schema.get(name).is_some_and(|f| !f.is_empty()),
@@ -561,6 +456,48 @@ fn rlsof_json(args: &[&str]) -> Value {
     let text = String::from_utf8(out.stdout).expect("UTF-8");
     assert_eq!(text.lines().count(), 1, "one document per pass: {args:?}");
     parse_checked(&text, &schema())
+}
+
+/// rlsof -r: JSON Lines, one document per pass read as it is written (no `=======`,
+/// no `-F` marker, no time line), each a `files` document listing this process; -V's
+/// messages on stderr, not among the documents.
+#[test]
+fn rlsof_repeats_write_one_document_per_line() {
+    let me = std::process::id().to_string();
+    // A pid that was just reaped: no process has it.
+    let mut gone = Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let pids = format!("{me},{}", gone.id());
+    let schema = schema();
+    for marks in [&["-r1c2"][..], &["-r1c2m%s"], &["-F", "pf", "-r1c2"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rlsof"))
+            .args(["--json", "-V", "-a", "-d", "0-2", "-p", &pids])
+            .args(marks)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        for _ in 0..2 {
+            // Read while rlsof sleeps between passes or after it ended.
+            let line = lines.next().expect("a pass").expect("readable");
+            let v = parse_checked(&line, &schema);
+            let pids: Vec<u64> = v["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["pid"].as_u64().unwrap())
+                .collect();
+            assert_eq!(pids, [u64::from(std::process::id())], "{marks:?}: {line}");
+        }
+        assert!(lines.next().is_none(), "{marks:?}: more than two lines");
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("process ID not located: {}", gone.id())),
+            "{marks:?}: {err}"
+        );
+    }
 }
 
 /// rlsof: internet sockets with their endpoints apart, and every file type of a process.

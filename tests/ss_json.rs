@@ -5,13 +5,13 @@
 //! namespace, idle while both views are read.
 
 mod common;
+mod json_support;
 mod netns_support;
 
 use netns_support::{skip_reason, NamedNs};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 /// Two TCP connections with data both ways (one with IP_TOS, one half closed) and
@@ -21,6 +21,7 @@ import os, socket, sys, time
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 l.bind(("127.0.0.1", 7101)); l.listen(8)
 c = socket.socket(); c.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x10)
+c.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND
 c.connect(("127.0.0.1", 7101)); a, _ = l.accept()
 c.sendall(b"x" * 3000); a.recv(10000); a.sendall(b"y" * 500); c.recv(10000)
 h = socket.create_connection(("127.0.0.1", 7101)); b, _ = l.accept()
@@ -81,64 +82,11 @@ fn rss(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// object name → its documented fields and types.
-fn schema() -> BTreeMap<String, Vec<(String, String)>> {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/json.md"))
-        .unwrap();
-    let mut schema = BTreeMap::new();
-    let mut current: Option<String> = None;
-    for line in doc.lines() {
-        if let Some(rest) = line.strip_prefix("### `") {
-            current = Some(rest.trim_end_matches('`').to_string());
-            schema.insert(current.clone().unwrap(), Vec::new());
-        } else if line.starts_with("## ") {
-            current = None;
-        } else if let (Some(name), Some(rest)) = (&current, line.strip_prefix("| `")) {
-            let cells: Vec<String> = rest
-                .replace("\\|", "\u{0}")
-                .split('|')
-                .map(|c| c.trim().replace('\u{0}', "|"))
-                .collect();
-            let field = cells[0].trim_end_matches('`').to_string();
-            schema
-                .get_mut(name)
-                .unwrap()
-                .push((field, cells[1].clone()));
-        }
-    }
-    schema
-}
-
-fn check(v: &Value, name: &str, schema: &BTreeMap<String, Vec<(String, String)>>, at: &str) {
-    let fields = &schema[name];
-    let obj = v
-        .as_object()
-        .unwrap_or_else(|| panic!("{at}: not an object: {v}"));
-    let keys: Vec<&String> = obj.keys().collect();
-    let mut documented: Vec<&String> = fields.iter().map(|(f, _)| f).collect();
-    documented.sort();
-    assert_eq!(keys, documented, "{at}: fields of {name}");
-    for (field, ty) in fields {
-        let v = &obj[field];
-        let ty = match ty.strip_suffix("|null") {
-            Some(_) if v.is_null() => continue,
-            Some(inner) => inner,
-            None => ty.as_str(),
-        };
-        let at = format!("{at}.{field}");
-        match ty {
-            "number" => assert!(v.is_number(), "{at}: {v}"),
-            "string" => assert!(v.is_string(), "{at}: {v}"),
-            "boolean" => assert!(v.is_boolean(), "{at}: {v}"),
-            t => {
-                if let Some(o) = t.strip_prefix("object<").and_then(|t| t.strip_suffix('>')) {
-                    check(v, o, schema, &at);
-                } else if t.starts_with("array<") {
-                    assert!(v.is_array(), "{at}: {v}");
-                }
-            }
-        }
-    }
+/// Checks `v` against docs/json.md's object `name` (tests/json_support).
+fn check(v: &Value, name: &str, schema: &json_support::Schema, at: &str) {
+    let mut problems = Vec::new();
+    json_support::check_object(v, name, schema, at, &mut problems);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// `name:value` tokens of a text row (its continuation line included).
@@ -164,8 +112,15 @@ fn details_match_the_text_view_field_by_field() {
     }
     let ns = NamedNs::add(format!("rss-json-{}", std::process::id()));
     let held = hold(&ns);
-    let schema = schema();
-    let opts = ["-N", &ns.name, "-tnoemi", "--tos", "--cgroup"];
+    let schema = json_support::schema();
+    let opts = [
+        "-N",
+        &ns.name,
+        "-tnoemi",
+        "--tos",
+        "--cgroup",
+        "--inet-sockopt",
+    ];
     let doc: Value = serde_json::from_str(&rss(&[&opts[..], &["--json"]].concat())).unwrap();
     // The text view, each socket's two lines joined.
     let text = rss(&[&opts[..], &["-O"]].concat());
@@ -205,6 +160,19 @@ fn details_match_the_text_view_field_by_field() {
                 .as_deref(),
             "{at}"
         );
+        let sockopt: Vec<&str> = row
+            .split_once("inet-sockopt: (")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(flags, _)| flags.split_whitespace().collect())
+            .unwrap_or_else(|| panic!("{at}: no inet-sockopt in {row}"));
+        let flags: Vec<&str> = d["inet_sockopt"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{at}: {d}"))
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        assert_eq!(flags, sockopt, "{at}: {row}");
+        assert!(flags.contains(&"is_icsk"), "{at}: {flags:?}");
         match &d["timer"] {
             Value::Null => assert!(!t.contains_key("timer"), "{at}: {row}"),
             timer => assert!(
@@ -288,6 +256,16 @@ fn details_match_the_text_view_field_by_field() {
         .map(|s| s["details"]["tos"].as_u64().unwrap())
         .collect();
     assert_eq!(tos, [0x10]);
+    // The IP_FREEBIND it set on the same socket.
+    let freebind: Vec<u64> = sockets
+        .iter()
+        .filter(|s| {
+            let flags = s["details"]["inet_sockopt"].as_array().unwrap();
+            flags.contains(&Value::from("freebind"))
+        })
+        .map(|s| s["local_port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(freebind, [u64::from(held.ports.0)]);
 
     // Unix rows: skmem and the shutdown marks; without a detail option, null.
     let unix: Value = serde_json::from_str(&rss(&["-N", &ns.name, "-xme", "--json"])).unwrap();
@@ -389,7 +367,7 @@ fn summary_json_carries_the_numbers_ss_prints() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.status.success(), "{out:?}");
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    check(&doc, "ss", &schema(), "rss -s --json");
+    check(&doc, "ss", &json_support::schema(), "rss -s --json");
     assert_eq!(doc["sockets"].as_array().unwrap().len(), 0, "{doc}");
     let summaries = doc["summary"].as_array().unwrap();
     assert_eq!(summaries.len(), 1, "{doc}");
@@ -418,7 +396,7 @@ fn summary_json_with_rows_and_namespace() {
     let rows = String::from_utf8(ss.stdout).unwrap().lines().count();
     assert!(rows >= 4, "the holder's connections");
     let doc: Value = serde_json::from_str(&rss(&["-N", &ns.name, "-s", "-tn", "--json"])).unwrap();
-    check(&doc, "ss", &schema(), "rss -s -tn --json");
+    check(&doc, "ss", &json_support::schema(), "rss -s -tn --json");
     assert_eq!(doc["sockets"].as_array().unwrap().len(), rows, "{doc}");
     let summary = &doc["summary"][0];
     assert_eq!(summary["namespace"], doc["namespaces"][0]["inode"], "{doc}");
@@ -537,7 +515,7 @@ fn packet_and_netlink_details_match_the_text_view() {
         ports: (0, 0),
     };
     let portid: u64 = f[0].parse().unwrap();
-    let schema = schema();
+    let schema = json_support::schema();
 
     // Packet sockets (the holder's are the namespace's only ones), -e and -m.
     let opts = ["-N", &ns.name, "-0aem"];

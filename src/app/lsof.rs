@@ -195,8 +195,17 @@ pub fn run(
                 },
             )?;
         }
-        for m in &not_found {
-            writeln!(out, "{}: {m}", prog())?;
+        // -V's messages follow the listing on stdout, as lsof's; a JSON Lines reader
+        // gets only documents there, so with --json they go to stderr.
+        if config.json && !not_found.is_empty() {
+            out.flush()?;
+            for m in &not_found {
+                output::warn(prog(), m);
+            }
+        } else {
+            for m in &not_found {
+                writeln!(out, "{}: {m}", prog())?;
+            }
         }
         let Some(repeat) = &config.repeat else {
             // The last listing is left to the exit: freeing tens of thousands of rows
@@ -221,6 +230,8 @@ pub fn run(
         }
         first = false;
         match (&config.fields, &repeat.marker) {
+            // --json: one document per pass is its own separator (JSON Lines).
+            _ if config.json => {}
             (Some(f), _) => {
                 out.write_all(if f.nul { b"m\0\n" } else { b"m\n" })?;
             }

@@ -135,6 +135,9 @@ fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<Done
                 None => Ok(None),
             }
         };
+        if o.all_netns && o.events {
+            return follow_all(o, words, &root, out).map(Done::status);
+        }
         if o.all_netns {
             let owners = joined(owners)?;
             return all_namespaces(o, words, &root, &env, owners.as_ref(), out);
@@ -389,32 +392,199 @@ fn render(
 
 /// `-E`: each destroyed socket printed (and flushed) as the kernel reports it, until
 /// a signal (SIGINT, SIGPIPE on a closed pipe: the default dispositions, as ss has
-/// them) ends rss. 255 when no group applies or the socket cannot be bound (ss's
-/// exit(-1)).
+/// them) ends rss. 255 when no group applies, the socket cannot be bound, or the
+/// kernel dropped events (ss's exit(-1)).
 fn follow(o: &Options, t: &Tables, filter: &Filter, out: &mut impl Write) -> io::Result<u8> {
     let mut events = match collect::events::open(o, t, filter) {
         Ok(e) => e,
-        Err(collect::events::Refused::NoGroup) => return Ok(255),
-        Err(collect::events::Refused::Bind(e)) => {
-            eprintln!("Cannot bind netlink socket: {}", cli::strerror(&e));
+        Err(refused) => return Ok(refused_status(&refused, None)),
+    };
+    let ns = crate::netns::NetNs::own(&ProcRoot::default());
+    let mut shower = EventShower::new(o, t, out)?;
+    loop {
+        if !shower.next(&mut events, &ns, false, out)? {
             return Ok(255);
         }
-    };
-    let mut naming = Naming::for_events(o);
-    let several = |mask: u32| mask & mask.wrapping_sub(1) != 0;
-    let mut grid = Grid::new(several(t.dbs), several(t.states), screen_width());
-    if o.show_header {
-        grid.header(out)?;
     }
-    loop {
-        events.next(|shown| {
+}
+
+/// ss's answer when -E has nothing to follow: 255, with its message when the
+/// socket could not be bound (`ns`: in which namespace, with --all-netns).
+fn refused_status(refused: &collect::events::Refused, ns: Option<&crate::netns::NetNs>) -> u8 {
+    if let collect::events::Refused::Bind(e) = refused {
+        let at = ns.map(|ns| format!("{}: ", ns.label())).unwrap_or_default();
+        eprintln!("{at}Cannot bind netlink socket: {}", cli::strerror(e));
+    }
+    255
+}
+
+/// How -E shows events: ss's rows on one grid (rendered after every message, as
+/// generic_show_sock() does), or with --json one `ss_event` line each (JSON Lines),
+/// flushed as it is written so a reader sees it while rss runs.
+struct EventShower<'n> {
+    naming: Naming<'n>,
+    grid: Option<Grid>,
+    /// --all-netns, text: the namespace of the last row, for the `Netns:` lines.
+    last_ns: Option<Option<u64>>,
+    palette: crate::color::Palette,
+}
+
+impl EventShower<'_> {
+    fn new(o: &Options, t: &Tables, out: &mut impl Write) -> io::Result<Self> {
+        let grid = if o.json {
+            None
+        } else {
+            let several = |mask: u32| mask & mask.wrapping_sub(1) != 0;
+            let mut grid = Grid::new(several(t.dbs), several(t.states), screen_width());
+            if o.show_header {
+                grid.header(out)?;
+            }
+            Some(grid)
+        };
+        Ok(EventShower {
+            naming: Naming::for_events(o),
+            grid,
+            last_ns: None,
+            palette: crate::color::Palette::for_stdout(o.color),
+        })
+    }
+
+    /// Waits for the next datagram of `events` (of namespace `ns`) and shows what
+    /// it reports; `label` puts a `Netns:` line before a row of another namespace
+    /// than the last row's. False when the kernel dropped events (ENOBUFS): said
+    /// on stderr as ss's rtnl_listen() says it (with --all-netns after the
+    /// namespace) and in JSON as a `lost` line; ss gives up then, with 255.
+    fn next(
+        &mut self,
+        events: &mut collect::events::Events<'_>,
+        ns: &crate::netns::NetNs,
+        label: bool,
+        out: &mut impl Write,
+    ) -> io::Result<bool> {
+        let complete = events.next(|shown| {
+            let Some(grid) = &mut self.grid else {
+                let Some(s) = shown else { return Ok(()) };
+                self.naming.resolve(s);
+                let line = ss_json::event(&self.naming, s, ns, now());
+                serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+                writeln!(out)?;
+                return out.flush();
+            };
             if let Some(s) = shown {
-                naming.resolve(s);
-                view::inet_row(&mut grid, out, &naming.context(true), s, Table::Any)?;
+                if label && self.last_ns != Some(ns.inode) {
+                    self.last_ns = Some(ns.inode);
+                    let name = self
+                        .palette
+                        .paint(crate::color::Role::Namespace, &ns.label());
+                    writeln!(out, "Netns: {name}")?;
+                }
+                self.naming.resolve(s);
+                view::inet_row(grid, out, &self.naming.context(true), s, Table::Any)?;
             }
             // generic_show_sock() renders after every message, shown or not.
             grid.render(out)?;
             out.flush()
         })?;
+        if complete {
+            return Ok(true);
+        }
+        out.flush()?;
+        let at = if label {
+            format!("{}: ", ns.label())
+        } else {
+            String::new()
+        };
+        let e = io::Error::from_raw_os_error(libc::ENOBUFS);
+        eprintln!(
+            "{at}netlink receive error {} ({})",
+            cli::strerror(&e),
+            libc::ENOBUFS
+        );
+        if self.grid.is_none() {
+            // The reader of the lines learns of the loss too.
+            let line = ss_json::lost(ns, now());
+            serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+            writeln!(out)?;
+            out.flush()?;
+        }
+        Ok(false)
+    }
+}
+
+/// Seconds since the epoch, for `ss_event`'s `time`.
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// `-E --all-netns`: the destroy events of every network namespace there is when rss
+/// starts (one event socket each, opened by a thread inside it; a namespace made
+/// later is not followed), shown as they come from any of them: text rows under a
+/// `Netns: NAME` line whenever the namespace changes, or `ss_event` lines naming
+/// their namespace.
+fn follow_all(
+    o: &Options,
+    words: &[OsString],
+    root: &ProcRoot,
+    out: &mut impl Write,
+) -> io::Result<u8> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let Selection {
+        tables,
+        filter,
+        options,
+    } = match select(o, words, out)? {
+        Ok(s) => s,
+        Err(status) => return Ok(status),
+    };
+    let o = &options;
+    let mut watched = Vec::new();
+    let mut status = None;
+    collect::each_namespace(
+        root,
+        |_| Ok(collect::events::open(o, &tables, &filter)),
+        |ns, result| {
+            match result {
+                Ok(Ok(events)) => watched.push((ns.clone(), events)),
+                // The same tables in every namespace: no group in one, none in any.
+                Ok(Err(refused @ collect::events::Refused::NoGroup)) => {
+                    status = Some(refused_status(&refused, None));
+                }
+                Ok(Err(refused)) if ns.own => status = Some(refused_status(&refused, None)),
+                Ok(Err(refused)) => {
+                    refused_status(&refused, Some(ns));
+                }
+                Err(e) => output::warn(prog(), format_args!("{}: {e}", ns.label())),
+            }
+            Ok(())
+        },
+    )?;
+    if let Some(status) = status {
+        return Ok(status);
+    }
+    let mut shower = EventShower::new(o, &tables, out)?;
+    loop {
+        let mut fds: Vec<PollFd<'_>> = watched
+            .iter()
+            .map(|(_, events)| PollFd::new(events.as_fd(), PollFlags::POLLIN))
+            .collect();
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => r.map_err(io::Error::from)?,
+        };
+        let ready: Vec<usize> = fds
+            .iter()
+            .enumerate()
+            .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(i, _)| i)
+            .collect();
+        drop(fds);
+        for i in ready {
+            let (ns, events) = &mut watched[i];
+            // One namespace's loss ends no other's following (ss follows one).
+            shower.next(events, ns, true, out)?;
+        }
     }
 }

@@ -354,7 +354,6 @@ impl SocketIterator {
     }
 }
 
-/// Reads an iterator to its end (bounded; also used by [`super::tasks`]).
 pub(super) fn read_all(mut file: std::fs::File) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();

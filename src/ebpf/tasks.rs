@@ -7,28 +7,18 @@
 //! The iterator visits every task (threads too) of the pid namespace of the process
 //! that creates it, in ascending pid order. The program keeps thread-group leaders
 //! (task->pid == task->tgid) and writes for each: the pid as our namespace numbers it
-//! (thread_pid->numbers[our level].nr, as task_files does), the real uid
+//! (thread_pid->numbers[our level].nr, task_files::pid_in_our_namespace), the real uid
 //! (task->cred->uid, the kernel's global uid), task->start_time (nanoseconds since
 //! boot: with the pid, one process and not a later one that reused the number) and
 //! task->comm.
 
 use super::asm::{self, Alu, Cond, Insn, Program, Reg::*, Size};
-use super::task_files::Offsets;
+use super::task_files::{pid_in_our_namespace, Offsets, PidSlots, LICENSE, SEQ_WRITE};
 use crate::btf::{Btf, Kind};
 use std::io;
 
-const GET_CURRENT_TASK: i32 = 35;
-const PROBE_READ_KERNEL: i32 = 113;
-const SEQ_WRITE: i32 = 127;
-
-/// The helpers are GPL-only (see task_files).
-const LICENSE: &str = "Dual MIT/GPL";
-
 /// The function the task iterator's programs attach to.
 const ITER_FUNC: &str = "bpf_iter_task";
-
-/// Deepest pid namespace nesting is 32 (MAX_PID_NS_LEVEL); the index is bounded.
-const MAX_LEVEL: i32 = 63;
 
 /// pid u32, uid u32, start_time u64, comm [u8; 16].
 pub const RECORD_LEN: usize = 32;
@@ -104,14 +94,6 @@ const REC_COMM: i16 = -16;
 const SCRATCH_PTR: i16 = -48;
 const SCRATCH_U32: i16 = -56;
 
-/// `probe_read_kernel(R10 + dst, size, R3)`: R3 already holds the address.
-fn probe_read_r3(p: &mut Program, dst: i16, size: i32) {
-    p.push(asm::mov(R1, R10))
-        .push(asm::alu_imm(Alu::Add, R1, dst as i32))
-        .push(asm::mov_imm(R2, size))
-        .push(asm::call(PROBE_READ_KERNEL));
-}
-
 /// The program, for the context `struct bpf_iter__task { meta @0, task @8 }`.
 pub fn program(t: &TaskOffsets) -> Option<Vec<Insn>> {
     let o = &t.common;
@@ -136,35 +118,17 @@ pub fn program(t: &TaskOffsets) -> Option<Vec<Insn>> {
         .jmp_imm_to(Cond::Eq, R1, 0, "pid")
         .push(asm::ldx(Size::W, R2, R1, t.cred_uid))
         .push(asm::stx(Size::W, R10, REC_UID, R2))
-        .label("pid")
-        // Our level: current->thread_pid->level.
-        .push(asm::call(GET_CURRENT_TASK))
-        .push(asm::mov(R3, R0))
-        .push(asm::alu_imm(Alu::Add, R3, o.task_thread_pid));
-    probe_read_r3(&mut p, SCRATCH_PTR, 8);
-    p.push(asm::ldx(Size::DW, R3, R10, SCRATCH_PTR))
-        .jmp_imm_to(Cond::Eq, R3, 0, "out")
-        .push(asm::alu_imm(Alu::Add, R3, o.pid_level));
-    probe_read_r3(&mut p, SCRATCH_U32, 4);
-    p.push(asm::ldx(Size::W, R9, R10, SCRATCH_U32))
-        // The task's struct pid (R8) and its level.
-        .push(asm::mov(R3, R7))
-        .push(asm::alu_imm(Alu::Add, R3, o.task_thread_pid));
-    probe_read_r3(&mut p, SCRATCH_PTR, 8);
-    p.push(asm::ldx(Size::DW, R8, R10, SCRATCH_PTR))
-        .jmp_imm_to(Cond::Eq, R8, 0, "out")
-        .push(asm::mov(R3, R8))
-        .push(asm::alu_imm(Alu::Add, R3, o.pid_level));
-    probe_read_r3(&mut p, SCRATCH_U32, 4);
-    p.push(asm::ldx(Size::W, R1, R10, SCRATCH_U32))
-        // A task our namespace numbers is at our level or deeper.
-        .jmp_reg_to(Cond::Gt, R9, R1, "out")
-        .jmp_imm_to(Cond::Gt, R9, MAX_LEVEL, "out")
-        .push(asm::alu_imm(Alu::Mul, R9, o.upid_size))
-        .push(asm::alu_imm(Alu::Add, R9, o.pid_numbers + o.upid_nr))
-        .push(asm::mov(R3, R8))
-        .push(asm::alu_reg(Alu::Add, R3, R9));
-    probe_read_r3(&mut p, REC, 4);
+        .label("pid");
+    pid_in_our_namespace(
+        &mut p,
+        o,
+        PidSlots {
+            pid: REC,
+            scratch_ptr: SCRATCH_PTR,
+            scratch_u32: SCRATCH_U32,
+        },
+        "out",
+    );
     p.push(asm::ldx(Size::DW, R1, R6, 0))
         .push(asm::ldx(Size::DW, R1, R1, 0))
         .push(asm::mov(R2, R10))
@@ -212,7 +176,14 @@ impl TaskIterator {
         let offsets = TaskOffsets::from_btf(&btf)?;
         drop(btf);
         let insns = program(&offsets).ok_or_else(|| io::Error::other("program has a bad jump"))?;
-        let prog = super::sys::load_iter_program(&insns, offsets.iter_func, LICENSE)?;
+        let prog = super::sys::load_iter_program_named(
+            &insns,
+            offsets.iter_func,
+            LICENSE,
+            "rnt_tasks",
+            0,
+            None,
+        )?;
         let link = super::sys::link_iter(&prog)?;
         Ok(TaskIterator { link })
     }

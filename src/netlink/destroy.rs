@@ -8,7 +8,7 @@ use super::{
 };
 use nix::sys::socket::{bind, NetlinkAddr};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 /// SOCK_DESTROY (linux/sock_diag.h).
 pub const SOCK_DESTROY: u16 = 21;
@@ -75,9 +75,17 @@ pub struct EventSocket {
     buf: Vec<u8>,
 }
 
+impl AsFd for EventSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 impl EventSocket {
     pub fn open(groups: u32) -> io::Result<EventSocket> {
         let fd = netlink_socket(SockProtocol::NetlinkSockDiag)?;
+        // rtnl_open_byproto()'s 1 MiB: as many events queue before a loss as for ss.
+        nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::RcvBuf, &(1 << 20))?;
         // Port 0: the kernel picks ours.
         bind(fd.as_raw_fd(), &NetlinkAddr::new(0, groups))?;
         Ok(EventSocket {

@@ -838,7 +838,7 @@ pub fn packet_row(
 }
 
 /// The program PACKET_DIAG_FILTER gave (what ss -b lists), when the reply was kept.
-fn packet_diag_filter(s: &DiagPacketSocket) -> Option<Vec<crate::bpf::Insn>> {
+pub fn packet_diag_filter(s: &DiagPacketSocket) -> Option<Vec<crate::bpf::Insn>> {
     let d = s.raw.as_deref().and_then(PacketDiag::parse)?;
     ss_filters::diag_program(d.filter)
 }

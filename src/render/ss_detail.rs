@@ -393,18 +393,27 @@ fn inet_sockopt(buf: &mut Vec<u8>, a: u8, b: u8, oneline: bool) {
     } else {
         b"\n\tinet-sockopt: ("
     });
+    for name in inet_sockopt_names(a, b) {
+        buf.push(b' ');
+        buf.extend_from_slice(name.as_bytes());
+    }
+    buf.push(b')');
+}
+
+/// The flags set in INET_DIAG_SOCKOPT's two bytes (`a`, `b`), by ss's names.
+pub fn inet_sockopt_names(a: u8, b: u8) -> impl Iterator<Item = &'static str> {
     // The bitfields of struct inet_diag_sockopt, in declaration order.
     const FIRST: [&str; 8] = [
-        " recverr",
-        " is_icsk",
-        " freebind",
-        " hdrincl",
-        " mc_loop",
-        " transparent",
-        " mc_all",
-        " nodefrag",
+        "recverr",
+        "is_icsk",
+        "freebind",
+        "hdrincl",
+        "mc_loop",
+        "transparent",
+        "mc_all",
+        "nodefrag",
     ];
-    const SECOND: [&str; 3] = [" bind_addr_no_port", " recverr_rfc4884", " defer_connect"];
+    const SECOND: [&str; 3] = ["bind_addr_no_port", "recverr_rfc4884", "defer_connect"];
     let bit = |byte: u8, i: usize| {
         if cfg!(target_endian = "little") {
             byte & (1 << i) != 0
@@ -412,17 +421,15 @@ fn inet_sockopt(buf: &mut Vec<u8>, a: u8, b: u8, oneline: bool) {
             byte & (0x80 >> i) != 0
         }
     };
-    for (i, name) in FIRST.iter().enumerate() {
-        if bit(a, i) {
-            buf.extend_from_slice(name.as_bytes());
-        }
-    }
-    for (i, name) in SECOND.iter().enumerate() {
-        if bit(b, i) {
-            buf.extend_from_slice(name.as_bytes());
-        }
-    }
-    buf.push(b')');
+    let first = FIRST
+        .into_iter()
+        .enumerate()
+        .filter(move |&(i, _)| bit(a, i));
+    let second = SECOND
+        .into_iter()
+        .enumerate()
+        .filter(move |&(i, _)| bit(b, i));
+    first.chain(second).map(|(_, name)| name)
 }
 
 /// `skmem:(r..,rb..,t..,tb..,f..,w..,o..[,bl..][,d..])`.

@@ -110,9 +110,22 @@ pub fn json(
     inode: u64,
     diag: Option<Vec<Insn>>,
 ) -> serde_json::Value {
-    let Some(shown) = filters.and_then(|f| shown(f, inode, diag)) else {
-        return serde_json::Value::Null;
-    };
+    match filters.and_then(|f| shown(f, inode, diag)) {
+        Some(shown) => object(shown),
+        None => serde_json::Value::Null,
+    }
+}
+
+/// `-b` without --all-filters: a packet socket's PACKET_DIAG_FILTER (what ss -b
+/// lists) as an `ss_filter`; null when it has none.
+pub fn diag_json(diag: Option<Vec<Insn>>) -> serde_json::Value {
+    match diag {
+        Some(prog) => object(Shown::Classic { prog, listed: true }),
+        None => serde_json::Value::Null,
+    }
+}
+
+fn object(shown: Shown) -> serde_json::Value {
     let (present, prog, reason) = match shown {
         Shown::Classic { prog, .. } => (Some(true), Some(prog), None),
         Shown::Unreadable(why) => (Some(true), None, Some(why)),

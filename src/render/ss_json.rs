@@ -1,5 +1,5 @@
 //! `--json`'s `details` object of an rss row (docs/json.md `ss_details`): what the
-//! detail options (-o -e -m -i --tos --cgroup) print as text, as numbers. Each
+//! detail options (-o -e -m -i --tos --cgroup --inet-sockopt) print as text, as numbers. Each
 //! field is null unless its option is on and the kernel sent the value (in a
 //! sock_diag reply, or in the /proc file a row was read from).
 
@@ -25,7 +25,7 @@ const SYN_DATA: u8 = 32;
 
 /// Whether any option that fills `details` is on.
 pub fn wanted(o: &DetailOptions) -> bool {
-    o.timers || o.extended || o.memory || o.info || o.tos || o.cgroup
+    o.timers || o.extended || o.memory || o.info || o.tos || o.cgroup || o.inet_sockopt
 }
 
 /// The `ss_details` object with every field null.
@@ -47,6 +47,7 @@ fn empty() -> serde_json::Map<String, Value> {
         "cb",
         "groups",
         "packet",
+        "inet_sockopt",
     ] {
         m.insert(k.into(), Value::Null);
     }
@@ -214,6 +215,12 @@ pub fn inet(s: &SsInetSocket, o: &DetailOptions, cgroups: &CgroupPaths) -> Value
         m["tclass"] = json!(d.tclass.map(|v| u8_at(v, 0)));
         m["class_id"] = json!(d.class_id.map(|v| u32_at(v, 0)));
     }
+    if o.inet_sockopt {
+        if let Some(v) = d.sockopt.filter(|v| v.len() >= 2) {
+            m["inet_sockopt"] =
+                json!(ss_detail::inet_sockopt_names(v[0], v[1]).collect::<Vec<_>>());
+        }
+    }
     if o.memory {
         if let Some(v) = d.skmeminfo {
             m["skmem"] = skmem(&SkMemInfo::parse(v));
@@ -358,17 +365,76 @@ pub fn sockets(
         .map(|row| {
             let (mut v, d) = match row {
                 Row::Netlink(s) => (view::netlink_json(&ctx, s, &tag), netlink(s, &details)),
-                Row::Packet(s) => (view::packet_json(&ctx, s, &tag), packet(s, &details)),
+                Row::Packet(s) => {
+                    let mut v = view::packet_json(&ctx, s, &tag);
+                    // -b lists a packet socket's filter without --all-filters too.
+                    if details.bpf && v["filter"].is_null() {
+                        v["filter"] =
+                            crate::render::ss_filters::diag_json(view::packet_diag_filter(s));
+                    }
+                    (v, packet(s, &details))
+                }
                 Row::Unix(s) => (view::unix_json(&ctx, s, &tag), unix(s, &details)),
-                Row::Inet(s, table) => (
-                    view::inet_json(&ctx, s, *table, &tag),
-                    inet(s, &details, naming.cgroups()),
-                ),
+                Row::Inet(s, table) => return inet_socket(naming, &ctx, s, *table, &tag),
             };
             v["details"] = d;
             v
         })
         .collect()
+}
+
+/// The `ss_socket` object of an inet row, with its details as values.
+fn inet_socket(
+    naming: &crate::ss::view::Naming<'_>,
+    ctx: &crate::render::ss::RowContext<'_>,
+    s: &SsInetSocket,
+    table: crate::render::ss::Table,
+    tag: &crate::render::ss::NamespaceTag<'_>,
+) -> Value {
+    let mut v = crate::render::ss::inet_json(ctx, s, table, tag);
+    v["details"] = inet(s, &naming.details(), naming.cgroups());
+    v
+}
+
+/// One `-E` line, the `ss_event` document: a socket of namespace `ns` the kernel
+/// reported destroyed, read at `time` (seconds since the epoch; the message has no
+/// time of its own). The destroy message carries no owner uid and no inode (the
+/// kernel zeroes both): `uid` is null, `inode` 0, and no process holds it any more.
+pub fn event(
+    naming: &crate::ss::view::Naming<'_>,
+    s: &SsInetSocket,
+    ns: &crate::netns::NetNs,
+    time: f64,
+) -> Value {
+    let tag = crate::render::ss::NamespaceTag {
+        inode: ns.inode,
+        name: ns.name.as_deref(),
+    };
+    // ss's dg_proto is unset under -E: a port is named by either protocol.
+    let table = crate::render::ss::Table::Any;
+    let mut socket = inet_socket(naming, &naming.context(false), s, table, &tag);
+    socket["uid"] = Value::Null;
+    json!({
+        "schema": 1,
+        "view": "ss_event",
+        "event": "destroy",
+        "time": time,
+        "namespace": namespace(ns),
+        "socket": socket,
+    })
+}
+
+/// The `ss_event` line saying that the kernel dropped events of namespace `ns`
+/// (ENOBUFS: rss's queue was full); `socket` is null.
+pub fn lost(ns: &crate::netns::NetNs, time: f64) -> Value {
+    json!({
+        "schema": 1,
+        "view": "ss_event",
+        "event": "lost",
+        "time": time,
+        "namespace": namespace(ns),
+        "socket": null,
+    })
 }
 
 /// The `namespace` object of docs/json.md.

@@ -52,20 +52,36 @@ pub fn open<'a>(o: &Options, t: &'a Tables, filter: &'a Filter) -> Result<Events
     })
 }
 
+impl std::os::fd::AsFd for Events<'_> {
+    /// The event socket, to wait on several namespaces' at once.
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
 impl Events<'_> {
     /// Waits for the next datagram of events and hands each message to `each`: the
     /// socket when ss would show it (its family selected, the filter matching, as
     /// show_one_inet_sock() decides), None when not (ss still renders after it).
+    /// `Ok(false)` when the kernel dropped events because the socket's queue was full
+    /// (ENOBUFS; the next datagrams are after the loss).
     pub fn next(
         &mut self,
         mut each: impl FnMut(Option<&SsInetSocket>) -> io::Result<()>,
-    ) -> io::Result<()> {
+    ) -> io::Result<bool> {
         // ss names these rows with IPPROTO_MAX unless the reply carries INET_DIAG_PROTOCOL.
         const IPPROTO_MAX: u16 = 263;
         let keep = self.keep;
         let mut batch = Vec::new();
-        self.socket
-            .next(|payload| batch.push(inet::parse_ss_message(payload, IPPROTO_MAX, keep)))?;
+        let read = self
+            .socket
+            .next(|payload| batch.push(inet::parse_ss_message(payload, IPPROTO_MAX, keep)));
+        if let Err(e) = read {
+            if e.raw_os_error() != Some(libc::ENOBUFS) {
+                return Err(e);
+            }
+            return Ok(false);
+        }
         for s in batch {
             let shown = s.ok().filter(|s| {
                 let af = if s.sock.v6 {
@@ -77,6 +93,6 @@ impl Events<'_> {
             });
             each(shown.as_ref())?;
         }
-        Ok(())
+        Ok(true)
     }
 }

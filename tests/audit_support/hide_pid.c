@@ -1,5 +1,5 @@
-/* A process hider for tests/audit_hidden.rs: `hide_pid PID PROGRAM ARGS...` runs
- * PROGRAM with getdents64 of /proc filtered so that the entry "PID" never appears,
+/* A process hider for tests/audit_hidden.rs: `hide_pid [--lookup] PID PROGRAM ARGS...`
+ * runs PROGRAM with getdents64 of /proc filtered so that the entry "PID" never appears,
  * the way a rootkit hooking proc's readdir (or a BPF program rewriting getdents64's
  * buffer) hides a process. rnetstat makes the system call itself (rustix, no libc
  * readdir), so an LD_PRELOAD library cannot reach it; a seccomp user-notification
@@ -7,7 +7,9 @@
  * this supervisor performs it on a duplicate of the caller's descriptor (same open
  * file, same offset), drops the entry, writes the rest into the caller's buffer and
  * returns its length. getdents64 of any other directory continues unchanged.
- * Lookup of /proc/PID is not touched (a readdir-only hider).
+ * Lookup of /proc/PID is not touched (a readdir-only hider), unless --lookup: then
+ * open or openat of "/proc/PID" or anything under it fails with ENOENT too, as when a rootkit
+ * hooks proc's lookup as well.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -86,7 +88,9 @@ static int install_filter(void)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getdents64, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getdents64, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -114,11 +118,38 @@ static long drop_entry(char *buf, long len, const char *name)
 	return out;
 }
 
+static int hide_lookup;
+
+/* open(path) and openat(dirfd, path): ENOENT for an absolute "/proc/PID" or a path
+ * under it. */
+static void handle_open(int listener, struct seccomp_notif *req, struct seccomp_notif_resp *resp, const char *name)
+{
+	char path[4096], prefix[64];
+	struct iovec local = {.iov_base = path, .iov_len = sizeof(path) - 1};
+	unsigned long addr = req->data.nr == SYS_open ? req->data.args[0] : req->data.args[1];
+	struct iovec remote = {.iov_base = (void *)addr, .iov_len = sizeof(path) - 1};
+	ssize_t n = hide_lookup ? process_vm_readv(req->pid, &local, 1, &remote, 1, 0) : -1;
+	if (n > 0) {
+		path[n] = 0;
+		int len = snprintf(prefix, sizeof(prefix), "/proc/%s", name);
+		if (strncmp(path, prefix, len) == 0 && (path[len] == 0 || path[len] == '/') &&
+		    ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0) {
+			resp->flags = 0;
+			resp->error = -ENOENT;
+		}
+	}
+	ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
+}
+
 static void handle(int listener, struct seccomp_notif *req, struct seccomp_notif_resp *resp, const char *name)
 {
 	memset(resp, 0, sizeof(*resp));
 	resp->id = req->id;
 	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	if (req->data.nr == SYS_openat || req->data.nr == SYS_open) {
+		handle_open(listener, req, resp, name);
+		return;
+	}
 	int fd = (int)req->data.args[0];
 	unsigned long addr = req->data.args[1];
 	unsigned long count = req->data.args[2];
@@ -163,8 +194,13 @@ static void handle(int listener, struct seccomp_notif *req, struct seccomp_notif
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--lookup") == 0) {
+		hide_lookup = 1;
+		argv++;
+		argc--;
+	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: hide_pid PID PROGRAM [ARGS...]\n");
+		fprintf(stderr, "usage: hide_pid [--lookup] PID PROGRAM [ARGS...]\n");
 		return 2;
 	}
 	const char *name = argv[1];
