@@ -27,6 +27,7 @@
 
 use super::asm::{self, Alu, Cond, Insn, Program, Reg::*, Size};
 use super::task_files::{pid_in_our_namespace, Offsets, PidSlots, LICENSE, SEQ_WRITE};
+use super::tasks::ITER_FUNC;
 use crate::btf::{Btf, Kind};
 use std::io;
 
@@ -34,9 +35,6 @@ use std::io;
 const COPY_FROM_USER_TASK: i32 = 191;
 /// bpf_find_vma(task, addr, callback, ctx, 0): calls back with the vma holding addr.
 const FIND_VMA: i32 = 180;
-
-/// The function the task iterator's programs attach to.
-const ITER_FUNC: &str = "bpf_iter_task";
 
 /// include/linux/sched.h: get_task_mm() gives a kernel thread no mm.
 const PF_KTHREAD: i32 = 0x0020_0000;

@@ -18,7 +18,7 @@ use crate::btf::{Btf, Kind};
 use std::io;
 
 /// The function the task iterator's programs attach to.
-const ITER_FUNC: &str = "bpf_iter_task";
+pub(super) const ITER_FUNC: &str = "bpf_iter_task";
 
 /// pid u32, uid u32, start_time u64, comm [u8; 16].
 pub const RECORD_LEN: usize = 32;
