@@ -543,6 +543,8 @@ mod tests {
         let umode = w.typedef("umode_t", ushort);
         let pid_t = w.typedef("pid_t", int);
         let comm = w.array(chr, int, 16);
+        let super_block = w.composite(false, "super_block", 128, &[("s_magic", ulong, 768, 0)]);
+        let sb_ptr = w.ptr(super_block);
         let inode = w.composite(
             false,
             "inode",
@@ -551,6 +553,7 @@ mod tests {
                 ("i_mode", umode, 0, 0),
                 ("i_flags", uint, 32, 0),
                 ("i_ino", ulong, 64, 0),
+                ("i_sb", sb_ptr, 320, 0),
             ],
         );
         let inode_ptr = w.ptr(inode);
@@ -607,6 +610,8 @@ mod tests {
         let m = |s: &str, n: &str| btf.member(s, n).map(|m| (m.offset, m.size));
         assert_eq!(m("inode", "i_mode"), Ok((0, 2)));
         assert_eq!(m("inode", "i_ino"), Ok((8, 8)));
+        assert_eq!(m("inode", "i_sb"), Ok((40, 8)));
+        assert_eq!(m("super_block", "s_magic"), Ok((96, 8)));
         assert_eq!(m("file", "f_inode"), Ok((16, 8)));
         assert_eq!(m("task_struct", "pid"), Ok((32, 4)));
         assert_eq!(m("task_struct", "tgid"), Ok((36, 4)));

@@ -12,6 +12,7 @@ use lsof_support::Holder;
 use std::io::{BufRead, BufReader};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
@@ -414,7 +415,8 @@ fn the_walk_answers_where_the_iterator_would_differ() {
 }
 
 /// The iterator run from this process lists its own listening socket with its fd,
-/// inode and comm, and the BTF members it reads are in the running kernel's BTF.
+/// inode and comm, but not an O_PATH descriptor of a socket file, and the BTF members
+/// it reads are in the running kernel's BTF.
 #[test]
 fn iterator_lists_our_socket() {
     if !is_root() {
@@ -431,6 +433,19 @@ fn iterator_lists_our_socket() {
     let inode = std::fs::metadata(format!("/proc/self/fd/{fd}"))
         .unwrap()
         .ino();
+    // An O_PATH descriptor of a bound unix socket's path: an S_IFSOCK inode, but the
+    // file system's, not a socket (its /proc/PID/fd link is the path).
+    let dir = std::env::temp_dir().join(format!("rnt-opath-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bound.sock");
+    let bound = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let o_path = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(&path)
+        .unwrap();
+    let o_path_fd = o_path.as_raw_fd() as u32;
     let records = rnetstat::ebpf::task_files::socket_fds().expect("the iterator runs");
     let pid = std::process::id();
     let ours: Vec<_> = records.iter().filter(|r| r.pid == pid).collect();
@@ -438,6 +453,14 @@ fn iterator_lists_our_socket() {
         ours.iter().any(|r| r.fd == fd && r.inode == inode),
         "fd {fd} inode {inode} not among {ours:?}"
     );
+    let bound_fd = bound.as_raw_fd() as u32;
+    assert!(ours.iter().any(|r| r.fd == bound_fd), "{ours:?}");
+    assert!(
+        !ours.iter().any(|r| r.fd == o_path_fd),
+        "the O_PATH descriptor {o_path_fd} listed as a socket: {ours:?}"
+    );
+    drop((o_path, bound));
+    let _ = std::fs::remove_dir_all(&dir);
     let comm = std::fs::read("/proc/self/comm").unwrap();
     assert_eq!(ours[0].comm(), comm.strip_suffix(b"\n").unwrap());
     drop(listener);

@@ -36,6 +36,13 @@ const ITER_FUNC: &str = "bpf_iter_task_file";
 /// index is bounded before it addresses the array.
 const MAX_LEVEL: i32 = 63;
 
+/// sockfs's superblock magic (include/uapi/linux/magic.h). An O_PATH descriptor of a
+/// socket file on disk (a bound unix socket's path) has an S_IFSOCK inode too, but of
+/// that file system: its link in /proc/PID/fd is the path, not `socket:[N]`, and its
+/// inode number is the file system's, which may equal a real socket's (FUSE chooses
+/// its inode numbers). Only sockfs's inodes are sockets.
+const SOCKFS_MAGIC: i32 = 0x534F_434B;
+
 /// One record as the program writes it: pid u32, fd u32, inode u64, comm [u8; 16].
 pub const RECORD_LEN: usize = 32;
 
@@ -69,6 +76,9 @@ pub struct Offsets {
     pub inode_i_mode: i16,
     pub inode_i_mode_size: u32,
     pub inode_i_ino: i16,
+    pub inode_i_sb: i16,
+    pub sb_s_magic: i16,
+    pub sb_s_magic_size: u32,
     pub task_pid: i16,
     pub task_tgid: i16,
     pub task_comm: i16,
@@ -89,11 +99,13 @@ impl Offsets {
             (Kind::Struct, "task_struct"),
             (Kind::Struct, "pid"),
             (Kind::Struct, "upid"),
+            (Kind::Struct, "super_block"),
         ];
         let ids = btf.find_all(&names);
         let id =
             |i: usize| ids[i].ok_or_else(|| io::Error::other(format!("BTF has no {}", names[i].1)));
         let (func, file, inode, task, pid, upid) = (id(0)?, id(1)?, id(2)?, id(3)?, id(4)?, id(5)?);
+        let super_block = id(6)?;
         let member = |id: u32, name: &str, sizes: &[u32]| -> io::Result<(i32, u32)> {
             let m = btf.member_of(id, name).map_err(io::Error::other)?;
             if !sizes.contains(&m.size) {
@@ -118,12 +130,16 @@ impl Offsets {
             ));
         }
         let (i_mode, i_mode_size) = member(inode, "i_mode", &[2, 4])?;
+        let (s_magic, s_magic_size) = member(super_block, "s_magic", &[4, 8])?;
         Ok(Offsets {
             iter_func: func,
             file_f_inode: short(member(file, "f_inode", &[8])?),
             inode_i_mode: i_mode as i16,
             inode_i_mode_size: i_mode_size,
             inode_i_ino: short(member(inode, "i_ino", &[8])?),
+            inode_i_sb: short(member(inode, "i_sb", &[8])?),
+            sb_s_magic: s_magic as i16,
+            sb_s_magic_size: s_magic_size,
             task_pid: short(member(task, "pid", &[4])?),
             task_tgid: short(member(task, "tgid", &[4])?),
             task_comm: short(member(task, "comm", &[16])?),
@@ -215,6 +231,11 @@ pub fn program(o: &Offsets) -> Option<Vec<Insn>> {
     } else {
         Size::W
     };
+    let magic_size = if o.sb_s_magic_size == 4 {
+        Size::W
+    } else {
+        Size::DW
+    };
     p.push(asm::mov(R6, R1))
         // R7 = task, R8 = file; both NULL on the final call after the last file.
         .push(asm::ldx(Size::DW, R7, R6, 8))
@@ -227,6 +248,11 @@ pub fn program(o: &Offsets) -> Option<Vec<Insn>> {
         .push(asm::ldx(mode_size, R2, R1, o.inode_i_mode))
         .push(asm::alu_imm(Alu::And, R2, 0o170000))
         .jmp_imm_to(Cond::Ne, R2, 0o140000, "out")
+        // ... of sockfs: f_inode->i_sb->s_magic (see SOCKFS_MAGIC).
+        .push(asm::ldx(Size::DW, R2, R1, o.inode_i_sb))
+        .jmp_imm_to(Cond::Eq, R2, 0, "out")
+        .push(asm::ldx(magic_size, R2, R2, o.sb_s_magic))
+        .jmp_imm_to(Cond::Ne, R2, SOCKFS_MAGIC, "out")
         .push(asm::ldx(Size::DW, R2, R1, o.inode_i_ino))
         .push(asm::stx(Size::DW, R10, REC_INO, R2))
         // Thread-group leaders only: their table is /proc/PID/fd.
@@ -412,6 +438,7 @@ mod tests {
             ),
             (16, 0, 8, 32, 36)
         );
+        assert_eq!((o.inode_i_sb, o.sb_s_magic, o.sb_s_magic_size), (40, 96, 8));
         assert_eq!((o.task_comm, o.task_thread_pid, o.pid_level), (64, 40, 4));
         assert_eq!((o.pid_numbers, o.upid_size, o.upid_nr), (8, 16, 0));
         assert!(program(&o).is_some());
