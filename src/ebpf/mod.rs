@@ -12,3 +12,27 @@ pub(crate) use sys::Mapping;
 pub mod task_argv;
 pub mod task_files;
 pub mod tasks;
+
+/// Offset and size of member `name` of the struct with BTF id `id`, for a load at a
+/// 16-bit displacement (with room for the bytes after it); refused unless the size is
+/// one of `sizes`, the widths the program loads it with.
+pub(crate) fn member_offset(
+    btf: &crate::btf::Btf,
+    id: u32,
+    name: &str,
+    sizes: &[u32],
+) -> std::io::Result<(i16, u32)> {
+    use std::io;
+    let m = btf.member_of(id, name).map_err(io::Error::other)?;
+    if !sizes.contains(&m.size) {
+        return Err(io::Error::other(format!(
+            "BTF: member {name} has size {}, expected one of {sizes:?}",
+            m.size
+        )));
+    }
+    let offset = i16::try_from(m.offset)
+        .ok()
+        .filter(|&o| o < i16::MAX - 16)
+        .ok_or_else(|| io::Error::other(format!("BTF: member {name} too far")))?;
+    Ok((offset, m.size))
+}

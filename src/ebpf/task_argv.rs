@@ -80,18 +80,8 @@ impl ArgvOffsets {
         let id =
             |i: usize| ids[i].ok_or_else(|| io::Error::other(format!("BTF has no {}", names[i].1)));
         let (func, task_id, mm, vma) = (id(0)?, id(1)?, id(2)?, id(3)?);
-        let member = |id: u32, name: &str, size: u32| -> io::Result<i16> {
-            let m = btf.member_of(id, name).map_err(io::Error::other)?;
-            if m.size != size {
-                return Err(io::Error::other(format!(
-                    "BTF: member {name} has size {}, expected {size}",
-                    m.size
-                )));
-            }
-            i16::try_from(m.offset)
-                .ok()
-                .filter(|&o| o < i16::MAX - 16)
-                .ok_or_else(|| io::Error::other(format!("BTF: member {name} too far")))
+        let member = |id: u32, name: &str, size: u32| {
+            super::member_offset(btf, id, name, &[size]).map(|(offset, _)| offset)
         };
         Ok(ArgvOffsets {
             task,

@@ -106,21 +106,9 @@ impl Offsets {
             |i: usize| ids[i].ok_or_else(|| io::Error::other(format!("BTF has no {}", names[i].1)));
         let (func, file, inode, task, pid, upid) = (id(0)?, id(1)?, id(2)?, id(3)?, id(4)?, id(5)?);
         let super_block = id(6)?;
-        let member = |id: u32, name: &str, sizes: &[u32]| -> io::Result<(i32, u32)> {
-            let m = btf.member_of(id, name).map_err(io::Error::other)?;
-            if !sizes.contains(&m.size) {
-                return Err(io::Error::other(format!(
-                    "BTF: member {name} has size {}, expected one of {sizes:?}",
-                    m.size
-                )));
-            }
-            let off = i32::try_from(m.offset)
-                .ok()
-                .filter(|&o| o < i16::MAX as i32 - 16)
-                .ok_or_else(|| io::Error::other(format!("BTF: member {name} too far")))?;
-            Ok((off, m.size))
-        };
-        let short = |(off, _): (i32, u32)| off as i16;
+        let member =
+            |id: u32, name: &str, sizes: &[u32]| super::member_offset(btf, id, name, sizes);
+        let short = |(off, _): (i16, u32)| off;
         let numbers = btf.member_of(pid, "numbers").map_err(io::Error::other)?;
         let upid_size = btf.size_of(upid).map_err(io::Error::other)?;
         let elem = btf.array_elem(numbers.type_id).map_err(io::Error::other)?;
@@ -134,23 +122,23 @@ impl Offsets {
         Ok(Offsets {
             iter_func: func,
             file_f_inode: short(member(file, "f_inode", &[8])?),
-            inode_i_mode: i_mode as i16,
+            inode_i_mode: i_mode,
             inode_i_mode_size: i_mode_size,
             inode_i_ino: short(member(inode, "i_ino", &[8])?),
             inode_i_sb: short(member(inode, "i_sb", &[8])?),
-            sb_s_magic: s_magic as i16,
+            sb_s_magic: s_magic,
             sb_s_magic_size: s_magic_size,
             task_pid: short(member(task, "pid", &[4])?),
             task_tgid: short(member(task, "tgid", &[4])?),
             task_comm: short(member(task, "comm", &[16])?),
-            task_thread_pid: member(task, "thread_pid", &[8])?.0,
-            pid_level: member(pid, "level", &[4])?.0,
+            task_thread_pid: member(task, "thread_pid", &[8])?.0.into(),
+            pid_level: member(pid, "level", &[4])?.0.into(),
             pid_numbers: i32::try_from(numbers.offset).map_err(io::Error::other)?,
             upid_size: i32::try_from(upid_size)
                 .ok()
                 .filter(|&s| (4..=64).contains(&s))
                 .ok_or_else(|| io::Error::other("BTF: odd struct upid"))?,
-            upid_nr: member(upid, "nr", &[4])?.0,
+            upid_nr: member(upid, "nr", &[4])?.0.into(),
         })
     }
 }
@@ -275,17 +263,23 @@ pub fn program(o: &Offsets) -> Option<Vec<Insn>> {
         },
         "out",
     );
-    // seq_write(meta->seq, record, 32)
+    write_record_then_exit(&mut p, REC, RECORD_LEN, "out");
+    p.finish()
+}
+
+/// The end of an iterator program (its context in R6): seq_write(meta->seq, the
+/// `len`-byte record at R10 + `record`), then label `out`, where the skips jump, and
+/// return 0.
+pub(super) fn write_record_then_exit(p: &mut Program, record: i16, len: usize, out: &'static str) {
     p.push(asm::ldx(Size::DW, R1, R6, 0))
         .push(asm::ldx(Size::DW, R1, R1, 0))
         .push(asm::mov(R2, R10))
-        .push(asm::alu_imm(Alu::Add, R2, REC as i32))
-        .push(asm::mov_imm(R3, RECORD_LEN as i32))
+        .push(asm::alu_imm(Alu::Add, R2, record as i32))
+        .push(asm::mov_imm(R3, len as i32))
         .push(asm::call(SEQ_WRITE))
-        .label("out")
+        .label(out)
         .push(asm::mov_imm(R0, 0))
         .push(asm::exit());
-    p.finish()
 }
 
 /// Parses the iterator's output. `None` when it is not a whole number of records or a

@@ -12,8 +12,8 @@
 //! boot: with the pid, one process and not a later one that reused the number) and
 //! task->comm.
 
-use super::asm::{self, Alu, Cond, Insn, Program, Reg::*, Size};
-use super::task_files::{pid_in_our_namespace, Offsets, PidSlots, LICENSE, SEQ_WRITE};
+use super::asm::{self, Cond, Insn, Program, Reg::*, Size};
+use super::task_files::{pid_in_our_namespace, write_record_then_exit, Offsets, PidSlots, LICENSE};
 use crate::btf::{Btf, Kind};
 use std::io;
 
@@ -63,18 +63,8 @@ impl TaskOffsets {
             return Err(io::Error::other(format!("BTF has no {ITER_FUNC} or cred")));
         };
         let task = btf.struct_id("task_struct").map_err(io::Error::other)?;
-        let member = |id: u32, name: &str, size: u32| -> io::Result<i16> {
-            let m = btf.member_of(id, name).map_err(io::Error::other)?;
-            if m.size != size {
-                return Err(io::Error::other(format!(
-                    "BTF: member {name} has size {}, expected {size}",
-                    m.size
-                )));
-            }
-            i16::try_from(m.offset)
-                .ok()
-                .filter(|&o| o < i16::MAX - 16)
-                .ok_or_else(|| io::Error::other(format!("BTF: member {name} too far")))
+        let member = |id: u32, name: &str, size: u32| {
+            super::member_offset(btf, id, name, &[size]).map(|(offset, _)| offset)
         };
         Ok(TaskOffsets {
             common,
@@ -129,15 +119,7 @@ pub fn program(t: &TaskOffsets) -> Option<Vec<Insn>> {
         },
         "out",
     );
-    p.push(asm::ldx(Size::DW, R1, R6, 0))
-        .push(asm::ldx(Size::DW, R1, R1, 0))
-        .push(asm::mov(R2, R10))
-        .push(asm::alu_imm(Alu::Add, R2, REC as i32))
-        .push(asm::mov_imm(R3, RECORD_LEN as i32))
-        .push(asm::call(SEQ_WRITE))
-        .label("out")
-        .push(asm::mov_imm(R0, 0))
-        .push(asm::exit());
+    write_record_then_exit(&mut p, REC, RECORD_LEN, "out");
     p.finish()
 }
 
