@@ -337,15 +337,18 @@ impl OwnersScanner {
         }
     }
 
-    /// Loads what `detail` needs and has not been tried, parsing the kernel's BTF once
-    /// for both programs.
+    /// Loads what `detail` needs and has not been tried, parsing the kernel's BTF and
+    /// looking the task_file program's offsets up once for both programs.
     fn load(&mut self, detail: OwnerDetail) {
         let want_argv = detail.argv0 && self.argv.is_none();
         if self.sockets.is_some() && !want_argv {
             return;
         }
-        let btf = match crate::btf::Btf::vmlinux() {
-            Ok(btf) => btf,
+        let found = crate::btf::Btf::vmlinux()
+            .map_err(io::Error::other)
+            .and_then(|btf| Ok((crate::ebpf::task_files::Offsets::from_btf(&btf)?, btf)));
+        let (offsets, btf) = match found {
+            Ok(found) => found,
             Err(e) => {
                 let failed = || LoadFailure {
                     kind: io::ErrorKind::Other,
@@ -359,11 +362,13 @@ impl OwnersScanner {
             }
         };
         self.sockets.get_or_insert_with(|| {
-            crate::ebpf::task_files::SocketIterator::load(&btf).map_err(|e| LoadFailure::of(&e))
+            crate::ebpf::task_files::SocketIterator::with_offsets(&offsets)
+                .map_err(|e| LoadFailure::of(&e))
         });
         if want_argv {
             self.argv = Some(
-                crate::ebpf::task_argv::ArgvIterator::load(&btf).map_err(|e| LoadFailure::of(&e)),
+                crate::ebpf::task_argv::ArgvIterator::load(&btf, offsets)
+                    .map_err(|e| LoadFailure::of(&e)),
             );
         }
     }

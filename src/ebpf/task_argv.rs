@@ -68,8 +68,9 @@ pub struct ArgvOffsets {
 }
 
 impl ArgvOffsets {
-    pub fn from_btf(btf: &Btf) -> io::Result<ArgvOffsets> {
-        let task = Offsets::from_btf(btf)?;
+    /// `task`: the task_file program's offsets, which a caller loading both programs
+    /// has already looked up.
+    pub fn from_btf(btf: &Btf, task: Offsets) -> io::Result<ArgvOffsets> {
         let names = [
             (Kind::Func, ITER_FUNC),
             (Kind::Struct, "task_struct"),
@@ -386,8 +387,8 @@ pub struct ArgvIterator {
 }
 
 impl ArgvIterator {
-    pub fn load(btf: &Btf) -> io::Result<ArgvIterator> {
-        let offsets = ArgvOffsets::from_btf(btf)?;
+    pub fn load(btf: &Btf, task: Offsets) -> io::Result<ArgvIterator> {
+        let offsets = ArgvOffsets::from_btf(btf, task)?;
         let insns = program(&offsets).ok_or_else(|| io::Error::other("program has a bad jump"))?;
         let callback = callback_start(&insns).ok_or_else(|| io::Error::other("no callback"))?;
         let btf = super::sys::load_btf(&program_btf())?;
@@ -476,7 +477,8 @@ mod tests {
             "/tests/fixtures/btf/task_file.btf"
         );
         let recorded = Btf::parse(std::fs::read(path).unwrap()).unwrap();
-        assert!(ArgvOffsets::from_btf(&recorded).is_err());
+        let task = Offsets::from_btf(&recorded).unwrap();
+        assert!(ArgvOffsets::from_btf(&recorded, task).is_err());
     }
 
     #[test]

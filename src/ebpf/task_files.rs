@@ -331,8 +331,12 @@ pub struct SocketIterator {
 impl SocketIterator {
     /// Finds the offsets in `btf` (the running kernel's), loads and attaches the program.
     pub fn load(btf: &Btf) -> io::Result<SocketIterator> {
-        let offsets = Offsets::from_btf(btf)?;
-        let insns = program(&offsets).ok_or_else(|| io::Error::other("program has a bad jump"))?;
+        SocketIterator::with_offsets(&Offsets::from_btf(btf)?)
+    }
+
+    /// [`SocketIterator::load`] with the offsets already looked up.
+    pub fn with_offsets(offsets: &Offsets) -> io::Result<SocketIterator> {
+        let insns = program(offsets).ok_or_else(|| io::Error::other("program has a bad jump"))?;
         let prog = super::sys::load_iter_program(&insns, offsets.iter_func, LICENSE)?;
         // The link holds the program; its descriptor can go.
         let link = super::sys::link_iter(&prog)?;
