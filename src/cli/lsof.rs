@@ -88,6 +88,10 @@ pub struct Config {
     /// 4.95 then stats no file of a process (cwd, rtd, txt, mapped files, descriptors)
     /// and says so for each; without one, its -b stats them as without -b.
     pub avoid_stat: bool,
+    /// The devices whose regular files are POSIX message queues (PSXMQ), when the
+    /// runner's reading of lsof's mount table decides them (`-b`: only an mqueue
+    /// mount given a device by `+m FILE`); `None`: every mqueue mount's.
+    pub mqueue_devs: Option<Vec<u64>>,
     /// `-K i`: threads are never listed.
     pub ignore_tasks: bool,
     /// `+d DIR` / `+D DIR`: files in DIR (in its whole tree).
@@ -287,6 +291,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         skip_inet: false,
         avoid_blocking: false,
         avoid_stat: false,
+        mqueue_devs: None,
         ignore_tasks: false,
         dirs: Vec::new(),
         names_are_fs: None,
