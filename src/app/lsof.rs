@@ -83,9 +83,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return 1;
         }
     };
-    if let file_args::Next::Exit(status) = file_args::resolve(&mut config) {
-        return status;
-    }
+    let name_failed = match file_args::resolve(&mut config) {
+        file_args::Next::Exit(status) => return status,
+        file_args::Next::List { failed } => failed,
+    };
     let mut out = output::stdout();
     let root = config
         .proc_root
@@ -105,7 +106,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     let _ = out.flush();
-    let status = if incomplete.is_some() {
+    let status = if incomplete.is_some() || name_failed {
         status.max(1)
     } else {
         status

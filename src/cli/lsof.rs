@@ -857,7 +857,7 @@ pub fn command() -> clap::Command {
         .arg(optional("file-struct", 'f', "g|G", "-f: names are plain files; +f: names are file systems; +fg/+fG: FILE-FLAG column (names/hex)"))
         .arg(optional("cross", 'x', "fl", "With +d/+D given after it: the walk crosses into other file systems (f) and follows symbolic links (l); -x alone: both"))
         .arg(value("exempt", 'e', "PATH", "Accepted for a mounted file system (lsof: exempt from blocking calls)"))
-        .arg(optional("mount-supplement", 'm', "FILE", "+m: print the mount supplement (each mount point and its device, as lsof writes it) and stop; +m FILE: accepted (rlsof takes devices from the mount table); -m: not supported on Linux"))
+        .arg(optional("mount-supplement", 'm', "FILE", "+m: print the mount supplement (each mount point and its device, as lsof writes it) and stop; +m FILE: the devices of mount points that cannot be stat(2)ed (with -b: of every one), as lsof reads them from that file; -m: not supported on Linux"))
         .arg(flag("portmap", 'M', "+M: name the programs registered with the portmapper (rpcbind) after their TCP and UDP ports, as `sunrpc[portmapper]`; -M: don't (default)"))
         .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, with --all-netns for processes outside ours; 0 = NUL terminators)"))
         .arg(optional("tcp-tpi", 'T', "[qs]", "TCP/TPI information in NAME: s state (default), q queues; -T alone: none"))

@@ -15,10 +15,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
-/// What the arguments leave to do: list the files, or exit with a status (a name
-/// that failed, `+m`'s table written).
+/// What the arguments leave to do: list the files (`failed`: some name could not be
+/// looked at, which makes the exit status 1 whatever is found), or exit with a
+/// status (no name could be, `+m`'s table written).
 pub(super) enum Next {
-    List,
+    List { failed: bool },
     Exit(u8),
 }
 
@@ -66,24 +67,21 @@ pub(super) fn resolve(config: &mut Config) -> Next {
             warn_avoided("readlink", first.as_bytes());
         }
     }
-    // lsof's mount table, read (and warned about) at start. Under -b its names are
-    // matched against it, and it says which device is the mqueue file system's.
+    // lsof's mount table, read (and warned about) at start unless only Internet
+    // files are asked for. Under -b names are matched against it; and it says which
+    // device is the mqueue file system's.
     let table = if inet_only || (config.print_mounts && !avoid_mounts) {
         Vec::new()
-    } else if avoid_mounts || config.warnings || config.mount_supplement.is_some() {
+    } else {
         lsof_mounts(
             config.warnings,
             config.mount_supplement.as_deref(),
             avoid_mounts,
         )
-    } else if config.avoid_blocking && !config.names.is_empty() {
-        lsof_mounts(false, None, false)
-    } else {
-        Vec::new()
     };
-    if avoid_mounts && !inet_only {
-        // lsof's MqueueDev: the device of the last mqueue mount it kept (one -b
-        // kept only with a supplement's device; none: no file is PSXMQ).
+    if !inet_only && config.proc_root.is_none() {
+        // lsof's MqueueDev: the device of the last mqueue mount it kept (-b keeps
+        // one only with a supplement's device; none kept: no file is PSXMQ).
         config.mqueue_devs = Some(
             table
                 .iter()
@@ -106,6 +104,7 @@ pub(super) fn resolve(config: &mut Config) -> Next {
         });
     // As lsof, every name is looked at (and each failure told) before giving up.
     let mut names_failed = false;
+    let names_before = config.selection.names.len();
     for (i, name) in std::mem::take(&mut config.names).into_iter().enumerate() {
         let looked = if config.avoid_blocking {
             if config.warnings && i > 0 {
@@ -172,7 +171,9 @@ pub(super) fn resolve(config: &mut Config) -> Next {
             }
         }
     }
-    if names_failed {
+    // lsof's ck_file_arg() gives up only when no name could be looked at; else the
+    // others are listed and the failure is the exit status.
+    if names_failed && config.selection.names.len() == names_before {
         return Next::Exit(1);
     }
     if config.print_mounts {
@@ -187,7 +188,9 @@ pub(super) fn resolve(config: &mut Config) -> Next {
         });
     }
     config.selection.index_names();
-    Next::List
+    Next::List {
+        failed: names_failed,
+    }
 }
 
 /// Whether `path` (as given, or resolved) is where a file system is mounted.

@@ -295,6 +295,10 @@ fn read_supplement(file: &OsStr, first_len: usize, warnings: bool) -> Vec<(Vec<u
 pub(super) fn write_mount_supplement(out: &mut impl Write, warnings: bool) {
     for m in lsof_mounts(warnings, None, false) {
         let dev = m.dev.unwrap_or(0);
-        let _ = writeln!(out, "{} {dev:#x}", crate::escape::escape_lsof(&m.dir, false));
+        let _ = writeln!(
+            out,
+            "{} {dev:#x}",
+            crate::escape::escape_lsof(&m.dir, false)
+        );
     }
 }
