@@ -76,7 +76,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return 0;
         }
         Err(e) => {
-            output::warn(prog(), &e.message);
+            // (An empty one is an error lsof does not say: -w.)
+            for message in e.message.split('\0').filter(|m| !m.is_empty()) {
+                output::warn(prog(), message);
+            }
             if e.usage {
                 let _ = io::stderr().write_all(cli::usage_text(prog(), false).as_bytes());
             }
