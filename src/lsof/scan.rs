@@ -223,6 +223,14 @@ impl Scan<'_> {
             };
             if unplaced {
                 c.kind = Kind::Sock(b"can't identify protocol (-X specified)".to_vec());
+                // A socket the walk knew from the tables was not stat()ed: its row
+                // shows sockfs's device now.
+                if let (0, FdName::Num(fd)) = (c.dev, c.fd) {
+                    let link = self.id_root.path().join(format!("{}/fd/{fd}", self.id));
+                    if let Ok(st) = std::fs::metadata(link) {
+                        c.dev = std::os::unix::fs::MetadataExt::dev(&st);
+                    }
+                }
             }
         }
         if self.endpoints {
