@@ -708,3 +708,82 @@ fn argv_iterator_reads_our_argv0() {
         argv0s.get(std::process::id())
     );
 }
+
+/// `rlsof -i -r` (and `+r`) loads and verifies the task_file program once for all its
+/// passes, then runs the iterator again each pass (BPF_ITER_CREATE from the same
+/// link); every pass lists what the walk (`RNETSTAT_OWNERS=proc`) and lsof list, byte
+/// for byte, markers, stderr and status included (three passes: `c3`).
+#[test]
+fn rlsof_r_loads_the_program_once() {
+    if let Some(why) = skip_reason() {
+        return common::skip("rlsof_r_loads_the_program_once", why);
+    }
+    if !have("strace") {
+        return common::skip("rlsof_r_loads_the_program_once", "no strace");
+    }
+    let scene = Scene::start();
+    const PASSES: usize = 3;
+    let normal = |s: String| s.replace("rlsof: ", "lsof: ");
+    let listener = format!("127.0.0.1:{} (LISTEN)", scene.port);
+    // With a marker: lsof 4.95 reads a bare `-r1c3`'s `c3` again as `-c 3`.
+    for repeat in ["-r1c3mPASS", "+r1c3mPASS"] {
+        let args = ["-i", "-nP", repeat];
+        let what = format!("rlsof {}", args.join(" "));
+        let trace = TempFile::new("r-bpf");
+        let strace = ["strace", "-f", "-qq", "-e", "trace=bpf", "-o", trace.path()];
+        // The scene's mount table is a copy of the host's, which other tests change:
+        // a difference is tried again (see rlsof_inet_views_agree_with_the_walk_and_lsof).
+        let mut differences = Vec::new();
+        let mut bpf = None;
+        for _ in 0..common::ATTEMPTS {
+            let traced = scene.run(true, &strace, Some("bpf"), "rlsof", &args);
+            let walk = scene.run(true, &[], Some("proc"), "rlsof", &args);
+            let lsof = scene.run(true, &[], None, "lsof", &args);
+            differences.clear();
+            for (name, other) in [("walk", &walk), ("lsof", &lsof)] {
+                if normal(text(&traced)) != normal(text(other))
+                    || normal(traced.stderr_str()) != normal(other.stderr_str())
+                    || code(&traced) != code(other)
+                {
+                    differences.push(format!(
+                        "{what}: iterator and {name} differ\n--- iterator ({})\n{}{}--- {name} ({})\n{}{}",
+                        traced.status_str(),
+                        text(&traced),
+                        traced.stderr_str(),
+                        other.status_str(),
+                        text(other),
+                        other.stderr_str()
+                    ));
+                }
+            }
+            bpf = Some(traced);
+            if differences.is_empty() {
+                break;
+            }
+        }
+        assert!(differences.is_empty(), "{}", differences.join("\n"));
+        let bpf = bpf.expect("one attempt ran");
+        // Three passes, each the same listing, the scene's listener (its PID 1's) among
+        // its rows.
+        let out = text(&bpf);
+        let passes: Vec<&str> = out.split_inclusive("PASS\n").collect();
+        assert_eq!(passes.len(), PASSES, "{what}:\n{out}");
+        for pass in &passes {
+            assert_eq!(*pass, passes[0], "{what}: the passes differ:\n{out}");
+            assert!(
+                pass.lines().any(|l| {
+                    let cols: Vec<&str> = l.split_whitespace().collect();
+                    cols.first() == Some(&"python3")
+                        && cols.get(1) == Some(&"1")
+                        && l.ends_with(&listener)
+                }),
+                "{what}: no row of the scene's listener {listener}:\n{pass}"
+            );
+        }
+        let log = trace.read();
+        let count = |cmd: &str| log.matches(&format!("bpf({cmd},")).count();
+        assert_eq!(count("BPF_PROG_LOAD"), 1, "{what}: {log}");
+        assert_eq!(count("BPF_LINK_CREATE"), 1, "{what}: {log}");
+        assert_eq!(count("BPF_ITER_CREATE"), PASSES, "{what}: {log}");
+    }
+}
