@@ -1088,38 +1088,47 @@ fn events_of_every_namespace_are_each_namespaces_ss_rows() {
         assert!(st.success(), "the scene failed");
     }
     // Each scene closes 7 inet sockets: ss's header and rows, then rss's.
-    let mut seen: Vec<Vec<String>> = vec![Vec::new(); 4];
+    let mut seen: [Vec<String>; 2] = Default::default();
+    let mut text = Labelled::default();
+    let mut json: Vec<serde_json::Value> = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let rows_in = |lines: &[String], ns: usize| -> usize {
-        let label = format!("Netns: {}", spaces[ns].0);
-        let mut inside = false;
-        let mut n = 0;
-        for l in lines {
-            if l.starts_with("Netns: ") {
-                inside = *l == label;
-            } else if inside && !l.contains("Address:Port") {
-                n += 1;
+    // Each line looked at once (other tests' namespaces may flood rss's output).
+    let take = |i: usize,
+                line: String,
+                seen: &mut [Vec<String>; 2],
+                text: &mut Labelled,
+                json: &mut Vec<serde_json::Value>| match i {
+        0 | 1 => seen[i].push(line),
+        2 => text.push(&line),
+        _ => {
+            let v = json_support::parse_checked(&line, &schema);
+            if inodes.iter().any(|i| v["namespace"]["inode"] == *i) {
+                json.push(v);
             }
         }
-        n
     };
-    let json_in = |lines: &[String], ns: usize| {
-        lines
-            .iter()
-            .filter(|l| l.contains(&format!("\"netns\":{},", inodes[ns])))
+    let of = |json: &[serde_json::Value], ns: usize| {
+        json.iter()
+            .filter(|v| v["namespace"]["inode"] == inodes[ns])
             .count()
     };
     for (i, r) in rx.iter().enumerate() {
-        let done = |seen: &[String]| match i {
-            0 | 1 => seen.iter().filter(|l| !l.contains("Address:Port")).count() >= 7,
-            2 => rows_in(seen, 0) >= 7 && rows_in(seen, 1) >= 7,
-            _ => json_in(seen, 0) >= 7 && json_in(seen, 1) >= 7,
-        };
-        while !done(&seen[i]) {
+        loop {
+            let done = match i {
+                0 | 1 => ss_rows(&seen[i]).len() >= 7,
+                2 => spaces.iter().all(|ns| text.under(&ns.0).len() >= 7),
+                _ => of(&json, 0) >= 7 && of(&json, 1) >= 7,
+            };
+            if done {
+                break;
+            }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match r.recv_timeout(left) {
-                Ok(line) => seen[i].push(line),
-                Err(_) => panic!("tool {i} wrote only {:?}", seen[i]),
+                Ok(line) => take(i, line, &mut seen, &mut text, &mut json),
+                Err(_) => panic!(
+                    "tool {i} did not write them all: {seen:?} {:?} {json:?}",
+                    text.rows
+                ),
             }
         }
     }
@@ -1128,28 +1137,29 @@ fn events_of_every_namespace_are_each_namespaces_ss_rows() {
         tool.wait().unwrap();
     }
     for (i, r) in rx.iter().enumerate() {
-        seen[i].extend(r.iter());
+        for line in r.iter() {
+            take(i, line, &mut seen, &mut text, &mut json);
+        }
     }
     for ns in 0..2 {
         // Text: the rows under this namespace's Netns lines, as ss printed them.
         // The fields: a row rendered with the header (the first of a run) is padded
         // to it, and rss's first row may be another namespace's.
         assert_eq!(
-            rows_under(&seen[2], &spaces[ns].0),
+            text.under(&spaces[ns].0),
             ss_rows(&seen[ns]),
             "{}",
             spaces[ns].0
         );
         // JSON: the same events, each line naming the namespace.
         let (mut keys, columns) = ss_event_rows(&seen[ns].join("\n"));
-        let mut json: Vec<EventKey> = seen[3]
+        let mut json: Vec<EventKey> = json
             .iter()
-            .map(|l| json_support::parse_checked(l, &schema))
             .filter(|v| v["namespace"]["inode"] == inodes[ns])
             .map(|v| {
                 assert_eq!(v["socket"]["netns"], inodes[ns], "{v}");
                 assert_eq!(v["namespace"]["name"], spaces[ns].0.as_str(), "{v}");
-                json_event_row(&v, columns)
+                json_event_row(v, columns)
             })
             .collect();
         keys.sort();
@@ -1170,19 +1180,29 @@ fn ss_rows(lines: &[String]) -> Vec<String> {
     rows
 }
 
-/// rss -E --all-netns's rows under `Netns: LABEL` lines, as [`ss_rows`] has them.
-fn rows_under(lines: &[String], label: &str) -> Vec<String> {
-    let label = format!("Netns: {label}");
-    let mut inside = false;
-    let mut rows = Vec::new();
-    for l in lines {
-        if l.starts_with("Netns: ") {
-            inside = *l == label;
-        } else if inside {
-            rows.push(l.clone());
+/// rss -E --all-netns's text, read as it comes: the rows under each `Netns: LABEL`
+/// line (the header left out), by label. Other tests' namespaces show up too: each
+/// line is looked at once, so a flood of theirs costs no more than reading it.
+#[derive(Default)]
+struct Labelled {
+    label: String,
+    rows: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl Labelled {
+    fn push(&mut self, line: &str) {
+        if let Some(label) = line.strip_prefix("Netns: ") {
+            self.label = label.to_string();
+        } else if !line.contains("Address:Port") {
+            let row = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            self.rows.entry(self.label.clone()).or_default().push(row);
         }
     }
-    ss_rows(&rows)
+
+    /// The rows under `label`, as [`ss_rows`] has them.
+    fn under(&self, label: &str) -> Vec<String> {
+        ss_rows(self.rows.get(label).map_or(&[][..], |r| &r[..]))
+    }
 }
 
 /// A namespace made while rss runs: named by `ip netns add` (no process inside
@@ -1281,7 +1301,9 @@ fn events_of_namespaces_made_later_are_followed() {
     wait_until("rss subscribed in its own namespace", || {
         all_subscribed(std::process::id(), own, &pids)
     });
-    let mut seen: Vec<Vec<String>> = vec![Vec::new(); 2];
+    // rss's text, read across both namespaces (the line naming a namespace may come
+    // before the rows of the next).
+    let mut text = Labelled::default();
     for unshared in [false, true] {
         let later = if unshared {
             Later::unshared()
@@ -1342,23 +1364,26 @@ fn events_of_namespaces_made_later_are_followed() {
                 Err(_) => panic!("{label}: ss wrote only {from_ss:?}"),
             }
         }
-        let json_of = |l: &String| {
-            let v = json_support::parse_checked(l, &schema);
-            let port = v["socket"]["local_port"].as_u64().unwrap_or(0) as u16;
-            (v["namespace"]["inode"] == inode && scene(port)).then_some(v)
-        };
-        while scene_rows(rows_under(&seen[0], &label)).len() < 7 {
+        // Each line looked at once (other tests' namespaces may flood rss's output).
+        let mut json = Vec::new();
+        while scene_rows(text.under(&label)).len() < 7 {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match rx[0].recv_timeout(left) {
-                Ok(line) => seen[0].push(line),
-                Err(_) => panic!("{label}: rss wrote only {:?}", seen[0]),
+                Ok(line) => text.push(&line),
+                Err(_) => panic!("{label}: rss wrote only {:?}", text.rows.get(&label)),
             }
         }
-        while seen[1].iter().filter_map(json_of).count() < 7 {
+        while json.len() < 7 {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match rx[1].recv_timeout(left) {
-                Ok(line) => seen[1].push(line),
-                Err(_) => panic!("{label}: rss --json wrote only {:?}", seen[1]),
+                Ok(line) => {
+                    let v = json_support::parse_checked(&line, &schema);
+                    let port = v["socket"]["local_port"].as_u64().unwrap_or(0) as u16;
+                    if v["namespace"]["inode"] == inode && scene(port) {
+                        json.push(v);
+                    }
+                }
+                Err(_) => panic!("{label}: rss --json wrote only {json:?}"),
             }
         }
         kill(Pid::from_raw(ss_pid as i32), Signal::SIGINT).unwrap();
@@ -1367,20 +1392,19 @@ fn events_of_namespaces_made_later_are_followed() {
         // The text rows are ss's; the first row under the label may be padded to the
         // header rss printed before another namespace's row: words are compared.
         assert_eq!(
-            scene_rows(rows_under(&seen[0], &label)),
+            scene_rows(text.under(&label)),
             scene_rows(ss_rows(&from_ss))
         );
         let (mut keys, columns) = ss_event_rows(&from_ss.join("\n"));
-        let mut json: Vec<EventKey> = seen[1]
+        let mut json: Vec<EventKey> = json
             .iter()
-            .filter_map(json_of)
             .map(|v| {
                 assert_eq!(v["socket"]["netns"], inode, "{v}");
                 match &later {
                     Later::Named(ns) => assert_eq!(v["namespace"]["name"], ns.0.as_str()),
                     Later::Unshared(_) => assert!(v["namespace"]["name"].is_null(), "{v}"),
                 }
-                json_event_row(&v, columns)
+                json_event_row(v, columns)
             })
             .collect();
         keys.sort();
@@ -1397,11 +1421,7 @@ fn events_of_namespaces_made_later_are_followed() {
         });
     }
     for (i, tool) in tools.iter_mut().enumerate() {
-        assert!(
-            tool.0.try_wait().unwrap().is_none(),
-            "rss {i} ended: {:?}",
-            seen[i]
-        );
+        assert!(tool.0.try_wait().unwrap().is_none(), "rss {i} ended");
     }
 }
 
