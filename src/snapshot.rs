@@ -256,23 +256,6 @@ impl IteratedSockets {
             .unwrap_or(self.records.len());
         &self.records[self.starts[i]..end]
     }
-
-    /// The socket descriptors from the BPF iterator, where they are what a walk of
-    /// `root`'s fd directories would find, or `None` where they may not be (a copy of
-    /// /proc, `RNETSTAT_OWNERS=proc`) or the iterator failed (then the walk answers,
-    /// unless `RNETSTAT_OWNERS=bpf`, which makes the failure an error). The caller
-    /// decides first whether its view can use them at all (threads' own tables).
-    pub fn for_root(root: &ProcRoot) -> io::Result<Option<IteratedSockets>> {
-        let Some(source) = OwnersSource::applies(root) else {
-            return Ok(None);
-        };
-        let iterated = iterator_sees_what_proc_shows(root)
-            .and_then(|()| crate::ebpf::task_files::socket_fds());
-        match iterated {
-            Ok(records) => Ok(Some(IteratedSockets::new(records))),
-            Err(e) => source.failed(e),
-        }
-    }
 }
 
 /// A failure to load a program, kept so that a tool looking again does not retry it.
@@ -295,8 +278,10 @@ impl LoadFailure {
 }
 
 /// Finds the owners, keeping the BPF programs it loaded (each verified once per run)
-/// for the next scan: `rnetstat -c` makes one per interval. [`Owners::scan`] is a
-/// scanner used once.
+/// and any failure to load them for the next scan: `rnetstat -c` makes one per
+/// interval, `rlsof -r` one [`OwnersScanner::iterated_sockets`] per pass. A later scan
+/// neither verifies a program again nor retries one that failed. [`Owners::scan`] is
+/// a scanner used once.
 #[derive(Default)]
 pub struct OwnersScanner {
     /// The task_file program: not tried yet, loaded, or failed to load.
@@ -334,6 +319,35 @@ impl OwnersScanner {
         match self.iterate(root, detail, source) {
             Ok(owners) => Ok(Some(owners)),
             Err(e) => source.failed(e),
+        }
+    }
+
+    /// The socket descriptors alone, for a view that reads the rest of each process
+    /// itself (rlsof's Internet listings): from the task_file program loaded by an
+    /// earlier call or scan where there was one, so `rlsof -r` verifies it once. `None`
+    /// where the descriptors may not be what a walk of `root`'s fd directories would
+    /// find (a copy of /proc, `RNETSTAT_OWNERS=proc`) or the iterator failed (then the
+    /// walk answers, unless `RNETSTAT_OWNERS=bpf`, which makes the failure an error).
+    /// The caller decides first whether its view can use them at all (threads' own
+    /// tables).
+    pub fn iterated_sockets(&mut self, root: &ProcRoot) -> io::Result<Option<IteratedSockets>> {
+        let Some(source) = OwnersSource::applies(root) else {
+            return Ok(None);
+        };
+        match self.socket_fds(root, OwnerDetail::default()) {
+            Ok(records) => Ok(Some(IteratedSockets::new(records))),
+            Err(e) => source.failed(e),
+        }
+    }
+
+    /// The task_file iterator's records, after loading what `detail` needs.
+    fn socket_fds(&mut self, root: &ProcRoot, detail: OwnerDetail) -> io::Result<Vec<SocketFd>> {
+        iterator_sees_what_proc_shows(root)?;
+        self.load(detail);
+        match &self.sockets {
+            Some(Ok(iterator)) => iterator.socket_fds(),
+            Some(Err(failed)) => Err(failed.error()),
+            None => Err(io::Error::other("the task_file program was not loaded")),
         }
     }
 
@@ -379,13 +393,7 @@ impl OwnersScanner {
         detail: OwnerDetail,
         source: OwnersSource,
     ) -> io::Result<Owners> {
-        iterator_sees_what_proc_shows(root)?;
-        self.load(detail);
-        let records = match &self.sockets {
-            Some(Ok(iterator)) => iterator.socket_fds()?,
-            Some(Err(failed)) => return Err(failed.error()),
-            None => return Err(io::Error::other("the task_file program was not loaded")),
-        };
+        let records = self.socket_fds(root, detail)?;
         // argv[0] of every process, read after the descriptors as the walk reads
         // cmdline after the fd directory. Without it (or for a process it could not
         // copy) cmdline is read from /proc; with RNETSTAT_OWNERS=bpf its failure is an
