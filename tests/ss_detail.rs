@@ -2,7 +2,9 @@
 //! the installed ss (iproute2 6.1), whole output byte for byte:
 //! - live, in the private namespace of tests/ss_support whose every socket is known
 //!   (unix, packet, netlink, UDP, raw and TCP), for what does not move while the two
-//!   tools run one after the other;
+//!   tools run one after the other, and the TIME-WAIT row's timer (-e), which counts
+//!   down between them, compared as tests/ss_support's `timers_agree` says (checked
+//!   here on wrong values);
 //! - on recorded and crafted TCP dumps (tests/fixtures/ss/*.bin: `ss -D`, craft.py)
 //!   through TCPDIAG_FILE,
 //!   which both tools honour, for tcp_info (-i), whose clocks (lastsnd, lastrcv,
@@ -11,7 +13,7 @@
 
 mod ss_support;
 
-use ss_support::{compare_all, rss, skip, Scene};
+use ss_support::{compare_all, ms_text, rss, skip, timer_ms, timers_agree, Scene};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -54,6 +56,79 @@ fn details_match_ss_live() {
             &["-anem"],
         ],
     );
+}
+
+/// The live comparison lets a timer count down between the two runs and nothing
+/// else: a wrong name, retransmit count, text, or a value ss could not have printed
+/// then is still a difference.
+#[test]
+fn timer_countdown_is_the_only_allowed_difference() {
+    use std::time::Duration;
+    let row = |v: &str| {
+        format!(
+            "tcp   TIME-WAIT 0 0  192.0.2.1:46732  192.0.2.1:2300  timer:(timewait,{v},0) ino:0 sk:1a  \n\
+             tcp   LISTEN    0 16 192.0.2.1:2300   0.0.0.0:*       ino:7 sk:1b v6only:1   \n"
+        )
+    };
+    let ms = Duration::from_millis;
+    let ok = |t: &str, o: &str, e: u64| timers_agree(t, o, ms(e));
+    // Counted down by at most the time between the runs.
+    assert_eq!(ok(&row("58sec"), &row("58sec"), 0), Ok(()));
+    assert_eq!(ok(&row("58sec"), &row("57sec"), 5), Ok(()));
+    assert_eq!(ok(&row("58sec"), &row("55sec"), 2500), Ok(()));
+    assert_eq!(ok(&row("1min"), &row("59sec"), 5), Ok(()));
+    assert_eq!(ok(&row("1.005ms"), &row("998ms"), 5), Ok(()));
+    assert_eq!(ok(&row("050ms"), &row(""), 60), Ok(()));
+    // A width change (10sec -> 9.998ms) moves only trailing padding.
+    let padded = row("10sec").replace("sk:1a  ", "sk:1a");
+    assert_eq!(ok(&padded, &row("9.998ms"), 5), Ok(()));
+    // Wrong values: further down than the runs' distance, up, another name, another
+    // retransmit count, a text ss does not print, other text around the timer.
+    assert!(ok(&row("58sec"), &row("55sec"), 1500).is_err());
+    assert!(ok(&row("58sec"), &row("1min"), 5).is_err());
+    assert!(ok(&row("9.500ms"), &row("9.600ms"), 5).is_err());
+    assert!(ok(
+        &row("58sec"),
+        &row("58sec").replace("timewait", "keepalive"),
+        5
+    )
+    .is_err());
+    assert!(ok(&row("58sec"), &row("58sec").replace(",0)", ",1)"), 5).is_err());
+    for bad in [
+        "58s",
+        "58",
+        "58.000ms",
+        "90sec",
+        "5.5ms",
+        "50ms",
+        "1min5.000ms",
+        "-1sec",
+    ] {
+        assert!(ok(&row("58sec"), &row(bad), 1000).is_err(), "{bad}");
+    }
+    assert!(ok(&row("58sec"), &row("57sec").replace("ino:0", "ino:1"), 5).is_err());
+    assert!(ok(
+        &row("10sec"),
+        &row("9.998ms").replace("v6only:1", "v6only:0"),
+        5
+    )
+    .is_err());
+    assert!(ok(&row("10sec"), &row("9.998ms").replace("  1", " 1"), 5).is_err());
+    assert!(ok(&row("58sec"), &row("58sec").replace(" ino", "  ino"), 5).is_err());
+    assert!(ok(
+        &row("58sec"),
+        &row("58sec").replace("timer:(timewait,58sec,0) ", ""),
+        5
+    )
+    .is_err());
+    // The reader and ss's printing rule agree on every form.
+    for n in (0..700_000)
+        .step_by(7)
+        .chain([0, 1, 999, 1000, 9999, 10_000, 60_000, 600_000])
+    {
+        let (lo, hi) = timer_ms(&ms_text(n)).unwrap_or_else(|| panic!("{n}: {}", ms_text(n)));
+        assert!(lo <= n && n <= hi, "{n}: {} {lo} {hi}", ms_text(n));
+    }
 }
 
 fn fixture(name: &str) -> PathBuf {

@@ -278,27 +278,173 @@ fn summary_tcp_line(line: &str) -> String {
 }
 
 /// Runs ss and rss with `args` in the scene and compares stdout (byte for byte,
-/// widths included), stderr and the exit status. A difference is looked at again
-/// (3 attempts in all): a packet socket's queue or a TIME-WAIT's expiry can change
-/// the kernel's tables between the two runs.
+/// widths included), stderr and the exit status. A timer's remaining time
+/// (`timer:(timewait,58sec,0)` on a TIME-WAIT row with -e or -o) counts down
+/// between the two runs, so it is compared as [`timers_agree`] says rather than by
+/// its text. A difference is looked at again (3 attempts in all): a packet socket's
+/// queue or a TIME-WAIT's expiry (the row goes) can change the kernel's tables
+/// between the two runs.
 pub fn compare(scene: &Scene, args: &[&str]) -> Result<(), String> {
     let mut last = String::new();
     for _ in 0..3 {
         scene.quiesce();
+        let start = std::time::Instant::now();
         let ss = scene.run("ss", args);
         scene.quiesce();
         let ours = scene.run(rss(), args);
+        let elapsed = start.elapsed();
         let (a, b) = (ss.comparable(), ours.comparable());
-        if a == b {
-            return Ok(());
-        }
+        let why = match timers_agree(&a.0, &b.0, elapsed) {
+            Ok(()) if a.1 == b.1 && a.2 == b.2 => return Ok(()),
+            Ok(()) => "stderr or status".to_string(),
+            Err(why) => why,
+        };
         last = format!(
-            "rss {args:?} differs from ss\n--- ss ({:?}) stderr: {:?}\n{}\n--- rss ({:?}) stderr: {:?}\n{}\n",
+            "rss {args:?} differs from ss ({why})\n--- ss ({:?}) stderr: {:?}\n{}\n--- rss ({:?}) stderr: {:?}\n{}\n",
             a.2, a.1, a.0, b.2, b.1, b.0
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     Err(last)
+}
+
+/// Whether `ours`, printed by a run that ended at most `elapsed` after `theirs`'
+/// run began, is `theirs` with each timer's remaining time counted down:
+/// - the texts are the same with every timer value taken out;
+/// - each timer has the same name and retransmit count in both, and our value is
+///   one ss's printer could print (`58sec`, `9.123ms`, `1min30sec`, ...), no later
+///   than theirs and no earlier than theirs less `elapsed` (plus a few jiffies for
+///   the kernel's clock), each value read as the milliseconds its text stands for;
+/// - when every value has the same width the texts match byte for byte; a value
+///   that changed width (`10sec` -> `9.998ms`) changes that row's padding (and the
+///   last column's width), so then the lines are compared without trailing spaces.
+///
+/// Byte-identical texts agree whatever `elapsed` is.
+pub fn timers_agree(theirs: &str, ours: &str, elapsed: std::time::Duration) -> Result<(), String> {
+    if theirs == ours {
+        return Ok(());
+    }
+    let (t_text, t_timers) = take_timers(theirs);
+    let (o_text, o_timers) = take_timers(ours);
+    if t_timers.is_empty() && o_timers.is_empty() {
+        return Err("text".into());
+    }
+    if t_timers.len() != o_timers.len() {
+        return Err(format!("{} timers, ss {}", o_timers.len(), t_timers.len()));
+    }
+    // The kernel's timers tick in jiffies (HZ >= 100): its value may be one jiffy off
+    // either way.
+    const SLACK_MS: u64 = 20;
+    let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    let mut same_widths = true;
+    for (t, o) in t_timers.iter().zip(&o_timers) {
+        if t.0 != o.0 || t.2 != o.2 {
+            return Err(format!("timer {o:?}, ss {t:?}"));
+        }
+        let (Some((t_lo, t_hi)), Some((o_lo, o_hi))) = (timer_ms(&t.1), timer_ms(&o.1)) else {
+            return Err(format!("timer value {:?}, ss {:?}", o.1, t.1));
+        };
+        // Ours was read later: some value in our interval is within
+        // [theirs - elapsed - slack, theirs + slack] for some value in theirs.
+        if o_lo > t_hi + SLACK_MS || o_hi + elapsed_ms + SLACK_MS < t_lo {
+            return Err(format!("timer {o:?}, ss {t:?}, {elapsed_ms} ms apart"));
+        }
+        same_widths &= t.1.len() == o.1.len();
+    }
+    let trim = |s: &str| s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+    if o_text == t_text || (!same_widths && trim(&o_text) == trim(&t_text)) {
+        Ok(())
+    } else {
+        Err("text besides the timers' values".into())
+    }
+}
+
+/// The text with each `timer:(NAME,VALUE,RETRANS)`'s VALUE taken out, and the timers
+/// (NAME, VALUE, RETRANS) in order.
+fn take_timers(text: &str) -> (String, Vec<(String, String, String)>) {
+    const KEY: &str = "timer:(";
+    let mut out = String::new();
+    let mut timers = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(KEY) {
+        let (head, tail) = rest.split_at(i + KEY.len());
+        out.push_str(head);
+        rest = tail;
+        let Some(close) = rest.find(')') else { break };
+        let fields: Vec<&str> = rest[..close].split(',').collect();
+        if let [name, value, retrans] = fields[..] {
+            out.push_str(&format!("{name},#,{retrans}"));
+            timers.push((name.to_string(), value.to_string(), retrans.to_string()));
+        } else {
+            out.push_str(&rest[..close]);
+        }
+        rest = &rest[close..];
+    }
+    out.push_str(rest);
+    (out, timers)
+}
+
+/// The milliseconds (lowest, highest) a timer value as ss prints it can stand for,
+/// or None when ss would not print it so. ss prints minutes, seconds and
+/// milliseconds, dropping the milliseconds past a minute or at ten seconds and more,
+/// and the seconds past nine minutes: `12min` is [720000, 779999], `58sec` is
+/// [58000, 58999], `9.123ms` and `050ms` are exact, the empty text is 0.
+pub fn timer_ms(text: &str) -> Option<(u64, u64)> {
+    let num = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (minutes, rest) = match text.split_once("min") {
+        Some((m, rest)) => (num(m)?, rest),
+        None => (0, text),
+    };
+    let (secs, millis) = if let Some(s) = rest.strip_suffix("sec") {
+        (num(s)?, 0)
+    } else if let Some(ms) = rest.strip_suffix("ms") {
+        match ms.split_once('.') {
+            Some((s, ms)) => (num(s)?, num(ms)?),
+            None => (0, num(ms)?),
+        }
+    } else if rest.is_empty() {
+        (0, 0)
+    } else {
+        return None;
+    };
+    let lo = minutes
+        .checked_mul(60_000)?
+        .checked_add(secs * 1000 + millis)?;
+    let hi = lo
+        + match (minutes, secs) {
+            (10.., _) => 59_999,
+            (1.., _) | (_, 10..) => 999,
+            _ => 0,
+        };
+    // Only the text ss prints for lo (so `90sec` or `5.5ms` is not a value).
+    (ms_text(lo) == text).then_some((lo, hi))
+}
+
+/// ss's text for a timer of `ms` milliseconds (what [`timer_ms`] reads).
+pub fn ms_text(ms: u64) -> String {
+    let (minutes, mut secs, mut millis) = (ms / 60_000, ms / 1000 % 60, ms % 1000);
+    let mut out = String::new();
+    if minutes > 0 {
+        millis = 0;
+        out += &format!("{minutes}min");
+        if minutes > 9 {
+            secs = 0;
+        }
+    }
+    if secs > 0 {
+        if secs > 9 {
+            millis = 0;
+        }
+        out += &format!("{secs}{}", if millis > 0 { "." } else { "sec" });
+    }
+    if millis > 0 {
+        out += &format!("{millis:03}ms");
+    }
+    out
 }
 
 /// [`compare`] for many argument lists; all differences in one panic message.
