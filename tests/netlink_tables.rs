@@ -138,11 +138,23 @@ fn sock_diag_source_prints_what_proc_and_netstat_print() {
     let Some(ns) = setup("same") else { return };
     let netstat = program("netstat");
     for args in CASES {
-        let diag = ns.run(RNETSTAT, args, false);
-        let proc = ns.run(RNETSTAT, args, true);
+        let runs = || {
+            let diag = ns.run(RNETSTAT, args, false);
+            let proc = ns.run(RNETSTAT, args, true);
+            let reference = netstat
+                .as_ref()
+                .map(|n| ns.run(&n.to_string_lossy(), args, false));
+            (diag, proc, reference)
+        };
+        // Once more on a difference: the fixture is static but for its TIME_WAIT rows,
+        // which the kernel drops 60 s after they were made, possibly between two of
+        // the runs on a loaded machine. A real difference shows on both attempts.
+        let (mut diag, mut proc, mut reference) = runs();
+        if diag != proc || reference.as_ref().is_some_and(|r| *r != diag) {
+            (diag, proc, reference) = runs();
+        }
         assert_eq!(diag, proc, "rnetstat {args:?}: sock_diag vs /proc");
-        if let Some(netstat) = &netstat {
-            let reference = ns.run(&netstat.to_string_lossy(), args, false);
+        if let Some(reference) = reference {
             assert_eq!(diag, reference, "rnetstat {args:?} vs netstat");
         }
         // The fixture's rows are there at all (a vacuous comparison would pass too).
