@@ -804,7 +804,10 @@ struct ZombieLeader {
 
 impl ZombieLeader {
     fn start(scene: &Scene, port: u16) -> ZombieLeader {
-        let dir = std::env::temp_dir().join(format!("rnt-zombie-leader-{}", std::process::id()));
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("rnt-zombie-leader-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let binary = dir.join("zombie_leader");
@@ -977,6 +980,90 @@ fn a_zombie_leaders_sockets_are_named_as_the_reference_names_them() {
                 ));
             }
         }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    drop(zombie);
+}
+
+/// lsof leaves a zombie out, but not the living threads of a process whose leader
+/// exited: wherever it lists tasks (no selection at all, or -K) it lists theirs, under
+/// the process's pid with their TID, the sockets only they hold among them. rlsof
+/// lists the same, byte for byte, status included.
+#[test]
+fn rlsof_lists_a_zombie_leaders_threads_as_lsof_does() {
+    if let Some(why) = skip_reason() {
+        return common::skip("rlsof_lists_a_zombie_leaders_threads_as_lsof_does", why);
+    }
+    if !have("cc") {
+        return common::skip("rlsof_lists_a_zombie_leaders_threads_as_lsof_does", "no cc");
+    }
+    let scene = Scene::start();
+    let port = scene.port + 6;
+    let zombie = ZombieLeader::start(&scene, port);
+    let own = format!("127.0.0.1:{}", port + 1);
+    let normal = |s: String| s.replace("rlsof: ", "lsof: ");
+    let mut problems = Vec::new();
+    for args in [
+        vec!["-nP"],
+        vec!["-K", "-a", "-i", "-nP"],
+        vec!["-K", "-a", "-p", &zombie.pid, "-nP"],
+        vec!["-K", "-a", "-p", &zombie.pid, "-i", "-nP", "-t"],
+        vec!["-a", "-p", &zombie.pid, "-nP"],
+    ] {
+        let what = format!("rlsof {}", args.join(" "));
+        // The scene's mount table is a copy of the host's, which other tests change
+        // (see rlsof_inet_views_agree_with_the_walk_and_lsof): tried again on a
+        // difference.
+        let mut differences = Vec::new();
+        for _ in 0..common::ATTEMPTS {
+            let lsof = scene.run(true, &[], None, "lsof", &args);
+            let ours = scene.run(true, &[], None, "rlsof", &args);
+            differences.clear();
+            // Without a selection each tool lists itself too (and its columns' widths
+            // count its own rows): there the rows of the others are compared, as words.
+            let others = |t: String| -> String {
+                if args != ["-nP"] {
+                    return t;
+                }
+                t.lines()
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>())
+                    .filter(|cols| !matches!(cols.first(), Some(&"lsof") | Some(&"rlsof")))
+                    .map(|cols| cols.join(" ") + "\n")
+                    .collect()
+            };
+            if others(normal(text(&ours))) != others(normal(text(&lsof)))
+                || normal(ours.stderr_str()) != normal(lsof.stderr_str())
+                || code(&ours) != code(&lsof)
+            {
+                differences.push(format!(
+                    "{what} and lsof differ\n--- rlsof ({})\n{}{}--- lsof ({})\n{}{}",
+                    ours.status_str(),
+                    text(&ours),
+                    ours.stderr_str(),
+                    lsof.status_str(),
+                    text(&lsof),
+                    lsof.stderr_str()
+                ));
+            }
+            // What lsof says, so that the comparison covers the case: the thread's
+            // listener under the process's pid and the thread's TID; with -t the pid;
+            // without -K nothing of the process.
+            let theirs = text(&lsof);
+            let listed = match args.as_slice() {
+                [.., "-t"] => theirs.lines().any(|l| l == zombie.pid),
+                ["-a", ..] => theirs.is_empty(),
+                _ => row_with(
+                    &theirs,
+                    &[(1, &zombie.pid), (2, &zombie.tid), (9, "TCP"), (10, &own)],
+                )
+                .is_some(),
+            };
+            assert!(listed, "{what}: lsof's listing is not the case's\n{theirs}");
+            if differences.is_empty() {
+                break;
+            }
+        }
+        problems.append(&mut differences);
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     drop(zombie);
