@@ -858,6 +858,9 @@ fn option_forms_as_lsof() {
         "-a -p {pid} -i -s TCP: -s TCP -s xyz -s TCP:,BOGUS",
         "-a -p {pid} +Z",
         "-a -p {pid} -F -t -o -s",
+        // With -h: the messages, then lsof's whole help text.
+        "-a -p {pid} -h -Z",
+        "-a -p {pid} -Txy -?",
     ] {
         exact_with_messages(&h, args);
     }

@@ -82,7 +82,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
                 output::warn(prog(), message);
             }
             if e.usage {
-                let _ = io::stderr().write_all(cli::usage_text(prog(), false).as_bytes());
+                let text = cli::usage_text(prog(), e.help);
+                let _ = io::stderr().write_all(text.as_bytes());
             }
             return 1;
         }

@@ -147,6 +147,8 @@ pub struct CliError {
     /// One message, or several separated by NUL (which no argument can hold).
     pub message: String,
     pub usage: bool,
+    /// `-h` was given too: lsof follows the messages with its whole help text.
+    pub help: bool,
 }
 
 impl CliError {
@@ -154,6 +156,7 @@ impl CliError {
         CliError {
             message: message.into(),
             usage: true,
+            help: false,
         }
     }
 }
@@ -764,6 +767,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 .collect::<Vec<_>>()
                 .join("\0"),
             usage: errors.iter().any(|e| e.usage),
+            help,
         });
     }
     if help {
