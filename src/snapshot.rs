@@ -7,6 +7,7 @@
 //! instead of an open, a getdents and a readlink per descriptor. `RNETSTAT_OWNERS=proc`
 //! forces the walk, `=bpf` makes a failure of the iterator an error (see README).
 
+use crate::ebpf::task_argv::ArgvOffsets;
 use crate::ebpf::task_files::SocketFd;
 use crate::proc::{process, ProcRoot};
 use std::collections::HashMap;
@@ -337,17 +338,21 @@ impl OwnersScanner {
         }
     }
 
-    /// Loads what `detail` needs and has not been tried, parsing the kernel's BTF and
-    /// looking the task_file program's offsets up once for both programs.
-    fn load(&mut self, detail: OwnerDetail) {
+    /// Loads the task_file program if it has not been tried, parsing the kernel's BTF
+    /// once for both programs; returns the argv program's offsets when `detail` needs
+    /// argv[0] and that program has not been tried (its load is left to the caller).
+    fn load_sockets(&mut self, detail: OwnerDetail) -> Option<ArgvOffsets> {
         let want_argv = detail.argv0 && self.argv.is_none();
         if self.sockets.is_some() && !want_argv {
-            return;
+            return None;
         }
         let found = crate::btf::Btf::vmlinux()
             .map_err(io::Error::other)
-            .and_then(|btf| Ok((crate::ebpf::task_files::Offsets::from_btf(&btf)?, btf)));
-        let (offsets, btf) = match found {
+            .and_then(|btf| {
+                let task = crate::ebpf::task_files::Offsets::from_btf(&btf)?;
+                Ok((task, want_argv.then(|| ArgvOffsets::from_btf(&btf, task))))
+            });
+        let (offsets, argv) = match found {
             Ok(found) => found,
             Err(e) => {
                 let failed = || LoadFailure {
@@ -358,18 +363,19 @@ impl OwnersScanner {
                 if want_argv {
                     self.argv = Some(Err(failed()));
                 }
-                return;
+                return None;
             }
         };
         self.sockets.get_or_insert_with(|| {
             crate::ebpf::task_files::SocketIterator::with_offsets(&offsets)
                 .map_err(|e| LoadFailure::of(&e))
         });
-        if want_argv {
-            self.argv = Some(
-                crate::ebpf::task_argv::ArgvIterator::load(&btf, offsets)
-                    .map_err(|e| LoadFailure::of(&e)),
-            );
+        match argv? {
+            Ok(argv) => Some(argv),
+            Err(e) => {
+                self.argv = Some(Err(LoadFailure::of(&e)));
+                None
+            }
         }
     }
 
@@ -380,12 +386,26 @@ impl OwnersScanner {
         source: OwnersSource,
     ) -> io::Result<Owners> {
         iterator_sees_what_proc_shows(root)?;
-        self.load(detail);
-        let records = match &self.sockets {
-            Some(Ok(iterator)) => iterator.socket_fds()?,
-            Some(Err(failed)) => return Err(failed.error()),
-            None => return Err(io::Error::other("the task_file program was not loaded")),
-        };
+        let argv_to_load = self.load_sockets(detail);
+        // The argv program (sleepable, with a callback: the longer verification) is
+        // loaded on a helper thread while this one reads the task_file iterator.
+        let sockets = &self.sockets;
+        let (argv_loaded, records) = crate::threads::join(
+            move || {
+                argv_to_load.map(|o| {
+                    crate::ebpf::task_argv::ArgvIterator::load(&o).map_err(|e| LoadFailure::of(&e))
+                })
+            },
+            || match sockets {
+                Some(Ok(iterator)) => iterator.socket_fds(),
+                Some(Err(failed)) => Err(failed.error()),
+                None => Err(io::Error::other("the task_file program was not loaded")),
+            },
+        );
+        if let Some(loaded) = argv_loaded {
+            self.argv = Some(loaded);
+        }
+        let records = records?;
         // argv[0] of every process, read after the descriptors as the walk reads
         // cmdline after the fd directory. Without it (or for a process it could not
         // copy) cmdline is read from /proc; with RNETSTAT_OWNERS=bpf its failure is an
