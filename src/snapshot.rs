@@ -92,6 +92,12 @@ impl Owners {
         Some((self.processes.get(owner.process as usize)?, owner.fd))
     }
 
+    /// Where `inode`'s (first) holder is in [`Owners::processes`].
+    pub fn process_index(&self, inode: u64) -> Option<usize> {
+        let index = self.by_inode.get(&inode)?.process as usize;
+        (index < self.processes.len()).then_some(index)
+    }
+
     /// Every holder of `inode` in scan order (pids in readdir order, each one's fds in
     /// directory order, a process's threads after it): all of them with
     /// [`OwnerDetail::all_holders`], else only the first.

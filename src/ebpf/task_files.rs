@@ -329,24 +329,18 @@ impl SocketIterator {
 
 pub(super) fn read_all(mut file: std::fs::File) -> io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
+    // read_to_end reads straight into the vector's spare room.
+    let mut out = Vec::with_capacity(64 * 1024);
     loop {
-        match file.read(&mut buf) {
-            Ok(0) => return Ok(out),
-            Ok(n) => {
-                if out.len() + n > MAX_OUTPUT {
-                    return Err(io::Error::other("the iterator's output is too large"));
-                }
-                out.extend_from_slice(&buf[..n]);
+        let room = (MAX_OUTPUT + 1 - out.len().min(MAX_OUTPUT)) as u64;
+        match (&mut file).take(room).read_to_end(&mut out) {
+            Ok(_) if out.len() > MAX_OUTPUT => {
+                return Err(io::Error::other("the iterator's output is too large"))
             }
+            Ok(_) => return Ok(out),
             // EAGAIN: a million files visited without a record in one read; the next
-            // read continues where it stopped.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-                ) => {}
+            // read continues where it stopped. (EINTR is retried by read_to_end.)
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => {
                 return Err(io::Error::new(
                     e.kind(),

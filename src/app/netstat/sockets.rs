@@ -82,7 +82,13 @@ pub(super) fn socket_view(
     }
 
     // Rows of every namespace first, so names are resolved in one concurrent batch.
-    let mut rows: Vec<(usize, InetSocket)> = Vec::new();
+    let mut rows: Vec<(usize, InetSocket)> = Vec::with_capacity(
+        tables
+            .iter()
+            .flat_map(|(_, t)| &t.inet)
+            .map(|(_, _, table)| table.as_ref().map_or(0, |t| t.rows.len()))
+            .sum(),
+    );
     let mut status = 0;
     'tables: for (index, t) in &mut tables {
         let primary = *index == 0;
@@ -154,6 +160,7 @@ pub(super) fn socket_view(
         hosts: &names.hosts,
         users: &mut names.users,
         owners: owners.as_ref(),
+        programs: Default::default(),
         netns: None,
     };
 
