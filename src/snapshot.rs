@@ -7,7 +7,7 @@
 //! instead of an open, a getdents and a readlink per descriptor. `RNETSTAT_OWNERS=proc`
 //! forces the walk, `=bpf` makes a failure of the iterator an error (see README).
 
-use crate::ebpf::task_argv::ArgvOffsets;
+use crate::ebpf::task_argv::{Argv0s, ArgvIterator, ArgvOffsets};
 use crate::ebpf::task_files::SocketFd;
 use crate::proc::{process, ProcRoot};
 use std::collections::HashMap;
@@ -309,7 +309,7 @@ pub struct OwnersScanner {
     /// The task_file program: not tried yet, loaded, or failed to load.
     sockets: Option<Result<crate::ebpf::task_files::SocketIterator, LoadFailure>>,
     /// The argv[0] program, loaded the first time a view needs argv[0].
-    argv: Option<Result<crate::ebpf::task_argv::ArgvIterator, LoadFailure>>,
+    argv: Option<Result<ArgvIterator, LoadFailure>>,
 }
 
 impl OwnersScanner {
@@ -393,44 +393,37 @@ impl OwnersScanner {
     ) -> io::Result<Owners> {
         iterator_sees_what_proc_shows(root)?;
         let argv_to_load = self.load_sockets(detail);
-        // The argv program (sleepable, with a callback: the longer verification) is
-        // loaded on a helper thread while this one reads the task_file iterator.
         let sockets = &self.sockets;
-        let (argv_loaded, records) = crate::threads::join(
-            move || {
-                argv_to_load.map(|o| {
-                    crate::ebpf::task_argv::ArgvIterator::load(&o).map_err(|e| LoadFailure::of(&e))
-                })
-            },
-            || match sockets {
-                Some(Ok(iterator)) => iterator.socket_fds(),
-                Some(Err(failed)) => Err(failed.error()),
-                None => Err(io::Error::other("the task_file program was not loaded")),
-            },
-        );
-        if let Some(loaded) = argv_loaded {
-            self.argv = Some(loaded);
-        }
-        let records = records?;
-        // argv[0] of every process, read after the descriptors as the walk reads
-        // cmdline after the fd directory. Without it (or for a process it could not
-        // copy) cmdline is read from /proc; with RNETSTAT_OWNERS=bpf its failure is an
-        // error, so the tests see which path answered.
-        let argv0s = if detail.argv0 {
-            let got = match &self.argv {
-                Some(Ok(iterator)) => iterator.argv0s(),
-                Some(Err(failed)) => Err(failed.error()),
-                None => Err(io::Error::other("the argv program was not loaded")),
-            };
-            match got {
+        let socket_fds = || match sockets {
+            Some(Ok(iterator)) => iterator.socket_fds(),
+            Some(Err(failed)) => Err(failed.error()),
+            None => Err(io::Error::other("the task_file program was not loaded")),
+        };
+        // argv[0] of every process comes from the argv program on a helper thread
+        // (loading it, a sleepable program with a callback, is the longer
+        // verification) while this one reads the task_file iterator. Either order is
+        // a snapshot the walk could give: it reads a process's fd directory, then its
+        // cmdline, racing with exec and exit all the same. Without it (or for a
+        // process it could not copy) cmdline is read from /proc; with
+        // RNETSTAT_OWNERS=bpf its failure is an error, so the tests see which path
+        // answered.
+        let (argv0s, records) = if detail.argv0 {
+            let kept = self.argv.as_ref();
+            let ((loaded, argv0s), records) =
+                crate::threads::join(move || read_argv0s(kept, argv_to_load), socket_fds);
+            if let Some(loaded) = loaded {
+                self.argv = Some(loaded);
+            }
+            let argv0s = match argv0s {
                 Ok(a) => Some(a),
                 Err(e) if source == OwnersSource::Bpf => {
                     return Err(io::Error::new(e.kind(), format!("argv[0]: {e}")))
                 }
                 Err(_) => None,
-            }
+            };
+            (argv0s, records?)
         } else {
-            None
+            (None, socket_fds()?)
         };
         let sockets = IteratedSockets::new(records);
         let groups: Vec<&[SocketFd]> = sockets.processes().collect();
@@ -472,6 +465,24 @@ impl OwnersScanner {
         }
         Ok(owners)
     }
+}
+
+/// argv[0] of every process from the argv program: the one kept from an earlier scan,
+/// or, with `to_load`, one loaded now and returned to be kept.
+fn read_argv0s(
+    kept: Option<&Result<ArgvIterator, LoadFailure>>,
+    to_load: Option<ArgvOffsets>,
+) -> (
+    Option<Result<ArgvIterator, LoadFailure>>,
+    io::Result<Argv0s>,
+) {
+    let loaded = to_load.map(|o| ArgvIterator::load(&o).map_err(|e| LoadFailure::of(&e)));
+    let argv0s = match loaded.as_ref().or(kept) {
+        Some(Ok(iterator)) => iterator.argv0s(),
+        Some(Err(failed)) => Err(failed.error()),
+        None => Err(io::Error::other("the argv program was not loaded")),
+    };
+    (loaded, argv0s)
 }
 
 /// The iterator numbers processes as our pid namespace does and sees every process;
