@@ -263,23 +263,6 @@ impl IteratedSockets {
             .unwrap_or(self.records.len());
         &self.records[self.starts[i]..end]
     }
-
-    /// The socket descriptors from the BPF iterator, where they are what a walk of
-    /// `root`'s fd directories would find, or `None` where they may not be (a copy of
-    /// /proc, `RNETSTAT_OWNERS=proc`) or the iterator failed (then the walk answers,
-    /// unless `RNETSTAT_OWNERS=bpf`, which makes the failure an error). The caller
-    /// decides first whether its view can use them at all (threads' own tables).
-    pub fn for_root(root: &ProcRoot) -> io::Result<Option<IteratedSockets>> {
-        let Some(source) = OwnersSource::applies(root) else {
-            return Ok(None);
-        };
-        let iterated = iterator_sees_what_proc_shows(root)
-            .and_then(|()| crate::ebpf::task_files::socket_fds());
-        match iterated {
-            Ok(records) => Ok(Some(IteratedSockets::new(records))),
-            Err(e) => source.failed(e),
-        }
-    }
 }
 
 /// A failure to load a program, kept so that a tool looking again does not retry it.
@@ -302,8 +285,10 @@ impl LoadFailure {
 }
 
 /// Finds the owners, keeping the BPF programs it loaded (each verified once per run)
-/// for the next scan: `rnetstat -c` makes one per interval. [`Owners::scan`] is a
-/// scanner used once.
+/// and any failure to load them for the next scan: `rnetstat -c` makes one per
+/// interval, `rlsof -r` one [`OwnersScanner::iterated_sockets`] per pass. A later scan
+/// neither verifies a program again nor retries one that failed. [`Owners::scan`] is
+/// a scanner used once.
 #[derive(Default)]
 pub struct OwnersScanner {
     /// The task_file program: not tried yet, loaded, or failed to load.
@@ -340,6 +325,28 @@ impl OwnersScanner {
         };
         match self.iterate(root, detail, source) {
             Ok(owners) => Ok(Some(owners)),
+            Err(e) => source.failed(e),
+        }
+    }
+
+    /// The socket descriptors alone, for a view that reads the rest of each process
+    /// itself (rlsof's Internet listings): from the task_file program loaded by an
+    /// earlier call or scan where there was one, so `rlsof -r` verifies it once. `None`
+    /// where the descriptors may not be what a walk of `root`'s fd directories would
+    /// find (a copy of /proc, `RNETSTAT_OWNERS=proc`) or the iterator failed (then the
+    /// walk answers, unless `RNETSTAT_OWNERS=bpf`, which makes the failure an error).
+    /// The caller decides first whether its view can use them at all (threads' own
+    /// tables).
+    pub fn iterated_sockets(&mut self, root: &ProcRoot) -> io::Result<Option<IteratedSockets>> {
+        let Some(source) = OwnersSource::applies(root) else {
+            return Ok(None);
+        };
+        let records = iterator_sees_what_proc_shows(root).and_then(|()| {
+            self.load_sockets(OwnerDetail::default());
+            read_socket_fds(&self.sockets)
+        });
+        match records {
+            Ok(records) => Ok(Some(IteratedSockets::new(records))),
             Err(e) => source.failed(e),
         }
     }
@@ -394,11 +401,7 @@ impl OwnersScanner {
         iterator_sees_what_proc_shows(root)?;
         let argv_to_load = self.load_sockets(detail);
         let sockets = &self.sockets;
-        let socket_fds = || match sockets {
-            Some(Ok(iterator)) => iterator.socket_fds(),
-            Some(Err(failed)) => Err(failed.error()),
-            None => Err(io::Error::other("the task_file program was not loaded")),
-        };
+        let socket_fds = || read_socket_fds(sockets);
         // argv[0] of every process comes from the argv program on a helper thread
         // (loading it, a sleepable program with a callback, is the longer
         // verification) while this one reads the task_file iterator. Either order is
@@ -464,6 +467,17 @@ impl OwnersScanner {
             owners.add(scan, detail.all_holders);
         }
         Ok(owners)
+    }
+}
+
+/// The records of the task_file program, if it loaded.
+fn read_socket_fds(
+    sockets: &Option<Result<crate::ebpf::task_files::SocketIterator, LoadFailure>>,
+) -> io::Result<Vec<SocketFd>> {
+    match sockets {
+        Some(Ok(iterator)) => iterator.socket_fds(),
+        Some(Err(failed)) => Err(failed.error()),
+        None => Err(io::Error::other("the task_file program was not loaded")),
     }
 }
 

@@ -708,3 +708,363 @@ fn argv_iterator_reads_our_argv0() {
         argv0s.get(std::process::id())
     );
 }
+
+/// `rlsof -i -r` (and `+r`) loads and verifies the task_file program once for all its
+/// passes, then runs the iterator again each pass (BPF_ITER_CREATE from the same
+/// link); every pass lists what the walk (`RNETSTAT_OWNERS=proc`) and lsof list, byte
+/// for byte, markers, stderr and status included (three passes: `c3`).
+#[test]
+fn rlsof_r_loads_the_program_once() {
+    if let Some(why) = skip_reason() {
+        return common::skip("rlsof_r_loads_the_program_once", why);
+    }
+    if !have("strace") {
+        return common::skip("rlsof_r_loads_the_program_once", "no strace");
+    }
+    let scene = Scene::start();
+    const PASSES: usize = 3;
+    let normal = |s: String| s.replace("rlsof: ", "lsof: ");
+    let listener = format!("127.0.0.1:{} (LISTEN)", scene.port);
+    // With a marker: lsof 4.95 reads a bare `-r1c3`'s `c3` again as `-c 3`.
+    for repeat in ["-r1c3mPASS", "+r1c3mPASS"] {
+        let args = ["-i", "-nP", repeat];
+        let what = format!("rlsof {}", args.join(" "));
+        let trace = TempFile::new("r-bpf");
+        let strace = ["strace", "-f", "-qq", "-e", "trace=bpf", "-o", trace.path()];
+        // The scene's mount table is a copy of the host's, which other tests change:
+        // a difference is tried again (see rlsof_inet_views_agree_with_the_walk_and_lsof).
+        let mut differences = Vec::new();
+        let mut bpf = None;
+        for _ in 0..common::ATTEMPTS {
+            let traced = scene.run(true, &strace, Some("bpf"), "rlsof", &args);
+            let walk = scene.run(true, &[], Some("proc"), "rlsof", &args);
+            let lsof = scene.run(true, &[], None, "lsof", &args);
+            differences.clear();
+            for (name, other) in [("walk", &walk), ("lsof", &lsof)] {
+                if normal(text(&traced)) != normal(text(other))
+                    || normal(traced.stderr_str()) != normal(other.stderr_str())
+                    || code(&traced) != code(other)
+                {
+                    differences.push(format!(
+                        "{what}: iterator and {name} differ\n--- iterator ({})\n{}{}--- {name} ({})\n{}{}",
+                        traced.status_str(),
+                        text(&traced),
+                        traced.stderr_str(),
+                        other.status_str(),
+                        text(other),
+                        other.stderr_str()
+                    ));
+                }
+            }
+            bpf = Some(traced);
+            if differences.is_empty() {
+                break;
+            }
+        }
+        assert!(differences.is_empty(), "{}", differences.join("\n"));
+        let bpf = bpf.expect("one attempt ran");
+        // Three passes, each the same listing, the scene's listener (its PID 1's) among
+        // its rows.
+        let out = text(&bpf);
+        let passes: Vec<&str> = out.split_inclusive("PASS\n").collect();
+        assert_eq!(passes.len(), PASSES, "{what}:\n{out}");
+        for pass in &passes {
+            assert_eq!(*pass, passes[0], "{what}: the passes differ:\n{out}");
+            assert!(
+                pass.lines().any(|l| {
+                    let cols: Vec<&str> = l.split_whitespace().collect();
+                    cols.first() == Some(&"python3")
+                        && cols.get(1) == Some(&"1")
+                        && l.ends_with(&listener)
+                }),
+                "{what}: no row of the scene's listener {listener}:\n{pass}"
+            );
+        }
+        let log = trace.read();
+        let count = |cmd: &str| log.matches(&format!("bpf({cmd},")).count();
+        assert_eq!(count("BPF_PROG_LOAD"), 1, "{what}: {log}");
+        assert_eq!(count("BPF_LINK_CREATE"), 1, "{what}: {log}");
+        assert_eq!(count("BPF_ITER_CREATE"), PASSES, "{what}: {log}");
+    }
+}
+
+/// tests/support/zombie_leader.c, compiled into a fresh directory and run in the
+/// scene's namespaces: its leader exited, its other thread holds sockets. Stdin
+/// closing ends it; the directory goes on drop.
+struct ZombieLeader {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    dir: std::path::PathBuf,
+    /// The process and its living thread, as the scene's pid namespace numbers them.
+    pid: String,
+    tid: String,
+    /// The child sharing the listener on the first port.
+    kid: String,
+}
+
+impl ZombieLeader {
+    fn start(scene: &Scene, port: u16) -> ZombieLeader {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("rnt-zombie-leader-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let binary = dir.join("zombie_leader");
+        let built = Command::new("cc")
+            .args(["-O2", "-Wall", "-pthread", "-o"])
+            .arg(&binary)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/support/zombie_leader.c"
+            ))
+            .output()
+            .expect("cc runs");
+        assert!(built.status.success(), "cc: {built:?}");
+        let enter = scene.enter();
+        let mut child = Command::new(&enter[0])
+            .args(&enter[1..])
+            .arg(&binary)
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nsenter runs");
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        let _ = BufReader::new(child.stdout.take().expect("stdout piped")).read_line(&mut line);
+        let mut zombie = ZombieLeader {
+            child,
+            stdin,
+            dir,
+            pid: String::new(),
+            tid: String::new(),
+            kid: String::new(),
+        };
+        let ids: Vec<&str> = line.split_whitespace().collect();
+        assert!(ids.len() == 3, "zombie_leader did not start: {line:?}");
+        (zombie.pid, zombie.tid, zombie.kid) = (ids[0].into(), ids[1].into(), ids[2].into());
+        zombie
+    }
+}
+
+impl Drop for ZombieLeader {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The row of `text` whose columns `cols` are `want` (column index, text), exactly.
+fn row_with<'t>(text: &'t str, want: &[(usize, &str)]) -> Option<Vec<&'t str>> {
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|cols| want.iter().all(|&(i, w)| cols.get(i) == Some(&w)))
+}
+
+/// A process whose thread-group leader exited (a zombie) while another thread holds
+/// its sockets: /proc/PID/fd, the leader's table, is empty, so netstat, ss and lsof
+/// name no owner for the sockets only it holds, and name the child for the listener it
+/// shares with one. rnetstat -anp's program column, rss -anp's users:(...) (and -T's,
+/// which walks the thread's table and names it) and rlsof -i give the same, from the
+/// iterator (whose program keeps leaders only) and from the walk.
+#[test]
+fn a_zombie_leaders_sockets_are_named_as_the_reference_names_them() {
+    if let Some(why) = skip_reason() {
+        return common::skip("a_zombie_leaders_sockets_are_named", why);
+    }
+    if !have("cc") {
+        return common::skip("a_zombie_leaders_sockets_are_named", "no cc");
+    }
+    let scene = Scene::start();
+    // Past the scene's own holders (port..port+5).
+    let port = scene.port + 6;
+    let zombie = ZombieLeader::start(&scene, port);
+    let shared = format!("127.0.0.1:{port}");
+    let own = format!("127.0.0.1:{}", port + 1);
+    let views: &[(&str, &str, &[&str])] = &[
+        ("rnetstat", "netstat", &["-anp"]),
+        ("rss", "ss", &["-anp"]),
+        ("rss", "ss", &["-tanpT"]),
+        ("rlsof", "lsof", &["-i", "-nP"]),
+    ];
+    let mut problems = Vec::new();
+    for &(ours, reference, args) in views {
+        let refr = scene.run(true, &[], None, reference, args);
+        let theirs = text(&refr);
+        // The reference's rows of the zombie's sockets, found by exact columns.
+        let rows: Vec<Option<Vec<&str>>> = match reference {
+            "netstat" => vec![
+                row_with(&theirs, &[(0, "tcp"), (3, &shared), (5, "LISTEN")]),
+                row_with(&theirs, &[(0, "tcp"), (3, &own), (5, "LISTEN")]),
+                row_with(&theirs, &[(0, "udp"), (3, &own)]),
+            ],
+            "ss" if args == ["-tanpT"] => vec![
+                row_with(&theirs, &[(0, "LISTEN"), (3, &shared)]),
+                row_with(&theirs, &[(0, "LISTEN"), (3, &own)]),
+            ],
+            "ss" => vec![
+                row_with(&theirs, &[(0, "tcp"), (1, "LISTEN"), (4, &shared)]),
+                row_with(&theirs, &[(0, "tcp"), (1, "LISTEN"), (4, &own)]),
+                row_with(&theirs, &[(0, "udp"), (4, &own)]),
+            ],
+            _ => vec![
+                row_with(&theirs, &[(1, &zombie.kid), (7, "TCP"), (8, &shared)]),
+                row_with(&theirs, &[(1, &zombie.pid)]),
+            ],
+        };
+        let what = format!("{reference} {}", args.join(" "));
+        // What the reference says of them, so the comparison covers the case.
+        let holder = |row: &Option<Vec<&str>>| row.as_ref().map(|r| r[r.len() - 1].to_string());
+        match (reference, args) {
+            ("netstat", _) => {
+                assert_eq!(
+                    holder(&rows[0]).map(|h| h.starts_with(&format!("{}/", zombie.kid))),
+                    Some(true),
+                    "{what}: {theirs}"
+                );
+                assert_eq!(holder(&rows[1]).as_deref(), Some("-"), "{what}: {theirs}");
+                assert_eq!(holder(&rows[2]).as_deref(), Some("-"), "{what}: {theirs}");
+            }
+            ("ss", ["-tanpT"]) => {
+                let thread = format!("pid={},tid={},", zombie.pid, zombie.tid);
+                assert!(
+                    holder(&rows[1]).is_some_and(|h| h.contains(&thread)),
+                    "{what}: {theirs}"
+                );
+            }
+            ("ss", _) => {
+                let kid = format!("((\"rnt-zl-kid\",pid={},fd=", zombie.kid);
+                assert!(
+                    holder(&rows[0]).is_some_and(|h| h.contains(&kid)),
+                    "{what}: {theirs}"
+                );
+                assert_eq!(rows[1].as_ref().map(Vec::len), Some(6), "{what}: {theirs}");
+                assert_eq!(rows[2].as_ref().map(Vec::len), Some(6), "{what}: {theirs}");
+            }
+            _ => {
+                assert!(rows[0].is_some(), "{what}: {theirs}");
+                assert!(rows[1].is_none(), "{what}: {theirs}");
+            }
+        }
+        for owners in ["bpf", "proc"] {
+            let got = scene.run(true, &[], Some(owners), ours, args);
+            let mine = text(&got);
+            let what = format!("RNETSTAT_OWNERS={owners} {ours} {}", args.join(" "));
+            for reference_row in rows.iter().flatten() {
+                let keys: Vec<(usize, &str)> = reference_row
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (i, *c))
+                    .collect();
+                let same = row_with(&mine, &keys).is_some_and(|r| r.len() == reference_row.len());
+                if !same {
+                    problems.push(format!("{what}: no row {reference_row:?}:\n{mine}"));
+                }
+            }
+            // Each ss lists its own sock_diag socket (netlink, port id its pid): the
+            // netlink rows are not the same from one run to the next.
+            let stable = |t: &str| -> String {
+                t.lines()
+                    .filter(|l| !(reference == "ss" && l.starts_with("nl ")))
+                    .map(|l| format!("{l}\n"))
+                    .collect()
+            };
+            if stable(&mine) != stable(&theirs) || code(&got) != code(&refr) {
+                problems.push(format!(
+                    "{what} and {reference} differ\n--- ours ({})\n{mine}--- {reference} ({})\n{theirs}",
+                    got.status_str(),
+                    refr.status_str()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    drop(zombie);
+}
+
+/// lsof leaves a zombie out, but not the living threads of a process whose leader
+/// exited: wherever it lists tasks (no selection at all, or -K) it lists theirs, under
+/// the process's pid with their TID, the sockets only they hold among them. rlsof
+/// lists the same, byte for byte, status included.
+#[test]
+fn rlsof_lists_a_zombie_leaders_threads_as_lsof_does() {
+    if let Some(why) = skip_reason() {
+        return common::skip("rlsof_lists_a_zombie_leaders_threads_as_lsof_does", why);
+    }
+    if !have("cc") {
+        return common::skip("rlsof_lists_a_zombie_leaders_threads_as_lsof_does", "no cc");
+    }
+    let scene = Scene::start();
+    let port = scene.port + 6;
+    let zombie = ZombieLeader::start(&scene, port);
+    let own = format!("127.0.0.1:{}", port + 1);
+    let normal = |s: String| s.replace("rlsof: ", "lsof: ");
+    let mut problems = Vec::new();
+    for args in [
+        vec!["-nP"],
+        vec!["-K", "-a", "-i", "-nP"],
+        vec!["-K", "-a", "-p", &zombie.pid, "-nP"],
+        vec!["-K", "-a", "-p", &zombie.pid, "-i", "-nP", "-t"],
+        vec!["-a", "-p", &zombie.pid, "-nP"],
+    ] {
+        let what = format!("rlsof {}", args.join(" "));
+        // The scene's mount table is a copy of the host's, which other tests change
+        // (see rlsof_inet_views_agree_with_the_walk_and_lsof): tried again on a
+        // difference.
+        let mut differences = Vec::new();
+        for _ in 0..common::ATTEMPTS {
+            let lsof = scene.run(true, &[], None, "lsof", &args);
+            let ours = scene.run(true, &[], None, "rlsof", &args);
+            differences.clear();
+            // Without a selection each tool lists itself too (and its columns' widths
+            // count its own rows): there the rows of the others are compared, as words.
+            let others = |t: String| -> String {
+                if args != ["-nP"] {
+                    return t;
+                }
+                t.lines()
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>())
+                    .filter(|cols| !matches!(cols.first(), Some(&"lsof") | Some(&"rlsof")))
+                    .map(|cols| cols.join(" ") + "\n")
+                    .collect()
+            };
+            if others(normal(text(&ours))) != others(normal(text(&lsof)))
+                || normal(ours.stderr_str()) != normal(lsof.stderr_str())
+                || code(&ours) != code(&lsof)
+            {
+                differences.push(format!(
+                    "{what} and lsof differ\n--- rlsof ({})\n{}{}--- lsof ({})\n{}{}",
+                    ours.status_str(),
+                    text(&ours),
+                    ours.stderr_str(),
+                    lsof.status_str(),
+                    text(&lsof),
+                    lsof.stderr_str()
+                ));
+            }
+            // What lsof says, so that the comparison covers the case: the thread's
+            // listener under the process's pid and the thread's TID; with -t the pid;
+            // without -K nothing of the process.
+            let theirs = text(&lsof);
+            let listed = match args.as_slice() {
+                [.., "-t"] => theirs.lines().any(|l| l == zombie.pid),
+                ["-a", ..] => theirs.is_empty(),
+                _ => row_with(
+                    &theirs,
+                    &[(1, &zombie.pid), (2, &zombie.tid), (9, "TCP"), (10, &own)],
+                )
+                .is_some(),
+            };
+            assert!(listed, "{what}: lsof's listing is not the case's\n{theirs}");
+            if differences.is_empty() {
+                break;
+            }
+        }
+        problems.append(&mut differences);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    drop(zombie);
+}

@@ -780,6 +780,8 @@ struct Follower {
     portid: u32,
     queued: u64,
     drops: u64,
+    /// Its socket inode (`socket:[N]` among its holder's descriptors).
+    inode: u64,
 }
 
 /// The followers in the namespace of `pid`, once `pid` is in namespace `ns_ino`.
@@ -789,16 +791,39 @@ fn followers(pid: u32, ns_ino: u64) -> Vec<Follower> {
     if !inside {
         return Vec::new();
     }
-    let table = std::fs::read_to_string(format!("/proc/{pid}/net/netlink")).unwrap_or_default();
+    parse_followers(
+        &std::fs::read_to_string(format!("/proc/{pid}/net/netlink")).unwrap_or_default(),
+    )
+}
+
+/// The followers in the namespace of file `ns` (read by a thread that enters it, so
+/// no process of the test lives there).
+fn followers_at(ns: &str) -> Vec<Follower> {
+    let ns = ns.to_string();
+    std::thread::spawn(move || {
+        let Ok(file) = std::fs::File::open(&ns) else {
+            return Vec::new();
+        };
+        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        parse_followers(
+            &std::fs::read_to_string("/proc/thread-self/net/netlink").unwrap_or_default(),
+        )
+    })
+    .join()
+    .unwrap()
+}
+
+fn parse_followers(table: &str) -> Vec<Follower> {
     table
         .lines()
         .skip(1)
         .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .filter(|r| r.len() > 8 && r[1] == "4" && u64::from_str_radix(r[3], 16).unwrap_or(0) != 0)
+        .filter(|r| r.len() > 9 && r[1] == "4" && u64::from_str_radix(r[3], 16).unwrap_or(0) != 0)
         .map(|r| Follower {
             portid: r[2].parse().unwrap_or(0),
             queued: r[4].parse().unwrap_or(u64::MAX),
             drops: r[8].parse().unwrap_or(0),
+            inode: r[9].parse().unwrap_or(0),
         })
         .collect()
 }
@@ -1063,38 +1088,47 @@ fn events_of_every_namespace_are_each_namespaces_ss_rows() {
         assert!(st.success(), "the scene failed");
     }
     // Each scene closes 7 inet sockets: ss's header and rows, then rss's.
-    let mut seen: Vec<Vec<String>> = vec![Vec::new(); 4];
+    let mut seen: [Vec<String>; 2] = Default::default();
+    let mut text = Labelled::default();
+    let mut json: Vec<serde_json::Value> = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let rows_in = |lines: &[String], ns: usize| -> usize {
-        let label = format!("Netns: {}", spaces[ns].0);
-        let mut inside = false;
-        let mut n = 0;
-        for l in lines {
-            if l.starts_with("Netns: ") {
-                inside = *l == label;
-            } else if inside && !l.contains("Address:Port") {
-                n += 1;
+    // Each line looked at once (other tests' namespaces may flood rss's output).
+    let take = |i: usize,
+                line: String,
+                seen: &mut [Vec<String>; 2],
+                text: &mut Labelled,
+                json: &mut Vec<serde_json::Value>| match i {
+        0 | 1 => seen[i].push(line),
+        2 => text.push(&line),
+        _ => {
+            let v = json_support::parse_checked(&line, &schema);
+            if inodes.iter().any(|i| v["namespace"]["inode"] == *i) {
+                json.push(v);
             }
         }
-        n
     };
-    let json_in = |lines: &[String], ns: usize| {
-        lines
-            .iter()
-            .filter(|l| l.contains(&format!("\"netns\":{},", inodes[ns])))
+    let of = |json: &[serde_json::Value], ns: usize| {
+        json.iter()
+            .filter(|v| v["namespace"]["inode"] == inodes[ns])
             .count()
     };
     for (i, r) in rx.iter().enumerate() {
-        let done = |seen: &[String]| match i {
-            0 | 1 => seen.iter().filter(|l| !l.contains("Address:Port")).count() >= 7,
-            2 => rows_in(seen, 0) >= 7 && rows_in(seen, 1) >= 7,
-            _ => json_in(seen, 0) >= 7 && json_in(seen, 1) >= 7,
-        };
-        while !done(&seen[i]) {
+        loop {
+            let done = match i {
+                0 | 1 => ss_rows(&seen[i]).len() >= 7,
+                2 => spaces.iter().all(|ns| text.under(&ns.0).len() >= 7),
+                _ => of(&json, 0) >= 7 && of(&json, 1) >= 7,
+            };
+            if done {
+                break;
+            }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match r.recv_timeout(left) {
-                Ok(line) => seen[i].push(line),
-                Err(_) => panic!("tool {i} wrote only {:?}", seen[i]),
+                Ok(line) => take(i, line, &mut seen, &mut text, &mut json),
+                Err(_) => panic!(
+                    "tool {i} did not write them all: {seen:?} {:?} {json:?}",
+                    text.rows
+                ),
             }
         }
     }
@@ -1103,41 +1137,29 @@ fn events_of_every_namespace_are_each_namespaces_ss_rows() {
         tool.wait().unwrap();
     }
     for (i, r) in rx.iter().enumerate() {
-        seen[i].extend(r.iter());
+        for line in r.iter() {
+            take(i, line, &mut seen, &mut text, &mut json);
+        }
     }
     for ns in 0..2 {
         // Text: the rows under this namespace's Netns lines, as ss printed them.
         // The fields: a row rendered with the header (the first of a run) is padded
         // to it, and rss's first row may be another namespace's.
-        let words = |l: &String| l.split_whitespace().collect::<Vec<_>>().join(" ");
-        let mut ss_rows: Vec<String> = seen[ns]
-            .iter()
-            .filter(|l| !l.contains("Address:Port"))
-            .map(words)
-            .collect();
-        let label = format!("Netns: {}", spaces[ns].0);
-        let mut inside = false;
-        let mut ours: Vec<String> = Vec::new();
-        for l in &seen[2] {
-            if l.starts_with("Netns: ") {
-                inside = *l == label;
-            } else if inside && !l.contains("Address:Port") {
-                ours.push(words(l));
-            }
-        }
-        ss_rows.sort();
-        ours.sort();
-        assert_eq!(ours, ss_rows, "{}", spaces[ns].0);
+        assert_eq!(
+            text.under(&spaces[ns].0),
+            ss_rows(&seen[ns]),
+            "{}",
+            spaces[ns].0
+        );
         // JSON: the same events, each line naming the namespace.
         let (mut keys, columns) = ss_event_rows(&seen[ns].join("\n"));
-        let mut json: Vec<EventKey> = seen[3]
+        let mut json: Vec<EventKey> = json
             .iter()
-            .map(|l| json_support::parse_checked(l, &schema))
             .filter(|v| v["namespace"]["inode"] == inodes[ns])
             .map(|v| {
                 assert_eq!(v["socket"]["netns"], inodes[ns], "{v}");
                 assert_eq!(v["namespace"]["name"], spaces[ns].0.as_str(), "{v}");
-                json_event_row(&v, columns)
+                json_event_row(v, columns)
             })
             .collect();
         keys.sort();
@@ -1145,6 +1167,276 @@ fn events_of_every_namespace_are_each_namespaces_ss_rows() {
         assert_eq!(keys.len(), 7);
         assert_eq!(json, keys);
     }
+}
+
+/// ss -E's rows (the header left out), each as its words joined by one blank, sorted.
+fn ss_rows(lines: &[String]) -> Vec<String> {
+    let mut rows: Vec<String> = lines
+        .iter()
+        .filter(|l| !l.contains("Address:Port"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// rss -E --all-netns's text, read as it comes: the rows under each `Netns: LABEL`
+/// line (the header left out), by label. Other tests' namespaces show up too: each
+/// line is looked at once, so a flood of theirs costs no more than reading it.
+#[derive(Default)]
+struct Labelled {
+    label: String,
+    rows: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl Labelled {
+    fn push(&mut self, line: &str) {
+        if let Some(label) = line.strip_prefix("Netns: ") {
+            self.label = label.to_string();
+        } else if !line.contains("Address:Port") {
+            let row = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            self.rows.entry(self.label.clone()).or_default().push(row);
+        }
+    }
+
+    /// The rows under `label`, as [`ss_rows`] has them.
+    fn under(&self, label: &str) -> Vec<String> {
+        ss_rows(self.rows.get(label).map_or(&[][..], |r| &r[..]))
+    }
+}
+
+/// A namespace made while rss runs: named by `ip netns add` (no process inside
+/// until rss follows it), or held only by a process `unshare --net` started.
+enum Later {
+    Named(Ns),
+    Unshared(KillOnDrop),
+}
+
+impl Later {
+    fn unshared() -> Later {
+        let holder = "import sys\nprint('ready', flush=True)\nsys.stdin.read()\n";
+        let mut child = Command::new("unshare")
+            .args([
+                "--net",
+                "sh",
+                "-c",
+                "ip link set lo up && exec python3 -c \"$0\"",
+            ])
+            .arg(holder)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let holder = KillOnDrop(child);
+        assert!(line.starts_with("ready"), "the holder said {line:?}");
+        Later::Unshared(holder)
+    }
+
+    /// The namespace's file.
+    fn file(&self) -> String {
+        match self {
+            Later::Named(ns) => format!("/run/netns/{}", ns.0),
+            Later::Unshared(holder) => format!("/proc/{}/ns/net", holder.0.id()),
+        }
+    }
+
+    /// `program` run inside.
+    fn cmd(&self, program: &str) -> Command {
+        match self {
+            Later::Named(ns) => ns.cmd(program),
+            Later::Unshared(_) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net={}", self.file())).arg(program);
+                c
+            }
+        }
+    }
+}
+
+/// -E --all-netns (text and JSON) follows namespaces made after it started: one
+/// `ip netns add` names (found in /run/netns: no process is inside when rss
+/// subscribes there) and one only an `unshare --net` process holds (found through
+/// /proc/PID/ns/net). In each, ss -E watches too while the scene closes its sockets:
+/// rss's rows under the namespace's `Netns:` line are ss's, and its JSON lines are
+/// the same events, naming the namespace. Once the namespace is gone (`ip netns
+/// del`, the holder ended), rss closes its event socket there, so it does not keep
+/// the namespace alive, and goes on.
+#[test]
+fn events_of_namespaces_made_later_are_followed() {
+    if skip("events_of_namespaces_made_later_are_followed") {
+        return;
+    }
+    if !ss_support::have("stdbuf") {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "stdbuf missing");
+        eprintln!("SKIPPED: stdbuf missing");
+        return;
+    }
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use std::os::unix::fs::MetadataExt;
+    let schema = json_support::schema();
+    let own = std::fs::metadata("/proc/self/ns/net").unwrap().ino();
+    let mut tools: Vec<KillOnDrop> = [false, true]
+        .map(|json| {
+            let mut ours = Command::new(rss());
+            ours.args(["-E", "-n", "--all-netns"]);
+            if json {
+                ours.arg("--json");
+            }
+            let child = ours
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            KillOnDrop(child)
+        })
+        .into();
+    let rx: Vec<_> = tools.iter_mut().map(|t| lines_of(&mut t.0)).collect();
+    let pids = [tools[0].0.id(), tools[1].0.id()];
+    // Both have started following (the namespaces there were) before any is made.
+    wait_until("rss subscribed in its own namespace", || {
+        all_subscribed(std::process::id(), own, &pids)
+    });
+    // rss's text, read across both namespaces (the line naming a namespace may come
+    // before the rows of the next).
+    let mut text = Labelled::default();
+    for unshared in [false, true] {
+        let later = if unshared {
+            Later::unshared()
+        } else {
+            Later::Named(Ns::new("later"))
+        };
+        let file = later.file();
+        let inode = std::fs::metadata(&file).unwrap().ino();
+        let label = match &later {
+            Later::Named(ns) => ns.0.clone(),
+            Later::Unshared(_) => format!("net:[{inode}]"),
+        };
+        wait_until(&format!("rss followed {label}"), || {
+            let there = followers_at(&file);
+            pids.iter().all(|p| there.iter().any(|f| f.portid == *p))
+        });
+        let sockets: Vec<u64> = followers_at(&file)
+            .iter()
+            .filter(|f| pids.contains(&f.portid))
+            .map(|f| f.inode)
+            .collect();
+        let mut ss = later.cmd("stdbuf");
+        ss.args(["-oL", "ss", "-E", "-n"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut ss = KillOnDrop(ss.spawn().unwrap());
+        let ss_rx = lines_of(&mut ss.0);
+        let ss_pid = ss.0.id();
+        wait_until(&format!("ss followed {label}"), || {
+            followers_at(&file).iter().any(|f| f.portid == ss_pid)
+        });
+        // The kernel hands a freed namespace's inode to the next one made: rows of
+        // another test's namespace gone may carry this one's label or inode, never
+        // the scene's ports (its sockets' local ports are base..base+5).
+        let base = B + if unshared { 50 } else { 40 };
+        let scene = |port: u16| (base..base + 6).contains(&port);
+        let scene_rows = |rows: Vec<String>| -> Vec<String> {
+            rows.into_iter()
+                .filter(|r| {
+                    let local = r.split_whitespace().find(|w| w.contains(':'));
+                    local.is_some_and(|l| scene(ss_endpoint(l).1))
+                })
+                .collect()
+        };
+        let st = later
+            .cmd("python3")
+            .args(["-c", EVENT_SCENE, &base.to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success(), "the scene failed in {label}");
+        // 7 inet sockets closed: ss's header and rows, rss's rows and JSON lines.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut from_ss = Vec::new();
+        while ss_rows(&from_ss).len() < 7 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match ss_rx.recv_timeout(left) {
+                Ok(line) => from_ss.push(line),
+                Err(_) => panic!("{label}: ss wrote only {from_ss:?}"),
+            }
+        }
+        // Each line looked at once (other tests' namespaces may flood rss's output).
+        let mut json = Vec::new();
+        while scene_rows(text.under(&label)).len() < 7 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx[0].recv_timeout(left) {
+                Ok(line) => text.push(&line),
+                Err(_) => panic!("{label}: rss wrote only {:?}", text.rows.get(&label)),
+            }
+        }
+        while json.len() < 7 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx[1].recv_timeout(left) {
+                Ok(line) => {
+                    let v = json_support::parse_checked(&line, &schema);
+                    let port = v["socket"]["local_port"].as_u64().unwrap_or(0) as u16;
+                    if v["namespace"]["inode"] == inode && scene(port) {
+                        json.push(v);
+                    }
+                }
+                Err(_) => panic!("{label}: rss --json wrote only {json:?}"),
+            }
+        }
+        kill(Pid::from_raw(ss_pid as i32), Signal::SIGINT).unwrap();
+        drop(ss);
+        from_ss.extend(ss_rx.iter());
+        // The text rows are ss's; the first row under the label may be padded to the
+        // header rss printed before another namespace's row: words are compared.
+        assert_eq!(
+            scene_rows(text.under(&label)),
+            scene_rows(ss_rows(&from_ss))
+        );
+        let (mut keys, columns) = ss_event_rows(&from_ss.join("\n"));
+        let mut json: Vec<EventKey> = json
+            .iter()
+            .map(|v| {
+                assert_eq!(v["socket"]["netns"], inode, "{v}");
+                match &later {
+                    Later::Named(ns) => assert_eq!(v["namespace"]["name"], ns.0.as_str()),
+                    Later::Unshared(_) => assert!(v["namespace"]["name"].is_null(), "{v}"),
+                }
+                json_event_row(v, columns)
+            })
+            .collect();
+        keys.sort();
+        json.sort();
+        assert_eq!(keys.len(), 7, "{from_ss:?}");
+        assert_eq!(json, keys, "{label}");
+        // Gone: rss lets go of the namespace (its event sockets closed).
+        drop(later);
+        wait_until(&format!("rss closed its event sockets of {label}"), || {
+            pids.iter().all(|pid| {
+                let held = socket_inodes(*pid);
+                sockets.iter().all(|s| !held.contains(s))
+            })
+        });
+    }
+    for (i, tool) in tools.iter_mut().enumerate() {
+        assert!(tool.0.try_wait().unwrap().is_none(), "rss {i} ended");
+    }
+}
+
+/// The socket inodes among the descriptors of `pid`.
+fn socket_inodes(pid: u32) -> Vec<u64> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_string_lossy().into_owned();
+            l.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+        })
+        .collect()
 }
 
 /// More destroyed sockets than a stopped follower's queue holds: the kernel drops

@@ -11,6 +11,7 @@ use crate::proc::ProcRoot;
 use crate::render::lsof::{self as view, TableOptions};
 use crate::resolve::{DuplicatePolicy, Services};
 use crate::select::lsof::Lookups;
+use crate::snapshot::OwnersScanner;
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -129,6 +130,8 @@ pub fn run(
     out: &mut impl Write,
 ) -> io::Result<u8> {
     let mut names = Names::new(services);
+    // The BPF program of an Internet listing, loaded and verified once for all passes.
+    let mut owners = OwnersScanner::default();
     let mut first = true;
     let mut best_status = 1;
     let mut passes = 0u64;
@@ -137,7 +140,7 @@ pub fn run(
         if config.repeat.is_some() {
             names.new_pass();
         }
-        let (procs, status, not_found, avoided) = pass(config, root, &mut names)?;
+        let (procs, status, not_found, avoided) = pass(config, root, &mut names, &mut owners)?;
         passes += 1;
         if config.warnings && !avoided.is_empty() {
             let mut text = Vec::new();

@@ -2,6 +2,8 @@
 //! and with -p/-T the one /proc/*/fd scan, run meanwhile) → ss's filter → ss's column
 //! grid → stdout.
 
+mod follow;
+
 use super::output;
 use crate::cli::ss::{self as cli, Options, Parsed, Tables};
 use crate::proc::ProcRoot;
@@ -136,7 +138,7 @@ fn run(o: &Options, words: &[OsString], out: &mut impl Write) -> io::Result<Done
             }
         };
         if o.all_netns && o.events {
-            return follow_all(o, words, &root, out).map(Done::status);
+            return follow::all(o, words, &root, out).map(Done::status);
         }
         if o.all_netns {
             let owners = joined(owners)?;
@@ -516,75 +518,4 @@ fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// `-E --all-netns`: the destroy events of every network namespace there is when rss
-/// starts (one event socket each, opened by a thread inside it; a namespace made
-/// later is not followed), shown as they come from any of them: text rows under a
-/// `Netns: NAME` line whenever the namespace changes, or `ss_event` lines naming
-/// their namespace.
-fn follow_all(
-    o: &Options,
-    words: &[OsString],
-    root: &ProcRoot,
-    out: &mut impl Write,
-) -> io::Result<u8> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
-    let Selection {
-        tables,
-        filter,
-        options,
-    } = match select(o, words, out)? {
-        Ok(s) => s,
-        Err(status) => return Ok(status),
-    };
-    let o = &options;
-    let mut watched = Vec::new();
-    let mut status = None;
-    collect::each_namespace(
-        root,
-        |_| Ok(collect::events::open(o, &tables, &filter)),
-        |ns, result| {
-            match result {
-                Ok(Ok(events)) => watched.push((ns.clone(), events)),
-                // The same tables in every namespace: no group in one, none in any.
-                Ok(Err(refused @ collect::events::Refused::NoGroup)) => {
-                    status = Some(refused_status(&refused, None));
-                }
-                Ok(Err(refused)) if ns.own => status = Some(refused_status(&refused, None)),
-                Ok(Err(refused)) => {
-                    refused_status(&refused, Some(ns));
-                }
-                Err(e) => output::warn(prog(), format_args!("{}: {e}", ns.label())),
-            }
-            Ok(())
-        },
-    )?;
-    if let Some(status) = status {
-        return Ok(status);
-    }
-    let mut shower = EventShower::new(o, &tables, out)?;
-    loop {
-        let mut fds: Vec<PollFd<'_>> = watched
-            .iter()
-            .map(|(_, events)| PollFd::new(events.as_fd(), PollFlags::POLLIN))
-            .collect();
-        match poll(&mut fds, PollTimeout::NONE) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            r => r.map_err(io::Error::from)?,
-        };
-        let ready: Vec<usize> = fds
-            .iter()
-            .enumerate()
-            .filter(|(_, fd)| fd.revents().is_some_and(|r| !r.is_empty()))
-            .map(|(i, _)| i)
-            .collect();
-        drop(fds);
-        for i in ready {
-            let (ns, events) = &mut watched[i];
-            // One namespace's loss ends no other's following (ss follows one).
-            shower.next(events, ns, true, out)?;
-        }
-    }
 }

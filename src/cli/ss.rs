@@ -177,7 +177,8 @@ pub struct SsArgs {
     #[arg(short = 'h', long = "help", help_heading = "Output")]
     pub help: bool,
 
-    /// Every network namespace (the own one first), each under a `Netns: NAME` line
+    /// Every network namespace (the own one first), each under a `Netns: NAME` line;
+    /// with -E also those made while rss runs (listed again once a second)
     #[arg(long = "all-netns", help_heading = "Beyond ss")]
     pub all_netns: bool,
     /// One JSON document (docs/json.md: the sockets with the ss fields, and -s's summary)

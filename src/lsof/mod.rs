@@ -14,7 +14,7 @@ use crate::netns;
 use crate::proc::{files, process, ProcRoot};
 use crate::render::lsof::ProcessRows;
 use crate::resolve::{HostNames, RpcPorts, RpcPrograms, Services, Users, HOST_DEADLINE};
-use crate::snapshot::IteratedSockets;
+use crate::snapshot::OwnersScanner;
 use endpoints::{add_endpoint_files, unix_holders, unix_links, Holders, UnixEndpoints};
 use model::{v4_view, Kind, ProcInfo};
 use name::build_row;
@@ -138,8 +138,14 @@ impl RowContext<'_> {
 /// stat -b avoided (see `Config::avoid_stat`), in lsof's order.
 pub type PassResult = (Vec<ProcessRows>, u8, Vec<String>, Vec<Vec<u8>>);
 
-/// One pass: returns the rows and the exit status.
-pub fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<PassResult> {
+/// One pass: returns the rows and the exit status. `owners` keeps the BPF program an
+/// Internet listing loads (or its failure) for the run's next pass (`-r`).
+pub fn pass(
+    config: &Config,
+    root: &ProcRoot,
+    names: &mut Names,
+    owners: &mut OwnersScanner,
+) -> io::Result<PassResult> {
     let sel = &config.selection;
     let mut found = sel.new_found();
     let sockets = OnceLock::new();
@@ -234,7 +240,7 @@ pub fn pass(config: &Config, root: &ProcRoot, names: &mut Names) -> io::Result<P
             });
         }
         let iterated = if use_iterator {
-            IteratedSockets::for_root(root)?
+            owners.iterated_sockets(root)?
         } else {
             None
         };

@@ -732,8 +732,13 @@ impl PassContext<'_> {
         let Some(stat) = files::read_stat(root, pid) else {
             return out;
         };
-        // lsof leaves zombies out.
-        if stat.state == b'Z' {
+        // Threads are listed when nothing is selected (lsof without -K), and with -K.
+        let lists_tasks =
+            (sel.flags() == 0 || sel.tasks) && self.own_pid != Some(pid) && !config.ignore_tasks;
+        // lsof leaves zombies out, but not the living threads of a process whose leader
+        // exited: they are listed as tasks whenever tasks are.
+        let zombie = stat.state == b'Z';
+        if zombie && !lists_tasks {
             return out;
         }
         let Some(uid) = process::owner_uid(root, pid) else {
@@ -758,14 +763,12 @@ impl PassContext<'_> {
         if probe.is_none() && !endpoints {
             return out;
         }
-        let mut ids: Vec<ScanTarget> = vec![(root.clone(), pid, None)];
-        // Threads are listed when nothing is selected (lsof without -K), and with -K.
+        let mut ids: Vec<ScanTarget> = Vec::new();
+        if !zombie {
+            ids.push((root.clone(), pid, None));
+        }
         // A process of one thread has no other task: its task directory is not read.
-        if (sel.flags() == 0 || sel.tasks)
-            && self.own_pid != Some(pid)
-            && !config.ignore_tasks
-            && stat.threads != Some(1)
-        {
+        if lists_tasks && (zombie || stat.threads != Some(1)) {
             let task_root = ProcRoot::new(root.join(&format!("{pid}/task")));
             let mut tids = process::pids(&task_root).unwrap_or_default();
             tids.sort_unstable();
@@ -779,7 +782,8 @@ impl PassContext<'_> {
             }
         }
         // -a -K: the main entry of a process with tasks counts as a task (lsof lists
-        // it along with them); a single-threaded one does not.
+        // it along with them); a single-threaded one does not (nor a zombie's: it has
+        // no entry).
         let main_as_task = sel.and && ids.len() > 1;
         for (id_root, id, task) in ids {
             let is_task = task.is_some();

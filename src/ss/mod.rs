@@ -450,37 +450,52 @@ fn report(result: io::Result<crate::netlink::DumpStatus>, protocol: u32) {
     }
 }
 
-/// --all-netns: every network namespace, the own one first. `one` collects in each,
-/// on a thread that entered it for the others (sock_diag, interface names and
-/// /proc/thread-self/net follow the thread); `done` takes each namespace's result in
-/// order. A namespace gone since the listing (its last process exited, or `ip netns
-/// del`) is skipped: there is nothing left to show.
+/// --all-netns: every network namespace, the own one first. `one` collects in each
+/// (see [`in_namespace`]); `done` takes each namespace's result in order. A namespace
+/// gone since the listing (its last process exited, or `ip netns del`) is skipped:
+/// there is nothing left to show.
 pub fn each_namespace<T: Send>(
     root: &ProcRoot,
     one: impl Fn(&NetNs) -> io::Result<T> + Sync,
     mut done: impl FnMut(&NetNs, io::Result<T>) -> io::Result<()>,
 ) -> io::Result<()> {
     for ns in crate::netns::discover(root)? {
-        let result = if ns.own {
-            one(&ns)
-        } else {
-            let Some(file) = ns.enter_file(root) else {
-                continue;
-            };
-            std::thread::scope(|scope| {
-                scope
-                    .spawn(|| {
-                        crate::netns::enter(&file)?;
-                        one(&ns)
-                    })
-                    .join()
-                    .unwrap_or_else(|_| Err(io::Error::other("namespace reader failed")))
-            })
-        };
-        match result {
-            Err(e) if !ns.own && e.kind() == io::ErrorKind::NotFound => continue,
-            result => done(&ns, result)?,
+        if let Some(result) = in_namespace(root, &ns, &one) {
+            done(&ns, result)?;
         }
     }
     Ok(())
+}
+
+/// Runs `one` in namespace `ns`: on the calling thread for the own one, else on a
+/// thread that entered it (sock_diag, interface names and /proc/thread-self/net
+/// follow the thread), checked to be `ns` (the pid it was found through may be
+/// another namespace's process by now). None when it can no longer be entered.
+pub fn in_namespace<T: Send>(
+    root: &ProcRoot,
+    ns: &NetNs,
+    one: impl FnOnce(&NetNs) -> io::Result<T> + Send,
+) -> Option<io::Result<T>> {
+    if ns.own {
+        return Some(one(ns));
+    }
+    let file = ns.enter_file(root)?;
+    let result = crate::threads::on_own_thread(|| {
+        crate::netns::enter(&file)?;
+        if root.is_live() && ns.inode.is_some() && thread_netns(root) != ns.inode {
+            return Err(io::ErrorKind::NotFound.into());
+        }
+        one(ns)
+    });
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        result => Some(result),
+    }
+}
+
+/// The namespace inode of the calling thread.
+fn thread_netns(root: &ProcRoot) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let link = std::fs::read_link(root.join("thread-self/ns/net")).ok()?;
+    crate::proc::process::ns_link_inode(link.as_os_str().as_bytes())
 }
