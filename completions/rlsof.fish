@@ -13,7 +13,7 @@ complete -c rlsof -s K -d '-K: list threads (TID, TASKCMD) and select their file
 complete -c rlsof -s f -d '-f: names are plain files; +f: names are file systems; +fg/+fG: FILE-FLAG column (names/hex)' -r
 complete -c rlsof -s x -d 'With +d/+D given after it: the walk crosses into other file systems (f) and follows symbolic links (l); -x alone: both' -r
 complete -c rlsof -s e -d 'Accepted for a mounted file system (lsof: exempt from blocking calls)' -r
-complete -c rlsof -s m -d '+m: print the mount supplement (each mount point and its device, as lsof writes it) and stop; +m FILE: accepted (rlsof takes devices from the mount table); -m: not supported on Linux' -r
+complete -c rlsof -s m -d '+m: print the mount supplement (each mount point and its device, as lsof writes it) and stop; +m FILE: the devices of mount points that cannot be stat(2)ed (with -b: of every one), as lsof reads them from that file; -m: not supported on Linux' -r
 complete -c rlsof -s F -d 'Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, with --all-netns for processes outside ours; 0 = NUL terminators)' -r
 complete -c rlsof -s T -d 'TCP/TPI information in NAME: s state (default), q queues; -T alone: none' -r
 complete -c rlsof -s r -d 'Repeat every SECONDS (15) with a ======= marker (+r: until nothing is listed)' -r

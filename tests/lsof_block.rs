@@ -31,7 +31,14 @@ u = socket.socket(socket.AF_UNIX)
 u.bind(d + "/s.sock")
 u.listen()
 e = os.eventfd(0)
-print("ready", flush=True)
+# A POSIX message queue (unlinked: nothing left behind), for PSXMQ; its device
+# follows "ready".
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+name = b"/rnt-block-%d" % os.getpid()
+q = libc.mq_open(name, os.O_CREAT | os.O_RDWR, 0o600, None)
+libc.mq_unlink(name)
+print("ready", os.fstat(q).st_dev if q >= 0 else -1, flush=True)
 sys.stdin.read()
 "#;
 
@@ -40,11 +47,21 @@ sys.stdin.read()
 struct Scene {
     child: Child,
     dir: PathBuf,
+    /// The device of the helper's message queue.
+    mq_dev: u64,
+}
+
+/// A line added to the tools' mount tables: what is mounted, where, its type.
+#[derive(Clone)]
+struct Extra {
+    source: String,
+    dir: String,
+    fstype: &'static str,
 }
 
 impl Scene {
-    fn start() -> Scene {
-        let dir = std::env::temp_dir().join(format!("rlsof-block-{}", std::process::id()));
+    fn start(tag: &str) -> Scene {
+        let dir = std::env::temp_dir().join(format!("rlsof-block-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("bin")).unwrap();
         std::fs::create_dir_all(dir.join("nfs")).unwrap();
@@ -61,30 +78,48 @@ impl Scene {
         BufReader::new(child.stdout.as_mut().unwrap())
             .read_line(&mut line)
             .unwrap();
-        assert_eq!(line, "ready\n", "helper did not start");
-        Scene { child, dir }
+        let mq_dev = line
+            .strip_prefix("ready ")
+            .and_then(|d| d.trim().parse().ok())
+            .expect("helper did not start");
+        Scene { child, dir, mq_dev }
     }
 
     fn pid(&self) -> String {
         self.child.id().to_string()
     }
 
-    /// Fresh copies of our mount tables, each with an nfs4 mount of 192.0.2.1 on
-    /// DIR/nfs (an ordinary directory).
-    fn write_tables(&self) -> (PathBuf, PathBuf) {
-        let nfs = self.dir.join("nfs");
-        let nfs = nfs.to_str().unwrap();
+    /// The nfs4 mount of 192.0.2.1 on DIR/nfs (an ordinary directory).
+    fn nfs(&self) -> Extra {
+        Extra {
+            source: "192.0.2.1:/export".into(),
+            dir: format!("{}/nfs", self.dir.display()),
+            fstype: "nfs4",
+        }
+    }
+
+    /// Fresh copies of our mount tables, each with the `extra` mounts after ours.
+    fn write_tables(&self, extra: &[Extra]) -> (PathBuf, PathBuf) {
         // Bytes: other tests leave mounts with hostile (non-UTF-8) names.
         // Without /run/netns, as `command` detaches it.
         let mut mounts = without_netns_mounts(&std::fs::read("/proc/self/mounts").unwrap(), 1);
-        mounts.extend(format!("192.0.2.1:/export {nfs} nfs4 rw,relatime 0 0\n").bytes());
         let mut info = without_netns_mounts(&std::fs::read("/proc/self/mountinfo").unwrap(), 4);
-        info.extend(
-            format!(
-                "99999 1 0:999 / {nfs} rw,relatime shared:1 - nfs4 192.0.2.1:/export rw,vers=4.2\n"
-            )
-            .bytes(),
-        );
+        for (i, e) in extra.iter().enumerate() {
+            let Extra {
+                source,
+                dir,
+                fstype,
+            } = e;
+            mounts.extend(format!("{source} {dir} {fstype} rw,relatime 0 0\n").bytes());
+            info.extend(
+                format!(
+                    "{} 1 0:{} / {dir} rw,relatime shared:1 - {fstype} {source} rw\n",
+                    99990 + i,
+                    990 + i
+                )
+                .bytes(),
+            );
+        }
         let (m, mi) = (self.dir.join("mounts"), self.dir.join("mountinfo"));
         std::fs::write(&m, mounts).unwrap();
         std::fs::write(&mi, info).unwrap();
@@ -93,6 +128,18 @@ impl Scene {
 
     /// `program args` (in `prefix`, e.g. strace), with the NFS line when `nfs`.
     fn command(&self, prefix: &[String], program: &Path, args: &[String], nfs: bool) -> Command {
+        let extra = if nfs { vec![self.nfs()] } else { Vec::new() };
+        self.command_in(prefix, program, args, &extra)
+    }
+
+    /// `program args` (in `prefix`, e.g. strace), the `extra` mounts in its tables.
+    fn command_in(
+        &self,
+        prefix: &[String],
+        program: &Path,
+        args: &[String],
+        extra: &[Extra],
+    ) -> Command {
         let mut c = Command::new(prefix.first().map_or("unshare", |p| p.as_str()));
         if !prefix.is_empty() {
             c.args(&prefix[1..]).arg("unshare");
@@ -101,8 +148,8 @@ impl Scene {
         // Other tests add and delete network namespaces, each a mount on
         // /run/netns/NAME: detached here, so that both tools see one mount table.
         let detach = "umount -l /run/netns 2>/dev/null;";
-        if nfs {
-            let (m, mi) = self.write_tables();
+        if !extra.is_empty() {
+            let (m, mi) = self.write_tables(extra);
             // The tool is exec'd: its /proc/self is the shell's /proc/$$.
             c.args([
                 "sh",
@@ -122,8 +169,8 @@ impl Scene {
         c
     }
 
-    fn run(&self, program: &Path, args: &[String], nfs: bool) -> (String, Vec<u8>, i32) {
-        let out = self.command(&[], program, args, nfs).output().unwrap();
+    fn run(&self, program: &Path, args: &[String], extra: &[Extra]) -> (String, Vec<u8>, i32) {
+        let out = self.command_in(&[], program, args, extra).output().unwrap();
         (
             String::from_utf8_lossy(&out.stdout).into_owned(),
             out.stderr,
@@ -135,6 +182,12 @@ impl Scene {
     /// mount made or removed by another test between the runs changes both tools'
     /// mount warnings. Returns lsof's stdout and stderr.
     fn same(&self, args: &str, nfs: bool) -> (String, String) {
+        let extra = if nfs { vec![self.nfs()] } else { Vec::new() };
+        self.same_in(args, &extra)
+    }
+
+    /// [`Scene::same`] with the `extra` mounts in both tools' tables.
+    fn same_in(&self, args: &str, extra: &[Extra]) -> (String, String) {
         let args: Vec<String> = args
             .replace("{pid}", &self.pid())
             .replace("{dir}", self.dir.to_str().unwrap())
@@ -143,7 +196,7 @@ impl Scene {
             .collect();
         let lsof = common::find_program("lsof").unwrap();
         let ours = self.dir.join("bin/lsof");
-        let (mut want, mut got) = (self.run(&lsof, &args, nfs), self.run(&ours, &args, nfs));
+        let (mut want, mut got) = (self.run(&lsof, &args, extra), self.run(&ours, &args, extra));
         let agree = |want: &(String, Vec<u8>, i32), got: &(String, Vec<u8>, i32)| {
             got.0 == want.0 && got.2 == want.2 && same_stderr(&want.1, &got.1)
         };
@@ -151,18 +204,25 @@ impl Scene {
             if agree(&want, &got) {
                 break;
             }
-            (want, got) = (self.run(&lsof, &args, nfs), self.run(&ours, &args, nfs));
+            (want, got) = (self.run(&lsof, &args, extra), self.run(&ours, &args, extra));
         }
         let (want_err, got_err) = (
             String::from_utf8_lossy(&want.1).into_owned(),
             String::from_utf8_lossy(&got.1).into_owned(),
         );
-        assert_eq!(got.0, want.0, "stdout of rlsof {args:?} (nfs: {nfs})");
+        let mounts: Vec<&str> = extra.iter().map(|e| e.dir.as_str()).collect();
+        assert_eq!(
+            got.0, want.0,
+            "stdout of rlsof {args:?} (mounts: {mounts:?})"
+        );
         assert!(
             same_stderr(&want.1, &got.1),
-            "stderr of rlsof {args:?} (nfs: {nfs}):\n{got_err}\nlsof's:\n{want_err}"
+            "stderr of rlsof {args:?} (mounts: {mounts:?}):\n{got_err}\nlsof's:\n{want_err}"
         );
-        assert_eq!(got.2, want.2, "exit status of rlsof {args:?} (nfs: {nfs})");
+        assert_eq!(
+            got.2, want.2,
+            "exit status of rlsof {args:?} (mounts: {mounts:?})"
+        );
         (want.0, want_err)
     }
 
@@ -288,7 +348,7 @@ fn avoid_blocking_with_an_nfs_mount() {
         common::skip("avoid_blocking_with_an_nfs_mount", &why);
         return;
     }
-    let scene = Scene::start();
+    let scene = Scene::start("nfs");
     let pid = scene.pid();
     let (table, warnings) = scene.same("-b -a -p {pid}", true);
     // What lsof does here: no file stat'ed, each one said.
@@ -354,4 +414,153 @@ fn avoid_blocking_with_an_nfs_mount() {
     assert_eq!(scene.helper_stats(&ours, true), 0, "rlsof -b with NFS");
     assert!(scene.helper_stats(&lsof, false) > 0, "lsof -b without NFS");
     assert!(scene.helper_stats(&ours, false) > 0, "rlsof -b without NFS");
+}
+
+/// `-b` with `+m FILE`: lsof keeps every mount point (none stat'ed) with the device
+/// the supplement gives it (`assuming dev=...`, also for a mount point that does not
+/// exist or lies under a file), reads the file when the first mount point needs it
+/// (a bad line: said, and the whole file counts as empty), matches names against
+/// those mount points, and takes the mqueue mount's device from it (PSXMQ).
+#[test]
+fn avoid_blocking_with_a_mount_supplement() {
+    if let Some(why) = skip_reason() {
+        common::skip("avoid_blocking_with_a_mount_supplement", &why);
+        return;
+    }
+    let scene = Scene::start("sup");
+    let d = scene.dir.to_str().unwrap().to_string();
+    std::fs::create_dir_all(scene.dir.join("fake")).unwrap();
+    let dev = std::os::unix::fs::MetadataExt::dev(&std::fs::metadata(&scene.dir).unwrap());
+    let mount = |source: &str, dir: &str, fstype: &'static str| Extra {
+        source: source.into(),
+        dir: format!("{d}/{dir}"),
+        fstype,
+    };
+    let extra = vec![
+        mount("tmpfs", "fake", "tmpfs"),
+        // Not in the supplement: lsof says the device it last found.
+        mount("tmpfs", "unlisted", "tmpfs"),
+        // Does not exist; under a file (stat: not a directory).
+        mount("tmpfs", "absent", "tmpfs"),
+        mount("tmpfs", "file/under", "tmpfs"),
+        mount("none", "mq", "mqueue"),
+        // A path for what is mounted: avoided too, and `+f` finds it.
+        mount("/dev/rnt-block-fake", "blk", "ext4"),
+        // Seen before: left out.
+        mount("tmpfs", "fake", "tmpfs"),
+    ];
+    let with_nfs: Vec<Extra> = extra.iter().cloned().chain([scene.nfs()]).collect();
+    let mq = scene.mq_dev;
+    let supplement = |name: &str, text: &[u8]| {
+        let p = scene.dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let good = supplement(
+        "sup",
+        format!(
+            "{d}/fake {dev:#x}\n{d}/absent 0x1234\n{d}/file/under 0x\n{d}/mq {mq:#x}\n\
+             {d}/not-mounted 0x77\n{d}/blk 0xfeed\n{d}/blk 0xfeed\n{d}/absent 0x4321\n"
+        )
+        .as_bytes(),
+    );
+    let (table, warnings) = scene.same_in(&format!("-b +m {good} -a -p {{pid}} {d}/fake"), &extra);
+    assert!(table.contains(&format!("{d}/file")), "{table}");
+    assert!(
+        warnings.contains(&format!(
+            "assuming dev={dev:#x} for {d}/unlisted from {good}"
+        )),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("avoiding stat(/dev/rnt-block-fake)"),
+        "{warnings}"
+    );
+    let (queues, _) = scene.same_in(&format!("-b +m {good} -a -p {{pid}} -d 3-99"), &extra);
+    assert!(queues.contains("PSXMQ"), "{queues}");
+    let (plain, _) = scene.same_in("-b -a -p {pid} -d 3-99", &extra);
+    assert!(!plain.contains("PSXMQ"), "{plain}");
+    for args in [
+        "-b +m {good} -a -p {pid} {d}/fake/",
+        "+m {good} -b -a -p {pid} -F pftn -d 3-99",
+        "-b -w +m {good} -a -p {pid} -d 3-99",
+        "-b +m {good} -E -a -p {pid} -d 3-99",
+        "-b +m {good} -a -p {pid} -t {d}/fake",
+        // By a device the supplement gives, but no file on it: exit 1.
+        "-b +m {good} -a -p {pid} {d}/absent",
+        "-b +m {good} -V -a -p {pid} {d}/unlisted {d}/fake",
+        "-b +m {good} -a -p {pid} +f -- /dev/rnt-block-fake",
+        "-b +m {good} -a -p {pid} +f -- {d}/file",
+        "-b +m {good} -a -p {pid} -f -- {d}/fake",
+        "-b +m {good} -a -p {pid} {d}/file {d}/fake",
+        "-b +m {good} -Q -a -p {pid} {d}/nonexistent {d}/fake",
+        "-b +m {good} +m",
+        // Without -b: only the mount points that cannot be stat'ed need it.
+        "+m {good} -a -p {pid} {d}/fake",
+        "+m {good} -w -a -p {pid} -d 3-99",
+    ] {
+        let args = args.replace("{good}", &good).replace("{d}", &d);
+        scene.same_in(&args, &extra);
+    }
+    // With an NFS mount: no file of the helper is stat'ed either.
+    scene.same_in(&format!("-b +m {good} -a -p {{pid}}"), &with_nfs);
+    scene.same_in(&format!("-b +m {good} -a -p {{pid}} {d}/fake"), &with_nfs);
+
+    // Bad supplements: lsof says each bad line (unless -w) and then uses none.
+    let first = String::from_utf8_lossy(&std::fs::read("/proc/self/mounts").unwrap())
+        .lines()
+        .filter_map(|l| l.split(' ').nth(1).map(String::from))
+        .next()
+        .unwrap();
+    let long = format!("/{} 0x1\n", "a".repeat(9000));
+    let bad: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "nopath",
+            format!("relative 0x1\n{d}/fake {dev:#x}\n").into_bytes(),
+        ),
+        (
+            "nodev",
+            format!("/x 1234\n/y 0X12\n{d}/fake {dev:#x}\n").into_bytes(),
+        ),
+        ("illegal", b"/x 0x12g\n/y 0x12\r\n".to_vec()),
+        ("empty-line", format!("\n{d}/fake {dev:#x}\n").into_bytes()),
+        // A duplicate with another device is seen only at the length of the first
+        // mount point looked up (lsof compares the wrong lengths).
+        (
+            "dup-first",
+            format!("{first} 0x1\n{first} 0x2\n").into_bytes(),
+        ),
+        (
+            "dup-long",
+            format!("{d}/fake 0x1\n{d}/fake {dev:#x}\n").into_bytes(),
+        ),
+        ("long", format!("{long}{d}/fake {dev:#x}\n").into_bytes()),
+        (
+            "nul",
+            format!("/x\0junk 0x1\n{d}/fake {dev:#x}\0zz\n").into_bytes(),
+        ),
+        ("no-newline", format!("{d}/fake {dev:#x}").into_bytes()),
+    ];
+    for (name, text) in &bad {
+        let file = supplement(name, text);
+        for w in ["", "-w"] {
+            let (_, said) = scene.same_in(
+                &format!("-b {w} +m {file} -a -p {{pid}} -d 3-99 {d}/fake"),
+                &extra,
+            );
+            if *name == "dup-first" {
+                assert!(said.contains("path duplicate of 1"), "{said}");
+            }
+        }
+    }
+    let link = scene.dir.join("sup-link");
+    std::os::unix::fs::symlink(&good, &link).unwrap();
+    for file in [
+        format!("{d}/no-such-supplement"),
+        d.clone(),
+        link.to_str().unwrap().to_string(),
+    ] {
+        scene.same_in(&format!("-b +m {file} -a -p {{pid}} -d 3-99"), &extra);
+        scene.same_in(&format!("-b -w +m {file} -a -p {{pid}} -d 3-99"), &extra);
+    }
 }

@@ -734,3 +734,134 @@ fn ping_sockets() {
     // Guards the comparison: the kernel (or lsof) did show what this test is about.
     assert!(seen_icmp, "lsof printed no icmp row");
 }
+
+/// lsof's usage header (its version and addresses; rlsof's own is a documented
+/// difference) cut out of standard error.
+fn without_usage_header(err: &str) -> String {
+    let mut out = Vec::new();
+    let mut header = false;
+    for line in err.lines() {
+        if (line.starts_with("lsof ") && !line.starts_with("lsof: ")) || line.starts_with("rlsof ")
+        {
+            header = true;
+        } else if line.starts_with(" usage: ") {
+            header = false;
+        }
+        if !header {
+            out.push(line);
+        }
+    }
+    out.join("\n")
+}
+
+/// Both tools restricted to the holder, rlsof run as `lsof` (a symbolic link, for
+/// the program name in messages): identical stdout, stderr (but the usage header)
+/// and status.
+fn exact_with_messages(h: &Holder, args: &str) {
+    let link = h.dir.join("bin/lsof");
+    if !link.exists() {
+        std::fs::create_dir_all(h.dir.join("bin")).unwrap();
+        std::os::unix::fs::symlink(RLSOF, &link).unwrap();
+    }
+    let ours = link.to_str().unwrap();
+    let args = h.expand(args);
+    let same = |want: &Run, got: &Run| {
+        (&got.stdout, got.status, without_usage_header(&got.stderr))
+            == (
+                &want.stdout,
+                want.status,
+                without_usage_header(&want.stderr),
+            )
+    };
+    let (mut want, mut got) = (run("lsof", &args), run(ours, &args));
+    for _ in 1..ATTEMPTS {
+        if same(&want, &got) {
+            break;
+        }
+        (want, got) = (run("lsof", &args), run(ours, &args));
+    }
+    assert_eq!(got.stdout, want.stdout, "rlsof {args:?}");
+    assert_eq!(
+        without_usage_header(&got.stderr),
+        without_usage_header(&want.stderr),
+        "stderr of rlsof {args:?}"
+    );
+    assert_eq!(got.status, want.status, "exit status of rlsof {args:?}");
+}
+
+/// Option forms a sweep of rlsof against lsof 4.95 found different (each fixed):
+/// `-F r`, `-T f` and `+T`, options after `+` (lsof reads most as after `-`), `-X`
+/// (a toggle; TCP/UDP sockets become unidentified `sock`s), the `-c`, `-d`, `-p`,
+/// `-u` and `-s` lists as lsof's enter_*() functions read them, `-V`'s order for
+/// `-c`, every bad option said before one usage text, `-F` options adding up.
+#[test]
+fn option_forms_as_lsof() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let h = Holder::start(&[], "holder.py", &[]);
+    for args in [
+        // fd 2 is /dev/null: a character device has an `r` field (asked by letter).
+        "-a -p {pid} -d 2 -F fr",
+        "-a -p {pid} -d 0-2 -F r0",
+        "-a -p {pid} -i -F pf -F n",
+        "-a -p {pid} -i -Tf",
+        "-a -p {pid} -U -Tf",
+        "-a -p {pid} -i -Tfs",
+        "-a -p {pid} +T -i",
+        "-a -p {pid} -T +Tq -i",
+        "-a -p {pid} -X",
+        "-a -p {pid} -X -X -i",
+        "+X -a -p {pid} -U",
+        "+a -p {pid} -i",
+        "-a -p {pid} -i -n +n",
+        "-a -p {pid} -i -P +P",
+        "+l -a -p {pid} -d 2",
+        "-a +p {pid} -d 2",
+        "+g -a -p {pid} -d 2",
+        "+R -a -p {pid} -d 2",
+        "+t -a -p {pid}",
+        "+i -a -p {pid}",
+        "-V -a -p {pid} -c /zz/ -c qq -c /yy/ -c ww -d 2",
+        "-V -a -p {pid} -c ^py -c ^zz -d 2",
+        "-V -a -p {pid} -c py -c pyth -d 2",
+        "-V -a -p {pid} -c ^/py/ -d 2",
+        "-V -a -p {pid},{pid} -d 2",
+        "-V -a -p {pid} -d 2 -u 0,0",
+        "-a -p {pid} -d 2 -d cwd",
+        "-a -p {pid} -d ^",
+        "-a -p {pid} -d ,2",
+        "-a -p {pid} -d 2,,cwd",
+        "-a -p {pid} -d CWD",
+        "-a -p {pid} -d 2x",
+        "-a -p {pid} -d 2,2",
+        "-a -p {pid} -u ^ -d 2",
+        "-a -p {pid} -u , -d 2",
+        // Errors: each said, then the usage.
+        "-a -p {pid} -d 0-2,^1",
+        "-a -p {pid} -d 2 -d ^1",
+        "-w -a -p {pid} -d 2 -d ^1",
+        "-a -p {pid} -d 3- -d -3 -d 1-2-3",
+        "-a -p {pid} -u no-such-rnt,no-such2-rnt",
+        "-a -p {pid} -u 0,^0",
+        "-a -p {pid},^{pid}",
+        "-a -p {pid} -p 1x,2",
+        "-a -p {pid} -c /x -c /y",
+        "-a -p {pid} -c /a/bb -c /a/q -c /a/bx",
+        "-a -p {pid} -o -s",
+        "-a -p {pid} -F pxq",
+        "-a -p {pid} -i -Txy",
+        "-a -p {pid} -i -Tw",
+        "-a -p {pid} -X -i",
+        "-a -p {pid} -i -s TCP:LISTEN,LISTEN",
+        "-a -p {pid} -i -s TCP: -s TCP -s xyz -s TCP:,BOGUS",
+        "-a -p {pid} +Z",
+        "-a -p {pid} -F -t -o -s",
+        // With -h: the messages, then lsof's whole help text.
+        "-a -p {pid} -h -Z",
+        "-a -p {pid} -Txy -?",
+    ] {
+        exact_with_messages(&h, args);
+    }
+}

@@ -136,6 +136,10 @@ fn defaults_widths_names_and_bytes() {
     same(&dir.0, &[f.to_str().unwrap()]);
     same(&dir.0, &["-F", "pfn", "./f"]);
     same(&dir.0, &["-a", "-p", &pid, "./f"]);
+    // A name that does not stat beside one that does: lsof lists the other's files
+    // and exits 1 (it gives up only when no name could be looked at).
+    same(&dir.0, &["-a", "-p", &pid, "./nonexistent", "./f"]);
+    same(&dir.0, &["-a", "-p", &pid, "-t", "./f", "./nonexistent"]);
     // A name holding 0xff and DEL.
     let odd = dir.0.join(std::ffi::OsStr::from_bytes(b"odd\xff\x7fname"));
     std::fs::write(&odd, b"x").unwrap();

@@ -77,16 +77,21 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return 0;
         }
         Err(e) => {
-            output::warn(prog(), &e.message);
+            // (An empty one is an error lsof does not say: -w.)
+            for message in e.message.split('\0').filter(|m| !m.is_empty()) {
+                output::warn(prog(), message);
+            }
             if e.usage {
-                let _ = io::stderr().write_all(cli::usage_text(prog(), false).as_bytes());
+                let text = cli::usage_text(prog(), e.help);
+                let _ = io::stderr().write_all(text.as_bytes());
             }
             return 1;
         }
     };
-    if let file_args::Next::Exit(status) = file_args::resolve(&mut config) {
-        return status;
-    }
+    let name_failed = match file_args::resolve(&mut config) {
+        file_args::Next::Exit(status) => return status,
+        file_args::Next::List { failed } => failed,
+    };
     let mut out = output::stdout();
     let root = config
         .proc_root
@@ -106,7 +111,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     let _ = out.flush();
-    let status = if incomplete.is_some() {
+    let status = if incomplete.is_some() || name_failed {
         status.max(1)
     } else {
         status

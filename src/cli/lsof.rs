@@ -7,8 +7,7 @@
 
 use crate::render::lsof::{FieldOptions, ALL_FIELDS};
 use crate::select::lsof::{
-    parse_cmd, parse_inet, parse_list, parse_pid, Family, FdSpec, InetOption, Item, Lookups,
-    Selection, StateFilter,
+    parse_cmd, parse_inet, Family, FdSpec, InetOption, Item, Lookups, Selection, StateFilter,
 };
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -37,6 +36,9 @@ pub struct Repeat {
 pub struct TcpTpi {
     pub state: bool,
     pub queues: bool,
+    /// `f` (socket flags, which lsof shows on no Linux socket): asked for, it still
+    /// makes NAME end in the space that precedes the TCP/TPI part.
+    pub flags: bool,
 }
 
 #[derive(Debug)]
@@ -80,7 +82,8 @@ pub struct Config {
     pub verbose_search: bool,
     /// `-Q`: a search item not found is no failure.
     pub quiet_search: bool,
-    /// `-X`: TCP, UDP and UDP-Lite files are not reported.
+    /// `-X` (toggled by each): TCP, UDP and UDP-Lite sockets are not placed (lsof
+    /// reads none of their tables), so they show as `sock`s it cannot identify.
     pub skip_inet: bool,
     /// `-b`: lsof avoids kernel calls that may block (stat/readlink of mounts) and warns.
     pub avoid_blocking: bool,
@@ -88,6 +91,10 @@ pub struct Config {
     /// 4.95 then stats no file of a process (cwd, rtd, txt, mapped files, descriptors)
     /// and says so for each; without one, its -b stats them as without -b.
     pub avoid_stat: bool,
+    /// The devices whose regular files are POSIX message queues (PSXMQ), when the
+    /// runner's reading of lsof's mount table decides them (`-b`: only an mqueue
+    /// mount given a device by `+m FILE`); `None`: every mqueue mount's.
+    pub mqueue_devs: Option<Vec<u64>>,
     /// `-K i`: threads are never listed.
     pub ignore_tasks: bool,
     /// `+d DIR` / `+D DIR`: files in DIR (in its whole tree).
@@ -137,8 +144,11 @@ pub enum Action {
 /// A command-line error: the message, and whether the usage line follows it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct CliError {
+    /// One message, or several separated by NUL (which no argument can hold).
     pub message: String,
     pub usage: bool,
+    /// `-h` was given too: lsof follows the messages with its whole help text.
+    pub help: bool,
 }
 
 impl CliError {
@@ -146,6 +156,7 @@ impl CliError {
         CliError {
             message: message.into(),
             usage: true,
+            help: false,
         }
     }
 }
@@ -248,6 +259,8 @@ pub fn usage_text(prog: &str, full: bool) -> String {
 
 /// Options that take a value whether attached or next.
 const NEEDS_VALUE: &[u8] = b"cdpuDe";
+/// Options lsof reads the same after `+` as after `-`.
+const SIGNLESS: &[u8] = b"?abFghiKlNopQRsStuUvVXZ";
 /// Options whose value is optional.
 const OPTIONAL_VALUE: &[u8] = b"iFsrTgoLKSZ";
 /// Optional values that are taken only when they start with a digit (lsof pushes
@@ -272,6 +285,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         tcp_tpi: TcpTpi {
             state: true,
             queues: false,
+            flags: false,
         },
         names: Vec::new(),
         json: false,
@@ -287,6 +301,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         skip_inet: false,
         avoid_blocking: false,
         avoid_stat: false,
+        mqueue_devs: None,
         ignore_tasks: false,
         dirs: Vec::new(),
         names_are_fs: None,
@@ -297,6 +312,10 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
     };
     let mut cross = Cross::default();
     let mut field_help = false;
+    let mut help = false;
+    let mut version = false;
+    // Every bad option, said before lsof's usage (one message each).
+    let mut errors: Vec<CliError> = Vec::new();
     let mut inet_family: Option<Family> = None;
     let mut i = 0;
     while i < args.len() {
@@ -339,18 +358,36 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         }
         i += 1;
         let mut pos = 1;
-        while pos < arg.len() {
+        'opts: while pos < arg.len() {
+            // lsof says every bad option before its usage: an error is kept and the
+            // scan goes on with the next option.
+            macro_rules! fail {
+                ($e:expr) => {{
+                    errors.push($e);
+                    continue 'opts;
+                }};
+            }
+            macro_rules! attempt {
+                ($e:expr) => {
+                    match $e {
+                        Ok(v) => v,
+                        Err(e) => fail!(e),
+                    }
+                };
+            }
             let opt = arg[pos];
             pos += 1;
             let attached = (pos < arg.len()).then(|| &arg[pos..]);
             let mut value: Option<String> = None;
             let known = b"?abhlnPtTUvwcdpuiFsrENRgoOLKSXxbMVQZfDem".contains(&opt);
             if !known {
-                return Err(CliError::usage(format!(
+                fail!(CliError::usage(format!(
                     "illegal option character: {}",
                     escape_opt(opt)
                 )));
             }
+            // lsof's GetOpt() takes `+` before any option; these ignore which sign.
+            let sign = if SIGNLESS.contains(&opt) { b'-' } else { sign };
             if opt == b'm' || opt == b'x' {
                 // lsof's GetOpt offers the rest of the argument or the next one (not
                 // `--`); these give back one that starts with `-` or `+`.
@@ -362,7 +399,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                     },
                 };
                 if (sign, opt) == (b'-', b'm') {
-                    return Err(CliError::usage("-m not supported"));
+                    fail!(CliError::usage("-m not supported"));
                 }
                 let taken = offered.filter(|v| !v.starts_with(b"-") && !v.starts_with(b"+"));
                 if taken.is_some() {
@@ -391,7 +428,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                                 b'f' => cross.fs = true,
                                 b'l' => cross.links = true,
                                 _ => {
-                                    return Err(CliError::usage(format!(
+                                    fail!(CliError::usage(format!(
                                         "unknown cross-over option: {}",
                                         escape_opt(c)
                                     )))
@@ -410,7 +447,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 (b'+', b'm') => false,
                 _ => NEEDS_VALUE.contains(&opt),
             };
-            let takes = needs || (OPTIONAL_VALUE.contains(&opt) && !(sign == b'+' && opt == b'g'));
+            let takes = needs || OPTIONAL_VALUE.contains(&opt);
             if opt == b'f' {
                 if let Some(v) = attached {
                     value = Some(String::from_utf8_lossy(v).into_owned());
@@ -439,12 +476,12 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 }
                 // `+d`/`+D` alone: the walk says so (unless -w), then the usage.
                 if needs && value.is_none() && !(sign == b'+' && (opt == b'd' || opt == b'D')) {
-                    return Err(CliError::usage(missing_value(sign, opt)));
+                    fail!(CliError::usage(missing_value(sign, opt)));
                 }
             }
             match (sign, opt) {
-                (b'-', b'?') | (b'-', b'h') => return Ok(Action::Help),
-                (b'-', b'v') => return Ok(Action::Version),
+                (b'-', b'?') | (b'-', b'h') => help = true,
+                (b'-', b'v') => version = true,
                 (b'-', b'a') => cfg.selection.and = true,
                 (b'-', b'b') => cfg.avoid_blocking = true,
                 (b'-', b'N') => cfg.selection.nfs = true,
@@ -452,39 +489,37 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 (b'-', b'g') => {
                     cfg.pgid = true;
                     if let Some(v) = value {
-                        let list = parse_list(&v, |s| {
-                            s.parse::<u32>()
-                                .map_err(|_| format!("illegal process group ID: {s}"))
-                        })
-                        .map_err(CliError::usage)?;
-                        cfg.selection.pgids.extend(list);
+                        if let Err(e) = add_ids(&v, true, &mut cfg.selection.pgids) {
+                            fail!(CliError::usage(e));
+                        }
                     }
                 }
                 (b'-', b'o') => match value {
                     Some(v) => {
-                        cfg.offset_digits = v.parse().map_err(|_| {
+                        cfg.offset_digits = attempt!(v.parse().map_err(|_| {
                             CliError::usage(format!("-o not followed by a number: {v}"))
-                        })?
+                        }))
                     }
                     None => cfg.offsets = true,
                 },
                 (b'-', b'O') | (b'+', b'O') | (b'-', b'S') => {}
                 (_, b'M') => cfg.portmap = sign == b'+',
-                (b'-', b'X') => cfg.skip_inet = true,
+                // lsof toggles it: `-X -X` lists TCP and UDP files again.
+                (b'-', b'X') => cfg.skip_inet = !cfg.skip_inet,
                 (b'-', b'V') => cfg.verbose_search = true,
                 (b'-', b'Q') => cfg.quiet_search = true,
                 (b'+', b'L') => {
                     cfg.nlink = true;
                     if let Some(v) = value {
-                        let n = v.parse::<u64>().map_err(|_| {
+                        let n = attempt!(v.parse::<u64>().map_err(|_| {
                             CliError::usage(format!("+L not followed by a number: {v}"))
-                        })?;
+                        }));
                         cfg.selection.nlink_below = Some(n);
                     }
                 }
                 (b'-', b'L') => {
                     if value.is_some() {
-                        return Err(CliError::usage("no number may follow -L"));
+                        fail!(CliError::usage("no number may follow -L"));
                     }
                     cfg.nlink = false;
                 }
@@ -498,7 +533,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                         cfg.ignore_tasks = true;
                     }
                     Some(v) => {
-                        return Err(CliError::usage(format!(
+                        fail!(CliError::usage(format!(
                             "-K not followed by i (but by {v})"
                         )))
                     }
@@ -514,11 +549,11 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                         avoid_blocking: cfg.avoid_blocking,
                     });
                 }
-                (b'-', b'Z') => return Err(CliError::usage("-Z limited to SELinux")),
+                (b'-', b'Z') => fail!(CliError::usage("-Z limited to SELinux")),
                 (b'-', b'e') => {
                     let v = value.unwrap_or_default();
                     if !is_mount_point(&v) {
-                        return Err(CliError::usage(format!(
+                        fail!(CliError::usage(format!(
                             "\"-e {v}\" is not a mounted file system."
                         )));
                     }
@@ -533,21 +568,18 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                             'g' | 'G' if sign == b'+' => cfg.file_flags = Some(c == 'G'),
                             'g' | 'G' => cfg.file_flags = None,
                             'c' | 'f' | 'n' => {
-                                return Err(CliError::usage(format!(
-                                    "unknown file struct option: {c}"
-                                )))
+                                fail!(CliError::usage(format!("unknown file struct option: {c}")))
                             }
                             _ => {
-                                return Err(CliError::usage(format!(
-                                    "unknown file struct option: {c}"
-                                )))
+                                fail!(CliError::usage(format!("unknown file struct option: {c}")))
                             }
                         }
                     }
                 }
                 (b'-', b'l') => cfg.numeric_users = true,
-                (b'-', b'n') => cfg.numeric_hosts = true,
-                (b'-', b'P') => cfg.numeric_ports = true,
+                // `+n`/`+P` undo `-n`/`-P`.
+                (_, b'n') => cfg.numeric_hosts = sign == b'-',
+                (_, b'P') => cfg.numeric_ports = sign == b'-',
                 (b'-', b't') => {
                     cfg.terse = true;
                     cfg.warnings = false;
@@ -559,25 +591,18 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 (b'+', b'E') => cfg.endpoints = Some(Endpoints::AlsoList),
                 (b'-', b'c') => {
                     let v = value.unwrap_or_default();
-                    let (exclude, text) = match v.strip_prefix('^') {
-                        Some(t) => (true, t),
-                        None => (false, v.as_str()),
-                    };
-                    let pattern = parse_cmd(text).map_err(CliError::usage)?;
-                    cfg.selection.cmd_texts.push(v.clone());
-                    cfg.selection.cmds.push(Item {
-                        value: pattern,
-                        exclude,
-                    });
+                    let (item, text) = attempt!(parse_cmd(&v).map_err(CliError::usage));
+                    cfg.selection.cmd_texts.push(text);
+                    cfg.selection.cmds.push(item);
                 }
                 (b'+', b'c') => {
                     let v = value.unwrap_or_default();
-                    let limit = v
+                    let limit = attempt!(v
                         .parse::<usize>()
-                        .map_err(|_| CliError::usage(missing_value(b'+', b'c')))?;
+                        .map_err(|_| CliError::usage(missing_value(b'+', b'c'))));
                     // comm holds at most 15 bytes: lsof refuses a wider column.
                     if limit > 15 {
-                        return Err(CliError::usage(format!(
+                        fail!(CliError::usage(format!(
                             "+c {limit} > what system provides (15)"
                         )));
                     }
@@ -585,33 +610,22 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                 }
                 (b'-', b'd') => {
                     let v = value.unwrap_or_default();
-                    let list = parse_list(&v, FdSpec::parse).map_err(CliError::usage)?;
-                    cfg.selection.fds.extend(list);
+                    if let Err(e) = add_fds(&v, cfg.warnings, &mut cfg.selection.fds) {
+                        fail!(CliError::usage(e));
+                    }
                 }
                 // An empty list selects nothing and is no error, as in lsof.
-                (b'-', b'p') if value.as_deref() == Some("") => {}
-                (b'-', b'u') if value.as_deref() == Some("") => {}
                 (b'-', b'p') => {
                     let v = value.unwrap_or_default();
-                    let list = parse_list(&v, parse_pid).map_err(CliError::usage)?;
-                    cfg.selection.pids.extend(list);
+                    if let Err(e) = add_ids(&v, false, &mut cfg.selection.pids) {
+                        fail!(CliError::usage(e));
+                    }
                 }
                 (b'-', b'u') => {
                     let v = value.unwrap_or_default();
-                    let list = parse_list(&v, |u| {
-                        // lsof adds digits up in a uid_t: a number wraps at 2^32.
-                        if !u.is_empty() && u.bytes().all(|b| b.is_ascii_digit()) {
-                            return Ok(u.bytes().fold(0u32, |uid, b| {
-                                uid.wrapping_mul(10).wrapping_add(u32::from(b - b'0'))
-                            }));
-                        }
-                        crate::resolve::uid_of(u).ok_or_else(|| format!("can't get UID for {u}"))
-                    })
-                    .map_err(|m| CliError {
-                        message: m,
-                        usage: false,
-                    })?;
-                    cfg.selection.uids.extend(list);
+                    if let Err(e) = add_uids(&v, &mut cfg.selection.uids) {
+                        fail!(CliError::usage(e));
+                    }
                 }
                 (b'-', b'i') => match value {
                     None => {
@@ -619,7 +633,8 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                         inet_family = None;
                     }
                     Some(v) => {
-                        match parse_inet(&v, inet_family, lookups).map_err(CliError::usage)? {
+                        match attempt!(parse_inet(&v, inet_family, lookups).map_err(CliError::usage))
+                        {
                             InetOption::Files(fam) => {
                                 let merged = match cfg.selection.inet_files {
                                     None => fam,
@@ -641,14 +656,19 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                         Some(v) => {
                             let mut letters = String::new();
                             let mut nul = false;
+                            // lsof says each letter it does not know.
+                            let mut unknown = Vec::new();
                             for c in v.chars() {
                                 if c == '0' {
                                     nul = true;
                                 } else if "acdDefgGiklLnNoPprRsStTuzZKMmCF".contains(c) {
                                     letters.push(c);
                                 } else {
-                                    return Err(CliError::usage(format!("unknown field: {c}")));
+                                    unknown.push(format!("unknown field: {c}"));
                                 }
+                            }
+                            if !unknown.is_empty() {
+                                fail!(CliError::usage(unknown.join("\0")));
                             }
                             if letters.contains('o') {
                                 cfg.offsets = true;
@@ -656,11 +676,18 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                             (letters, nul)
                         }
                     };
-                    cfg.fields = Some(FieldOptions {
-                        letters,
-                        nul,
+                    // Each -F adds its fields to those of an earlier one.
+                    let fields = cfg.fields.get_or_insert_with(|| FieldOptions {
+                        letters: String::new(),
+                        nul: false,
                         offset_digits: 8,
                     });
+                    for c in letters.chars() {
+                        if !fields.letters.contains(c) {
+                            fields.letters.push(c);
+                        }
+                    }
+                    fields.nul |= nul;
                 }
                 (b'-', b's') => match value {
                     None => cfg.sizes = true,
@@ -669,30 +696,44 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
                             .selection
                             .states
                             .get_or_insert_with(StateFilter::default);
-                        StateFilter::parse(&v, filter).map_err(CliError::usage)?;
+                        attempt!(StateFilter::parse(&v, filter).map_err(CliError::usage));
                     }
                 },
-                (_, b'r') => cfg.repeat = Some(parse_repeat(value.as_deref(), sign == b'+')?),
-                (b'-', b'T') => {
+                (_, b'r') => {
+                    cfg.repeat = Some(attempt!(parse_repeat(value.as_deref(), sign == b'+')))
+                }
+                (_, b'T') => {
+                    let Some(letters) = value else {
+                        // `-T` alone: none; `+T` alone: the state (the default).
+                        cfg.tcp_tpi = TcpTpi {
+                            state: sign == b'+',
+                            queues: false,
+                            flags: false,
+                        };
+                        continue;
+                    };
                     cfg.tcp_tpi = TcpTpi {
                         state: false,
                         queues: false,
+                        flags: false,
                     };
-                    for c in value.unwrap_or_default().chars() {
+                    // lsof says each letter it does not know (`w`, windows, is not on
+                    // Linux) before its usage.
+                    let mut unknown = Vec::new();
+                    for c in letters.chars() {
                         match c {
                             's' => cfg.tcp_tpi.state = true,
                             'q' => cfg.tcp_tpi.queues = true,
-                            'f' | 'w' => {}
-                            _ => {
-                                return Err(CliError::usage(format!(
-                                    "unsupported TCP/TPI info selection: {c}"
-                                )))
-                            }
+                            'f' => cfg.tcp_tpi.flags = true,
+                            _ => unknown.push(format!("unsupported TCP/TPI info selection: {c}")),
                         }
+                    }
+                    if !unknown.is_empty() {
+                        fail!(CliError::usage(unknown.join("\0")));
                     }
                 }
                 _ => {
-                    return Err(CliError::usage(format!(
+                    fail!(CliError::usage(format!(
                         "illegal option character: {}",
                         escape_opt(opt)
                     )))
@@ -700,7 +741,7 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
             }
         }
     }
-    if field_help {
+    if field_help && errors.is_empty() {
         return Ok(Action::FieldHelp);
     }
     cfg.names = args[i..].to_vec();
@@ -708,16 +749,212 @@ pub fn parse(args: &[OsString], lookups: &dyn Lookups) -> Result<Action, CliErro
         f.offset_digits = cfg.offset_digits;
     }
     cfg.cross_given = cross.fs || cross.links;
-    if cfg.cross_given && cfg.dirs.is_empty() {
-        return Err(CliError::usage("-x must accompany +d or +D"));
+    // lsof's checks after the options, in its order.
+    if cfg.sizes && cfg.offsets {
+        errors.push(CliError::usage("-o and -s are mutually exclusive"));
     }
     if cfg.terse && cfg.fields.is_some() {
-        return Err(CliError::usage("-F and -t are mutually exclusive"));
+        errors.push(CliError::usage("-F and -t are mutually exclusive"));
+    }
+    if cfg.cross_given && cfg.dirs.is_empty() {
+        errors.push(CliError::usage("-x must accompany +d or +D"));
+    }
+    if !errors.is_empty() {
+        return Err(CliError {
+            message: errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("\0"),
+            usage: errors.iter().any(|e| e.usage),
+            help,
+        });
+    }
+    if help {
+        return Ok(Action::Help);
+    }
+    if cfg.skip_inet && (cfg.selection.inet_files.is_some() || !cfg.selection.inet.is_empty()) {
+        return Err(CliError::usage("-i is useless when -X is specified."));
+    }
+    if version {
+        return Ok(Action::Version);
     }
     if cfg.selection.and && cfg.selection.flags() == 0 && cfg.names.is_empty() {
         return Err(CliError::usage("no select options to AND via -a"));
     }
     Ok(Action::Run(Box::new(cfg)))
+}
+
+/// `-d LIST` as lsof's enter_fd() reads it: items up to each comma (empty ones and
+/// a lone `^` are skipped), `^` excludes, `LO-HI` (at the last dash, digits, LO <
+/// HI) a range, digits a number, anything else a name (`fd`: every number). One
+/// list, over all `-d` options, either includes or excludes: an item of the other
+/// kind is an error (said unless -w). Equal items are kept once. Every bad item is
+/// said (messages separated by NUL; an error said by none is an empty message).
+fn add_fds(list: &str, warnings: bool, fds: &mut Vec<Item<FdSpec>>) -> Result<(), String> {
+    if list.is_empty() {
+        return Err("no file descriptor specified".into());
+    }
+    let mut errors = Vec::new();
+    let mut rest = list;
+    while !rest.is_empty() {
+        let (excl, after) = match rest.strip_prefix('^') {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let (item, next) = after.split_once(',').unwrap_or((after, ""));
+        rest = next;
+        if item.is_empty() {
+            continue;
+        }
+        let digits = |t: &str| {
+            t.bytes().fold(0u32, |n, b| {
+                n.wrapping_mul(10)
+                    .wrapping_add(u32::from(b.wrapping_sub(b'0')))
+            })
+        };
+        let spec = if let Some(dash) = item.rfind('-') {
+            // (No digits after the dash is a high of 0.)
+            let (lo, hi) = (&item[..dash], &item[dash + 1..]);
+            if lo.is_empty() {
+                errors.push(format!("illegal FD range for -d: {item}"));
+                continue;
+            }
+            let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+            if !all_digits(lo) || !all_digits(hi) {
+                errors.push(format!("non-digit in -d FD range: {item}"));
+                continue;
+            }
+            let (lo, hi) = (digits(lo), digits(hi));
+            if lo >= hi {
+                errors.push(format!("-d FD range's low >= its high: {item}"));
+                continue;
+            }
+            FdSpec::Range(lo, hi)
+        } else if item.bytes().all(|b| b.is_ascii_digit()) {
+            let n = digits(item);
+            FdSpec::Range(n, n)
+        } else {
+            FdSpec::Name(item.to_string())
+        };
+        if let Some(first) = fds.first() {
+            if first.exclude != excl {
+                let kind = |x: bool| if x { "exclude" } else { "include" };
+                let shown = match &spec {
+                    FdSpec::Name(n) => n.clone(),
+                    FdSpec::Range(lo, hi) if lo != hi => format!("{lo}-{hi}"),
+                    FdSpec::Range(lo, _) => lo.to_string(),
+                };
+                errors.push(if warnings {
+                    format!(
+                        "{} in an {} -d list: {}{shown}",
+                        kind(excl),
+                        kind(first.exclude),
+                        if excl { "^" } else { "" }
+                    )
+                } else {
+                    String::new()
+                });
+                continue;
+            }
+        }
+        if !fds.iter().any(|f| f.value == spec) {
+            fds.push(Item {
+                value: spec,
+                exclude: excl,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\0"))
+    }
+}
+
+/// `-p LIST` / `-g LIST` as lsof's enter_id() reads it: items up to each comma,
+/// `^` before one excludes it, an empty item is 0; one with anything but digits
+/// stops the list (the message quotes all of it); an id given again is skipped,
+/// given both ways it is an error (messages separated by NUL).
+fn add_ids(list: &str, group: bool, ids: &mut Vec<Item<u32>>) -> Result<(), String> {
+    let (what, short) = if group { (" group", "G") } else { ("", "") };
+    let mut errors = Vec::new();
+    let mut rest = list;
+    while !rest.is_empty() {
+        let (item, next) = rest.split_once(',').unwrap_or((rest, ""));
+        rest = next;
+        let (exclude, digits) = match item.strip_prefix('^') {
+            Some(d) => (true, d),
+            None => (false, item),
+        };
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            errors.push(format!("illegal process{what} ID: {list}"));
+            break;
+        }
+        let id = digits.bytes().fold(0u32, |id, b| {
+            id.wrapping_mul(10).wrapping_add(u32::from(b - b'0'))
+        });
+        match ids.iter().find(|i| i.value == id) {
+            Some(i) if i.exclude == exclude => {}
+            Some(_) => errors.push(format!(
+                "P{short}ID {} has been included and excluded.",
+                id as i32
+            )),
+            None => ids.push(Item { value: id, exclude }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\0"))
+    }
+}
+
+/// `-u LIST` as lsof's enter_uid() reads it: items up to each comma (a trailing one
+/// ends the list), `^` before one excludes it, digits are a uid (wrapping in 32
+/// bits; an empty item is uid 0), anything else a login name. A uid given again is
+/// skipped, but given both ways it is an error; every bad item is said (messages
+/// separated by NUL).
+fn add_uids(list: &str, uids: &mut Vec<Item<u32>>) -> Result<(), String> {
+    let mut errors = Vec::new();
+    let mut rest = list;
+    while !rest.is_empty() {
+        let (item, next) = rest.split_once(',').unwrap_or((rest, ""));
+        rest = next;
+        let (exclude, name) = match item.strip_prefix('^') {
+            Some(n) => (true, n),
+            None => (false, item),
+        };
+        let uid = if name.bytes().all(|b| b.is_ascii_digit()) {
+            name.bytes().fold(0u32, |uid, b| {
+                uid.wrapping_mul(10).wrapping_add(u32::from(b - b'0'))
+            })
+        } else {
+            match crate::resolve::uid_of(name) {
+                Some(uid) => uid,
+                None => {
+                    errors.push(format!("can't get UID for {name}"));
+                    continue;
+                }
+            }
+        };
+        match uids.iter().find(|u| u.value == uid) {
+            Some(u) if u.exclude == exclude => {}
+            Some(_) => errors.push(format!(
+                "UID {} has been included and excluded.",
+                uid as i32
+            )),
+            None => uids.push(Item {
+                value: uid,
+                exclude,
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\0"))
+    }
 }
 
 /// Whether `path` is where a file system is mounted (lsof's -e check).
@@ -852,7 +1089,7 @@ pub fn command() -> clap::Command {
         .arg(optional("file-struct", 'f', "g|G", "-f: names are plain files; +f: names are file systems; +fg/+fG: FILE-FLAG column (names/hex)"))
         .arg(optional("cross", 'x', "fl", "With +d/+D given after it: the walk crosses into other file systems (f) and follows symbolic links (l); -x alone: both"))
         .arg(value("exempt", 'e', "PATH", "Accepted for a mounted file system (lsof: exempt from blocking calls)"))
-        .arg(optional("mount-supplement", 'm', "FILE", "+m: print the mount supplement (each mount point and its device, as lsof writes it) and stop; +m FILE: accepted (rlsof takes devices from the mount table); -m: not supported on Linux"))
+        .arg(optional("mount-supplement", 'm', "FILE", "+m: print the mount supplement (each mount point and its device, as lsof writes it) and stop; +m FILE: the devices of mount points that cannot be stat(2)ed (with -b: of every one), as lsof reads them from that file; -m: not supported on Linux"))
         .arg(flag("portmap", 'M', "+M: name the programs registered with the portmapper (rpcbind) after their TCP and UDP ports, as `sunrpc[portmapper]`; -M: don't (default)"))
         .arg(optional("fields", 'F', "FIELDS", "Field output for programs (p c u L f a l t G d D s o i k P n T; e = network namespace, with --all-netns for processes outside ours; 0 = NUL terminators)"))
         .arg(optional("tcp-tpi", 'T', "[qs]", "TCP/TPI information in NAME: s state (default), q queues; -T alone: none"))

@@ -188,11 +188,14 @@ pub fn pass(
     };
     // POSIX message queues are files of an mqueue mount: lsof calls them PSXMQ when
     // one is mounted where it looks.
-    let mqueue_devs: Vec<u64> = files::read_mounts(root)
-        .into_iter()
-        .filter(|m| m.fstype == "mqueue")
-        .map(|m| m.dev)
-        .collect();
+    let mqueue_devs: Vec<u64> = match &config.mqueue_devs {
+        Some(devs) => devs.clone(),
+        None => files::read_mounts(root)
+            .into_iter()
+            .filter(|m| m.fstype == "mqueue")
+            .map(|m| m.dev)
+            .collect(),
+    };
     let mapped = MappedStats::default();
     let no_links = UnixEndpoints::default();
     let no_holders = Holders::default();

@@ -52,11 +52,11 @@ pub(crate) fn tcp_tpi_suffix(
     queues: Option<(u64, u64)>,
 ) -> Cow<'static, str> {
     let t = config.tcp_tpi;
-    if !t.state && !t.queues {
+    if !t.state && !t.queues && !t.flags {
         return Cow::Borrowed("");
     }
     // The default (the state alone) borrows: this runs for every socket row.
-    if !t.queues {
+    if t.state && !t.queues {
         if let Some(s) = state.and_then(state_suffix) {
             return Cow::Borrowed(s);
         }
@@ -250,6 +250,7 @@ pub(crate) fn build_row(
         file_type: Cow::Borrowed(""),
         device: Device::None,
         device_field: Device::None,
+        rdev: None,
         size_off: SizeOff::None,
         node: Node::Text(Cow::Borrowed("")),
         inode: None,
@@ -299,6 +300,7 @@ pub(crate) fn build_row(
             let is_dev = ft == libc::S_IFCHR || ft == libc::S_IFBLK;
             row.device = Device::Number(if is_dev { st.rdev } else { st.dev });
             row.device_field = Device::Number(st.dev);
+            row.rdev = is_dev.then_some(st.rdev);
             row.inode = Some(st.ino);
             row.node = Node::Inode(st.ino);
             if *is_fd || st.size >= 0 {

@@ -213,9 +213,25 @@ impl Scan<'_> {
         spare: &mut Vec<Candidate>,
         found: &mut Found,
     ) {
-        // -X: TCP, UDP and UDP-Lite files are not reported at all.
-        if self.skip_inet && matches!(c.kind, Kind::Inet(_)) {
-            return;
+        // -X: lsof reads no TCP, UDP or UDP-Lite table (nor raw6): such a socket,
+        // like any it cannot place then, is a `sock` it cannot identify.
+        if self.skip_inet {
+            let unplaced = match &c.kind {
+                Kind::Inet(_) | Kind::Sock(_) => true,
+                Kind::Raw(r) => r.v6,
+                _ => false,
+            };
+            if unplaced {
+                c.kind = Kind::Sock(b"can't identify protocol (-X specified)".to_vec());
+                // A socket the walk knew from the tables was not stat()ed: its row
+                // shows sockfs's device now.
+                if let (0, FdName::Num(fd)) = (c.dev, c.fd) {
+                    let link = self.id_root.path().join(format!("{}/fd/{fd}", self.id));
+                    if let Ok(st) = std::fs::metadata(link) {
+                        c.dev = std::os::unix::fs::MetadataExt::dev(&st);
+                    }
+                }
+            }
         }
         if self.endpoints {
             c.end = self.end_key(&c);
@@ -320,6 +336,18 @@ impl Scan<'_> {
         } else {
             files::read_fdinfo(self.id_root, self.id, fd)
         };
+        // A link readlink() refused (its NAME is the link's own path): lsof has no
+        // lstat of it, so no access mode.
+        if let Kind::Path {
+            stat: None, name, ..
+        } = &c.kind
+        {
+            let link = self.id_root.path().join(format!("{}/fd/{fd}", self.id));
+            if name.starts_with(link.as_os_str().as_bytes()) {
+                c.fdinfo = info.map(Box::new);
+                return;
+            }
+        }
         c.access = match info.and_then(|i| access_from_flags(i.flags?)) {
             Some(access) => access,
             // The walk's lstat (FdWanted::StatPlainMode) already told it.

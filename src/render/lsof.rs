@@ -125,6 +125,8 @@ pub struct FileRow {
     pub device: Device,
     /// `-F D` (a [`Device::Number`]) or `-F d` (the others).
     pub device_field: Device,
+    /// `-F r`: a character or block device's own number (lsof's rdev), when stat'ed.
+    pub rdev: Option<u64>,
     pub size_off: SizeOff,
     pub node: Node,
     /// `-F i`.
@@ -733,6 +735,10 @@ pub fn write_fields(
                     }
                 }
             }
+            // Only when asked for by letter: lsof's bare -F leaves `r` out.
+            if let Some(rdev) = f.rdev.filter(|_| opts.has('r')) {
+                put(out, 'r', format!("{rdev:#x}").as_bytes())?;
+            }
             match f.size_off {
                 SizeOff::Size(n) if opts.has('s') => put(out, 's', n.to_string().as_bytes())?,
                 SizeOff::Offset(_) if opts.has('o') => {
@@ -804,6 +810,7 @@ mod tests {
             file_type: "IPv4".into(),
             device: Device::Inode(163372),
             device_field: Device::Inode(163372),
+            rdev: None,
             size_off: SizeOff::Offset(0),
             node: Node::Text("TCP".into()),
             inode: None,

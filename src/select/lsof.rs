@@ -366,34 +366,63 @@ pub struct StateFilter {
 }
 
 impl StateFilter {
+    /// Adds `PROTO:STATES` to `into` as lsof's enter_state_spec() does: every bad
+    /// state name (empty, unknown, given twice, also by an earlier `-s`) is said
+    /// before the usage; the messages come back separated by NUL.
     pub fn parse(spec: &str, into: &mut StateFilter) -> Result<(), String> {
-        let (proto, states) = spec
-            .split_once(':')
-            .ok_or_else(|| format!("missing protocol state names: {spec}"))?;
-        if proto.eq_ignore_ascii_case("udp") {
+        let proto = spec.get(..4).unwrap_or_default();
+        let pr = if proto.eq_ignore_ascii_case("tcp:") {
+            "TCP"
+        } else if proto.eq_ignore_ascii_case("udp:") {
+            "UDP"
+        } else {
+            return Err(format!("unknown -s protocol: \"{spec}\""));
+        };
+        let states = &spec[4..];
+        if states.is_empty() {
+            return Err(format!("no {pr} state names in: {spec}"));
+        }
+        if pr == "UDP" {
             return Err(format!("no UDP state names available: {spec}"));
         }
-        if !proto.eq_ignore_ascii_case("tcp") {
-            return Err(format!("unknown protocol name: {proto}"));
-        }
-        for name in states.split(',') {
-            let (excl, name) = match name.strip_prefix('^') {
-                Some(n) => (true, n),
-                None => (false, name),
+        let mut errors = Vec::new();
+        let mut rest = states;
+        // lsof reads names up to the end: a trailing comma ends the list.
+        while !rest.is_empty() {
+            let (excl, after) = match rest.strip_prefix('^') {
+                Some(r) => (true, r),
+                None => (false, rest),
             };
+            let (name, next) = after.split_once(',').unwrap_or((after, ""));
+            rest = next;
+            if name.is_empty() {
+                errors.push(format!("NULL TCP state name in: {spec}"));
+                continue;
+            }
             let Some(n) = TCP_STATE_NAMES
                 .iter()
                 .position(|s| s.eq_ignore_ascii_case(name))
             else {
-                return Err(format!("unknown TCP state name: {name}"));
+                errors.push(format!("unknown TCP state name: {name}"));
+                continue;
             };
-            if excl {
-                into.exclude.push(n as u8);
+            let list = if excl {
+                &mut into.exclude
             } else {
-                into.include.push(n as u8);
+                &mut into.include
+            };
+            if list.contains(&(n as u8)) {
+                let which = if excl { "ex" } else { "in" };
+                errors.push(format!("duplicate TCP {which}clusion: {name}"));
+            } else {
+                list.push(n as u8);
             }
         }
-        Ok(())
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("\0"))
+        }
     }
 
     /// Whether a socket in `state` stays listed.
@@ -448,24 +477,88 @@ pub enum CmdPattern {
 
 pub const COMMAND_LIMIT: usize = 15;
 
-pub fn parse_cmd(text: &str) -> Result<CmdPattern, String> {
-    if let Some(body) = text.strip_prefix('/') {
-        if let Some(close) = body.rfind('/') {
-            let flags = &body[close + 1..];
-            if flags.bytes().all(|b| b"bix".contains(&b)) {
-                let re = PosixRegex::new(&body[..close], !flags.contains('b'), flags.contains('i'))
-                    .map_err(|e| format!("regexp error: {text}: {e}"))?;
-                return Ok(CmdPattern::Regex(re));
+/// One `-c` argument as lsof takes it: `/RE/[bix]` (anything starting with `/`)
+/// is a regular expression, else a command prefix, excluded by a leading `^`.
+/// Gives the item and the text `-V` names it by (the prefix without `^`, the
+/// expression without its slashes). Every problem is said (messages separated by
+/// NUL), as lsof's enter_cmd_rx() does.
+pub fn parse_cmd(arg: &str) -> Result<(Item<CmdPattern>, String), String> {
+    let Some(body) = arg.strip_prefix('/') else {
+        if arg.starts_with('-') || arg.starts_with('+') {
+            return Err("missing -c option value".into());
+        }
+        let (exclude, text) = match arg.strip_prefix('^') {
+            Some(t) => (true, t),
+            None => (false, arg),
+        };
+        if text.len() > COMMAND_LIMIT {
+            return Err(format!(
+                "\"-c {text}\" length ({}) > what system provides ({COMMAND_LIMIT})",
+                text.len()
+            ));
+        }
+        let item = Item {
+            value: CmdPattern::Prefix(text.as_bytes().to_vec()),
+            exclude,
+        };
+        return Ok((item, text.to_string()));
+    };
+    // The expression ends at the next `/`; what follows are modifiers.
+    let Some((expr, modifiers)) = body.split_once('/') else {
+        return Err(format!("regexp doesn't end with '/': {arg}"));
+    };
+    let (mut b, mut i, mut x, mut bx) = (0, 0, 0, 0);
+    let mut extended = true;
+    let mut errors = Vec::new();
+    for m in modifiers.chars() {
+        match m {
+            'b' => {
+                b += 1;
+                if b > 1 {
+                    if b == 2 {
+                        errors.push(format!("b regexp modifier already used: {arg}"));
+                    }
+                } else if x > 0 {
+                    bx += 1;
+                    if bx == 1 {
+                        errors.push(format!("b and x regexp modifiers conflict: {arg}"));
+                    }
+                } else {
+                    extended = false;
+                }
             }
+            'i' => {
+                i += 1;
+                if i == 2 {
+                    errors.push(format!("i regexp modifier already used: {arg}"));
+                }
+            }
+            'x' => {
+                x += 1;
+                if x > 1 {
+                    if x == 2 {
+                        errors.push(format!("x regexp modifier already used: {arg}"));
+                    }
+                } else if b > 0 {
+                    bx += 1;
+                    if bx == 1 {
+                        errors.push(format!("b and x regexp modifiers conflict: {arg}"));
+                    }
+                }
+            }
+            other => errors.push(format!("invalid regexp modifier: {other}")),
         }
     }
-    if text.len() > COMMAND_LIMIT {
-        return Err(format!(
-            "\"-c {text}\" length ({}) > what system provides ({COMMAND_LIMIT})",
-            text.len()
-        ));
+    if !errors.is_empty() {
+        return Err(errors.join("\0"));
     }
-    Ok(CmdPattern::Prefix(text.as_bytes().to_vec()))
+    let re =
+        PosixRegex::new(expr, extended, i > 0).map_err(|e| format!("regexp error: {arg}: {e}"))?;
+    let item = Item {
+        value: CmdPattern::Regex(re),
+        exclude: false,
+    };
+    Ok((item, expr.to_string()))
 }
 
 impl CmdPattern {
@@ -668,7 +761,8 @@ impl FdSpec {
             (FdSpec::Range(lo, hi), FdRef::Num(n)) => (*lo..=*hi).contains(&n),
             // `fd`: every numbered descriptor (lsof 4.95's keyword).
             (FdSpec::Name(a), FdRef::Num(_)) => a == "fd",
-            (FdSpec::Name(a), FdRef::Name(b)) => a.eq_ignore_ascii_case(b),
+            // strcmp(): `-d CWD` is no `cwd`.
+            (FdSpec::Name(a), FdRef::Name(b)) => a == b,
             _ => false,
         }
     }
@@ -805,7 +899,11 @@ impl Selection {
         !self.pids.is_empty() || !self.pgids.is_empty() || !self.cmds.is_empty()
     }
 
-    /// The process-level verdict: `None` if excluded, else the flags it earned.
+    /// The process-level verdict: `None` if excluded, else the flags it earned. As
+    /// lsof's is_proc_excl() then is_cmd_excl(): -u/-g/-p exclusions; -g, -p and -u
+    /// items met (found even if the process is then left out); a process the
+    /// process-level lists leave out meets no `-c` item; a `-c ^name` exclusion;
+    /// then the first `-c` item met, names (last given first) before expressions.
     pub fn process(
         &self,
         pid: u32,
@@ -816,47 +914,73 @@ impl Selection {
         found: &mut Found,
     ) -> Option<u16> {
         if self.uids.iter().any(|u| u.exclude && u.value == uid)
-            || self.pids.iter().any(|p| p.exclude && p.value == pid)
             || self.pgids.iter().any(|g| g.exclude && g.value == pgid)
-            || self.cmds.iter().any(|c| c.exclude && c.value.matches(comm))
+            || self.pids.iter().any(|p| p.exclude && p.value == pid)
         {
             return None;
         }
         let sel = self.flags();
+        let mut got = 0;
+        if sel != 0 {
+            for (i, g) in self.pgids.iter().enumerate() {
+                if !g.exclude && g.value == pgid {
+                    if let Some(f) = found.pgids.get_mut(i) {
+                        *f = true;
+                    }
+                    got |= flag::PGID;
+                }
+            }
+            for (i, p) in self.pids.iter().enumerate() {
+                if !p.exclude && p.value == pid {
+                    if let Some(f) = found.pids.get_mut(i) {
+                        *f = true;
+                    }
+                    got |= flag::PID;
+                }
+            }
+            if self.uids.iter().any(|u| !u.exclude && u.value == uid) {
+                got |= flag::UID;
+            }
+            if self.tasks && as_task {
+                got |= flag::TASK;
+                found.tasks = true;
+            }
+            // (lsof keeps one of equal items: each one given counts as met.)
+            // is_proc_excl(): a selection by process group, pid or uid alone that
+            // this process does not meet, or under -a not all of those given.
+            let listed = sel & (flag::PGID | flag::PID | flag::UID | flag::TASK);
+            let only = |f: u16| sel == f && got & f == 0;
+            if only(flag::PGID) || only(flag::PID) || only(flag::UID) {
+                return None;
+            }
+            if self.and && listed != 0 && got & listed != listed {
+                return None;
+            }
+        }
+        if self
+            .cmds
+            .iter()
+            .any(|c| c.exclude && matches!(&c.value, CmdPattern::Prefix(p) if comm.starts_with(p)))
+        {
+            return None;
+        }
         if sel == 0 {
             return Some(0);
         }
-        let mut got = 0;
-        for (i, p) in self.pids.iter().enumerate() {
-            if !p.exclude && p.value == pid {
-                if let Some(f) = found.pids.get_mut(i) {
-                    *f = true;
-                }
-                got |= flag::PID;
-            }
-        }
-        if self.tasks && as_task {
-            got |= flag::TASK;
-            found.tasks = true;
-        }
-        for (i, g) in self.pgids.iter().enumerate() {
-            if !g.exclude && g.value == pgid {
-                if let Some(f) = found.pgids.get_mut(i) {
-                    *f = true;
-                }
-                got |= flag::PGID;
-            }
-        }
-        if self.uids.iter().any(|u| !u.exclude && u.value == uid) {
-            got |= flag::UID;
-        }
-        for (i, c) in self.cmds.iter().enumerate() {
-            if !c.exclude && c.value.matches(comm) {
+        if sel & flag::CMD != 0 {
+            let names = (0..self.cmds.len())
+                .rev()
+                .filter(|&i| matches!(self.cmds[i].value, CmdPattern::Prefix(_)));
+            let exprs = (0..self.cmds.len())
+                .filter(|&i| matches!(self.cmds[i].value, CmdPattern::Regex(_)));
+            let hit = names
+                .chain(exprs)
+                .find(|&i| !self.cmds[i].exclude && self.cmds[i].value.matches(comm));
+            if let Some(i) = hit {
                 if let Some(f) = found.cmds.get_mut(i) {
                     *f = true;
                 }
                 got |= flag::CMD;
-                break;
             }
         }
         if self.and && (sel & flag::PROCESS) & !got != 0 {
@@ -997,10 +1121,17 @@ impl Selection {
     /// (names last given first, as lsof keeps them).
     pub fn not_found_messages(&self, found: &Found) -> Vec<String> {
         let mut out = Vec::new();
-        for (i, f) in found.cmds.iter().enumerate() {
-            if !f {
-                let text = self.cmd_texts.get(i).map_or("", String::as_str);
-                out.push(format!("command not located: {text}"));
+        // lsof: the command names, last given first, then the expressions.
+        let cmd_text = |i: usize| self.cmd_texts.get(i).map_or("", String::as_str);
+        let unmet = |i: &usize| !found.cmds.get(*i).copied().unwrap_or(true);
+        for i in (0..self.cmds.len()).rev().filter(unmet) {
+            if matches!(self.cmds[i].value, CmdPattern::Prefix(_)) {
+                out.push(format!("command not located: {}", cmd_text(i)));
+            }
+        }
+        for i in (0..self.cmds.len()).filter(unmet) {
+            if matches!(self.cmds[i].value, CmdPattern::Regex(_)) {
+                out.push(format!("no command found for regex: {}", cmd_text(i)));
             }
         }
         for (n, f) in self.names.iter().zip(&found.names).rev() {
@@ -1454,10 +1585,10 @@ mod tests {
 
     #[test]
     fn commands() {
-        assert!(parse_cmd("python3").unwrap().matches(b"python3.11"));
-        assert!(!parse_cmd("python3").unwrap().matches(b"pytho"));
-        assert!(parse_cmd("/^py.*3$/").unwrap().matches(b"python3"));
-        assert!(parse_cmd("/PY/i").unwrap().matches(b"python3"));
+        assert!(parse_cmd("python3").unwrap().0.value.matches(b"python3.11"));
+        assert!(!parse_cmd("python3").unwrap().0.value.matches(b"pytho"));
+        assert!(parse_cmd("/^py.*3$/").unwrap().0.value.matches(b"python3"));
+        assert!(parse_cmd("/PY/i").unwrap().0.value.matches(b"python3"));
         assert!(parse_cmd("averyveryverylongname").is_err());
     }
 }

@@ -2,7 +2,7 @@
 //! meaning their whole file system, `+d`/`+D` trees walked into names, and `-b`'s
 //! avoidance of every stat and readlink that could block, with lsof's warnings.
 
-use super::mounts::{lsof_mounts, write_mount_supplement};
+use super::mounts::{lsof_mounts, warn_avoided, write_mount_supplement, LsofMount};
 use super::prog;
 use crate::app::output;
 use crate::cli::lsof::{self as cli, Config, DirArg};
@@ -15,10 +15,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
-/// What the arguments leave to do: list the files, or exit with a status (a name
-/// that failed, `+m`'s table written).
+/// What the arguments leave to do: list the files (`failed`: some name could not be
+/// looked at, which makes the exit status 1 whatever is found), or exit with a
+/// status (no name could be, `+m`'s table written).
 pub(super) enum Next {
-    List,
+    List { failed: bool },
     Exit(u8),
 }
 
@@ -65,16 +66,31 @@ pub(super) fn resolve(config: &mut Config) -> Next {
         if let Some(first) = config.names.first() {
             warn_avoided("readlink", first.as_bytes());
         }
-        if avoid_mounts {
-            warn_avoided_mounts();
-        }
     }
-    if (config.warnings || config.mount_supplement.is_some())
-        && !avoid_mounts
-        && !inet_only
-        && !config.print_mounts
-    {
-        lsof_mounts(config.warnings, config.mount_supplement.as_deref());
+    // lsof's mount table, read (and warned about) at start unless only Internet
+    // files are asked for. Under -b names are matched against it; and it says which
+    // device is the mqueue file system's.
+    let table = if inet_only || (config.print_mounts && !avoid_mounts) {
+        Vec::new()
+    } else {
+        lsof_mounts(
+            config.warnings,
+            config.mount_supplement.as_deref(),
+            avoid_mounts,
+        )
+    };
+    if !inet_only && config.proc_root.is_none() {
+        // lsof's MqueueDev: the device of the last mqueue mount it kept (-b keeps
+        // one only with a supplement's device; none kept: no file is PSXMQ).
+        config.mqueue_devs = Some(
+            table
+                .iter()
+                .rev()
+                .find(|m| m.mqueue)
+                .map(|m| m.dev.unwrap_or(0))
+                .into_iter()
+                .collect(),
+        );
     }
     let mounts = files::read_mounts(&ProcRoot::default());
     // lsof's readmnt() notes an nfs, nfs3 or nfs4 mount (HasNFS); -b then keeps
@@ -88,9 +104,30 @@ pub(super) fn resolve(config: &mut Config) -> Next {
         });
     // As lsof, every name is looked at (and each failure told) before giving up.
     let mut names_failed = false;
+    let names_before = config.selection.names.len();
     for (i, name) in std::mem::take(&mut config.names).into_iter().enumerate() {
         let looked = if config.avoid_blocking {
-            Err(avoided_name(&name, i == 0, config.warnings))
+            if config.warnings && i > 0 {
+                warn_avoided("readlink", name.as_bytes());
+            }
+            match mount_names(&table, &name, config.names_are_fs) {
+                MountMatch::Mounts(found) => {
+                    config.selection.names.extend(found);
+                    continue;
+                }
+                MountMatch::NotFs => {
+                    output::warn(
+                        prog(),
+                        format_args!(
+                            "not a file system: {}",
+                            crate::escape::escape_lsof(name.as_bytes(), false)
+                        ),
+                    );
+                    names_failed = true;
+                    continue;
+                }
+                MountMatch::None => Err(avoided_name(&name, config.warnings)),
+            }
         } else {
             files::stat_path(Path::new(&name))
         };
@@ -134,7 +171,9 @@ pub(super) fn resolve(config: &mut Config) -> Next {
             }
         }
     }
-    if names_failed {
+    // lsof's ck_file_arg() gives up only when no name could be looked at; else the
+    // others are listed and the failure is the exit status.
+    if names_failed && config.selection.names.len() == names_before {
         return Next::Exit(1);
     }
     if config.print_mounts {
@@ -149,7 +188,9 @@ pub(super) fn resolve(config: &mut Config) -> Next {
         });
     }
     config.selection.index_names();
-    Next::List
+    Next::List {
+        failed: names_failed,
+    }
 }
 
 /// Whether `path` (as given, or resolved) is where a file system is mounted.
@@ -358,17 +399,56 @@ fn lsof_readlink(path: &[u8], warnings: bool) -> Option<Vec<u8>> {
     None
 }
 
-/// `-b`: lsof avoids stat(2) and readlink(2) of every mounted file system, which
-/// might block, and says so for each (rlsof reads the mount table only).
-/// `-b`: lsof's ck_file_arg() neither readlink()s nor stat()s a name (it cannot
-/// match a mount point either: -b left the mount table without devices), so every
-/// name fails with EWOULDBLOCK; said for each (the first one's readlink before the
-/// mount table's warnings, by the caller).
-fn avoided_name(name: &OsString, first: bool, warnings: bool) -> io::Error {
-    if warnings {
-        if !first {
-            warn_avoided("readlink", name.as_bytes());
+/// What a name given under `-b` is in lsof's mount table (its ck_file_arg()).
+enum MountMatch {
+    /// Mount points, each meaning its whole file system by the table's device.
+    Mounts(Vec<NameArg>),
+    /// `+f` and not a mount point (or, by `+f`, a mounted file system's name).
+    NotFs,
+    /// Not a mount point: a file, which `-b` will not stat.
+    None,
+}
+
+/// lsof compares a name (without its trailing `/`s; -b left it as given) with each
+/// mount point of its table, and with `+f` also with what is mounted there; `-f`
+/// compares none. Under -b a mount point has a device only from a supplement (`+m
+/// FILE`), else the table is empty or its device 0.
+fn mount_names(table: &[LsofMount], name: &OsString, fs: Option<bool>) -> MountMatch {
+    if fs == Some(false) {
+        return MountMatch::None;
+    }
+    let path = trim_slashes(name.as_bytes());
+    let mut found: Vec<NameArg> = Vec::new();
+    let mut seen: Vec<(&[u8], u64)> = Vec::new();
+    // lsof's table is a list built at its head: last mount first.
+    for m in table.iter().rev() {
+        if m.dir != path && !(fs == Some(true) && m.fsname == path) {
+            continue;
         }
+        let dev = m.dev.unwrap_or(0);
+        if seen.contains(&(&m.dir[..], dev)) {
+            continue;
+        }
+        seen.push((&m.dir, dev));
+        found.push(NameArg {
+            text: name.to_string_lossy().into_owned(),
+            dev,
+            ino: 0,
+            rdev: None,
+            whole_fs: true,
+        });
+    }
+    match (found.is_empty(), fs) {
+        (false, _) => MountMatch::Mounts(found),
+        (true, Some(true)) => MountMatch::NotFs,
+        (true, _) => MountMatch::None,
+    }
+}
+
+/// `-b`: lsof's ck_file_arg() neither readlink()s nor stat()s a name that is no
+/// mount point, so it fails with EWOULDBLOCK; said (its readlink by the caller).
+fn avoided_name(name: &OsString, warnings: bool) -> io::Error {
+    if warnings {
         warn_avoided("stat", trim_slashes(name.as_bytes()));
     }
     io::Error::from_raw_os_error(libc::EWOULDBLOCK)
@@ -381,34 +461,4 @@ fn trim_slashes(path: &[u8]) -> &[u8] {
         end -= 1;
     }
     &path[..end]
-}
-
-/// `avoiding readlink(PATH): -b was specified.` (or stat).
-fn warn_avoided(call: &str, path: &[u8]) {
-    let path = crate::escape::escape_lsof(path, false);
-    output::warn(
-        prog(),
-        format_args!("avoiding {call}({path}): -b was specified."),
-    );
-}
-
-fn warn_avoided_mounts() {
-    for m in files::read_mounts(&ProcRoot::default()) {
-        let dir = crate::escape::escape_lsof(&m.dir, false);
-        output::warn(
-            prog(),
-            format_args!("avoiding readlink({dir}): -b was specified."),
-        );
-        output::warn(
-            prog(),
-            format_args!("avoiding stat({dir}): -b was specified."),
-        );
-        output::warn(
-            prog(),
-            format_args!(
-                "WARNING: can't stat() {} file system {dir}\n      Output information may be incomplete.",
-                m.fstype
-            ),
-        );
-    }
 }

@@ -2,8 +2,8 @@
 //! while rss runs included. One event socket per namespace, opened by a thread inside
 //! it; the namespaces are listed again (crate::netns::discover: /proc/*/ns/net and
 //! /run/netns) once a second, or less often when a listing costs more than a
-//! twentieth of that time, so following costs at most about 5% of a core on a host
-//! with very many processes. inotify on /run/netns would not save the rescan: `ip
+//! twentieth of that time in CPU, so following costs at most about 5% of a core on
+//! a host with very many processes. inotify on /run/netns would not save the rescan: `ip
 //! netns add` creates the entry before it bind-mounts the namespace on it, and a
 //! namespace only a process holds has no file to watch.
 //!
@@ -74,11 +74,20 @@ pub(super) fn all(
         let wait = next_scan.saturating_duration_since(Instant::now());
         following.wait(wait, &mut shower, out)?;
         if Instant::now() >= next_scan {
-            let started = Instant::now();
+            // The listing's cost is the CPU time it takes (user and system), not
+            // the wall-clock time a busy machine stretches it to.
+            let started = cpu_time();
             following.rescan(&mut shower, out)?;
-            next_scan = Instant::now() + RESCAN.max(started.elapsed() * SLACK);
+            let cost = cpu_time().saturating_sub(started);
+            next_scan = Instant::now() + RESCAN.max(cost * SLACK);
         }
     }
+}
+
+/// The CPU time this thread has used.
+fn cpu_time() -> Duration {
+    use nix::time::{clock_gettime, ClockId};
+    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(Duration::ZERO, Duration::from)
 }
 
 /// One followed namespace.
