@@ -63,7 +63,7 @@ pub fn write_netstat_host(
     numeric: bool,
     names: &HostNames,
 ) -> fmt::Result {
-    let name = names.get(ip).filter(|_| !numeric);
+    let name = if numeric { None } else { names.get(ip) };
     match ip {
         IpAddr::V4(a) if a.is_unspecified() => out.write_str("0.0.0.0"),
         IpAddr::V4(a) => match name {

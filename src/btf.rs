@@ -175,13 +175,18 @@ impl Btf {
     }
 
     fn index_types(&mut self) -> Result<(), BtfError> {
-        let mut at = self.types_start;
-        let mut offsets = Vec::new();
-        while at < self.types_end {
-            if self.types_end - at < 12 {
+        let types = self
+            .data()
+            .get(self.types_start..self.types_end)
+            .unwrap_or(&[]);
+        // Every type takes 12 bytes or more: one allocation, never grown.
+        let mut offsets = Vec::with_capacity(types.len() / 12);
+        let mut at = 0;
+        while at < types.len() {
+            let Some(header) = types.get(at..at + 12) else {
                 return err("truncated type");
-            }
-            let info = self.u32_at(at + 4).unwrap_or(0);
+            };
+            let info = u32::from_ne_bytes([header[4], header[5], header[6], header[7]]);
             let vlen = (info & 0xffff) as usize;
             let extra = match kind(info) {
                 KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
@@ -192,10 +197,10 @@ impl Btf {
                 | KIND_FUNC | KIND_FLOAT | KIND_TYPE_TAG => 0,
                 k => return err(format!("unknown type kind {k}")),
             };
-            offsets.push(at as u32);
-            at = at + 12 + extra;
+            offsets.push((self.types_start + at) as u32);
+            at += 12 + extra;
         }
-        if at != self.types_end {
+        if at != types.len() {
             return err("last type runs past the type section");
         }
         self.offsets = offsets;
@@ -233,25 +238,48 @@ impl Btf {
     }
 
     /// The ids of the first type of each wanted kind and name (a struct with members,
-    /// not a forward declaration), in one pass over the types: vmlinux has 150,000.
+    /// not a forward declaration), in one pass over the types: vmlinux has 150,000, so
+    /// a name is compared only when its first byte is one a wanted name starts with.
     pub fn find_all(&self, wanted: &[(Kind, &str)]) -> Vec<Option<u32>> {
         let mut found = vec![None; wanted.len()];
-        let mut left = wanted.len();
-        for id in 1..=self.offsets.len() as u32 {
+        let mut first_bytes = [false; 256];
+        for (_, name) in wanted {
+            if let Some(&b) = name.as_bytes().first() {
+                first_bytes[b as usize] = true;
+            }
+        }
+        let data = self.data();
+        let strings = data
+            .get(self.strings_start..self.strings_end)
+            .unwrap_or(&[]);
+        let word = |b: &[u8]| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+        let mut left = wanted.iter().filter(|(_, n)| !n.is_empty()).count();
+        for (index, &at) in self.offsets.iter().enumerate() {
             if left == 0 {
                 break;
             }
-            let Some((name_off, info, _, _)) = self.header(id) else {
+            let Some(header) = data.get(at as usize..at as usize + 8) else {
                 continue;
             };
-            let k = kind(info);
+            let k = kind(word(&header[4..]));
             if k != KIND_STRUCT && k != KIND_FUNC {
                 continue;
             }
-            let name = self.name(name_off);
+            // Bytes from the name on; a name ends at its NUL.
+            let Some(name) = strings.get(word(header) as usize..) else {
+                continue;
+            };
+            if !name.first().is_some_and(|&b| first_bytes[b as usize]) {
+                continue;
+            }
             for (slot, (want, want_name)) in found.iter_mut().zip(wanted) {
-                if slot.is_none() && *want as u32 == k && name == want_name.as_bytes() {
-                    *slot = Some(id);
+                let want_name = want_name.as_bytes();
+                if slot.is_none()
+                    && *want as u32 == k
+                    && name.get(want_name.len()) == Some(&0)
+                    && name.starts_with(want_name)
+                {
+                    *slot = Some(index as u32 + 1);
                     left -= 1;
                 }
             }

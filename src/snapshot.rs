@@ -7,6 +7,7 @@
 //! instead of an open, a getdents and a readlink per descriptor. `RNETSTAT_OWNERS=proc`
 //! forces the walk, `=bpf` makes a failure of the iterator an error (see README).
 
+use crate::ebpf::task_argv::{Argv0s, ArgvIterator, ArgvOffsets};
 use crate::ebpf::task_files::SocketFd;
 use crate::proc::{process, ProcRoot};
 use std::collections::HashMap;
@@ -89,6 +90,12 @@ impl Owners {
     pub fn get(&self, inode: u64) -> Option<(&ProcessRecord, u32)> {
         let owner = self.by_inode.get(&inode)?;
         Some((self.processes.get(owner.process as usize)?, owner.fd))
+    }
+
+    /// Where `inode`'s (first) holder is in [`Owners::processes`].
+    pub fn process_index(&self, inode: u64) -> Option<usize> {
+        let index = self.by_inode.get(&inode)?.process as usize;
+        (index < self.processes.len()).then_some(index)
     }
 
     /// Every holder of `inode` in scan order (pids in readdir order, each one's fds in
@@ -287,7 +294,7 @@ pub struct OwnersScanner {
     /// The task_file program: not tried yet, loaded, or failed to load.
     sockets: Option<Result<crate::ebpf::task_files::SocketIterator, LoadFailure>>,
     /// The argv[0] program, loaded the first time a view needs argv[0].
-    argv: Option<Result<crate::ebpf::task_argv::ArgvIterator, LoadFailure>>,
+    argv: Option<Result<ArgvIterator, LoadFailure>>,
 }
 
 impl OwnersScanner {
@@ -334,34 +341,31 @@ impl OwnersScanner {
         let Some(source) = OwnersSource::applies(root) else {
             return Ok(None);
         };
-        match self.socket_fds(root, OwnerDetail::default()) {
+        let records = iterator_sees_what_proc_shows(root).and_then(|()| {
+            self.load_sockets(OwnerDetail::default());
+            read_socket_fds(&self.sockets)
+        });
+        match records {
             Ok(records) => Ok(Some(IteratedSockets::new(records))),
             Err(e) => source.failed(e),
         }
     }
 
-    /// The task_file iterator's records, after loading what `detail` needs.
-    fn socket_fds(&mut self, root: &ProcRoot, detail: OwnerDetail) -> io::Result<Vec<SocketFd>> {
-        iterator_sees_what_proc_shows(root)?;
-        self.load(detail);
-        match &self.sockets {
-            Some(Ok(iterator)) => iterator.socket_fds(),
-            Some(Err(failed)) => Err(failed.error()),
-            None => Err(io::Error::other("the task_file program was not loaded")),
-        }
-    }
-
-    /// Loads what `detail` needs and has not been tried, parsing the kernel's BTF and
-    /// looking the task_file program's offsets up once for both programs.
-    fn load(&mut self, detail: OwnerDetail) {
+    /// Loads the task_file program if it has not been tried, parsing the kernel's BTF
+    /// once for both programs; returns the argv program's offsets when `detail` needs
+    /// argv[0] and that program has not been tried (its load is left to the caller).
+    fn load_sockets(&mut self, detail: OwnerDetail) -> Option<ArgvOffsets> {
         let want_argv = detail.argv0 && self.argv.is_none();
         if self.sockets.is_some() && !want_argv {
-            return;
+            return None;
         }
         let found = crate::btf::Btf::vmlinux()
             .map_err(io::Error::other)
-            .and_then(|btf| Ok((crate::ebpf::task_files::Offsets::from_btf(&btf)?, btf)));
-        let (offsets, btf) = match found {
+            .and_then(|btf| {
+                let task = crate::ebpf::task_files::Offsets::from_btf(&btf)?;
+                Ok((task, want_argv.then(|| ArgvOffsets::from_btf(&btf, task))))
+            });
+        let (offsets, argv) = match found {
             Ok(found) => found,
             Err(e) => {
                 let failed = || LoadFailure {
@@ -372,18 +376,19 @@ impl OwnersScanner {
                 if want_argv {
                     self.argv = Some(Err(failed()));
                 }
-                return;
+                return None;
             }
         };
         self.sockets.get_or_insert_with(|| {
             crate::ebpf::task_files::SocketIterator::with_offsets(&offsets)
                 .map_err(|e| LoadFailure::of(&e))
         });
-        if want_argv {
-            self.argv = Some(
-                crate::ebpf::task_argv::ArgvIterator::load(&btf, offsets)
-                    .map_err(|e| LoadFailure::of(&e)),
-            );
+        match argv? {
+            Ok(argv) => Some(argv),
+            Err(e) => {
+                self.argv = Some(Err(LoadFailure::of(&e)));
+                None
+            }
         }
     }
 
@@ -393,26 +398,35 @@ impl OwnersScanner {
         detail: OwnerDetail,
         source: OwnersSource,
     ) -> io::Result<Owners> {
-        let records = self.socket_fds(root, detail)?;
-        // argv[0] of every process, read after the descriptors as the walk reads
-        // cmdline after the fd directory. Without it (or for a process it could not
-        // copy) cmdline is read from /proc; with RNETSTAT_OWNERS=bpf its failure is an
-        // error, so the tests see which path answered.
-        let argv0s = if detail.argv0 {
-            let got = match &self.argv {
-                Some(Ok(iterator)) => iterator.argv0s(),
-                Some(Err(failed)) => Err(failed.error()),
-                None => Err(io::Error::other("the argv program was not loaded")),
-            };
-            match got {
+        iterator_sees_what_proc_shows(root)?;
+        let argv_to_load = self.load_sockets(detail);
+        let sockets = &self.sockets;
+        let socket_fds = || read_socket_fds(sockets);
+        // argv[0] of every process comes from the argv program on a helper thread
+        // (loading it, a sleepable program with a callback, is the longer
+        // verification) while this one reads the task_file iterator. Either order is
+        // a snapshot the walk could give: it reads a process's fd directory, then its
+        // cmdline, racing with exec and exit all the same. Without it (or for a
+        // process it could not copy) cmdline is read from /proc; with
+        // RNETSTAT_OWNERS=bpf its failure is an error, so the tests see which path
+        // answered.
+        let (argv0s, records) = if detail.argv0 {
+            let kept = self.argv.as_ref();
+            let ((loaded, argv0s), records) =
+                crate::threads::join(move || read_argv0s(kept, argv_to_load), socket_fds);
+            if let Some(loaded) = loaded {
+                self.argv = Some(loaded);
+            }
+            let argv0s = match argv0s {
                 Ok(a) => Some(a),
                 Err(e) if source == OwnersSource::Bpf => {
                     return Err(io::Error::new(e.kind(), format!("argv[0]: {e}")))
                 }
                 Err(_) => None,
-            }
+            };
+            (argv0s, records?)
         } else {
-            None
+            (None, socket_fds()?)
         };
         let sockets = IteratedSockets::new(records);
         let groups: Vec<&[SocketFd]> = sockets.processes().collect();
@@ -454,6 +468,35 @@ impl OwnersScanner {
         }
         Ok(owners)
     }
+}
+
+/// The records of the task_file program, if it loaded.
+fn read_socket_fds(
+    sockets: &Option<Result<crate::ebpf::task_files::SocketIterator, LoadFailure>>,
+) -> io::Result<Vec<SocketFd>> {
+    match sockets {
+        Some(Ok(iterator)) => iterator.socket_fds(),
+        Some(Err(failed)) => Err(failed.error()),
+        None => Err(io::Error::other("the task_file program was not loaded")),
+    }
+}
+
+/// argv[0] of every process from the argv program: the one kept from an earlier scan,
+/// or, with `to_load`, one loaded now and returned to be kept.
+fn read_argv0s(
+    kept: Option<&Result<ArgvIterator, LoadFailure>>,
+    to_load: Option<ArgvOffsets>,
+) -> (
+    Option<Result<ArgvIterator, LoadFailure>>,
+    io::Result<Argv0s>,
+) {
+    let loaded = to_load.map(|o| ArgvIterator::load(&o).map_err(|e| LoadFailure::of(&e)));
+    let argv0s = match loaded.as_ref().or(kept) {
+        Some(Ok(iterator)) => iterator.argv0s(),
+        Some(Err(failed)) => Err(failed.error()),
+        None => Err(io::Error::other("the argv program was not loaded")),
+    };
+    (loaded, argv0s)
 }
 
 /// The iterator numbers processes as our pid namespace does and sees every process;

@@ -22,8 +22,14 @@ struct Savefile(PathBuf);
 
 impl Savefile {
     fn new(linktype: u32) -> Savefile {
-        let path =
-            std::env::temp_dir().join(format!("rnt-bpf-{}-{linktype}.pcap", std::process::id()));
+        // One file per call: the tests of this binary run side by side in one process,
+        // and one's Drop must not remove the file another is reading.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "rnt-bpf-{}-{n}-{linktype}.pcap",
+            std::process::id()
+        ));
         let mut h = Vec::new();
         h.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
         h.extend_from_slice(&2u16.to_le_bytes());

@@ -690,7 +690,7 @@ fn argv_iterator_reads_our_argv0() {
     let task = rnetstat::ebpf::task_files::Offsets::from_btf(&btf).expect("task members");
     let offsets = rnetstat::ebpf::task_argv::ArgvOffsets::from_btf(&btf, task).expect("members");
     assert!(offsets.mm_arg_end > offsets.mm_arg_start, "{offsets:?}");
-    let iterator = rnetstat::ebpf::task_argv::ArgvIterator::load(&btf, task).expect("loads");
+    let iterator = rnetstat::ebpf::task_argv::ArgvIterator::load(&offsets).expect("loads");
     let argv0s = iterator.argv0s().expect("the iterator runs");
     let cmdline = std::fs::read("/proc/self/cmdline").unwrap();
     let ours = &cmdline[..cmdline

@@ -98,7 +98,11 @@ pub(super) struct Names {
 pub fn run(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     let root = &config.root;
     let mut names = Names {
-        services: Services::load(DuplicatePolicy::LastWins),
+        // Only a port printed by name needs /etc/services.
+        services: match config.sockets.numeric_ports {
+            true => Services::default(),
+            false => Services::load(DuplicatePolicy::LastWins),
+        },
         hosts: HostNames::default(),
         networks: NetworkNames::default(),
         users: Users::default(),

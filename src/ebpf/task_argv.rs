@@ -27,7 +27,7 @@
 //! (another mapping, none, or the mmap lock busy) /proc answers.
 
 use super::asm::{self, Alu, Cond, Insn, Program, Reg::*, Size};
-use super::task_files::{pid_in_our_namespace, Offsets, PidSlots, LICENSE, SEQ_WRITE};
+use super::task_files::{pid_in_our_namespace, Offsets, LICENSE, SEQ_WRITE};
 use super::tasks::ITER_FUNC;
 use crate::btf::{Btf, Kind};
 use std::io;
@@ -100,11 +100,9 @@ impl ArgvOffsets {
 }
 
 // Stack layout: the copied bytes at -512..-2, the status byte at -1. Before the copy
-// the start of that area holds the header (pid, length) and scratch.
+// the start of that area holds the header (pid, length) and the bounds read.
 const BUF: i16 = -512;
 const HDR_LEN: i16 = BUF + 4;
-const SCRATCH_PTR: i16 = -496;
-const SCRATCH_U32: i16 = -488;
 const PROCTITLE_END: i16 = -480;
 const ARG_END: i16 = -472;
 const LAST_BYTE: i16 = -464;
@@ -142,16 +140,7 @@ pub fn program(o: &ArgvOffsets) -> Option<Vec<Insn>> {
         .push(asm::ldx(Size::W, R2, R7, t.task_pid))
         .push(asm::ldx(Size::W, R3, R7, t.task_tgid))
         .jmp_reg_to(Cond::Ne, R2, R3, "out");
-    pid_in_our_namespace(
-        &mut p,
-        t,
-        PidSlots {
-            pid: BUF,
-            scratch_ptr: SCRATCH_PTR,
-            scratch_u32: SCRATCH_U32,
-        },
-        "out",
-    );
+    pid_in_our_namespace(&mut p, t, BUF, "out");
     p.push(asm::mov_imm(R9, 0))
         .push(asm::st(Size::B, R10, STATUS, COPIED as i32))
         // get_task_mm(): none for a kernel thread or an exiting process.
@@ -387,9 +376,10 @@ pub struct ArgvIterator {
 }
 
 impl ArgvIterator {
-    pub fn load(btf: &Btf, task: Offsets) -> io::Result<ArgvIterator> {
-        let offsets = ArgvOffsets::from_btf(btf, task)?;
-        let insns = program(&offsets).ok_or_else(|| io::Error::other("program has a bad jump"))?;
+    /// Loads, verifies and attaches the program for `offsets` (see
+    /// [`ArgvOffsets::from_btf`]).
+    pub fn load(offsets: &ArgvOffsets) -> io::Result<ArgvIterator> {
+        let insns = program(offsets).ok_or_else(|| io::Error::other("program has a bad jump"))?;
         let callback = callback_start(&insns).ok_or_else(|| io::Error::other("no callback"))?;
         let btf = super::sys::load_btf(&program_btf())?;
         let prog = super::sys::load_iter_program_named(

@@ -20,7 +20,8 @@ use crate::btf::{Btf, Kind};
 use std::io;
 
 /// Helper ids (include/uapi/linux/bpf.h, `___BPF_FUNC_MAPPER`).
-const GET_CURRENT_TASK: i32 = 35;
+/// bpf_get_current_task_btf: current as a pointer the verifier types (plain loads).
+const GET_CURRENT_TASK_BTF: i32 = 158;
 const PROBE_READ_KERNEL: i32 = 113;
 pub(super) const SEQ_WRITE: i32 = 127;
 
@@ -82,8 +83,8 @@ pub struct Offsets {
     pub task_pid: i16,
     pub task_tgid: i16,
     pub task_comm: i16,
-    pub task_thread_pid: i32,
-    pub pid_level: i32,
+    pub task_thread_pid: i16,
+    pub pid_level: i16,
     pub pid_numbers: i32,
     pub upid_size: i32,
     pub upid_nr: i32,
@@ -131,8 +132,8 @@ impl Offsets {
             task_pid: short(member(task, "pid", &[4])?),
             task_tgid: short(member(task, "tgid", &[4])?),
             task_comm: short(member(task, "comm", &[16])?),
-            task_thread_pid: member(task, "thread_pid", &[8])?.0.into(),
-            pid_level: member(pid, "level", &[4])?.0.into(),
+            task_thread_pid: short(member(task, "thread_pid", &[8])?),
+            pid_level: short(member(pid, "level", &[4])?),
             pid_numbers: i32::try_from(numbers.offset).map_err(io::Error::other)?,
             upid_size: i32::try_from(upid_size)
                 .ok()
@@ -143,13 +144,11 @@ impl Offsets {
     }
 }
 
-// Stack layout (below R10): the record at -32..-1, scratch at -48 and -56.
+// Stack layout (below R10): the record at -32..-1.
 const REC: i16 = -32;
 const REC_FD: i16 = -28;
 const REC_INO: i16 = -24;
 const REC_COMM: i16 = -16;
-const SCRATCH_PTR: i16 = -48;
-const SCRATCH_U32: i16 = -56;
 
 /// `probe_read_kernel(R10 + dst, size, R3)`: R3 already holds the address.
 fn probe_read_r3(p: &mut Program, dst: i16, size: i32) {
@@ -159,46 +158,31 @@ fn probe_read_r3(p: &mut Program, dst: i16, size: i32) {
         .push(asm::call(PROBE_READ_KERNEL));
 }
 
-/// Stack slots (offsets from R10) [`pid_in_our_namespace`] writes.
-pub(super) struct PidSlots {
-    /// Where the pid (u32) goes.
-    pub pid: i16,
-    /// 8 bytes of scratch.
-    pub scratch_ptr: i16,
-    /// 4 bytes of scratch.
-    pub scratch_u32: i16,
-}
-
 /// Writes the pid of the task in R7 as our pid namespace numbers it
 /// (task->thread_pid->numbers[our level].nr, our level being current's) to the stack
-/// at `slots.pid`, or jumps to `fail` when the task is not numbered there. Clobbers
+/// at `pid_slot` (an offset from R10), or jumps to `fail` when the task is not numbered there. Clobbers
 /// R0-R5, R8 and R9.
+///
+/// The pointers and levels are read with plain loads, which the verifier checks
+/// against BTF and the JIT guards (a fault reads 0): no helper call per record. Only
+/// `numbers[level]`, an index the verifier cannot bound, goes through
+/// bpf_probe_read_kernel.
 pub(super) fn pid_in_our_namespace(
     p: &mut Program,
     o: &Offsets,
-    slots: PidSlots,
+    pid_slot: i16,
     fail: &'static str,
 ) {
+    let (thread_pid, level) = (o.task_thread_pid, o.pid_level);
     // Our level: current->thread_pid->level.
-    p.push(asm::call(GET_CURRENT_TASK))
-        .push(asm::mov(R3, R0))
-        .push(asm::alu_imm(Alu::Add, R3, o.task_thread_pid));
-    probe_read_r3(p, slots.scratch_ptr, 8);
-    p.push(asm::ldx(Size::DW, R3, R10, slots.scratch_ptr))
-        .jmp_imm_to(Cond::Eq, R3, 0, fail)
-        .push(asm::alu_imm(Alu::Add, R3, o.pid_level));
-    probe_read_r3(p, slots.scratch_u32, 4);
-    p.push(asm::ldx(Size::W, R9, R10, slots.scratch_u32))
+    p.push(asm::call(GET_CURRENT_TASK_BTF))
+        .push(asm::ldx(Size::DW, R1, R0, thread_pid))
+        .jmp_imm_to(Cond::Eq, R1, 0, fail)
+        .push(asm::ldx(Size::W, R9, R1, level))
         // The task's struct pid (R8 from here on) and its level.
-        .push(asm::mov(R3, R7))
-        .push(asm::alu_imm(Alu::Add, R3, o.task_thread_pid));
-    probe_read_r3(p, slots.scratch_ptr, 8);
-    p.push(asm::ldx(Size::DW, R8, R10, slots.scratch_ptr))
+        .push(asm::ldx(Size::DW, R8, R7, thread_pid))
         .jmp_imm_to(Cond::Eq, R8, 0, fail)
-        .push(asm::mov(R3, R8))
-        .push(asm::alu_imm(Alu::Add, R3, o.pid_level));
-    probe_read_r3(p, slots.scratch_u32, 4);
-    p.push(asm::ldx(Size::W, R1, R10, slots.scratch_u32))
+        .push(asm::ldx(Size::W, R1, R8, level))
         // A task our namespace numbers is at our level or deeper.
         .jmp_reg_to(Cond::Gt, R9, R1, fail)
         .jmp_imm_to(Cond::Gt, R9, MAX_LEVEL, fail)
@@ -207,7 +191,7 @@ pub(super) fn pid_in_our_namespace(
         .push(asm::alu_imm(Alu::Add, R9, o.pid_numbers + o.upid_nr))
         .push(asm::mov(R3, R8))
         .push(asm::alu_reg(Alu::Add, R3, R9));
-    probe_read_r3(p, slots.pid, 4);
+    probe_read_r3(p, pid_slot, 4);
 }
 
 /// The program, for the context `struct bpf_iter__task_file { meta @0, task @8,
@@ -253,16 +237,7 @@ pub fn program(o: &Offsets) -> Option<Vec<Insn>> {
         .push(asm::stx(Size::DW, R10, REC_COMM, R2))
         .push(asm::ldx(Size::DW, R2, R7, o.task_comm + 8))
         .push(asm::stx(Size::DW, R10, REC_COMM + 8, R2));
-    pid_in_our_namespace(
-        &mut p,
-        o,
-        PidSlots {
-            pid: REC,
-            scratch_ptr: SCRATCH_PTR,
-            scratch_u32: SCRATCH_U32,
-        },
-        "out",
-    );
+    pid_in_our_namespace(&mut p, o, REC, "out");
     write_record_then_exit(&mut p, REC, RECORD_LEN, "out");
     p.finish()
 }
@@ -354,24 +329,18 @@ impl SocketIterator {
 
 pub(super) fn read_all(mut file: std::fs::File) -> io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
+    // read_to_end reads straight into the vector's spare room.
+    let mut out = Vec::with_capacity(64 * 1024);
     loop {
-        match file.read(&mut buf) {
-            Ok(0) => return Ok(out),
-            Ok(n) => {
-                if out.len() + n > MAX_OUTPUT {
-                    return Err(io::Error::other("the iterator's output is too large"));
-                }
-                out.extend_from_slice(&buf[..n]);
+        let room = (MAX_OUTPUT + 1 - out.len().min(MAX_OUTPUT)) as u64;
+        match (&mut file).take(room).read_to_end(&mut out) {
+            Ok(_) if out.len() > MAX_OUTPUT => {
+                return Err(io::Error::other("the iterator's output is too large"))
             }
+            Ok(_) => return Ok(out),
             // EAGAIN: a million files visited without a record in one read; the next
-            // read continues where it stopped.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-                ) => {}
+            // read continues where it stopped. (EINTR is retried by read_to_end.)
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => {
                 return Err(io::Error::new(
                     e.kind(),

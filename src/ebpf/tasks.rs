@@ -13,7 +13,7 @@
 //! task->comm.
 
 use super::asm::{self, Cond, Insn, Program, Reg::*, Size};
-use super::task_files::{pid_in_our_namespace, write_record_then_exit, Offsets, PidSlots, LICENSE};
+use super::task_files::{pid_in_our_namespace, write_record_then_exit, Offsets, LICENSE};
 use crate::btf::{Btf, Kind};
 use std::io;
 
@@ -76,13 +76,11 @@ impl TaskOffsets {
     }
 }
 
-// The record at -32..-1 below R10, scratch at -48 and -56.
+// The record at -32..-1 below R10.
 const REC: i16 = -32;
 const REC_UID: i16 = -28;
 const REC_START: i16 = -24;
 const REC_COMM: i16 = -16;
-const SCRATCH_PTR: i16 = -48;
-const SCRATCH_U32: i16 = -56;
 
 /// The program, for the context `struct bpf_iter__task { meta @0, task @8 }`.
 pub fn program(t: &TaskOffsets) -> Option<Vec<Insn>> {
@@ -109,16 +107,7 @@ pub fn program(t: &TaskOffsets) -> Option<Vec<Insn>> {
         .push(asm::ldx(Size::W, R2, R1, t.cred_uid))
         .push(asm::stx(Size::W, R10, REC_UID, R2))
         .label("pid");
-    pid_in_our_namespace(
-        &mut p,
-        o,
-        PidSlots {
-            pid: REC,
-            scratch_ptr: SCRATCH_PTR,
-            scratch_u32: SCRATCH_U32,
-        },
-        "out",
-    );
+    pid_in_our_namespace(&mut p, o, REC, "out");
     write_record_then_exit(&mut p, REC, RECORD_LEN, "out");
     p.finish()
 }

@@ -878,6 +878,7 @@ mod tests {
             hosts: &hosts,
             users: &mut users,
             owners: None,
+            programs: Default::default(),
             netns: None,
         };
         let row = inet_row(&s, (Some(7), None), &SocketOptions::default(), &mut ctx);

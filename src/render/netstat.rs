@@ -7,7 +7,7 @@ use crate::escape::escape;
 use crate::proc::inet::{InetSocket, Proto};
 use crate::proc::unix::{UnixSocket, SO_ACCEPTCON, SO_NOSPACE, SO_WAITDATA};
 use crate::resolve::{HostNames, Services, Users};
-use crate::snapshot::Owners;
+use crate::snapshot::{Owners, ProcessRecord};
 use std::io::{self, Write};
 use std::net::IpAddr;
 
@@ -64,6 +64,8 @@ pub struct RowContext<'a> {
     pub hosts: &'a HostNames,
     pub users: &'a mut Users,
     pub owners: Option<&'a Owners>,
+    /// The program column's texts, made once per process.
+    pub programs: ProgramTexts,
     /// The namespace the next rows come from (printed with `netns_column`).
     pub netns: Option<&'a str>,
 }
@@ -209,23 +211,25 @@ fn endpoint(
     opts: &SocketOptions,
     ctx: &RowContext<'_>,
 ) -> Cell {
-    let mut host = Cell::new();
-    let _ = write_netstat_host(&mut host, ip, opts.numeric_hosts, ctx.hosts);
-    let mut port_text = Cell::new();
-    write_port(&mut port_text, s, port, opts, ctx.services);
     let mut joined = Cell::new();
-    if host.as_bytes().len() + port_text.as_bytes().len() <= 22 {
+    let _ = write_netstat_host(&mut joined, ip, opts.numeric_hosts, ctx.hosts);
+    let host_len = joined.as_bytes().len();
+    joined.push(b":");
+    write_port(&mut joined, s, port, opts, ctx.services);
+    if opts.wide || joined.as_bytes().len() <= 23 {
         // Nothing to cut, the common case: no UTF-8 view needed.
-        joined.push(host.as_bytes());
-        joined.push(b":");
-        joined.push(port_text.as_bytes());
-    } else {
-        let (h, p) = netstat_endpoint_parts(host.as_str(), port_text.as_str(), opts.wide);
-        joined.push(h.as_bytes());
-        joined.push(b":");
-        joined.push(p.as_bytes());
+        return joined;
     }
-    joined
+    let mut host = Cell::new();
+    host.push(&joined.as_bytes()[..host_len]);
+    let mut port_text = Cell::new();
+    port_text.push(&joined.as_bytes()[host_len + 1..]);
+    let (h, p) = netstat_endpoint_parts(host.as_str(), port_text.as_str(), opts.wide);
+    let mut cut = Cell::new();
+    cut.push(h.as_bytes());
+    cut.push(b":");
+    cut.push(p.as_bytes());
+    cut
 }
 
 /// `text` left-justified in `width`, coloured by its role when the palette is on.
@@ -268,8 +272,7 @@ fn timer_text(s: &InetSocket) -> String {
 
 /// "PID/argv0" as netstat builds it: argv0 after its last '/' when it is an absolute
 /// path, the whole cut to 19 bytes (escaped afterwards).
-fn program_text(inode: u64, owners: Option<&Owners>) -> Option<Cell> {
-    let (proc_rec, _fd) = owners.and_then(|o| o.get(inode))?;
+fn program_text(proc_rec: &ProcessRecord) -> Option<Cell> {
     let name = program_name(proc_rec.argv0.as_deref()?);
     let mut raw = Cell::new();
     raw.push(Decimal::new(proc_rec.pid.into()).as_bytes());
@@ -277,6 +280,25 @@ fn program_text(inode: u64, owners: Option<&Owners>) -> Option<Cell> {
     raw.push(name.get(..19).unwrap_or(name));
     raw.truncate(19);
     Some(raw)
+}
+
+/// The escaped program column text of each owning process (`None`: no argv[0], a
+/// `-`), made when the first row prints: a process holds many sockets.
+#[derive(Default)]
+pub struct ProgramTexts(Vec<Option<Box<[u8]>>>);
+
+impl ProgramTexts {
+    fn of<'t>(&'t mut self, owners: &Owners, inode: u64) -> Option<&'t [u8]> {
+        let index = owners.process_index(inode)?;
+        if self.0.len() != owners.processes.len() {
+            self.0 = owners
+                .processes
+                .iter()
+                .map(|p| program_text(p).map(|raw| escape(raw.as_bytes()).as_bytes().into()))
+                .collect();
+        }
+        self.0.get(index)?.as_deref()
+    }
 }
 
 /// netstat's program name: argv[0] after its last '/' when it is an absolute path,
@@ -295,11 +317,15 @@ fn write_program_column(
     w: &mut impl Write,
     inode: u64,
     opts: &SocketOptions,
-    ctx: &RowContext<'_>,
+    ctx: &mut RowContext<'_>,
 ) -> io::Result<()> {
     w.write_all(b" ")?;
-    match program_text(inode, ctx.owners) {
-        Some(raw) => text::left(w, escape(raw.as_bytes()).as_bytes(), 20),
+    let text = match ctx.owners {
+        Some(owners) => ctx.programs.of(owners, inode),
+        None => None,
+    };
+    match text {
+        Some(text) => text::left(w, text, 20),
         None => cell(w, opts.palette, Role::UnknownOwner, b"-", 20),
     }
 }
@@ -470,6 +496,7 @@ mod tests {
             hosts: &hosts,
             users: &mut users,
             owners: None,
+            programs: Default::default(),
             netns: None,
         };
         let mut out = Vec::new();
@@ -541,6 +568,7 @@ mod tests {
             hosts: &hosts,
             users: &mut users,
             owners: None,
+            programs: Default::default(),
             netns: None,
         };
         let mut out = Vec::new();

@@ -132,12 +132,24 @@ impl Scene {
         scene
     }
 
-    /// "sockets: used" of the scene's namespace.
+    /// "sockets: used" of the scene's namespace, less the -E followers there (sock_diag
+    /// sockets with groups joined): another test's `rss -E --all-netns` joins every
+    /// namespace as it appears and stays while it runs.
     fn sockets_used(&self) -> Option<u64> {
         let text = std::fs::read_to_string(format!("/proc/{}/net/sockstat", self.pid)).ok()?;
-        text.lines()
+        let used: u64 = text
+            .lines()
             .find_map(|l| l.strip_prefix("sockets: used "))
-            .and_then(|n| n.trim().parse().ok())
+            .and_then(|n| n.trim().parse().ok())?;
+        let netlink =
+            std::fs::read_to_string(format!("/proc/{}/net/netlink", self.pid)).unwrap_or_default();
+        let followers = netlink
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .filter(|r| r.len() > 3 && r[1] == "4" && r[3].chars().any(|c| c != '0'))
+            .count() as u64;
+        Some(used.saturating_sub(followers))
     }
 
     /// Waits (at most 2 s) until the sockets of the previous tool run are released:
@@ -168,6 +180,7 @@ impl Scene {
         let out = child.wait_with_output().expect("tool output");
         Run {
             pid,
+            scene: Some(self.pid),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: as_invoked_ss(tool, &out.stderr),
             status: out.status.code(),
@@ -216,6 +229,7 @@ pub fn run_here(tool: &str, args: &[&str]) -> Run {
     let out = child.wait_with_output().expect("tool output");
     Run {
         pid,
+        scene: None,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: as_invoked_ss(tool, &out.stderr),
         status: out.status.code(),
@@ -225,6 +239,9 @@ pub fn run_here(tool: &str, args: &[&str]) -> Run {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Run {
     pub pid: u32,
+    /// In a scene: its python process, the one in the namespace whose sock_diag
+    /// socket is the scene's own.
+    pub scene: Option<u32>,
     pub stdout: String,
     pub stderr: String,
     pub status: Option<i32>,
@@ -235,14 +252,21 @@ impl Run {
     /// tools by nature: its sock_diag socket (`tcpdiag:ss/PID`, `4:PID` with -n) and,
     /// with -r, the unconnected unix stream socket ss leaves behind after asking
     /// rpcbind for RPC service names (the scene has no unnamed unconnected stream).
+    /// In a scene, any other process's sock_diag socket goes too: `rss -E --all-netns`
+    /// of another test joins every namespace as it appears, maybe between two runs.
     pub fn comparable(&self) -> (String, String, Option<i32>) {
         let pid = self.pid.to_string();
+        let scene = self.scene.map(|p| p.to_string());
         let own = |line: &&str| {
             let words: Vec<&str> = line.split_whitespace().collect();
             let diag = words.iter().any(|w| {
                 w.rsplit_once(':').is_some_and(|(proto, port)| {
+                    // `PID` or `NAME/PID`; `kernel` (port 0) is the kernel's.
+                    let port = port.rsplit_once('/').map_or(port, |(_, p)| p);
+                    let process = port.parse::<u32>().is_ok_and(|p| p != 0);
                     (proto == "tcpdiag" || proto == "4")
-                        && (port == pid || port.rsplit_once('/').is_some_and(|(_, p)| p == pid))
+                        && process
+                        && (port == pid || scene.as_ref().is_some_and(|s| port != s))
                 })
             });
             let rpc_client = words.len() >= 6

@@ -12,8 +12,10 @@ use crate::proc::igmp::Membership;
 use crate::proc::inet::{InetSocket, Proto};
 use crate::proc::unix::{self, UnixSocket};
 use crate::proc::{ProcRoot, Table};
+use crate::queues::ManifestLine;
 use crate::render::json;
 use crate::render::netstat::{self as view, RowContext, Rows, SocketOptions};
+use crate::resolve::Users;
 use crate::resolve::HOST_DEADLINE;
 use crate::snapshot::{OwnerDetail, Owners, OwnersScanner};
 use crate::tables::{self, TableSource};
@@ -82,7 +84,13 @@ pub(super) fn socket_view(
     }
 
     // Rows of every namespace first, so names are resolved in one concurrent batch.
-    let mut rows: Vec<(usize, InetSocket)> = Vec::new();
+    let mut rows: Vec<(usize, InetSocket)> = Vec::with_capacity(
+        tables
+            .iter()
+            .flat_map(|(_, t)| &t.inet)
+            .map(|(_, _, table)| table.as_ref().map_or(0, |t| t.rows.len()))
+            .sum(),
+    );
     let mut status = 0;
     'tables: for (index, t) in &mut tables {
         let primary = *index == 0;
@@ -154,6 +162,7 @@ pub(super) fn socket_view(
         hosts: &names.hosts,
         users: &mut names.users,
         owners: owners.as_ref(),
+        programs: Default::default(),
         netns: None,
     };
 
@@ -190,13 +199,12 @@ pub(super) fn socket_view(
     }
     if sel.any_inet() {
         view::write_inet_header(out, opts)?;
-        for (index, s) in &rows {
-            ctx.netns = labels.get(*index).map(String::as_str);
-            match queue_of(s.inode) {
-                Some(m) => with_queue_tag(out, m, |l| view::write_inet_row(l, s, opts, &mut ctx))?,
-                None => view::write_inet_row(out, s, opts, &mut ctx)?,
-            }
-        }
+        let writer = RowWriter {
+            opts,
+            labels: &labels,
+            captured: captured.as_ref(),
+        };
+        write_rows(out, &rows, &writer, &mut ctx)?;
     }
     if status != 0 {
         return Ok(status);
@@ -229,13 +237,12 @@ pub(super) fn socket_view(
         let mut unix_rows: Vec<(usize, UnixSocket)> = Vec::new();
         let broken_lines;
         (status, broken_lines) = collect_unix(&mut tables, sel, opts, &mut unix_rows);
-        for (index, s) in &unix_rows {
-            ctx.netns = labels.get(*index).map(String::as_str);
-            match queue_of(s.inode) {
-                Some(m) => with_queue_tag(out, m, |l| view::write_unix_row(l, s, opts, &mut ctx))?,
-                None => view::write_unix_row(out, s, opts, &mut ctx)?,
-            }
-        }
+        let writer = RowWriter {
+            opts,
+            labels: &labels,
+            captured: captured.as_ref(),
+        };
+        write_rows(out, &unix_rows, &writer, &mut ctx)?;
         // rnetstat joins such a line to its row (the path is cut at the newline in
         // this view, as netstat prints it); the warnings are netstat's all the same.
         if broken_lines > 0 {
@@ -487,6 +494,109 @@ fn read_groups(config: &Config, namespaces: &[NetNs]) -> io::Result<TaggedGroups
 }
 
 /// Writes one row with the tag of its captured receive queue before the newline.
+/// What every row of the socket view is written with besides its socket.
+struct RowWriter<'a> {
+    opts: &'a SocketOptions,
+    labels: &'a [String],
+    /// A capture's queue manifest (rows whose receive queue was dumped are tagged).
+    captured: Option<&'a (crate::snapshot::InodeMap<ManifestLine>, usize)>,
+}
+
+/// A row of the socket view: an inet or a unix socket of the namespace at `.0`.
+trait Row: Sync {
+    fn inode(&self) -> u64;
+    fn write(
+        &self,
+        w: &mut impl Write,
+        opts: &SocketOptions,
+        ctx: &mut RowContext<'_>,
+    ) -> io::Result<()>;
+}
+
+impl Row for InetSocket {
+    fn inode(&self) -> u64 {
+        self.inode
+    }
+    fn write(
+        &self,
+        w: &mut impl Write,
+        opts: &SocketOptions,
+        ctx: &mut RowContext<'_>,
+    ) -> io::Result<()> {
+        view::write_inet_row(w, self, opts, ctx)
+    }
+}
+
+impl Row for UnixSocket {
+    fn inode(&self) -> u64 {
+        self.inode
+    }
+    fn write(
+        &self,
+        w: &mut impl Write,
+        opts: &SocketOptions,
+        ctx: &mut RowContext<'_>,
+    ) -> io::Result<()> {
+        view::write_unix_row(w, self, opts, ctx)
+    }
+}
+
+impl<'a> RowWriter<'a> {
+    fn write<R: Row>(
+        &self,
+        w: &mut impl Write,
+        (index, row): &(usize, R),
+        ctx: &mut RowContext<'a>,
+    ) -> io::Result<()> {
+        ctx.netns = self.labels.get(*index).map(String::as_str);
+        match self.captured.and_then(|(m, _)| m.get(&row.inode())) {
+            Some(m) => with_queue_tag(w, m, |l| row.write(l, self.opts, ctx)),
+            None => row.write(w, self.opts, ctx),
+        }
+    }
+}
+
+/// Rows from which the second half is rendered on a helper thread.
+const HALVED_FROM: usize = 4096;
+
+/// Writes `rows`. Past [`HALVED_FROM`] rows the second half is rendered into a
+/// buffer on a helper thread while this one writes the first: the text is most of
+/// what is left to do once the tables and owners are read, and the other core is idle
+/// by then. The helper has a context of its own (the same names and owners; user
+/// names cached apart).
+fn write_rows<'a, R: Row>(
+    out: &mut impl Write,
+    rows: &[(usize, R)],
+    writer: &RowWriter<'a>,
+    ctx: &mut RowContext<'a>,
+) -> io::Result<()> {
+    if rows.len() < HALVED_FROM {
+        return rows.iter().try_for_each(|row| writer.write(out, row, ctx));
+    }
+    let (head, tail) = rows.split_at(rows.len() / 2);
+    let (services, hosts, owners) = (ctx.services, ctx.hosts, ctx.owners);
+    let (tail_text, head_written) = crate::threads::join(
+        move || {
+            let mut users = Users::default();
+            let mut theirs = RowContext {
+                services,
+                hosts,
+                users: &mut users,
+                owners,
+                programs: Default::default(),
+                netns: None,
+            };
+            let mut text = Vec::with_capacity(tail.len() * 128);
+            tail.iter()
+                .try_for_each(|row| writer.write(&mut text, row, &mut theirs))
+                .map(|()| text)
+        },
+        || head.iter().try_for_each(|row| writer.write(out, row, ctx)),
+    );
+    head_written?;
+    out.write_all(&tail_text?)
+}
+
 fn with_queue_tag(
     out: &mut impl Write,
     m: &crate::queues::ManifestLine,
@@ -546,4 +656,64 @@ fn collect_unix(
         }
     }
     (0, broken_lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::{HostNames, Services};
+
+    /// Rows past the halving point come out as one thread writes them, in order.
+    #[test]
+    fn halved_rows_come_out_as_written_in_one_pass() {
+        let mut table = b"Num       RefCount Protocol Flags    Type St Inode Path\n".to_vec();
+        for i in 0..HALVED_FROM as u64 + 7 {
+            let line = format!(
+                "0000000000000000: 00000002 00000000 00010000 0001 01 {} /run/s{i}\n",
+                1000 + i
+            );
+            table.extend_from_slice(line.as_bytes());
+        }
+        let rows: Vec<(usize, UnixSocket)> = unix::parse_table(&table, "unix")
+            .rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| (i % 2, s))
+            .collect();
+        assert!(rows.len() > HALVED_FROM);
+        let labels = vec!["ns0".to_string(), "ns1".to_string()];
+        let opts = SocketOptions {
+            netns_column: true,
+            ..SocketOptions::default()
+        };
+        let (services, hosts) = (Services::default(), HostNames::default());
+        let mut users = Users::default();
+        let mut ctx = RowContext {
+            services: &services,
+            hosts: &hosts,
+            users: &mut users,
+            owners: None,
+            programs: Default::default(),
+            netns: None,
+        };
+        let writer = RowWriter {
+            opts: &opts,
+            labels: &labels,
+            captured: None,
+        };
+        let mut one_pass = Vec::new();
+        for row in &rows {
+            writer.write(&mut one_pass, row, &mut ctx).unwrap();
+        }
+        let mut halved = Vec::new();
+        write_rows(&mut halved, &rows, &writer, &mut ctx).unwrap();
+        let text = String::from_utf8(one_pass).unwrap();
+        assert_eq!(String::from_utf8(halved).unwrap(), text);
+        assert_eq!(text.lines().count(), rows.len());
+        assert!(
+            text.lines().last().unwrap().contains("/run/s4102 ns0"),
+            "{:?}",
+            text.lines().last()
+        );
+    }
 }
