@@ -250,7 +250,6 @@ pub(crate) fn build_row(
         file_type: Cow::Borrowed(""),
         device: Device::None,
         device_field: Device::None,
-        rdev: None,
         size_off: SizeOff::None,
         node: Node::Text(Cow::Borrowed("")),
         inode: None,
@@ -300,7 +299,6 @@ pub(crate) fn build_row(
             let is_dev = ft == libc::S_IFCHR || ft == libc::S_IFBLK;
             row.device = Device::Number(if is_dev { st.rdev } else { st.dev });
             row.device_field = Device::Number(st.dev);
-            row.rdev = is_dev.then_some(st.rdev);
             row.inode = Some(st.ino);
             row.node = Node::Inode(st.ino);
             if *is_fd || st.size >= 0 {

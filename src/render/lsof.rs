@@ -125,8 +125,6 @@ pub struct FileRow {
     pub device: Device,
     /// `-F D` (a [`Device::Number`]) or `-F d` (the others).
     pub device_field: Device,
-    /// `-F r`: a character or block device's own number (lsof's rdev), when stat'ed.
-    pub rdev: Option<u64>,
     pub size_off: SizeOff,
     pub node: Node,
     /// `-F i`.
@@ -147,6 +145,15 @@ pub struct FileRow {
 }
 
 impl FileRow {
+    /// `-F r`: a character or block device's own number (lsof's rdev), which is its
+    /// DEVICE column (kept once: the rows of a full listing are all held at once).
+    pub fn rdev(&self) -> Option<u64> {
+        match (&self.device, self.file_type.as_ref()) {
+            (Device::Number(n), "CHR" | "BLK") => Some(*n),
+            _ => None,
+        }
+    }
+
     pub fn tcp_info(&self) -> &[String] {
         self.extra.as_ref().map_or(&[], |e| &e.tcp_info)
     }
@@ -736,7 +743,7 @@ pub fn write_fields(
                 }
             }
             // Only when asked for by letter: lsof's bare -F leaves `r` out.
-            if let Some(rdev) = f.rdev.filter(|_| opts.has('r')) {
+            if let Some(rdev) = f.rdev().filter(|_| opts.has('r')) {
                 put(out, 'r', format!("{rdev:#x}").as_bytes())?;
             }
             match f.size_off {
@@ -810,7 +817,6 @@ mod tests {
             file_type: "IPv4".into(),
             device: Device::Inode(163372),
             device_field: Device::Inode(163372),
-            rdev: None,
             size_off: SizeOff::Offset(0),
             node: Node::Text("TCP".into()),
             inode: None,
