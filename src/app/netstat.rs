@@ -215,15 +215,16 @@ fn capture(config: &Config, root: &ProcRoot, out: &mut impl Write) -> io::Result
 
 /// The namespaces a run reads; the first is the one whose missing tables are errors
 /// (the own namespace, or the one --netns names).
-pub(super) fn target_namespaces(config: &Config) -> Result<Vec<NetNs>, String> {
+pub(super) fn target_namespaces(config: &Config) -> Option<Vec<NetNs>> {
     let root = &config.root;
-    match &config.netns {
+    let found = match &config.netns {
         NetnsChoice::Own => Ok(vec![NetNs::own(root)]),
         NetnsChoice::All => {
             netns::discover(root).map_err(|e| format!("{}: {e}", root.path().display()))
         }
         NetnsChoice::One(spec) => netns::select(root, spec).map(|ns| vec![ns]),
-    }
+    };
+    found.map_err(|e| output::warn(prog(), e)).ok()
 }
 
 /// Writes one line a renderer produced, with the namespace tag (--all-netns) put

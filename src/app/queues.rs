@@ -104,12 +104,8 @@ fn unix_line(s: &UnixSocket) -> ManifestLine {
 
 fn dump(config: &Config, q: &QueuesConfig, out: &OutDir, shown: &Path) -> u8 {
     let root = &config.root;
-    let namespaces = match target_namespaces(config) {
-        Ok(n) => n,
-        Err(e) => {
-            output::warn(prog(), e);
-            return 2;
-        }
+    let Some(namespaces) = target_namespaces(config) else {
+        return 2;
     };
     let mut writer = match Writer::create(out) {
         Ok(w) => w,

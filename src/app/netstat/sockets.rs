@@ -32,12 +32,8 @@ pub(super) fn socket_view(
 ) -> io::Result<u8> {
     let sel = &config.selection;
     let opts = &config.sockets;
-    let namespaces = match target_namespaces(config) {
-        Ok(n) => n,
-        Err(e) => {
-            output::warn(prog(), e);
-            return Ok(1);
-        }
+    let Some(namespaces) = target_namespaces(config) else {
+        return Ok(1);
     };
     let source = table_source(config);
     let read_all = || {

@@ -15,12 +15,8 @@ pub(super) fn interfaces_mode(
     out: &mut impl Write,
 ) -> io::Result<u8> {
     let root = &config.root;
-    let namespaces = match target_namespaces(config) {
-        Ok(n) => n,
-        Err(e) => {
-            output::warn(prog(), e);
-            return Ok(1);
-        }
+    let Some(namespaces) = target_namespaces(config) else {
+        return Ok(1);
     };
     let tagged = config.sockets.netns_column;
     let long = config.interfaces.long;
@@ -104,12 +100,8 @@ pub(super) fn interfaces_mode(
 /// a line naming it.
 pub(super) fn statistics_mode(config: &Config, out: &mut impl Write) -> io::Result<u8> {
     let root = &config.root;
-    let namespaces = match target_namespaces(config) {
-        Ok(n) => n,
-        Err(e) => {
-            output::warn(prog(), e);
-            return Ok(1);
-        }
+    let Some(namespaces) = target_namespaces(config) else {
+        return Ok(1);
     };
     if let (true, StatsFamily::Unsupported(families)) = (config.json, &config.stats.family) {
         output::warn(
